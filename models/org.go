@@ -1,0 +1,192 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Organization is a customer of the data center (甲方).
+type Organization struct {
+	ID               int64
+	Slug             string
+	Name             string
+	ContactAddress   string
+	ServiceRepUserID *int64
+	EngineerUserID   *int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+func (Organization) TableName() string { return "organizations" }
+
+// OrgInput is what a form or the CLI supplies for an organization.
+type OrgInput struct {
+	Slug             string
+	Name             string
+	ContactAddress   string
+	ServiceRepUserID *int64
+	EngineerUserID   *int64
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+
+func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
+	in.Slug = strings.ToLower(strings.TrimSpace(in.Slug))
+	if in.Slug == "" {
+		return Invalid("slug", "error.required")
+	}
+	if !slugRE.MatchString(in.Slug) {
+		return Invalid("slug", "error.slug_invalid")
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		return Invalid("name", "error.required")
+	}
+	if len(in.Name) > 200 {
+		return Invalid("name", "error.too_long", 200)
+	}
+	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
+	if len(in.ContactAddress) > 500 {
+		return Invalid("contact_address", "error.too_long", 500)
+	}
+	check := func(field string, id *int64, role Role) error {
+		if id == nil {
+			return nil
+		}
+		var u User
+		if err := tx.WithContext(ctx).First(&u, *id).Error; err != nil || u.Role != role {
+			return Invalid(field, "error.assignee_role", role)
+		}
+		return nil
+	}
+	if err := check("service_rep", in.ServiceRepUserID, RoleService); err != nil {
+		return err
+	}
+	return check("engineer", in.EngineerUserID, RoleEngineer)
+}
+
+// CreateOrg stores a new organization.
+func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organization, error) {
+	if err := in.validate(ctx, s.db); err != nil {
+		return nil, err
+	}
+	o := &Organization{Slug: in.Slug, Name: in.Name, ContactAddress: in.ContactAddress,
+		ServiceRepUserID: in.ServiceRepUserID, EngineerUserID: in.EngineerUserID}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(o).Error; err != nil {
+			return conflict(err)
+		}
+		return s.audit(tx, actor, AuditOrgCreated, "organization", &o.ID, &o.ID, map[string]any{"slug": o.Slug, "name": o.Name})
+	})
+	if err == ErrConflict {
+		return nil, Invalid("slug", "error.slug_taken")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: create organization: %w", err)
+	}
+	return o, nil
+}
+
+// UpdateOrg changes an organization.
+func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInput) (*Organization, error) {
+	if err := in.validate(ctx, s.db); err != nil {
+		return nil, err
+	}
+	var o Organization
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.First(&o, id).Error; err != nil {
+			return notFound(err)
+		}
+		before := o
+		o.Slug, o.Name, o.ContactAddress = in.Slug, in.Name, in.ContactAddress
+		o.ServiceRepUserID, o.EngineerUserID = in.ServiceRepUserID, in.EngineerUserID
+		if err := tx.Save(&o).Error; err != nil {
+			return conflict(err)
+		}
+		return s.audit(tx, actor, AuditOrgUpdated, "organization", &o.ID, &o.ID, map[string]any{"before": orgDetail(before), "after": orgDetail(o)})
+	})
+	if err == ErrConflict {
+		return nil, Invalid("slug", "error.slug_taken")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: update organization %d: %w", id, err)
+	}
+	return &o, nil
+}
+
+func orgDetail(o Organization) map[string]any {
+	return map[string]any{"slug": o.Slug, "name": o.Name, "contact_address": o.ContactAddress,
+		"service_rep_user_id": o.ServiceRepUserID, "engineer_user_id": o.EngineerUserID}
+}
+
+// GetOrg returns one organization.
+func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
+	var o Organization
+	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &o, nil
+}
+
+// GetOrgBySlug finds an organization by its slug.
+func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*Organization, error) {
+	var o Organization
+	if err := s.db.WithContext(ctx).Where("slug = ?", strings.ToLower(strings.TrimSpace(slug))).First(&o).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &o, nil
+}
+
+// OrgSummary is an organization with its user count, for the admin list.
+type OrgSummary struct {
+	Organization
+	Users int64
+}
+
+// ListOrgs lists every organization with the number of its users.
+func (s *Store) ListOrgs(ctx context.Context) ([]OrgSummary, error) {
+	var out []OrgSummary
+	err := s.db.WithContext(ctx).Model(&Organization{}).
+		Select("organizations.*, (SELECT COUNT(*) FROM users WHERE users.org_id = organizations.id) AS users").
+		Order("name, id").Scan(&out).Error
+	return out, err
+}
+
+// OrgHome is what a customer's home page shows: the organization and the
+// people named by the agreement (clauses 5 and 6).
+type OrgHome struct {
+	Org        Organization
+	ServiceRep *User
+	Engineer   *User
+}
+
+// GetOrgHome loads an organization with its service representative and engineer.
+func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
+	o, err := s.GetOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	h := &OrgHome{Org: *o}
+	load := func(id *int64) (*User, error) {
+		if id == nil {
+			return nil, nil
+		}
+		u, err := s.GetUser(ctx, *id)
+		if err == ErrNotFound {
+			return nil, nil
+		}
+		return u, err
+	}
+	if h.ServiceRep, err = load(o.ServiceRepUserID); err != nil {
+		return nil, err
+	}
+	if h.Engineer, err = load(o.EngineerUserID); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

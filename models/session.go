@@ -1,0 +1,142 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session stages: a session is "mfa" between a right password and a right
+// second-factor code, and "full" after.
+const (
+	StageFull = "full"
+	StageMFA  = "mfa"
+)
+
+// Session is a signed-in browser. Only the SHA-256 of its ID is stored, so a
+// copy of the table cannot be replayed as cookies.
+type Session struct {
+	IDHash     string `gorm:"column:id_hash;primaryKey"`
+	UserID     int64
+	Stage      string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string `gorm:"column:ip"`
+	UserAgent  string
+}
+
+func (Session) TableName() string { return "sessions" }
+
+// SessionPolicy holds the timeouts.
+type SessionPolicy struct {
+	Idle     time.Duration // since the last request
+	Absolute time.Duration // since sign-in
+	MFA      time.Duration // to enter the second factor
+}
+
+// DefaultSessionPolicy is a working day with a two-hour idle limit.
+var DefaultSessionPolicy = SessionPolicy{Idle: 2 * time.Hour, Absolute: 12 * time.Hour, MFA: 5 * time.Minute}
+
+func hashSessionID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewSessionID returns 128 random bits, hex encoded.
+func NewSessionID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// CreateSession starts a session for userID and returns its raw ID, which
+// only the cookie holds. replace, if set, is the raw ID of a session it
+// supersedes (the password stage, say), deleted in the same transaction.
+func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p SessionPolicy, ip, ua, replace string) (string, error) {
+	raw := NewSessionID()
+	now := s.now()
+	life := p.Absolute
+	if stage == StageMFA {
+		life = p.MFA
+	}
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
+		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if replace != "" {
+			if err := tx.Where("id_hash = ?", hashSessionID(replace)).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Create(&sess).Error
+	})
+	if err != nil {
+		return "", fmt.Errorf("models: create session: %w", err)
+	}
+	return raw, nil
+}
+
+// LookupSession returns the live session with raw ID and its user, or
+// ErrNotFound when it is unknown, expired, idle too long, or its user is
+// disabled. It records activity at most once a minute to spare writes.
+func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) (*Session, *User, error) {
+	if len(raw) != 32 {
+		return nil, nil, ErrNotFound
+	}
+	var sess Session
+	db := s.db.WithContext(ctx)
+	if err := db.Where("id_hash = ?", hashSessionID(raw)).First(&sess).Error; err != nil {
+		return nil, nil, notFound(err)
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !now.Before(sess.LastSeenAt.Add(p.Idle))) {
+		db.Delete(&sess)
+		return nil, nil, ErrNotFound
+	}
+	var u User
+	if err := db.First(&u, sess.UserID).Error; err != nil {
+		return nil, nil, notFound(err)
+	}
+	if u.Disabled() {
+		return nil, nil, ErrNotFound
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		sess.LastSeenAt = now
+		db.Model(&sess).Update("last_seen_at", now)
+	}
+	return &sess, &u, nil
+}
+
+// DeleteSession signs one session out.
+func (s *Store) DeleteSession(ctx context.Context, raw string) error {
+	return s.db.WithContext(ctx).Where("id_hash = ?", hashSessionID(raw)).Delete(&Session{}).Error
+}
+
+// CountSessions counts the live sessions of a user.
+func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND expires_at > ?", userID, s.now()).Count(&n).Error
+	return n, err
+}
+
+// PurgeExpired deletes expired sessions and sign-in attempts older than keep.
+func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Duration) (int64, error) {
+	now := s.now()
+	db := s.db.WithContext(ctx)
+	r := db.Where("expires_at <= ? OR (stage = ? AND last_seen_at <= ?)", now, StageFull, now.Add(-idle)).Delete(&Session{})
+	if r.Error != nil {
+		return 0, r.Error
+	}
+	r2 := db.Where("at < ?", now.Add(-keepAttempts)).Delete(&SignInAttempt{})
+	return r.RowsAffected + r2.RowsAffected, r2.Error
+}

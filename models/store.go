@@ -1,0 +1,83 @@
+// Package models holds the portal's data: the gorm structs, the Store through
+// which every query goes, the versioned migrations, and the domain rules as
+// plain functions.
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Store is the only way into the database.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+	now     func() time.Time
+	hasher  PasswordHasher
+	sealKey []byte
+}
+
+// StoreOption adjusts a Store at construction.
+type StoreOption func(*Store)
+
+// WithClock injects the time source (tests move it instead of sleeping).
+func WithClock(now func() time.Time) StoreOption {
+	return func(s *Store) { s.now = func() time.Time { return now().UTC() } }
+}
+
+// WithHasher sets the password hashing parameters.
+func WithHasher(h PasswordHasher) StoreOption { return func(s *Store) { s.hasher = h } }
+
+// NewStore wraps an open database.
+func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
+	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher}
+	WithSecretKey(nil)(s)
+	for _, o := range opts {
+		o(s)
+	}
+	s.db = db.Session(&gorm.Session{NowFunc: s.now})
+	return s
+}
+
+// Dialect says which database family the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// notFound maps gorm's missing-row error to ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// conflict maps a unique-key violation to ErrConflict.
+func conflict(err error) error {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrConflict
+	}
+	return err
+}

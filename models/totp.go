@@ -1,0 +1,222 @@
+package models
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+	"gorm.io/gorm"
+)
+
+// ErrBadCode is a wrong, expired or already used second-factor code.
+var ErrBadCode = errors.New("bad code")
+
+const totpPeriod = 30
+
+// WithSecretKey sets the key that seals TOTP secrets at rest.
+func WithSecretKey(key []byte) StoreOption {
+	return func(s *Store) {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("portal totp secret sealing"))
+		s.sealKey = m.Sum(nil)
+	}
+}
+
+func (s *Store) seal(plain string) (string, error) {
+	block, err := aes.NewCipher(s.sealKey)
+	if err != nil {
+		return "", err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(plain), nil)), nil
+}
+
+func (s *Store) unseal(sealed string) (string, error) {
+	raw, err := base64.RawStdEncoding.DecodeString(sealed)
+	if err != nil {
+		return "", err
+	}
+	block, err := aes.NewCipher(s.sealKey)
+	if err != nil {
+		return "", err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
+	}
+	if len(raw) < gcm.NonceSize() {
+		return "", errors.New("sealed value too short")
+	}
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], nil)
+	return string(plain), err
+}
+
+// TOTPEnrollment is what the user needs to add the portal to an
+// authenticator app.
+type TOTPEnrollment struct {
+	Secret string
+	URI    string
+}
+
+// BeginTOTP makes a new secret for a user, kept pending until confirmed.
+func (s *Store) BeginTOTP(ctx context.Context, userID int64, issuer string) (*TOTPEnrollment, error) {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: u.Email, Period: totpPeriod})
+	if err != nil {
+		return nil, err
+	}
+	// The pending value keeps the whole URI so the page can show it again.
+	sealed, err := s.seal(key.URL())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.WithContext(ctx).Model(u).Update("totp_pending", sealed).Error; err != nil {
+		return nil, err
+	}
+	return &TOTPEnrollment{Secret: key.Secret(), URI: key.URL()}, nil
+}
+
+// PendingTOTP returns the enrollment in progress, if any.
+func (s *Store) PendingTOTP(ctx context.Context, userID int64) (*TOTPEnrollment, error) {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return s.pendingKey(u)
+}
+
+func (s *Store) pendingKey(u *User) (*TOTPEnrollment, error) {
+	if u.TOTPPending == "" {
+		return nil, ErrNotFound
+	}
+	uri, err := s.unseal(u.TOTPPending)
+	if err != nil {
+		return nil, err
+	}
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrollment{Secret: key.Secret(), URI: uri}, nil
+}
+
+// matchStep returns the time step at which code is valid for secret within
+// one step of now, or 0.
+func matchStep(secret, code string, now time.Time) int64 {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(code) != 6 {
+		return 0
+	}
+	for _, d := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(d*totpPeriod) * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return t.Unix() / totpPeriod
+		}
+	}
+	return 0
+}
+
+// ConfirmTOTP turns the pending secret on when code matches it.
+func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code string) error {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	pending, err := s.pendingKey(u)
+	if err != nil {
+		return ErrBadCode
+	}
+	step := matchStep(pending.Secret, code, s.now())
+	if step == 0 {
+		return ErrBadCode
+	}
+	sealed, err := s.seal(pending.Secret)
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(u).Updates(map[string]any{"totp_secret": sealed, "totp_pending": "",
+			"totp_enabled": true, "totp_last_step": step}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditTOTPEnabled, "user", &u.ID, u.OrgID, nil)
+	})
+}
+
+// VerifyTOTP checks a sign-in code. A code works once: the step it belongs
+// to is recorded with a conditional update, so two instances cannot both
+// accept it.
+func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) error {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.TOTPEnabled {
+		return ErrBadCode
+	}
+	secret, err := s.unseal(u.TOTPSecret)
+	if err != nil {
+		return err
+	}
+	step := matchStep(secret, code, s.now())
+	if step > u.TOTPLastStep {
+		r := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", u.ID, step).Update("totp_last_step", step)
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected == 1 {
+			return nil
+		}
+	}
+	_ = s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil)
+	return ErrBadCode
+}
+
+// DisableTOTP turns the second factor off for a user.
+func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.First(&u, userID).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&u).Updates(map[string]any{"totp_secret": "", "totp_pending": "", "totp_enabled": false, "totp_last_step": 0}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditTOTPDisabled, "user", &u.ID, u.OrgID, nil)
+	})
+}
+
+// SetTOTPRequired makes the second factor mandatory (or optional) for a user.
+func (s *Store) SetTOTPRequired(ctx context.Context, actor Actor, userID int64, required bool) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.First(&u, userID).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&u).Update("totp_required", required).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditTOTPRequired, "user", &u.ID, u.OrgID, map[string]any{"required": required})
+	})
+}

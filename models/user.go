@@ -1,0 +1,346 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Role says what a user may do. A customer belongs to one organization;
+// staff roles belong to none and see every organization.
+type Role string
+
+const (
+	RoleCustomer  Role = "customer"
+	RoleReception Role = "reception"
+	RoleEngineer  Role = "engineer"
+	RoleService   Role = "service"
+	RoleAdmin     Role = "admin"
+)
+
+// Roles lists every role in display order.
+var Roles = []Role{RoleCustomer, RoleReception, RoleEngineer, RoleService, RoleAdmin}
+
+// ParseRole validates a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.TrimSpace(s))
+	if !slices.Contains(Roles, r) {
+		return "", Invalid("role", "error.role_invalid")
+	}
+	return r, nil
+}
+
+// IsStaff reports a provider role.
+func (r Role) IsStaff() bool { return r != RoleCustomer && r != "" }
+
+// User is anyone who signs in.
+type User struct {
+	ID                int64
+	Email             string
+	Name              string
+	Phone             string
+	Role              Role
+	OrgID             *int64
+	PasswordHash      string `json:"-"`
+	PasswordChangedAt time.Time
+	Locale            string
+	DisabledAt        *time.Time
+	TOTPSecret        string `gorm:"column:totp_secret" json:"-"`
+	TOTPPending       string `gorm:"column:totp_pending" json:"-"`
+	TOTPEnabled       bool   `gorm:"column:totp_enabled"`
+	TOTPRequired      bool   `gorm:"column:totp_required"`
+	TOTPLastStep      int64  `gorm:"column:totp_last_step" json:"-"`
+	LastSignInAt      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func (User) TableName() string { return "users" }
+
+// Disabled reports whether the user may no longer sign in.
+func (u *User) Disabled() bool { return u.DisabledAt != nil }
+
+// UserInput is what a form or the CLI supplies for a user.
+type UserInput struct {
+	Email    string
+	Name     string
+	Phone    string
+	Role     Role
+	OrgID    *int64
+	Password string // only on create
+	Locale   string
+}
+
+// NormalizeEmail lowercases and checks an address.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", Invalid("email", "error.required")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") || len(s) > 254 {
+		return "", Invalid("email", "error.email_invalid")
+	}
+	return s, nil
+}
+
+func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	in.Email = email
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		return Invalid("name", "error.required")
+	}
+	if len(in.Name) > 200 {
+		return Invalid("name", "error.too_long", 200)
+	}
+	in.Phone = strings.TrimSpace(in.Phone)
+	if len(in.Phone) > 40 {
+		return Invalid("phone", "error.too_long", 40)
+	}
+	if _, err := ParseRole(string(in.Role)); err != nil {
+		return err
+	}
+	if in.Role == RoleCustomer {
+		if in.OrgID == nil {
+			return Invalid("org", "error.customer_needs_org")
+		}
+		var n int64
+		if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return Invalid("org", "error.org_unknown")
+		}
+	} else if in.OrgID != nil {
+		return Invalid("org", "error.staff_no_org")
+	}
+	if in.Locale != "" && in.Locale != "en" && in.Locale != "zh-CN" {
+		in.Locale = ""
+	}
+	return nil
+}
+
+// CreateUser validates in, hashes the password and stores the user, all
+// audited as done by actor.
+func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
+	if err := in.validate(ctx, s.db); err != nil {
+		return nil, err
+	}
+	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Email: in.Email, Name: in.Name, Phone: in.Phone, Role: in.Role, OrgID: in.OrgID,
+		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return conflict(err)
+		}
+		return s.audit(tx, actor, AuditUserCreated, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email, "role": u.Role})
+	})
+	if err != nil {
+		if err == ErrConflict {
+			return nil, Invalid("email", "error.email_taken")
+		}
+		return nil, fmt.Errorf("models: create user: %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUser changes a user's profile, role and organization.
+func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserInput) (*User, error) {
+	if err := in.validate(ctx, s.db); err != nil {
+		return nil, err
+	}
+	var u User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.First(&u, id).Error; err != nil {
+			return notFound(err)
+		}
+		before := map[string]any{"email": u.Email, "name": u.Name, "role": u.Role, "org_id": u.OrgID, "phone": u.Phone}
+		roleChanged := u.Role != in.Role || !sameOrg(u.OrgID, in.OrgID)
+		u.Email, u.Name, u.Phone, u.Role, u.OrgID = in.Email, in.Name, in.Phone, in.Role, in.OrgID
+		if err := tx.Select("email", "name", "phone", "role", "org_id", "updated_at").Save(&u).Error; err != nil {
+			return conflict(err)
+		}
+		if roleChanged {
+			// What a session may do follows from the role: start afresh.
+			if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		after := map[string]any{"email": u.Email, "name": u.Name, "role": u.Role, "org_id": u.OrgID, "phone": u.Phone}
+		return s.audit(tx, actor, AuditUserUpdated, "user", &u.ID, u.OrgID, map[string]any{"before": before, "after": after})
+	})
+	if err == ErrConflict {
+		return nil, Invalid("email", "error.email_taken")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: update user %d: %w", id, err)
+	}
+	return &u, nil
+}
+
+func sameOrg(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+// GetUser returns any user; for staff use.
+func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).First(&u, id).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// GetUserByEmail finds a user by address.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// GetOrgUser returns a user of organization orgID; a user of any other
+// organization is ErrNotFound.
+func (s *Store) GetOrgUser(ctx context.Context, orgID, id int64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&u).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// ListOrgUsers lists the users of one organization.
+func (s *Store) ListOrgUsers(ctx context.Context, orgID int64) ([]User, error) {
+	var us []User
+	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&us).Error
+	return us, err
+}
+
+// UserFilter narrows the admin user list.
+type UserFilter struct {
+	Role  Role
+	OrgID int64
+	Query string
+}
+
+// ListUsers lists users for the admin pages.
+func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
+	q := s.db.WithContext(ctx).Model(&User{})
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	if f.OrgID != 0 {
+		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if t := strings.TrimSpace(f.Query); t != "" {
+		like := "%" + escapeLike(strings.ToLower(t)) + "%"
+		q = q.Where("LOWER(email) LIKE ? ESCAPE '!' OR LOWER(name) LIKE ? ESCAPE '!'", like, like)
+	}
+	var us []User
+	err := q.Order("role, name, id").Limit(1000).Find(&us).Error
+	return us, err
+}
+
+// ListStaff lists enabled users of the given staff role, for assignment.
+func (s *Store) ListStaff(ctx context.Context, role Role) ([]User, error) {
+	var us []User
+	err := s.db.WithContext(ctx).Where("role = ? AND disabled_at IS NULL", role).Order("name, id").Find(&us).Error
+	return us, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// SetUserDisabled disables or re-enables a user; disabling ends every
+// session of the user at once.
+func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disabled bool) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.First(&u, id).Error; err != nil {
+			return notFound(err)
+		}
+		if actor.UserID != nil && *actor.UserID == id && disabled {
+			return Invalid("user", "error.cannot_disable_self")
+		}
+		var at *time.Time
+		action := AuditUserEnabled
+		if disabled {
+			now := s.now()
+			at = &now
+			action = AuditUserDisabled
+			if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&u).Update("disabled_at", at).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email})
+	})
+}
+
+// SetPassword replaces a user's password and ends all of their sessions but
+// keepSession (the one changing it, if any; "" ends them all).
+func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password, keepSession string) error {
+	u, err := s.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := CheckPasswordPolicy(password, u.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return err
+	}
+	action := AuditPasswordChanged
+	if actor.UserID == nil || *actor.UserID != id {
+		action = AuditPasswordReset
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now()}).Error; err != nil {
+			return err
+		}
+		q := tx.Where("user_id = ?", id)
+		if keepSession != "" {
+			q = q.Where("id_hash <> ?", hashSessionID(keepSession))
+		}
+		if err := q.Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, nil)
+	})
+}
+
+// SetLocale remembers a user's language.
+func (s *Store) SetLocale(ctx context.Context, id int64, locale string) error {
+	return s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error
+}
+
+// CountUsers counts all users (the demo and the first-run hint use it).
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, err
+}
