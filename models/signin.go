@@ -51,24 +51,12 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	if len(email) > 254 {
 		email = email[:254]
 	}
+	if err := s.CheckSignInLimits(ctx, email, ip, lim); err != nil {
+		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil)
+		return nil, err
+	}
 	db := s.db.WithContext(ctx)
 	now := s.now()
-	since := now.Add(-lim.Window)
-	var byEmail, byIP int64
-	if err := db.Model(&SignInAttempt{}).Where("email = ? AND at > ? AND success = ?", email, since, false).Count(&byEmail).Error; err != nil {
-		return nil, err
-	}
-	if err := db.Model(&SignInAttempt{}).Where("ip = ? AND at > ? AND success = ?", ip, since, false).Count(&byIP).Error; err != nil {
-		return nil, err
-	}
-	if byEmail >= int64(lim.PerAccount) || byIP >= int64(lim.PerAddress) {
-		retry, err := s.retryAfter(ctx, email, ip, byEmail >= int64(lim.PerAccount), lim)
-		if err != nil {
-			return nil, err
-		}
-		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil)
-		return nil, &RateLimitedError{RetryAfter: retry}
-	}
 
 	var u User
 	found := db.Where("email = ?", email).First(&u).Error == nil
@@ -99,6 +87,29 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 		}
 	}
 	return &u, nil
+}
+
+// CheckSignInLimits returns *RateLimitedError when the account or the
+// address has used up its failures in the window, nil otherwise.
+func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim SignInLimits) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	db := s.db.WithContext(ctx)
+	since := s.now().Add(-lim.Window)
+	var byEmail, byIP int64
+	if err := db.Model(&SignInAttempt{}).Where("email = ? AND at > ? AND success = ?", email, since, false).Count(&byEmail).Error; err != nil {
+		return err
+	}
+	if err := db.Model(&SignInAttempt{}).Where("ip = ? AND at > ? AND success = ?", ip, since, false).Count(&byIP).Error; err != nil {
+		return err
+	}
+	if byEmail < int64(lim.PerAccount) && byIP < int64(lim.PerAddress) {
+		return nil
+	}
+	retry, err := s.retryAfter(ctx, email, ip, byEmail >= int64(lim.PerAccount), lim)
+	if err != nil {
+		return err
+	}
+	return &RateLimitedError{RetryAfter: retry}
 }
 
 // retryAfter is when the oldest failure that counts leaves the window.

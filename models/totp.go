@@ -189,6 +189,9 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) e
 			return nil
 		}
 	}
+	// A wrong code counts as a failed sign-in of the account, so guessing
+	// codes runs into the same limit as guessing passwords.
+	_ = s.db.WithContext(ctx).Create(&SignInAttempt{Email: u.Email, IP: ip, At: s.now(), Success: false}).Error
 	_ = s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil)
 	return ErrBadCode
 }

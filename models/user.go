@@ -333,6 +333,19 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 	})
 }
 
+// ChangePassword is a user changing their own password: the current one
+// must be right. Other sessions of the user end; keepSession stays.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, keepSession string) error {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
+		return Invalid("current", "error.current_password_wrong")
+	}
+	return s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession)
+}
+
 // SetLocale remembers a user's language.
 func (s *Store) SetLocale(ctx context.Context, id int64, locale string) error {
 	return s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error

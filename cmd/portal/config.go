@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// Config is read once from the environment and validated before anything starts.
+type Config struct {
+	Listen         string
+	DatabaseURL    string
+	DataDir        string
+	BaseURL        string
+	Secure         bool
+	Secret         []byte
+	LogLevel       slog.Level
+	LogFormat      string
+	TimeZone       *time.Location
+	Sessions       models.SessionPolicy
+	TrustedProxies []string
+}
+
+// loadConfig reads PORTAL_* variables through getenv. It returns every
+// problem at once so an operator fixes them in one go.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	var errs []error
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		Listen:      get("PORTAL_LISTEN", ":8080"),
+		DatabaseURL: get("PORTAL_DATABASE_URL", ""),
+		DataDir:     get("PORTAL_DATA_DIR", "./data"),
+		BaseURL:     strings.TrimRight(get("PORTAL_BASE_URL", ""), "/"),
+		LogFormat:   get("PORTAL_LOG_FORMAT", "text"),
+		Sessions:    models.DefaultSessionPolicy,
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("PORTAL_LISTEN=%q: want host:port or :port", c.Listen))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "mysql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		errs = append(errs, fmt.Errorf("PORTAL_DATABASE_URL: want empty (embedded SQLite), sqlite:PATH or mysql://user:pass@host:port/db"))
+	}
+	if strings.HasPrefix(c.DatabaseURL, "mysql://") {
+		if _, err := models.MySQLDSN(c.DatabaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("PORTAL_DATABASE_URL: %v", err))
+		}
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("PORTAL_BASE_URL=%q: want http://host or https://host", c.BaseURL))
+		} else {
+			c.Secure = u.Scheme == "https"
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("PORTAL_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("PORTAL_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("PORTAL_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	tz, err := time.LoadLocation(get("PORTAL_TIMEZONE", "Asia/Shanghai"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("PORTAL_TIMEZONE: %v", err))
+	}
+	c.TimeZone = tz
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"PORTAL_SESSION_IDLE", &c.Sessions.Idle}, {"PORTAL_SESSION_MAX", &c.Sessions.Absolute}} {
+		if v := getenv(d.key); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur < time.Minute {
+				errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least 1m, like 2h", d.key, v))
+				continue
+			}
+			*d.dst = dur
+		}
+	}
+	if v := get("PORTAL_TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if net.ParseIP(p) == nil {
+				if _, _, err := net.ParseCIDR(p); err != nil {
+					errs = append(errs, fmt.Errorf("PORTAL_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
+					continue
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if s := getenv("PORTAL_SECRET"); s != "" {
+		if len(s) < 32 {
+			errs = append(errs, fmt.Errorf("PORTAL_SECRET: want at least 32 characters"))
+		}
+		c.Secret = []byte(s)
+	}
+	return c, errors.Join(errs...)
+}
+
+// loadOrCreateSecret reads the key file under the data directory, creating
+// it with 256 random bits on first run.
+func (c *Config) loadOrCreateSecret() error {
+	if c.Secret != nil {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return fmt.Errorf("%s: key too short; delete it to make a new one", path)
+		}
+		c.Secret = []byte(s)
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	s := hex.EncodeToString(b)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	c.Secret = []byte(s)
+	return f.Close()
+}
+
+func (c *Config) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,172 @@
+// Command portal is the colocation customer portal: one binary that serves
+// the pages, runs the background work and manages its database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+	_ "time/tzdata" // time zones without the host's tz database (scratch images)
+
+	"github.com/colo-portal/portal/handlers"
+	"github.com/colo-portal/portal/models"
+)
+
+const usage = `portal: the colocation customer portal
+
+Usage:
+  portal [serve]                      migrate the database, then serve
+  portal demo                         load the demo data set, then serve
+  portal migrate                      apply pending migrations and exit
+  portal org add --slug S --name N [--address A]
+  portal user add --email E --name N --role R [--org S] [--phone P]
+                                      (the password is read from standard input)
+  portal routes                       list every route with the roles allowed
+
+Configuration comes from PORTAL_* environment variables; see README.md.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "routes" {
+		for _, r := range handlers.Routes() {
+			fmt.Fprintf(stdout, "%s %s %s\n", r.Method, r.Path, r.Access)
+		}
+		return nil
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := cfg.logger()
+	switch cmd {
+	case "serve", "demo", "migrate":
+	case "org", "user":
+		if len(args) == 0 || args[0] != "add" {
+			return fmt.Errorf("usage: portal %s add …", cmd)
+		}
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+	if err := cfg.loadOrCreateSecret(); err != nil {
+		return fmt.Errorf("secret: %w", err)
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch cmd {
+	case "migrate":
+		return nil
+	case "org":
+		return orgAdd(ctx, store, args[1:], stdout)
+	case "user":
+		return userAdd(ctx, store, args[1:], stdin, stdout)
+	case "demo":
+		if err := loadDemo(ctx, store, stdout); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, cfg, store, log)
+}
+
+// openStore connects and applies pending migrations.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Store, error) {
+	db, dialect, err := models.Open(ctx, models.OpenOptions{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	store := models.NewStore(db, dialect, models.WithSecretKey(cfg.Secret))
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	log.Info("database ready", "dialect", dialect, "migrations_applied", n, "schema_version", models.SchemaVersion())
+	return store, nil
+}
+
+// serve runs the web server and the background work until SIGINT or
+// SIGTERM, then drains requests and stops the background work.
+func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
+		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
+		Location: cfg.TimeZone})
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		janitor(ctx, store, cfg.Sessions, log)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listen(cfg.Listen) }()
+	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
+
+	select {
+	case err := <-errc:
+		stop()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+// janitor deletes expired sessions and old sign-in attempts every few minutes.
+func janitor(ctx context.Context, store *models.Store, p models.SessionPolicy, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		n, err := store.PurgeExpired(ctx, p.Idle, 24*time.Hour)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("purge expired sessions", "err", err)
+		} else if n > 0 {
+			log.Debug("purged expired rows", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}

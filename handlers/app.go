@@ -1,0 +1,146 @@
+// Package handlers is the web side of the portal: the fiber app, the route
+// table with the access policy of every route, the middleware, and one file
+// per area. Handlers parse, call one Store method, and render or redirect.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// Deps is everything the web side needs, built once in cmd/portal.
+type Deps struct {
+	Store  *models.Store
+	Logger *slog.Logger
+	// Secret keys the CSRF tokens.
+	Secret []byte
+	// Secure turns on Secure cookies with the __Host- prefix, and HSTS.
+	Secure   bool
+	Sessions models.SessionPolicy
+	SignIn   models.SignInLimits
+	// TrustedProxies may set X-Forwarded-For; empty trusts none.
+	TrustedProxies []string
+	// Location is the time zone pages show times in.
+	Location *time.Location
+	// Issuer names the portal in authenticator apps.
+	Issuer string
+}
+
+// Handler holds the dependencies of every route.
+type Handler struct {
+	store    *models.Store
+	log      *slog.Logger
+	secret   []byte
+	secure   bool
+	sessions models.SessionPolicy
+	limits   models.SignInLimits
+	loc      *time.Location
+	issuer   string
+}
+
+// New builds the fiber app with every route of the route table.
+func New(d Deps) *fiber.App {
+	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
+		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.loc == nil {
+		h.loc = time.UTC
+	}
+	if h.issuer == "" {
+		h.issuer = "Colo Portal"
+	}
+	cfg := fiber.Config{
+		ErrorHandler:          h.handleError,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		BodyLimit:             12 << 20,
+	}
+	if len(d.TrustedProxies) > 0 {
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		cfg.EnableTrustedProxyCheck = true
+		cfg.TrustedProxies = d.TrustedProxies
+	}
+	app := fiber.New(cfg)
+	app.Use(h.recoverPanics, h.logRequests, h.securityHeaders, h.loadSession, h.pickLocale, h.checkCSRF)
+	for _, r := range h.routes() {
+		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
+	}
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app
+}
+
+// render writes a templ component as the response.
+func (h *Handler) render(c *fiber.Ctx, status int, comp templ.Component) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return comp.Render(h.viewContext(c), c.Response().BodyWriter())
+}
+
+// viewContext carries the request-wide values to the templates.
+func (h *Handler) viewContext(c *fiber.Ctx) context.Context {
+	st := state(c)
+	r := &views.Request{User: st.user, Lang: st.lang, CSRF: h.csrfToken(c), Path: c.Path(),
+		T: locales.For(st.lang), Location: h.loc, Flash: st.flash, FlashKind: st.flashKind,
+		Limited: st.mustEnroll}
+	if st.stage != models.StageFull {
+		r.User = nil
+	}
+	return views.WithRequest(c.UserContext(), r)
+}
+
+// redirect answers a form post with 303 See Other.
+func redirect(c *fiber.Ctx, to string) error {
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+var errorKeys = map[int]string{
+	http.StatusBadRequest:            "error.bad_request",
+	http.StatusUnauthorized:          "error.unauthorized",
+	http.StatusForbidden:             "error.forbidden",
+	http.StatusNotFound:              "error.not_found",
+	http.StatusMethodNotAllowed:      "error.not_found",
+	http.StatusRequestEntityTooLarge: "error.too_large",
+	http.StatusTooManyRequests:       "error.too_many",
+	http.StatusServiceUnavailable:    "error.unavailable",
+}
+
+// handleError is the one place errors become responses.
+func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+	status := http.StatusInternalServerError
+	var fe *fiber.Error
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.As(err, &fe):
+		status = fe.Code
+	}
+	if status == http.StatusMethodNotAllowed {
+		status = http.StatusNotFound
+	}
+	key, ok := errorKeys[status]
+	if !ok {
+		key = "error.internal"
+	}
+	if status >= 500 {
+		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+	}
+	if strings.HasPrefix(c.Path(), "/assets/") || c.Path() == "/healthz" {
+		return c.Status(status).SendString(http.StatusText(status))
+	}
+	return h.render(c, status, views.ErrorPage(status, key))
+}

@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"errors"
+	"math"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+func (h *Handler) showLogin(c *fiber.Ctx) error {
+	if state(c).stage == models.StageFull {
+		return redirect(c, localPath(c.Query("next")))
+	}
+	return h.render(c, fiber.StatusOK, views.LoginPage(views.LoginPageVM{Next: c.Query("next")}))
+}
+
+// signIn checks the password. With a second factor the session starts in
+// the pending stage; either way the browser gets a new session ID, so an ID
+// planted before sign-in is worth nothing after it.
+func (h *Handler) signIn(c *fiber.Ctx) error {
+	email, next := c.FormValue("email"), c.FormValue("next")
+	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
+	var limited *models.RateLimitedError
+	switch {
+	case errors.As(err, &limited):
+		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
+		c.Set(fiber.HeaderRetryAfter, itoa(int64(limited.RetryAfter.Seconds())+1))
+		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
+			Email: email, Next: next, Error: "login.rate_limited", Args: []any{minutes}}))
+	case errors.Is(err, models.ErrBadCredentials):
+		return h.render(c, fiber.StatusUnauthorized, views.LoginPage(views.LoginPageVM{
+			Email: email, Next: next, Error: "login.bad_credentials"}))
+	case err != nil:
+		return err
+	}
+	stage := models.StageFull
+	if u.TOTPEnabled {
+		stage = models.StageMFA
+	}
+	if err := h.startSession(c, u, stage); err != nil {
+		return err
+	}
+	if stage == models.StageMFA {
+		h.setCookie(c, "portal_next", localPath(next), h.sessions.MFA, true)
+		return redirect(c, "/login/totp")
+	}
+	if err := h.store.RecordSignIn(c.UserContext(), u, c.IP(), false); err != nil {
+		return err
+	}
+	return redirect(c, localPath(next))
+}
+
+// startSession replaces whatever session the browser had with a new one.
+func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string) error {
+	raw, err := h.store.CreateSession(c.UserContext(), u.ID, stage, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
+		c.Cookies(h.cookieName("portal_session")))
+	if err != nil {
+		return err
+	}
+	life := h.sessions.Absolute
+	if stage == models.StageMFA {
+		life = h.sessions.MFA
+	}
+	h.setCookie(c, "portal_session", raw, life, true)
+	if u.Locale != "" {
+		c.Cookie(&fiber.Cookie{Name: "portal_lang", Value: u.Locale, Path: "/", MaxAge: 365 * 86400,
+			SameSite: fiber.CookieSameSiteLaxMode, Secure: h.secure})
+	}
+	return nil
+}
+
+func (h *Handler) showSecondFactor(c *fiber.Ctx) error {
+	return h.render(c, fiber.StatusOK, views.TOTPPage(views.TOTPPageVM{}))
+}
+
+func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
+	st := state(c)
+	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP())
+	if errors.Is(err, models.ErrBadCode) {
+		// Wrong codes count against the account like wrong passwords; once
+		// the limit is reached the pending session ends.
+		if lerr := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); lerr != nil {
+			_ = h.store.DeleteSession(c.UserContext(), st.sessionID)
+			h.setCookie(c, "portal_session", "", -1, true)
+			h.flash(c, "bad", "flash.totp_too_many")
+			return redirect(c, "/login")
+		}
+		return h.render(c, fiber.StatusUnauthorized, views.TOTPPage(views.TOTPPageVM{Error: "totp.bad_code"}))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.startSession(c, st.user, models.StageFull); err != nil {
+		return err
+	}
+	if err := h.store.RecordSignIn(c.UserContext(), st.user, c.IP(), true); err != nil {
+		return err
+	}
+	next := localPath(c.Cookies(h.cookieName("portal_next")))
+	h.setCookie(c, "portal_next", "", -1, true)
+	return redirect(c, next)
+}
+
+// signOut ends the session on the server, not only in the browser.
+func (h *Handler) signOut(c *fiber.Ctx) error {
+	st := state(c)
+	if err := h.store.DeleteSession(c.UserContext(), st.sessionID); err != nil {
+		return err
+	}
+	if st.user != nil {
+		_ = h.store.Audit(c.UserContext(), models.UserActor(st.user, c.IP()), models.AuditSignOut, "user", &st.user.ID, st.user.OrgID, nil)
+	}
+	h.setCookie(c, "portal_session", "", -1, true)
+	h.flash(c, "ok", "flash.signed_out")
+	return redirect(c, "/login")
+}

@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// showHome is the customer's organization page, or the staff start page.
+func (h *Handler) showHome(c *fiber.Ctx) error {
+	u := currentUser(c)
+	ctx := c.UserContext()
+	if u.Role == models.RoleCustomer {
+		home, err := h.store.GetOrgHome(ctx, *u.OrgID)
+		if err != nil {
+			return err
+		}
+		return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home}))
+	}
+	orgs, err := h.store.ListOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	users, err := h.store.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	vm := views.StaffHomePageVM{OrgCount: len(orgs), UserCount: users}
+	for _, o := range orgs {
+		mine := (o.ServiceRepUserID != nil && *o.ServiceRepUserID == u.ID) || (o.EngineerUserID != nil && *o.EngineerUserID == u.ID)
+		if mine {
+			vm.Mine = append(vm.Mine, o)
+		}
+	}
+	return h.render(c, fiber.StatusOK, views.StaffHomePage(vm))
+}
+
+// showTeam lists the users of the customer's own organization.
+func (h *Handler) showTeam(c *fiber.Ctx) error {
+	users, err := h.store.ListOrgUsers(c.UserContext(), *currentUser(c).OrgID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.TeamPage(views.TeamPageVM{Users: users}))
+}
+
+// showTeamMember shows a colleague; a user of another organization is 404.
+func (h *Handler) showTeamMember(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := h.store.GetOrgUser(c.UserContext(), *currentUser(c).OrgID, id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.TeamMemberPage(views.TeamMemberPageVM{User: u}))
+}

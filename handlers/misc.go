@@ -1,0 +1,73 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/assets"
+	"github.com/colo-portal/portal/locales"
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// paramID reads a numeric path parameter; anything else is not found.
+func paramID(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fiber.ErrNotFound
+	}
+	return id, nil
+}
+
+// optionalID reads an optional numeric form value ("" is nil).
+func optionalID(s string) *int64 {
+	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || id <= 0 {
+		return nil
+	}
+	return &id
+}
+
+// health answers 200 while the database answers, 503 otherwise.
+func (h *Handler) health(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.Warn("health check: database does not answer", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
+	}
+	return c.SendString("ok\n")
+}
+
+// serveAsset serves embedded files by their content-hashed names, so they
+// can be cached for a year.
+func (h *Handler) serveAsset(c *fiber.Ctx) error {
+	f, ok := assets.Lookup(c.Params("name"))
+	if !ok {
+		return fiber.ErrNotFound
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Set(fiber.HeaderContentType, f.ContentType)
+	return c.Send(f.Body)
+}
+
+// setLanguage remembers the chosen language in a cookie and, for a
+// signed-in user, in their profile.
+func (h *Handler) setLanguage(c *fiber.Ctx) error {
+	lang := c.FormValue("lang")
+	if !locales.Valid(lang) {
+		return fiber.ErrBadRequest
+	}
+	c.Cookie(&fiber.Cookie{Name: "portal_lang", Value: lang, Path: "/", MaxAge: 365 * 86400,
+		SameSite: fiber.CookieSameSiteLaxMode, Secure: h.secure})
+	if u := state(c).user; u != nil {
+		if err := h.store.SetLocale(c.UserContext(), u.ID, lang); err != nil {
+			return err
+		}
+	}
+	return redirect(c, localPath(c.FormValue("next")))
+}

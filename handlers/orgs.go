@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// showOrgs lists every organization for staff.
+func (h *Handler) showOrgs(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	orgs, err := h.store.ListOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, role := range []models.Role{models.RoleService, models.RoleEngineer} {
+		us, err := h.store.ListStaff(ctx, role)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			names[u.ID] = u.Name
+		}
+	}
+	return h.render(c, fiber.StatusOK, views.OrgsPage(views.OrgsPageVM{Orgs: orgs, Names: names,
+		CanEdit: currentUser(c).Role == models.RoleAdmin}))
+}
+
+// showOrg shows staff an organization as its customers see it.
+func (h *Handler) showOrg(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	home, err := h.store.GetOrgHome(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home, Staff: true,
+		CanEdit: currentUser(c).Role == models.RoleAdmin}))
+}
+
+func (h *Handler) newOrg(c *fiber.Ctx) error {
+	return h.renderOrgForm(c, fiber.StatusOK, 0, models.OrgInput{}, nil)
+}
+
+func (h *Handler) editOrg(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := h.store.GetOrg(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	in := models.OrgInput{Slug: o.Slug, Name: o.Name, ContactAddress: o.ContactAddress,
+		ServiceRepUserID: o.ServiceRepUserID, EngineerUserID: o.EngineerUserID}
+	return h.renderOrgForm(c, fiber.StatusOK, id, in, nil)
+}
+
+func orgForm(c *fiber.Ctx) models.OrgInput {
+	return models.OrgInput{Slug: c.FormValue("slug"), Name: c.FormValue("name"),
+		ContactAddress: c.FormValue("contact_address"), ServiceRepUserID: optionalID(c.FormValue("service_rep")),
+		EngineerUserID: optionalID(c.FormValue("engineer"))}
+}
+
+func (h *Handler) createOrg(c *fiber.Ctx) error {
+	in := orgForm(c)
+	o, err := h.store.CreateOrg(c.UserContext(), actor(c), in)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOrgForm(c, fiber.StatusUnprocessableEntity, 0, in, errs)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.org_created")
+	return redirect(c, "/orgs/"+itoa(o.ID))
+}
+
+func (h *Handler) updateOrg(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	in := orgForm(c)
+	_, err = h.store.UpdateOrg(c.UserContext(), actor(c), id, in)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOrgForm(c, fiber.StatusUnprocessableEntity, id, in, errs)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.saved")
+	return redirect(c, "/orgs/"+itoa(id))
+}
+
+func (h *Handler) renderOrgForm(c *fiber.Ctx, status int, id int64, in models.OrgInput, errs views.FormErrors) error {
+	ctx := c.UserContext()
+	services, err := h.store.ListStaff(ctx, models.RoleService)
+	if err != nil {
+		return err
+	}
+	engineers, err := h.store.ListStaff(ctx, models.RoleEngineer)
+	if err != nil {
+		return err
+	}
+	return h.render(c, status, views.OrgFormPage(views.OrgFormPageVM{ID: id, Input: in, Errors: errs,
+		Services: services, Engineers: engineers}))
+}

@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// accessKind says who may reach a route.
+type accessKind int
+
+const (
+	accessPublic  accessKind = iota // anyone, signed in or not
+	accessPending                   // between password and second factor
+	accessSession                   // any session, complete or pending
+	accessRoles                     // a complete session of one of Roles
+)
+
+// Access is the policy of one route.
+type Access struct {
+	kind  accessKind
+	Roles []models.Role
+	// Enroll lets a user whose second factor is required but not set up
+	// reach the route; every other route sends them to enroll first.
+	Enroll bool
+}
+
+var (
+	public   = Access{kind: accessPublic}
+	pending  = Access{kind: accessPending}
+	session  = Access{kind: accessSession}
+	everyone = roles(models.Roles...)
+	customer = roles(models.RoleCustomer)
+	staff    = roles(models.RoleReception, models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	admin    = roles(models.RoleAdmin)
+)
+
+func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
+
+func (a Access) enroll() Access { a.Enroll = true; return a }
+
+// String is how `portal routes` shows the policy.
+func (a Access) String() string {
+	switch a.kind {
+	case accessPublic:
+		return "public"
+	case accessPending:
+		return "second-factor-pending"
+	case accessSession:
+		return "any-session"
+	}
+	names := make([]string, len(a.Roles))
+	for i, r := range a.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ",")
+}
+
+// Allows reports whether a user of role may use a route of this policy.
+func (a Access) Allows(role models.Role) bool {
+	for _, r := range a.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	Handler fiber.Handler
+}
+
+// routes is every route of the portal with who may use it. A route that
+// is not here does not exist: New registers exactly this list, and a test
+// fails for any route of the app without an entry.
+func (h *Handler) routes() []Route {
+	return []Route{
+		{"GET", "/healthz", public, h.health},
+		{"GET", "/assets/:name", public, h.serveAsset},
+		{"POST", "/lang", public, h.setLanguage},
+
+		{"GET", "/login", public, h.showLogin},
+		{"POST", "/login", public, h.signIn},
+		{"GET", "/login/totp", pending, h.showSecondFactor},
+		{"POST", "/login/totp", pending, h.verifySecondFactor},
+		{"POST", "/logout", session, h.signOut},
+
+		{"GET", "/", everyone, h.showHome},
+		{"GET", "/account", everyone, h.showAccount},
+		{"POST", "/account/password", everyone, h.changePassword},
+		{"GET", "/account/totp", everyone.enroll(), h.showTOTPSetup},
+		{"POST", "/account/totp/begin", everyone.enroll(), h.beginTOTP},
+		{"POST", "/account/totp/confirm", everyone.enroll(), h.confirmTOTP},
+		{"POST", "/account/totp/disable", everyone, h.disableTOTP},
+
+		{"GET", "/team", customer, h.showTeam},
+		{"GET", "/team/:id", customer, h.showTeamMember},
+
+		{"GET", "/orgs", staff, h.showOrgs},
+		{"GET", "/orgs/:id", staff, h.showOrg},
+
+		{"GET", "/admin/orgs/new", admin, h.newOrg},
+		{"POST", "/admin/orgs", admin, h.createOrg},
+		{"GET", "/admin/orgs/:id", admin, h.editOrg},
+		{"POST", "/admin/orgs/:id", admin, h.updateOrg},
+
+		{"GET", "/admin/users", admin, h.showUsers},
+		{"GET", "/admin/users/new", admin, h.newUser},
+		{"POST", "/admin/users", admin, h.createUser},
+		{"GET", "/admin/users/:id", admin, h.editUser},
+		{"POST", "/admin/users/:id", admin, h.updateUser},
+		{"POST", "/admin/users/:id/disable", admin, h.disableUser},
+		{"POST", "/admin/users/:id/enable", admin, h.enableUser},
+		{"POST", "/admin/users/:id/reset-password", admin, h.resetPassword},
+		{"POST", "/admin/users/:id/totp-required", admin, h.setTOTPRequired},
+		{"POST", "/admin/users/:id/totp-reset", admin, h.resetTOTP},
+
+		{"GET", "/admin/audit", admin, h.showAudit},
+	}
+}
+
+// RouteInfo is one line of `portal routes`.
+type RouteInfo struct {
+	Method, Path string
+	Access       Access
+}
+
+// Routes lists every route with its policy, sorted by path then method.
+func Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, r := range (&Handler{}).routes() {
+		out = append(out, RouteInfo{r.Method, r.Path, r.Access})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}

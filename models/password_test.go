@@ -1,0 +1,246 @@
+package models_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
+)
+
+func TestPasswordHashing(t *testing.T) {
+	hashers := []struct {
+		name string
+		h    models.PasswordHasher
+	}{
+		{"the fast test hasher", dbtest.FastHasher},
+		{"the default hasher", models.DefaultHasher},
+	}
+	passwords := []string{
+		"correct horse battery",
+		"长城很长，密码也很长",
+		"with\x00nul and trailing space ",
+		strings.Repeat("x", models.MaxPasswordLen),
+	}
+	for _, hc := range hashers {
+		for _, pw := range passwords {
+			t.Run(hc.name+" verifies what it hashed and nothing else", func(t *testing.T) {
+				enc, err := hc.h.Hash(pw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(enc, pw) {
+					t.Fatalf("hash %q contains the password", enc)
+				}
+				ok, rehash := hc.h.Verify(enc, pw)
+				if !ok {
+					t.Fatalf("Verify(right password) = false for %q", enc)
+				}
+				if rehash {
+					t.Fatal("rehash = true when verifying with the parameters that made the hash")
+				}
+				for _, wrong := range []string{"", pw + "x", strings.ToUpper(pw), pw[:len(pw)-1]} {
+					if wrong == pw {
+						continue
+					}
+					if ok, rehash := hc.h.Verify(enc, wrong); ok || rehash {
+						t.Fatalf("Verify(%q) = %v, %v, want false, false", wrong, ok, rehash)
+					}
+				}
+			})
+		}
+	}
+
+	t.Run("the same password hashes differently each time because of the salt", func(t *testing.T) {
+		a, _ := dbtest.FastHasher.Hash("correct horse battery")
+		b, _ := dbtest.FastHasher.Hash("correct horse battery")
+		if a == b {
+			t.Fatalf("two hashes are equal: %s", a)
+		}
+	})
+
+	t.Run("the default hasher writes a PHC string with the OWASP parameters", func(t *testing.T) {
+		enc, err := models.DefaultHasher.Hash("correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+			t.Fatalf("hash %q does not start with $argon2id$v=19$m=19456,t=2,p=1$", enc)
+		}
+		if !strings.Contains(enc, "m=19456,t=2") {
+			t.Fatalf("hash %q lacks m=19456,t=2", enc)
+		}
+		if n := strings.Count(enc, "$"); n != 5 {
+			t.Fatalf("hash %q has %d '$', want 5", enc, n)
+		}
+	})
+}
+
+func TestPasswordRehashFlag(t *testing.T) {
+	base := models.PasswordHasher{Memory: 1024, Time: 1, Threads: 1}
+	cases := []struct {
+		name     string
+		made     models.PasswordHasher
+		verifier models.PasswordHasher
+		want     bool
+	}{
+		{"a hash with less memory than the verifier asks for a rehash", base, models.PasswordHasher{Memory: 2048, Time: 1, Threads: 1}, true},
+		{"a hash with fewer passes than the verifier asks for a rehash", base, models.PasswordHasher{Memory: 1024, Time: 2, Threads: 1}, true},
+		{"a hash with fewer threads than the verifier asks for a rehash", base, models.PasswordHasher{Memory: 1024, Time: 1, Threads: 2}, true},
+		{"a fast test hash verified by the default hasher asks for a rehash", dbtest.FastHasher, models.DefaultHasher, true},
+		{"a hash with the verifier's own parameters needs no rehash", base, base, false},
+		{"a hash stronger than the verifier needs no rehash", models.PasswordHasher{Memory: 2048, Time: 2, Threads: 2}, base, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			enc, err := c.made.Hash("correct horse battery")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, rehash := c.verifier.Verify(enc, "correct horse battery")
+			if !ok {
+				t.Fatal("right password did not verify across parameter sets")
+			}
+			if rehash != c.want {
+				t.Fatalf("rehash = %v, want %v", rehash, c.want)
+			}
+			if ok, rehash := c.verifier.Verify(enc, "wrong horse battery"); ok || rehash {
+				t.Fatalf("wrong password: Verify = %v, %v, want false, false", ok, rehash)
+			}
+		})
+	}
+}
+
+func TestPasswordVerifyRefusesMalformedHashes(t *testing.T) {
+	good, err := dbtest.FastHasher.Hash("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, "$")
+	join := func(p ...string) string { return strings.Join(p, "$") }
+	cases := []struct{ name, enc string }{
+		{"an empty string is refused", ""},
+		{"a plain string is refused", "correct horse battery"},
+		{"an argon2i hash is refused", join("", "argon2i", parts[2], parts[3], parts[4], parts[5])},
+		{"another argon2 version is refused", join("", "argon2id", "v=16", parts[3], parts[4], parts[5])},
+		{"garbled parameters are refused", join("", "argon2id", parts[2], "m=x,t=1,p=1", parts[4], parts[5])},
+		{"a salt that is not base64 is refused", join("", "argon2id", parts[2], parts[3], "!!!", parts[5])},
+		{"an empty key is refused", join("", "argon2id", parts[2], parts[3], parts[4], "")},
+		{"an extra field is refused", good + "$extra"},
+		{"a different key is refused", join("", "argon2id", parts[2], parts[3], parts[4], "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if ok, rehash := dbtest.FastHasher.Verify(c.enc, "correct horse battery"); ok || rehash {
+				t.Fatalf("Verify(%q) = %v, %v, want false, false", c.enc, ok, rehash)
+			}
+		})
+	}
+}
+
+func TestCheckPasswordPolicy(t *testing.T) {
+	const email = "johnsmith@example.com"
+	cases := []struct {
+		name     string
+		password string
+		email    string
+		key      string // "" means accepted
+	}{
+		{"an empty password is too short", "", email, "error.password_too_short"},
+		{"nine characters are too short", "Xk9#mLq2v", email, "error.password_too_short"},
+		{"nine Chinese characters are too short although they are 27 bytes", "长城黄河泰山华山嵩", email, "error.password_too_short"},
+		{"ten characters are long enough", "Xk9#mLq2vZ", email, ""},
+		{"more than 256 bytes is too long", "Xk9#mLq2vZ" + strings.Repeat("ab3", 83), email, "error.password_too_long"},
+		{"exactly 256 bytes is accepted", "Xk9#mLq2vZ" + strings.Repeat("ab3", 82), email, ""},
+		{"password123 is common", "password123", email, "error.password_common"},
+		{"Password1234! is common with a suffix", "Password1234!", email, "error.password_common"},
+		{"qwertyuiop is common", "qwertyuiop", email, "error.password_common"},
+		{"QWERTYUIOP is common in any case", "QWERTYUIOP", email, "error.password_common"},
+		{"a common word with digits tacked on is common", "sunshine2024", email, "error.password_common"},
+		{"a common word with symbols tacked on is common", "iloveyou!!!!", email, "error.password_common"},
+		{"one repeated letter is refused", "aaaaaaaaaaaa", email, "error.password_common"},
+		{"one repeated Chinese character is refused", "好好好好好好好好好好", email, "error.password_common"},
+		{"a short unit repeated is refused", "abcabcabcabc", email, "error.password_common"},
+		{"two digits repeated are refused", "1212121212", email, "error.password_common"},
+		{"an ascending run of digits is refused", "1234567890", email, "error.password_common"},
+		{"an ascending run that wraps past nine is refused", "7890123456", email, "error.password_common"},
+		{"a descending run of digits is refused", "9876543210", email, "error.password_common"},
+		{"an ascending run of letters is refused", "abcdefghijkl", email, "error.password_common"},
+		{"the email's local part is refused", "johnsmith-rocks-42", email, "error.password_contains_email"},
+		{"the email's local part in capitals is refused", "I am JohnSmith, hi", email, "error.password_contains_email"},
+		{"a local part from a capitalised email is refused", "xx-johnsmith-xx", "JohnSmith@Example.com", "error.password_contains_email"},
+		{"a local part shorter than four letters is not looked for", "bob-likes-green-tea", "bob@example.com", ""},
+		{"a passphrase is accepted", "correct horse battery", email, ""},
+		{"a mixed password is accepted", "Tr0ub4dor&3-zebra", email, ""},
+		{"a Chinese passphrase is accepted", "我家门前有两棵枣树另一棵也是", email, ""},
+		{"a password without an email to compare is accepted", "Tr0ub4dor&3-zebra", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := models.CheckPasswordPolicy(c.password, c.email)
+			if c.key == "" {
+				if err != nil {
+					t.Fatalf("CheckPasswordPolicy(%q) = %v, want accepted", c.password, err)
+				}
+				return
+			}
+			v := wantInvalid(t, err, "password", c.key)
+			switch c.key {
+			case "error.password_too_short":
+				if len(v.Args) != 1 || v.Args[0] != models.MinPasswordLen {
+					t.Fatalf("args %v, want [%d]", v.Args, models.MinPasswordLen)
+				}
+			case "error.password_too_long":
+				if len(v.Args) != 1 || v.Args[0] != models.MaxPasswordLen {
+					t.Fatalf("args %v, want [%d]", v.Args, models.MaxPasswordLen)
+				}
+			}
+		})
+	}
+
+	t.Run("a random reset password always passes the policy", func(t *testing.T) {
+		for range 200 {
+			pw := models.RandomPassword()
+			if err := models.CheckPasswordPolicy(pw, "johnsmith@example.com"); err != nil {
+				t.Fatalf("RandomPassword() = %q refused: %v", pw, err)
+			}
+		}
+	})
+}
+
+func FuzzCheckPasswordPolicy(f *testing.F) {
+	seeds := []struct{ pw, email string }{
+		{"", ""},
+		{"correct horse battery", "a@alpha.test"},
+		{"password123", "x@y.z"},
+		{"Password1234!", ""},
+		{"aaaaaaaaaaaa", "aaaa@b.c"},
+		{"1234567890", ""},
+		{"7890123456", ""},
+		{"好好好好好好好好好好", ""},
+		{"johnsmith-rocks-42", "johnsmith@example.com"},
+		{"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6", "\xff@\xfe"},
+		{strings.Repeat("ab3", 90), "@@@"},
+	}
+	for _, s := range seeds {
+		f.Add(s.pw, s.email)
+	}
+	f.Fuzz(func(t *testing.T, pw, email string) {
+		err := models.CheckPasswordPolicy(pw, email)
+		if err == nil {
+			if n := utf8.RuneCountInString(pw); n < models.MinPasswordLen {
+				t.Fatalf("accepted %q of %d runes", pw, n)
+			}
+			if len(pw) > models.MaxPasswordLen {
+				t.Fatalf("accepted %q of %d bytes", pw, len(pw))
+			}
+			return
+		}
+		var v *models.ValidationError
+		if !errors.As(err, &v) || v.Field != "password" || v.Key == "" {
+			t.Fatalf("refusal %v is not a password ValidationError", err)
+		}
+	})
+}
