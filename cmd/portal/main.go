@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -30,6 +32,7 @@ Usage:
   portal user add --email E --name N --role R [--org S] [--phone P]
                                       (the password is read from standard input)
   portal routes                       list every route with the roles allowed
+  portal healthcheck                  ask the running portal's /healthz (for Docker)
 
 Configuration comes from PORTAL_* environment variables; see README.md.
 `
@@ -51,6 +54,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 			fmt.Fprintf(stdout, "%s %s %s\n", r.Method, r.Path, r.Access)
 		}
 		return nil
+	}
+	if cmd == "healthcheck" {
+		return healthcheck(getenv)
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
@@ -169,4 +175,27 @@ func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
+}
+
+// healthcheck asks the local portal's /healthz; Docker's HEALTHCHECK runs
+// it, as the image has no shell or curl.
+func healthcheck(getenv func(string) string) error {
+	listen := getenv("PORTAL_LISTEN")
+	if listen == "" {
+		listen = ":8080"
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("PORTAL_LISTEN=%q: %w", listen, err)
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
 }
