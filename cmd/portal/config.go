@@ -84,7 +84,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		key string
 		dst *time.Duration
 	}{{"PORTAL_SESSION_IDLE", &c.Sessions.Idle}, {"PORTAL_SESSION_MAX", &c.Sessions.Absolute}} {
-		if v := getenv(d.key); v != "" {
+		if v := strings.TrimSpace(getenv(d.key)); v != "" {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur < time.Minute {
 				errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least 1m, like 2h", d.key, v))
@@ -92,6 +92,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			}
 			*d.dst = dur
 		}
+	}
+	if c.Sessions.Idle > c.Sessions.Absolute {
+		errs = append(errs, fmt.Errorf("PORTAL_SESSION_IDLE (%s) is longer than PORTAL_SESSION_MAX (%s)", c.Sessions.Idle, c.Sessions.Absolute))
 	}
 	if v := get("PORTAL_TRUSTED_PROXIES", ""); v != "" {
 		for _, p := range strings.Split(v, ",") {
@@ -105,7 +108,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	if s := getenv("PORTAL_SECRET"); s != "" {
+	if s := strings.TrimSpace(getenv("PORTAL_SECRET")); s != "" {
 		if len(s) < 32 {
 			errs = append(errs, fmt.Errorf("PORTAL_SECRET: want at least 32 characters"))
 		}
@@ -139,16 +142,31 @@ func (c *Config) loadOrCreateSecret() error {
 		return err
 	}
 	s := hex.EncodeToString(b)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Write a temporary file, then link it into place: the key appears whole
+	// or not at all, and if another instance made one first we use theirs.
+	tmp, err := os.CreateTemp(c.DataDir, ".secret-*.tmp")
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(s + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(s + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return c.loadOrCreateSecret()
+	} else if err != nil {
 		return err
 	}
 	c.Secret = []byte(s)
-	return f.Close()
+	return nil
 }
 
 func (c *Config) logger() *slog.Logger {

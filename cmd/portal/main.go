@@ -131,8 +131,16 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 		janitor(ctx, store, cfg.Sessions, log)
 	}()
 
+	// Listen before serving, so a taken port fails here and shutdown always
+	// has a listener to close.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		stop()
+		wg.Wait()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- app.Listen(cfg.Listen) }()
+	go func() { errc <- app.Listener(ln) }()
 	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
 
 	select {
@@ -146,6 +154,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	_ = ln.Close() // in case shutdown came before the server took the listener
 	wg.Wait()
 	log.Info("stopped")
 	return nil
