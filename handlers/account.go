@@ -18,7 +18,7 @@ func (h *Handler) showAccount(c *fiber.Ctx) error {
 }
 
 func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs views.FormErrors) error {
-	n, err := h.store.CountSessions(c.UserContext(), currentUser(c).ID)
+	n, err := h.store.CountSessions(c.UserContext(), currentUser(c).ID, h.sessions)
 	if err != nil {
 		return err
 	}

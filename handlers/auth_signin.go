@@ -78,15 +78,26 @@ func (h *Handler) showSecondFactor(c *fiber.Ctx) error {
 
 func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	st := state(c)
+	// Wrong codes count against the account like wrong passwords. The limit
+	// is checked before each try, so opening many pending sessions with a
+	// known password gains no extra guesses.
+	limited := func(err error) error {
+		var rl *models.RateLimitedError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		_ = h.store.DeleteSession(c.UserContext(), st.sessionID)
+		h.setCookie(c, "portal_session", "", -1, true)
+		h.flash(c, "bad", "flash.totp_too_many")
+		return redirect(c, "/login")
+	}
+	if err := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); err != nil {
+		return limited(err)
+	}
 	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP())
 	if errors.Is(err, models.ErrBadCode) {
-		// Wrong codes count against the account like wrong passwords; once
-		// the limit is reached the pending session ends.
 		if lerr := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); lerr != nil {
-			_ = h.store.DeleteSession(c.UserContext(), st.sessionID)
-			h.setCookie(c, "portal_session", "", -1, true)
-			h.flash(c, "bad", "flash.totp_too_many")
-			return redirect(c, "/login")
+			return limited(lerr)
 		}
 		return h.render(c, fiber.StatusUnauthorized, views.TOTPPage(views.TOTPPageVM{Error: "totp.bad_code"}))
 	}

@@ -78,6 +78,12 @@ func (s *Store) AppliedVersions(ctx context.Context) ([]int, error) {
 
 // createTables creates each table that does not exist yet, with its indexes.
 func createTables(tx *gorm.DB, tables ...any) error {
+	if tx.Dialector.Name() == "mysql" {
+		// Binary collation compares text the way SQLite does: the same
+		// rules on both databases (case is folded by the code, not the
+		// collation, and 'josé' is not 'jose').
+		tx = tx.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+	}
 	m := tx.Migrator()
 	for _, t := range tables {
 		if m.HasTable(t) {
@@ -113,8 +119,8 @@ type (
 		PasswordChangedAt time.Time
 		Locale            string `gorm:"size:10;not null;default:''"`
 		DisabledAt        *time.Time
-		TOTPSecret        string `gorm:"column:totp_secret;size:200;not null;default:''"`
-		TOTPPending       string `gorm:"column:totp_pending;size:200;not null;default:''"`
+		TOTPSecret        string `gorm:"column:totp_secret;size:500;not null;default:''"`
+		TOTPPending       string `gorm:"column:totp_pending;size:500;not null;default:''"`
 		TOTPEnabled       bool   `gorm:"column:totp_enabled;not null;default:false"`
 		TOTPRequired      bool   `gorm:"column:totp_required;not null;default:false"`
 		TOTPLastStep      int64  `gorm:"column:totp_last_step;not null;default:0"`

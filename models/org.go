@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -47,11 +48,11 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if len(in.Name) > 200 {
+	if utf8.RuneCountInString(in.Name) > 200 {
 		return Invalid("name", "error.too_long", 200)
 	}
 	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
-	if len(in.ContactAddress) > 500 {
+	if utf8.RuneCountInString(in.ContactAddress) > 500 {
 		return Invalid("contact_address", "error.too_long", 500)
 	}
 	check := func(field string, id *int64, role Role) error {

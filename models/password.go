@@ -70,12 +70,17 @@ func parseArgon2id(encoded string) (PasswordHasher, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, fmt.Errorf("bad argon2 parameters")
 	}
+	// A corrupt or hostile stored hash must not panic the library or make
+	// one sign-in allocate gigabytes.
+	if p.Time < 1 || p.Time > 20 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > 1<<20 {
+		return p, nil, nil, fmt.Errorf("argon2 parameters out of range")
+	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return p, nil, nil, err
 	}
 	key, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(key) == 0 {
+	if err != nil || len(key) < 16 || len(key) > 64 {
 		return p, nil, nil, fmt.Errorf("bad argon2 key")
 	}
 	return p, salt, key, nil

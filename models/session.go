@@ -67,9 +67,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 	if stage == StageMFA {
 		life = p.MFA
 	}
-	if len(ua) > 300 {
-		ua = ua[:300]
-	}
+	ua = truncate(ua, 300)
 	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -122,10 +120,14 @@ func (s *Store) DeleteSession(ctx context.Context, raw string) error {
 	return s.db.WithContext(ctx).Where("id_hash = ?", hashSessionID(raw)).Delete(&Session{}).Error
 }
 
-// CountSessions counts the live sessions of a user.
-func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) {
+// CountSessions counts the live sessions of a user: not expired and not
+// idle for longer than the policy allows.
+func (s *Store) CountSessions(ctx context.Context, userID int64, p SessionPolicy) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND expires_at > ?", userID, s.now()).Count(&n).Error
+	now := s.now()
+	err := s.db.WithContext(ctx).Model(&Session{}).
+		Where("user_id = ? AND stage = ? AND expires_at > ? AND last_seen_at > ?", userID, StageFull, now, now.Add(-p.Idle)).
+		Count(&n).Error
 	return n, err
 }
 

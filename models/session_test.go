@@ -50,7 +50,7 @@ func wantGone(t *testing.T, s *models.Store, raw string) {
 
 func wantCount(t *testing.T, s *models.Store, u *models.User, want int64) {
 	t.Helper()
-	n, err := s.CountSessions(context.Background(), u.ID)
+	n, err := s.CountSessions(context.Background(), u.ID, models.DefaultSessionPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}

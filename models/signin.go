@@ -48,9 +48,7 @@ var dummyHash, _ = DefaultHasher.Hash("no user has this password 7f3c")
 // upgrades the stored hash when the parameters have risen.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, lim SignInLimits) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 {
-		email = email[:254]
-	}
+	email = truncate(email, 254)
 	if err := s.CheckSignInLimits(ctx, email, ip, lim); err != nil {
 		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil)
 		return nil, err
@@ -64,9 +62,11 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	if found {
 		hash = u.PasswordHash
 	}
-	ok, rehash := s.hasher.Verify(hash, password)
-	if len(password) > MaxPasswordLen {
-		ok = false
+	// An over-long password is refused before hashing: its length is no
+	// secret, and hashing it would let one request cost a lot.
+	ok, rehash := false, false
+	if len(password) <= MaxPasswordLen {
+		ok, rehash = s.hasher.Verify(hash, password)
 	}
 	success := found && ok && !u.Disabled()
 	if err := db.Create(&SignInAttempt{Email: email, IP: ip, At: now, Success: success}).Error; err != nil {
@@ -105,9 +105,21 @@ func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim Sig
 	if byEmail < int64(lim.PerAccount) && byIP < int64(lim.PerAddress) {
 		return nil
 	}
-	retry, err := s.retryAfter(ctx, email, ip, byEmail >= int64(lim.PerAccount), lim)
-	if err != nil {
-		return err
+	// When both the account and the address are blocked, the wait is the
+	// longer of the two.
+	var retry time.Duration
+	for _, blocked := range []struct {
+		on      bool
+		byEmail bool
+	}{{byEmail >= int64(lim.PerAccount), true}, {byIP >= int64(lim.PerAddress), false}} {
+		if !blocked.on {
+			continue
+		}
+		d, err := s.retryAfter(ctx, email, ip, blocked.byEmail, lim)
+		if err != nil {
+			return err
+		}
+		retry = max(retry, d)
 	}
 	return &RateLimitedError{RetryAfter: retry}
 }

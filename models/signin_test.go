@@ -355,3 +355,171 @@ func TestAuthenticateUpgradesWeakHashes(t *testing.T) {
 		})
 	})
 }
+
+func TestAuthenticateLimitsWaitForTheLongerBlock(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+		// The account is blocked first, from elsewhere; ten minutes later
+		// the address is blocked too, so it stays blocked the longer.
+		for range limits.PerAccount {
+			signIn(s, f.CustA.Email, "not the password at all", "10.0.0.9")
+		}
+		clock.Advance(10 * time.Minute)
+		for i := range limits.PerAddress {
+			signIn(s, fmt.Sprintf("guess%02d@alpha.test", i), "not the password at all", "10.0.0.1")
+		}
+
+		_, err := signIn(s, f.CustA.Email, dbtest.Password, "10.0.0.1")
+		wait := wantLimited(t, err, limits.Window)
+
+		t.Run("the wait given covers the address block as well as the account block", func(t *testing.T) {
+			if wait != limits.Window {
+				t.Errorf("RetryAfter = %v, want %v (the address block); the account block alone ends after 5m", wait, limits.Window)
+			}
+		})
+
+		t.Run("after waiting as told the sign-in is not limited again", func(t *testing.T) {
+			clock.Advance(wait)
+			if _, err := signIn(s, f.CustA.Email, dbtest.Password, "10.0.0.1"); err != nil {
+				t.Fatalf("after waiting %v: %v", wait, err)
+			}
+		})
+	})
+}
+
+func TestAuthenticateTakesAnyEmailInput(t *testing.T) {
+	cases := []struct {
+		name, email string
+	}{
+		{"an over-long ASCII email is only a bad credential", strings.Repeat("a", 300) + "@alpha.test"},
+		{"an over-long email cut inside a character is only a bad credential", "a" + strings.Repeat("é", 200) + "@alpha.test"},
+		{"an email of Chinese characters is only a bad credential", "客户@阿尔法.中国"},
+		{"an email with a quote is only a bad credential", "a'@alpha.test' OR '1'='1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, s *models.Store, _ *dbtest.Clock) {
+				u, err := signIn(s, c.email, dbtest.Password, "10.0.0.1")
+				if !errors.Is(err, models.ErrBadCredentials) || u != nil {
+					t.Fatalf("Authenticate(%.40q…) = %v, %v; want ErrBadCredentials", c.email, u, err)
+				}
+				if n := len(auditOf(t, s, models.AuditSignInFailed)); n != 1 {
+					t.Fatalf("%d failure events, want 1", n)
+				}
+			})
+		})
+	}
+}
+
+func TestCheckSignInLimits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+		ctx := context.Background()
+		check := func(email, ip string) error { return s.CheckSignInLimits(ctx, email, ip, limits) }
+
+		t.Run("a fresh account and address are not limited", func(t *testing.T) {
+			if err := check(f.CustA.Email, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		for range limits.PerAccount - 1 {
+			signIn(s, f.CustA.Email, "not the password at all", "10.0.0.1")
+		}
+		t.Run("one failure short of the limit is not limited", func(t *testing.T) {
+			if err := check(f.CustA.Email, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		t.Run("checking does not itself count as an attempt", func(t *testing.T) {
+			for range 10 {
+				check(f.CustA.Email, "10.0.0.1")
+			}
+			if err := check(f.CustA.Email, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		signIn(s, f.CustA.Email, "not the password at all", "10.0.0.1")
+		t.Run("the account is limited from any address and in any spelling", func(t *testing.T) {
+			for _, email := range []string{f.CustA.Email, " A@ALPHA.test "} {
+				for _, ip := range []string{"10.0.0.1", "10.0.0.2"} {
+					wantLimited(t, check(email, ip), limits.Window)
+				}
+			}
+		})
+
+		t.Run("another account is not limited", func(t *testing.T) {
+			if err := check(f.CustB.Email, "10.0.0.2"); err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		t.Run("the limit lifts when the window has passed", func(t *testing.T) {
+			clock.Advance(limits.Window)
+			if err := check(f.CustA.Email, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, _ *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+		ctx := context.Background()
+		const next = "a brand new passphrase"
+		keep, other := newSession(t, s, f.CustA), newSession(t, s, f.CustA)
+
+		refused := []struct {
+			name, current, password string
+			field, key              string
+		}{
+			{"a wrong current password is refused", "not the password at all", next, "current", "error.current_password_wrong"},
+			{"an empty current password is refused", "", next, "current", "error.current_password_wrong"},
+			{"a weak new password is refused", dbtest.Password, "qwertyuiop", "password", "error.password_common"},
+			{"a short new password is refused", dbtest.Password, "short", "password", "error.password_too_short"},
+		}
+		for _, c := range refused {
+			t.Run(c.name+" and changes nothing", func(t *testing.T) {
+				err := s.ChangePassword(ctx, f.CustA.ID, c.current, c.password, "10.5.5.5", keep)
+				wantInvalid(t, err, c.field, c.key)
+				if _, err := signIn(s, f.CustA.Email, dbtest.Password, "10.5.5.6"); err != nil {
+					t.Fatalf("old password stopped working: %v", err)
+				}
+				wantLive(t, s, other, f.CustA)
+				if n := len(auditOf(t, s, models.AuditPasswordChanged)); n != 0 {
+					t.Fatalf("%d change events", n)
+				}
+			})
+		}
+
+		t.Run("the right current password changes it and ends the other sessions", func(t *testing.T) {
+			if err := s.ChangePassword(ctx, f.CustA.ID, dbtest.Password, next, "10.5.5.5", keep); err != nil {
+				t.Fatal(err)
+			}
+			wantLive(t, s, keep, f.CustA)
+			wantGone(t, s, other)
+			if _, err := signIn(s, f.CustA.Email, next, "10.5.5.6"); err != nil {
+				t.Fatalf("new password: %v", err)
+			}
+			if _, err := signIn(s, f.CustA.Email, dbtest.Password, "10.5.5.6"); !errors.Is(err, models.ErrBadCredentials) {
+				t.Fatalf("old password = %v, want ErrBadCredentials", err)
+			}
+			evs := auditOf(t, s, models.AuditPasswordChanged)
+			if len(evs) != 1 || evs[0].ActorID == nil || *evs[0].ActorID != f.CustA.ID || evs[0].IP != "10.5.5.5" || *evs[0].TargetID != f.CustA.ID {
+				t.Fatalf("change events %+v", evs)
+			}
+			if n := len(auditOf(t, s, models.AuditPasswordReset)); n != 0 {
+				t.Fatalf("a change by oneself was audited as %d resets", n)
+			}
+		})
+
+		t.Run("an unknown user is not found", func(t *testing.T) {
+			if err := s.ChangePassword(ctx, 999999, dbtest.Password, next, "", ""); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("ChangePassword = %v, want ErrNotFound", err)
+			}
+		})
+	})
+}

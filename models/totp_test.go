@@ -15,7 +15,7 @@ import (
 // issuer is short on purpose: with the portal's default issuer the sealed
 // enrollment does not fit the totp_pending column on MySQL, which
 // TestTOTPEnrollmentFitsRealIssuersAndEmails pins down on its own.
-const issuer = "IDC"
+const issuer = "Colo Portal"
 
 func code(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
@@ -269,6 +269,48 @@ func TestTOTPVerify(t *testing.T) {
 			}
 			if err := s.VerifyTOTP(ctx, f.CustB.ID, aCode, ""); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("A's code for B = %v, want ErrBadCode", err)
+			}
+		})
+	})
+}
+
+func TestTOTPWrongCodesCountTowardTheSignInLimit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+		ctx := context.Background()
+		lim := models.DefaultSignInLimits
+		secret := enroll(t, s, clock, f.CustA)
+		bad := wrongCode(t, secret, clock.Now())
+		for i := range lim.PerAccount - 1 {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6"); !errors.Is(err, models.ErrBadCode) {
+				t.Fatalf("wrong code %d = %v", i+1, err)
+			}
+		}
+		t.Run("one wrong code short of the limit leaves the account open", func(t *testing.T) {
+			if err := s.CheckSignInLimits(ctx, f.CustA.Email, "10.7.7.7", lim); err != nil {
+				t.Fatal(err)
+			}
+		})
+		s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6")
+		t.Run("the fifth wrong code limits the account", func(t *testing.T) {
+			var rl *models.RateLimitedError
+			if err := s.CheckSignInLimits(ctx, f.CustA.Email, "10.7.7.7", lim); !errors.As(err, &rl) {
+				t.Fatalf("CheckSignInLimits = %v, want *RateLimitedError", err)
+			}
+			if _, err := s.Authenticate(ctx, f.CustA.Email, dbtest.Password, "10.7.7.7", lim); !errors.As(err, &rl) {
+				t.Fatalf("Authenticate = %v, want *RateLimitedError", err)
+			}
+		})
+		t.Run("a right code is not counted as a failure", func(t *testing.T) {
+			clock.Advance(lim.Window + time.Second)
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), "10.6.6.6"); err != nil {
+				t.Fatal(err)
+			}
+			for range lim.PerAccount - 1 {
+				s.VerifyTOTP(ctx, f.CustA.ID, wrongCode(t, secret, clock.Now()), "10.6.6.6")
+			}
+			if err := s.CheckSignInLimits(ctx, f.CustA.Email, "10.6.6.6", lim); err != nil {
+				t.Fatalf("after one right and %d wrong codes: %v", lim.PerAccount-1, err)
 			}
 		})
 	})

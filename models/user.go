@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -99,11 +100,11 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if len(in.Name) > 200 {
+	if utf8.RuneCountInString(in.Name) > 200 {
 		return Invalid("name", "error.too_long", 200)
 	}
 	in.Phone = strings.TrimSpace(in.Phone)
-	if len(in.Phone) > 40 {
+	if utf8.RuneCountInString(in.Phone) > 40 {
 		return Invalid("phone", "error.too_long", 40)
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
@@ -266,6 +267,17 @@ func (s *Store) ListStaff(ctx context.Context, role Role) ([]User, error) {
 	var us []User
 	err := s.db.WithContext(ctx).Where("role = ? AND disabled_at IS NULL", role).Order("name, id").Find(&us).Error
 	return us, err
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func escapeLike(s string) string {
