@@ -102,6 +102,9 @@ func signInInBrowser(t *testing.T, ctx context.Context, base, email string) {
 		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
 		chromedp.SendKeys(chromedp.CSS("#f-password"), dbtest.Password),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		// Only signed-in pages have the top bar: this waits for the new page,
+		// not the sign-in form still on screen.
+		chromedp.WaitVisible(chromedp.CSS("header.topbar")),
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 	)
 	if err != nil {

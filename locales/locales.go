@@ -111,7 +111,8 @@ func Match(header string) string {
 			}
 		}
 		lang := matchTag(strings.ToLower(strings.TrimSpace(tag)))
-		if lang != "" && q > bestQ {
+		// q=0 means "not acceptable".
+		if lang != "" && q > 0 && q > bestQ {
 			best, bestQ = lang, q
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -48,12 +47,12 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if utf8.RuneCountInString(in.Name) > 200 {
-		return Invalid("name", "error.too_long", 200)
+	if err := checkText("name", in.Name, 200); err != nil {
+		return err
 	}
 	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
-	if utf8.RuneCountInString(in.ContactAddress) > 500 {
-		return Invalid("contact_address", "error.too_long", 500)
+	if err := checkText("contact_address", in.ContactAddress, 500); err != nil {
+		return err
 	}
 	check := func(field string, id *int64, role Role) error {
 		if id == nil {

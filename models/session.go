@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -67,7 +68,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 	if stage == StageMFA {
 		life = p.MFA
 	}
-	ua = truncate(ua, 300)
+	ua = truncate(strings.ToValidUTF8(ua, ""), 300)
 	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -48,7 +48,7 @@ var dummyHash, _ = DefaultHasher.Hash("no user has this password 7f3c")
 // upgrades the stored hash when the parameters have risen.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, lim SignInLimits) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	email = truncate(email, 254)
+	email = truncate(strings.ToValidUTF8(email, ""), 254)
 	if err := s.CheckSignInLimits(ctx, email, ip, lim); err != nil {
 		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil)
 		return nil, err
@@ -92,7 +92,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 // CheckSignInLimits returns *RateLimitedError when the account or the
 // address has used up its failures in the window, nil otherwise.
 func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim SignInLimits) error {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
 	db := s.db.WithContext(ctx)
 	since := s.now().Add(-lim.Window)
 	var byEmail, byIP int64

@@ -79,6 +79,9 @@ type UserInput struct {
 
 // NormalizeEmail lowercases and checks an address.
 func NormalizeEmail(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", Invalid("email", "error.email_invalid")
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
 		return "", Invalid("email", "error.required")
@@ -100,12 +103,12 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if utf8.RuneCountInString(in.Name) > 200 {
-		return Invalid("name", "error.too_long", 200)
+	if err := checkText("name", in.Name, 200); err != nil {
+		return err
 	}
 	in.Phone = strings.TrimSpace(in.Phone)
-	if utf8.RuneCountInString(in.Phone) > 40 {
-		return Invalid("phone", "error.too_long", 40)
+	if err := checkText("phone", in.Phone, 40); err != nil {
+		return err
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
 		return err
