@@ -78,14 +78,14 @@ type response struct {
 // client is a browser in miniature: it keeps the cookies the app sets and
 // sends them back.
 type client struct {
-	t       *testing.T
+	t       testing.TB
 	app     *fiber.App
 	cookies map[string]string
 	// header is sent with every request (Accept-Language, say).
 	header http.Header
 }
 
-func newClient(t *testing.T, app *fiber.App) *client {
+func newClient(t testing.TB, app *fiber.App) *client {
 	return &client{t: t, app: app, cookies: map[string]string{}, header: http.Header{}}
 }
 
@@ -183,7 +183,7 @@ func (c *client) session() string { return c.cookies[sessionCookie] }
 
 // signIn returns a client signed in as email with password through
 // POST /login, failing the test unless the app answers 303.
-func signIn(t *testing.T, app *fiber.App, email, password string) *client {
+func signIn(t testing.TB, app *fiber.App, email, password string) *client {
 	t.Helper()
 	c := newClient(t, app)
 	r := c.login(email, password)
