@@ -777,7 +777,7 @@ func StaffHomePage(vm StaffHomePageVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = orgTable(vm.Mine, false).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = orgTable(vm.Mine).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -291,7 +291,7 @@ func OrgsPage(vm OrgsPageVM) templ.Component {
 	})
 }
 
-func orgTable(orgs []models.OrgSummary, _ bool) templ.Component {
+func orgTable(orgs []models.OrgSummary) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
