@@ -43,13 +43,19 @@ const (
 	AuditUserEnabled     = "admin.user_enabled"
 	AuditOrgCreated      = "admin.org_created"
 	AuditOrgUpdated      = "admin.org_updated"
+	AuditDeviceCreated   = "device.created"
+	AuditDeviceUpdated   = "device.updated"
+	AuditCheckCreated    = "check.created"
+	AuditCheckUpdated    = "check.updated"
+	AuditOutageCause     = "outage.cause_set"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
 var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, AuditSignOut,
 	AuditTOTPFailed, AuditTOTPEnabled, AuditTOTPDisabled, AuditTOTPRequired, AuditPasswordChanged,
 	AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
-	AuditOrgCreated, AuditOrgUpdated}
+	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated,
+	AuditOutageCause}
 
 // AuditEvent is one line of the audit trail.
 type AuditEvent struct {

@@ -1,0 +1,135 @@
+package models
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// Span is a stretch of downtime with its cause. A nil End is still open.
+type Span struct {
+	Start time.Time
+	End   *time.Time
+	Cause Cause
+}
+
+// Availability of something over a period, from its outages.
+type Availability struct {
+	Total time.Duration // the part of the period that has passed
+	Down  time.Duration // any downtime, overlaps counted once
+	// Counted is the downtime that counts against the provider: not caused
+	// by the customer, agreed maintenance, authorized operations or force
+	// majeure.
+	Counted time.Duration
+}
+
+// Percent is the availability the agreement measures: the share of the
+// period not lost to downtime that counts. A period with nothing elapsed
+// is 100%.
+func (a Availability) Percent() float64 {
+	if a.Total <= 0 {
+		return 100
+	}
+	return 100 * float64(a.Total-a.Counted) / float64(a.Total)
+}
+
+// RawPercent is the share of the period with no downtime of any cause.
+func (a Availability) RawPercent() float64 {
+	if a.Total <= 0 {
+		return 100
+	}
+	return 100 * float64(a.Total-a.Down) / float64(a.Total)
+}
+
+// Minutes returns total, down and counted minutes.
+func (a Availability) Minutes() (total, down, counted float64) {
+	return a.Total.Minutes(), a.Down.Minutes(), a.Counted.Minutes()
+}
+
+// ComputeAvailability measures [from, to) up to now from spans that may
+// overlap (two checks of one device down at once count once). Spans still
+// open run until now.
+func ComputeAvailability(from, to, now time.Time, spans []Span) Availability {
+	end := to
+	if now.Before(end) {
+		end = now
+	}
+	if !end.After(from) {
+		return Availability{}
+	}
+	var all, counted []interval
+	for _, s := range spans {
+		e := end
+		if s.End != nil && s.End.Before(e) {
+			e = *s.End
+		}
+		st := s.Start
+		if st.Before(from) {
+			st = from
+		}
+		if !e.After(st) {
+			continue
+		}
+		all = append(all, interval{st, e})
+		if s.Cause.CountsAgainstProvider() {
+			counted = append(counted, interval{st, e})
+		}
+	}
+	return Availability{Total: end.Sub(from), Down: unionLength(all), Counted: unionLength(counted)}
+}
+
+type interval struct{ start, end time.Time }
+
+// unionLength is the length covered by the intervals, overlaps once.
+func unionLength(iv []interval) time.Duration {
+	sort.Slice(iv, func(i, j int) bool { return iv[i].start.Before(iv[j].start) })
+	var total time.Duration
+	var cur *interval
+	for i := range iv {
+		switch {
+		case cur == nil:
+			c := iv[i]
+			cur = &c
+		case !iv[i].start.After(cur.end):
+			if iv[i].end.After(cur.end) {
+				cur.end = iv[i].end
+			}
+		default:
+			total += cur.end.Sub(cur.start)
+			c := iv[i]
+			cur = &c
+		}
+	}
+	if cur != nil {
+		total += cur.end.Sub(cur.start)
+	}
+	return total
+}
+
+// OutageSpans loads the outages of organization orgID that overlap
+// [from, to), for the devices given (all of the organization's when nil),
+// as spans keyed by device.
+func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
+	q := s.db.WithContext(ctx).Model(&Outage{}).Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
+	if deviceIDs != nil {
+		q = q.Where("device_id IN ?", deviceIDs)
+	}
+	var os []Outage
+	if err := q.Find(&os).Error; err != nil {
+		return nil, err
+	}
+	out := map[int64][]Span{}
+	for _, o := range os {
+		out[o.DeviceID] = append(out[o.DeviceID], Span{Start: o.StartedAt, End: o.EndedAt, Cause: o.Cause})
+	}
+	return out, nil
+}
+
+// DeviceAvailability is the availability of one device of orgID over [from, to).
+func (s *Store) DeviceAvailability(ctx context.Context, orgID, deviceID int64, from, to time.Time) (Availability, error) {
+	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, from, to)
+	if err != nil {
+		return Availability{}, err
+	}
+	return ComputeAvailability(from, to, s.now(), spans[deviceID]), nil
+}

@@ -1,0 +1,515 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ProbeResult is one probe of one check. (check_id, at) is unique, so a
+// result written twice (a replayed spool, two instances) is stored once.
+type ProbeResult struct {
+	CheckID int64     `gorm:"primaryKey;autoIncrement:false"`
+	At      time.Time `gorm:"primaryKey"`
+	OK      bool      `gorm:"column:ok"`
+	RTTus   int       `gorm:"column:rtt_us"` // round trip in microseconds; 0 when failed
+	Reason  string    // short failure reason: timeout, refused, bad_status, …
+}
+
+func (ProbeResult) TableName() string { return "probe_results" }
+
+// Failure reasons a probe records.
+const (
+	ReasonTimeout     = "timeout"
+	ReasonRefused     = "refused"
+	ReasonUnreachable = "unreachable"
+	ReasonDNS         = "dns"
+	ReasonBadStatus   = "bad_status"
+	ReasonKeyword     = "keyword_missing"
+	ReasonBadBanner   = "bad_banner"
+	ReasonTLS         = "tls_error"
+	ReasonProtocol    = "protocol_error"
+	ReasonError       = "error"
+)
+
+// Rollup aggregates the probes of a check over an hour ("h") or a day ("d").
+type Rollup struct {
+	CheckID  int64     `gorm:"primaryKey;autoIncrement:false"`
+	Period   string    `gorm:"primaryKey"`
+	Start    time.Time `gorm:"primaryKey"`
+	Probes   int
+	Failures int
+	RTTCount int `gorm:"column:rtt_count"`
+	RTTSumUs int64 `gorm:"column:rtt_sum_us"`
+	RTTMinUs int   `gorm:"column:rtt_min_us"`
+	RTTMaxUs int   `gorm:"column:rtt_max_us"`
+	// RTTMedUs is the median, filled in once the period is over.
+	RTTMedUs int `gorm:"column:rtt_med_us"`
+}
+
+func (Rollup) TableName() string { return "rollups" }
+
+// Loss is the share of failed probes, 0..1.
+func (r *Rollup) Loss() float64 {
+	if r.Probes == 0 {
+		return 0
+	}
+	return float64(r.Failures) / float64(r.Probes)
+}
+
+// AvgUs is the mean round trip of the successful probes.
+func (r *Rollup) AvgUs() int {
+	if r.RTTCount == 0 {
+		return 0
+	}
+	return int(r.RTTSumUs / int64(r.RTTCount))
+}
+
+// Cause is why an outage happened, set by an engineer. It decides whether
+// the downtime counts against the provider (PRODUCT.md clauses 1 and 10).
+type Cause string
+
+const (
+	CauseUnknown             Cause = "unknown"
+	CauseProviderNetwork     Cause = "provider_network"
+	CauseProviderPower       Cause = "provider_power"
+	CauseCustomerEquipment   Cause = "customer_equipment"
+	CauseCustomerApplication Cause = "customer_application"
+	CauseCustomerMaintenance Cause = "customer_maintenance"
+	CauseCustomerOperation   Cause = "customer_operation"
+	CauseFMNatural           Cause = "fm_natural_disaster"
+	CauseFMPublic            Cause = "fm_war_strike_public_power"
+	CauseFMGovernment        Cause = "fm_government_action"
+	CauseFMAttack            Cause = "fm_third_party_attack"
+)
+
+// Causes lists every cause in display order.
+var Causes = []Cause{CauseUnknown, CauseProviderNetwork, CauseProviderPower, CauseCustomerEquipment,
+	CauseCustomerApplication, CauseCustomerMaintenance, CauseCustomerOperation, CauseFMNatural, CauseFMPublic,
+	CauseFMGovernment, CauseFMAttack}
+
+// CountsAgainstProvider reports whether downtime of this cause counts in
+// the availability the agreement guarantees. An unclassified outage counts:
+// exclusions must be shown, not assumed.
+func (c Cause) CountsAgainstProvider() bool {
+	return c == CauseUnknown || c == CauseProviderNetwork || c == CauseProviderPower || c == ""
+}
+
+// ForceMajeure reports a force-majeure cause (clause 10).
+func (c Cause) ForceMajeure() bool { return strings.HasPrefix(string(c), "fm_") }
+
+// Outage is a confirmed unavailability of one check, dated from its first
+// failed probe.
+type Outage struct {
+	ID          int64
+	CheckID     int64
+	DeviceID    int64
+	OrgID       int64
+	StartedAt   time.Time // the first failed probe
+	ConfirmedAt time.Time // the probe that reached the threshold
+	EndedAt     *time.Time
+	Cause       Cause
+	CauseNote   string
+	CauseSetBy  *int64
+	Failures    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (Outage) TableName() string { return "outages" }
+
+// OutageProbe is a failed probe kept as evidence of an outage for as long
+// as the outage is kept, after raw results are gone.
+type OutageProbe struct {
+	OutageID int64     `gorm:"primaryKey;autoIncrement:false"`
+	At       time.Time `gorm:"primaryKey"`
+	Reason   string
+}
+
+func (OutageProbe) TableName() string { return "outage_probes" }
+
+// maxEvidence bounds the probes kept per outage; the count stays exact.
+const maxEvidence = 500
+
+// OutboxEvent is something that happened for the notifier to send, written
+// in the same transaction as the change it reports.
+type OutboxEvent struct {
+	ID         int64
+	Kind       string
+	OrgID      int64
+	RefID      int64
+	Payload    string
+	CreatedAt  time.Time
+	LeaseOwner string
+	LeaseUntil time.Time
+	Attempts   int
+	DoneAt     *time.Time
+}
+
+func (OutboxEvent) TableName() string { return "outbox" }
+
+// Outbox event kinds.
+const (
+	EventOutageOpened = "outage.opened"
+	EventOutageClosed = "outage.closed"
+)
+
+// ClaimChecks leases up to limit enabled checks whose lease has expired to
+// owner until now+lease, and returns every check owner holds. The claim is
+// an optimistic UPDATE … WHERE lease_until < now, which works the same on
+// MySQL, SQLite and TiDB; a live owner renews its lease on every call.
+func (s *Store) ClaimChecks(ctx context.Context, owner string, lease time.Duration, limit int) ([]Check, error) {
+	now := s.now()
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&Check{}).Where("lease_owner = ? AND enabled = ?", owner, true).
+		Update("lease_until", now.Add(lease)).Error; err != nil {
+		return nil, fmt.Errorf("models: renew leases: %w", err)
+	}
+	var free []int64
+	if err := db.Model(&Check{}).Where("enabled = ? AND lease_until < ?", true, now).Order("id").Limit(limit).
+		Pluck("id", &free).Error; err != nil {
+		return nil, err
+	}
+	if len(free) > 0 {
+		// Two instances may pick the same rows; the WHERE makes only one win.
+		if err := db.Model(&Check{}).Where("id IN ? AND lease_until < ?", free, now).
+			Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
+			return nil, fmt.Errorf("models: claim checks: %w", err)
+		}
+	}
+	var mine []Check
+	err := db.Where("lease_owner = ? AND enabled = ? AND lease_until >= ?", owner, true, now).Order("id").Find(&mine).Error
+	return mine, err
+}
+
+// ReleaseChecks gives up owner's leases, so another instance takes the
+// checks at once (a clean shutdown).
+func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
+	return s.db.WithContext(ctx).Model(&Check{}).Where("lease_owner = ?", owner).
+		Updates(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error
+}
+
+// RecordResults stores a batch of probe results in one transaction: new
+// results, the rollups they add to, the state of their checks, and the
+// outages (with their outbox events) they open or close. Results already
+// stored are skipped, so replaying a batch changes nothing.
+func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, error) {
+	if len(results) == 0 {
+		return 0, nil
+	}
+	for i := range results {
+		results[i].At = results[i].At.UTC().Truncate(time.Microsecond)
+	}
+	var inserted int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		fresh, err := s.newResults(tx, results)
+		if err != nil {
+			return err
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		if err := tx.CreateInBatches(fresh, 1000).Error; err != nil {
+			return fmt.Errorf("insert results: %w", err)
+		}
+		inserted = len(fresh)
+		if err := s.addToRollups(tx, fresh); err != nil {
+			return fmt.Errorf("rollups: %w", err)
+		}
+		return s.advanceChecks(tx, fresh)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("models: record results: %w", err)
+	}
+	return inserted, nil
+}
+
+type resultKey struct {
+	check int64
+	at    int64
+}
+
+// newResults drops results already stored and duplicates within the batch.
+func (s *Store) newResults(tx *gorm.DB, results []ProbeResult) ([]ProbeResult, error) {
+	byCheck := map[int64][]time.Time{}
+	for _, r := range results {
+		byCheck[r.CheckID] = append(byCheck[r.CheckID], r.At)
+	}
+	ids := make([]int64, 0, len(byCheck))
+	minAt, maxAt := results[0].At, results[0].At
+	for id := range byCheck {
+		ids = append(ids, id)
+	}
+	for _, r := range results {
+		if r.At.Before(minAt) {
+			minAt = r.At
+		}
+		if r.At.After(maxAt) {
+			maxAt = r.At
+		}
+	}
+	var existing []ProbeResult
+	if err := tx.Select("check_id", "at").Where("check_id IN ? AND at >= ? AND at <= ?", ids, minAt, maxAt).
+		Find(&existing).Error; err != nil {
+		return nil, err
+	}
+	seen := make(map[resultKey]bool, len(existing))
+	for _, e := range existing {
+		seen[resultKey{e.CheckID, e.At.UnixMicro()}] = true
+	}
+	fresh := make([]ProbeResult, 0, len(results))
+	for _, r := range results {
+		k := resultKey{r.CheckID, r.At.UnixMicro()}
+		if !seen[k] {
+			seen[k] = true
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh, nil
+}
+
+// addToRollups adds results to their hourly and daily rollups with one
+// upsert per period.
+func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
+	for _, period := range []string{"h", "d"} {
+		agg := map[resultKey]*Rollup{}
+		var keys []resultKey
+		for _, r := range results {
+			start := r.At.Truncate(time.Hour)
+			if period == "d" {
+				start = time.Date(r.At.Year(), r.At.Month(), r.At.Day(), 0, 0, 0, 0, time.UTC)
+			}
+			k := resultKey{r.CheckID, start.Unix()}
+			ru := agg[k]
+			if ru == nil {
+				ru = &Rollup{CheckID: r.CheckID, Period: period, Start: start}
+				agg[k] = ru
+				keys = append(keys, k)
+			}
+			ru.Probes++
+			if !r.OK {
+				ru.Failures++
+				continue
+			}
+			if ru.RTTCount == 0 || r.RTTus < ru.RTTMinUs {
+				ru.RTTMinUs = r.RTTus
+			}
+			if r.RTTus > ru.RTTMaxUs {
+				ru.RTTMaxUs = r.RTTus
+			}
+			ru.RTTCount++
+			ru.RTTSumUs += int64(r.RTTus)
+		}
+		rows := make([]Rollup, 0, len(keys))
+		for _, k := range keys {
+			rows = append(rows, *agg[k])
+		}
+		least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
+		if s.dialect == MySQL {
+			least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
+		}
+		// rtt_min of a side with no successful probe is 0: take the other
+		// side then, not the smaller. It comes first because MySQL applies
+		// the assignments in order and later ones see earlier results.
+		minExpr := fmt.Sprintf("CASE WHEN rollups.rtt_count = 0 THEN %[2]s WHEN %[3]s = 0 THEN rollups.rtt_min_us ELSE %[1]s(rollups.rtt_min_us, %[2]s) END",
+			least, excluded("rtt_min_us"), excluded("rtt_count"))
+		err := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "check_id"}, {Name: "period"}, {Name: "start"}},
+			DoUpdates: clause.Set{
+				{Column: clause.Column{Name: "rtt_min_us"}, Value: gorm.Expr(minExpr)},
+				{Column: clause.Column{Name: "probes"}, Value: gorm.Expr("rollups.probes + " + excluded("probes"))},
+				{Column: clause.Column{Name: "failures"}, Value: gorm.Expr("rollups.failures + " + excluded("failures"))},
+				{Column: clause.Column{Name: "rtt_count"}, Value: gorm.Expr("rollups.rtt_count + " + excluded("rtt_count"))},
+				{Column: clause.Column{Name: "rtt_sum_us"}, Value: gorm.Expr("rollups.rtt_sum_us + " + excluded("rtt_sum_us"))},
+				{Column: clause.Column{Name: "rtt_max_us"}, Value: gorm.Expr(greatest + "(rollups.rtt_max_us, " + excluded("rtt_max_us") + ")")},
+			},
+		}).CreateInBatches(rows, 500).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advanceChecks runs each check's state machine over its new results in
+// time order: N consecutive failures open an outage dated from the first,
+// the first success closes it.
+func (s *Store) advanceChecks(tx *gorm.DB, results []ProbeResult) error {
+	byCheck := map[int64][]ProbeResult{}
+	var ids []int64
+	for _, r := range results {
+		if _, ok := byCheck[r.CheckID]; !ok {
+			ids = append(ids, r.CheckID)
+		}
+		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
+	}
+	var checks []Check
+	if err := tx.Where("id IN ?", ids).Find(&checks).Error; err != nil {
+		return err
+	}
+	now := s.now()
+	for i := range checks {
+		c := &checks[i]
+		rs := byCheck[c.ID]
+		sort.Slice(rs, func(a, b int) bool { return rs[a].At.Before(rs[b].At) })
+		var evidence []OutageProbe
+		for _, r := range rs {
+			if c.LastAt != nil && !r.At.After(*c.LastAt) {
+				continue // an old result replayed late: stored, but history has moved on
+			}
+			at := r.At
+			c.LastAt, c.LastOK, c.LastRTTus, c.LastReason = &at, r.OK, r.RTTus, r.Reason
+			if r.OK {
+				if c.OpenOutageID != nil {
+					if err := s.closeOutage(tx, c, at, len(evidence), evidence); err != nil {
+						return err
+					}
+					evidence = nil
+				}
+				c.ConsecFails, c.FailSince, c.Status = 0, nil, StatusUp
+				continue
+			}
+			c.ConsecFails++
+			if c.FailSince == nil {
+				c.FailSince = &at
+			}
+			if c.OpenOutageID != nil {
+				evidence = append(evidence, OutageProbe{OutageID: *c.OpenOutageID, At: at, Reason: r.Reason})
+				continue
+			}
+			threshold := max(c.FailThreshold, 1)
+			if c.ConsecFails >= threshold {
+				if err := s.openOutage(tx, c, at, now); err != nil {
+					return err
+				}
+				c.Status = StatusDown
+			}
+		}
+		if c.OpenOutageID != nil && len(evidence) > 0 {
+			if err := s.addEvidence(tx, *c.OpenOutageID, evidence); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(c).Select("status", "consec_fails", "fail_since", "last_at", "last_ok", "last_rtt_us",
+			"last_reason", "open_outage_id").Updates(c).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) openOutage(tx *gorm.DB, c *Check, confirmedAt, now time.Time) error {
+	o := &Outage{CheckID: c.ID, DeviceID: c.DeviceID, OrgID: c.OrgID, StartedAt: *c.FailSince,
+		ConfirmedAt: confirmedAt, Cause: CauseUnknown, Failures: c.ConsecFails}
+	if err := tx.Create(o).Error; err != nil {
+		return err
+	}
+	c.OpenOutageID = &o.ID
+	// The failures that led to it are its first evidence.
+	var failed []ProbeResult
+	if err := tx.Where("check_id = ? AND at >= ? AND at <= ? AND ok = ?", c.ID, o.StartedAt, confirmedAt, false).
+		Order("at").Limit(maxEvidence).Find(&failed).Error; err != nil {
+		return err
+	}
+	ev := make([]OutageProbe, len(failed))
+	for i, f := range failed {
+		ev[i] = OutageProbe{OutageID: o.ID, At: f.At, Reason: f.Reason}
+	}
+	if err := s.addEvidence(tx, o.ID, ev); err != nil {
+		return err
+	}
+	return s.enqueue(tx, EventOutageOpened, o)
+}
+
+func (s *Store) closeOutage(tx *gorm.DB, c *Check, at time.Time, more int, evidence []OutageProbe) error {
+	id := *c.OpenOutageID
+	if err := s.addEvidence(tx, id, evidence); err != nil {
+		return err
+	}
+	var o Outage
+	if err := tx.First(&o, id).Error; err != nil {
+		return err
+	}
+	o.EndedAt = &at
+	o.Failures = c.ConsecFails
+	if err := tx.Model(&o).Select("ended_at", "failures").Updates(&o).Error; err != nil {
+		return err
+	}
+	c.OpenOutageID = nil
+	return s.enqueue(tx, EventOutageClosed, &o)
+}
+
+func (s *Store) addEvidence(tx *gorm.DB, outageID int64, ev []OutageProbe) error {
+	if len(ev) == 0 {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&OutageProbe{}).Where("outage_id = ?", outageID).Count(&n).Error; err != nil {
+		return err
+	}
+	room := maxEvidence - int(n)
+	if room <= 0 {
+		return nil
+	}
+	if len(ev) > room {
+		ev = ev[:room]
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error
+}
+
+func (s *Store) enqueue(tx *gorm.DB, kind string, o *Outage) error {
+	payload := fmt.Sprintf(`{"outage_id":%d,"check_id":%d,"device_id":%d,"started_at":%q}`,
+		o.ID, o.CheckID, o.DeviceID, o.StartedAt.Format(time.RFC3339))
+	return tx.Create(&OutboxEvent{Kind: kind, OrgID: o.OrgID, RefID: o.ID, Payload: payload, CreatedAt: s.now(),
+		LeaseUntil: neverLeased}).Error
+}
+
+// ListOutages lists the newest outages of a device of organization orgID.
+func (s *Store) ListOutages(ctx context.Context, orgID, deviceID int64, limit int) ([]Outage, error) {
+	var os []Outage
+	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).
+		Order("started_at DESC").Limit(limit).Find(&os).Error
+	return os, err
+}
+
+// OutageEvidence returns the failed probes behind an outage of orgID.
+func (s *Store) OutageEvidence(ctx context.Context, orgID, outageID int64) ([]OutageProbe, error) {
+	var o Outage
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, outageID).First(&o).Error; err != nil {
+		return nil, notFound(err)
+	}
+	var ev []OutageProbe
+	err := s.db.WithContext(ctx).Where("outage_id = ?", o.ID).Order("at").Find(&ev).Error
+	return ev, err
+}
+
+// OutboxKinds lists the kinds of an organization's outbox events, oldest
+// first (the notifier of a later release reads the rows themselves).
+func (s *Store) OutboxKinds(ctx context.Context, orgID int64) ([]string, error) {
+	var ks []string
+	err := s.db.WithContext(ctx).Model(&OutboxEvent{}).Where("org_id = ?", orgID).Order("id").Pluck("kind", &ks).Error
+	return ks, err
+}
+
+// Rollups returns the rollups of a check of orgID in [from, to), oldest first.
+func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string, from, to time.Time) ([]Rollup, error) {
+	var rs []Rollup
+	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = rollups.check_id AND checks.org_id = ?", orgID).
+		Where("rollups.check_id = ? AND rollups.period = ? AND rollups.start >= ? AND rollups.start < ?", checkID, period, from, to).
+		Order("rollups.start").Find(&rs).Error
+	return rs, err
+}
+
+// Results returns the raw results of a check of orgID in [from, to), oldest first.
+func (s *Store) Results(ctx context.Context, orgID, checkID int64, from, to time.Time) ([]ProbeResult, error) {
+	var rs []ProbeResult
+	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).
+		Where("probe_results.check_id = ? AND probe_results.at >= ? AND probe_results.at < ?", checkID, from, to).
+		Order("probe_results.at").Find(&rs).Error
+	return rs, err
+}
