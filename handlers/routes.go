@@ -36,6 +36,8 @@ var (
 	customer = roles(models.RoleCustomer)
 	staff    = roles(models.RoleReception, models.RoleEngineer, models.RoleService, models.RoleAdmin)
 	admin    = roles(models.RoleAdmin)
+	// engineers manage devices and checks and classify outages.
+	engineers = roles(models.RoleEngineer, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -105,6 +107,22 @@ func (h *Handler) routes() []Route {
 
 		{"GET", "/orgs", staff, h.showOrgs},
 		{"GET", "/orgs/:id", staff, h.showOrg},
+
+		// Uptime: customers see their own organization's devices, read-only
+		// (another organization's device is not found); staff see any.
+		{"GET", "/uptime", customer, h.showUptime},
+		{"GET", "/orgs/:id/uptime", staff, h.showOrgUptime},
+		{"GET", "/fleet", staff, h.showFleet},
+		{"GET", "/devices/:id", everyone, h.showDevice},
+		{"GET", "/devices/:id/results.csv", everyone, h.downloadResults},
+		{"GET", "/orgs/:id/devices/new", engineers, h.newDevice},
+		{"POST", "/orgs/:id/devices", engineers, h.createDevice},
+		{"GET", "/devices/:id/edit", engineers, h.editDevice},
+		{"POST", "/devices/:id/edit", engineers, h.updateDevice},
+		{"POST", "/devices/:id/checks", engineers, h.addCheck},
+		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
+		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
+		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -44,7 +44,7 @@ type Rollup struct {
 	Start    time.Time `gorm:"primaryKey"`
 	Probes   int
 	Failures int
-	RTTCount int `gorm:"column:rtt_count"`
+	RTTCount int   `gorm:"column:rtt_count"`
 	RTTSumUs int64 `gorm:"column:rtt_sum_us"`
 	RTTMinUs int   `gorm:"column:rtt_min_us"`
 	RTTMaxUs int   `gorm:"column:rtt_max_us"`
@@ -164,15 +164,27 @@ const (
 // an optimistic UPDATE … WHERE lease_until < now, which works the same on
 // MySQL, SQLite and TiDB; a live owner renews its lease on every call.
 func (s *Store) ClaimChecks(ctx context.Context, owner string, lease time.Duration, limit int) ([]Check, error) {
+	return s.ClaimChecksOfKinds(ctx, owner, lease, limit, nil)
+}
+
+// ClaimChecksOfKinds is ClaimChecks restricted to checks of the given kinds
+// (every kind when kinds is empty), so that an instance which cannot send
+// ICMP leaves ping checks to one that can instead of holding them unprobed.
+func (s *Store) ClaimChecksOfKinds(ctx context.Context, owner string, lease time.Duration, limit int, kinds []CheckKind) ([]Check, error) {
 	now := s.now()
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&Check{}).Where("lease_owner = ? AND enabled = ?", owner, true).
-		Update("lease_until", now.Add(lease)).Error; err != nil {
+	checks := func() *gorm.DB {
+		q := db.Model(&Check{}).Where("enabled = ?", true)
+		if len(kinds) > 0 {
+			q = q.Where("kind IN ?", kinds)
+		}
+		return q
+	}
+	if err := checks().Where("lease_owner = ?", owner).Update("lease_until", now.Add(lease)).Error; err != nil {
 		return nil, fmt.Errorf("models: renew leases: %w", err)
 	}
 	var free []int64
-	if err := db.Model(&Check{}).Where("enabled = ? AND lease_until < ?", true, now).Order("id").Limit(limit).
-		Pluck("id", &free).Error; err != nil {
+	if err := checks().Where("lease_until < ?", now).Order("id").Limit(max(limit, 0)).Pluck("id", &free).Error; err != nil {
 		return nil, err
 	}
 	if len(free) > 0 {
@@ -183,7 +195,7 @@ func (s *Store) ClaimChecks(ctx context.Context, owner string, lease time.Durati
 		}
 	}
 	var mine []Check
-	err := db.Where("lease_owner = ? AND enabled = ? AND lease_until >= ?", owner, true, now).Order("id").Find(&mine).Error
+	err := checks().Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&mine).Error
 	return mine, err
 }
 
@@ -198,6 +210,11 @@ func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
 // results, the rollups they add to, the state of their checks, and the
 // outages (with their outbox events) they open or close. Results already
 // stored are skipped, so replaying a batch changes nothing.
+//
+// The live path costs four statements whatever the batch size: read the
+// checks, insert the results, upsert the rollups, update the checks. Only
+// results no newer than their check's last one (replays, late arrivals)
+// cost a fifth, to find which are stored already.
 func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, error) {
 	if len(results) == 0 {
 		return 0, nil
@@ -207,7 +224,23 @@ func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, 
 	}
 	var inserted int
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fresh, err := s.newResults(tx, results)
+		ids := make([]int64, 0)
+		seenID := map[int64]bool{}
+		for _, r := range results {
+			if !seenID[r.CheckID] {
+				seenID[r.CheckID] = true
+				ids = append(ids, r.CheckID)
+			}
+		}
+		var checks []Check
+		if err := tx.Where("id IN ?", ids).Find(&checks).Error; err != nil {
+			return err
+		}
+		byID := make(map[int64]*Check, len(checks))
+		for i := range checks {
+			byID[checks[i].ID] = &checks[i]
+		}
+		fresh, err := s.newResults(tx, results, byID)
 		if err != nil {
 			return err
 		}
@@ -221,7 +254,7 @@ func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, 
 		if err := s.addToRollups(tx, fresh); err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
-		return s.advanceChecks(tx, fresh)
+		return s.advanceChecks(tx, byID, fresh)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("models: record results: %w", err)
@@ -234,60 +267,73 @@ type resultKey struct {
 	at    int64
 }
 
-// newResults drops results already stored and duplicates within the batch.
-func (s *Store) newResults(tx *gorm.DB, results []ProbeResult) ([]ProbeResult, error) {
-	byCheck := map[int64][]time.Time{}
+// newResults keeps the results of known checks that are not stored yet and
+// not repeated within the batch. Only results no newer than their check's
+// last result can be stored already, so only they are looked up.
+func (s *Store) newResults(tx *gorm.DB, results []ProbeResult, checks map[int64]*Check) ([]ProbeResult, error) {
+	seen := map[resultKey]bool{}
+	var suspect []ProbeResult
 	for _, r := range results {
-		byCheck[r.CheckID] = append(byCheck[r.CheckID], r.At)
-	}
-	ids := make([]int64, 0, len(byCheck))
-	minAt, maxAt := results[0].At, results[0].At
-	for id := range byCheck {
-		ids = append(ids, id)
-	}
-	for _, r := range results {
-		if r.At.Before(minAt) {
-			minAt = r.At
-		}
-		if r.At.After(maxAt) {
-			maxAt = r.At
+		if c := checks[r.CheckID]; c != nil && c.LastAt != nil && !r.At.After(*c.LastAt) {
+			suspect = append(suspect, r)
 		}
 	}
-	var existing []ProbeResult
-	if err := tx.Select("check_id", "at").Where("check_id IN ? AND at >= ? AND at <= ?", ids, minAt, maxAt).
-		Find(&existing).Error; err != nil {
-		return nil, err
-	}
-	seen := make(map[resultKey]bool, len(existing))
-	for _, e := range existing {
-		seen[resultKey{e.CheckID, e.At.UnixMicro()}] = true
+	if len(suspect) > 0 {
+		ids := map[int64]bool{}
+		var idList []int64
+		minAt, maxAt := suspect[0].At, suspect[0].At
+		for _, r := range suspect {
+			if !ids[r.CheckID] {
+				ids[r.CheckID] = true
+				idList = append(idList, r.CheckID)
+			}
+			if r.At.Before(minAt) {
+				minAt = r.At
+			}
+			if r.At.After(maxAt) {
+				maxAt = r.At
+			}
+		}
+		var existing []ProbeResult
+		if err := tx.Select("check_id", "at").Where("check_id IN ? AND at >= ? AND at <= ?", idList, minAt, maxAt).
+			Find(&existing).Error; err != nil {
+			return nil, err
+		}
+		for _, e := range existing {
+			seen[resultKey{e.CheckID, e.At.UnixMicro()}] = true
+		}
 	}
 	fresh := make([]ProbeResult, 0, len(results))
 	for _, r := range results {
 		k := resultKey{r.CheckID, r.At.UnixMicro()}
-		if !seen[k] {
-			seen[k] = true
-			fresh = append(fresh, r)
+		if checks[r.CheckID] == nil || seen[k] {
+			continue // a deleted check's result, or one stored already
 		}
+		seen[k] = true
+		fresh = append(fresh, r)
 	}
 	return fresh, nil
 }
 
-// addToRollups adds results to their hourly and daily rollups with one
-// upsert per period.
 func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
-	for _, period := range []string{"h", "d"} {
-		agg := map[resultKey]*Rollup{}
-		var keys []resultKey
-		for _, r := range results {
-			start := r.At.Truncate(time.Hour)
-			if period == "d" {
-				start = time.Date(r.At.Year(), r.At.Month(), r.At.Day(), 0, 0, 0, 0, time.UTC)
-			}
-			k := resultKey{r.CheckID, start.Unix()}
+	type rollKey struct {
+		check  int64
+		period string
+		start  int64
+	}
+	agg := map[rollKey]*Rollup{}
+	var keys []rollKey
+	for _, r := range results {
+		hour := r.At.Truncate(time.Hour)
+		day := time.Date(r.At.Year(), r.At.Month(), r.At.Day(), 0, 0, 0, 0, time.UTC)
+		for _, p := range []struct {
+			period string
+			start  time.Time
+		}{{"h", hour}, {"d", day}} {
+			k := rollKey{r.CheckID, p.period, p.start.Unix()}
 			ru := agg[k]
 			if ru == nil {
-				ru = &Rollup{CheckID: r.CheckID, Period: period, Start: start}
+				ru = &Rollup{CheckID: r.CheckID, Period: p.period, Start: p.start}
 				agg[k] = ru
 				keys = append(keys, k)
 			}
@@ -299,47 +345,41 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 			if ru.RTTCount == 0 || r.RTTus < ru.RTTMinUs {
 				ru.RTTMinUs = r.RTTus
 			}
-			if r.RTTus > ru.RTTMaxUs {
-				ru.RTTMaxUs = r.RTTus
-			}
+			ru.RTTMaxUs = max(ru.RTTMaxUs, r.RTTus)
 			ru.RTTCount++
 			ru.RTTSumUs += int64(r.RTTus)
 		}
-		rows := make([]Rollup, 0, len(keys))
-		for _, k := range keys {
-			rows = append(rows, *agg[k])
-		}
-		least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
-		if s.dialect == MySQL {
-			least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
-		}
-		// rtt_min of a side with no successful probe is 0: take the other
-		// side then, not the smaller. It comes first because MySQL applies
-		// the assignments in order and later ones see earlier results.
-		minExpr := fmt.Sprintf("CASE WHEN rollups.rtt_count = 0 THEN %[2]s WHEN %[3]s = 0 THEN rollups.rtt_min_us ELSE %[1]s(rollups.rtt_min_us, %[2]s) END",
-			least, excluded("rtt_min_us"), excluded("rtt_count"))
-		err := tx.Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "check_id"}, {Name: "period"}, {Name: "start"}},
-			DoUpdates: clause.Set{
-				{Column: clause.Column{Name: "rtt_min_us"}, Value: gorm.Expr(minExpr)},
-				{Column: clause.Column{Name: "probes"}, Value: gorm.Expr("rollups.probes + " + excluded("probes"))},
-				{Column: clause.Column{Name: "failures"}, Value: gorm.Expr("rollups.failures + " + excluded("failures"))},
-				{Column: clause.Column{Name: "rtt_count"}, Value: gorm.Expr("rollups.rtt_count + " + excluded("rtt_count"))},
-				{Column: clause.Column{Name: "rtt_sum_us"}, Value: gorm.Expr("rollups.rtt_sum_us + " + excluded("rtt_sum_us"))},
-				{Column: clause.Column{Name: "rtt_max_us"}, Value: gorm.Expr(greatest + "(rollups.rtt_max_us, " + excluded("rtt_max_us") + ")")},
-			},
-		}).CreateInBatches(rows, 500).Error
-		if err != nil {
-			return err
-		}
 	}
-	return nil
+	rows := make([]Rollup, 0, len(keys))
+	for _, k := range keys {
+		rows = append(rows, *agg[k])
+	}
+	least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
+	if s.dialect == MySQL {
+		least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
+	}
+	// rtt_min of a side with no successful probe is 0: take the other side
+	// then, not the smaller. It comes first because MySQL applies the
+	// assignments in order and later ones see earlier results.
+	minExpr := fmt.Sprintf("CASE WHEN rollups.rtt_count = 0 THEN %[2]s WHEN %[3]s = 0 THEN rollups.rtt_min_us ELSE %[1]s(rollups.rtt_min_us, %[2]s) END",
+		least, excluded("rtt_min_us"), excluded("rtt_count"))
+	return tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "check_id"}, {Name: "period"}, {Name: "start"}},
+		DoUpdates: clause.Set{
+			{Column: clause.Column{Name: "rtt_min_us"}, Value: gorm.Expr(minExpr)},
+			{Column: clause.Column{Name: "probes"}, Value: gorm.Expr("rollups.probes + " + excluded("probes"))},
+			{Column: clause.Column{Name: "failures"}, Value: gorm.Expr("rollups.failures + " + excluded("failures"))},
+			{Column: clause.Column{Name: "rtt_count"}, Value: gorm.Expr("rollups.rtt_count + " + excluded("rtt_count"))},
+			{Column: clause.Column{Name: "rtt_sum_us"}, Value: gorm.Expr("rollups.rtt_sum_us + " + excluded("rtt_sum_us"))},
+			{Column: clause.Column{Name: "rtt_max_us"}, Value: gorm.Expr(greatest + "(rollups.rtt_max_us, " + excluded("rtt_max_us") + ")")},
+		},
+	}).CreateInBatches(rows, 1000).Error
 }
 
 // advanceChecks runs each check's state machine over its new results in
 // time order: N consecutive failures open an outage dated from the first,
 // the first success closes it.
-func (s *Store) advanceChecks(tx *gorm.DB, results []ProbeResult) error {
+func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []ProbeResult) error {
 	byCheck := map[int64][]ProbeResult{}
 	var ids []int64
 	for _, r := range results {
@@ -348,13 +388,11 @@ func (s *Store) advanceChecks(tx *gorm.DB, results []ProbeResult) error {
 		}
 		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
 	}
-	var checks []Check
-	if err := tx.Where("id IN ?", ids).Find(&checks).Error; err != nil {
-		return err
-	}
 	now := s.now()
-	for i := range checks {
-		c := &checks[i]
+	changed := make([]*Check, 0, len(ids))
+	for _, id := range ids {
+		c := checks[id]
+		changed = append(changed, c)
 		rs := byCheck[c.ID]
 		sort.Slice(rs, func(a, b int) bool { return rs[a].At.Before(rs[b].At) })
 		var evidence []OutageProbe
@@ -395,8 +433,50 @@ func (s *Store) advanceChecks(tx *gorm.DB, results []ProbeResult) error {
 				return err
 			}
 		}
-		if err := tx.Model(c).Select("status", "consec_fails", "fail_since", "last_at", "last_ok", "last_rtt_us",
-			"last_reason", "open_outage_id").Updates(c).Error; err != nil {
+	}
+	return s.writeCheckStates(tx, changed)
+}
+
+// writeCheckStates stores the state of many checks with one UPDATE … CASE
+// statement per 500 checks instead of one statement per check.
+func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
+	cols := []struct {
+		name string
+		val  func(c *Check) any
+	}{
+		{"status", func(c *Check) any { return c.Status }},
+		{"consec_fails", func(c *Check) any { return c.ConsecFails }},
+		{"fail_since", func(c *Check) any { return c.FailSince }},
+		{"last_at", func(c *Check) any { return c.LastAt }},
+		{"last_ok", func(c *Check) any { return c.LastOK }},
+		{"last_rtt_us", func(c *Check) any { return c.LastRTTus }},
+		{"last_reason", func(c *Check) any { return c.LastReason }},
+		{"open_outage_id", func(c *Check) any { return c.OpenOutageID }},
+	}
+	for len(checks) > 0 {
+		chunk := checks[:min(500, len(checks))]
+		checks = checks[len(chunk):]
+		var sb strings.Builder
+		var args []any
+		sb.WriteString("UPDATE checks SET ")
+		for i, col := range cols {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(col.name + " = CASE id")
+			for _, c := range chunk {
+				sb.WriteString(" WHEN ? THEN ?")
+				args = append(args, c.ID, col.val(c))
+			}
+			sb.WriteString(" END")
+		}
+		sb.WriteString(", updated_at = ? WHERE id IN ?")
+		ids := make([]int64, len(chunk))
+		for i, c := range chunk {
+			ids[i] = c.ID
+		}
+		args = append(args, s.now(), ids)
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
 			return err
 		}
 	}

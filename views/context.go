@@ -145,11 +145,12 @@ func Nav(u *models.User) []NavItem {
 	items := []NavItem{{"/", "nav.home"}}
 	switch u.Role {
 	case models.RoleCustomer:
-		items = append(items, NavItem{"/team", "nav.team"})
+		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
-		items = append(items, NavItem{"/orgs", "nav.orgs"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+		items = append(items, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/admin/users", "nav.users"},
+			NavItem{"/admin/audit", "nav.audit"})
 	default:
-		items = append(items, NavItem{"/orgs", "nav.orgs"})
+		items = append(items, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"})
 	}
 	return items
 }

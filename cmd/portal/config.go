@@ -30,6 +30,10 @@ type Config struct {
 	TimeZone       *time.Location
 	Sessions       models.SessionPolicy
 	TrustedProxies []string
+	// Prober runs the prober pool in serve (PORTAL_PROBER=off turns it off,
+	// for an instance that only serves pages).
+	Prober        bool
+	ProberWorkers int // protocol checks at once
 }
 
 // loadConfig reads PORTAL_* variables through getenv. It returns every
@@ -106,6 +110,22 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 				}
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	switch v := strings.ToLower(get("PORTAL_PROBER", "on")); v {
+	case "on":
+		c.Prober = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("PORTAL_PROBER=%q: want on or off", v))
+	}
+	c.ProberWorkers = 64
+	if v := get("PORTAL_PROBER_WORKERS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4096 {
+			errs = append(errs, fmt.Errorf("PORTAL_PROBER_WORKERS=%q: want a number from 1 to 4096", v))
+		} else {
+			c.ProberWorkers = n
 		}
 	}
 	if s := strings.TrimSpace(getenv("PORTAL_SECRET")); s != "" {

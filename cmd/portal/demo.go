@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"text/tabwriter"
+	"time"
 
 	"github.com/colo-portal/portal/models"
 )
@@ -34,9 +36,43 @@ var demoCustomers = []demoUser{
 	{"it@bravo.example", "Ma Jun 马骏", "+86 137 2000 3000", "demo-Bravo-2026", models.RoleCustomer, "bravo"},
 }
 
-// loadDemo fills the database with a small, realistic data set. Running it
-// again changes nothing that is already there.
-func loadDemo(ctx context.Context, store *models.Store, out io.Writer) error {
+// demoDevice is a demo device on a loopback address with its checks
+// beyond the default ping.
+type demoDevice struct {
+	org, name, address, cabinet, position string
+	checks                                []models.CheckInput
+}
+
+// demoDevices are on 127.0.0.x so the prober has something real to probe:
+// pings of loopback, HTTP checks of the portal's own /healthz, and one TCP
+// check of a port nothing listens on, so a newcomer sees a live outage.
+func demoDevices(healthz string) []demoDevice {
+	http := models.CheckInput{Kind: models.KindHTTP, Target: healthz, Keyword: "ok", Interval: time.Minute, Enabled: true}
+	return []demoDevice{
+		{"aurora", "web-01", "127.0.0.11", "A03", "U12", []models.CheckInput{http}},
+		{"aurora", "db-01", "127.0.0.12", "A03", "U14", []models.CheckInput{
+			{Kind: models.KindTCP, Target: "127.0.0.12:9", Interval: 30 * time.Second, Enabled: true}}},
+		{"bravo", "game-01", "127.0.0.21", "B07", "U20", []models.CheckInput{http}},
+		{"bravo", "game-02", "127.0.0.22", "B07", "U22", nil},
+	}
+}
+
+// healthzURL is the portal's own /healthz as seen from this machine.
+func healthzURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		host, port = "", "8080"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+}
+
+// loadDemo fills the database with a small, realistic data set; listen is
+// the portal's PORTAL_LISTEN, for the checks of its own /healthz. Running
+// it again changes nothing that is already there.
+func loadDemo(ctx context.Context, store *models.Store, listen string, out io.Writer) error {
 	sys := models.SystemActor("demo")
 	ensureUser := func(d demoUser, org *int64) (*models.User, error) {
 		if u, err := store.GetUserByEmail(ctx, d.email); err == nil {
@@ -74,11 +110,59 @@ func loadDemo(ctx context.Context, store *models.Store, out io.Writer) error {
 			return fmt.Errorf("demo user %s: %w", d.email, err)
 		}
 	}
+	for _, dd := range demoDevices(healthzURL(listen)) {
+		if err := ensureDemoDevice(ctx, store, sys, orgIDs[dd.org], dd); err != nil {
+			return fmt.Errorf("demo device %s: %w", dd.name, err)
+		}
+	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tPASSWORD\tORGANIZATION")
 	for _, d := range append(append([]demoUser{}, demoStaff...), demoCustomers...) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.role, d.email, d.password, d.org)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Demo devices on 127.0.0.x are probed live; the TCP check of 127.0.0.12:9 fails on purpose,")
+	fmt.Fprintln(out, "so an outage opens on db-01 about a minute after start.")
+	return nil
+}
+
+// ensureDemoDevice creates a demo device and adds each of its checks whose
+// kind it lacks, so a second run adds nothing.
+func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) error {
+	devices, err := store.ListDevices(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	var d *models.Device
+	for i := range devices {
+		if devices[i].Name == dd.name {
+			d = &devices[i]
+		}
+	}
+	if d == nil {
+		if d, err = store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: orgID, Name: dd.name, Address: dd.address,
+			Cabinet: dd.cabinet, Position: dd.position}); err != nil {
+			return err
+		}
+	}
+	checks, err := store.ListChecks(ctx, orgID, d.ID)
+	if err != nil {
+		return err
+	}
+	has := map[models.CheckKind]bool{}
+	for _, c := range checks {
+		has[c.Kind] = true
+	}
+	for _, in := range dd.checks {
+		if has[in.Kind] {
+			continue
+		}
+		if _, err := store.AddCheck(ctx, sys, orgID, d.ID, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -15,7 +15,7 @@ func TestLoadDemoTwice(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			store := dbtest.Open(t, db)
 			var first, second bytes.Buffer
-			if err := loadDemo(ctx, store, &first); err != nil {
+			if err := loadDemo(ctx, store, ":8080", &first); err != nil {
 				t.Fatalf("first loadDemo: %v", err)
 			}
 			users, err := store.CountUsers(ctx)
@@ -30,7 +30,7 @@ func TestLoadDemoTwice(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := loadDemo(ctx, store, &second); err != nil {
+			if err := loadDemo(ctx, store, ":8080", &second); err != nil {
 				t.Fatalf("second loadDemo: %v", err)
 			}
 			if n, err := store.CountUsers(ctx); err != nil || n != users {

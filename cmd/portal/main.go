@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/prober"
 )
 
 const usage = `portal: the colocation customer portal
@@ -31,6 +33,11 @@ Usage:
   portal org add --slug S --name N [--address A]
   portal user add --email E --name N --role R [--org S] [--phone P]
                                       (the password is read from standard input)
+  portal device add --org S --name N --address A [--cabinet C --position P]
+                                      add a device with its default ping
+  portal device import FILE.csv       add devices and checks from a CSV file with
+                                      the header org,name,address,cabinet,position,
+                                      kind,target,interval; one bad line imports nothing
   portal routes                       list every route with the roles allowed
   portal healthcheck                  ask the running portal's /healthz (for Docker)
 
@@ -73,6 +80,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: portal %s add …", cmd)
 		}
+	case "device":
+		if len(args) == 0 || (args[0] != "add" && args[0] != "import") {
+			return fmt.Errorf("usage: portal device add … or portal device import FILE.csv")
+		}
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
@@ -91,8 +102,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return orgAdd(ctx, store, args[1:], stdout)
 	case "user":
 		return userAdd(ctx, store, args[1:], stdin, stdout)
+	case "device":
+		if args[0] == "import" {
+			return deviceImport(ctx, store, args[1:], stdout)
+		}
+		return deviceAdd(ctx, store, args[1:], stdout)
 	case "demo":
-		if err := loadDemo(ctx, store, stdout); err != nil {
+		if err := loadDemo(ctx, store, cfg.Listen, stdout); err != nil {
 			return err
 		}
 	}
@@ -130,6 +146,13 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 		defer wg.Done()
 		janitor(ctx, store, cfg.Sessions, log)
 	}()
+	if cfg.Prober {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runProber(ctx, cfg, store, log)
+		}()
+	}
 
 	// Listen before serving, so a taken port fails here and shutdown always
 	// has a listener to close.
@@ -158,6 +181,23 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// runProber probes the checks this instance holds until ctx ends. Without
+// an ICMP socket it runs the protocol checks and leaves pings to instances
+// that have one, rather than record every ping as failed.
+func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
+	pcfg := prober.Config{Workers: cfg.ProberWorkers, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
+	pinger, err := prober.NewPinger(log)
+	if err != nil {
+		log.Error("prober: ICMP checks skipped on this instance", "err", err)
+		pcfg.SkipICMP = true
+	} else {
+		defer pinger.Close()
+	}
+	if err := prober.New(pcfg, store, prober.NewProbeFunc(pinger), log).Run(ctx); err != nil {
+		log.Error("prober stopped", "err", err)
+	}
 }
 
 // janitor deletes expired sessions and old sign-in attempts every few minutes.

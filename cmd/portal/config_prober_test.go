@@ -1,0 +1,24 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadConfigProber(t *testing.T) {
+	c, err := loadConfig(env(nil))
+	if err != nil || !c.Prober || c.ProberWorkers != 64 {
+		t.Fatalf("defaults: prober %v, workers %d, %v; want on with 64", c.Prober, c.ProberWorkers, err)
+	}
+	c, err = loadConfig(env(map[string]string{"PORTAL_PROBER": "OFF", "PORTAL_PROBER_WORKERS": "200"}))
+	if err != nil || c.Prober || c.ProberWorkers != 200 {
+		t.Fatalf("off with 200 workers: prober %v, workers %d, %v", c.Prober, c.ProberWorkers, err)
+	}
+	for _, e := range []map[string]string{{"PORTAL_PROBER": "maybe"}, {"PORTAL_PROBER_WORKERS": "0"}, {"PORTAL_PROBER_WORKERS": "many"}} {
+		for k := range e {
+			if _, err := loadConfig(env(e)); err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%v: error %v, want one naming %s", e, err, k)
+			}
+		}
+	}
+}

@@ -1,0 +1,212 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// deviceParam finds the device of the path for the signed-in user: for a
+// customer only one of their own organization (another's is not found),
+// for staff any.
+func (h *Handler) deviceParam(c *fiber.Ctx) (*models.Device, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	if u := currentUser(c); u.Role == models.RoleCustomer {
+		return h.store.GetDevice(c.UserContext(), *u.OrgID, id)
+	}
+	return h.store.FindDevice(c.UserContext(), id)
+}
+
+// showDevice is a device's page: uptime, checks, latency chart, outages.
+func (h *Handler) showDevice(c *fiber.Ctx) error {
+	d, err := h.deviceParam(c)
+	if err != nil {
+		return err
+	}
+	return h.renderDevice(c, fiber.StatusOK, d, views.DevicePageVM{})
+}
+
+// renderDevice fills vm with the device's data, every query filtered by the
+// device's organization, and renders the page.
+func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm views.DevicePageVM) error {
+	ctx := c.UserContext()
+	u := currentUser(c)
+	org, err := h.store.GetOrg(ctx, d.OrgID)
+	if err != nil {
+		return err
+	}
+	up, err := h.store.GetDeviceUptime(ctx, d.OrgID, d.ID, h.loc)
+	if err != nil {
+		return err
+	}
+	vm.Org, vm.Uptime, vm.Now = org, up, h.store.Now()
+	vm.Staff = u.Role != models.RoleCustomer
+	vm.CanEdit = canManage(u)
+
+	rng := c.Query("range")
+	if rng != views.Range30d && rng != views.Range1y {
+		rng = views.Range24h
+	}
+	vm.Chart.Range = rng
+	if vm.ChartCheck = chartCheck(up.Checks, c.Query("check")); vm.ChartCheck != nil {
+		if vm.Chart, err = h.chart(ctx, d.OrgID, vm.ChartCheck, rng, vm.Now); err != nil {
+			return err
+		}
+	}
+
+	if vm.Outages, err = h.store.ListOutages(ctx, d.OrgID, d.ID, views.OutagesShown); err != nil {
+		return err
+	}
+	ids := make([]int64, len(vm.Outages))
+	for i, o := range vm.Outages {
+		ids[i] = o.ID
+	}
+	if vm.Evidence, err = h.store.EvidenceForOutages(ctx, d.OrgID, ids, views.EvidenceShown); err != nil {
+		return err
+	}
+	return h.render(c, status, views.DevicePage(vm))
+}
+
+// chartCheck is the check the chart shows: the one asked for, else the
+// first ping, else the first check.
+func chartCheck(checks []models.Check, want string) *models.Check {
+	if id, err := strconv.ParseInt(want, 10, 64); err == nil {
+		for i := range checks {
+			if checks[i].ID == id {
+				return &checks[i]
+			}
+		}
+	}
+	for i := range checks {
+		if checks[i].Kind == models.KindICMP {
+			return &checks[i]
+		}
+	}
+	if len(checks) > 0 {
+		return &checks[0]
+	}
+	return nil
+}
+
+// chart lays out a check's latency and loss over a range: a day from raw
+// results, 30 days from hourly rollups, a year from daily ones.
+func (h *Handler) chart(ctx context.Context, orgID int64, chk *models.Check, rng string, now time.Time) (views.Chart, error) {
+	to := now
+	from := to.Add(-views.ChartSpan(rng))
+	interval := chk.Interval()
+	var points []views.ChartPoint
+	var maxGap time.Duration
+	switch rng {
+	case views.Range30d, views.Range1y:
+		period, length := "h", time.Hour
+		if rng == views.Range1y {
+			period, length = "d", 24*time.Hour
+		}
+		rs, err := h.store.Rollups(ctx, orgID, chk.ID, period, from.Truncate(length), to)
+		if err != nil {
+			return views.Chart{}, err
+		}
+		points, maxGap = views.PointsFromRollups(rs), max(interval, length)
+	default:
+		// Quarter hours, or three probes when probes are rarer: enough
+		// probes per bucket for the min–max band to show their spread.
+		step := max(15*time.Minute, 3*interval)
+		start := from.Truncate(step)
+		rs, err := h.store.Results(ctx, orgID, chk.ID, start, to)
+		if err != nil {
+			return views.Chart{}, err
+		}
+		points, maxGap = views.PointsFromResults(rs, start, to, step), step
+	}
+	return views.BuildChart(rng, points, from, to, maxGap, h.loc), nil
+}
+
+// downloadResults sends a device's raw results of a period as CSV: from
+// and to are dates in the portal's time zone, both included, at most
+// models.MaxResultsDays days; without them the last 24 hours.
+func (h *Handler) downloadResults(c *fiber.Ctx) error {
+	d, err := h.deviceParam(c)
+	if err != nil {
+		return err
+	}
+	fromS, toS := strings.TrimSpace(c.Query("from")), strings.TrimSpace(c.Query("to"))
+	from, to, err := h.resultsPeriod(fromS, toS)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderDevice(c, fiber.StatusUnprocessableEntity, d, views.DevicePageVM{CSVFrom: fromS, CSVTo: toS, CSVErrors: errs})
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"check_id", "kind", "target", "time", "ok", "rtt_ms", "reason"})
+	err = h.store.EachDeviceResult(c.UserContext(), d.OrgID, d.ID, from, to, func(r models.ResultRow) error {
+		rtt := ""
+		if r.OK {
+			rtt = strconv.FormatFloat(float64(r.RTTus)/1000, 'f', 3, 64)
+		}
+		return w.Write([]string{itoa(r.CheckID), string(r.Kind), r.Target, r.At.UTC().Format(time.RFC3339),
+			strconv.FormatBool(r.OK), rtt, r.Reason})
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("device-%d-results-%s-%s.csv", d.ID, from.In(h.loc).Format("20060102-1504"), to.In(h.loc).Format("20060102-1504"))
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	return c.Send(buf.Bytes())
+}
+
+// resultsPeriod reads the download's dates. One date alone is that day.
+func (h *Handler) resultsPeriod(fromS, toS string) (time.Time, time.Time, error) {
+	now := h.store.Now()
+	if fromS == "" && toS == "" {
+		return now.Add(-24 * time.Hour), now, nil
+	}
+	parse := func(field, s string) (time.Time, error) {
+		t, err := time.ParseInLocation("2006-01-02", s, h.loc)
+		if err != nil {
+			return time.Time{}, models.Invalid(field, "error.date_invalid")
+		}
+		return t, nil
+	}
+	var from, to time.Time
+	var err error
+	if fromS != "" {
+		if from, err = parse("from", fromS); err != nil {
+			return from, to, err
+		}
+	}
+	if toS != "" {
+		if to, err = parse("to", toS); err != nil {
+			return from, to, err
+		}
+	}
+	switch {
+	case fromS == "":
+		from = to
+	case toS == "":
+		to = from
+	}
+	if to.Before(from) {
+		return from, to, models.Invalid("to", "error.date_order")
+	}
+	end := to.AddDate(0, 0, 1)
+	if end.After(from.AddDate(0, 0, models.MaxResultsDays)) {
+		return from, to, models.Invalid("to", "error.period_too_long", models.MaxResultsDays)
+	}
+	return from, end, nil
+}

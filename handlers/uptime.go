@@ -1,0 +1,52 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// canManage reports a user who may change devices and checks and classify
+// outages: engineers and admins.
+func canManage(u *models.User) bool {
+	return u.Role == models.RoleEngineer || u.Role == models.RoleAdmin
+}
+
+// showUptime is the customer's uptime page: every device of their own
+// organization.
+func (h *Handler) showUptime(c *fiber.Ctx) error {
+	return h.renderUptime(c, *currentUser(c).OrgID, false)
+}
+
+// showOrgUptime is the same page of any organization, for staff.
+func (h *Handler) showOrgUptime(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	return h.renderUptime(c, id, true)
+}
+
+func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
+	ctx := c.UserContext()
+	org, err := h.store.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	devices, err := h.store.OrgUptime(ctx, orgID, h.loc)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.UptimePage(views.UptimePageVM{Org: org, Staff: staff,
+		CanEdit: staff && canManage(currentUser(c)), Devices: devices}))
+}
+
+// showFleet lists every device of every organization, problems first.
+func (h *Handler) showFleet(c *fiber.Ctx) error {
+	devices, err := h.store.ListFleetForStaff(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.FleetPage(views.FleetPageVM{Devices: devices}))
+}

@@ -1,0 +1,49 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// MaxResultsDays is the longest period of raw results one download may
+// ask for: a calendar quarter.
+const MaxResultsDays = 92
+
+// ResultRow is one raw probe result with the check it belongs to, as the
+// CSV download lists it.
+type ResultRow struct {
+	CheckID int64
+	Kind    CheckKind
+	Target  string
+	At      time.Time
+	OK      bool `gorm:"column:ok"`
+	RTTus   int  `gorm:"column:rtt_us"`
+	Reason  string
+}
+
+// EachDeviceResult calls fn for each raw result of a device of organization
+// orgID in [from, to), by check then time, reading row by row so a long
+// period does not have to fit in memory twice.
+func (s *Store) EachDeviceResult(ctx context.Context, orgID, deviceID int64, from, to time.Time, fn func(ResultRow) error) error {
+	db := s.db.WithContext(ctx)
+	rows, err := db.Table("probe_results").
+		Select("probe_results.check_id, checks.kind, checks.target, probe_results.at, probe_results.ok, probe_results.rtt_us, probe_results.reason").
+		Joins("JOIN checks ON checks.id = probe_results.check_id").
+		Where("checks.org_id = ? AND checks.device_id = ? AND probe_results.at >= ? AND probe_results.at < ?", orgID, deviceID, from.UTC(), to.UTC()).
+		Order("probe_results.check_id, probe_results.at").Rows()
+	if err != nil {
+		return fmt.Errorf("models: results of device %d: %w", deviceID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ResultRow
+		if err := rows.Scan(&r.CheckID, &r.Kind, &r.Target, &r.At, &r.OK, &r.RTTus, &r.Reason); err != nil {
+			return fmt.Errorf("models: results of device %d: %w", deviceID, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

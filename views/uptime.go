@@ -1,0 +1,230 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// Percent shows an availability with the three decimals the agreement's
+// 99.9% needs to be read at a glance.
+func Percent(p float64) string {
+	// Rounded down, so 99.9996% is not shown as a perfect 100.000%.
+	return fmt.Sprintf("%.3f%%", math.Floor(p*1000+1e-6)/1000)
+}
+
+// Minutes shows a duration in minutes with one decimal.
+func Minutes(d time.Duration) string {
+	return fmt.Sprintf("%.1f", d.Minutes())
+}
+
+// Duration shows a duration in days, hours and minutes, or seconds when short.
+func Duration(ctx context.Context, d time.Duration) string {
+	if d < time.Minute {
+		return T(ctx, "duration.seconds", int(d/time.Second))
+	}
+	m := int(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	switch {
+	case days > 0:
+		return T(ctx, "duration.days_hours", days, hours)
+	case hours > 0:
+		return T(ctx, "duration.hours_minutes", hours, mins)
+	}
+	return T(ctx, "duration.minutes", mins)
+}
+
+// RTT shows a round trip in milliseconds from microseconds.
+func RTT(us int) string {
+	return Millis(float64(us) / 1000)
+}
+
+// Millis shows milliseconds with the precision that matters at that size.
+func Millis(ms float64) string {
+	switch {
+	case ms < 10:
+		return fmt.Sprintf("%.2f ms", ms)
+	case ms < 100:
+		return fmt.Sprintf("%.1f ms", ms)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
+}
+
+// StateClass is the badge class of a device or check state.
+func StateClass(state string) string {
+	switch state {
+	case models.StatusUp:
+		return "ok"
+	case models.StatusDown:
+		return "bad"
+	}
+	return "warn"
+}
+
+// StateName translates a state.
+func StateName(ctx context.Context, state string) string {
+	if state == "" {
+		state = models.StatusUnknown
+	}
+	return T(ctx, "state."+state)
+}
+
+// CheckState is a check's state, "paused" when disabled.
+func CheckState(c models.Check) string {
+	if !c.Enabled {
+		return "paused"
+	}
+	if c.Status == "" {
+		return models.StatusUnknown
+	}
+	return c.Status
+}
+
+// KindName translates a check kind.
+func KindName(ctx context.Context, k models.CheckKind) string {
+	return T(ctx, "kind."+string(k))
+}
+
+// CauseName translates an outage cause.
+func CauseName(ctx context.Context, c models.Cause) string {
+	if c == "" {
+		c = models.CauseUnknown
+	}
+	return T(ctx, "cause."+string(c))
+}
+
+// CauseClass is the badge class of a cause: provider causes count against
+// the agreement, the others are excluded.
+func CauseClass(c models.Cause) string {
+	switch {
+	case c == models.CauseUnknown || c == "":
+		return "warn"
+	case c.CountsAgainstProvider():
+		return "bad"
+	}
+	return ""
+}
+
+// ReasonName translates a probe failure reason; one the catalog does not
+// know yet is shown as recorded.
+func ReasonName(ctx context.Context, reason string) string {
+	if reason == "" {
+		return "—"
+	}
+	if Req(ctx).T.Has("reason." + reason) {
+		return T(ctx, "reason."+reason)
+	}
+	return reason
+}
+
+// PeriodName names an uptime period.
+func PeriodName(ctx context.Context, p models.PeriodAvailability) string {
+	if p.Period == models.PeriodMonth {
+		loc := Req(ctx).Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		return T(ctx, "uptime.period.month", p.From.In(loc).Format("2006-01"))
+	}
+	return T(ctx, "uptime.period."+p.Period)
+}
+
+// AvailClass colours an availability against the agreement's 99.9%.
+func AvailClass(a models.Availability) string {
+	p := a.Percent()
+	switch {
+	case a.Down == 0:
+		return "a-full"
+	case p >= 99.9:
+		return "a-good"
+	case p >= 99:
+		return "a-fair"
+	case p >= 95:
+		return "a-poor"
+	}
+	return "a-bad"
+}
+
+// dayClass colours one day of the bar.
+func dayClass(d models.DayAvailability) string {
+	if d.NoData {
+		return "day a-none"
+	}
+	if d.Down > 0 && d.Counted == 0 {
+		return "day a-excluded"
+	}
+	return "day " + AvailClass(d.Availability)
+}
+
+// dayTitle is the tooltip of one day of the bar.
+func dayTitle(ctx context.Context, d models.DayAvailability) string {
+	date := d.Day.Format("2006-01-02")
+	if d.NoData {
+		return T(ctx, "uptime.day_no_data", date)
+	}
+	return T(ctx, "uptime.day_tooltip", date, Percent(d.Percent()), Minutes(d.Down), Minutes(d.Counted))
+}
+
+// dayX places day i of the bar.
+func dayX(i int) string { return fmt.Sprint(i*10 + 1) }
+
+// FormatDate shows the date of t in the viewer's time zone.
+func FormatDate(ctx context.Context, t time.Time) string {
+	loc := Req(ctx).Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02")
+}
+
+// ExpiresSoon reports a certificate that expires within two weeks of now.
+func ExpiresSoon(t *time.Time, now time.Time) bool {
+	return t != nil && t.Sub(now) < 14*24*time.Hour
+}
+
+// deviceWhere is a device's place in the data center, "A03 / U12".
+func deviceWhere(d models.Device) string {
+	var parts []string
+	for _, p := range []string{d.Cabinet, d.Position} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " / ")
+}
+
+// stateCounts counts devices by state for the page heads.
+func stateCounts(states []string) (up, down, unknown int) {
+	for _, s := range states {
+		switch s {
+		case models.StatusUp:
+			up++
+		case models.StatusDown:
+			down++
+		default:
+			unknown++
+		}
+	}
+	return
+}
+
+// FormatTimeSec shows t to the second in the viewer's time zone.
+func FormatTimeSec(ctx context.Context, t time.Time) string {
+	loc := Req(ctx).Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05")
+}
+
+// ariaCurrent marks the current tab.
+func ariaCurrent(current bool) string {
+	if current {
+		return "page"
+	}
+	return "false"
+}
