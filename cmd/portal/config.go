@@ -32,7 +32,9 @@ type Config struct {
 	TrustedProxies []string
 	// Prober runs the prober pool in serve (PORTAL_PROBER=off turns it off,
 	// for an instance that only serves pages).
-	Prober        bool
+	Prober bool
+	// Retention is how long raw probe results are kept (PORTAL_RETENTION_DAYS).
+	Retention     time.Duration
 	ProberWorkers int // protocol checks at once
 }
 
@@ -118,6 +120,15 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	case "off":
 	default:
 		errs = append(errs, fmt.Errorf("PORTAL_PROBER=%q: want on or off", v))
+	}
+	c.Retention = 90 * 24 * time.Hour
+	if v := get("PORTAL_RETENTION_DAYS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 7 || n > 3650 {
+			errs = append(errs, fmt.Errorf("PORTAL_RETENTION_DAYS=%q: want a number of days from 7 to 3650", v))
+		} else {
+			c.Retention = time.Duration(n) * 24 * time.Hour
+		}
 	}
 	c.ProberWorkers = 64
 	if v := get("PORTAL_PROBER_WORKERS", ""); v != "" {

@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		janitor(ctx, store, cfg.Sessions, log)
+		janitor(ctx, store, cfg, log)
 	}()
 	if cfg.Prober {
 		wg.Add(1)
@@ -200,16 +200,36 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 	}
 }
 
-// janitor deletes expired sessions and old sign-in attempts every few minutes.
-func janitor(ctx context.Context, store *models.Store, p models.SessionPolicy, log *slog.Logger) {
+// janitor keeps the database tidy every few minutes: expired sessions and
+// old sign-in attempts go, rollups of finished hours and days get their
+// medians, and raw probe results older than the retention period go
+// (rollups and outages stay for years). Every instance may run it: each
+// step is idempotent.
+func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
-	for {
-		n, err := store.PurgeExpired(ctx, p.Idle, 24*time.Hour)
+	warn := func(what string, err error) {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			log.Warn("purge expired sessions", "err", err)
-		} else if n > 0 {
+			log.Warn(what, "err", err)
+		}
+	}
+	for {
+		n, err := store.PurgeExpired(ctx, cfg.Sessions.Idle, 24*time.Hour)
+		warn("purge expired sessions", err)
+		if n > 0 {
 			log.Debug("purged expired rows", "rows", n)
+		}
+		for ctx.Err() == nil {
+			done, err := store.FinalizeMedians(ctx, 5*time.Minute, 500)
+			warn("finalize rollup medians", err)
+			if err != nil || done == 0 {
+				break
+			}
+		}
+		purged, err := store.PurgeResults(ctx, store.Now().Add(-cfg.Retention), 50)
+		warn("purge old probe results", err)
+		if purged > 0 {
+			log.Info("purged old probe results", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
 		}
 		select {
 		case <-ctx.Done():
