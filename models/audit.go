@@ -27,27 +27,35 @@ func SystemActor(what string) Actor { return Actor{Email: what} }
 
 // Audit actions. Each names an event people will search for.
 const (
-	AuditSignIn          = "auth.sign_in"
-	AuditSignInFailed    = "auth.sign_in_failed"
-	AuditSignInLimited   = "auth.sign_in_limited"
-	AuditSignOut         = "auth.sign_out"
-	AuditTOTPFailed      = "auth.totp_failed"
-	AuditTOTPEnabled     = "auth.totp_enabled"
-	AuditTOTPDisabled    = "auth.totp_disabled"
-	AuditTOTPRequired    = "admin.totp_required"
-	AuditPasswordChanged = "auth.password_changed"
-	AuditPasswordReset   = "admin.password_reset"
-	AuditUserCreated     = "admin.user_created"
-	AuditUserUpdated     = "admin.user_updated"
-	AuditUserDisabled    = "admin.user_disabled"
-	AuditUserEnabled     = "admin.user_enabled"
-	AuditOrgCreated      = "admin.org_created"
-	AuditOrgUpdated      = "admin.org_updated"
-	AuditDeviceCreated   = "device.created"
-	AuditDeviceUpdated   = "device.updated"
-	AuditCheckCreated    = "check.created"
-	AuditCheckUpdated    = "check.updated"
-	AuditOutageCause     = "outage.cause_set"
+	AuditSignIn             = "auth.sign_in"
+	AuditSignInFailed       = "auth.sign_in_failed"
+	AuditSignInLimited      = "auth.sign_in_limited"
+	AuditSignOut            = "auth.sign_out"
+	AuditTOTPFailed         = "auth.totp_failed"
+	AuditTOTPEnabled        = "auth.totp_enabled"
+	AuditTOTPDisabled       = "auth.totp_disabled"
+	AuditTOTPRequired       = "admin.totp_required"
+	AuditPasswordChanged    = "auth.password_changed"
+	AuditPasswordReset      = "admin.password_reset"
+	AuditUserCreated        = "admin.user_created"
+	AuditUserUpdated        = "admin.user_updated"
+	AuditUserDisabled       = "admin.user_disabled"
+	AuditUserEnabled        = "admin.user_enabled"
+	AuditOrgCreated         = "admin.org_created"
+	AuditOrgUpdated         = "admin.org_updated"
+	AuditDeviceCreated      = "device.created"
+	AuditDeviceUpdated      = "device.updated"
+	AuditCheckCreated       = "check.created"
+	AuditCheckUpdated       = "check.updated"
+	AuditOutageCause        = "outage.cause_set"
+	AuditContactCreated     = "contact.created"
+	AuditContactUpdated     = "contact.updated"
+	AuditContactDeleted     = "contact.deleted"
+	AuditContactMarkedWrong = "contact.marked_wrong"
+	AuditContactsConfirmed  = "contact.list_confirmed"
+	AuditCallLogged         = "notify.call_logged"
+	AuditDeliveryRetried    = "notify.delivery_retried"
+	AuditNotifySettings     = "notify.settings_changed"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -55,7 +63,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditTOTPFailed, AuditTOTPEnabled, AuditTOTPDisabled, AuditTOTPRequired, AuditPasswordChanged,
 	AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated,
-	AuditOutageCause}
+	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
+	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings}
 
 // AuditEvent is one line of the audit trail.
 type AuditEvent struct {

@@ -503,6 +503,10 @@ func (s *Store) openOutage(tx *gorm.DB, c *Check, confirmedAt, now time.Time) er
 	if err := s.addEvidence(tx, o.ID, ev); err != nil {
 		return err
 	}
+	// The confirmation starts the 15-minute emergency-notice clock.
+	if err := s.startClock(tx, ClockEmergencyNotice, o.OrgID, o.ID, confirmedAt, EmergencyDeadline); err != nil {
+		return err
+	}
 	return s.enqueue(tx, EventOutageOpened, o)
 }
 

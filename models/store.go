@@ -18,6 +18,10 @@ type Store struct {
 	now     func() time.Time
 	hasher  PasswordHasher
 	sealKey []byte
+	// zone decides calendar days (one deduction per day); confirmEvery is
+	// how often customers must re-confirm their contacts.
+	zone         *time.Location
+	confirmEvery time.Duration
 }
 
 // StoreOption adjusts a Store at construction.
@@ -31,9 +35,19 @@ func WithClock(now func() time.Time) StoreOption {
 // WithHasher sets the password hashing parameters.
 func WithHasher(h PasswordHasher) StoreOption { return func(s *Store) { s.hasher = h } }
 
+// WithZone sets the time zone of the provider's calendar days.
+func WithZone(loc *time.Location) StoreOption { return func(s *Store) { s.zone = loc } }
+
+// WithConfirmEvery sets how often customers re-confirm their contacts.
+func WithConfirmEvery(d time.Duration) StoreOption { return func(s *Store) { s.confirmEvery = d } }
+
+// ConfirmEvery is how often customers re-confirm their contacts.
+func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
+
 // NewStore wraps an open database.
 func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
-	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher}
+	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
+		zone: time.UTC, confirmEvery: DefaultConfirmEvery}
 	WithSecretKey(nil)(s)
 	for _, o := range opts {
 		o(s)

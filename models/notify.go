@@ -1,0 +1,500 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Transports carry a delivery: email through SMTP, a webhook to the data
+// center's SMS, pager or fax gateway, or a phone call made by staff.
+const (
+	TransportEmail   = "email"
+	TransportWebhook = "webhook"
+	TransportCall    = "call"
+)
+
+// Delivery results and states.
+const (
+	DeliveryPending  = "pending"
+	DeliveryAccepted = "accepted"  // SMTP accepted, webhook 2xx
+	DeliveryAnswered = "answered"  // a phone call was answered
+	DeliveryNoAnswer = "no_answer" // a phone call was not
+	DeliveryBounced  = "bounced"   // refused for the address (5xx)
+	DeliveryFailed   = "failed"    // gave up after retries
+)
+
+// Delivered reports a result that reached the contact and stops the clock.
+func Delivered(status string) bool { return status == DeliveryAccepted || status == DeliveryAnswered }
+
+// Delivery is one notification of one event to one contact by one channel.
+type Delivery struct {
+	ID            int64
+	OrgID         int64
+	EventID       int64
+	Event         string
+	OutageID      int64
+	ContactID     int64
+	Channel       Channel
+	Transport     string
+	Address       string
+	Locale        string
+	Authorized    bool // the contact may authorize: only such deliveries stop the clock
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LeaseOwner    string
+	LeaseUntil    time.Time
+	LastError     string
+	CreatedAt     time.Time
+	DoneAt        *time.Time
+}
+
+func (Delivery) TableName() string { return "deliveries" }
+
+// DeliveryAttempt is one try of a delivery, kept as evidence.
+type DeliveryAttempt struct {
+	ID         int64
+	DeliveryID int64
+	OrgID      int64
+	At         time.Time
+	Result     string
+	Error      string
+	ByUserID   *int64
+}
+
+func (DeliveryAttempt) TableName() string { return "delivery_attempts" }
+
+// NotifyOptOut says a contact does not want an event; by default every
+// contact with channels gets every event.
+type NotifyOptOut struct {
+	OrgID     int64  `gorm:"primaryKey;autoIncrement:false"`
+	ContactID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Event     string `gorm:"primaryKey"`
+}
+
+func (NotifyOptOut) TableName() string { return "notify_optouts" }
+
+// NotifyEvents are the events a customer may choose per contact.
+var NotifyEvents = []string{EventOutageOpened, EventOutageClosed}
+
+// Clock kinds and outcomes (PRODUCT.md, "Every clock the portal keeps").
+const (
+	ClockEmergencyNotice = "emergency_notice"
+	ClockRunning         = "running"
+	ClockMet             = "met"
+	ClockMissed          = "missed"
+	EmergencyDeadline    = 15 * time.Minute
+)
+
+// Clock is an SLA clock: started and stopped by the events it measures, in
+// the same transactions, and kept with its outcome forever.
+type Clock struct {
+	ID         int64
+	OrgID      int64
+	Kind       string
+	RefID      int64 // the outage, for the emergency notice
+	StartedAt  time.Time
+	DeadlineAt time.Time
+	StoppedAt  *time.Time
+	StopRef    *int64 // the delivery that stopped it
+	Outcome    string
+	CreatedAt  time.Time
+}
+
+func (Clock) TableName() string { return "sla_clocks" }
+
+// Took is how long the clock ran until it stopped, or until now.
+func (c *Clock) Took(now time.Time) time.Duration {
+	if c.StoppedAt != nil {
+		return c.StoppedAt.Sub(c.StartedAt)
+	}
+	return now.Sub(c.StartedAt)
+}
+
+// Deduction is one day's fee owed for a missed clock, or the record of
+// why it was waived. At most one unwaived deduction per organization, kind
+// and calendar day: ChargeDay is set only on unwaived lines and is unique.
+type Deduction struct {
+	ID           int64
+	OrgID        int64
+	Kind         string
+	ClockID      int64
+	Day          string  // calendar day of the miss in the provider's time zone
+	ChargeDay    *string // = Day when charged; NULL when waived or already charged that day
+	Days         int     // fee days deducted: 1, or 0 when waived or not the first that day
+	Waived       bool
+	WaiverReason string
+	CreatedAt    time.Time
+}
+
+func (Deduction) TableName() string { return "deductions" }
+
+// Waiver reasons.
+const (
+	WaiverForceMajeure   = "force_majeure"
+	WaiverWrongDetails   = "contact_details_wrong"
+	WaiverNotReconfirmed = "contacts_not_reconfirmed"
+	WaiverNoContacts     = "no_contacts"
+	NotFirstMissOfTheDay = "already_deducted_today"
+)
+
+func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start time.Time, limit time.Duration) error {
+	return tx.Create(&Clock{OrgID: orgID, Kind: kind, RefID: refID, StartedAt: start, DeadlineAt: start.Add(limit),
+		Outcome: ClockRunning, CreatedAt: s.now()}).Error
+}
+
+// ClaimEvents leases up to limit unprocessed outbox events to owner.
+func (s *Store) ClaimEvents(ctx context.Context, owner string, lease time.Duration, limit int) ([]OutboxEvent, error) {
+	now := s.now()
+	db := s.db.WithContext(ctx)
+	var ids []int64
+	if err := db.Model(&OutboxEvent{}).Where("done_at IS NULL AND lease_until < ?", now).Order("id").Limit(limit).
+		Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := db.Model(&OutboxEvent{}).Where("id IN ? AND done_at IS NULL AND lease_until < ?", ids, now).
+		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
+		return nil, err
+	}
+	var evs []OutboxEvent
+	err := db.Where("id IN ? AND lease_owner = ? AND done_at IS NULL", ids, owner).Order("id").Find(&evs).Error
+	return evs, err
+}
+
+// ExpandEvent turns an outbox event into deliveries, one per contact and
+// chosen channel, and marks the event done, in one transaction. channelFor
+// maps a contact channel to a transport ("" = this portal cannot use it).
+// An event already expanded (by another instance) is left alone.
+func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, channelFor func(Channel) string) (int, error) {
+	n := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		r := tx.Model(&OutboxEvent{}).Where("id = ? AND done_at IS NULL AND lease_owner = ?", ev.ID, owner).Update("done_at", now)
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected != 1 {
+			return nil
+		}
+		if ev.Kind != EventOutageOpened && ev.Kind != EventOutageClosed {
+			return nil // later issues' events: nothing to send yet
+		}
+		var contacts []Contact
+		if err := tx.Where("org_id = ?", ev.OrgID).Order("priority, id").Find(&contacts).Error; err != nil {
+			return err
+		}
+		var outs []NotifyOptOut
+		if err := tx.Where("org_id = ? AND event = ?", ev.OrgID, ev.Kind).Find(&outs).Error; err != nil {
+			return err
+		}
+		optedOut := map[int64]bool{}
+		for _, o := range outs {
+			optedOut[o.ContactID] = true
+		}
+		var ds []Delivery
+		for _, c := range contacts {
+			if optedOut[c.ID] {
+				continue
+			}
+			for _, ch := range c.ChannelList() {
+				t := channelFor(ch)
+				addr := c.Address(ch)
+				if t == "" || addr == "" {
+					continue
+				}
+				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
+					ContactID: c.ID, Channel: ch, Transport: t, Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize,
+					Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now})
+			}
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		n = len(ds)
+		return tx.Create(&ds).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("models: expand event %d: %w", ev.ID, err)
+	}
+	return n, nil
+}
+
+// ClaimDeliveries leases up to limit due deliveries of the given transports.
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Duration, limit int, transports []string) ([]Delivery, error) {
+	now := s.now()
+	db := s.db.WithContext(ctx)
+	var ids []int64
+	if err := db.Model(&Delivery{}).Where("status = ? AND transport IN ? AND next_attempt_at <= ? AND lease_until < ?",
+		DeliveryPending, transports, now, now).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := db.Model(&Delivery{}).Where("id IN ? AND status = ? AND lease_until < ?", ids, DeliveryPending, now).
+		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
+		return nil, err
+	}
+	var ds []Delivery
+	err := db.Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, DeliveryPending).Order("id").Find(&ds).Error
+	return ds, err
+}
+
+// ErrLeaseLost means another instance owns the delivery now.
+var ErrLeaseLost = errors.New("lease lost")
+
+// RecordAttempt stores the result of one try of a delivery held by owner.
+// A nil retryAt with a failure ends the delivery as failed or bounced;
+// with retryAt the delivery waits for its next try. A delivered result to
+// an authorized contact stops the outage's emergency clock.
+func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int64, result, errText string, retryAt *time.Time) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d Delivery
+		if err := tx.Where("id = ? AND lease_owner = ? AND status = ?", deliveryID, owner, DeliveryPending).First(&d).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrLeaseLost
+			}
+			return err
+		}
+		return s.finishAttempt(tx, &d, result, errText, retryAt, nil)
+	})
+}
+
+func (s *Store) finishAttempt(tx *gorm.DB, d *Delivery, result, errText string, retryAt *time.Time, by *int64) error {
+	now := s.now()
+	errText = truncate(errText, 500)
+	if err := tx.Create(&DeliveryAttempt{DeliveryID: d.ID, OrgID: d.OrgID, At: now, Result: result, Error: errText, ByUserID: by}).Error; err != nil {
+		return err
+	}
+	upd := map[string]any{"attempts": d.Attempts + 1, "last_error": errText, "lease_owner": "", "lease_until": neverLeased}
+	switch {
+	case Delivered(result) || retryAt == nil:
+		upd["status"], upd["done_at"] = result, now
+	default:
+		upd["next_attempt_at"] = *retryAt
+	}
+	if err := tx.Model(&Delivery{}).Where("id = ?", d.ID).Updates(upd).Error; err != nil {
+		return err
+	}
+	if Delivered(result) && d.Authorized && d.Event == EventOutageOpened {
+		return s.stopClock(tx, ClockEmergencyNotice, d.OutageID, now, d.ID)
+	}
+	return nil
+}
+
+// stopClock stops a running clock as met (at or before its deadline) or
+// missed. A clock already stopped stays as it is.
+func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, by int64) error {
+	var c Clock
+	err := tx.Where("kind = ? AND ref_id = ? AND outcome = ?", kind, refID, ClockRunning).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	outcome := ClockMet
+	if at.After(c.DeadlineAt) {
+		outcome = ClockMissed
+	}
+	r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
+		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome})
+	if r.Error != nil || r.RowsAffected == 0 || outcome == ClockMet {
+		return r.Error
+	}
+	c.StoppedAt, c.Outcome = &at, outcome
+	return s.deduct(tx, &c)
+}
+
+// LogCall records a phone call made by staff for a call delivery.
+func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answered bool, note string) error {
+	result := DeliveryNoAnswer
+	if answered {
+		result = DeliveryAnswered
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d Delivery
+		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
+			return notFound(err)
+		}
+		if err := s.finishAttempt(tx, &d, result, note, nil, actor.UserID); err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditCallLogged, "delivery", &d.ID, &d.OrgID,
+			map[string]any{"contact_id": d.ContactID, "address": d.Address, "result": result, "note": note})
+	})
+}
+
+// RetryDelivery puts a failed or bounced delivery back in the queue.
+func (s *Store) RetryDelivery(ctx context.Context, actor Actor, deliveryID int64) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d Delivery
+		if err := tx.Where("id = ? AND status IN ?", deliveryID, []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}).First(&d).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&d).Updates(map[string]any{"status": DeliveryPending, "done_at": nil, "next_attempt_at": s.now(),
+			"lease_owner": "", "lease_until": neverLeased}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditDeliveryRetried, "delivery", &d.ID, &d.OrgID, map[string]any{"address": d.Address})
+	})
+}
+
+// SweepClocks ends every running clock past its deadline as missed, with
+// its deduction line or waiver.
+func (s *Store) SweepClocks(ctx context.Context) (int, error) {
+	now := s.now()
+	var due []Clock
+	if err := s.db.WithContext(ctx).Where("outcome = ? AND deadline_at < ?", ClockRunning, now).Limit(500).Find(&due).Error; err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range due {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).Update("outcome", ClockMissed)
+			if r.Error != nil || r.RowsAffected == 0 {
+				return r.Error
+			}
+			c.Outcome = ClockMissed
+			n++
+			return s.deduct(tx, &c)
+		})
+		if err != nil {
+			return n, fmt.Errorf("models: sweep clock %d: %w", c.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// deduct writes the deduction line of a missed clock, or the waiver with
+// its reason (PRODUCT.md clause 4), on the calendar day of its deadline in
+// the provider's zone.
+func (s *Store) deduct(tx *gorm.DB, c *Clock) error {
+	day := c.DeadlineAt.In(s.zone).Format("2006-01-02")
+	reason, err := s.waiverReason(tx, c)
+	if err != nil {
+		return err
+	}
+	d := Deduction{OrgID: c.OrgID, Kind: c.Kind, ClockID: c.ID, Day: day, Waived: reason != "", WaiverReason: reason, CreatedAt: s.now()}
+	if !d.Waived {
+		var charged int64
+		if err := tx.Model(&Deduction{}).Where("org_id = ? AND kind = ? AND charge_day = ?", c.OrgID, c.Kind, day).Count(&charged).Error; err != nil {
+			return err
+		}
+		if charged == 0 {
+			d.ChargeDay, d.Days = &day, 1
+		} else {
+			d.WaiverReason = NotFirstMissOfTheDay
+		}
+	}
+	return tx.Create(&d).Error
+}
+
+// waiverReason says why a missed emergency notice costs nothing, or "".
+func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
+	if c.Kind != ClockEmergencyNotice {
+		return "", nil
+	}
+	var o Outage
+	if err := tx.First(&o, c.RefID).Error; err != nil {
+		return "", err
+	}
+	if o.Cause.ForceMajeure() {
+		return WaiverForceMajeure, nil
+	}
+	var ds []Delivery
+	if err := tx.Where("outage_id = ? AND event = ?", o.ID, EventOutageOpened).Find(&ds).Error; err != nil {
+		return "", err
+	}
+	var contacts int64
+	if err := tx.Model(&Contact{}).Where("org_id = ?", c.OrgID).Count(&contacts).Error; err != nil {
+		return "", err
+	}
+	if contacts == 0 {
+		return WaiverNoContacts, nil
+	}
+	if len(ds) == 0 {
+		return "", nil
+	}
+	// Waived only when every chosen channel failed for the customer's
+	// reasons: its detail marked wrong by staff, or the list not
+	// re-confirmed in time.
+	var last ContactConfirmation
+	stale := tx.Where("org_id = ?", c.OrgID).Order("confirmed_at DESC").First(&last).Error != nil ||
+		last.ConfirmedAt.Before(c.StartedAt.Add(-s.confirmEvery))
+	var flags []ContactFlag
+	if err := tx.Where("org_id = ? AND marked_at <= ? AND (cleared_at IS NULL OR cleared_at > ?)", c.OrgID, c.DeadlineAt.Add(24*time.Hour), c.StartedAt).
+		Find(&flags).Error; err != nil {
+		return "", err
+	}
+	wrong := map[int64]map[Channel]bool{}
+	for _, f := range flags {
+		if wrong[f.ContactID] == nil {
+			wrong[f.ContactID] = map[Channel]bool{}
+		}
+		wrong[f.ContactID][f.Channel] = true
+	}
+	allWrong := true
+	for _, d := range ds {
+		if Delivered(d.Status) && d.DoneAt != nil && !d.DoneAt.After(c.DeadlineAt) {
+			return "", nil
+		}
+		if !wrong[d.ContactID][d.Channel] {
+			allWrong = false
+		}
+	}
+	if allWrong {
+		return WaiverWrongDetails, nil
+	}
+	if stale {
+		return WaiverNotReconfirmed, nil
+	}
+	return "", nil
+}
+
+// OutageClock returns the emergency clock of an outage of orgID, or nil.
+func (s *Store) OutageClock(ctx context.Context, orgID, outageID int64) (*Clock, error) {
+	var c Clock
+	err := s.db.WithContext(ctx).Where("org_id = ? AND kind = ? AND ref_id = ?", orgID, ClockEmergencyNotice, outageID).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	return &c, err
+}
+
+// OutageDeliveries lists the deliveries of an outage of orgID with their attempts.
+func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]Delivery, map[int64][]DeliveryAttempt, error) {
+	var ds []Delivery
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND outage_id = ?", orgID, outageID).Order("id").Find(&ds).Error; err != nil {
+		return nil, nil, err
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	att := map[int64][]DeliveryAttempt{}
+	if len(ids) > 0 {
+		var as []DeliveryAttempt
+		if err := s.db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("at, id").Find(&as).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, a := range as {
+			att[a.DeliveryID] = append(att[a.DeliveryID], a)
+		}
+	}
+	return ds, att, nil
+}
+
+// ListDeductions lists an organization's deduction lines in [from, to) by day.
+func (s *Store) ListDeductions(ctx context.Context, orgID int64, fromDay, toDay string) ([]Deduction, error) {
+	var out []Deduction
+	err := s.db.WithContext(ctx).Where("org_id = ? AND day >= ? AND day < ?", orgID, fromDay, toDay).Order("day, id").Find(&out).Error
+	return out, err
+}
