@@ -16,7 +16,17 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home}))
+		st, err := h.contactStatus(ctx, *u.OrgID)
+		if err != nil {
+			return err
+		}
+		// An empty list has nothing to confirm; the set-up notice asks first.
+		vm := views.HomePageVM{Home: home, SetUp: st.setUp, ConfirmDue: st.due && st.count > 0,
+			ConfirmEvery: h.store.ConfirmEvery()}
+		if st.last != nil {
+			vm.LastConfirmed = &st.last.ConfirmedAt
+		}
+		return h.render(c, fiber.StatusOK, views.HomePage(vm))
 	}
 	orgs, err := h.store.ListOrgs(ctx)
 	if err != nil {

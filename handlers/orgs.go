@@ -38,8 +38,12 @@ func (h *Handler) showOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setUp, err := h.store.OrgSetUp(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home, Staff: true,
-		CanEdit: currentUser(c).Role == models.RoleAdmin}))
+		CanEdit: currentUser(c).Role == models.RoleAdmin, SetUp: setUp}))
 }
 
 func (h *Handler) newOrg(c *fiber.Ctx) error {

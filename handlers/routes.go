@@ -38,6 +38,8 @@ var (
 	admin    = roles(models.RoleAdmin)
 	// engineers manage devices and checks and classify outages.
 	engineers = roles(models.RoleEngineer, models.RoleAdmin)
+	// responders log phone calls and handle failed notifications.
+	responders = roles(models.RoleEngineer, models.RoleService, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -102,6 +104,20 @@ func (h *Handler) routes() []Route {
 		{"POST", "/account/totp/confirm", everyone.enroll(), h.confirmTOTP},
 		{"POST", "/account/totp/disable", everyone, h.disableTOTP},
 
+		// Authorized contacts: each customer manages their own organization's
+		// (another organization's contact is not found). The fixed paths come
+		// before /contacts/:id so that they are not read as an ID.
+		{"GET", "/contacts", customer, h.showContacts},
+		{"GET", "/contacts/new", customer, h.newContact},
+		{"POST", "/contacts", customer, h.createContact},
+		{"GET", "/contacts/history", customer, h.showContactHistory},
+		{"POST", "/contacts/confirm", customer, h.confirmContacts},
+		{"GET", "/contacts/notifications", customer, h.showNotifySettings},
+		{"POST", "/contacts/notifications", customer, h.saveNotifySettings},
+		{"GET", "/contacts/:id/edit", customer, h.editContact},
+		{"POST", "/contacts/:id", customer, h.updateContact},
+		{"POST", "/contacts/:id/delete", customer, h.deleteContact},
+
 		{"GET", "/team", customer, h.showTeam},
 		{"GET", "/team/:id", customer, h.showTeamMember},
 
@@ -122,7 +138,15 @@ func (h *Handler) routes() []Route {
 		{"POST", "/devices/:id/checks", engineers, h.addCheck},
 		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
+		{"GET", "/outages/:id", everyone, h.showOutage},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
+
+		// On call: every staff role sees open outages, call tasks and failed
+		// notifications; reception only watches.
+		{"GET", "/oncall", staff, h.showOnCall},
+		{"POST", "/deliveries/:id/call", responders, h.logCall},
+		{"POST", "/deliveries/:id/retry", responders, h.retryDelivery},
+		{"POST", "/deliveries/:id/mark-wrong", responders, h.markDeliveryWrong},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

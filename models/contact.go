@@ -161,7 +161,7 @@ func (in *ContactInput) validate() error {
 		seen[ch] = true
 		c := Contact{OfficePhone: in.OfficePhone, Mobile: in.Mobile, Pager: in.Pager, Fax: in.Fax, Email: in.Email}
 		if c.Address(ch) == "" {
-			return Invalid("channels", "error.channel_without_detail", string(ch))
+			return Invalid("channels", "error.channel_without_detail", ch)
 		}
 		chans = append(chans, ch)
 	}

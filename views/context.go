@@ -93,8 +93,11 @@ func (e FormErrors) Msg(ctx context.Context, field string) string {
 	}
 	args := make([]any, len(v.Args))
 	for i, a := range v.Args {
-		if r, ok := a.(models.Role); ok {
-			a = RoleName(ctx, r)
+		switch x := a.(type) {
+		case models.Role:
+			a = RoleName(ctx, x)
+		case models.Channel:
+			a = ChannelName(ctx, x)
 		}
 		args[i] = a
 	}
@@ -145,12 +148,12 @@ func Nav(u *models.User) []NavItem {
 	items := []NavItem{{"/", "nav.home"}}
 	switch u.Role {
 	case models.RoleCustomer:
-		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/team", "nav.team"})
+		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
-		items = append(items, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/admin/users", "nav.users"},
-			NavItem{"/admin/audit", "nav.audit"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"},
+			NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
 	default:
-		items = append(items, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"})
 	}
 	return items
 }

@@ -30,6 +30,30 @@ func TestEveryLabelIsTranslated(t *testing.T) {
 	for _, r := range ChartRanges {
 		keys = append(keys, "chart.range."+r)
 	}
+	for _, ch := range models.Channels {
+		keys = append(keys, "channel."+string(ch))
+	}
+	for _, ev := range models.NotifyEvents {
+		keys = append(keys, "event."+ev)
+	}
+	for _, st := range []string{models.DeliveryPending, models.DeliveryAccepted, models.DeliveryAnswered, models.DeliveryNoAnswer,
+		models.DeliveryBounced, models.DeliveryFailed} {
+		keys = append(keys, "delivery.status."+st)
+	}
+	for _, tp := range []string{models.TransportEmail, models.TransportWebhook, models.TransportCall} {
+		keys = append(keys, "transport."+tp)
+	}
+	for _, w := range []string{models.WaiverForceMajeure, models.WaiverWrongDetails, models.WaiverNotReconfirmed,
+		models.WaiverNoContacts, models.NotFirstMissOfTheDay} {
+		keys = append(keys, "waiver."+w)
+	}
+	for _, f := range contactFields {
+		keys = append(keys, "contacts.field."+f)
+	}
+	for _, f := range []string{"channel", "address", "reason", "opted_out"} {
+		keys = append(keys, "contacts.field."+f)
+	}
+	keys = append(keys, "contacts.history.passphrase_set", "contacts.history.passphrase_replaced")
 	for _, lang := range locales.Supported {
 		tr := locales.For(lang)
 		for _, k := range keys {

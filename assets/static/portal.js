@@ -15,4 +15,25 @@
     var btn = sel.form.querySelector("[data-autosubmit-button]");
     if (btn) { btn.hidden = true; }
   });
+  // Count down running SLA clocks. The server renders the seconds left at
+  // its own time, so the count does not depend on this computer's clock.
+  var clocks = document.querySelectorAll(".countdown[data-left]");
+  if (clocks.length) {
+    var loaded = Date.now();
+    var tick = function () {
+      var gone = Math.floor((Date.now() - loaded) / 1000);
+      clocks.forEach(function (el) {
+        var left = parseInt(el.getAttribute("data-left"), 10) - gone;
+        if (left <= 0) {
+          el.textContent = el.getAttribute("data-overdue");
+          el.classList.add("overdue");
+          return;
+        }
+        var m = Math.floor(left / 60), s = left % 60;
+        var mmss = m + ":" + (s < 10 ? "0" : "") + s;
+        el.textContent = el.getAttribute("data-template").replace("{}", mmss);
+      });
+    };
+    window.setInterval(tick, 1000);
+  }
 })();

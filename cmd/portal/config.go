@@ -36,6 +36,8 @@ type Config struct {
 	// Retention is how long raw probe results are kept (PORTAL_RETENTION_DAYS).
 	Retention     time.Duration
 	ProberWorkers int // protocol checks at once
+	// Notify is how emergency notices go out (PORTAL_SMTP_*, PORTAL_WEBHOOK_*).
+	Notify NotifyConfig
 }
 
 // loadConfig reads PORTAL_* variables through getenv. It returns every
@@ -139,6 +141,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			c.ProberWorkers = n
 		}
 	}
+	var notifyErrs []error
+	c.Notify, notifyErrs = loadNotifyConfig(get)
+	errs = append(errs, notifyErrs...)
 	if s := strings.TrimSpace(getenv("PORTAL_SECRET")); s != "" {
 		if len(s) < 32 {
 			errs = append(errs, fmt.Errorf("PORTAL_SECRET: want at least 32 characters"))

@@ -38,6 +38,12 @@ Usage:
   portal device import FILE.csv       add devices and checks from a CSV file with
                                       the header org,name,address,cabinet,position,
                                       kind,target,interval; one bad line imports nothing
+  portal bench probe [--targets N --service-checks M --interval D --duration D --db URL]
+                                      run the prober against N loopback targets and M local
+                                      services on a throw-away database; print its figures
+  portal bench pages [--devices K --fleet F --db URL]
+                                      time the uptime, device and fleet pages over a year
+                                      of history on a throw-away database
   portal routes                       list every route with the roles allowed
   portal healthcheck                  ask the running portal's /healthz (for Docker)
 
@@ -76,6 +82,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	log := cfg.logger()
 	switch cmd {
 	case "serve", "demo", "migrate":
+	case "bench":
+		// Its own throw-away database, not the configured one.
+		return runBench(ctx, args, stdout)
 	case "org", "user":
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: portal %s add …", cmd)
@@ -121,7 +130,8 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 	if err != nil {
 		return nil, err
 	}
-	store := models.NewStore(db, dialect, models.WithSecretKey(cfg.Secret))
+	store := models.NewStore(db, dialect, models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
+		models.WithConfirmEvery(cfg.Notify.ConfirmEvery))
 	n, err := store.Migrate(ctx)
 	if err != nil {
 		store.Close()
@@ -153,6 +163,11 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 			runProber(ctx, cfg, store, log)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runNotify(ctx, cfg, store, log)
+	}()
 
 	// Listen before serving, so a taken port fails here and shutdown always
 	// has a listener to close.

@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// failedShown is how far back the on-call page lists failed deliveries.
+const failedShown = 7 * 24 * time.Hour
+
+// canRespond reports a user who may log calls and handle failed
+// notifications: engineers, customer service and admins.
+func canRespond(u *models.User) bool {
+	return u.Role == models.RoleEngineer || u.Role == models.RoleService || u.Role == models.RoleAdmin
+}
+
+// showOnCall is the staff's on-call page: open outages with their clocks,
+// phone calls to make, and failed notifications.
+func (h *Handler) showOnCall(c *fiber.Ctx) error {
+	return h.renderOnCall(c, fiber.StatusOK, views.OnCallPageVM{})
+}
+
+func (h *Handler) renderOnCall(c *fiber.Ctx, status int, vm views.OnCallPageVM) error {
+	ctx := c.UserContext()
+	vm.Now, vm.FailedFor, vm.CanAct = h.store.Now(), failedShown, canRespond(currentUser(c))
+	var err error
+	if vm.Outages, err = h.store.OnCallOutagesForStaff(ctx); err != nil {
+		return err
+	}
+	if vm.Calls, err = h.store.CallTasksForStaff(ctx); err != nil {
+		return err
+	}
+	if vm.Failed, err = h.store.FailedDeliveriesForStaff(ctx, vm.Now.Add(-failedShown), 200); err != nil {
+		return err
+	}
+	return h.render(c, status, views.OnCallPage(vm))
+}
+
+// logCall records a phone call made for a call task: answered or not, and
+// a note. An answered call to a contact who may authorize stops the clock.
+func (h *Handler) logCall(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	answered, note := c.FormValue("answered"), c.FormValue("note")
+	if answered != "yes" && answered != "no" {
+		err = models.Invalid("answered", "error.answer_required")
+	}
+	if err == nil {
+		var clean string
+		if clean, err = models.CallNote(note); err == nil {
+			err = h.store.LogCall(c.UserContext(), actor(c), id, answered == "yes", clean)
+		}
+	}
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOnCall(c, fiber.StatusUnprocessableEntity, views.OnCallPageVM{FormDelivery: id, FormKind: "call",
+			Answered: answered, Note: note, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.call_logged")
+	return redirect(c, "/oncall#calls")
+}
+
+// retryDelivery queues a failed, bounced or unanswered delivery again.
+func (h *Handler) retryDelivery(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.store.RetryDelivery(c.UserContext(), actor(c), id); err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.delivery_retried")
+	return redirect(c, "/oncall#failed")
+}
+
+// markDeliveryWrong marks the contact detail a delivery used as wrong, the
+// customer's to correct; a reason is required, as it may waive a deduction.
+func (h *Handler) markDeliveryWrong(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	d, err := h.store.FindDeliveryForStaff(ctx, id)
+	if err != nil {
+		return err
+	}
+	reason := c.FormValue("reason")
+	if strings.TrimSpace(reason) == "" {
+		err = models.Invalid("reason", "error.required")
+	} else {
+		err = h.store.MarkContactDetailWrong(ctx, actor(c), d.ContactID, d.Channel, reason)
+	}
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOnCall(c, fiber.StatusUnprocessableEntity, views.OnCallPageVM{FormDelivery: id, FormKind: "wrong",
+			Reason: reason, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.detail_marked_wrong")
+	return redirect(c, "/oncall#failed")
+}

@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// outageParam finds the outage of the path: for a customer only one of
+// their own organization (another's is not found), for staff any.
+func (h *Handler) outageParam(c *fiber.Ctx) (*models.Outage, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	if u := currentUser(c); u.Role == models.RoleCustomer {
+		return h.store.GetOutage(c.UserContext(), *u.OrgID, id)
+	}
+	return h.store.FindOutageForStaff(c.UserContext(), id)
+}
+
+// showOutage is one outage: its times, evidence, emergency-notice clock and
+// every notification sent with each attempt. Every query is filtered by the
+// outage's organization.
+func (h *Handler) showOutage(c *fiber.Ctx) error {
+	o, err := h.outageParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	u := currentUser(c)
+	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role != models.RoleCustomer, CanEdit: canManage(u)}
+	if vm.Org, err = h.store.GetOrg(ctx, o.OrgID); err != nil {
+		return err
+	}
+	if vm.Device, err = h.store.GetDevice(ctx, o.OrgID, o.DeviceID); err != nil {
+		return err
+	}
+	checks, err := h.store.ListChecks(ctx, o.OrgID, o.DeviceID)
+	if err != nil {
+		return err
+	}
+	for i := range checks {
+		if checks[i].ID == o.CheckID {
+			vm.Check = &checks[i]
+		}
+	}
+	if vm.Evidence, err = h.store.OutageEvidence(ctx, o.OrgID, o.ID); err != nil {
+		return err
+	}
+	if vm.Clock, err = h.store.OutageClock(ctx, o.OrgID, o.ID); err != nil {
+		return err
+	}
+	if vm.Clock != nil && vm.Clock.Outcome == models.ClockMissed {
+		if vm.Deduction, err = h.store.ClockDeduction(ctx, o.OrgID, vm.Clock.ID); err != nil {
+			return err
+		}
+	}
+	if vm.Deliveries, vm.Attempts, err = h.store.OutageDeliveries(ctx, o.OrgID, o.ID); err != nil {
+		return err
+	}
+	contacts, err := h.store.ListContacts(ctx, o.OrgID)
+	if err != nil {
+		return err
+	}
+	vm.Contacts = map[int64]string{}
+	for _, ct := range contacts {
+		vm.Contacts[ct.ID] = ct.Name
+	}
+	var loggers []int64
+	for _, as := range vm.Attempts {
+		for _, a := range as {
+			if a.ByUserID != nil {
+				loggers = append(loggers, *a.ByUserID)
+			}
+		}
+	}
+	if vm.StaffNames, err = h.store.StaffNames(ctx, loggers); err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, views.OutagePage(vm))
+}

@@ -1,0 +1,275 @@
+package models
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The staff's on-call page: outages whose emergency notice is due, phone
+// calls to make, and deliveries that failed. Every method here reads all
+// organizations and is for staff only.
+
+// OnCallOutage is an open outage, or one whose notice clock still runs.
+type OnCallOutage struct {
+	Outage Outage
+	Clock  *Clock // nil for an outage opened before clocks were kept
+	Org    string
+	Device string
+	Check  *Check
+}
+
+// OnCallOutagesForStaff lists every open outage and every outage whose
+// emergency clock still runs, the most urgent clock first.
+func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, error) {
+	db := s.db.WithContext(ctx)
+	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
+	var os []Outage
+	if err := db.Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
+		return nil, err
+	}
+	if len(os) == 0 {
+		return nil, nil
+	}
+	var outageIDs, orgIDs, deviceIDs, checkIDs []int64
+	for _, o := range os {
+		outageIDs, orgIDs = append(outageIDs, o.ID), append(orgIDs, o.OrgID)
+		deviceIDs, checkIDs = append(deviceIDs, o.DeviceID), append(checkIDs, o.CheckID)
+	}
+	clocks, err := s.outageClocks(ctx, outageIDs)
+	if err != nil {
+		return nil, err
+	}
+	orgs, devices, err := s.orgAndDeviceNames(ctx, orgIDs, deviceIDs)
+	if err != nil {
+		return nil, err
+	}
+	var checks []Check
+	if err := db.Where("id IN ?", checkIDs).Find(&checks).Error; err != nil {
+		return nil, err
+	}
+	byCheck := map[int64]*Check{}
+	for i := range checks {
+		byCheck[checks[i].ID] = &checks[i]
+	}
+	out := make([]OnCallOutage, len(os))
+	for i, o := range os {
+		out[i] = OnCallOutage{Outage: o, Clock: clocks[o.ID], Org: orgs[o.OrgID], Device: devices[o.DeviceID], Check: byCheck[o.CheckID]}
+	}
+	// Running clocks first, nearest deadline first; then the rest.
+	slices.SortStableFunc(out, func(a, b OnCallOutage) int {
+		ar, br := a.Clock != nil && a.Clock.Outcome == ClockRunning, b.Clock != nil && b.Clock.Outcome == ClockRunning
+		switch {
+		case ar && br:
+			return a.Clock.DeadlineAt.Compare(b.Clock.DeadlineAt)
+		case ar:
+			return -1
+		case br:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// CallTask is a phone call a staff member has to make.
+type CallTask struct {
+	Delivery Delivery
+	Contact  string // "" when the contact was removed since
+	Org      string
+	Device   string
+	Clock    *Clock // the outage's emergency clock, for an outage-opened call
+}
+
+// CallTasksForStaff lists the pending phone-call deliveries: those whose
+// emergency clock runs first, nearest deadline first, then the rest oldest
+// first.
+func (s *Store) CallTasksForStaff(ctx context.Context) ([]CallTask, error) {
+	var ds []Delivery
+	if err := s.db.WithContext(ctx).Where("transport = ? AND status = ?", TransportCall, DeliveryPending).
+		Order("id").Limit(500).Find(&ds).Error; err != nil {
+		return nil, err
+	}
+	dc, err := s.deliveryContext(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CallTask, len(ds))
+	for i, d := range ds {
+		out[i] = CallTask{Delivery: d, Contact: dc.contacts[d.ContactID], Org: dc.orgs[d.OrgID],
+			Device: dc.devices[dc.outageDevice[d.OutageID]]}
+		if d.Event == EventOutageOpened {
+			out[i].Clock = dc.clocks[d.OutageID]
+		}
+	}
+	// Calls whose clock runs come first, nearest deadline first.
+	slices.SortStableFunc(out, func(a, b CallTask) int {
+		ar, br := a.Clock != nil && a.Clock.Outcome == ClockRunning, b.Clock != nil && b.Clock.Outcome == ClockRunning
+		switch {
+		case ar && br:
+			return a.Clock.DeadlineAt.Compare(b.Clock.DeadlineAt)
+		case ar:
+			return -1
+		case br:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// FailedDelivery is a delivery that ended without reaching its contact.
+type FailedDelivery struct {
+	Delivery Delivery
+	Contact  string // "" when the contact was removed since
+	Org      string
+	Device   string
+	// MarkedWrong is set while the contact's detail for the channel is
+	// marked wrong and not corrected.
+	MarkedWrong bool
+}
+
+// FailedStatuses are the ends of a delivery that staff may retry.
+var FailedStatuses = []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}
+
+// FailedDeliveriesForStaff lists the deliveries that failed, bounced or
+// went unanswered since since, newest first.
+func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, limit int) ([]FailedDelivery, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	var ds []Delivery
+	if err := s.db.WithContext(ctx).Where("status IN ? AND done_at >= ?", FailedStatuses, since).
+		Order("done_at DESC, id DESC").Limit(limit).Find(&ds).Error; err != nil {
+		return nil, err
+	}
+	dc, err := s.deliveryContext(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	var contactIDs []int64
+	for _, d := range ds {
+		contactIDs = append(contactIDs, d.ContactID)
+	}
+	wrong := map[int64]map[Channel]bool{}
+	if len(contactIDs) > 0 {
+		var fs []ContactFlag
+		if err := s.db.WithContext(ctx).Where("contact_id IN ? AND cleared_at IS NULL", contactIDs).Find(&fs).Error; err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if wrong[f.ContactID] == nil {
+				wrong[f.ContactID] = map[Channel]bool{}
+			}
+			wrong[f.ContactID][f.Channel] = true
+		}
+	}
+	out := make([]FailedDelivery, len(ds))
+	for i, d := range ds {
+		out[i] = FailedDelivery{Delivery: d, Contact: dc.contacts[d.ContactID], Org: dc.orgs[d.OrgID],
+			Device: dc.devices[dc.outageDevice[d.OutageID]], MarkedWrong: wrong[d.ContactID][d.Channel]}
+	}
+	return out, nil
+}
+
+// FindDeliveryForStaff returns any delivery, for staff.
+func (s *Store) FindDeliveryForStaff(ctx context.Context, id int64) (*Delivery, error) {
+	var d Delivery
+	if err := s.db.WithContext(ctx).First(&d, id).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &d, nil
+}
+
+// CallNote checks the note a staff member writes about a call.
+func CallNote(note string) (string, error) {
+	note = strings.TrimSpace(note)
+	if err := checkText("note", note, 500); err != nil {
+		return "", err
+	}
+	return note, nil
+}
+
+// deliveryNames is what a list of deliveries needs to be read by people.
+type deliveryNames struct {
+	contacts, orgs, devices map[int64]string
+	outageDevice            map[int64]int64
+	clocks                  map[int64]*Clock
+}
+
+func (s *Store) deliveryContext(ctx context.Context, ds []Delivery) (*deliveryNames, error) {
+	n := &deliveryNames{contacts: map[int64]string{}, outageDevice: map[int64]int64{}}
+	if len(ds) == 0 {
+		n.orgs, n.devices, n.clocks = map[int64]string{}, map[int64]string{}, map[int64]*Clock{}
+		return n, nil
+	}
+	db := s.db.WithContext(ctx)
+	var contactIDs, orgIDs, outageIDs []int64
+	for _, d := range ds {
+		contactIDs, orgIDs, outageIDs = append(contactIDs, d.ContactID), append(orgIDs, d.OrgID), append(outageIDs, d.OutageID)
+	}
+	var cs []Contact
+	if err := db.Select("id", "name").Where("id IN ?", contactIDs).Find(&cs).Error; err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		n.contacts[c.ID] = c.Name
+	}
+	var os []Outage
+	if err := db.Select("id", "device_id").Where("id IN ?", outageIDs).Find(&os).Error; err != nil {
+		return nil, err
+	}
+	var deviceIDs []int64
+	for _, o := range os {
+		n.outageDevice[o.ID] = o.DeviceID
+		deviceIDs = append(deviceIDs, o.DeviceID)
+	}
+	var err error
+	if n.orgs, n.devices, err = s.orgAndDeviceNames(ctx, orgIDs, deviceIDs); err != nil {
+		return nil, err
+	}
+	if n.clocks, err = s.outageClocks(ctx, outageIDs); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (s *Store) outageClocks(ctx context.Context, outageIDs []int64) (map[int64]*Clock, error) {
+	out := map[int64]*Clock{}
+	if len(outageIDs) == 0 {
+		return out, nil
+	}
+	var cs []Clock
+	if err := s.db.WithContext(ctx).Where("kind = ? AND ref_id IN ?", ClockEmergencyNotice, outageIDs).Find(&cs).Error; err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		out[cs[i].RefID] = &cs[i]
+	}
+	return out, nil
+}
+
+func (s *Store) orgAndDeviceNames(ctx context.Context, orgIDs, deviceIDs []int64) (map[int64]string, map[int64]string, error) {
+	orgs, devices := map[int64]string{}, map[int64]string{}
+	db := s.db.WithContext(ctx)
+	if len(orgIDs) > 0 {
+		var os []Organization
+		if err := db.Select("id", "name").Where("id IN ?", orgIDs).Find(&os).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, o := range os {
+			orgs[o.ID] = o.Name
+		}
+	}
+	if len(deviceIDs) > 0 {
+		var ds []Device
+		if err := db.Select("id", "name").Where("id IN ?", deviceIDs).Find(&ds).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, d := range ds {
+			devices[d.ID] = d.Name
+		}
+	}
+	return orgs, devices, nil
+}

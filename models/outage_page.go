@@ -1,0 +1,49 @@
+package models
+
+import (
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+)
+
+// GetOutage returns an outage of organization orgID; another
+// organization's is ErrNotFound.
+func (s *Store) GetOutage(ctx context.Context, orgID, id int64) (*Outage, error) {
+	var o Outage
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&o).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &o, nil
+}
+
+// ClockDeduction returns the deduction line, or waiver, of a missed clock
+// of orgID; nil while there is none.
+func (s *Store) ClockDeduction(ctx context.Context, orgID, clockID int64) (*Deduction, error) {
+	var d Deduction
+	err := s.db.WithContext(ctx).Where("org_id = ? AND clock_id = ?", orgID, clockID).Order("id").First(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// StaffNames returns the names of the staff users among ids, such as those
+// who logged a call; customers' names are never returned.
+func (s *Store) StaffNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var us []User
+	if err := s.db.WithContext(ctx).Select("id", "name").Where("id IN ? AND org_id IS NULL", ids).Find(&us).Error; err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		out[u.ID] = u.Name
+	}
+	return out, nil
+}

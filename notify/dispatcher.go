@@ -1,0 +1,383 @@
+// Package notify dispatches outbox events to the customer's authorized
+// contacts: email through an SMTP server, a signed webhook for the data
+// center's SMS, pager or fax gateway, and phone-call tasks for staff (which
+// the on-call page shows; staff log the outcome). It runs inside
+// `portal serve`; several instances share the work through leases in the
+// database, so each notification goes out once. It never imports fiber.
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// Config tunes a Dispatcher. The zero value of each field means its default.
+type Config struct {
+	// InstanceID names this process in leases; default hostname-pid-random.
+	InstanceID string
+	// Lease is how long a claim on an event or a delivery lasts: a dead
+	// instance's work is taken over after it. Longer than any send.
+	// Default 60 s.
+	Lease time.Duration
+	// Poll is the pause between two passes over the outbox. Default 2 s.
+	Poll time.Duration
+	// BaseURL is the portal's public address (https://portal.example);
+	// notifications link to BaseURL/outages/ID. Empty: no link.
+	BaseURL string
+	// Location is the provider's time zone, in which notices show times.
+	// Default UTC.
+	Location *time.Location
+	// SMTP sends email; without a Host, email channels get no delivery.
+	SMTP SMTPConfig
+	// Webhook posts SMS, pager and fax notices to a gateway; without a URL,
+	// pager and fax get no delivery and mobiles become phone-call tasks.
+	Webhook WebhookConfig
+	// Clock is the time source; default the system clock.
+	Clock Clock
+	// MaxAttempts is how many tries a delivery gets before it is failed.
+	// Default 8 (about 45 minutes of retries).
+	MaxAttempts int
+	// Workers bounds the sends in flight, and so the deliveries one claim
+	// takes: each starts at once, well within its lease. Default 8.
+	Workers int
+	// Batch is how many outbox events one claim takes. Default 50.
+	Batch int
+}
+
+const (
+	// firstRetry is the wait after the first failed try; it doubles after
+	// each further failure up to maxRetryWait.
+	firstRetry   = 30 * time.Second
+	maxRetryWait = 15 * time.Minute
+	// maxProbesShown bounds the failed probes a notice lists.
+	maxProbesShown = 10
+)
+
+func (c *Config) defaults() {
+	if c.InstanceID == "" {
+		c.InstanceID = defaultInstanceID()
+	}
+	if c.Lease <= 0 {
+		c.Lease = time.Minute
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Second
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.Batch <= 0 {
+		c.Batch = 50
+	}
+	c.SMTP.defaults()
+	c.Webhook.defaults()
+	// A send must end well within its lease, or another instance could
+	// take the delivery and send it again.
+	if budget := c.sendBudget(); c.Lease < 2*budget {
+		c.Lease = 2 * budget
+	}
+}
+
+// sendBudget is the longest one send may take, with room to record it.
+func (c *Config) sendBudget() time.Duration {
+	return max(c.SMTP.Timeout, c.Webhook.Timeout) + 5*time.Second
+}
+
+// defaultInstanceID is unique per process and fits the 64-character
+// lease_owner columns.
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "portal"
+	}
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Backoff is the wait before the next try of a delivery that has failed
+// `failed` times: 30 s, 1 min, 2 min, … at most 15 min.
+func Backoff(failed int) time.Duration {
+	d := firstRetry
+	for i := 1; i < failed && d < maxRetryWait; i++ {
+		d *= 2
+	}
+	return min(d, maxRetryWait)
+}
+
+// Dispatcher turns outbox events into deliveries, sends the email and
+// webhook ones, and ends emergency clocks that ran out.
+type Dispatcher struct {
+	cfg        Config
+	store      *models.Store
+	log        *slog.Logger
+	mail       *mailer
+	hook       *webhook
+	transports []string
+
+	// afterPass, when set (tests), is called after each pass.
+	afterPass func()
+}
+
+// New builds a dispatcher; Run starts it.
+func New(cfg Config, store *models.Store, log *slog.Logger) *Dispatcher {
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID)}
+	if cfg.SMTP.Host != "" {
+		d.mail = newMailer(cfg.SMTP)
+		d.transports = append(d.transports, models.TransportEmail)
+	}
+	if cfg.Webhook.URL != "" {
+		d.hook = newWebhook(cfg.Webhook)
+		d.transports = append(d.transports, models.TransportWebhook)
+	}
+	return d
+}
+
+// InstanceID is the name this dispatcher claims work under.
+func (d *Dispatcher) InstanceID() string { return d.cfg.InstanceID }
+
+// TransportFor maps a contact's channel to the transport that carries it
+// here, or "" when this portal has no way to use it: email needs SMTP;
+// mobile, pager and fax go to the webhook gateway; an office phone is a
+// call by staff, and so is a mobile when there is no gateway.
+func (d *Dispatcher) TransportFor(ch models.Channel) string {
+	switch ch {
+	case models.ChannelEmail:
+		if d.mail != nil {
+			return models.TransportEmail
+		}
+	case models.ChannelMobile:
+		if d.hook != nil {
+			return models.TransportWebhook
+		}
+		return models.TransportCall
+	case models.ChannelPager, models.ChannelFax:
+		if d.hook != nil {
+			return models.TransportWebhook
+		}
+	case models.ChannelOffice:
+		return models.TransportCall
+	}
+	return ""
+}
+
+// Run dispatches until ctx is cancelled. A send under way when it is
+// cancelled is finished (each is bounded by its timeout) and recorded, so
+// that nothing is sent twice after a restart.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.log.Info("notification dispatcher started", "email", d.mail != nil, "webhook", d.hook != nil,
+		"poll", d.cfg.Poll, "lease", d.cfg.Lease)
+	t := d.cfg.Clock.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("notification dispatcher stopped")
+			return nil
+		case <-t.C():
+		}
+		d.pass(ctx)
+		t.Reset(d.cfg.Poll)
+		if d.afterPass != nil {
+			d.afterPass()
+		}
+	}
+}
+
+// pass does one round: expand new events, send what is due, then end the
+// clocks past their deadline. Sending comes first so that a notice
+// accepted just before the deadline stops its clock as met.
+func (d *Dispatcher) pass(ctx context.Context) {
+	d.expandEvents(ctx)
+	if len(d.transports) > 0 {
+		d.sendDue(ctx)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	n, err := d.store.SweepClocks(ctx)
+	if err != nil {
+		d.warn("sweep emergency clocks", err)
+	}
+	if n > 0 {
+		d.log.Warn("emergency notice deadline missed", "clocks", n)
+	}
+}
+
+// maxRounds bounds the claims of one pass, so a flood of work cannot keep
+// a pass from reaching the clocks.
+const maxRounds = 20
+
+func (d *Dispatcher) expandEvents(ctx context.Context) {
+	for range maxRounds {
+		if ctx.Err() != nil {
+			return
+		}
+		evs, err := d.store.ClaimEvents(ctx, d.cfg.InstanceID, d.cfg.Lease, d.cfg.Batch)
+		if err != nil {
+			d.warn("claim outbox events", err)
+			return
+		}
+		for _, ev := range evs {
+			var n int
+			err := d.retry(ctx, func() (err error) {
+				n, err = d.store.ExpandEvent(ctx, ev, d.cfg.InstanceID, d.TransportFor)
+				return err
+			})
+			if err != nil {
+				d.warn("expand outbox event", err, "event_id", ev.ID)
+				continue
+			}
+			d.log.Debug("event expanded", "event_id", ev.ID, "kind", ev.Kind, "org_id", ev.OrgID, "deliveries", n)
+		}
+		if len(evs) < d.cfg.Batch {
+			return
+		}
+	}
+}
+
+func (d *Dispatcher) sendDue(ctx context.Context) {
+	for range maxRounds {
+		if ctx.Err() != nil {
+			return
+		}
+		ds, err := d.store.ClaimDeliveries(ctx, d.cfg.InstanceID, d.cfg.Lease, d.cfg.Workers, d.transports)
+		if err != nil {
+			d.warn("claim deliveries", err)
+			return
+		}
+		var wg sync.WaitGroup
+		for _, del := range ds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.deliver(context.WithoutCancel(ctx), del)
+			}()
+		}
+		wg.Wait()
+		if len(ds) < d.cfg.Workers {
+			return
+		}
+	}
+}
+
+// deliver sends one delivery and records the attempt.
+func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
+	log := d.log.With("delivery_id", del.ID, "transport", del.Transport, "channel", del.Channel,
+		"org_id", del.OrgID, "outage_id", del.OutageID, "event", del.Event)
+	if left := del.LeaseUntil.Sub(d.store.Now()); left < d.cfg.sendBudget() {
+		// Too late to be sure of finishing before another instance may
+		// take it: leave it for the next claim.
+		log.Warn("delivery lease too short to send, left for later", "lease_left", left)
+		return
+	}
+	facts, err := d.store.NoticeFacts(ctx, del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
+	if errors.Is(err, models.ErrNotFound) {
+		d.record(ctx, log, del, models.DeliveryFailed, "the outage no longer exists", nil)
+		return
+	}
+	if err != nil {
+		// Leave it leased: another pass takes it once the lease ends.
+		d.warn("load notice", err, "delivery_id", del.ID)
+		return
+	}
+	n := compose(del, facts, d.cfg.BaseURL, d.cfg.Location)
+	switch del.Transport {
+	case models.TransportEmail:
+		err = d.mail.send(ctx, del, n, d.cfg.Clock.Now())
+	case models.TransportWebhook:
+		err = d.hook.send(ctx, del, n, d.cfg.Clock.Now())
+	default:
+		err = fmt.Errorf("transport %q is not sent by the dispatcher", del.Transport)
+	}
+	if err == nil {
+		d.record(ctx, log, del, models.DeliveryAccepted, "", nil)
+		log.Info("notification accepted", "attempt", del.Attempts+1)
+		return
+	}
+	var bounce *BounceError
+	if errors.As(err, &bounce) {
+		d.record(ctx, log, del, models.DeliveryBounced, err.Error(), nil)
+		log.Warn("notification bounced", "err", err)
+		return
+	}
+	failed := del.Attempts + 1
+	if failed >= d.cfg.MaxAttempts {
+		d.record(ctx, log, del, models.DeliveryFailed, err.Error(), nil)
+		log.Warn("notification failed, giving up", "attempts", failed, "err", err)
+		return
+	}
+	retry := d.store.Now().Add(Backoff(failed))
+	d.record(ctx, log, del, models.DeliveryFailed, err.Error(), &retry)
+	log.Warn("notification failed, will retry", "attempts", failed, "retry_at", retry, "err", err)
+}
+
+func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, del models.Delivery, result, errText string, retryAt *time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	errText = strings.ToValidUTF8(errText, "?") // a server's reply may be in any encoding
+	err := d.retry(ctx, func() error {
+		return d.store.RecordAttempt(ctx, d.cfg.InstanceID, del.ID, result, errText, retryAt)
+	})
+	if errors.Is(err, models.ErrLeaseLost) {
+		log.Warn("delivery lease lost while sending: another instance holds it now", "result", result)
+		return
+	}
+	if err != nil {
+		log.Error("record delivery attempt", "result", result, "err", err)
+	}
+}
+
+// retry runs a database transaction again when it fails, a few times
+// with short pauses: MySQL ends one of two colliding transactions with a
+// deadlock error, and a result that is not recorded would be sent again
+// once its lease ran out. A lost lease is final.
+func (d *Dispatcher) retry(ctx context.Context, f func() error) error {
+	wait := 20 * time.Millisecond
+	for try := 1; ; try++ {
+		err := f()
+		if err == nil || errors.Is(err, models.ErrLeaseLost) || ctx.Err() != nil || try == 5 {
+			return err
+		}
+		d.log.Debug("database write failed, trying again", "try", try, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+func (d *Dispatcher) warn(what string, err error, args ...any) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	d.log.Warn(what, append(args, "err", err)...)
+}

@@ -1,0 +1,164 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
+)
+
+// notice is one notification rendered in its contact's language: an email
+// subject and body, and a short text for SMS and pagers.
+type notice struct {
+	Lang    string
+	Subject string
+	Body    string
+	Short   string
+	URL     string
+	Facts   *models.NoticeFacts
+}
+
+// MaxShort is the most characters of the short text (one SMS).
+const MaxShort = 140
+
+const (
+	longTime  = "2006-01-02 15:04:05 UTC-07:00"
+	probeTime = "2006-01-02 15:04:05"
+	shortTime = "01-02 15:04"
+)
+
+// OutageURL is the page of an outage, or "" without a base URL.
+func OutageURL(baseURL string, outageID int64) string {
+	if baseURL == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/outages/%d", strings.TrimRight(baseURL, "/"), outageID)
+}
+
+func deviceName(f *models.NoticeFacts) string {
+	if f.Device.Name != "" {
+		return f.Device.Name
+	}
+	return fmt.Sprintf("#%d", f.Outage.DeviceID)
+}
+
+func checkLabel(tr *locales.Translator, c *models.Check) string {
+	if c.Kind == "" {
+		return "?"
+	}
+	kind := tr.T("kind." + string(c.Kind))
+	if c.Target == "" {
+		return kind
+	}
+	return kind + " " + c.Target
+}
+
+// duration shows how long an outage lasted, like the pages do.
+func duration(tr *locales.Translator, d time.Duration) string {
+	if d < time.Minute {
+		return tr.T("duration.seconds", int(d/time.Second))
+	}
+	m := int(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	switch {
+	case days > 0:
+		return tr.T("duration.days_hours", days, hours)
+	case hours > 0:
+		return tr.T("duration.hours_minutes", hours, mins)
+	}
+	return tr.T("duration.minutes", mins)
+}
+
+// compose renders a delivery's notice in its contact's language, times in
+// the provider's zone.
+func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), URL: OutageURL(baseURL, f.Outage.ID), Facts: f}
+	dev, chk := deviceName(f), checkLabel(tr, &f.Check)
+	kind := "?"
+	if f.Check.Kind != "" {
+		kind = tr.T("kind." + string(f.Check.Kind))
+	}
+	at := func(t time.Time) string { return t.In(loc).Format(longTime) }
+	closed := del.Event == models.EventOutageClosed && f.Outage.EndedAt != nil
+
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	if f.ContactName != "" {
+		line(tr.T("email.greeting", f.ContactName))
+	} else {
+		line(tr.T("email.greeting_anonymous"))
+	}
+	line("")
+	if closed {
+		n.Subject = tr.T("email.subject_closed", dev, kind)
+		line(tr.T("email.closed_intro", dev))
+	} else {
+		n.Subject = tr.T("email.subject_opened", dev, kind)
+		line(tr.T("email.opened_intro", dev, max(f.Outage.Failures, 1)))
+	}
+	line("")
+	line(tr.T("email.organization", f.Org.Name))
+	devLine := dev
+	if f.Device.Address != "" {
+		devLine += " (" + f.Device.Address + ")"
+	}
+	line(tr.T("email.device", devLine))
+	line(tr.T("email.check", chk))
+	line(tr.T("email.started", at(f.Outage.StartedAt)))
+	line(tr.T("email.confirmed", at(f.Outage.ConfirmedAt)))
+	if closed {
+		line(tr.T("email.ended", at(*f.Outage.EndedAt)))
+		line(tr.T("email.duration", duration(tr, f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
+	}
+	if !closed && len(f.Evidence) > 0 {
+		line("")
+		line(tr.T("email.failed_probes"))
+		for _, p := range f.Evidence {
+			line("  " + p.At.In(loc).Format(probeTime) + "  " + tr.T("reason."+p.Reason))
+		}
+		if more := f.EvidenceTotal - len(f.Evidence); more > 0 {
+			line("  " + tr.T("email.probes_more", more))
+		}
+	}
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.link", n.URL))
+	}
+	line("")
+	if !closed {
+		line(tr.T("email.promise"))
+		line("")
+	}
+	line(tr.T("email.why", f.Org.Name))
+	line("")
+	line("-- ")
+	line(tr.T("email.footer", tr.T("app.name")))
+	n.Body = b.String()
+
+	if closed {
+		n.Short = tr.T("email.short_closed", dev, f.Outage.EndedAt.In(loc).Format(shortTime), kind,
+			duration(tr, f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
+	} else {
+		n.Short = tr.T("email.short_opened", dev, f.Outage.StartedAt.In(loc).Format(shortTime), kind,
+			f.Outage.ConfirmedAt.In(loc).Format(shortTime))
+	}
+	n.Short = shorten(n.Short, n.URL)
+	return n
+}
+
+// shorten appends the link when it fits in one SMS, and cuts a text that
+// is too long on its own.
+func shorten(text, url string) string {
+	if url != "" && utf8.RuneCountInString(text)+1+utf8.RuneCountInString(url) <= MaxShort {
+		return text + " " + url
+	}
+	if utf8.RuneCountInString(text) <= MaxShort {
+		return text
+	}
+	r := []rune(text)
+	return string(r[:MaxShort-1]) + "…"
+}
