@@ -139,7 +139,6 @@ const (
 	WaiverWrongDetails   = "contact_details_wrong"
 	WaiverNotReconfirmed = "contacts_not_reconfirmed"
 	WaiverNoContacts     = "no_contacts"
-	NotFirstMissOfTheDay = "already_deducted_today"
 )
 
 func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start time.Time, limit time.Duration) error {
@@ -388,11 +387,12 @@ func (s *Store) deduct(tx *gorm.DB, c *Clock) error {
 		if err := tx.Model(&Deduction{}).Where("org_id = ? AND kind = ? AND charge_day = ?", c.OrgID, c.Kind, day).Count(&charged).Error; err != nil {
 			return err
 		}
-		if charged == 0 {
-			d.ChargeDay, d.Days = &day, 1
-		} else {
-			d.WaiverReason = NotFirstMissOfTheDay
+		if charged > 0 {
+			// At most one deduction per calendar day: the missed clock is
+			// kept, but it adds no line.
+			return nil
 		}
+		d.ChargeDay, d.Days = &day, 1
 	}
 	return tx.Create(&d).Error
 }

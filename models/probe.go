@@ -432,6 +432,9 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			if err := s.addEvidence(tx, *c.OpenOutageID, evidence); err != nil {
 				return err
 			}
+			if err := tx.Model(&Outage{}).Where("id = ?", *c.OpenOutageID).Update("failures", c.ConsecFails).Error; err != nil {
+				return err
+			}
 		}
 	}
 	return s.writeCheckStates(tx, changed)

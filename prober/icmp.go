@@ -325,8 +325,11 @@ func (s *icmpSocket) send(dst netip.Addr, seq uint16, token uint64, at time.Time
 
 // sendReason maps a failed send to a reason: no route is "unreachable".
 func sendReason(err error) string {
+	// EINVAL and EACCES come from blackhole and prohibit routes: the
+	// network refuses the destination, which is what "unreachable" means.
 	if errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, syscall.EHOSTDOWN) || errors.Is(err, syscall.EADDRNOTAVAIL) {
+		errors.Is(err, syscall.EHOSTDOWN) || errors.Is(err, syscall.EADDRNOTAVAIL) ||
+		errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EACCES) {
 		return models.ReasonUnreachable
 	}
 	return models.ReasonError

@@ -44,7 +44,7 @@ func TestEveryLabelIsTranslated(t *testing.T) {
 		keys = append(keys, "transport."+tp)
 	}
 	for _, w := range []string{models.WaiverForceMajeure, models.WaiverWrongDetails, models.WaiverNotReconfirmed,
-		models.WaiverNoContacts, models.NotFirstMissOfTheDay} {
+		models.WaiverNoContacts} {
 		keys = append(keys, "waiver."+w)
 	}
 	for _, f := range contactFields {

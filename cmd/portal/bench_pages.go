@@ -204,8 +204,11 @@ func (r *pagesReport) print(w io.Writer) {
 		flat[name+"_p95_ms"] = t.P95MS
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d raw results, %d rollups and %d outages written in %.1fs; the database takes %.1f MB\n",
+	perDevice := r.DBMB / float64(r.Devices)
+	flat["db_mb_per_device"] = round2(perDevice)
+	fmt.Fprintf(w, "\n%d raw results, %d rollups and %d outages written in %.1fs; the database takes %.1f MB (10^6 bytes),\n",
 		r.Results, r.Rollups, r.Outages, r.FillS, r.DBMB)
+	fmt.Fprintf(w, "%.2f MB per device with history (written in key order, so densely packed; the fleet's devices and checks included)\n", perDevice)
 	b, _ := json.Marshal(flat)
 	fmt.Fprintln(w, string(b))
 }
