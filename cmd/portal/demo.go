@@ -115,6 +115,19 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, out io.Wr
 			return fmt.Errorf("demo device %s: %w", dd.name, err)
 		}
 	}
+	// Aurora has an authorized contact, so its outage shows a call task on
+	// the on-call page and a running 15-minute clock; Bravo has none yet,
+	// so its home page asks for one.
+	if cs, err := store.ListContacts(ctx, orgIDs["aurora"]); err != nil {
+		return err
+	} else if len(cs) == 0 {
+		_, err := store.CreateContact(ctx, sys, orgIDs["aurora"], models.ContactInput{Name: "孙丽 Sun Li", Title: "运维经理 Operations manager",
+			Mobile: "+86 139 1000 2000", Email: "ops@aurora.example", Channels: []models.Channel{models.ChannelMobile, models.ChannelEmail},
+			MayAuthorize: true, Passphrase: "demo-aurora-phrase", Locale: "zh-CN"})
+		if err != nil {
+			return fmt.Errorf("demo contact: %w", err)
+		}
+	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tPASSWORD\tORGANIZATION")
