@@ -8,12 +8,9 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +62,7 @@ const (
 
 func (c *Config) defaults() {
 	if c.InstanceID == "" {
-		c.InstanceID = defaultInstanceID()
+		c.InstanceID = models.NewInstanceID()
 	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
@@ -77,7 +74,7 @@ func (c *Config) defaults() {
 		c.Location = time.UTC
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = models.WallClock
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
@@ -100,21 +97,6 @@ func (c *Config) defaults() {
 // sendBudget is the longest one send may take, with room to record it.
 func (c *Config) sendBudget() time.Duration {
 	return max(c.SMTP.Timeout, c.Webhook.Timeout) + 5*time.Second
-}
-
-// defaultInstanceID is unique per process and fits the 64-character
-// lease_owner columns.
-func defaultInstanceID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "portal"
-	}
-	if len(host) > 40 {
-		host = host[:40]
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // Backoff is the wait before the next try of a delivery that has failed

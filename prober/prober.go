@@ -3,12 +3,8 @@ package prober
 import (
 	"container/heap"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,31 +12,11 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
-// Clock is the prober's time source. Tests pass one they move by hand, so
-// that a run of minutes takes milliseconds.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is the part of time.Timer the prober uses (with Go 1.23 semantics:
-// Reset and Stop leave no stale tick behind).
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop()
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                 { return time.Now() }
-func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time   { return r.t.C }
-func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
-func (r realTimer) Stop()                 { r.t.Stop() }
+// Clock and Timer are the workers' injectable time source (models.TimeSource).
+type (
+	Clock = models.TimeSource
+	Timer = models.Timer
+)
 
 // Config tunes a Prober. The zero value of each field means its default.
 type Config struct {
@@ -87,7 +63,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.InstanceID == "" {
-		c.InstanceID = defaultInstanceID()
+		c.InstanceID = models.NewInstanceID()
 	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
@@ -111,28 +87,13 @@ func (c *Config) defaults() {
 		c.WriteTimeout = 15 * time.Second
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = models.WallClock
 	}
 	if c.Jitter < 0 {
 		c.Jitter = 0
 	} else if c.Jitter == 0 {
 		c.Jitter = 250 * time.Millisecond
 	}
-}
-
-// defaultInstanceID is unique per process and readable in the checks
-// table; it fits the 64-character lease_owner column.
-func defaultInstanceID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "portal"
-	}
-	if len(host) > 40 {
-		host = host[:40]
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // Prober runs the checks this instance holds a lease on: one scheduler
