@@ -58,18 +58,7 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 		out[i] = OnCallOutage{Outage: o, Clock: clocks[o.ID], Org: orgs[o.OrgID], Device: devices[o.DeviceID], Check: byCheck[o.CheckID]}
 	}
 	// Running clocks first, nearest deadline first; then the rest.
-	slices.SortStableFunc(out, func(a, b OnCallOutage) int {
-		ar, br := a.Clock != nil && a.Clock.Outcome == ClockRunning, b.Clock != nil && b.Clock.Outcome == ClockRunning
-		switch {
-		case ar && br:
-			return a.Clock.DeadlineAt.Compare(b.Clock.DeadlineAt)
-		case ar:
-			return -1
-		case br:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
 	return out, nil
 }
 
@@ -104,18 +93,7 @@ func (s *Store) CallTasksForStaff(ctx context.Context) ([]CallTask, error) {
 		}
 	}
 	// Calls whose clock runs come first, nearest deadline first.
-	slices.SortStableFunc(out, func(a, b CallTask) int {
-		ar, br := a.Clock != nil && a.Clock.Outcome == ClockRunning, b.Clock != nil && b.Clock.Outcome == ClockRunning
-		switch {
-		case ar && br:
-			return a.Clock.DeadlineAt.Compare(b.Clock.DeadlineAt)
-		case ar:
-			return -1
-		case br:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b CallTask) int { return runningFirst(a.Clock, b.Clock) })
 	return out, nil
 }
 
@@ -272,4 +250,19 @@ func (s *Store) orgAndDeviceNames(ctx context.Context, orgIDs, deviceIDs []int64
 		}
 	}
 	return orgs, devices, nil
+}
+
+// runningFirst orders running clocks before the rest, nearest deadline
+// first; others keep their order.
+func runningFirst(a, b *Clock) int {
+	ar, br := a != nil && a.Outcome == ClockRunning, b != nil && b.Outcome == ClockRunning
+	switch {
+	case ar && br:
+		return a.DeadlineAt.Compare(b.DeadlineAt)
+	case ar:
+		return -1
+	case br:
+		return 1
+	}
+	return 0
 }
