@@ -42,9 +42,16 @@ func (c *manualClock) NewTimer(d time.Duration) Timer {
 
 // Advance moves the clock on by d and fires the timers now due.
 func (c *manualClock) Advance(d time.Duration) {
+	c.advance(d)
+}
+
+// advance is Advance, returning the timers it fired with their generation
+// at the moment they fired.
+func (c *manualClock) advance(d time.Duration) map[*manualTimer]uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	fired := map[*manualTimer]uint64{}
 	for t := range c.timers {
 		if !t.at.After(c.now) {
 			delete(c.timers, t)
@@ -52,23 +59,56 @@ func (c *manualClock) Advance(d time.Duration) {
 			case t.ch <- c.now:
 			default:
 			}
+			fired[t] = t.gen
 		}
+	}
+	return fired
+}
+
+// run moves the clock on by d in 100 ms steps. After each step it waits, in
+// real time, until the owner of every timer that step fired has taken its
+// tick and set the timer again (or stopped it): each loop of the prober
+// (scheduler, lease, writer) resets its timer only once the work of the
+// tick is done or under way, so fake time never runs ahead of a goroutine
+// that is still catching up. Without this, a lease renewal that takes a
+// few real milliseconds on a loaded database could see its lease expire in
+// fake time meanwhile, and another instance take checks their holder is
+// still probing. It also pauses a moment after each step so that the
+// probes the scheduler sent get to run.
+func (c *manualClock) run(d time.Duration) {
+	for step := 100 * time.Millisecond; d > 0; d -= step {
+		fired := c.advance(min(step, d))
+		deadline := time.Now().Add(30 * time.Second)
+		for !c.caughtUp(fired) {
+			if time.Now().After(deadline) {
+				panic(fmt.Sprintf("manualClock.run: at %v a timer's owner did not take its tick within 30 s", c.Now()))
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// run moves the clock on by d in 100 ms steps, pausing a moment of real
-// time after each so that the prober's goroutines keep up.
-func (c *manualClock) run(d time.Duration) {
-	for step := 100 * time.Millisecond; d > 0; d -= step {
-		c.Advance(min(step, d))
-		time.Sleep(2 * time.Millisecond)
+// caughtUp reports that every timer in fired has been reset or stopped
+// since it fired.
+func (c *manualClock) caughtUp(fired map[*manualTimer]uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, gen := range fired {
+		if t.gen == gen {
+			return false
+		}
 	}
+	return true
 }
 
 type manualTimer struct {
 	c  *manualClock
 	ch chan time.Time
 	at time.Time
+	// gen counts the calls of Reset and Stop, under c.mu: run waits for it
+	// to change on the timers it fired.
+	gen uint64
 }
 
 func (t *manualTimer) C() <-chan time.Time { return t.ch }
@@ -76,6 +116,7 @@ func (t *manualTimer) C() <-chan time.Time { return t.ch }
 func (t *manualTimer) Reset(d time.Duration) {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
+	t.gen++
 	select { // no stale tick, as with time.Timer since Go 1.23
 	case <-t.ch:
 	default:
@@ -92,6 +133,7 @@ func (t *manualTimer) Reset(d time.Duration) {
 func (t *manualTimer) Stop() {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
+	t.gen++
 	delete(t.c.timers, t)
 	select {
 	case <-t.ch:
