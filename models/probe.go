@@ -440,45 +440,59 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 	return s.writeCheckStates(tx, changed)
 }
 
-// writeCheckStates stores the state of many checks with one UPDATE … CASE
-// statement per 500 checks instead of one statement per check.
+// writeCheckStates stores the state of many checks in a few statements: an
+// UPDATE joined to a derived table of the new values, 200 checks at a time.
+// Its cost grows with the number of checks, where one CASE per column
+// would grow with its square.
 func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
-	cols := []struct {
-		name string
-		val  func(c *Check) any
-	}{
-		{"status", func(c *Check) any { return c.Status }},
-		{"consec_fails", func(c *Check) any { return c.ConsecFails }},
-		{"fail_since", func(c *Check) any { return c.FailSince }},
-		{"last_at", func(c *Check) any { return c.LastAt }},
-		{"last_ok", func(c *Check) any { return c.LastOK }},
-		{"last_rtt_us", func(c *Check) any { return c.LastRTTus }},
-		{"last_reason", func(c *Check) any { return c.LastReason }},
-		{"open_outage_id", func(c *Check) any { return c.OpenOutageID }},
+	cols := []string{"status", "consec_fails", "fail_since", "last_at", "last_ok", "last_rtt_us", "last_reason", "open_outage_id"}
+	row := func(c *Check) []any {
+		return []any{c.ID, c.Status, c.ConsecFails, c.FailSince, c.LastAt, c.LastOK, c.LastRTTus, c.LastReason, c.OpenOutageID}
 	}
+	now := s.now()
 	for len(checks) > 0 {
-		chunk := checks[:min(500, len(checks))]
+		chunk := checks[:min(200, len(checks))]
 		checks = checks[len(chunk):]
 		var sb strings.Builder
-		var args []any
-		sb.WriteString("UPDATE checks SET ")
-		for i, col := range cols {
-			if i > 0 {
-				sb.WriteString(", ")
+		args := make([]any, 0, len(chunk)*(len(cols)+1)+1)
+		if s.dialect == MySQL {
+			// MySQL and MariaDB: UPDATE … JOIN (SELECT … UNION ALL …).
+			sb.WriteString("UPDATE checks JOIN (")
+			for i, c := range chunk {
+				if i == 0 {
+					sb.WriteString("SELECT ? AS id")
+					for _, col := range cols {
+						sb.WriteString(", ? AS " + col)
+					}
+				} else {
+					sb.WriteString(" UNION ALL SELECT ?" + strings.Repeat(", ?", len(cols)))
+				}
+				args = append(args, row(c)...)
 			}
-			sb.WriteString(col.name + " = CASE id")
-			for _, c := range chunk {
-				sb.WriteString(" WHEN ? THEN ?")
-				args = append(args, c.ID, col.val(c))
+			sb.WriteString(") AS v ON checks.id = v.id SET ")
+			for _, col := range cols {
+				sb.WriteString("checks." + col + " = v." + col + ", ")
 			}
-			sb.WriteString(" END")
+			sb.WriteString("checks.updated_at = ?")
+			args = append(args, now)
+		} else {
+			// SQLite: UPDATE … FROM (VALUES …), columns named column1….
+			sb.WriteString("UPDATE checks SET ")
+			for i, col := range cols {
+				fmt.Fprintf(&sb, "%s = v.column%d, ", col, i+2)
+			}
+			sb.WriteString("updated_at = ? FROM (VALUES ")
+			args = append(args, now)
+			ph := "(?" + strings.Repeat(", ?", len(cols)) + ")"
+			for i, c := range chunk {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString(ph)
+				args = append(args, row(c)...)
+			}
+			sb.WriteString(") AS v WHERE checks.id = v.column1")
 		}
-		sb.WriteString(", updated_at = ? WHERE id IN ?")
-		ids := make([]int64, len(chunk))
-		for i, c := range chunk {
-			ids[i] = c.ID
-		}
-		args = append(args, s.now(), ids)
 		if err := tx.Exec(sb.String(), args...).Error; err != nil {
 			return err
 		}
