@@ -148,23 +148,32 @@ func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start t
 
 // ClaimEvents leases up to limit unprocessed outbox events to owner.
 func (s *Store) ClaimEvents(ctx context.Context, owner string, lease time.Duration, limit int) ([]OutboxEvent, error) {
+	var evs []OutboxEvent
+	err := s.claimRows(ctx, &OutboxEvent{}, func(q *gorm.DB) *gorm.DB { return q.Where("done_at IS NULL") },
+		owner, lease, limit, &evs)
+	return evs, err
+}
+
+// claimRows leases to owner up to limit rows of model that match pending
+// and whose lease has expired, and loads the rows it won into out. Two
+// instances may pick the same rows; the UPDATE's WHERE lets only one win,
+// with no SKIP LOCKED or advisory lock (TiDB has neither).
+func (s *Store) claimRows(ctx context.Context, model any, pending func(*gorm.DB) *gorm.DB, owner string,
+	lease time.Duration, limit int, out any) error {
 	now := s.now()
 	db := s.db.WithContext(ctx)
 	var ids []int64
-	if err := db.Model(&OutboxEvent{}).Where("done_at IS NULL AND lease_until < ?", now).Order("id").Limit(limit).
-		Pluck("id", &ids).Error; err != nil {
-		return nil, err
+	if err := pending(db.Model(model)).Where("lease_until < ?", now).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return err
 	}
 	if len(ids) == 0 {
-		return nil, nil
+		return nil
 	}
-	if err := db.Model(&OutboxEvent{}).Where("id IN ? AND done_at IS NULL AND lease_until < ?", ids, now).
+	if err := pending(db.Model(model)).Where("id IN ? AND lease_until < ?", ids, now).
 		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
-		return nil, err
+		return err
 	}
-	var evs []OutboxEvent
-	err := db.Where("id IN ? AND lease_owner = ? AND done_at IS NULL", ids, owner).Order("id").Find(&evs).Error
-	return evs, err
+	return pending(db.Model(model)).Where("id IN ? AND lease_owner = ?", ids, owner).Order("id").Find(out).Error
 }
 
 // ExpandEvent turns an outbox event into deliveries, one per contact and
@@ -228,21 +237,10 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 // ClaimDeliveries leases up to limit due deliveries of the given transports.
 func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Duration, limit int, transports []string) ([]Delivery, error) {
 	now := s.now()
-	db := s.db.WithContext(ctx)
-	var ids []int64
-	if err := db.Model(&Delivery{}).Where("status = ? AND transport IN ? AND next_attempt_at <= ? AND lease_until < ?",
-		DeliveryPending, transports, now, now).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	if err := db.Model(&Delivery{}).Where("id IN ? AND status = ? AND lease_until < ?", ids, DeliveryPending, now).
-		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
-		return nil, err
-	}
 	var ds []Delivery
-	err := db.Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, DeliveryPending).Order("id").Find(&ds).Error
+	err := s.claimRows(ctx, &Delivery{}, func(q *gorm.DB) *gorm.DB {
+		return q.Where("status = ? AND transport IN ? AND next_attempt_at <= ?", DeliveryPending, transports, now)
+	}, owner, lease, limit, &ds)
 	return ds, err
 }
 
