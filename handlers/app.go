@@ -35,6 +35,12 @@ type Deps struct {
 	Location *time.Location
 	// Issuer names the portal in authenticator apps.
 	Issuer string
+	// Blobs keeps uploaded authorization scans; Uploads bounds them.
+	Blobs   *models.Blobs
+	Uploads models.UploadLimits
+	// FollowUp is how long the signed form may take after a phone
+	// authorization.
+	FollowUp time.Duration
 }
 
 // Handler holds the dependencies of every route.
@@ -47,12 +53,22 @@ type Handler struct {
 	limits   models.SignInLimits
 	loc      *time.Location
 	issuer   string
+	blobs    *models.Blobs
+	uploads  models.UploadLimits
+	followUp time.Duration
 }
 
 // New builds the fiber app with every route of the route table.
 func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
-		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer}
+		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
+		followUp: d.FollowUp}
+	if h.uploads.MaxBytes <= 0 {
+		h.uploads = models.DefaultUploadLimits
+	}
+	if h.followUp <= 0 {
+		h.followUp = models.DefaultFollowUpDeadline
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -68,7 +84,9 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		BodyLimit:             12 << 20,
+		// Room for the largest upload and the rest of its form, so that a
+		// file just over the limit gets the form's clear message.
+		BodyLimit: int(max(12<<20, h.uploads.MaxBytes+4<<20)),
 	}
 	if len(d.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor

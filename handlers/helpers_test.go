@@ -95,13 +95,21 @@ func (c *client) do(method, path string, form url.Values, hdr http.Header) *resp
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return c.send(method, path, body, hdr)
+}
+
+// send sends one request with a raw body.
+func (c *client) send(method, path string, body io.Reader, hdr http.Header) *response {
+	c.t.Helper()
 	// An origin-form target, as browsers send it: an absolute one would
 	// reach the app as the whole URL in c.OriginalURL().
 	req := httptest.NewRequest(method, path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
 	for k, vs := range c.header {
 		req.Header[k] = vs
 	}

@@ -40,6 +40,9 @@ var (
 	engineers = roles(models.RoleEngineer, models.RoleAdmin)
 	// responders log phone calls and handle failed notifications.
 	responders = roles(models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// correspondents write on an operation request: the customer and the
+	// staff who answer them (reception only reads).
+	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -147,6 +150,26 @@ func (h *Handler) routes() []Route {
 		{"POST", "/deliveries/:id/call", responders, h.logCall},
 		{"POST", "/deliveries/:id/retry", responders, h.retryDelivery},
 		{"POST", "/deliveries/:id/mark-wrong", responders, h.markDeliveryWrong},
+
+		// Operations under authorization (clauses 6 and 7): customers see
+		// their own organization's requests (another's is not found), staff
+		// any; engineers record authorizations and do the work.
+		{"GET", "/operations", everyone, h.showOperations},
+		{"GET", "/operations/new", customer, h.newRequest},
+		{"POST", "/operations", customer, h.createRequest},
+		{"GET", "/orgs/:id/operations/new", engineers, h.newRequestForOrg},
+		{"POST", "/orgs/:id/operations", engineers, h.createRequestForOrg},
+		{"GET", "/operations/:id", everyone, h.showOperation},
+		{"GET", "/operations/:id/form.pdf", everyone, h.downloadForm},
+		{"GET", "/operations/:id/report.pdf", everyone, h.downloadReport},
+		{"GET", "/operations/:id/documents/:doc", everyone, h.downloadDocument},
+		{"POST", "/operations/:id/messages", correspondents, h.postMessage},
+		{"POST", "/operations/:id/authorizations", engineers, h.uploadAuthorization},
+		{"POST", "/operations/:id/authorizations/:auth/accept", engineers, h.acceptAuthorization},
+		{"POST", "/operations/:id/authorizations/:auth/reject", engineers, h.rejectAuthorization},
+		{"POST", "/operations/:id/phone", engineers, h.recordPhoneAuthorization},
+		{"POST", "/operations/:id/state", engineers, h.setOperationState},
+		{"POST", "/operations/:id/outages/:outage/classify", engineers, h.classifyOutage},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -56,6 +56,19 @@ const (
 	AuditCallLogged         = "notify.call_logged"
 	AuditDeliveryRetried    = "notify.delivery_retried"
 	AuditNotifySettings     = "notify.settings_changed"
+
+	AuditRequestCreated     = "operation.requested"
+	AuditFormDownloaded     = "operation.form_downloaded"
+	AuditAuthUploaded       = "authorization.uploaded"
+	AuditAuthAccepted       = "authorization.accepted"
+	AuditAuthRejected       = "authorization.rejected"
+	AuditPhoneAccepted      = "authorization.phone_accepted"
+	AuditPhoneRefused       = "authorization.phone_refused"
+	AuditPhoneLocked        = "authorization.phone_locked"
+	AuditDocumentDownloaded = "authorization.document_downloaded"
+	AuditOperationMessage   = "operation.message"
+	AuditOperationState     = "operation.state_changed"
+	AuditReportDownloaded   = "operation.report_downloaded"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -64,9 +77,13 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated,
 	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
-	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings}
+	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings,
+	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
+	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
+	AuditOperationState, AuditReportDownloaded}
 
-// AuditEvent is one line of the audit trail.
+// AuditEvent is one line of the audit trail, and one link of its hash
+// chain (audit_chain.go).
 type AuditEvent struct {
 	ID         int64
 	At         time.Time
@@ -78,12 +95,17 @@ type AuditEvent struct {
 	OrgID      *int64
 	IP         string `gorm:"column:ip"`
 	Detail     string
+	Seq        int64  // position in the chain, from 1
+	PrevHash   string // Hash of entry Seq-1; empty for the first
+	Hash       string // SHA-256 of this entry and PrevHash, in hex
 }
 
 func (AuditEvent) TableName() string { return "audit_events" }
 
 // audit writes one event inside the caller's transaction, so the record and
-// the change it describes land together or not at all.
+// the change it describes land together or not at all. It locks the chain
+// head until that transaction ends, so tx must be a transaction, and the
+// call is best its last statement.
 func (s *Store) audit(tx *gorm.DB, a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) error {
 	var d string
 	if detail != nil {
@@ -93,14 +115,17 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action, targetType string, targetID,
 		}
 		d = string(b)
 	}
-	ev := AuditEvent{At: s.now(), ActorID: a.UserID, ActorEmail: a.Email, Action: action,
+	// Cut to what the database keeps, so the row hashes the same read back.
+	ev := AuditEvent{At: s.now().Truncate(AuditTimePrecision), ActorID: a.UserID, ActorEmail: a.Email, Action: action,
 		TargetType: targetType, TargetID: targetID, OrgID: orgID, IP: a.IP, Detail: d}
-	return tx.Create(&ev).Error
+	return appendAudit(tx, &ev)
 }
 
-// Audit records an event on its own.
+// Audit records an event on its own, in its own transaction.
 func (s *Store) Audit(ctx context.Context, a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) error {
-	return s.audit(s.db.WithContext(ctx), a, action, targetType, targetID, orgID, detail)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.audit(tx, a, action, targetType, targetID, orgID, detail)
+	})
 }
 
 // AuditFilter narrows the audit page.

@@ -47,8 +47,11 @@ type Contact struct {
 	Locale         string
 	PassphraseHash string     `json:"-"`
 	PassphraseAt   *time.Time // when the passphrase was last set
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PhoneLockedUntil: wrong passphrases on the phone lock phone
+	// authorization for the contact until then.
+	PhoneLockedUntil *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 func (Contact) TableName() string { return "contacts" }

@@ -33,6 +33,8 @@ var migrations = []migration{
 	{1, "foundation: organizations, users, sessions, sign-in attempts, audit log", migrateFoundation},
 	{2, "prober: devices, checks, probe results, rollups, outages, outbox", migrateProber},
 	{3, "notifications: contacts, confirmations, deliveries, SLA clocks, deductions", migrateNotify},
+	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
+	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
 }
 
 // SchemaVersion is the newest migration this binary knows.

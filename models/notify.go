@@ -290,12 +290,17 @@ func (s *Store) finishAttempt(tx *gorm.DB, d *Delivery, result, errText string, 
 // missed. A clock already stopped stays as it is.
 func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, by int64) error {
 	var c Clock
-	err := tx.Where("kind = ? AND ref_id = ? AND outcome = ?", kind, refID, ClockRunning).First(&c).Error
+	err := tx.Where("kind = ? AND ref_id = ? AND stopped_at IS NULL", kind, refID).First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if c.Outcome == ClockMissed {
+		// Already swept as missed (and charged): keep when it really ended.
+		return tx.Model(&Clock{}).Where("id = ? AND stopped_at IS NULL", c.ID).
+			Updates(map[string]any{"stopped_at": at, "stop_ref": by}).Error
 	}
 	outcome := ClockMet
 	if at.After(c.DeadlineAt) {
@@ -303,12 +308,16 @@ func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, b
 	}
 	r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
 		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome})
-	if r.Error != nil || r.RowsAffected == 0 || outcome == ClockMet {
+	if r.Error != nil || r.RowsAffected == 0 || outcome == ClockMet || !feeClock(c.Kind) {
 		return r.Error
 	}
 	c.StoppedAt, c.Outcome = &at, outcome
 	return s.deduct(tx, &c)
 }
+
+// feeClock reports a clock whose miss costs a day's fee (clause 4); the
+// other clocks are recorded as missed on the SLA statement only.
+func feeClock(kind string) bool { return kind == ClockEmergencyNotice }
 
 // LogCall records a phone call made by staff for a call delivery.
 func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answered bool, note string) error {
@@ -361,6 +370,9 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 			}
 			c.Outcome = ClockMissed
 			n++
+			if !feeClock(c.Kind) {
+				return nil
+			}
 			return s.deduct(tx, &c)
 		})
 		if err != nil {

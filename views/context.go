@@ -98,6 +98,8 @@ func (e FormErrors) Msg(ctx context.Context, field string) string {
 			a = RoleName(ctx, x)
 		case models.Channel:
 			a = ChannelName(ctx, x)
+		case time.Time:
+			a = FormatTime(ctx, x)
 		}
 		args[i] = a
 	}
@@ -148,12 +150,14 @@ func Nav(u *models.User) []NavItem {
 	items := []NavItem{{"/", "nav.home"}}
 	switch u.Role {
 	case models.RoleCustomer:
-		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"})
+		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/operations", "nav.operations"}, NavItem{"/contacts", "nav.contacts"},
+			NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
-		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"},
-			NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
+			NavItem{"/fleet", "nav.fleet"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
 	default:
-		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
+			NavItem{"/fleet", "nav.fleet"})
 	}
 	return items
 }

@@ -38,7 +38,16 @@ type Config struct {
 	ProberWorkers int // protocol checks at once
 	// Notify is how emergency notices go out (PORTAL_SMTP_*, PORTAL_WEBHOOK_*).
 	Notify NotifyConfig
+	// Uploads bounds uploaded authorization scans (PORTAL_UPLOAD_MAX_MB);
+	// they are kept under DataDir/documents, outside anything served.
+	Uploads models.UploadLimits
+	// FollowUp is how long the signed form may take after a phone
+	// authorization (PORTAL_PHONE_FOLLOWUP).
+	FollowUp time.Duration
 }
+
+// DocumentsDir is where uploaded documents are kept.
+func (c *Config) DocumentsDir() string { return filepath.Join(c.DataDir, "documents") }
 
 // loadConfig reads PORTAL_* variables through getenv. It returns every
 // problem at once so an operator fixes them in one go.
@@ -139,6 +148,24 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTAL_PROBER_WORKERS=%q: want a number from 1 to 4096", v))
 		} else {
 			c.ProberWorkers = n
+		}
+	}
+	c.Uploads = models.DefaultUploadLimits
+	if v := get("PORTAL_UPLOAD_MAX_MB", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			errs = append(errs, fmt.Errorf("PORTAL_UPLOAD_MAX_MB=%q: want a number of megabytes from 1 to 200", v))
+		} else {
+			c.Uploads.MaxBytes = int64(n) << 20
+		}
+	}
+	c.FollowUp = models.DefaultFollowUpDeadline
+	if v := get("PORTAL_PHONE_FOLLOWUP", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || d > 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("PORTAL_PHONE_FOLLOWUP=%q: want a duration from 1h to 720h, like 24h", v))
+		} else {
+			c.FollowUp = d
 		}
 	}
 	var notifyErrs []error

@@ -44,6 +44,8 @@ Usage:
   portal bench pages [--devices K --fleet F --db URL]
                                       time the uptime, device and fleet pages over a year
                                       of history on a throw-away database
+  portal audit verify                 check the audit log's hash chain; fail at the first
+                                      edited, deleted or slipped-in entry
   portal routes                       list every route with the roles allowed
   portal healthcheck                  ask the running portal's /healthz (for Docker)
 
@@ -93,6 +95,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		if len(args) == 0 || (args[0] != "add" && args[0] != "import") {
 			return fmt.Errorf("usage: portal device add … or portal device import FILE.csv")
 		}
+	case "audit":
+		if len(args) == 0 || args[0] != "verify" {
+			return fmt.Errorf("usage: portal audit verify")
+		}
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
@@ -116,6 +122,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 			return deviceImport(ctx, store, args[1:], stdout)
 		}
 		return deviceAdd(ctx, store, args[1:], stdout)
+	case "audit":
+		return auditVerify(ctx, store, args[1:], stdout)
 	case "demo":
 		if err := loadDemo(ctx, store, cfg.Listen, stdout); err != nil {
 			return err
@@ -146,9 +154,13 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	blobs, err := models.NewBlobs(cfg.DocumentsDir())
+	if err != nil {
+		return err
+	}
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
-		Location: cfg.TimeZone})
+		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp})
 
 	var wg sync.WaitGroup
 	wg.Add(1)

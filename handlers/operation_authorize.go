@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// uploadAuthorization stores a signed authorization scan against a request,
+// naming the contact who signed it, for an engineer to accept.
+func (h *Handler) uploadAuthorization(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	contact, _ := strconv.ParseInt(c.FormValue("contact"), 10, 64)
+	vm := views.OperationPageVM{Form: "upload", UploadWho: contact}
+	up, data, err := h.readUpload(c)
+	if err == nil {
+		_, err = h.store.AddWrittenAuthorization(c.UserContext(), actor(c), h.blobs, r.OrgID, r.ID, contact, up, data)
+	}
+	if errs := views.FromError(err); errs != nil {
+		vm.Errors = errs
+		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, vm)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.authorization_uploaded")
+	return redirect(c, views.OperationURL(r.ID)+"#auth-h")
+}
+
+// readUpload reads the file field and checks it: its name as the browser
+// sent it (before any cleaning, so a path or quotes are refused, not
+// silently cut), its size before reading, then its content.
+func (h *Handler) readUpload(c *fiber.Ctx) (*models.CheckedUpload, []byte, error) {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return nil, nil, models.Invalid("file", "upload.error.empty")
+	}
+	if _, err := models.CheckUploadName(rawFileName(fh)); err != nil {
+		return nil, nil, err
+	}
+	if fh.Size > h.uploads.MaxBytes {
+		return nil, nil, models.Invalid("file", "upload.error.too_large", views.FileSize(h.uploads.MaxBytes))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, h.uploads.MaxBytes+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	up, err := models.CheckUpload(rawFileName(fh), data, h.uploads)
+	return up, data, err
+}
+
+// rawFileName is the filename parameter exactly as sent: the multipart
+// reader keeps only its last path element, which would hide a path.
+func rawFileName(fh *multipart.FileHeader) string {
+	if _, params, err := mime.ParseMediaType(fh.Header.Get("Content-Disposition")); err == nil {
+		if n, ok := params["filename"]; ok {
+			return n
+		}
+	}
+	return fh.Filename
+}
+
+// recordPhoneAuthorization records an authorizing call: the contact and the
+// passphrase they gave.
+func (h *Handler) recordPhoneAuthorization(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	contact, _ := strconv.ParseInt(c.FormValue("contact"), 10, 64)
+	in := models.PhoneInput{ContactID: contact, Passphrase: c.FormValue("passphrase"), Note: c.FormValue("note"), FollowUp: h.followUp}
+	_, err = h.store.RecordPhoneAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, in)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "phone", Errors: errs,
+			PhoneWho: contact, PhoneNote: in.Note})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.phone_authorized")
+	return redirect(c, views.OperationURL(r.ID)+"#auth-h")
+}
+
+// authParam is the authorization of the path, of the request's organization.
+func authParam(c *fiber.Ctx) (int64, error) { return paramID(c, "auth") }
+
+// acceptAuthorization accepts a pending written authorization.
+func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	id, err := authParam(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.AcceptAuthorization(c.UserContext(), actor(c), r.OrgID, id)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "reject", Errors: errs, RejectID: id})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.authorization_accepted")
+	return redirect(c, views.OperationURL(r.ID))
+}
+
+// rejectAuthorization refuses a pending written authorization with a reason.
+func (h *Handler) rejectAuthorization(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	id, err := authParam(c)
+	if err != nil {
+		return err
+	}
+	reason := c.FormValue("reason")
+	err = h.store.RejectAuthorization(c.UserContext(), actor(c), r.OrgID, id, reason)
+	var v *models.ValidationError
+	if errors.As(err, &v) {
+		if v.Field != "reason" {
+			v = &models.ValidationError{Field: "reason", Key: v.Key, Args: v.Args}
+		}
+		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "reject",
+			Errors: views.FormErrors{"reason": v}, RejectID: id, RejectValue: reason})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.authorization_rejected")
+	return redirect(c, views.OperationURL(r.ID))
+}

@@ -1,0 +1,212 @@
+package handlers
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views/pdf"
+)
+
+// attachment sets the headers of a download: never shown inline, never
+// sniffed, sandboxed if a browser opens it anyway.
+func attachment(c *fiber.Ctx, contentType, name string) {
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+}
+
+// documentLang is the language of a generated document: the reader's, or
+// the one asked for with ?lang= (a customer may want the other one).
+func documentLang(c *fiber.Ctx) *locales.Translator {
+	if l := c.Query("lang"); locales.Valid(l) {
+		return locales.For(l)
+	}
+	return locales.For(state(c).lang)
+}
+
+// downloadDocument sends an uploaded authorization scan, after checking the
+// user may see its request.
+func (h *Handler) downloadDocument(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	id, err := paramID(c, "doc")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	doc, err := h.store.GetDocument(ctx, r.OrgID, r.ID, id)
+	if err != nil {
+		return err
+	}
+	f, err := h.blobs.Open(doc.StorageKey)
+	if err != nil {
+		return fmt.Errorf("open document %d: %w", doc.ID, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Audit(ctx, actor(c), models.AuditDocumentDownloaded, "document", &doc.ID, &r.OrgID,
+		map[string]any{"request": r.Number(), "file_name": doc.FileName, "sha256": doc.SHA256}); err != nil {
+		return err
+	}
+	attachment(c, doc.ContentType, doc.FileName)
+	return c.Send(data)
+}
+
+// downloadForm sends the pre-filled authorization form of a request for
+// the customer to print, sign and return.
+func (h *Handler) downloadForm(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	d, err := h.store.GetRequestDetail(ctx, r.OrgID, r.ID)
+	if err != nil {
+		return err
+	}
+	tr := documentLang(c)
+	vm := pdf.AuthorizationFormVM{Lang: tr.Lang(), OrgName: d.Org.Name, RequestNo: r.Number(), Title: r.Title,
+		Devices: deviceLines(d.Devices), Work: r.Work, Urgency: tr.T("operation.urgency." + r.Urgency),
+		Window: h.windowText(r), RequestedBy: h.requesterText(d), Generated: h.docTime(h.store.Now())}
+	for _, ct := range d.Contacts {
+		vm.Signers = append(vm.Signers, pdf.Signer{Name: ct.Name, Title: ct.Title, Phone: firstOf(ct.Mobile, ct.OfficePhone), Email: ct.Email})
+	}
+	b, err := pdf.AuthorizationForm(tr.T, vm)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Audit(ctx, actor(c), models.AuditFormDownloaded, "operation", &r.ID, &r.OrgID,
+		map[string]any{"request": r.Number(), "lang": tr.Lang()}); err != nil {
+		return err
+	}
+	attachment(c, "application/pdf", r.Number()+"-authorization-"+tr.Lang()+".pdf")
+	return c.Send(b)
+}
+
+// downloadReport sends the operation report of finished work.
+func (h *Handler) downloadReport(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	if r.Open() {
+		return models.ErrNotFound
+	}
+	ctx := c.UserContext()
+	d, err := h.store.GetRequestDetail(ctx, r.OrgID, r.ID)
+	if err != nil {
+		return err
+	}
+	tr := documentLang(c)
+	b, err := pdf.OperationReport(tr.T, h.reportVM(tr, d))
+	if err != nil {
+		return err
+	}
+	if err := h.store.Audit(ctx, actor(c), models.AuditReportDownloaded, "operation", &r.ID, &r.OrgID,
+		map[string]any{"request": r.Number(), "lang": tr.Lang()}); err != nil {
+		return err
+	}
+	attachment(c, "application/pdf", r.Number()+"-report-"+tr.Lang()+".pdf")
+	return c.Send(b)
+}
+
+// reportVM turns a request's rows into the report's text, in tr's language.
+func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.ReportVM {
+	r := d.Request
+	vm := pdf.ReportVM{Lang: tr.Lang(), OrgName: d.Org.Name, RequestNo: r.Number(), Title: r.Title, Devices: deviceLines(d.Devices),
+		Work: r.Work, State: tr.T("operation.state." + r.State), Engineer: d.UserName(r.EngineerID),
+		Started: h.docTimePtr(r.StartedAt), Ended: h.docTimePtr(r.EndedAt), Done: r.WorkDone, FollowUp: r.FollowUp,
+		Generated: h.docTime(h.store.Now())}
+	if r.Result != "" {
+		vm.Result = tr.T("operation.result." + r.Result)
+		if r.ResultNote != "" {
+			vm.Result += "\n" + r.ResultNote
+		}
+	}
+	for _, a := range d.Accepted() {
+		line := pdf.AuthorizationLine{Method: tr.T("operation.auth.method." + a.Method), Contact: a.ContactName,
+			At: h.docTime(a.RecordedAt), AcceptedBy: d.UserName(a.DecidedBy), AcceptedAt: h.docTimePtr(a.DecidedAt)}
+		if doc := d.Document(a.DocumentID); doc != nil {
+			line.Document, line.SHA256 = doc.FileName, doc.SHA256
+		}
+		vm.Authorizations = append(vm.Authorizations, line)
+	}
+	for _, m := range d.Messages {
+		text := m.Body
+		if m.Kind == "state" {
+			text = tr.T("operation.state_changed", tr.T("operation.state."+m.Body))
+		}
+		vm.Timeline = append(vm.Timeline, pdf.TimelineEntry{At: h.docTime(m.CreatedAt), Who: m.AuthorName, Text: text})
+	}
+	for _, ck := range d.Clocks {
+		line := pdf.ClockLine{Name: tr.T("clock.kind." + ck.Kind), Started: h.docTime(ck.StartedAt), Deadline: h.docTime(ck.DeadlineAt),
+			Stopped: h.docTimePtr(ck.StoppedAt), Met: ck.Outcome == models.ClockMet}
+		switch {
+		case ck.Outcome == models.ClockRunning && h.store.Now().After(ck.DeadlineAt):
+			line.Outcome = tr.T("clock.overdue")
+		default:
+			line.Outcome = tr.T("clock." + ck.Outcome)
+		}
+		if ck.StoppedAt == nil {
+			line.Stopped = ""
+		}
+		vm.Clocks = append(vm.Clocks, line)
+	}
+	return vm
+}
+
+func deviceLines(ds []models.Device) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Name + " (" + d.Address + ")"
+		if d.Cabinet != "" {
+			out[i] = d.Name + " (" + d.Address + ", " + d.Cabinet + ")"
+		}
+	}
+	return out
+}
+
+func (h *Handler) docTime(t time.Time) string { return t.In(h.loc).Format("2006-01-02 15:04 MST") }
+
+func (h *Handler) docTimePtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return h.docTime(*t)
+}
+
+func (h *Handler) windowText(r *models.OperationRequest) string {
+	if r.WindowFrom == nil && r.WindowTo == nil {
+		return ""
+	}
+	return h.docTimePtr(r.WindowFrom) + " – " + h.docTimePtr(r.WindowTo)
+}
+
+func (h *Handler) requesterText(d *models.RequestDetail) string {
+	if id := d.Request.RequestedBy; id != nil && d.Users[*id] != nil {
+		u := d.Users[*id]
+		return u.Name + " <" + u.Email + ">"
+	}
+	return d.UserName(&d.Request.RaisedBy)
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

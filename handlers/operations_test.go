@@ -1,0 +1,356 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/colo-portal/portal/handlers"
+	"github.com/colo-portal/portal/models"
+)
+
+// opEnv is a request of organization A with a device and an authorized
+// contact, on an app whose uploads go to a temporary folder with a small
+// size limit.
+type opEnv struct {
+	*env
+	blobDir string
+	dev     *models.Device
+	signer  *models.Contact
+	reqID   string
+}
+
+const uploadLimit = 256 << 10
+
+func newOpEnv(t *testing.T, e *env) *opEnv {
+	t.Helper()
+	ctx := context.Background()
+	o := &opEnv{env: e, blobDir: filepath.Join(t.TempDir(), "documents")}
+	blobs, err := models.NewBlobs(o.blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := models.DefaultUploadLimits
+	lim.MaxBytes = uploadLimit
+	e.app = newApp(e.store, func(d *handlers.Deps) { d.Blobs, d.Uploads = blobs, lim })
+	sys := models.SystemActor("test")
+	if o.dev, err = e.store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: e.fx.OrgA.ID, Name: "web-01", Address: "127.0.0.20"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.signer, err = e.store.CreateContact(ctx, sys, e.fx.OrgA.ID, models.ContactInput{Name: "孙丽 Sun Li", Email: "sun.li@alpha.test",
+		Channels: []models.Channel{models.ChannelEmail}, MayAuthorize: true, Passphrase: passphrase}); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// raise files a request as customer a and returns its path.
+func (o *opEnv) raise(t *testing.T, a *client) string {
+	t.Helper()
+	r := a.submit("/operations/new", "/operations", url.Values{"title": {"更换硬盘 Replace disk"}, "work": {"Replace the failed disk in slot 2 并重建 RAID"},
+		"urgency": {"urgent"}, "devices": {ids(o.dev.ID)}})
+	wantStatus(t, r, http.StatusSeeOther)
+	loc := r.Header.Get("Location")
+	if !regexp.MustCompile(`^/operations/\d+$`).MatchString(loc) {
+		t.Fatalf("after create: redirect to %q", loc)
+	}
+	return loc
+}
+
+// upload posts a multipart form with a file to path, with page's CSRF token.
+func (c *client) upload(page, path string, fields url.Values, fileName string, data []byte) *response {
+	c.t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, vs := range fields {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	w.WriteField("_csrf", c.csrf(page))
+	h := textproto.MIMEHeader{}
+	// Written by hand so that names with quotes and slashes reach the app
+	// exactly as a hostile client would send them.
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+strings.ReplaceAll(fileName, `"`, `\"`)+`"`)
+	h.Set("Content-Type", "application/octet-stream")
+	part, _ := w.CreatePart(h)
+	part.Write(data)
+	w.Close()
+	return c.send(http.MethodPost, path, &b, http.Header{"Content-Type": {w.FormDataContentType()}})
+}
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// hugePNGHeader is a PNG whose header claims 30,000 × 30,000 pixels.
+func hugePNGHeader() []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], 30000)
+	binary.BigEndian.PutUint32(ihdr[4:], 30000)
+	ihdr[8], ihdr[9] = 8, 0
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+func (o *opEnv) storedFiles(t *testing.T) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(o.blobDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func (o *opEnv) documents(t *testing.T, reqPath string) []models.Document {
+	t.Helper()
+	id := optionalInt(strings.TrimPrefix(reqPath, "/operations/"))
+	d, err := o.store.GetRequestDetail(context.Background(), o.fx.OrgA.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Documents
+}
+
+func optionalInt(s string) int64 {
+	var n int64
+	for _, r := range s {
+		n = n*10 + int64(r-'0')
+	}
+	return n
+}
+
+func TestOperationFlowThroughThePortal(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		o := newOpEnv(t, e)
+		ctx := context.Background()
+		cust := e.as(t, e.fx.CustA)
+		eng := e.as(t, e.fx.Engineer)
+		other := e.as(t, e.fx.CustB)
+		var req string
+
+		t.Run("a request without devices is refused with the values kept", func(t *testing.T) {
+			r := cust.submit("/operations/new", "/operations", url.Values{"title": {"Reboot <b>now</b>"}, "work": {"please"}, "urgency": {"normal"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("operation.error.no_devices"), `value="Reboot &lt;b&gt;now&lt;/b&gt;"`, ">please</textarea>")
+			wantNoBody(t, r, "<b>now</b>")
+		})
+		t.Run("a customer raises a request and sees it awaiting authorization", func(t *testing.T) {
+			req = o.raise(t, cust)
+			r := cust.get(req)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, "更换硬盘 Replace disk", zh("operation.state.awaiting_authorization"), zh("operation.feedback_not_started"), "web-01")
+			wantNoBody(t, r, zh("operation.upload.title"), zh("operation.phone.title"))
+		})
+		t.Run("the customer downloads the authorization form as a PDF attachment", func(t *testing.T) {
+			r := cust.get(req + "/form.pdf")
+			wantStatus(t, r, http.StatusOK)
+			if r.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") ||
+				r.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(r.Body, "%PDF-") {
+				t.Fatalf("form download: %v %q", r.Header, clip(r.Body[:20]))
+			}
+			if text := pdfText(t, []byte(r.Body)); text != "" && !strings.Contains(text, "孙丽 Sun Li") {
+				t.Fatalf("the form does not name the contact who may sign:\n%s", text)
+			}
+			if n := len(auditActions(t, e, models.AuditFormDownloaded)); n != 1 {
+				t.Fatalf("%d form downloads audited", n)
+			}
+		})
+		t.Run("another organization gets not found for the request and its documents", func(t *testing.T) {
+			for _, p := range []string{req, req + "/form.pdf", req + "/report.pdf", req + "/documents/1"} {
+				r := other.get(p)
+				wantStatus(t, r, http.StatusNotFound)
+				wantNoBody(t, r, "Replace disk", e.fx.OrgA.Name)
+			}
+			r := other.submit("/operations", req+"/messages", url.Values{"body": {"hello"}})
+			wantStatus(t, r, http.StatusNotFound)
+			r = other.get("/operations")
+			wantNoBody(t, r, "Replace disk")
+		})
+		t.Run("a customer cannot upload or authorize", func(t *testing.T) {
+			r := cust.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
+			wantStatus(t, r, http.StatusForbidden)
+		})
+		good := url.Values{"contact": {ids(o.signer.ID)}}
+		for _, c := range []struct {
+			name, file string
+			data       []byte
+			key        string
+		}{
+			{"a file over the limit is refused", "scan.pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), uploadLimit)...), "upload.error.too_large"},
+			{"an HTML file renamed .pdf is refused by its content", "scan.pdf", []byte("<!DOCTYPE html><html><script>alert(1)</script></html>"), "upload.error.type"},
+			{"an SVG renamed .png is refused", "scan.png", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), "upload.error.type"},
+			{"a PNG of 30,000 × 30,000 pixels is refused before decoding", "scan.png", hugePNGHeader(), "upload.error.dimensions"},
+			{"a name with a path is refused", "../../etc/scan.png", pngOf(t, 10, 10), "upload.error.name"},
+			{"a name with quotes is refused", `scan".png`, pngOf(t, 10, 10), "upload.error.name"},
+			{"a name with a backslash is refused", `C:\scans\scan.png`, pngOf(t, 10, 10), "upload.error.name"},
+		} {
+			t.Run(c.name+" with a clear message and nothing stored", func(t *testing.T) {
+				r := eng.upload(req, req+"/authorizations", good, c.file, c.data)
+				wantStatus(t, r, http.StatusUnprocessableEntity)
+				wantBody(t, r, `id="e-file"`)
+				if !strings.Contains(r.Body, strings.SplitN(zh(c.key, "%"), "%", 2)[0]) {
+					t.Errorf("the page does not say %s", c.key)
+				}
+				if n := o.storedFiles(t); n != 0 {
+					t.Fatalf("%d files stored", n)
+				}
+				if ds := o.documents(t, req); len(ds) != 0 {
+					t.Fatalf("documents stored: %+v", ds)
+				}
+			})
+		}
+		var docPath string
+		scan := pngOf(t, 30, 40)
+		t.Run("an engineer uploads the signed scan and accepts it, which starts the clock", func(t *testing.T) {
+			r := eng.upload(req, req+"/authorizations", good, "签字 scan.png", scan)
+			wantStatus(t, r, http.StatusSeeOther)
+			r = eng.get(req)
+			wantBody(t, r, "签字 scan.png", zh("operation.auth.status.pending"), zh("operation.auth.accept"))
+			m := regexp.MustCompile(`href="(/operations/\d+/documents/\d+)"`).FindStringSubmatch(r.Body)
+			if m == nil {
+				t.Fatal("no document link")
+			}
+			docPath = m[1]
+			am := regexp.MustCompile(`action="(/operations/\d+/authorizations/\d+/accept)"`).FindStringSubmatch(r.Body)
+			if am == nil {
+				t.Fatal("no accept button")
+			}
+			wantRedirect(t, eng.submit(req, am[1], nil), req)
+			r = cust.get(req)
+			wantBody(t, r, zh("operation.state.authorized"), zh("clock.running"), "孙丽 Sun Li", zh("operation.auth.status.accepted"))
+		})
+		t.Run("the customer downloads the scan as an attachment that is never sniffed", func(t *testing.T) {
+			r := cust.get(docPath)
+			wantStatus(t, r, http.StatusOK)
+			if r.Body != string(scan) || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
+				!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") {
+				t.Fatalf("document download headers: %v", r.Header)
+			}
+			if n := len(auditActions(t, e, models.AuditDocumentDownloaded)); n != 1 {
+				t.Fatalf("%d document downloads audited", n)
+			}
+		})
+		t.Run("a wrong phone passphrase is refused, audited, and not shown back", func(t *testing.T) {
+			r := eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {"not the passphrase"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("operation.phone.wrong", 4))
+			wantNoBody(t, r, "not the passphrase", passphrase)
+			if n := len(auditActions(t, e, models.AuditPhoneRefused)); n != 1 {
+				t.Fatalf("%d refusals audited", n)
+			}
+		})
+		t.Run("the engineer's first message stops the feedback clock in time", func(t *testing.T) {
+			e.clock.Advance(12 * time.Minute)
+			wantRedirect(t, eng.submit(req, req+"/messages", url.Values{"body": {"已收到，正在处理 <script>x</script>"}}), req+"#timeline")
+			r := cust.get(req)
+			wantBody(t, r, "已收到，正在处理 &lt;script&gt;x&lt;/script&gt;", zh("clock.met"))
+		})
+		t.Run("work cannot complete without saying what was done", func(t *testing.T) {
+			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
+			e.clock.Advance(40 * time.Minute)
+			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("error.required"))
+			if r := cust.get(req + "/report.pdf"); r.StatusCode != http.StatusNotFound {
+				t.Fatalf("report of unfinished work: %d", r.StatusCode)
+			}
+		})
+		t.Run("the engineer completes the work and the customer downloads the report", func(t *testing.T) {
+			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"},
+				"work_done": {"Replaced the disk; RAID 重建完成"}, "follow_up": {"Watch the RAID status"}}), req)
+			r := cust.get(req)
+			wantBody(t, r, zh("operation.state.completed"), "Replaced the disk; RAID 重建完成", `href="`+req+`/report.pdf"`)
+			r = cust.get(req + "/report.pdf")
+			wantStatus(t, r, http.StatusOK)
+			if r.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.Body, "%PDF-") {
+				t.Fatalf("report: %v", r.Header)
+			}
+			if text := pdfText(t, []byte(r.Body)); text != "" {
+				for _, want := range []string{"操作情况报告", "更换硬盘 Replace disk", "孙丽 Sun Li", "RAID 重建完成", e.fx.OrgA.Name} {
+					if !strings.Contains(text, want) {
+						t.Errorf("the report lacks %q:\n%s", want, text)
+					}
+				}
+			}
+			r = other.get(req + "/report.pdf")
+			wantStatus(t, r, http.StatusNotFound)
+			if n := len(auditActions(t, e, models.AuditReportDownloaded)); n != 1 {
+				t.Fatalf("%d report downloads audited", n)
+			}
+		})
+		t.Run("every step is in the audit log", func(t *testing.T) {
+			for _, a := range []string{models.AuditRequestCreated, models.AuditAuthUploaded, models.AuditAuthAccepted,
+				models.AuditOperationMessage, models.AuditOperationState} {
+				if len(auditActions(t, e, a)) == 0 {
+					t.Errorf("no %s in the audit log", a)
+				}
+			}
+			if v, err := e.store.VerifyAudit(ctx); err != nil || !v.OK {
+				t.Fatalf("audit chain: %+v, %v", v, err)
+			}
+		})
+	})
+}
+
+func auditActions(t *testing.T, e *env, action string) []models.AuditEvent {
+	t.Helper()
+	evs, err := e.store.ListAudit(context.Background(), models.AuditFilter{Action: action, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// pdfText extracts a PDF's text with pdftotext, or returns "" when it is
+// not installed (a failure under CI, where it must be).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftotext is not installed")
+		}
+		return ""
+	}
+	p := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(p, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", p, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}

@@ -1,0 +1,207 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// OperationsPageVM is the list of operation requests.
+type OperationsPageVM struct {
+	Requests []models.OperationRequest
+	Orgs     map[int64]string         // organization names, for staff
+	Clocks   map[int64]*models.Clock  // feedback clock per request
+	Overdue  map[int64][]models.Clock // overdue written follow-ups per request
+	Staff    bool
+	All      bool // staff: finished requests too
+	Now      time.Time
+}
+
+// RequestFormVM is the form to raise a request, by a customer or by staff
+// for a customer.
+type RequestFormVM struct {
+	Org        *models.Organization
+	Devices    []models.Device
+	Users      []models.User // staff: the customer's users, to name the requester
+	Staff      bool
+	Title      string
+	Work       string
+	Urgency    string
+	Channel    string
+	Selected   map[int64]bool
+	WindowFrom string
+	WindowTo   string
+	Requester  int64
+	Errors     FormErrors
+}
+
+// Action is where the form posts.
+func (vm RequestFormVM) Action() string {
+	if vm.Staff {
+		return fmt.Sprintf("/orgs/%d/operations", vm.Org.ID)
+	}
+	return "/operations"
+}
+
+// OperationPageVM is one request with everything around it.
+type OperationPageVM struct {
+	D          *models.RequestDetail
+	Staff      bool
+	CanOperate bool // engineers: authorizations, state, classification
+	CanMessage bool
+	Outages    []models.Outage
+	DeviceName map[int64]string
+	Locked     map[int64]time.Time // contacts whose phone authorization is locked
+	Now        time.Time
+	FollowUp   time.Duration
+	MaxUpload  int64
+	// Forms that came back with errors keep what was typed.
+	Errors      FormErrors
+	Form        string // which form the errors belong to
+	Message     string
+	PhoneNote   string
+	PhoneWho    int64
+	UploadWho   int64
+	State       models.StateInput
+	StartedAt   string
+	EndedAt     string
+	RejectID    int64
+	RejectValue string
+}
+
+// ErrorsFor returns the errors of form, or none.
+func (vm OperationPageVM) ErrorsFor(form string) FormErrors {
+	if vm.Form == form {
+		return vm.Errors
+	}
+	return nil
+}
+
+// Base is the request's URL.
+func (vm OperationPageVM) Base() string { return OperationURL(vm.D.Request.ID) }
+
+// OperationURL is the page of request id.
+func OperationURL(id int64) string { return fmt.Sprintf("/operations/%d", id) }
+
+// Finished reports whether the report can be downloaded.
+func (vm OperationPageVM) Finished() bool { return !vm.D.Request.Open() }
+
+// FeedbackClock returns the request's first-feedback clock, or nil.
+func (vm OperationPageVM) FeedbackClock() *models.Clock {
+	for i := range vm.D.Clocks {
+		if vm.D.Clocks[i].Kind == models.ClockOperationFeedback {
+			return &vm.D.Clocks[i]
+		}
+	}
+	return nil
+}
+
+// FollowUpClock returns the written follow-up clock of phone authorization id.
+func (vm OperationPageVM) FollowUpClock(id int64) *models.Clock {
+	for i := range vm.D.Clocks {
+		if c := &vm.D.Clocks[i]; c.Kind == models.ClockPhoneFollowUp && c.RefID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// Pending lists authorizations waiting for an engineer's decision.
+func (vm OperationPageVM) Pending() int {
+	n := 0
+	for _, a := range vm.D.Authorizations {
+		if a.Status == models.AuthPending {
+			n++
+		}
+	}
+	return n
+}
+
+// OpStateName translates a request's state.
+func OpStateName(ctx context.Context, s string) string { return T(ctx, "operation.state."+s) }
+
+// OpStateClass is the badge class of a request's state.
+func OpStateClass(s string) string {
+	switch s {
+	case models.OpAwaiting:
+		return "warn"
+	case models.OpAuthorized, models.OpInProgress:
+		return "info"
+	case models.OpCompleted:
+		return "ok"
+	}
+	return "muted"
+}
+
+// UrgencyName translates an urgency.
+func UrgencyName(ctx context.Context, u string) string { return T(ctx, "operation.urgency."+u) }
+
+// ResultName translates a result.
+func ResultName(ctx context.Context, r string) string {
+	if r == "" {
+		return "—"
+	}
+	return T(ctx, "operation.result."+r)
+}
+
+// AuthMethodName translates how an authorization was given.
+func AuthMethodName(ctx context.Context, m string) string { return T(ctx, "operation.auth.method."+m) }
+
+// AuthStatusName translates an authorization's status.
+func AuthStatusName(ctx context.Context, s string) string { return T(ctx, "operation.auth.status."+s) }
+
+// AuthStatusClass is the badge class of an authorization's status.
+func AuthStatusClass(s string) string {
+	switch s {
+	case models.AuthAccepted:
+		return "ok"
+	case models.AuthRejected:
+		return "bad"
+	}
+	return "warn"
+}
+
+// ChannelOfRequest translates how a request came in.
+func ChannelOfRequest(ctx context.Context, c string) string { return T(ctx, "operation.channel."+c) }
+
+// ClockName translates a clock's kind.
+func ClockName(ctx context.Context, kind string) string { return T(ctx, "clock.kind."+kind) }
+
+// FileSize shows a size for people.
+func FileSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// ShortHash is the first characters of a hex digest, for tables.
+func ShortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+// Hours shows a duration in whole hours.
+func Hours(d time.Duration) string { return fmt.Sprint(int(d / time.Hour)) }
+
+// InputTime formats a time for a datetime-local input in the viewer's zone.
+func InputTime(ctx context.Context, t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.In(Req(ctx).Location).Format("2006-01-02T15:04")
+}
+
+func rejectValue(vm OperationPageVM, id int64) string {
+	if vm.RejectID == id {
+		return vm.RejectValue
+	}
+	return ""
+}

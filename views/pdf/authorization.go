@@ -1,0 +1,114 @@
+package pdf
+
+// Signer is an authorized contact who may sign the authorization form.
+type Signer struct{ Name, Title, Phone, Email string }
+
+// AuthorizationFormVM is what the authorization form shows. Every string
+// is already formatted and, where it is a label, translated.
+type AuthorizationFormVM struct {
+	Lang        string   // "zh-CN" or "en" (already chosen by the caller)
+	OrgName     string   //
+	RequestNo   string   // e.g. "OP-000042"
+	Title       string   //
+	Devices     []string // "web-01 (203.0.113.10)"
+	Work        string   // what to do, free text, may be long, multi-line, mixed Chinese/English
+	Urgency     string   // already translated
+	Window      string   // preferred window, already formatted, may be ""
+	RequestedBy string   // "Name <email>"
+	Signers     []Signer // authorized contacts who may sign
+	Generated   string   // formatted time
+}
+
+// AuthorizationForm renders the form an authorized contact signs and
+// seals to authorize an operation (agreement clauses 6 and 7).
+func AuthorizationForm(t T, vm AuthorizationFormVM) ([]byte, error) {
+	title := t("pdf.auth.title")
+	d := newDoc(t, vm.Lang, title+" "+clean(vm.RequestNo), title, t("pdf.generated", clean(vm.Generated)), clean(vm.RequestNo))
+	d.title(title)
+
+	d.fields([][2]string{
+		{t("pdf.field.organization"), d.or(vm.OrgName, "pdf.none")},
+		{t("pdf.field.request_no"), d.or(vm.RequestNo, "pdf.none")},
+		{t("pdf.field.requested_by"), d.or(vm.RequestedBy, "pdf.none")},
+	})
+
+	d.heading(t("pdf.section.request"))
+	d.fields([][2]string{
+		{t("pdf.field.title"), d.or(vm.Title, "pdf.none")},
+		{t("pdf.field.devices"), d.list(vm.Devices)},
+		{t("pdf.field.work"), d.or(vm.Work, "pdf.none")},
+		{t("pdf.field.urgency"), d.or(vm.Urgency, "pdf.none")},
+		{t("pdf.field.window"), d.or(vm.Window, "pdf.not_specified")},
+	})
+
+	d.heading(t("pdf.auth.statement_title"))
+	d.paragraph(t("pdf.auth.statement", clean(vm.OrgName), clean(vm.RequestNo)), colorText)
+
+	d.heading(t("pdf.auth.signers"))
+	d.paragraph(t("pdf.auth.signers_hint"), colorMuted)
+	if len(vm.Signers) == 0 {
+		d.paragraph(t("pdf.none"), colorText)
+	} else {
+		cols := []column{
+			{head: t("pdf.signer.name"), width: 40},
+			{head: t("pdf.signer.title"), width: 40},
+			{head: t("pdf.signer.phone"), width: 36},
+			{head: t("pdf.signer.email"), width: contentW - 116},
+		}
+		rows := make([]row, len(vm.Signers))
+		for i, s := range vm.Signers {
+			rows[i] = row{cells: []string{s.Name, s.Title, s.Phone, s.Email}}
+		}
+		d.table(cols, rows)
+	}
+
+	d.signatureBlock(t("pdf.auth.sign_title"))
+	d.paragraph(t("pdf.auth.return"), colorMuted)
+	return d.bytes()
+}
+
+// signatureBlock draws, under a heading, blank lines for the signature,
+// printed name and date, and a box for the company seal, all kept
+// together on one page.
+func (d *doc) signatureBlock(heading string) {
+	const (
+		gap   = 13.0 // between signature lines
+		sealW = 46.0
+	)
+	h := 3*gap + 10
+	d.room(h + 20)
+	d.heading(heading)
+	y := d.f.GetY() + 2
+	labels := []string{d.t("pdf.auth.signature"), d.t("pdf.auth.printed_name"), d.t("pdf.auth.date")}
+	d.font(sizeBody, colorText)
+	labelW := 0.0
+	for _, l := range labels {
+		labelW = max(labelW, d.width(l))
+	}
+	lineEnd := pageW - marginX - sealW - 12
+	for i, l := range labels {
+		ly := y + gap*float64(i+1) - 3
+		d.font(sizeBody, colorText)
+		// The label may be long in some language: it wraps above its line.
+		ls := wrap(l, lineEnd-marginX-20, d.width)
+		for k, ln := range ls {
+			d.f.Text(marginX, ly-float64(len(ls)-1-k)*leadBody, ln.text)
+		}
+		start := marginX + min(labelW, lineEnd-marginX-20) + 3
+		d.f.SetDrawColor(colorText.r, colorText.g, colorText.b)
+		d.f.SetLineWidth(0.3)
+		d.f.Line(start, ly+1, lineEnd, ly+1)
+	}
+	// The seal box.
+	sx := pageW - marginX - sealW
+	d.f.SetDrawColor(colorMuted.r, colorMuted.g, colorMuted.b)
+	d.f.SetLineWidth(0.25)
+	d.f.SetDashPattern([]float64{1.2, 1.2}, 0)
+	d.f.Rect(sx, y+2, sealW, 3*gap, "D")
+	d.f.SetDashPattern(nil, 0)
+	d.font(sizeSmall+0.5, colorMuted)
+	for k, ln := range wrap(d.t("pdf.auth.seal"), sealW-4, d.width) {
+		d.f.Text(sx+(sealW-d.width(ln.text))/2, y+7+float64(k)*4, ln.text)
+	}
+	d.f.SetY(y + h)
+}
