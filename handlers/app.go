@@ -56,6 +56,8 @@ type Handler struct {
 	blobs    *models.Blobs
 	uploads  models.UploadLimits
 	followUp time.Duration
+	// uploadSlots bounds how many uploads are checked at once.
+	uploadSlots chan struct{}
 }
 
 // New builds the fiber app with every route of the route table.
@@ -66,6 +68,7 @@ func New(d Deps) *fiber.App {
 	if h.uploads.MaxBytes <= 0 {
 		h.uploads = models.DefaultUploadLimits
 	}
+	h.uploadSlots = make(chan struct{}, 2)
 	if h.followUp <= 0 {
 		h.followUp = models.DefaultFollowUpDeadline
 	}

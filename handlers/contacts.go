@@ -28,7 +28,8 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vm := views.ContactsPageVM{Contacts: contacts, Flags: map[int64][]models.ContactFlag{}, ConfirmEvery: h.store.ConfirmEvery()}
+	vm := views.ContactsPageVM{Contacts: contacts, Flags: map[int64][]models.ContactFlag{}, ConfirmEvery: h.store.ConfirmEvery(),
+		Now: h.store.Now()}
 	for _, f := range flags {
 		vm.Flags[f.ContactID] = append(vm.Flags[f.ContactID], f)
 	}

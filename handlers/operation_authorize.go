@@ -49,7 +49,14 @@ func (h *Handler) readUpload(c *fiber.Ctx) (*models.CheckedUpload, []byte, error
 		return nil, nil, err
 	}
 	if fh.Size > h.uploads.MaxBytes {
-		return nil, nil, models.Invalid("file", "upload.error.too_large", views.FileSize(h.uploads.MaxBytes))
+		return nil, nil, h.uploads.TooLarge()
+	}
+	// Decoding a large image takes memory: a few checks at a time at most.
+	select {
+	case h.uploadSlots <- struct{}{}:
+		defer func() { <-h.uploadSlots }()
+	case <-c.UserContext().Done():
+		return nil, nil, c.UserContext().Err()
 	}
 	f, err := fh.Open()
 	if err != nil {

@@ -3,7 +3,7 @@ package handlers
 import (
 	"fmt"
 	"io"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,9 +17,25 @@ import (
 // sniffed, sandboxed if a browser opens it anyway.
 func attachment(c *fiber.Ctx, contentType, name string) {
 	c.Set(fiber.HeaderContentType, contentType)
-	c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+extValue(name))
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+}
+
+// extValue encodes a file name for filename* (RFC 8187): every byte but
+// the attribute characters percent-encoded.
+func extValue(name string) string {
+	const attr = "!#$&+-.^_`|~"
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if ch < 0x80 && (ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte(attr, ch) >= 0) {
+			b.WriteByte(ch)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", ch)
+		}
+	}
+	return b.String()
 }
 
 // documentLang is the language of a generated document: the reader's, or

@@ -23,11 +23,11 @@ import (
 type UploadLimits struct {
 	MaxBytes  int64 // default 10 MB (10 << 20)
 	MaxSide   int   // largest width or height in pixels of an image, default 12000
-	MaxPixels int64 // width*height, default 60_000_000
+	MaxPixels int64 // width*height, default 36_000_000 (an A4 page scanned at 600 dpi is 35 million)
 }
 
 // DefaultUploadLimits fit a signed form scanned at up to 600 dpi.
-var DefaultUploadLimits = UploadLimits{MaxBytes: 10 << 20, MaxSide: 12000, MaxPixels: 60_000_000}
+var DefaultUploadLimits = UploadLimits{MaxBytes: 10 << 20, MaxSide: 12000, MaxPixels: 36_000_000}
 
 // CheckedUpload is what CheckUpload found out about an accepted file.
 type CheckedUpload struct {
@@ -82,6 +82,12 @@ func nameRune(r rune) bool {
 		return false
 	}
 	return true
+}
+
+// TooLarge is the refusal of a file over the limit, for a caller that
+// knows the size before reading the file.
+func (l UploadLimits) TooLarge() error {
+	return Invalid("file", "upload.error.too_large", humanBytes(l.withDefaults().MaxBytes))
 }
 
 // CheckUpload validates a whole upload: name, size, type by content, image

@@ -187,11 +187,11 @@ func uploadCases(t testing.TB) []uploadCase {
 		{what: "a PDF with a space before %PDF- is refused by type", name: "scan.pdf", data: append([]byte(" "), pdf...), wantKey: "upload.error.type"},
 
 		{what: "a PNG header claiming 30000×30000 pixels is refused by dimensions", name: "scan.png", data: pngHeader(30000, 30000),
-			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "60"}},
+			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "36"}},
 		{what: "a JPEG header claiming 30000×30000 pixels is refused by dimensions", name: "scan.jpg", data: jpegClaiming(t, 30000, 30000),
-			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "60"}},
+			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "36"}},
 		{what: "a PNG of 13000×10 is refused for its longest side", name: "scan.png", data: encodePNG(t, 13000, 10),
-			wantKey: "upload.error.dimensions", wantArgs: []any{13000, 10, 12000, "60"}},
+			wantKey: "upload.error.dimensions", wantArgs: []any{13000, 10, 12000, "36"}},
 		{what: "a PNG within the side limit but over the pixel limit is refused", name: "scan.png", data: pngData,
 			lim: models.UploadLimits{MaxPixels: 1000}, wantKey: "upload.error.dimensions", wantArgs: []any{40, 30, 12000, "0.001"}},
 

@@ -41,6 +41,7 @@ type ContactsPageVM struct {
 	ConfirmedBy  string
 	ConfirmDue   bool
 	ConfirmEvery time.Duration
+	Now          time.Time
 }
 
 func (vm ContactsPageVM) flag(c models.Contact, ch models.Channel) *models.ContactFlag {

@@ -107,6 +107,11 @@ func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) erro
 		return err
 	}
 
+	opID, err := fillOperation(ctx, store, fill, 40)
+	if err != nil {
+		return fmt.Errorf("bench pages: operation: %w", err)
+	}
+	op := fmt.Sprintf("/operations/%d", opID)
 	dev := fmt.Sprintf("/devices/%d", fill.deviceID)
 	pages := []struct {
 		name, label, path string
@@ -119,6 +124,9 @@ func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) erro
 		{"device_30d", "GET /devices/:id?range=30d", dev + "?range=30d", customer, 50, fill.deviceName},
 		{"device_24h", "GET /devices/:id?range=24h", dev + "?range=24h", customer, 50, fill.deviceName},
 		{"fleet", fmt.Sprintf("GET /fleet (%d devices)", o.fleet), "/fleet", engineer, 150, fill.deviceName},
+		{"operation", "GET /operations/:id (40 messages)", op, engineer, 50, benchOperationTitle},
+		{"operations", "GET /operations?all=1 (staff)", "/operations?all=1", engineer, 50, benchOperationTitle},
+		{"report_pdf", "GET /operations/:id/report.pdf (40 messages)", op + "/report.pdf", customer, 200, "%PDF-"},
 	}
 	rep := pagesReport{DB: tdb.kind, Devices: o.devices, Fleet: o.fleet, Orgs: o.orgs, Days: o.days,
 		Iterations: o.iterations, FillS: fillTime.Seconds(), DBMB: float64(size) / 1e6,

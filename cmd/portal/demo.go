@@ -72,7 +72,7 @@ func healthzURL(listen string) string {
 // loadDemo fills the database with a small, realistic data set; listen is
 // the portal's PORTAL_LISTEN, for the checks of its own /healthz. Running
 // it again changes nothing that is already there.
-func loadDemo(ctx context.Context, store *models.Store, listen string, out io.Writer) error {
+func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *models.Blobs, out io.Writer) error {
 	sys := models.SystemActor("demo")
 	ensureUser := func(d demoUser, org *int64) (*models.User, error) {
 		if u, err := store.GetUserByEmail(ctx, d.email); err == nil {
@@ -127,6 +127,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, out io.Wr
 		if err != nil {
 			return fmt.Errorf("demo contact: %w", err)
 		}
+	}
+	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -15,7 +17,7 @@ func TestLoadDemoTwice(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			store := dbtest.Open(t, db)
 			var first, second bytes.Buffer
-			if err := loadDemo(ctx, store, ":8080", &first); err != nil {
+			if err := loadDemo(ctx, store, ":8080", demoBlobs(t), &first); err != nil {
 				t.Fatalf("first loadDemo: %v", err)
 			}
 			users, err := store.CountUsers(ctx)
@@ -30,11 +32,14 @@ func TestLoadDemoTwice(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := loadDemo(ctx, store, ":8080", &second); err != nil {
+			if err := loadDemo(ctx, store, ":8080", demoBlobs(t), &second); err != nil {
 				t.Fatalf("second loadDemo: %v", err)
 			}
 			if n, err := store.CountUsers(ctx); err != nil || n != users {
 				t.Errorf("after the second run: %d users (%v), want unchanged %d", n, err, users)
+			}
+			if rs, err := store.ListRequests(ctx, models.RequestFilter{}); err != nil || len(rs) != 2 || rs[1].State != models.OpCompleted || rs[0].State != models.OpAwaiting {
+				t.Errorf("demo operation requests after two runs: %+v (%v), want one completed and one awaiting", rs, err)
 			}
 			if o, err := store.ListOrgs(ctx); err != nil || len(o) != len(orgs) {
 				t.Errorf("after the second run: %d organizations (%v), want unchanged %d", len(o), err, len(orgs))
@@ -63,4 +68,14 @@ func TestLoadDemoTwice(t *testing.T) {
 			signInAndSeeHome(t, store, []byte(strings.Repeat("x", 32)), "ops@aurora.example", "demo-Aurora-2026", "Aurora Cloud 极光云计算")
 		})
 	}
+}
+
+// demoBlobs is a documents folder for a test's demo data.
+func demoBlobs(t *testing.T) *models.Blobs {
+	t.Helper()
+	b, err := models.NewBlobs(filepath.Join(t.TempDir(), "documents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -187,7 +187,7 @@ func TestDemoDevices(t *testing.T) {
 			store := dbtest.Open(t, db)
 			var out bytes.Buffer
 			for i := 0; i < 2; i++ {
-				if err := loadDemo(ctx, store, "127.0.0.1:9090", &out); err != nil {
+				if err := loadDemo(ctx, store, "127.0.0.1:9090", demoBlobs(t), &out); err != nil {
 					t.Fatalf("loadDemo run %d: %v", i+1, err)
 				}
 			}

@@ -125,7 +125,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	case "audit":
 		return auditVerify(ctx, store, args[1:], stdout)
 	case "demo":
-		if err := loadDemo(ctx, store, cfg.Listen, stdout); err != nil {
+		blobs, err := models.NewBlobs(cfg.DocumentsDir())
+		if err != nil {
+			return err
+		}
+		if err := loadDemo(ctx, store, cfg.Listen, blobs, stdout); err != nil {
 			return err
 		}
 	}

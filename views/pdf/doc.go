@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/go-pdf/fpdf"
-
-	"github.com/colo-portal/portal/assets"
 )
 
 // T translates a locale key with fmt-style args: pass (*locales.Translator).T
@@ -48,77 +46,136 @@ var (
 	colorMuted   = rgb{0x5b, 0x63, 0x6e}
 	colorAccent  = rgb{0x1d, 0x4e, 0x89}
 	colorRule    = rgb{0xb8, 0xbf, 0xc7}
+	colorRuleDim = rgb{0xdd, 0xe1, 0xe6}
 	colorHeadBg  = rgb{0xec, 0xf0, 0xf4}
 	colorMet     = rgb{0x1a, 0x7f, 0x37}
 	colorMissed  = rgb{0xb4, 0x23, 0x18}
-	colorRuleDim = rgb{0xdd, 0xe1, 0xe6}
 )
-
-// pageAlias stands for the page count until fpdf knows it. It is in the
-// private use area, which clean() removes from all text put in, so no
-// input can collide with it.
-const pageAlias = "\uE000\uE001"
 
 const fontFamily = "wqy"
 
-// doc is one document being laid out. It turns off fpdf's automatic page
-// breaks and breaks pages itself, a whole line at a time, so no text is
-// ever split or dropped at a page end.
-type doc struct {
-	f *fpdf.Fpdf
-	t T
+// meta is what every page of a document repeats.
+type meta struct {
+	lang      string
+	title     string // the document's name: the PDF title and the running head
+	requestNo string
+	generated string // footer, left
 }
 
-// newDoc starts an A4 document with the running header and footer.
-// header is the document's short name for the top of each page; footer
-// is the text before the page number.
-func newDoc(t T, lang, title, header, footerLeft, requestNo string) *doc {
+// doc is one document being laid out. Each document is laid out twice
+// by the same code: first with no PDF at all, to learn which characters
+// it draws and how many pages it has, then into fpdf, with a font subset
+// of exactly those characters and the page count in every footer.
+//
+// doc breaks pages itself, a whole line at a time (fpdf's automatic page
+// break is off), so no text is ever split or dropped at a page end.
+type doc struct {
+	t     T
+	font  *font
+	m     meta
+	f     *fpdf.Fpdf     // nil while measuring
+	used  map[rune]bool  // while measuring: every character drawn
+	page  int            // the current page, from 1
+	pages int            // the page count, once measured
+	y     float64        // the top of the next line
+	size  float64        // the current type size, in points
+}
+
+// render lays out a document twice, as doc explains, and returns the PDF.
+func render(t T, m meta, body func(d *doc)) ([]byte, error) {
+	fnt, err := loadFont()
+	if err != nil {
+		return nil, err
+	}
+	measured := &doc{t: t, font: fnt, m: m, used: map[rune]bool{}}
+	measured.run(body)
+	for r := rune(0x20); r < 0x7F; r++ { // digits of page numbers, and spare
+		measured.used[r] = true
+	}
+	sub, err := fnt.subset(measured.used)
+	if err != nil {
+		sub = fnt.src // too many characters to subset: fpdf copes, slowly
+	}
+
 	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: pageW, Ht: pageH}})
 	f.SetMargins(marginX, marginTop, marginX)
 	f.SetAutoPageBreak(false, 0)
-	f.AliasNbPages(pageAlias)
-	f.AddUTF8FontFromBytes(fontFamily, "", assets.PDFFont())
-	f.SetTitle(title, true)
-	f.SetLang(lang)
-	d := &doc{f: f, t: t}
-	f.SetHeaderFunc(func() {
-		d.font(sizeSmall, colorMuted)
-		f.Text(marginX, 12, header)
-		w := f.GetStringWidth(requestNo)
-		f.Text(pageW-marginX-w, 12, requestNo)
-		d.rule(14, 0.2, colorRule)
-		f.SetY(marginTop)
-	})
-	f.SetFooterFunc(func() {
-		d.rule(pageH-15, 0.2, colorRule)
-		d.font(sizeSmall, colorMuted)
-		f.Text(marginX, pageH-10, footerLeft)
-		// Right-align as if the page count had two digits: the alias is
-		// replaced only at the end, after its width was measured.
-		p := t("pdf.footer.page", requestNo, f.PageNo(), pageAlias)
-		w := f.GetStringWidth(strings.ReplaceAll(p, pageAlias, "00"))
-		f.Text(pageW-marginX-w, pageH-10, p)
-	})
-	f.AddPage()
-	return d
-}
-
-func (d *doc) bytes() ([]byte, error) {
+	f.AddUTF8FontFromBytes(fontFamily, "", sub)
+	f.SetTitle(m.title+" "+m.requestNo, true)
+	f.SetLang(m.lang)
+	drawn := &doc{t: t, font: fnt, m: m, f: f, pages: measured.page}
+	drawn.run(body)
+	if drawn.page != measured.page {
+		return nil, fmt.Errorf("pdf: %s laid out as %d pages, then drawn as %d", m.title, measured.page, drawn.page)
+	}
 	var buf bytes.Buffer
-	if err := d.f.Output(&buf); err != nil {
-		return nil, fmt.Errorf("pdf: %w", err)
+	if err := f.Output(&buf); err != nil {
+		return nil, fmt.Errorf("pdf: %s: %w", m.title, err)
 	}
 	return buf.Bytes(), nil
 }
 
+func (d *doc) run(body func(d *doc)) {
+	d.newPage()
+	body(d)
+	d.footer()
+}
+
+// newPage ends the current page, if any, and starts the next with its
+// running head.
+func (d *doc) newPage() {
+	if d.page > 0 {
+		d.footer()
+	}
+	d.page++
+	if d.f != nil {
+		d.f.AddPage()
+	}
+	d.font(sizeSmall, colorMuted)
+	d.text(marginX, 12, d.m.title)
+	d.text(pageW-marginX-d.width(d.m.requestNo), 12, d.m.requestNo)
+	d.rule(14, 0.2, colorRule)
+	d.y = marginTop
+}
+
+func (d *doc) footer() {
+	d.rule(pageH-15, 0.2, colorRule)
+	d.font(sizeSmall, colorMuted)
+	d.text(marginX, pageH-10, d.m.generated)
+	p := d.t("pdf.footer.page", d.m.requestNo, d.page, d.pages)
+	d.text(pageW-marginX-d.width(p), pageH-10, p)
+}
+
+// The drawing primitives: they measure, or draw into fpdf.
+
 func (d *doc) font(size float64, c rgb) {
-	d.f.SetFont(fontFamily, "", size)
-	d.f.SetTextColor(c.r, c.g, c.b)
+	d.size = size
+	if d.f != nil {
+		d.f.SetFont(fontFamily, "", size)
+		d.f.SetTextColor(c.r, c.g, c.b)
+	}
+}
+
+// width is the width of s in the current type size, in millimetres.
+func (d *doc) width(s string) float64 { return d.font.width(s) * d.size * ptToMM }
+
+// text draws one line of text with its baseline at y.
+func (d *doc) text(x, y float64, s string) {
+	if d.f == nil {
+		for _, r := range s {
+			d.used[r] = true
+		}
+		return
+	}
+	d.f.Text(x, y, s)
 }
 
 // bold draws the following text thicker: the font has one weight, so the
 // glyphs are stroked as well as filled.
 func (d *doc) bold(on bool, c rgb) {
+	if d.f == nil {
+		return
+	}
 	if on {
 		d.f.SetTextRenderingMode(2)
 		d.f.SetDrawColor(c.r, c.g, c.b)
@@ -128,21 +185,42 @@ func (d *doc) bold(on bool, c rgb) {
 	}
 }
 
-func (d *doc) rule(y, width float64, c rgb) {
-	d.f.SetDrawColor(c.r, c.g, c.b)
-	d.f.SetLineWidth(width)
-	d.f.Line(marginX, y, pageW-marginX, y)
+func (d *doc) line(x1, y1, x2, y2, width float64, c rgb) {
+	if d.f != nil {
+		d.f.SetDrawColor(c.r, c.g, c.b)
+		d.f.SetLineWidth(width)
+		d.f.Line(x1, y1, x2, y2)
+	}
 }
 
-func (d *doc) width(s string) float64 { return d.f.GetStringWidth(s) }
+func (d *doc) rule(y, width float64, c rgb) { d.line(marginX, y, pageW-marginX, y, width, c) }
+
+func (d *doc) fillRect(x, y, w, h float64, c rgb) {
+	if d.f != nil {
+		d.f.SetFillColor(c.r, c.g, c.b)
+		d.f.Rect(x, y, w, h, "F")
+	}
+}
+
+func (d *doc) dashedRect(x, y, w, h, width float64, c rgb) {
+	if d.f != nil {
+		d.f.SetDrawColor(c.r, c.g, c.b)
+		d.f.SetLineWidth(width)
+		d.f.SetDashPattern([]float64{1.2, 1.2}, 0)
+		d.f.Rect(x, y, w, h, "D")
+		d.f.SetDashPattern(nil, 0)
+	}
+}
+
+// Layout.
 
 // room makes sure h millimetres are free below the cursor, starting a new
 // page when they are not. It reports whether it did.
 func (d *doc) room(h float64) bool {
-	if d.f.GetY()+h <= bodyBottom {
+	if d.y+h <= bodyBottom {
 		return false
 	}
-	d.f.AddPage()
+	d.newPage()
 	return true
 }
 
@@ -152,66 +230,61 @@ func baseline(y, lead, pt float64) float64 {
 	return y + lead/2 + pt*ptToMM*0.36
 }
 
+// lines writes s wrapped to width w from x, one line of height lead at a
+// time, breaking pages between lines; centred puts each line in the
+// middle of w.
+func (d *doc) lines(s string, x, w, lead float64, centred bool) {
+	for _, l := range wrap(clean(s), w, d.width) {
+		d.room(lead)
+		lx := x
+		if centred {
+			lx += (w - d.width(l.text)) / 2
+		}
+		d.text(lx, baseline(d.y, lead, d.size), l.text)
+		d.y += lead
+	}
+}
+
 // title writes the document title, centred, with a double rule below.
 func (d *doc) title(s string) {
 	d.font(sizeTitle, colorText)
 	d.bold(true, colorText)
-	lead := sizeTitle * ptToMM * 1.5
-	for _, l := range wrap(clean(s), contentW, d.width) {
-		y := d.f.GetY()
-		d.f.Text(marginX+(contentW-d.width(l.text))/2, baseline(y, lead, sizeTitle), l.text)
-		d.f.SetY(y + lead)
-	}
+	d.lines(s, marginX, contentW, sizeTitle*ptToMM*1.5, true)
 	d.bold(false, colorText)
-	y := d.f.GetY() + 1
-	d.rule(y, 0.6, colorAccent)
-	d.rule(y+0.9, 0.2, colorAccent)
-	d.f.SetY(y + 5)
+	d.y++
+	d.rule(d.y, 0.6, colorAccent)
+	d.rule(d.y+0.9, 0.2, colorAccent)
+	d.y += 5
 }
 
 // heading starts a section; it moves to a new page rather than stand
 // alone at the bottom of one.
 func (d *doc) heading(s string) {
-	lead := 7.0
-	if !d.room(lead + 3*leadTable + 6) {
-		d.f.SetY(d.f.GetY() + 3)
+	if !d.room(7 + 3*leadTable + 6) {
+		d.y += 3
 	}
 	d.font(sizeHeading, colorAccent)
 	d.bold(true, colorAccent)
-	for _, l := range wrap(clean(s), contentW, d.width) {
-		y := d.f.GetY()
-		d.f.Text(marginX, baseline(y, lead, sizeHeading), l.text)
-		d.f.SetY(y + lead)
-	}
+	d.lines(s, marginX, contentW, 7, false)
 	d.bold(false, colorAccent)
-	d.rule(d.f.GetY(), 0.35, colorAccent)
-	d.f.SetY(d.f.GetY() + 2)
+	d.rule(d.y, 0.35, colorAccent)
+	d.y += 2
 }
 
 // subheading is a smaller title inside a section.
 func (d *doc) subheading(s string) {
-	lead := 6.0
-	d.room(lead + 2*leadTable + 4)
+	d.room(6 + 2*leadTable + 4)
 	d.font(sizeBody, colorText)
 	d.bold(true, colorText)
-	for _, l := range wrap(clean(s), contentW, d.width) {
-		y := d.f.GetY()
-		d.f.Text(marginX, baseline(y, lead, sizeBody), l.text)
-		d.f.SetY(y + lead)
-	}
+	d.lines(s, marginX, contentW, 6, false)
 	d.bold(false, colorText)
 }
 
-// paragraph writes wrapped body text, breaking pages between lines.
+// paragraph writes wrapped body text.
 func (d *doc) paragraph(s string, c rgb) {
 	d.font(sizeBody, c)
-	for _, l := range wrap(clean(s), contentW, d.width) {
-		d.room(leadBody)
-		y := d.f.GetY()
-		d.f.Text(marginX, baseline(y, leadBody, sizeBody), l.text)
-		d.f.SetY(y + leadBody)
-	}
-	d.f.SetY(d.f.GetY() + 1.5)
+	d.lines(s, marginX, contentW, leadBody, false)
+	d.y += 1.5
 }
 
 // column of a table: its heading ("" for none), width and style.
@@ -260,53 +333,48 @@ func (d *doc) table(cols []column, rows []row) {
 	}
 	headH := float64(headN)*leadTable + 2*cellPadY
 	drawHead := func() {
+		d.rule(d.y, 0.35, colorMuted)
 		if !hasHead {
-			d.rule(d.f.GetY(), 0.35, colorMuted)
 			return
 		}
-		y := d.f.GetY()
-		d.f.SetFillColor(colorHeadBg.r, colorHeadBg.g, colorHeadBg.b)
-		d.f.Rect(marginX, y, contentW, headH, "F")
-		d.rule(y, 0.35, colorMuted)
-		d.drawCells(cols, head, 0, headN, y, colorMuted, nil, true)
-		d.rule(y+headH, 0.25, colorMuted)
-		d.f.SetY(y + headH)
+		d.fillRect(marginX, d.y, contentW, headH, colorHeadBg)
+		d.rule(d.y, 0.35, colorMuted)
+		d.drawCells(cols, head, 0, headN, colorMuted, nil, true)
+		d.rule(d.y+headH, 0.25, colorMuted)
+		d.y += headH
 	}
 	d.room(headH + leadTable + 2*cellPadY)
 	drawHead()
+	fresh := int((bodyBottom - marginTop - headH - 2*cellPadY) / leadTable)
 	for ri, r := range rows {
 		cells, n := wrapCells(r.cells)
 		for from := 0; from < n; {
-			avail := int((bodyBottom - d.f.GetY() - 2*cellPadY) / leadTable)
-			fresh := int((bodyBottom - marginTop - headH - 2*cellPadY) / leadTable)
+			avail := int((bodyBottom - d.y - 2*cellPadY) / leadTable)
 			if avail < n-from && (n-from <= fresh || avail < 1) {
-				d.f.AddPage()
+				d.newPage()
 				drawHead()
 				continue
 			}
 			to := min(n, from+avail)
-			y := d.f.GetY()
 			h := float64(to-from)*leadTable + 2*cellPadY
-			d.drawCells(cols, cells, from, to, y, colorText, r.color, false)
-			last := ri == len(rows)-1 && to == n
-			if last {
-				d.rule(y+h, 0.35, colorMuted)
+			d.drawCells(cols, cells, from, to, colorText, r.color, false)
+			if ri == len(rows)-1 && to == n {
+				d.rule(d.y+h, 0.35, colorMuted)
 			} else {
-				d.rule(y+h, 0.1, colorRuleDim)
+				d.rule(d.y+h, 0.1, colorRuleDim)
 			}
-			d.f.SetY(y + h)
-			from = to
-			if from < n {
-				d.f.AddPage()
+			d.y += h
+			if from = to; from < n {
+				d.newPage()
 				drawHead()
 			}
 		}
 	}
-	d.f.SetY(d.f.GetY() + 3)
+	d.y += 3
 }
 
-// drawCells writes lines [from, to) of each cell of a row whose top is y.
-func (d *doc) drawCells(cols []column, cells [][]line, from, to int, y float64, c rgb, last *rgb, head bool) {
+// drawCells writes lines [from, to) of each cell of a row at the cursor.
+func (d *doc) drawCells(cols []column, cells [][]line, from, to int, c rgb, last *rgb, head bool) {
 	x := marginX
 	for i, col := range cols {
 		color := c
@@ -319,8 +387,8 @@ func (d *doc) drawCells(cols []column, cells [][]line, from, to int, y float64, 
 		}
 		d.font(sizeTable, color)
 		for k := from; k < to && k < len(cells[i]); k++ {
-			ly := y + cellPadY + float64(k-from)*leadTable
-			d.f.Text(x+cellPadX, baseline(ly, leadTable, sizeTable), cells[i][k].text)
+			ly := d.y + cellPadY + float64(k-from)*leadTable
+			d.text(x+cellPadX, baseline(ly, leadTable, sizeTable), cells[i][k].text)
 		}
 		x += col.width
 	}

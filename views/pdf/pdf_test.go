@@ -243,6 +243,30 @@ func TestDocumentsKeepEveryCharacter(t *testing.T) {
 	}
 }
 
+// TestTextLongerThanAPage checks the page breaks inside a table cell and
+// a paragraph that are each longer than a page: lines move to the next
+// page whole, and none is lost.
+func TestTextLongerThanAPage(t *testing.T) {
+	vm := testReportVM("en")
+	vm.Work = strings.Repeat(longChinese+"\n", 12)
+	vm.Done = strings.Repeat(longLatin+" ", 25)
+	vm.Timeline = []TimelineEntry{{At: "02:00", Who: "Wang", Text: strings.Repeat(mixed+"\n", 15)}}
+	doc, err := OperationReport(translator("en"), vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(t, "en-long-report.pdf", doc)
+	got := nonSpace(pdftotext(t, doc))
+	for _, f := range reportFields(vm) {
+		if left := missingFrom(got, f); left != "" {
+			t.Errorf("from %q on, the text is missing", left)
+		}
+	}
+	if n := pages(t, doc); n < 5 {
+		t.Errorf("the long report has %d pages; the test means to break cells and paragraphs across pages", n)
+	}
+}
+
 // TestParagraphsStayWhole checks that a wrapped paragraph comes out as one
 // run of text: wrapping split it into lines but lost and reordered nothing.
 func TestParagraphsStayWhole(t *testing.T) {
