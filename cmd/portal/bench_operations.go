@@ -31,7 +31,7 @@ func fillOperation(ctx context.Context, store *models.Store, f *filled, messages
 		return 0, err
 	}
 	r, err := store.CreateRequest(ctx, customer, org, models.RequestInput{Title: benchOperationTitle,
-		Work: strings.Repeat("请更换第 2 槽硬盘并重建 RAID 1，完成后检查日志。Replace the disk in slot 2, rebuild RAID 1, then check the logs. ", 8),
+		Work:    strings.Repeat("请更换第 2 槽硬盘并重建 RAID 1，完成后检查日志。Replace the disk in slot 2, rebuild RAID 1, then check the logs. ", 8),
 		Urgency: "urgent", DeviceIDs: []int64{f.deviceID}, RequestedBy: &cust.ID})
 	if err != nil {
 		return 0, err

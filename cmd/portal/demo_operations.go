@@ -82,7 +82,7 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *models.
 		}
 	}
 	_, err = store.CreateRequest(ctx, customer, orgID, models.RequestInput{Title: "为 db-01 加装内存 Add memory to db-01",
-		Work: "加装 2 条 32 GB 内存（随附）。Install the two 32 GB modules we shipped; the server may be powered off for 20 minutes.",
+		Work:    "加装 2 条 32 GB 内存（随附）。Install the two 32 GB modules we shipped; the server may be powered off for 20 minutes.",
 		Urgency: "normal", DeviceIDs: []int64{devices[len(devices)-1].ID}, RequestedBy: &cust.ID})
 	return err
 }
