@@ -27,8 +27,12 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *models.
 		return err
 	}
 	devices, err := store.ListDevices(ctx, orgID)
-	if err != nil || len(devices) == 0 {
+	if err != nil {
 		return err
+	}
+	web, db := demoDeviceNamed(devices, "web-01"), demoDeviceNamed(devices, "db-01")
+	if web == 0 || db == 0 {
+		return nil
 	}
 	contacts, err := store.ListContacts(ctx, orgID)
 	if err != nil {
@@ -47,7 +51,7 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *models.
 	customer, engineer := models.UserActor(cust, "127.0.0.1"), models.UserActor(eng, "127.0.0.1")
 	done, err := store.CreateRequest(ctx, customer, orgID, models.RequestInput{Title: "更换 web-01 故障硬盘 Replace a failed disk",
 		Work: "web-01 第 2 槽硬盘报警，请更换并重建 RAID 1。\nThe disk in slot 2 of web-01 reports errors: please replace it and rebuild RAID 1. " +
-			"Spare disk is in our locker A03.", Urgency: "urgent", DeviceIDs: []int64{devices[0].ID}, RequestedBy: &cust.ID})
+			"Spare disk is in our locker A03.", Urgency: "urgent", DeviceIDs: []int64{web}, RequestedBy: &cust.ID})
 	if err != nil {
 		return fmt.Errorf("demo request: %w", err)
 	}
@@ -83,8 +87,17 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *models.
 	}
 	_, err = store.CreateRequest(ctx, customer, orgID, models.RequestInput{Title: "为 db-01 加装内存 Add memory to db-01",
 		Work:    "加装 2 条 32 GB 内存（随附）。Install the two 32 GB modules we shipped; the server may be powered off for 20 minutes.",
-		Urgency: "normal", DeviceIDs: []int64{devices[len(devices)-1].ID}, RequestedBy: &cust.ID})
+		Urgency: "normal", DeviceIDs: []int64{db}, RequestedBy: &cust.ID})
 	return err
+}
+
+func demoDeviceNamed(ds []models.Device, name string) int64 {
+	for _, d := range ds {
+		if d.Name == name {
+			return d.ID
+		}
+	}
+	return 0
 }
 
 // demoScan is a small image standing in for a scanned, signed form.

@@ -7,9 +7,9 @@ type Signer struct{ Name, Title, Phone, Email string }
 // is already formatted and, where it is a label, translated.
 type AuthorizationFormVM struct {
 	Lang        string   // "zh-CN" or "en" (already chosen by the caller)
-	OrgName     string   //
+	OrgName     string   // the customer
 	RequestNo   string   // e.g. "OP-000042"
-	Title       string   //
+	Title       string   // the request's title
 	Devices     []string // "web-01 (203.0.113.10)"
 	Work        string   // what to do, free text, may be long, multi-line, mixed Chinese/English
 	Urgency     string   // already translated
@@ -23,48 +23,48 @@ type AuthorizationFormVM struct {
 // seals to authorize an operation (agreement clauses 6 and 7).
 func AuthorizationForm(t T, vm AuthorizationFormVM) ([]byte, error) {
 	title := t("pdf.auth.title")
-	d := newDoc(t, vm.Lang, title+" "+clean(vm.RequestNo), title, t("pdf.generated", clean(vm.Generated)), clean(vm.RequestNo))
-	d.title(title)
+	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated))}
+	return render(t, m, func(d *doc) {
+		d.title(title)
+		d.fields([][2]string{
+			{t("pdf.field.organization"), d.or(vm.OrgName, "pdf.none")},
+			{t("pdf.field.request_no"), d.or(vm.RequestNo, "pdf.none")},
+			{t("pdf.field.requested_by"), d.or(vm.RequestedBy, "pdf.none")},
+		})
 
-	d.fields([][2]string{
-		{t("pdf.field.organization"), d.or(vm.OrgName, "pdf.none")},
-		{t("pdf.field.request_no"), d.or(vm.RequestNo, "pdf.none")},
-		{t("pdf.field.requested_by"), d.or(vm.RequestedBy, "pdf.none")},
-	})
+		d.heading(t("pdf.section.request"))
+		d.fields([][2]string{
+			{t("pdf.field.title"), d.or(vm.Title, "pdf.none")},
+			{t("pdf.field.devices"), d.list(vm.Devices)},
+			{t("pdf.field.work"), d.or(vm.Work, "pdf.none")},
+			{t("pdf.field.urgency"), d.or(vm.Urgency, "pdf.none")},
+			{t("pdf.field.window"), d.or(vm.Window, "pdf.not_specified")},
+		})
 
-	d.heading(t("pdf.section.request"))
-	d.fields([][2]string{
-		{t("pdf.field.title"), d.or(vm.Title, "pdf.none")},
-		{t("pdf.field.devices"), d.list(vm.Devices)},
-		{t("pdf.field.work"), d.or(vm.Work, "pdf.none")},
-		{t("pdf.field.urgency"), d.or(vm.Urgency, "pdf.none")},
-		{t("pdf.field.window"), d.or(vm.Window, "pdf.not_specified")},
-	})
+		d.heading(t("pdf.auth.statement_title"))
+		d.paragraph(t("pdf.auth.statement", clean(vm.OrgName), clean(vm.RequestNo)), colorText)
 
-	d.heading(t("pdf.auth.statement_title"))
-	d.paragraph(t("pdf.auth.statement", clean(vm.OrgName), clean(vm.RequestNo)), colorText)
-
-	d.heading(t("pdf.auth.signers"))
-	d.paragraph(t("pdf.auth.signers_hint"), colorMuted)
-	if len(vm.Signers) == 0 {
-		d.paragraph(t("pdf.none"), colorText)
-	} else {
-		cols := []column{
-			{head: t("pdf.signer.name"), width: 40},
-			{head: t("pdf.signer.title"), width: 40},
-			{head: t("pdf.signer.phone"), width: 36},
-			{head: t("pdf.signer.email"), width: contentW - 116},
+		d.heading(t("pdf.auth.signers"))
+		d.paragraph(t("pdf.auth.signers_hint"), colorMuted)
+		if len(vm.Signers) == 0 {
+			d.paragraph(t("pdf.none"), colorText)
+		} else {
+			cols := []column{
+				{head: t("pdf.signer.name"), width: 40},
+				{head: t("pdf.signer.title"), width: 40},
+				{head: t("pdf.signer.phone"), width: 36},
+				{head: t("pdf.signer.email"), width: contentW - 116},
+			}
+			rows := make([]row, len(vm.Signers))
+			for i, s := range vm.Signers {
+				rows[i] = row{cells: []string{s.Name, s.Title, s.Phone, s.Email}}
+			}
+			d.table(cols, rows)
 		}
-		rows := make([]row, len(vm.Signers))
-		for i, s := range vm.Signers {
-			rows[i] = row{cells: []string{s.Name, s.Title, s.Phone, s.Email}}
-		}
-		d.table(cols, rows)
-	}
 
-	d.signatureBlock(t("pdf.auth.sign_title"))
-	d.paragraph(t("pdf.auth.return"), colorMuted)
-	return d.bytes()
+		d.signatureBlock(t("pdf.auth.sign_title"))
+		d.paragraph(t("pdf.auth.return"), colorMuted)
+	})
 }
 
 // signatureBlock draws, under a heading, blank lines for the signature,
@@ -78,37 +78,29 @@ func (d *doc) signatureBlock(heading string) {
 	h := 3*gap + 10
 	d.room(h + 20)
 	d.heading(heading)
-	y := d.f.GetY() + 2
+	y := d.y + 2
 	labels := []string{d.t("pdf.auth.signature"), d.t("pdf.auth.printed_name"), d.t("pdf.auth.date")}
 	d.font(sizeBody, colorText)
+	lineEnd := pageW - marginX - sealW - 12
 	labelW := 0.0
 	for _, l := range labels {
 		labelW = max(labelW, d.width(l))
 	}
-	lineEnd := pageW - marginX - sealW - 12
+	labelW = min(labelW, lineEnd-marginX-20)
 	for i, l := range labels {
 		ly := y + gap*float64(i+1) - 3
-		d.font(sizeBody, colorText)
-		// The label may be long in some language: it wraps above its line.
-		ls := wrap(l, lineEnd-marginX-20, d.width)
+		// A label too long for its place wraps upwards from its line.
+		ls := wrap(clean(l), labelW, d.width)
 		for k, ln := range ls {
-			d.f.Text(marginX, ly-float64(len(ls)-1-k)*leadBody, ln.text)
+			d.text(marginX, ly-float64(len(ls)-1-k)*leadBody, ln.text)
 		}
-		start := marginX + min(labelW, lineEnd-marginX-20) + 3
-		d.f.SetDrawColor(colorText.r, colorText.g, colorText.b)
-		d.f.SetLineWidth(0.3)
-		d.f.Line(start, ly+1, lineEnd, ly+1)
+		d.line(marginX+labelW+3, ly+1, lineEnd, ly+1, 0.3, colorText)
 	}
-	// The seal box.
 	sx := pageW - marginX - sealW
-	d.f.SetDrawColor(colorMuted.r, colorMuted.g, colorMuted.b)
-	d.f.SetLineWidth(0.25)
-	d.f.SetDashPattern([]float64{1.2, 1.2}, 0)
-	d.f.Rect(sx, y+2, sealW, 3*gap, "D")
-	d.f.SetDashPattern(nil, 0)
+	d.dashedRect(sx, y+2, sealW, 3*gap, 0.25, colorMuted)
 	d.font(sizeSmall+0.5, colorMuted)
-	for k, ln := range wrap(d.t("pdf.auth.seal"), sealW-4, d.width) {
-		d.f.Text(sx+(sealW-d.width(ln.text))/2, y+7+float64(k)*4, ln.text)
+	for k, ln := range wrap(clean(d.t("pdf.auth.seal")), sealW-4, d.width) {
+		d.text(sx+(sealW-d.width(ln.text))/2, y+7+float64(k)*4, ln.text)
 	}
-	d.f.SetY(y + h)
+	d.y = y + h
 }

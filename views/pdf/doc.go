@@ -71,39 +71,47 @@ type meta struct {
 // break is off), so no text is ever split or dropped at a page end.
 type doc struct {
 	t     T
-	font  *font
+	face  *font
 	m     meta
-	f     *fpdf.Fpdf     // nil while measuring
-	used  map[rune]bool  // while measuring: every character drawn
-	page  int            // the current page, from 1
-	pages int            // the page count, once measured
-	y     float64        // the top of the next line
-	size  float64        // the current type size, in points
+	f     *fpdf.Fpdf    // nil while measuring
+	used  map[rune]bool // while measuring: every character drawn
+	page  int           // the current page, from 1
+	pages int           // the page count, once measured
+	y     float64       // the top of the next line
+	size  float64       // the current type size, in points
 }
 
 // render lays out a document twice, as doc explains, and returns the PDF.
 func render(t T, m meta, body func(d *doc)) ([]byte, error) {
+	return renderFont(t, m, body, true)
+}
+
+// renderFont is render, giving fpdf the whole font unless subset is
+// true; BenchmarkOperationReport compares the two.
+func renderFont(t T, m meta, body func(d *doc), subset bool) ([]byte, error) {
 	fnt, err := loadFont()
 	if err != nil {
 		return nil, err
 	}
-	measured := &doc{t: t, font: fnt, m: m, used: map[rune]bool{}}
+	measured := &doc{t: t, face: fnt, m: m, used: map[rune]bool{}}
 	measured.run(body)
 	for r := rune(0x20); r < 0x7F; r++ { // digits of page numbers, and spare
 		measured.used[r] = true
 	}
-	sub, err := fnt.subset(measured.used)
-	if err != nil {
-		sub = fnt.src // too many characters to subset: fpdf copes, slowly
+	sub := fnt.src
+	if subset {
+		if b, err := fnt.subset(measured.used); err == nil {
+			sub = b
+		} // else too many characters for one cmap: fpdf copes, slowly
 	}
 
 	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: pageW, Ht: pageH}})
 	f.SetMargins(marginX, marginTop, marginX)
 	f.SetAutoPageBreak(false, 0)
 	f.AddUTF8FontFromBytes(fontFamily, "", sub)
-	f.SetTitle(m.title+" "+m.requestNo, true)
+	f.SetTitle(strings.TrimSpace(m.title+" "+m.requestNo), true)
 	f.SetLang(m.lang)
-	drawn := &doc{t: t, font: fnt, m: m, f: f, pages: measured.page}
+	drawn := &doc{t: t, face: fnt, m: m, f: f, pages: measured.page}
 	drawn.run(body)
 	if drawn.page != measured.page {
 		return nil, fmt.Errorf("pdf: %s laid out as %d pages, then drawn as %d", m.title, measured.page, drawn.page)
@@ -157,7 +165,7 @@ func (d *doc) font(size float64, c rgb) {
 }
 
 // width is the width of s in the current type size, in millimetres.
-func (d *doc) width(s string) float64 { return d.font.width(s) * d.size * ptToMM }
+func (d *doc) width(s string) float64 { return d.face.width(s) * d.size * ptToMM }
 
 // text draws one line of text with its baseline at y.
 func (d *doc) text(x, y float64, s string) {
@@ -338,7 +346,7 @@ func (d *doc) table(cols []column, rows []row) {
 			return
 		}
 		d.fillRect(marginX, d.y, contentW, headH, colorHeadBg)
-		d.rule(d.y, 0.35, colorMuted)
+		d.rule(d.y, 0.35, colorMuted) // again, over the fill
 		d.drawCells(cols, head, 0, headN, colorMuted, nil, true)
 		d.rule(d.y+headH, 0.25, colorMuted)
 		d.y += headH

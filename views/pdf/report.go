@@ -45,8 +45,12 @@ type ReportVM struct {
 // provider owes the customer when the work is done (agreement clause 7).
 func OperationReport(t T, vm ReportVM) ([]byte, error) {
 	title := t("pdf.report.title")
-	d := newDoc(t, vm.Lang, title+" "+clean(vm.RequestNo), title, t("pdf.generated", clean(vm.Generated)), clean(vm.RequestNo))
-	d.title(title)
+	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated))}
+	return render(t, m, func(d *doc) { report(d, t, vm) })
+}
+
+func report(d *doc, t T, vm ReportVM) {
+	d.title(t("pdf.report.title"))
 
 	d.fields([][2]string{
 		{t("pdf.field.organization"), d.or(vm.OrgName, "pdf.none")},
@@ -126,6 +130,8 @@ func OperationReport(t T, vm ReportVM) ([]byte, error) {
 		rows := make([]row, len(vm.Clocks))
 		for i, c := range vm.Clocks {
 			r := row{cells: []string{c.Name, c.Started, c.Deadline, d.or(c.Stopped, "pdf.clock.not_stopped"), c.Outcome}}
+			// Green for met, red for missed; a running clock stays plain
+			// (its outcome says whether it is already late).
 			switch {
 			case c.Met:
 				r.color = &colorMet
@@ -136,5 +142,4 @@ func OperationReport(t T, vm ReportVM) ([]byte, error) {
 		}
 		d.table(cols, rows)
 	}
-	return d.bytes()
 }

@@ -15,22 +15,23 @@ type line struct {
 	text, sep string
 }
 
-// wrap breaks s into lines no wider than max, measuring with width (which
-// must be additive: width(a+b) == width(a)+width(b), as fpdf's is). It
-// breaks at spaces, between CJK characters, between CJK and other text,
-// and inside a word only when the word alone is wider than a line. It
-// keeps explicit newlines and keeps closing CJK punctuation off the start
-// of a line (and opening punctuation off its end) where a break elsewhere
-// exists. A line is wider than max only when it is one character wider
-// than max.
-func wrap(s string, max float64, width func(string) float64) []line {
+// wrap breaks s into lines no wider than maxW, measuring with width
+// (which must be additive, width(a+b) == width(a)+width(b), as it is for
+// a font without kerning). It breaks at spaces, between CJK characters,
+// between CJK and other text, and inside a word only when the word alone
+// is wider than a line (after a hyphen or slash if it can). It keeps
+// explicit newlines and keeps closing CJK punctuation off the start of a
+// line (and opening punctuation off its end) where a break elsewhere
+// exists. A line is wider than maxW only when it is one character wider
+// than maxW.
+func wrap(s string, maxW float64, width func(string) float64) []line {
 	if s == "" {
 		return nil
 	}
 	var out []line
 	paras := strings.Split(s, "\n")
 	for i, p := range paras {
-		lines := wrapParagraph(p, max, width)
+		lines := wrapParagraph(p, maxW, width)
 		if i < len(paras)-1 {
 			lines[len(lines)-1].sep += "\n"
 		}
@@ -76,7 +77,7 @@ func pieces(p string) []piece {
 	return out
 }
 
-func wrapParagraph(p string, max float64, width func(string) float64) []line {
+func wrapParagraph(p string, maxW float64, width func(string) float64) []line {
 	var out []line
 	var cur strings.Builder
 	curW := 0.0
@@ -105,7 +106,7 @@ func wrapParagraph(p string, max float64, width func(string) float64) []line {
 		}
 		sw, uw := width(space), width(pc.unit)
 		switch {
-		case curW+sw+uw <= max+eps:
+		case curW+sw+uw <= maxW+eps:
 			cur.WriteString(space)
 			cur.WriteString(pc.unit)
 			curW += sw + uw
@@ -116,7 +117,7 @@ func wrapParagraph(p string, max float64, width func(string) float64) []line {
 			// Spaces at the start of a continuation line are the break.
 			out[len(out)-1].sep += space
 		}
-		if uw <= max+eps {
+		if uw <= maxW+eps {
 			cur.WriteString(pc.unit)
 			curW = uw
 			continue
@@ -129,7 +130,7 @@ func wrapParagraph(p string, max float64, width func(string) float64) []line {
 			n, w := 0, 0.0
 			for n < len(rs) {
 				rw := width(string(rs[n]))
-				if n > 0 && w+rw > max+eps {
+				if n > 0 && w+rw > maxW+eps {
 					break
 				}
 				w += rw
@@ -217,14 +218,12 @@ func noBreakAfter(r rune) bool  { return strings.ContainsRune(opening, r) }
 
 // clean makes user text safe for fpdf and the font: newlines normalised,
 // tabs as spaces, control characters dropped, and characters outside the
-// Basic Multilingual Plane or in the private use area replaced by U+FFFD.
-// fpdf v0.9.0 reads only the font's BMP cmap and mis-encodes 4-byte UTF-8
-// (it would garble the text after it); the private use area is kept free
-// for the page-count alias.
+// Basic Multilingual Plane replaced by U+FFFD: fpdf v0.9.0 reads only the
+// font's BMP cmap and mis-encodes 4-byte UTF-8, garbling the text after.
 func clean(s string) string {
 	ok := true
 	for _, r := range s {
-		if r == '\r' || r == '\t' || r > 0xFFFF || (r < 0x20 && r != '\n') || (r >= 0x7F && r < 0xA0) || isPrivate(r) || r == utf8.RuneError {
+		if r == '\r' || r == '\t' || r > 0xFFFF || (r < 0x20 && r != '\n') || (r >= 0x7F && r < 0xA0) || r == utf8.RuneError {
 			ok = false
 			break
 		}
@@ -244,7 +243,7 @@ func clean(s string) string {
 			b.WriteByte('\n')
 		case r < 0x20, r >= 0x7F && r < 0xA0:
 			// control characters print nothing
-		case r > 0xFFFF, isPrivate(r):
+		case r > 0xFFFF:
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)
@@ -252,5 +251,3 @@ func clean(s string) string {
 	}
 	return b.String()
 }
-
-func isPrivate(r rune) bool { return r >= 0xE000 && r <= 0xF8FF }
