@@ -41,18 +41,31 @@ func browserPath(t *testing.T) string {
 // startPortal serves the real app on a loopback port.
 func startPortal(t *testing.T) (string, *dbtest.Fixture) {
 	t.Helper()
+	base, fx, _ := startPortalStore(t)
+	return base, fx
+}
+
+// startPortalStore is startPortal that also returns the store, for a test
+// that sets up rows before the browser walks; uploads go to a temporary
+// folder.
+func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
+	t.Helper()
 	db := dbtest.Databases(t)[0]
 	store := dbtest.Open(t, db)
 	fx := dbtest.Seed(t, store)
+	blobs, err := models.NewBlobs(filepath.Join(t.TempDir(), "documents"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	app := handlers.New(handlers.Deps{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: []byte("browser-test-secret-browser-test-secret"),
-		Sessions: models.DefaultSessionPolicy, SignIn: models.DefaultSignInLimits})
+		Sessions: models.DefaultSessionPolicy, SignIn: models.DefaultSignInLimits, Blobs: blobs})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
-	return "http://" + ln.Addr().String(), fx
+	return "http://" + ln.Addr().String(), fx, store
 }
 
 // newBrowser starts headless chromium with flags that keep it off the
