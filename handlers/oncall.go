@@ -38,6 +38,9 @@ func (h *Handler) renderOnCall(c *fiber.Ctx, status int, vm views.OnCallPageVM) 
 	if vm.Failed, err = h.store.FailedDeliveriesForStaff(ctx, vm.Now.Add(-failedShown), 200); err != nil {
 		return err
 	}
+	if vm.Operations, err = h.store.OnCallOperationsForStaff(ctx); err != nil {
+		return err
+	}
 	return h.render(c, status, views.OnCallPage(vm))
 }
 

@@ -354,3 +354,24 @@ func pdfText(t *testing.T, pdf []byte) string {
 	}
 	return string(out)
 }
+
+func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		o := newOpEnv(t, e)
+		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
+		req := o.raise(t, cust)
+		number := models.RequestNumber(optionalInt(strings.TrimPrefix(req, "/operations/")))
+		wantNoBody(t, eng.get("/oncall"), number)
+		wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
+		r := eng.get("/oncall")
+		wantBody(t, r, zh("oncall.operations"), number, zh("clock.running"))
+		wantRedirect(t, eng.submit(req, req+"/messages", url.Values{"body": {"On it."}}), req+"#timeline")
+		wantNoBody(t, eng.get("/oncall"), number)
+		e.clock.Advance(25 * time.Hour)
+		cust, eng = e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer) // the sessions timed out
+		r = eng.get("/oncall")
+		wantBody(t, r, number, zh("operation.followup.overdue_badge"))
+		wantBody(t, cust.get(req), zh("operation.followup.overdue_title"))
+		wantBody(t, cust.get("/operations"), zh("operation.followup.overdue_badge"))
+	})
+}

@@ -177,7 +177,9 @@ func (s *Store) claimRows(ctx context.Context, model any, pending func(*gorm.DB)
 }
 
 // ExpandEvent turns an outbox event into deliveries, one per contact and
-// chosen channel, and marks the event done, in one transaction. channelFor
+// chosen channel (an operation message or a phone lock: one email per
+// address of the customer's people, see customerEmailDeliveries), and
+// marks the event done, in one transaction. channelFor
 // maps a contact channel to a transport ("" = this portal cannot use it).
 // An event already expanded (by another instance) is left alone.
 func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, channelFor func(Channel) string) (int, error) {
@@ -191,7 +193,16 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		if r.RowsAffected != 1 {
 			return nil
 		}
-		if ev.Kind != EventOutageOpened && ev.Kind != EventOutageClosed {
+		switch ev.Kind {
+		case EventOutageOpened, EventOutageClosed:
+		case EventOperationMessage, EventPhoneLocked:
+			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return tx.Create(&ds).Error
+		default:
 			return nil // later issues' events: nothing to send yet
 		}
 		var contacts []Contact
@@ -280,7 +291,9 @@ func (s *Store) finishAttempt(tx *gorm.DB, d *Delivery, result, errText string, 
 	if err := tx.Model(&Delivery{}).Where("id = ?", d.ID).Updates(upd).Error; err != nil {
 		return err
 	}
-	if Delivered(result) && d.Authorized && d.Event == EventOutageOpened {
+	// Only a notice of an outage to a contact who may authorize stops its
+	// clock; a delivery about anything else has no outage (OutageID 0).
+	if Delivered(result) && d.Authorized && d.Event == EventOutageOpened && d.OutageID != 0 {
 		return s.stopClock(tx, ClockEmergencyNotice, d.OutageID, now, d.ID)
 	}
 	return nil

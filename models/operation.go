@@ -1115,3 +1115,82 @@ func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64)
 	}
 	return feedback, overdue, nil
 }
+
+// OnCallOperation is an open request that needs an engineer now: an
+// authorization to check, a first-feedback clock running, or a signed form
+// overdue after a phone authorization.
+type OnCallOperation struct {
+	Request  OperationRequest
+	OrgName  string
+	Feedback *Clock // running first-feedback clock, or nil
+	Pending  int    // written authorizations waiting to be checked
+	Overdue  int    // phone authorizations whose signed form is overdue
+}
+
+// OnCallOperationsForStaff lists the open requests needing attention,
+// the most urgent first: running feedback clocks by deadline, then the rest.
+func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
+	rs, err := s.ListRequests(ctx, RequestFilter{Open: true, Limit: 500})
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	ids, orgIDs := make([]int64, len(rs)), map[int64]bool{}
+	for i, r := range rs {
+		ids[i], orgIDs[r.OrgID] = r.ID, true
+	}
+	feedback, overdue, err := s.RequestListClocks(ctx, 0, ids)
+	if err != nil {
+		return nil, err
+	}
+	var pending []struct {
+		RequestID int64
+		N         int
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
+		Group("request_id").Scan(&pending).Error; err != nil {
+		return nil, err
+	}
+	pend := map[int64]int{}
+	for _, p := range pending {
+		pend[p.RequestID] = p.N
+	}
+	var orgs []Organization
+	if err := db.Select("id", "name").Where("id IN ?", keys(orgIDs)).Find(&orgs).Error; err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	for _, o := range orgs {
+		names[o.ID] = o.Name
+	}
+	var out []OnCallOperation
+	for _, r := range rs {
+		op := OnCallOperation{Request: r, OrgName: names[r.OrgID], Pending: pend[r.ID], Overdue: len(overdue[r.ID])}
+		if c := feedback[r.ID]; c != nil && c.StoppedAt == nil {
+			op.Feedback = c
+		}
+		if op.Feedback != nil || op.Pending > 0 || op.Overdue > 0 {
+			out = append(out, op)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b OnCallOperation) int {
+		switch {
+		case a.Feedback != nil && b.Feedback != nil:
+			return a.Feedback.DeadlineAt.Compare(b.Feedback.DeadlineAt)
+		case a.Feedback != nil:
+			return -1
+		case b.Feedback != nil:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+func keys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

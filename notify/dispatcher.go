@@ -1,7 +1,9 @@
 // Package notify dispatches outbox events to the customer's authorized
 // contacts: email through an SMTP server, a signed webhook for the data
 // center's SMS, pager or fax gateway, and phone-call tasks for staff (which
-// the on-call page shows; staff log the outcome). It runs inside
+// the on-call page shows; staff log the outcome). Engineers' messages on
+// operation requests and phone-authorization locks go by email only, to
+// the customer's users and the contacts concerned. It runs inside
 // `portal serve`; several instances share the work through leases in the
 // database, so each notification goes out once. It never imports fiber.
 package notify
@@ -29,7 +31,9 @@ type Config struct {
 	// Poll is the pause between two passes over the outbox. Default 2 s.
 	Poll time.Duration
 	// BaseURL is the portal's public address (https://portal.example);
-	// notifications link to BaseURL/outages/ID. Empty: no link.
+	// notifications link to BaseURL/outages/ID (an operation message to
+	// BaseURL/operations/ID, a phone lock to BaseURL/contacts). Empty: no
+	// link.
 	BaseURL string
 	// Location is the provider's time zone, in which notices show times.
 	// Default UTC.
@@ -279,9 +283,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 		log.Warn("delivery lease too short to send, left for later", "lease_left", left)
 		return
 	}
-	facts, err := d.store.NoticeFacts(ctx, del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
-	if errors.Is(err, models.ErrNotFound) {
-		d.record(ctx, log, del, models.DeliveryFailed, "the outage no longer exists", nil)
+	n, gone, err := d.render(ctx, del)
+	if gone != "" {
+		d.record(ctx, log, del, models.DeliveryFailed, gone, nil)
 		return
 	}
 	if err != nil {
@@ -289,7 +293,12 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 		d.warn("load notice", err, "delivery_id", del.ID)
 		return
 	}
-	n := compose(del, facts, d.cfg.BaseURL, d.cfg.Location)
+	if n.Facts == nil && del.Transport != models.TransportEmail {
+		// Only outage notices have a webhook payload; nothing else is
+		// expanded to other transports.
+		d.record(ctx, log, del, models.DeliveryFailed, fmt.Sprintf("%s is sent by email only", del.Event), nil)
+		return
+	}
 	switch del.Transport {
 	case models.TransportEmail:
 		err = d.mail.send(ctx, del, n, d.cfg.Clock.Now())
@@ -318,6 +327,58 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 	retry := d.store.Now().Add(Backoff(failed))
 	d.record(ctx, log, del, models.DeliveryFailed, err.Error(), &retry)
 	log.Warn("notification failed, will retry", "attempts", failed, "retry_at", retry, "err", err)
+}
+
+// render loads what a delivery is about and renders it for its
+// recipient. gone, when set, says why it can never be sent: what it was
+// about no longer exists.
+func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice, gone string, err error) {
+	switch del.Event {
+	case models.EventOperationMessage, models.EventPhoneLocked:
+		return d.customerNotice(ctx, del)
+	}
+	facts, err := d.store.NoticeFacts(ctx, del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, "the outage no longer exists", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return compose(del, facts, d.cfg.BaseURL, d.cfg.Location), "", nil
+}
+
+// customerNotice renders an email about an engineer's message on an
+// operation request or about a contact's phone lock.
+func (d *Dispatcher) customerNotice(ctx context.Context, del models.Delivery) (*notice, string, error) {
+	ref, err := d.store.EventRef(ctx, del.OrgID, del.EventID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, "the event no longer exists", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	to, err := d.store.RecipientName(ctx, del.OrgID, del.ContactID, del.Address)
+	if err != nil {
+		return nil, "", err
+	}
+	if del.Event == models.EventPhoneLocked {
+		f, err := d.store.PhoneLockFacts(ctx, del.OrgID, ref)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the contact no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return composePhoneLock(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
+	}
+	f, err := d.store.OperationNoticeFacts(ctx, del.OrgID, ref)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, "the message no longer exists", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return composeOperation(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 }
 
 func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, del models.Delivery, result, errText string, retryAt *time.Time) {

@@ -180,7 +180,7 @@ func (m *mailer) send(ctx context.Context, del models.Delivery, n *notice, now t
 // message builds the RFC 5322 message: UTF-8 text, quoted-printable, the
 // subject as encoded words, CRLF line ends.
 func (m *mailer) message(del models.Delivery, n *notice, now time.Time) ([]byte, error) {
-	to := mail.Address{Name: n.Facts.ContactName, Address: del.Address}
+	to := mail.Address{Name: n.To, Address: del.Address}
 	domain := "localhost"
 	if _, d, ok := strings.Cut(m.from.Address, "@"); ok && d != "" {
 		domain = d

@@ -10,15 +10,16 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
-// notice is one notification rendered in its contact's language: an email
-// subject and body, and a short text for SMS and pagers.
+// notice is one notification rendered in its recipient's language: an
+// email subject and body, and a short text for SMS and pagers.
 type notice struct {
 	Lang    string
+	To      string // the recipient's name, "" when unknown
 	Subject string
 	Body    string
 	Short   string
 	URL     string
-	Facts   *models.NoticeFacts
+	Facts   *models.NoticeFacts // outage notices only; the webhook payload needs it
 }
 
 // MaxShort is the most characters of the short text (one SMS).
@@ -36,6 +37,22 @@ func OutageURL(baseURL string, outageID int64) string {
 		return ""
 	}
 	return fmt.Sprintf("%s/outages/%d", strings.TrimRight(baseURL, "/"), outageID)
+}
+
+// OperationURL is the page of an operation request, or "" without a base URL.
+func OperationURL(baseURL string, requestID int64) string {
+	if baseURL == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/operations/%d", strings.TrimRight(baseURL, "/"), requestID)
+}
+
+// ContactsURL is the customer's page of authorized contacts, or "".
+func ContactsURL(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimRight(baseURL, "/") + "/contacts"
 }
 
 func deviceName(f *models.NoticeFacts) string {
@@ -76,7 +93,7 @@ func duration(tr *locales.Translator, d time.Duration) string {
 // the provider's zone.
 func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *time.Location) *notice {
 	tr := locales.For(del.Locale)
-	n := &notice{Lang: tr.Lang(), URL: OutageURL(baseURL, f.Outage.ID), Facts: f}
+	n := &notice{Lang: tr.Lang(), To: f.ContactName, URL: OutageURL(baseURL, f.Outage.ID), Facts: f}
 	dev, chk := deviceName(f), checkLabel(tr, &f.Check)
 	kind := "?"
 	if f.Check.Kind != "" {
@@ -147,6 +164,92 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 			f.Outage.ConfirmedAt.In(loc).Format(shortTime))
 	}
 	n.Short = shorten(n.Short, n.URL)
+	return n
+}
+
+// greet opens an email to the recipient by name, or without one.
+func greet(tr *locales.Translator, name string) string {
+	if name != "" {
+		return tr.T("email.greeting", name)
+	}
+	return tr.T("email.greeting_anonymous")
+}
+
+// signOff ends an email: why the recipient gets it, and who sent it.
+func signOff(tr *locales.Translator, line func(string), why string) {
+	line(why)
+	line("")
+	line("-- ")
+	line(tr.T("email.footer", tr.T("app.name")))
+}
+
+// composeOperation renders an engineer's message on an operation request
+// for the requesting user or a contact who authorized the work, in the
+// recipient's language, times in the provider's zone.
+func composeOperation(del models.Delivery, f *models.OperationNoticeFacts, to, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: to, URL: OperationURL(baseURL, f.Request.ID)}
+	n.Subject = tr.T("email.operation_subject", f.Number, f.Request.Title)
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, to))
+	line("")
+	if f.Message.AuthorName != "" {
+		line(tr.T("email.operation_intro", f.Message.AuthorName, f.Number, f.Request.Title))
+	} else {
+		line(tr.T("email.operation_intro_anonymous", f.Number, f.Request.Title))
+	}
+	line("")
+	// The message as written, set off by an indent; a CR LF typed in a
+	// browser is one line end.
+	for _, l := range strings.Split(strings.ReplaceAll(f.Message.Body, "\r\n", "\n"), "\n") {
+		line(strings.TrimRight("    "+l, " "))
+	}
+	line("")
+	line(tr.T("email.operation_request", f.Number, f.Request.Title))
+	line(tr.T("email.organization", f.Org.Name))
+	line(tr.T("email.operation_state", tr.T("operation.state."+f.Request.State)))
+	line(tr.T("email.operation_written", f.Message.CreatedAt.In(loc).Format(longTime)))
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.operation_link", n.URL))
+	}
+	line("")
+	why := tr.T("email.operation_why_requester", f.Org.Name)
+	if del.ContactID != 0 {
+		why = tr.T("email.operation_why_signer", f.Org.Name)
+	}
+	signOff(tr, line, why)
+	n.Body = b.String()
+	return n
+}
+
+// composePhoneLock tells a customer user, or the contact itself, that
+// wrong passphrases locked phone authorization for a contact.
+func composePhoneLock(del models.Delivery, f *models.PhoneLockFacts, to, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: to, URL: ContactsURL(baseURL)}
+	n.Subject = tr.T("email.phone_lock_subject", f.ContactName)
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, to))
+	line("")
+	line(tr.T("email.phone_lock_intro", f.ContactName, f.Org.Name, f.LockedUntil.In(loc).Format(longTime), models.PhoneLockAfter))
+	line("")
+	line(tr.T("email.phone_lock_written"))
+	line("")
+	line(tr.T("email.phone_lock_call"))
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.phone_lock_link", n.URL))
+	}
+	line("")
+	why := tr.T("email.phone_lock_why_user", f.Org.Name)
+	if del.ContactID == f.ContactID {
+		why = tr.T("email.phone_lock_why_contact", f.Org.Name)
+	}
+	signOff(tr, line, why)
+	n.Body = b.String()
 	return n
 }
 

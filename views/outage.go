@@ -121,6 +121,8 @@ type OnCallPageVM struct {
 	Outages []models.OnCallOutage
 	Calls   []models.CallTask
 	Failed  []models.FailedDelivery
+	// Operations need an engineer: a feedback clock, a form to check.
+	Operations []models.OnCallOperation
 	// FailedFor is how far back failed deliveries are listed.
 	FailedFor time.Duration
 	// CanAct lets engineers, service and admins log calls and handle failures.
