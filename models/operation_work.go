@@ -1,0 +1,347 @@
+package models
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// PostMessage adds a message to a request's conversation. The first
+// message from staff after the authorization is the first feedback: it
+// stops the 30-minute clock, and staff messages are sent by email to the
+// requesting user and the signing contact.
+func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64, staff bool, body string) (*OperationMessage, error) {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return nil, Invalid("body", "error.required")
+	}
+	if err := checkText("body", body, 10000); err != nil {
+		return nil, err
+	}
+	var m *OperationMessage
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r OperationRequest
+		if err := tx.Where("org_id = ? AND id = ?", orgID, reqID).First(&r).Error; err != nil {
+			return notFound(err)
+		}
+		now := s.now()
+		m = &OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
+			Staff: staff, Kind: "message", Body: body, CreatedAt: now}
+		if err := tx.Create(m).Error; err != nil {
+			return err
+		}
+		if staff {
+			if err := s.stopClock(tx, ClockOperationFeedback, r.ID, now, m.ID); err != nil {
+				return err
+			}
+			if err := tx.Create(&OutboxEvent{Kind: EventOperationMessage, OrgID: orgID, RefID: m.ID, CreatedAt: now,
+				LeaseUntil: neverLeased}).Error; err != nil {
+				return err
+			}
+		}
+		return s.audit(tx, actor, AuditOperationMessage, "operation", &r.ID, &orgID, map[string]any{
+			"request": RequestNumber(r.ID), "message_id": m.ID, "staff": staff})
+	})
+	if err != nil {
+		return nil, wrapOp("post message on request", reqID, err)
+	}
+	return m, nil
+}
+
+func actorName(tx *gorm.DB, a Actor) string {
+	if a.UserID != nil {
+		var u User
+		if tx.Select("name").First(&u, *a.UserID).Error == nil && u.Name != "" {
+			return u.Name
+		}
+	}
+	return a.Email
+}
+
+// StateInput is an engineer's update of the work.
+type StateInput struct {
+	State      string
+	StartedAt  *time.Time // default: now, when work starts
+	EndedAt    *time.Time // default: now, when it ends
+	Notes      string
+	WorkDone   string
+	Result     string
+	ResultNote string
+	FollowUp   string
+}
+
+var opTransitions = map[string][]string{
+	OpAwaiting:   {OpAbandoned},
+	OpAuthorized: {OpInProgress, OpAbandoned},
+	OpInProgress: {OpCompleted, OpAbandoned},
+}
+
+// NextStates lists the states a request may move to from its state.
+func NextStates(state string) []string { return opTransitions[state] }
+
+// SetOperationState moves a request on: work starts (only once
+// authorized), then ends completed or abandoned with what was done and the
+// result. The change is written into the request's timeline.
+func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID int64, in StateInput) error {
+	for _, f := range []struct {
+		field string
+		v     *string
+		max   int
+	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
+		*f.v = strings.TrimSpace(*f.v)
+		if err := checkText(f.field, *f.v, f.max); err != nil {
+			return err
+		}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r, err := openRequest(tx, orgID, reqID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(opTransitions[r.State], in.State) {
+			if in.State == OpInProgress && r.State == OpAwaiting {
+				return Invalid("state", "operation.error.not_authorized")
+			}
+			return Invalid("state", "operation.error.transition")
+		}
+		now := s.now()
+		upd := map[string]any{"state": in.State, "updated_at": now}
+		if in.Notes != "" {
+			upd["notes"] = in.Notes
+		}
+		switch in.State {
+		case OpInProgress:
+			start := now
+			if in.StartedAt != nil {
+				start = in.StartedAt.UTC()
+			}
+			if start.After(now) {
+				return Invalid("started_at", "operation.error.future")
+			}
+			upd["started_at"], upd["engineer_id"] = start, actor.UserID
+		case OpCompleted, OpAbandoned:
+			end := now
+			if in.EndedAt != nil {
+				end = in.EndedAt.UTC()
+			}
+			if end.After(now) {
+				return Invalid("ended_at", "operation.error.future")
+			}
+			if r.StartedAt != nil && end.Before(*r.StartedAt) {
+				return Invalid("ended_at", "operation.error.window_order")
+			}
+			if in.State == OpCompleted {
+				if in.WorkDone == "" {
+					return Invalid("work_done", "error.required")
+				}
+				if !slices.Contains(OpResults, in.Result) {
+					return Invalid("result", "operation.error.result")
+				}
+			}
+			if in.Result != "" && !slices.Contains(OpResults, in.Result) {
+				return Invalid("result", "operation.error.result")
+			}
+			upd["ended_at"], upd["work_done"], upd["result"], upd["result_note"], upd["follow_up"] =
+				end, in.WorkDone, in.Result, in.ResultNote, in.FollowUp
+			if r.EngineerID == nil {
+				upd["engineer_id"] = actor.UserID
+			}
+		}
+		res := tx.Model(&OperationRequest{}).Where("id = ? AND state = ?", r.ID, r.State).Updates(upd)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return Invalid("state", "operation.error.transition")
+		}
+		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
+			Staff: true, Kind: "state", Body: in.State, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
+			"request": RequestNumber(r.ID), "from": r.State, "to": in.State, "result": in.Result})
+	})
+	return wrapOp("set state of request", reqID, err)
+}
+
+// OperationWindow is when work under a request's authorization ran: from
+// the first accepted authorization (or the start of work, if earlier) to
+// the end of work, or now.
+func (d *RequestDetail) OperationWindow(now time.Time) (from, to time.Time, ok bool) {
+	for _, a := range d.Accepted() {
+		if a.DecidedAt != nil && (from.IsZero() || a.DecidedAt.Before(from)) {
+			from = *a.DecidedAt
+		}
+	}
+	if r := d.Request; r.StartedAt != nil && (from.IsZero() || r.StartedAt.Before(from)) {
+		from = *r.StartedAt
+	}
+	if from.IsZero() {
+		return from, to, false
+	}
+	to = now
+	if d.Request.EndedAt != nil {
+		to = *d.Request.EndedAt
+	}
+	return from, to, true
+}
+
+// OverlappingOutages lists the outages on the request's devices that
+// overlap its authorized operation window: candidates for an engineer to
+// classify as a customer-authorized operation (excluded from the SLA).
+func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Outage, error) {
+	from, to, ok := d.OperationWindow(s.now())
+	if !ok || len(d.Devices) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(d.Devices))
+	for i, dev := range d.Devices {
+		ids[i] = dev.ID
+	}
+	var out []Outage
+	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
+		d.Request.OrgID, ids, to, from).Order("started_at, id").Find(&out).Error
+	return out, err
+}
+
+// GetDocument returns document id of request reqID of orgID.
+func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Document, error) {
+	var doc Document
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &doc, nil
+}
+
+// OverdueFollowUps lists phone authorizations of orgID (0: all) whose signed
+// written form has not arrived by its deadline.
+func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, error) {
+	q := s.db.WithContext(ctx).Where("kind = ? AND stopped_at IS NULL AND deadline_at < ?", ClockPhoneFollowUp, s.now())
+	if orgID != 0 {
+		q = q.Where("org_id = ?", orgID)
+	}
+	var cs []Clock
+	err := q.Order("deadline_at").Find(&cs).Error
+	return cs, err
+}
+
+// RequestListClocks returns, for requests ids of orgID (0: any), each one's
+// first-feedback clock and its overdue written follow-ups.
+func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64) (map[int64]*Clock, map[int64][]Clock, error) {
+	feedback, overdue := map[int64]*Clock{}, map[int64][]Clock{}
+	if len(ids) == 0 {
+		return feedback, overdue, nil
+	}
+	db := s.db.WithContext(ctx)
+	q := db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids)
+	if orgID != 0 {
+		q = q.Where("org_id = ?", orgID)
+	}
+	var cs []Clock
+	if err := q.Find(&cs).Error; err != nil {
+		return nil, nil, err
+	}
+	for i := range cs {
+		feedback[cs[i].RefID] = &cs[i]
+	}
+	var rows []struct {
+		Clock
+		RequestID int64
+	}
+	q = db.Table("sla_clocks").Select("sla_clocks.*, authorizations.request_id AS request_id").
+		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").
+		Where("sla_clocks.kind = ? AND sla_clocks.stopped_at IS NULL AND sla_clocks.deadline_at < ? AND authorizations.request_id IN ?",
+			ClockPhoneFollowUp, s.now(), ids)
+	if orgID != 0 {
+		q = q.Where("sla_clocks.org_id = ?", orgID)
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		overdue[r.RequestID] = append(overdue[r.RequestID], r.Clock)
+	}
+	return feedback, overdue, nil
+}
+
+// OnCallOperation is an open request that needs an engineer now: an
+// authorization to check, a first-feedback clock running, or a signed form
+// overdue after a phone authorization.
+type OnCallOperation struct {
+	Request  OperationRequest
+	OrgName  string
+	Feedback *Clock // running first-feedback clock, or nil
+	Pending  int    // written authorizations waiting to be checked
+	Overdue  int    // phone authorizations whose signed form is overdue
+}
+
+// OnCallOperationsForStaff lists the open requests needing attention,
+// the most urgent first: running feedback clocks by deadline, then the rest.
+func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
+	rs, err := s.ListRequests(ctx, RequestFilter{Open: true, Limit: 500})
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	ids, orgIDs := make([]int64, len(rs)), map[int64]bool{}
+	for i, r := range rs {
+		ids[i], orgIDs[r.OrgID] = r.ID, true
+	}
+	feedback, overdue, err := s.RequestListClocks(ctx, 0, ids)
+	if err != nil {
+		return nil, err
+	}
+	var pending []struct {
+		RequestID int64
+		N         int
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
+		Group("request_id").Scan(&pending).Error; err != nil {
+		return nil, err
+	}
+	pend := map[int64]int{}
+	for _, p := range pending {
+		pend[p.RequestID] = p.N
+	}
+	var orgs []Organization
+	if err := db.Select("id", "name").Where("id IN ?", keys(orgIDs)).Find(&orgs).Error; err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	for _, o := range orgs {
+		names[o.ID] = o.Name
+	}
+	var out []OnCallOperation
+	for _, r := range rs {
+		op := OnCallOperation{Request: r, OrgName: names[r.OrgID], Pending: pend[r.ID], Overdue: len(overdue[r.ID])}
+		if c := feedback[r.ID]; c != nil && c.StoppedAt == nil {
+			op.Feedback = c
+		}
+		if op.Feedback != nil || op.Pending > 0 || op.Overdue > 0 {
+			out = append(out, op)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b OnCallOperation) int {
+		switch {
+		case a.Feedback != nil && b.Feedback != nil:
+			return a.Feedback.DeadlineAt.Compare(b.Feedback.DeadlineAt)
+		case a.Feedback != nil:
+			return -1
+		case b.Feedback != nil:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+func keys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
