@@ -375,3 +375,67 @@ func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
 		wantBody(t, cust.get("/operations"), zh("operation.followup.overdue_badge"))
 	})
 }
+
+func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := newOpEnv(t, e)
+		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
+		checks, err := e.store.ListChecks(ctx, e.fx.OrgA.ID, o.dev.ID)
+		if err != nil || len(checks) == 0 {
+			t.Fatalf("checks = %v, %v", checks, err)
+		}
+		fail := func(at time.Time) models.Outage {
+			t.Helper()
+			c := checks[0]
+			if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: at, Reason: models.ReasonTimeout},
+				{CheckID: c.ID, At: at.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: at.Add(10 * time.Minute), OK: true, RTTus: 200}}); err != nil {
+				t.Fatal(err)
+			}
+			os, err := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 1)
+			if err != nil || len(os) != 1 || !os[0].StartedAt.Equal(at) {
+				t.Fatalf("outages = %+v, %v", os, err)
+			}
+			return os[0]
+		}
+		before := fail(e.clock.Now().Add(-3 * time.Hour))
+		req := o.raise(t, cust)
+		wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
+		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
+		during := fail(e.clock.Now().Add(time.Minute))
+		e.clock.Advance(20 * time.Minute)
+		eng = e.as(t, e.fx.Engineer)
+		r := eng.get(req)
+		wantBody(t, r, zh("operation.outages.title"), "overlap-"+ids(during.ID))
+		wantNoBody(t, r, "overlap-"+ids(before.ID))
+		wantNoBody(t, cust.get(req), zh("operation.outages.title"))
+
+		t.Run("an outage outside the window is not found through the request", func(t *testing.T) {
+			r := eng.submit(req, req+"/outages/"+ids(before.ID)+"/classify", nil)
+			wantStatus(t, r, http.StatusNotFound)
+		})
+		t.Run("a customer cannot classify", func(t *testing.T) {
+			r := cust.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil)
+			wantStatus(t, r, http.StatusForbidden)
+		})
+		t.Run("the engineer classifies the overlapping outage as the customer's operation", func(t *testing.T) {
+			wantRedirect(t, eng.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil), req)
+			os, _ := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 5)
+			for _, x := range os {
+				want := models.CauseUnknown
+				if x.ID == during.ID {
+					want = models.CauseCustomerOperation
+				}
+				if x.Cause != want && !(want == models.CauseUnknown && x.Cause == "") {
+					t.Errorf("outage %d cause %q, want %q", x.ID, x.Cause, want)
+				}
+				if x.ID == during.ID && !strings.Contains(x.CauseNote, "OP-") {
+					t.Errorf("the cause note does not name the request: %q", x.CauseNote)
+				}
+			}
+		})
+	})
+}
