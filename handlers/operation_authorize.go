@@ -103,16 +103,9 @@ func (h *Handler) recordPhoneAuthorization(c *fiber.Ctx) error {
 	return redirect(c, views.OperationURL(r.ID)+"#auth-h")
 }
 
-// authParam is the authorization of the path, of the request's organization.
-func authParam(c *fiber.Ctx) (int64, error) { return paramID(c, "auth") }
-
 // acceptAuthorization accepts a pending written authorization.
 func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
-	r, err := h.requestParam(c)
-	if err != nil {
-		return err
-	}
-	id, err := authParam(c)
+	r, id, err := h.requestChild(c, "auth")
 	if err != nil {
 		return err
 	}
@@ -129,11 +122,7 @@ func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
 
 // rejectAuthorization refuses a pending written authorization with a reason.
 func (h *Handler) rejectAuthorization(c *fiber.Ctx) error {
-	r, err := h.requestParam(c)
-	if err != nil {
-		return err
-	}
-	id, err := authParam(c)
+	r, id, err := h.requestChild(c, "auth")
 	if err != nil {
 		return err
 	}

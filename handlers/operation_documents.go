@@ -50,11 +50,7 @@ func documentLang(c *fiber.Ctx) *locales.Translator {
 // downloadDocument sends an uploaded authorization scan, after checking the
 // user may see its request.
 func (h *Handler) downloadDocument(c *fiber.Ctx) error {
-	r, err := h.requestParam(c)
-	if err != nil {
-		return err
-	}
-	id, err := paramID(c, "doc")
+	r, id, err := h.requestChild(c, "doc")
 	if err != nil {
 		return err
 	}

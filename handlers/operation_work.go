@@ -56,11 +56,7 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 // request's devices as caused by the customer-authorized operation, which
 // excludes it from the availability figure (clause 7).
 func (h *Handler) classifyOutage(c *fiber.Ctx) error {
-	r, err := h.requestParam(c)
-	if err != nil {
-		return err
-	}
-	id, err := paramID(c, "outage")
+	r, id, err := h.requestChild(c, "outage")
 	if err != nil {
 		return err
 	}

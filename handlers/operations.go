@@ -24,6 +24,18 @@ func (h *Handler) requestParam(c *fiber.Ctx) (*models.OperationRequest, error) {
 	return h.store.FindRequest(c.UserContext(), id)
 }
 
+// requestChild is the request of the path and the ID of the path
+// parameter param naming something of it (a document, an authorization),
+// which the caller looks up within the request's organization.
+func (h *Handler) requestChild(c *fiber.Ctx, param string) (*models.OperationRequest, int64, error) {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := paramID(c, param)
+	return r, id, err
+}
+
 // showOperations lists requests: a customer's own, or every open one for staff.
 func (h *Handler) showOperations(c *fiber.Ctx) error {
 	ctx := c.UserContext()
