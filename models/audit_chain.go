@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,12 +99,12 @@ func migrateAuditChain(tx *gorm.DB) error {
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&head).Error; err != nil {
 		return fmt.Errorf("create audit chain head: %w", err)
 	}
-	for {
-		n, err := sealAuditBatch(tx, 500)
-		if err != nil {
+	for after := int64(0); ; {
+		var err error
+		if after, err = sealAuditBatch(tx, after, 1000); err != nil {
 			return fmt.Errorf("chain existing audit events: %w", err)
 		}
-		if n == 0 {
+		if after == 0 {
 			return nil
 		}
 	}
@@ -125,18 +126,21 @@ type auditRowV5 struct {
 
 func (auditRowV5) TableName() string { return "audit_events" }
 
-// sealAuditBatch chains up to n events that have no seq yet, oldest id
-// first, in one transaction with the head locked, and says how many. It
-// links them exactly as audit() does, with the same head and hash: a
-// backfill sealed any other way would not verify.
-func sealAuditBatch(db *gorm.DB, n int) (int, error) {
-	sealed := 0
+// sealAuditBatch chains up to n events past id after that have no seq
+// yet, oldest id first, in one transaction with the head locked, and
+// returns the last id it chained, 0 when there were none. It links them
+// exactly as audit() does, with the same head and hash: a backfill sealed
+// any other way would not verify.
+func sealAuditBatch(db *gorm.DB, after int64, n int) (int64, error) {
+	var last int64
 	err := db.Transaction(func(tx *gorm.DB) error {
 		head, err := lockAuditHead(tx)
 		if err != nil {
 			return err
 		}
-		q := tx.Where("seq IS NULL").Order("id").Limit(n)
+		// Paging by id keeps every batch as cheap as the first: without it
+		// each one scans past all the rows sealed before it.
+		q := tx.Where("seq IS NULL AND id > ?", after).Order("id").Limit(n)
 		if tx.Dialector.Name() == "mysql" {
 			// A locking read sees the newest committed rows, not the
 			// snapshot: another instance may have sealed them meanwhile.
@@ -146,24 +150,45 @@ func sealAuditBatch(db *gorm.DB, n int) (int, error) {
 		if err := q.Find(&rows).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
+		if len(rows) == 0 {
+			return nil
+		}
+		// One UPDATE joined to a derived table of the new values, as
+		// writeCheckStates does, rather than one statement a row.
+		mysql := tx.Dialector.Name() == "mysql"
+		values := make([]string, len(rows))
+		args := make([]any, 0, 4*len(rows))
+		for i, r := range rows {
 			l := auditLink{Seq: head.Seq + 1, PrevHash: head.Hash, At: r.At, ActorID: r.ActorID,
 				ActorEmail: r.ActorEmail, Action: r.Action, TargetType: r.TargetType, TargetID: r.TargetID,
 				OrgID: r.OrgID, IP: r.IP, Detail: r.Detail}
 			h := l.hash()
-			if err := tx.Model(&auditEventV5{}).Where("id = ?", r.ID).
-				Updates(map[string]any{"seq": l.Seq, "prev_hash": l.PrevHash, "hash": h}).Error; err != nil {
-				return err
+			switch {
+			case !mysql:
+				values[i] = "(?, ?, ?, ?)"
+			case i == 0:
+				values[i] = "SELECT ? AS id, ? AS seq, ? AS prev_hash, ? AS hash"
+			default:
+				values[i] = "SELECT ?, ?, ?, ?"
 			}
+			args = append(args, r.ID, l.Seq, l.PrevHash, h)
 			head.Seq, head.Hash = l.Seq, h
 		}
-		sealed = len(rows)
-		if sealed == 0 {
-			return nil
+		// SQLite: UPDATE … FROM (VALUES …), columns named column1…;
+		// MySQL and MariaDB: UPDATE … JOIN (SELECT … UNION ALL …).
+		stmt := "UPDATE audit_events SET seq = v.column2, prev_hash = v.column3, hash = v.column4 FROM (VALUES " +
+			strings.Join(values, ", ") + ") AS v WHERE audit_events.id = v.column1"
+		if mysql {
+			stmt = "UPDATE audit_events JOIN (" + strings.Join(values, " UNION ALL ") + ") AS v ON audit_events.id = v.id " +
+				"SET audit_events.seq = v.seq, audit_events.prev_hash = v.prev_hash, audit_events.hash = v.hash"
 		}
+		if err := tx.Exec(stmt, args...).Error; err != nil {
+			return err
+		}
+		last = rows[len(rows)-1].ID
 		return saveAuditHead(tx, head)
 	})
-	return sealed, err
+	return last, err
 }
 
 // lockAuditHead reads the head and, on MySQL, locks it until the
@@ -378,14 +403,14 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 		return fail(AuditBreak{Seq: past.Seq, ID: past.ID, Reason: AuditHeadMismatch,
 			Detail: fmt.Sprintf("written past the end of the chain (the head is at seq %d)", head.Seq)})
 	}
-	var loose AuditEvent
-	err = db.Where("seq IS NULL").Order("id").Take(&loose).Error
-	switch {
-	case err == nil:
-		return fail(AuditBreak{ID: loose.ID, Reason: AuditUnsealed,
-			Detail: "written without a seq or hash"})
-	case !errors.Is(err, gorm.ErrRecordNotFound):
+	// MIN reads the first NULL of the seq index; ORDER BY id LIMIT 1 may
+	// walk the whole table by its primary key looking for one.
+	var loose sql.NullInt64
+	if err := db.Model(&AuditEvent{}).Select("MIN(id)").Where("seq IS NULL").Row().Scan(&loose); err != nil {
 		return nil, fmt.Errorf("models: verify audit: %w", err)
+	}
+	if loose.Valid {
+		return fail(AuditBreak{ID: loose.Int64, Reason: AuditUnsealed, Detail: "written without a seq or hash"})
 	}
 	res.OK = true
 	return res, nil

@@ -181,6 +181,9 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 	}
 	var sum ImportSummary
 	err := db.Transaction(func(tx *gorm.DB) error {
+		// The audit records go last: audit() locks the chain's head until
+		// commit, and nothing may lock other rows after it.
+		var audits []func() error
 		for _, d := range order {
 			dev := &Device{OrgID: d.in.OrgID, Name: d.in.Name, Address: d.in.Address, Cabinet: d.in.Cabinet,
 				Position: d.in.Position}
@@ -196,23 +199,28 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 			if err := tx.Create(ping).Error; err != nil {
 				return err
 			}
-			if err := s.audit(tx, actor, AuditDeviceCreated, "device", &dev.ID, &dev.OrgID,
-				map[string]any{"name": dev.Name, "address": dev.Address, "import_line": d.line}); err != nil {
-				return err
-			}
+			audits = append(audits, func() error {
+				return s.audit(tx, actor, AuditDeviceCreated, "device", &dev.ID, &dev.OrgID,
+					map[string]any{"name": dev.Name, "address": dev.Address, "import_line": d.line})
+			})
 			sum.Devices++
 			for _, in := range d.checks {
 				c := newCheck(dev, in)
 				if err := tx.Create(c).Error; err != nil {
 					return err
 				}
-				if err := s.audit(tx, actor, AuditCheckCreated, "check", &c.ID, &c.OrgID,
-					map[string]any{"device_id": dev.ID, "kind": c.Kind, "target": c.Target}); err != nil {
-					return err
-				}
+				audits = append(audits, func() error {
+					return s.audit(tx, actor, AuditCheckCreated, "check", &c.ID, &c.OrgID,
+						map[string]any{"device_id": dev.ID, "kind": c.Kind, "target": c.Target})
+				})
 				sum.Checks++
 			}
 			sum.Checks++ // the default ping
+		}
+		for _, a := range audits {
+			if err := a(); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -284,14 +284,13 @@ func (s *Store) refusePhone(tx *gorm.DB, actor Actor, r *OperationRequest, c *Co
 		Count(&wrong).Error; err != nil {
 		return err
 	}
-	if err := s.audit(tx, actor, AuditPhoneRefused, "contact", &c.ID, &c.OrgID, map[string]any{
-		"request": RequestNumber(r.ID), "contact": c.Name, "wrong_in_window": wrong}); err != nil {
-		return err
-	}
+	refused := map[string]any{"request": RequestNumber(r.ID), "contact": c.Name, "wrong_in_window": wrong}
 	if wrong < PhoneLockAfter {
 		*refusal = Invalid("passphrase", "operation.phone.wrong", PhoneLockAfter-wrong)
-		return nil
+		return s.audit(tx, actor, AuditPhoneRefused, "contact", &c.ID, &c.OrgID, refused)
 	}
+	// The lock and its notice first, the audit records last: audit() holds
+	// the chain's head until commit.
 	until := now.Add(PhoneLockWindow)
 	if err := tx.Model(&Contact{}).Where("id = ?", c.ID).Update("phone_locked_until", until).Error; err != nil {
 		return err
@@ -300,6 +299,9 @@ func (s *Store) refusePhone(tx *gorm.DB, actor Actor, r *OperationRequest, c *Co
 		return err
 	}
 	*refusal = Invalid("passphrase", "operation.phone.locked", c.Name, until)
+	if err := s.audit(tx, actor, AuditPhoneRefused, "contact", &c.ID, &c.OrgID, refused); err != nil {
+		return err
+	}
 	return s.audit(tx, actor, AuditPhoneLocked, "contact", &c.ID, &c.OrgID, map[string]any{
 		"request": RequestNumber(r.ID), "contact": c.Name, "until": until})
 }
