@@ -26,6 +26,9 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 		if st.last != nil {
 			vm.LastConfirmed = &st.last.ConfirmedAt
 		}
+		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, *u.OrgID); err != nil {
+			return err
+		}
 		return h.render(c, fiber.StatusOK, views.HomePage(vm))
 	}
 	orgs, err := h.store.ListOrgs(ctx)

@@ -373,6 +373,7 @@ func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
 		wantBody(t, r, number, zh("operation.followup.overdue_badge"))
 		wantBody(t, cust.get(req), zh("operation.followup.overdue_title"))
 		wantBody(t, cust.get("/operations"), zh("operation.followup.overdue_badge"))
+		wantBody(t, cust.get("/"), zh("home.followup_overdue", 1))
 	})
 }
 
