@@ -440,3 +440,36 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 		})
 	})
 }
+
+func TestAnEngineerRaisesARequestForACaller(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := newOpEnv(t, e)
+		eng, cust := e.as(t, e.fx.Engineer), e.as(t, e.fx.CustA)
+		orgA := ids(e.fx.OrgA.ID)
+		page := "/orgs/" + orgA + "/operations/new"
+		wantBody(t, eng.get("/orgs/"+orgA), `href="`+page+`"`)
+		r := eng.get(page)
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, e.fx.CustA.Email, "web-01")
+		wantNoBody(t, r, e.fx.CustB.Email)
+		wantStatus(t, cust.get(page), http.StatusForbidden)
+		form := url.Values{"title": {"Power-cycle web-01"}, "work": {"Caller asked for a hard reboot"}, "urgency": {"emergency"},
+			"devices": {ids(o.dev.ID)}, "channel": {"phone"}, "requested_by": {ids(e.fx.CustB.ID)}}
+		r = eng.submit(page, "/orgs/"+orgA+"/operations", form)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, zh("operation.error.requester_unknown"))
+		form.Set("requested_by", ids(e.fx.CustA.ID))
+		r = eng.submit(page, "/orgs/"+orgA+"/operations", form)
+		wantStatus(t, r, http.StatusSeeOther)
+		rs, err := e.store.ListRequests(ctx, models.RequestFilter{OrgID: e.fx.OrgA.ID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("requests = %+v, %v", rs, err)
+		}
+		got := rs[0]
+		if got.Channel != "phone" || got.RaisedBy != e.fx.Engineer.ID || got.RequestedBy == nil || *got.RequestedBy != e.fx.CustA.ID || got.Urgency != "emergency" {
+			t.Fatalf("request raised for a caller = %+v", got)
+		}
+		wantBody(t, cust.get("/operations"), "Power-cycle web-01")
+	})
+}
