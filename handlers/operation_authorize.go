@@ -109,7 +109,7 @@ func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.store.AcceptAuthorization(c.UserContext(), actor(c), r.OrgID, id)
+	err = h.store.AcceptAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, id)
 	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "reject", Errors: errs, RejectID: id})
 	}
@@ -127,7 +127,7 @@ func (h *Handler) rejectAuthorization(c *fiber.Ctx) error {
 		return err
 	}
 	reason := c.FormValue("reason")
-	err = h.store.RejectAuthorization(c.UserContext(), actor(c), r.OrgID, id, reason)
+	err = h.store.RejectAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, id, reason)
 	var v *models.ValidationError
 	if errors.As(err, &v) {
 		if v.Field != "reason" {

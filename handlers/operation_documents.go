@@ -141,11 +141,13 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 		Work: r.Work, State: tr.T("operation.state." + r.State), Engineer: d.UserName(r.EngineerID),
 		Started: h.docTimePtr(r.StartedAt), Ended: h.docTimePtr(r.EndedAt), Done: r.WorkDone, FollowUp: r.FollowUp,
 		Generated: h.docTime(h.store.Now())}
+	// The result, and what the engineer said of it (why the work was
+	// abandoned, most often, when there is no result).
 	if r.Result != "" {
 		vm.Result = tr.T("operation.result." + r.Result)
-		if r.ResultNote != "" {
-			vm.Result += "\n" + r.ResultNote
-		}
+	}
+	if r.ResultNote != "" {
+		vm.Result = strings.TrimSpace(vm.Result + "\n" + r.ResultNote)
 	}
 	for _, a := range d.Accepted() {
 		line := pdf.AuthorizationLine{Method: tr.T("operation.auth.method." + a.Method), Contact: a.ContactName,

@@ -311,6 +311,14 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 				t.Fatalf("%d report downloads audited", n)
 			}
 		})
+		t.Run("acting on the finished request is refused with a message on the page", func(t *testing.T) {
+			r := eng.upload(req, req+"/authorizations", good, "late.png", scan)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `role="alert">`+zh("operation.error.closed"))
+			r = eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `role="alert">`+zh("operation.error.closed"))
+		})
 		t.Run("every step is in the audit log", func(t *testing.T) {
 			for _, a := range []string{models.AuditRequestCreated, models.AuditAuthUploaded, models.AuditAuthAccepted,
 				models.AuditOperationMessage, models.AuditOperationState} {

@@ -198,11 +198,7 @@ func sealAuditBatch(db *gorm.DB, after int64, n int) (int64, error) {
 // take it the same way.
 func lockAuditHead(tx *gorm.DB) (auditChainHead, error) {
 	var head auditChainHead
-	q := tx.Where("id = ?", auditChainHeadID)
-	if tx.Dialector.Name() == "mysql" {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&head).Error; err != nil {
+	if err := forUpdate(tx).Where("id = ?", auditChainHeadID).Take(&head).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			// Only a hand in the database removes it; writing on from
 			// seq 1 again would hide that, so refuse.

@@ -261,7 +261,8 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 			c.PassphraseHash, c.PassphraseAt = h, &now
 			passphraseChanged = true
 		}
-		if err := tx.Save(&c).Error; err != nil {
+		// Not the phone lock: wrong passphrases may have set it meanwhile.
+		if err := tx.Omit("PhoneLockedUntil").Save(&c).Error; err != nil {
 			return err
 		}
 		for _, ch := range Channels {

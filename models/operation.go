@@ -538,17 +538,67 @@ func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*Request
 	return d, nil
 }
 
-// openRequest locks nothing but re-reads request id of orgID inside tx and
-// refuses one whose work is over.
+// openRequest reads request id of orgID and refuses one whose work is
+// over. Inside a transaction, call lockRequest instead.
 func openRequest(tx *gorm.DB, orgID, id int64) (*OperationRequest, error) {
+	return checkOpen(tx, orgID, id, false)
+}
+
+// lockRequest is openRequest that also locks the request's row until
+// commit, so that two engineers acting on one request at once (two
+// authorizations accepted together, say) take turns.
+func lockRequest(tx *gorm.DB, orgID, id int64) (*OperationRequest, error) {
+	return checkOpen(tx, orgID, id, true)
+}
+
+func checkOpen(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, error) {
 	var r OperationRequest
-	if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&r).Error; err != nil {
+	q := tx
+	if lock {
+		q = forUpdate(tx)
+	}
+	if err := q.Where("org_id = ? AND id = ?", orgID, id).First(&r).Error; err != nil {
 		return nil, notFound(err)
 	}
 	if !r.Open() {
 		return nil, Invalid("state", "operation.error.closed")
 	}
 	return &r, nil
+}
+
+// writtenRequest is the request a written authorization may be filed
+// against: an open one, or a finished one whose phone authorization still
+// waits for its signed form (the form must be filed whenever it comes).
+// It locks the request's row like lockRequest when lock is set.
+func writtenRequest(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, error) {
+	r, err := checkOpen(tx, orgID, id, lock)
+	if v, ok := AsValidation(err); !ok || v.Key != "operation.error.closed" {
+		return r, err
+	}
+	var closed OperationRequest
+	if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&closed).Error; err != nil {
+		return nil, notFound(err)
+	}
+	var waiting int64
+	if err := tx.Model(&Authorization{}).Where("org_id = ? AND request_id = ? AND method = ? AND status = ? AND followed_by_id IS NULL",
+		orgID, id, AuthPhone, AuthAccepted).Count(&waiting).Error; err != nil {
+		return nil, err
+	}
+	if waiting == 0 {
+		return nil, err
+	}
+	return &closed, nil
+}
+
+// AwaitsWrittenForm reports whether a phone authorization of the request
+// still waits for its signed form.
+func (d *RequestDetail) AwaitsWrittenForm() bool {
+	for _, a := range d.Authorizations {
+		if a.Method == AuthPhone && a.Status == AuthAccepted && a.FollowedByID == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // authorizingContact returns contact id of orgID if it may authorize.

@@ -21,7 +21,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	}
 	db := s.db.WithContext(ctx)
 	// Check before writing the file, so a refused upload leaves nothing.
-	if _, err := openRequest(db, orgID, reqID); err != nil {
+	if _, err := writtenRequest(db, orgID, reqID, false); err != nil {
 		return nil, err
 	}
 	if _, err := authorizingContact(db, orgID, contactID); err != nil {
@@ -33,7 +33,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	}
 	var a *Authorization
 	err = db.Transaction(func(tx *gorm.DB) error {
-		if _, err := openRequest(tx, orgID, reqID); err != nil {
+		if _, err := writtenRequest(tx, orgID, reqID, true); err != nil {
 			return err
 		}
 		c, err := authorizingContact(tx, orgID, contactID)
@@ -68,8 +68,13 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 }
 
 // authorize moves a request to authorized on its first accepted
-// authorization and starts the 30-minute first-feedback clock.
+// authorization and starts the 30-minute first-feedback clock. The caller
+// holds the request's row lock. A finished request (a signed form filed
+// after the work) stays as it is.
 func (s *Store) authorize(tx *gorm.DB, r *OperationRequest, at time.Time) error {
+	if !r.Open() {
+		return nil
+	}
 	if r.State == OpAwaiting {
 		res := tx.Model(&OperationRequest{}).Where("id = ? AND state = ?", r.ID, OpAwaiting).
 			Updates(map[string]any{"state": OpAuthorized, "updated_at": at})
@@ -88,22 +93,22 @@ func (s *Store) authorize(tx *gorm.DB, r *OperationRequest, at time.Time) error 
 	return s.startClock(tx, ClockOperationFeedback, r.OrgID, r.ID, at, FeedbackDeadline)
 }
 
-// AcceptAuthorization accepts a pending written authorization of orgID.
-// The first accepted authorization of a request starts its feedback clock;
-// a written form that follows a phone authorization stops that one's
-// follow-up clock.
-func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, authID int64) error {
+// AcceptAuthorization accepts pending written authorization authID of
+// request reqID of orgID. The first accepted authorization of a request
+// starts its feedback clock; a written form that follows a phone
+// authorization stops that one's follow-up clock.
+func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, reqID, authID int64) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r, err := writtenRequest(tx, orgID, reqID, true)
+		if err != nil {
+			return err
+		}
 		var a Authorization
-		if err := tx.Where("org_id = ? AND id = ?", orgID, authID).First(&a).Error; err != nil {
+		if err := tx.Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, authID).First(&a).Error; err != nil {
 			return notFound(err)
 		}
 		if a.Status != AuthPending {
 			return Invalid("authorization", "operation.error.already_decided")
-		}
-		r, err := openRequest(tx, orgID, a.RequestID)
-		if err != nil {
-			return err
 		}
 		if _, err := authorizingContact(tx, orgID, a.ContactID); err != nil {
 			return err
@@ -141,7 +146,7 @@ func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, aut
 
 // RejectAuthorization refuses a pending written authorization (unsigned,
 // the wrong form, signed by someone else) with the reason.
-func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, authID int64, reason string) error {
+func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, reqID, authID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return Invalid("reason", "error.required")
@@ -151,7 +156,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, aut
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a Authorization
-		if err := tx.Where("org_id = ? AND id = ?", orgID, authID).First(&a).Error; err != nil {
+		if err := tx.Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, authID).First(&a).Error; err != nil {
 			return notFound(err)
 		}
 		res := tx.Model(&Authorization{}).Where("id = ? AND status = ?", a.ID, AuthPending).
@@ -230,13 +235,15 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 	var a *Authorization
 	var refusal error
 	err = db.Transaction(func(tx *gorm.DB) error {
-		r, err := openRequest(tx, orgID, reqID)
+		// The contact's row first: attempts on one contact take turns, so
+		// each counts the wrong passphrases of the others (the lockout).
+		var cur Contact
+		if err := forUpdate(tx).Where("org_id = ? AND id = ?", orgID, c.ID).First(&cur).Error; err != nil {
+			return notFound(err)
+		}
+		r, err := lockRequest(tx, orgID, reqID)
 		if err != nil {
 			return err
-		}
-		var cur Contact
-		if err := tx.Where("org_id = ? AND id = ?", orgID, c.ID).First(&cur).Error; err != nil {
-			return notFound(err)
 		}
 		now := s.now()
 		if until := cur.PhoneLocked(now); until != nil {

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,10 +180,10 @@ func TestWrittenAuthorizationStartsFeedbackClock(t *testing.T) {
 
 				clock.Advance(10 * time.Minute)
 				accepted := clock.Now()
-				if err := s.AcceptAuthorization(ctx, f.eng, org, a.ID); err != nil {
+				if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, a.ID); err != nil {
 					t.Fatal(err)
 				}
-				wantInvalid(t, s.AcceptAuthorization(ctx, f.eng, org, a.ID), "authorization", "operation.error.already_decided")
+				wantInvalid(t, s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, a.ID), "authorization", "operation.error.already_decided")
 				r, _ := s.GetRequest(ctx, org, f.req.ID)
 				if r.State != models.OpAuthorized {
 					t.Fatalf("state after acceptance = %s", r.State)
@@ -257,7 +258,7 @@ func TestPhoneAuthorization(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AcceptAuthorization(ctx, f.eng, org, w.ID); err != nil {
+			if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, w.ID); err != nil {
 				t.Fatal(err)
 			}
 			cs, _ = s.RequestClocks(ctx, org, f.req.ID)
@@ -335,10 +336,10 @@ func TestOperationLifecycle(t *testing.T) {
 		if _, err := s.GetDocument(ctx, f.fx.OrgB.ID, f.req.ID, doc.ID); err != models.ErrNotFound {
 			t.Fatalf("another organization reads the document: %v", err)
 		}
-		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, a.ID); err != models.ErrNotFound {
+		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, a.ID); err != models.ErrNotFound {
 			t.Fatalf("accepting through another organization: %v", err)
 		}
-		if err := s.AcceptAuthorization(ctx, f.eng, org, a.ID); err != nil {
+		if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, a.ID); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(5 * time.Minute)
@@ -383,5 +384,169 @@ func TestOperationLifecycle(t *testing.T) {
 		if n := len(auditOf(t, s, models.AuditOperationState)); n != 2 {
 			t.Fatalf("%d state changes audited", n)
 		}
+	})
+}
+
+func TestEditingAContactKeepsItsPhoneLock(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		f := newOpFixture(t, s)
+		org := f.fx.OrgA.ID
+		stale, err := s.GetContact(ctx, org, f.signer.ID) // read before the lock, as a slow edit would
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range models.PhoneLockAfter {
+			s.RecordPhoneAuthorization(ctx, f.eng, org, f.req.ID, models.PhoneInput{ContactID: f.signer.ID, Passphrase: "wrong passphrase"})
+		}
+		_, err = s.UpdateContact(ctx, f.customer, org, stale.ID, models.ContactInput{Name: stale.Name, Email: stale.Email,
+			Channels: []models.Channel{models.ChannelEmail}, MayAuthorize: true, Locale: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.GetContact(ctx, org, f.signer.ID)
+		if c.PhoneLocked(clock.Now()) == nil || c.Locale != "en" {
+			t.Fatalf("after the edit: locked until %v, locale %q", c.PhoneLockedUntil, c.Locale)
+		}
+	})
+}
+
+func TestWrittenFormAfterThePhoneIsFiledOnAFinishedRequest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		f := newOpFixture(t, s)
+		org := f.fx.OrgA.ID
+		phone, err := s.RecordPhoneAuthorization(ctx, f.eng, org, f.req.ID, models.PhoneInput{ContactID: f.signer.ID, Passphrase: "blue harbour 42"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		early := clock.Now().Add(-time.Hour)
+		wantInvalid(t, s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpInProgress, StartedAt: &early}),
+			"started_at", "operation.error.before_authorization")
+		if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpInProgress}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpCompleted, WorkDone: "done", Result: "success"}); err != nil {
+			t.Fatal(err)
+		}
+		ops, err := s.OnCallOperationsForStaff(ctx)
+		if err != nil || len(ops) != 0 {
+			t.Fatalf("on call before the form is overdue: %+v, %v", ops, err)
+		}
+		clock.Advance(24 * time.Hour)
+		if ops, _ = s.OnCallOperationsForStaff(ctx); len(ops) != 1 || ops[0].Overdue != 1 {
+			t.Fatalf("a finished request with an overdue signed form is not on call: %+v", ops)
+		}
+		w, err := f.upload(t, s, f.signer.ID)
+		if err != nil {
+			t.Fatalf("the signed form cannot be filed on the finished request: %v", err)
+		}
+		if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.GetRequest(ctx, org, f.req.ID)
+		if r.State != models.OpCompleted {
+			t.Fatalf("filing the form changed the state to %s", r.State)
+		}
+		if over, _ := s.OverdueFollowUps(ctx, org); len(over) != 0 {
+			t.Fatalf("still overdue: %+v", over)
+		}
+		d, _ := s.GetRequestDetail(ctx, org, f.req.ID)
+		for _, a := range d.Authorizations {
+			if a.ID == phone.ID && (a.FollowedByID == nil || *a.FollowedByID != w.ID) {
+				t.Fatalf("the phone authorization is not linked to its form: %+v", a)
+			}
+		}
+		if _, err := f.upload(t, s, f.signer.ID); err == nil {
+			t.Fatal("a second form was filed on a finished request with nothing waiting")
+		}
+	})
+}
+
+func TestAuthorizationsAreDecidedThroughTheirOwnRequest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		f := newOpFixture(t, s)
+		org := f.fx.OrgA.ID
+		other, err := s.CreateRequest(ctx, f.customer, org, models.RequestInput{Title: "other", Work: "other", Urgency: "normal", DeviceIDs: []int64{f.dev.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.upload(t, s, f.signer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AcceptAuthorization(ctx, f.eng, org, other.ID, a.ID); err != models.ErrNotFound {
+			t.Fatalf("accepted through another request: %v", err)
+		}
+		if err := s.RejectAuthorization(ctx, f.eng, org, other.ID, a.ID, "no"); err != models.ErrNotFound {
+			t.Fatalf("rejected through another request: %v", err)
+		}
+	})
+}
+
+func TestConcurrentAuthorizationsTakeTurns(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		f := newOpFixture(t, s)
+		org := f.fx.OrgA.ID
+		t.Run("twelve wrong passphrases at once lock the contact after exactly five", func(t *testing.T) {
+			var wg sync.WaitGroup
+			errs := make(chan error, 12)
+			for range 12 {
+				wg.Go(func() {
+					_, err := s.RecordPhoneAuthorization(ctx, f.eng, org, f.req.ID, models.PhoneInput{ContactID: f.signer.ID, Passphrase: "wrong passphrase"})
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			locked := 0
+			for err := range errs {
+				v, ok := models.AsValidation(err)
+				if !ok {
+					t.Fatalf("attempt: %v", err)
+				}
+				if v.Key == "operation.phone.locked" {
+					locked++
+				}
+			}
+			if n := len(auditOf(t, s, models.AuditPhoneRefused)); n != models.PhoneLockAfter {
+				t.Fatalf("%d wrong passphrases recorded, want %d", n, models.PhoneLockAfter)
+			}
+			if locked != 12-models.PhoneLockAfter+1 {
+				t.Fatalf("%d attempts answered locked, want %d", locked, 12-models.PhoneLockAfter+1)
+			}
+			if c, _ := s.GetContact(ctx, org, f.signer.ID); c.PhoneLocked(clock.Now()) == nil {
+				t.Fatal("the contact is not locked")
+			}
+		})
+		t.Run("two forms accepted at once start one feedback clock", func(t *testing.T) {
+			a1, err := f.upload(t, s, f.signer.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a2, err := f.upload(t, s, f.signer.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 2)
+			for _, id := range []int64{a1.ID, a2.ID} {
+				wg.Go(func() { errs <- s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, id) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("accept: %v", err)
+				}
+			}
+			cs, _ := s.RequestClocks(ctx, org, f.req.ID)
+			if len(cs) != 1 || cs[0].Kind != models.ClockOperationFeedback {
+				t.Fatalf("clocks = %+v, want one feedback clock", cs)
+			}
+		})
 	})
 }

@@ -97,7 +97,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		r, err := openRequest(tx, orgID, reqID)
+		r, err := lockRequest(tx, orgID, reqID)
 		if err != nil {
 			return err
 		}
@@ -120,6 +120,15 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			}
 			if start.After(now) {
 				return Invalid("started_at", "operation.error.future")
+			}
+			// Work cannot have started before anyone authorized it; a start
+			// dated earlier would also pull older outages into the window.
+			var first Authorization
+			if err := tx.Where("request_id = ? AND status = ?", r.ID, AuthAccepted).Order("decided_at").First(&first).Error; err != nil {
+				return notFound(err)
+			}
+			if first.DecidedAt != nil && start.Before(first.DecidedAt.Truncate(time.Minute)) {
+				return Invalid("started_at", "operation.error.before_authorization", *first.DecidedAt)
 			}
 			upd["started_at"], upd["engineer_id"] = start, actor.UserID
 		case OpCompleted, OpAbandoned:
@@ -167,17 +176,17 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 	return wrapOp("set state of request", reqID, err)
 }
 
-// OperationWindow is when work under a request's authorization ran: from
-// the first accepted authorization (or the start of work, if earlier) to
-// the end of work, or now.
+// OperationWindow is when work under a request's authorization could run:
+// from the first accepted authorization (work cannot start earlier; the
+// form's time field is in whole minutes) to the end of work, or now.
 func (d *RequestDetail) OperationWindow(now time.Time) (from, to time.Time, ok bool) {
 	for _, a := range d.Accepted() {
 		if a.DecidedAt != nil && (from.IsZero() || a.DecidedAt.Before(from)) {
 			from = *a.DecidedAt
 		}
 	}
-	if r := d.Request; r.StartedAt != nil && (from.IsZero() || r.StartedAt.Before(from)) {
-		from = *r.StartedAt
+	if r := d.Request; r.StartedAt != nil && !from.IsZero() && r.StartedAt.Before(from) {
+		from = *r.StartedAt // at most a minute earlier: the truncation above
 	}
 	if from.IsZero() {
 		return from, to, false
@@ -282,8 +291,22 @@ type OnCallOperation struct {
 // the most urgent first: running feedback clocks by deadline, then the rest.
 func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
 	rs, err := s.ListRequests(ctx, RequestFilter{Open: true, Limit: 500})
-	if err != nil || len(rs) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	// Finished requests too, while a signed form after a phone
+	// authorization is overdue: it must still be filed.
+	var late []OperationRequest
+	db := s.db.WithContext(ctx)
+	if err := db.Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
+		db.Model(&Authorization{}).Select("request_id").Where("id IN (?)",
+			db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND stopped_at IS NULL AND deadline_at < ?", ClockPhoneFollowUp, s.now()))).
+		Order("id DESC").Limit(500).Find(&late).Error; err != nil {
+		return nil, err
+	}
+	rs = append(rs, late...)
+	if len(rs) == 0 {
+		return nil, nil
 	}
 	ids, orgIDs := make([]int64, len(rs)), map[int64]bool{}
 	for i, r := range rs {
@@ -297,7 +320,6 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 		RequestID int64
 		N         int
 	}
-	db := s.db.WithContext(ctx)
 	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
 		Group("request_id").Scan(&pending).Error; err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Store is the only way into the database.
@@ -54,6 +55,19 @@ func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
 	}
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s
+}
+
+// forUpdate makes tx's next read lock the rows it reads until commit. On
+// MySQL that is SELECT … FOR UPDATE (a row lock, which TiDB has too);
+// SQLite takes its write lock when the transaction begins (_txlock=
+// immediate), so writers are serialized already. Make it the first read of
+// a transaction: on MySQL the later plain reads then see what committed
+// before the lock was granted.
+func forUpdate(tx *gorm.DB) *gorm.DB {
+	if tx.Dialector.Name() == "mysql" {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
 }
 
 // Dialect says which database family the store runs on.

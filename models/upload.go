@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -156,6 +157,12 @@ func checkImage(data []byte,
 	if w > lim.MaxSide || h > lim.MaxSide || int64(w)*int64(h) > lim.MaxPixels {
 		return 0, 0, Invalid("file", "upload.error.dimensions", w, h, lim.MaxSide, megapixels(lim.MaxPixels))
 	}
+	// Pixels alone do not say what decoding costs: a 16-bit image takes
+	// twice an 8-bit one's memory, and a progressive JPEG keeps every
+	// coefficient besides. The budget is what MaxPixels costs at 4 bytes.
+	if bpp := decodeBytesPerPixel(cfg.ColorModel, data); int64(w)*int64(h)*bpp > lim.MaxPixels*4 {
+		return 0, 0, Invalid("file", "upload.error.heavy", w, h, bpp)
+	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
 		return 0, 0, Invalid("file", "upload.error.corrupt")
@@ -164,6 +171,52 @@ func checkImage(data []byte,
 		return 0, 0, Invalid("file", "upload.error.corrupt")
 	}
 	return w, h, nil
+}
+
+// decodeBytesPerPixel estimates the memory a decoder needs per pixel.
+func decodeBytesPerPixel(m color.Model, data []byte) int64 {
+	var n int64
+	switch m {
+	case color.GrayModel:
+		n = 1
+	case color.Gray16Model:
+		n = 2
+	case color.YCbCrModel:
+		n = 3
+	case color.RGBA64Model, color.NRGBA64Model:
+		n = 8
+	default: // RGBA, NRGBA, CMYK, palettes: at most 4
+		n = 4
+	}
+	if progressiveJPEG(data) {
+		n += 4 * n // a 32-bit coefficient per sample
+	}
+	return n
+}
+
+// progressiveJPEG reports a JPEG whose frame header is progressive (SOF2),
+// reading segment headers only.
+func progressiveJPEG(data []byte) bool {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return false
+	}
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xFF {
+			return false
+		}
+		marker := data[i+1]
+		switch {
+		case marker == 0xFF: // fill byte
+			i++
+			continue
+		case marker == 0xC2:
+			return true
+		case marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC, marker == 0xDA:
+			return false // another frame type, or the scan data begins
+		}
+		i += 2 + int(data[i+2])<<8 + int(data[i+3])
+	}
+	return false
 }
 
 func (l UploadLimits) withDefaults() UploadLimits {

@@ -99,6 +99,23 @@ func pngHeader(w, h uint32) []byte {
 	return pngChunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
 }
 
+// png16Header is pngHeader for 16-bit RGBA, which decodes to 8 bytes a pixel.
+func png16Header(w, h uint32) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 16, 6
+	return pngChunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
+}
+
+// progressiveJPEGClaiming is jpegClaiming with its frame marked progressive.
+func progressiveJPEGClaiming(t testing.TB, w, h uint16) []byte {
+	t.Helper()
+	data := jpegClaiming(t, w, h)
+	data[bytes.Index(data, []byte{0xff, 0xc0})+1] = 0xc2
+	return data
+}
+
 // pngClaiming is pngHeader followed by a tiny IDAT and IEND: 72 bytes on
 // which png.Decode allocates the whole claimed image before it finds the
 // pixel data missing.
@@ -190,6 +207,10 @@ func uploadCases(t testing.TB) []uploadCase {
 			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "36"}},
 		{what: "a JPEG header claiming 30000×30000 pixels is refused by dimensions", name: "scan.jpg", data: jpegClaiming(t, 30000, 30000),
 			wantKey: "upload.error.dimensions", wantArgs: []any{30000, 30000, 12000, "36"}},
+		{what: "a 16-bit PNG of 6000×6000, within the pixel limit, is refused for the memory decoding would take", name: "scan.png",
+			data: png16Header(6000, 6000), wantKey: "upload.error.heavy", wantArgs: []any{6000, 6000, int64(8)}},
+		{what: "a progressive grey JPEG of 6000×6000 is refused for the memory its coefficients would take", name: "scan.jpg",
+			data: progressiveJPEGClaiming(t, 6000, 6000), wantKey: "upload.error.heavy", wantArgs: []any{6000, 6000, int64(5)}},
 		{what: "a PNG of 13000×10 is refused for its longest side", name: "scan.png", data: encodePNG(t, 13000, 10),
 			wantKey: "upload.error.dimensions", wantArgs: []any{13000, 10, 12000, "36"}},
 		{what: "a PNG within the side limit but over the pixel limit is refused", name: "scan.png", data: pngData,

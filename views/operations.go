@@ -85,6 +85,47 @@ func (vm OperationPageVM) Base() string { return OperationURL(vm.D.Request.ID) }
 // OperationURL is the page of request id.
 func OperationURL(id int64) string { return fmt.Sprintf("/operations/%d", id) }
 
+// CanFile reports whether engineers may file a written authorization: on
+// an open request, or on a finished one whose phone authorization still
+// waits for its signed form.
+func (vm OperationPageVM) CanFile() bool {
+	return vm.CanOperate && (vm.D.Request.Open() || vm.D.AwaitsWrittenForm())
+}
+
+// inline lists, per form, the fields whose errors the form shows next to
+// them, when the form is on the page.
+func (vm OperationPageVM) inline() map[string]bool {
+	shown := map[string]bool{}
+	switch {
+	case vm.Form == "upload" && vm.CanFile():
+		shown["contact"], shown["file"] = true, true
+	case vm.Form == "phone" && vm.CanOperate && vm.D.Request.Open():
+		shown["contact"], shown["passphrase"], shown["note"] = true, true, true
+	case vm.Form == "message" && vm.CanMessage:
+		shown["body"] = true
+	case vm.Form == "state" && vm.CanOperate && len(models.NextStates(vm.D.Request.State)) > 0:
+		for _, f := range []string{"state", "started_at", "ended_at", "work_done", "result"} {
+			shown[f] = true
+		}
+	case vm.Form == "reject":
+		shown["reason"] = true
+	}
+	return shown
+}
+
+// Stray lists the fields with an error that no form on the page shows
+// (the request was finished meanwhile, say): the page shows them on top.
+func (vm OperationPageVM) Stray() []string {
+	shown := vm.inline()
+	var out []string
+	for f := range vm.Errors {
+		if !shown[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Finished reports whether the report can be downloaded.
 func (vm OperationPageVM) Finished() bool { return !vm.D.Request.Open() }
 
@@ -187,9 +228,6 @@ func ShortHash(h string) string {
 	}
 	return h
 }
-
-// Hours shows a duration in whole hours.
-func Hours(d time.Duration) string { return fmt.Sprint(int(d / time.Hour)) }
 
 // InputTime formats a time for a datetime-local input in the viewer's zone.
 func InputTime(ctx context.Context, t *time.Time) string {

@@ -153,8 +153,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	c.Uploads = models.DefaultUploadLimits
 	if v := get("PORTAL_UPLOAD_MAX_MB", ""); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			errs = append(errs, fmt.Errorf("PORTAL_UPLOAD_MAX_MB=%q: want a number of megabytes from 1 to 200", v))
+		// The request body limit follows it for every route, so it stays modest.
+		if err != nil || n < 1 || n > 50 {
+			errs = append(errs, fmt.Errorf("PORTAL_UPLOAD_MAX_MB=%q: want a number of megabytes from 1 to 50", v))
 		} else {
 			c.Uploads.MaxBytes = int64(n) << 20
 		}

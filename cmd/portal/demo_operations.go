@@ -65,7 +65,7 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *models.
 		return fmt.Errorf("demo authorization: %w", err)
 	}
 	steps := []func() error{
-		func() error { return store.AcceptAuthorization(ctx, engineer, orgID, a.ID) },
+		func() error { return store.AcceptAuthorization(ctx, engineer, orgID, done.ID, a.ID) },
 		func() error {
 			_, err := store.PostMessage(ctx, engineer, orgID, done.ID, true,
 				"已收到授权，备盘已取出，10 分钟后开始更换。Authorization received; starting the swap in 10 minutes.")
