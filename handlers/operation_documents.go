@@ -10,6 +10,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
 	"github.com/colo-portal/portal/views/pdf"
 )
 
@@ -158,11 +159,7 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 		vm.Authorizations = append(vm.Authorizations, line)
 	}
 	for _, m := range d.Messages {
-		text := m.Body
-		if m.Kind == "state" {
-			text = tr.T("operation.state_changed", tr.T("operation.state."+m.Body))
-		}
-		vm.Timeline = append(vm.Timeline, pdf.TimelineEntry{At: h.docTime(m.CreatedAt), Who: m.AuthorName, Text: text})
+		vm.Timeline = append(vm.Timeline, pdf.TimelineEntry{At: h.docTime(m.CreatedAt), Who: m.AuthorName, Text: views.TimelineText(tr.T, m)})
 	}
 	for _, ck := range d.Clocks {
 		line := pdf.ClockLine{Name: tr.T("clock.kind." + ck.Kind), Started: h.docTime(ck.StartedAt), Deadline: h.docTime(ck.DeadlineAt),

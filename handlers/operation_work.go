@@ -80,3 +80,21 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 	}
 	return models.ErrNotFound
 }
+
+// withdrawRequest lets a customer take back a request nobody has
+// authorized yet.
+func (h *Handler) withdrawRequest(c *fiber.Ctx) error {
+	r, err := h.requestParam(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.WithdrawRequest(c.UserContext(), actor(c), r.OrgID, r.ID, c.FormValue("reason"))
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "withdraw", Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.request_withdrawn")
+	return redirect(c, views.OperationURL(r.ID))
+}

@@ -481,3 +481,42 @@ func TestAnEngineerRaisesARequestForACaller(t *testing.T) {
 		wantBody(t, cust.get("/operations"), "Power-cycle web-01")
 	})
 }
+
+func TestCustomerWithdrawsAndSeesRejectedForms(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		o := newOpEnv(t, e)
+		cust, eng, other := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer), e.as(t, e.fx.CustB)
+		req := o.raise(t, cust)
+		t.Run("an engineer's rejection of a signed form shows in the customer's timeline with the reason", func(t *testing.T) {
+			wantStatus(t, eng.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10)), http.StatusSeeOther)
+			m := regexp.MustCompile(`action="(/operations/\d+/authorizations/\d+/reject)"`).FindStringSubmatch(eng.get(req).Body)
+			if m == nil {
+				t.Fatal("no reject form")
+			}
+			r := eng.submit(req, m[1], url.Values{"reason": {""}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("error.required"))
+			wantRedirect(t, eng.submit(req, m[1], url.Values{"reason": {"Not signed <b>at all</b>"}}), req)
+			wantBody(t, cust.get(req), zh("operation.auth.rejected_note", "Not signed <b>at all</b>"), zh("operation.auth.status.rejected"))
+		})
+		t.Run("only the customer withdraws, and only their own organization's request", func(t *testing.T) {
+			wantStatus(t, eng.submit(req, req+"/withdraw", nil), http.StatusForbidden)
+			wantStatus(t, other.submit("/operations", req+"/withdraw", nil), http.StatusNotFound)
+		})
+		t.Run("the customer withdraws a request nobody has authorized", func(t *testing.T) {
+			wantRedirect(t, cust.submit(req, req+"/withdraw", url.Values{"reason": {"Fixed it ourselves"}}), req)
+			r := cust.get(req)
+			wantBody(t, r, zh("operation.state.abandoned"), "Fixed it ourselves", `href="`+req+`/report.pdf"`)
+			if n := len(auditActions(t, e, models.AuditOperationState)); n != 1 {
+				t.Fatalf("%d state changes audited", n)
+			}
+		})
+		t.Run("an authorized request cannot be withdrawn", func(t *testing.T) {
+			req2 := o.raise(t, cust)
+			wantRedirect(t, eng.submit(req2, req2+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req2+"#auth-h")
+			r := cust.submit(req2, req2+"/withdraw", nil)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `role="alert">`+zh("operation.error.withdraw_authorized"))
+		})
+	})
+}

@@ -164,6 +164,7 @@ func (h *Handler) routes() []Route {
 		{"GET", "/operations/:id/report.pdf", everyone, h.downloadReport},
 		{"GET", "/operations/:id/documents/:doc", everyone, h.downloadDocument},
 		{"POST", "/operations/:id/messages", correspondents, h.postMessage},
+		{"POST", "/operations/:id/withdraw", customer, h.withdrawRequest},
 		{"POST", "/operations/:id/authorizations", engineers, h.uploadAuthorization},
 		{"POST", "/operations/:id/authorizations/:auth/accept", engineers, h.acceptAuthorization},
 		{"POST", "/operations/:id/authorizations/:auth/reject", engineers, h.rejectAuthorization},

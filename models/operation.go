@@ -141,6 +141,14 @@ type Authorization struct {
 
 func (Authorization) TableName() string { return "authorizations" }
 
+// Kinds of timeline lines: a message, a change of state (Body is the new
+// state), a signed form rejected (Body is the reason).
+const (
+	MessageText     = "message"
+	MessageState    = "state"
+	MessageRejected = "rejected"
+)
+
 // OperationMessage is one line of a request's conversation, or a state
 // change written into it.
 type OperationMessage struct {
@@ -150,7 +158,7 @@ type OperationMessage struct {
 	AuthorID   *int64
 	AuthorName string
 	Staff      bool
-	Kind       string // "message" or "state"
+	Kind       string // MessageText, MessageState or MessageRejected
 	Body       string
 	CreatedAt  time.Time
 }

@@ -167,6 +167,11 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 		if res.RowsAffected != 1 {
 			return Invalid("authorization", "operation.error.already_decided")
 		}
+		// In the timeline too, so the customer learns why and sends another.
+		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: a.RequestID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
+			Staff: true, Kind: MessageRejected, Body: reason, CreatedAt: s.now()}).Error; err != nil {
+			return err
+		}
 		return s.audit(tx, actor, AuditAuthRejected, "authorization", &a.ID, &orgID, map[string]any{
 			"request": RequestNumber(a.RequestID), "contact": a.ContactName, "reason": reason})
 	})

@@ -370,7 +370,7 @@ func TestOperationLifecycle(t *testing.T) {
 		}
 		states := 0
 		for _, m := range d.Messages {
-			if m.Kind == "state" {
+			if m.Kind == models.MessageState {
 				states++
 			}
 		}

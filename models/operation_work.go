@@ -29,7 +29,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 		}
 		now := s.now()
 		m = &OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
-			Staff: staff, Kind: "message", Body: body, CreatedAt: now}
+			Staff: staff, Kind: MessageText, Body: body, CreatedAt: now}
 		if err := tx.Create(m).Error; err != nil {
 			return err
 		}
@@ -167,13 +167,43 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			return Invalid("state", "operation.error.transition")
 		}
 		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
-			Staff: true, Kind: "state", Body: in.State, CreatedAt: now}).Error; err != nil {
+			Staff: true, Kind: MessageState, Body: in.State, CreatedAt: now}).Error; err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
 			"request": RequestNumber(r.ID), "from": r.State, "to": in.State, "result": in.Result})
 	})
 	return wrapOp("set state of request", reqID, err)
+}
+
+// WithdrawRequest lets the customer take back a request nobody has
+// authorized yet: it ends abandoned, with their reason.
+func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if err := checkText("reason", reason, 2000); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r, err := lockRequest(tx, orgID, reqID)
+		if err != nil {
+			return err
+		}
+		if r.State != OpAwaiting {
+			return Invalid("state", "operation.error.withdraw_authorized")
+		}
+		now := s.now()
+		if err := tx.Model(&OperationRequest{}).Where("id = ?", r.ID).Updates(map[string]any{"state": OpAbandoned, "ended_at": now,
+			"result_note": reason, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
+			Kind: MessageState, Body: OpAbandoned, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
+			"request": RequestNumber(r.ID), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
+	})
+	return wrapOp("withdraw request", reqID, err)
 }
 
 // OperationWindow is when work under a request's authorization could run:

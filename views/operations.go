@@ -244,3 +244,15 @@ func rejectValue(vm OperationPageVM, id int64) string {
 	}
 	return ""
 }
+
+// TimelineText is what a timeline line says, in t's language; the web page
+// and the report both use it.
+func TimelineText(t func(string, ...any) string, m models.OperationMessage) string {
+	switch m.Kind {
+	case models.MessageState:
+		return t("operation.state_changed", t("operation.state."+m.Body))
+	case models.MessageRejected:
+		return t("operation.auth.rejected_note", m.Body)
+	}
+	return m.Body
+}
