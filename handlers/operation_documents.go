@@ -85,7 +85,7 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.GetRequestDetail(ctx, r.OrgID, r.ID)
+	d, err := h.store.RequestDetailOf(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (h *Handler) downloadReport(c *fiber.Ctx) error {
 		return models.ErrNotFound
 	}
 	ctx := c.UserContext()
-	d, err := h.store.GetRequestDetail(ctx, r.OrgID, r.ID)
+	d, err := h.store.RequestDetailOf(ctx, r)
 	if err != nil {
 		return err
 	}

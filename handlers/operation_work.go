@@ -61,7 +61,7 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.GetRequestDetail(ctx, r.OrgID, r.ID)
+	d, err := h.store.RequestDetailOf(ctx, r)
 	if err != nil {
 		return err
 	}

@@ -140,12 +140,9 @@ func sealAuditBatch(db *gorm.DB, after int64, n int) (int64, error) {
 		}
 		// Paging by id keeps every batch as cheap as the first: without it
 		// each one scans past all the rows sealed before it.
-		q := tx.Where("seq IS NULL AND id > ?", after).Order("id").Limit(n)
-		if tx.Dialector.Name() == "mysql" {
-			// A locking read sees the newest committed rows, not the
-			// snapshot: another instance may have sealed them meanwhile.
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
+		// A locking read sees the newest committed rows, not the snapshot:
+		// another instance may have sealed them meanwhile.
+		q := forUpdate(tx).Where("seq IS NULL AND id > ?", after).Order("id").Limit(n)
 		var rows []auditRowV5
 		if err := q.Find(&rows).Error; err != nil {
 			return err

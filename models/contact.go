@@ -211,15 +211,11 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 	c := &Contact{OrgID: orgID, Name: in.Name, Title: in.Title, OfficePhone: in.OfficePhone, Mobile: in.Mobile,
 		Pager: in.Pager, Fax: in.Fax, Email: in.Email, Channels: channelString(in.Channels), Priority: in.Priority,
 		MayAuthorize: in.MayAuthorize, Locale: in.Locale}
-	if in.Passphrase != "" {
-		h, err := s.hasher.Hash(in.Passphrase)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now()
-		c.PassphraseHash, c.PassphraseAt = h, &now
+	var err error
+	if c.PassphraseHash, c.PassphraseAt, err = s.hashPassphrase(in.Passphrase); err != nil {
+		return nil, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -233,14 +229,33 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 	return c, nil
 }
 
+// hashPassphrase hashes a new phone passphrase; an empty one gives "".
+func (s *Store) hashPassphrase(passphrase string) (string, *time.Time, error) {
+	if passphrase == "" {
+		return "", nil, nil
+	}
+	h, err := s.hasher.Hash(passphrase)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.now()
+	return h, &now, nil
+}
+
 // UpdateContact changes a contact of orgID. A new passphrase replaces the
 // old; an empty one keeps it. Details that change lose their "wrong" mark.
 func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64, in ContactInput) (*Contact, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	// Hashed before the transaction: Argon2id is slow on purpose, and
+	// writers would wait behind it.
+	hash, hashedAt, err := s.hashPassphrase(in.Passphrase)
+	if err != nil {
+		return nil, err
+	}
 	var c Contact
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
 			return notFound(err)
 		}
@@ -251,15 +266,9 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 		old := c
 		c.Name, c.Title, c.OfficePhone, c.Mobile, c.Pager, c.Fax, c.Email = in.Name, in.Title, in.OfficePhone, in.Mobile, in.Pager, in.Fax, in.Email
 		c.Channels, c.Priority, c.MayAuthorize, c.Locale = channelString(in.Channels), in.Priority, in.MayAuthorize, in.Locale
-		passphraseChanged := false
-		if in.Passphrase != "" {
-			h, err := s.hasher.Hash(in.Passphrase)
-			if err != nil {
-				return err
-			}
-			now := s.now()
-			c.PassphraseHash, c.PassphraseAt = h, &now
-			passphraseChanged = true
+		passphraseChanged := hash != ""
+		if passphraseChanged {
+			c.PassphraseHash, c.PassphraseAt = hash, hashedAt
 		}
 		// Not the phone lock: wrong passphrases may have set it meanwhile.
 		if err := tx.Omit("PhoneLockedUntil").Save(&c).Error; err != nil {
@@ -379,6 +388,11 @@ func (s *Store) WrongChannels(ctx context.Context, orgID int64) (map[int64]map[C
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND cleared_at IS NULL", orgID).Find(&fs).Error; err != nil {
 		return nil, err
 	}
+	return wrongByContact(fs), nil
+}
+
+// wrongByContact groups flags into the channels marked wrong per contact.
+func wrongByContact(fs []ContactFlag) map[int64]map[Channel]bool {
 	out := map[int64]map[Channel]bool{}
 	for _, f := range fs {
 		if out[f.ContactID] == nil {
@@ -386,7 +400,7 @@ func (s *Store) WrongChannels(ctx context.Context, orgID int64) (map[int64]map[C
 		}
 		out[f.ContactID][f.Channel] = true
 	}
-	return out, nil
+	return out
 }
 
 // ContactConfirmation records a customer user confirming that the contact
@@ -424,12 +438,4 @@ func (s *Store) LastConfirmation(ctx context.Context, orgID int64) (*ContactConf
 		return nil, err
 	}
 	return &c, nil
-}
-
-// ContactHistory lists the audit events about orgID's contacts, newest first.
-func (s *Store) ContactHistory(ctx context.Context, orgID int64, limit int) ([]AuditEvent, error) {
-	var out []AuditEvent
-	err := s.db.WithContext(ctx).Where("org_id = ? AND (target_type = ? OR action = ?)", orgID, "contact", AuditContactsConfirmed).
-		Order("id DESC").Limit(limit).Find(&out).Error
-	return out, err
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -54,7 +55,7 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 				had[o] = true
 			}
 		}
-		if mapsEqual(had, want) && len(before) == len(had) {
+		if maps.Equal(had, want) && len(before) == len(had) {
 			return nil
 		}
 		if err := tx.Where("org_id = ?", orgID).Delete(&NotifyOptOut{}).Error; err != nil {
@@ -73,18 +74,6 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 		return fmt.Errorf("models: notification settings of org %d: %w", orgID, err)
 	}
 	return err
-}
-
-func mapsEqual(a, b map[NotifyOptOut]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedOptOuts(m map[NotifyOptOut]bool) []NotifyOptOut {

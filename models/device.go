@@ -339,10 +339,7 @@ func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64
 	if err := ValidateCheck(&in, d.Address); err != nil {
 		return nil, err
 	}
-	c := &Check{DeviceID: d.ID, OrgID: d.OrgID, Kind: in.Kind, Target: in.Target, ExpectMin: in.ExpectMin,
-		ExpectMax: in.ExpectMax, Keyword: in.Keyword, StartTLS: in.StartTLS, IntervalSec: int(in.Interval / time.Second),
-		TimeoutMs: int(in.Timeout / time.Millisecond), FailThreshold: in.FailThreshold, Enabled: in.Enabled, Status: StatusUnknown,
-		LeaseUntil: neverLeased}
+	c := newCheck(d, in)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
 			return err

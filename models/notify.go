@@ -457,13 +457,7 @@ func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
 		Find(&flags).Error; err != nil {
 		return "", err
 	}
-	wrong := map[int64]map[Channel]bool{}
-	for _, f := range flags {
-		if wrong[f.ContactID] == nil {
-			wrong[f.ContactID] = map[Channel]bool{}
-		}
-		wrong[f.ContactID][f.Channel] = true
-	}
+	wrong := wrongByContact(flags)
 	allWrong := true
 	for _, d := range ds {
 		if Delivered(d.Status) && d.DoneAt != nil && !d.DoneAt.After(c.DeadlineAt) {

@@ -2,10 +2,7 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
 // NoticeFacts is what a notification about an outage says: who the
@@ -34,23 +31,17 @@ func (s *Store) NoticeFacts(ctx context.Context, orgID, outageID, contactID int6
 	if err := db.Where("org_id = ? AND id = ?", orgID, outageID).First(&f.Outage).Error; err != nil {
 		return nil, notFound(err)
 	}
-	optional := func(err error) error {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil
-		}
-		return err
-	}
-	if err := optional(db.First(&f.Org, orgID).Error); err != nil {
+	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
 		return nil, fmt.Errorf("models: notice facts: %w", err)
 	}
-	if err := optional(db.Where("org_id = ? AND id = ?", orgID, f.Outage.DeviceID).First(&f.Device).Error); err != nil {
+	if err := optionalRow(db.Where("org_id = ? AND id = ?", orgID, f.Outage.DeviceID).First(&f.Device).Error); err != nil {
 		return nil, fmt.Errorf("models: notice facts: %w", err)
 	}
-	if err := optional(db.Where("org_id = ? AND id = ?", orgID, f.Outage.CheckID).First(&f.Check).Error); err != nil {
+	if err := optionalRow(db.Where("org_id = ? AND id = ?", orgID, f.Outage.CheckID).First(&f.Check).Error); err != nil {
 		return nil, fmt.Errorf("models: notice facts: %w", err)
 	}
 	var c Contact
-	if err := optional(db.Select("id", "name").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error); err != nil {
+	if err := optionalRow(db.Select("id", "name").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error); err != nil {
 		return nil, fmt.Errorf("models: notice facts: %w", err)
 	}
 	f.ContactName = c.Name

@@ -156,7 +156,6 @@ func optionalRow(err error) error {
 type OperationNoticeFacts struct {
 	Org     Organization
 	Request OperationRequest
-	Number  string // the request as people quote it (RequestNumber)
 	Message OperationMessage
 }
 
@@ -175,7 +174,6 @@ func (s *Store) OperationNoticeFacts(ctx context.Context, orgID, messageID int64
 	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
 		return nil, fmt.Errorf("models: operation notice facts: %w", err)
 	}
-	f.Number = RequestNumber(f.Request.ID)
 	return f, nil
 }
 

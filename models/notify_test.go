@@ -182,7 +182,7 @@ func TestEmergencyClock(t *testing.T) {
 			if len(cs) != 0 {
 				t.Fatal("org B lists org A's contacts")
 			}
-			h, _ := s.ContactHistory(ctx, org, 50)
+			h, _ := s.ContactChangeLog(ctx, org, 50)
 			if len(h) < 3 {
 				t.Fatalf("contact history has %d events, want create, confirm and mark-wrong", len(h))
 			}

@@ -130,19 +130,13 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 	for _, d := range ds {
 		contactIDs = append(contactIDs, d.ContactID)
 	}
-	wrong := map[int64]map[Channel]bool{}
+	var fs []ContactFlag
 	if len(contactIDs) > 0 {
-		var fs []ContactFlag
 		if err := s.db.WithContext(ctx).Where("contact_id IN ? AND cleared_at IS NULL", contactIDs).Find(&fs).Error; err != nil {
 			return nil, err
 		}
-		for _, f := range fs {
-			if wrong[f.ContactID] == nil {
-				wrong[f.ContactID] = map[Channel]bool{}
-			}
-			wrong[f.ContactID][f.Channel] = true
-		}
 	}
+	wrong := wrongByContact(fs)
 	out := make([]FailedDelivery, len(ds))
 	for i, d := range ds {
 		out[i] = FailedDelivery{Delivery: d, Contact: dc.contacts[d.ContactID], Org: dc.orgs[d.OrgID],

@@ -494,7 +494,15 @@ func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*Request
 	if err != nil {
 		return nil, err
 	}
+	return s.RequestDetailOf(ctx, r)
+}
+
+// RequestDetailOf loads everything around request r, which the caller has
+// already found within its organization.
+func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*RequestDetail, error) {
+	orgID := r.OrgID
 	db := s.db.WithContext(ctx)
+	var err error
 	d := &RequestDetail{Request: r, Users: map[int64]*User{}}
 	if d.Org, err = s.GetOrg(ctx, orgID); err != nil {
 		return nil, err
@@ -549,17 +557,18 @@ func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*Request
 // openRequest reads request id of orgID and refuses one whose work is
 // over. Inside a transaction, call lockRequest instead.
 func openRequest(tx *gorm.DB, orgID, id int64) (*OperationRequest, error) {
-	return checkOpen(tx, orgID, id, false)
+	return mustBeOpen(loadRequest(tx, orgID, id, false))
 }
 
 // lockRequest is openRequest that also locks the request's row until
 // commit, so that two engineers acting on one request at once (two
 // authorizations accepted together, say) take turns.
 func lockRequest(tx *gorm.DB, orgID, id int64) (*OperationRequest, error) {
-	return checkOpen(tx, orgID, id, true)
+	return mustBeOpen(loadRequest(tx, orgID, id, true))
 }
 
-func checkOpen(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, error) {
+// loadRequest reads request id of orgID, locking its row when lock is set.
+func loadRequest(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, error) {
 	var r OperationRequest
 	q := tx
 	if lock {
@@ -568,10 +577,14 @@ func checkOpen(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, erro
 	if err := q.Where("org_id = ? AND id = ?", orgID, id).First(&r).Error; err != nil {
 		return nil, notFound(err)
 	}
-	if !r.Open() {
+	return &r, nil
+}
+
+func mustBeOpen(r *OperationRequest, err error) (*OperationRequest, error) {
+	if err == nil && !r.Open() {
 		return nil, Invalid("state", "operation.error.closed")
 	}
-	return &r, nil
+	return r, err
 }
 
 // writtenRequest is the request a written authorization may be filed
@@ -579,13 +592,9 @@ func checkOpen(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, erro
 // waits for its signed form (the form must be filed whenever it comes).
 // It locks the request's row like lockRequest when lock is set.
 func writtenRequest(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest, error) {
-	r, err := checkOpen(tx, orgID, id, lock)
-	if v, ok := AsValidation(err); !ok || v.Key != "operation.error.closed" {
+	r, err := loadRequest(tx, orgID, id, lock)
+	if err != nil || r.Open() {
 		return r, err
-	}
-	var closed OperationRequest
-	if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&closed).Error; err != nil {
-		return nil, notFound(err)
 	}
 	var waiting int64
 	if err := tx.Model(&Authorization{}).Where("org_id = ? AND request_id = ? AND method = ? AND status = ? AND followed_by_id IS NULL",
@@ -593,9 +602,9 @@ func writtenRequest(tx *gorm.DB, orgID, id int64, lock bool) (*OperationRequest,
 		return nil, err
 	}
 	if waiting == 0 {
-		return nil, err
+		return mustBeOpen(r, nil)
 	}
-	return &closed, nil
+	return r, nil
 }
 
 // AwaitsWrittenForm reports whether a phone authorization of the request

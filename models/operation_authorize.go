@@ -59,10 +59,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 		if rmErr := blobs.Remove(key); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
-		if _, ok := AsValidation(err); ok || errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("models: add written authorization: %w", err)
+		return nil, wrapOp("add written authorization to request", reqID, err)
 	}
 	return a, nil
 }
@@ -307,7 +304,7 @@ func (s *Store) refusePhone(tx *gorm.DB, actor Actor, r *OperationRequest, c *Co
 	if err := tx.Model(&Contact{}).Where("id = ?", c.ID).Update("phone_locked_until", until).Error; err != nil {
 		return err
 	}
-	if err := tx.Create(&OutboxEvent{Kind: EventPhoneLocked, OrgID: c.OrgID, RefID: c.ID, CreatedAt: now, LeaseUntil: neverLeased}).Error; err != nil {
+	if err := s.outbox(tx, EventPhoneLocked, c.OrgID, c.ID, ""); err != nil {
 		return err
 	}
 	*refusal = Invalid("passphrase", "operation.phone.locked", c.Name, until)

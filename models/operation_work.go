@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +38,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 			if err := s.stopClock(tx, ClockOperationFeedback, r.ID, now, m.ID); err != nil {
 				return err
 			}
-			if err := tx.Create(&OutboxEvent{Kind: EventOperationMessage, OrgID: orgID, RefID: m.ID, CreatedAt: now,
-				LeaseUntil: neverLeased}).Error; err != nil {
+			if err := s.outbox(tx, EventOperationMessage, orgID, m.ID, ""); err != nil {
 				return err
 			}
 		}
@@ -258,13 +258,19 @@ func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Docum
 // OverdueFollowUps lists phone authorizations of orgID (0: all) whose signed
 // written form has not arrived by its deadline.
 func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, error) {
-	q := s.db.WithContext(ctx).Where("kind = ? AND stopped_at IS NULL AND deadline_at < ?", ClockPhoneFollowUp, s.now())
+	q := s.overdueFollowUps(s.db.WithContext(ctx).Model(&Clock{}), "sla_clocks.")
 	if orgID != 0 {
 		q = q.Where("org_id = ?", orgID)
 	}
 	var cs []Clock
 	err := q.Order("deadline_at").Find(&cs).Error
 	return cs, err
+}
+
+// overdueFollowUps narrows q to written follow-up clocks past their
+// deadline and not stopped; prefix qualifies the columns in a join.
+func (s *Store) overdueFollowUps(q *gorm.DB, prefix string) *gorm.DB {
+	return q.Where(prefix+"kind = ? AND "+prefix+"stopped_at IS NULL AND "+prefix+"deadline_at < ?", ClockPhoneFollowUp, s.now())
 }
 
 // RequestListClocks returns, for requests ids of orgID (0: any), each one's
@@ -290,10 +296,8 @@ func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64)
 		Clock
 		RequestID int64
 	}
-	q = db.Table("sla_clocks").Select("sla_clocks.*, authorizations.request_id AS request_id").
-		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").
-		Where("sla_clocks.kind = ? AND sla_clocks.stopped_at IS NULL AND sla_clocks.deadline_at < ? AND authorizations.request_id IN ?",
-			ClockPhoneFollowUp, s.now(), ids)
+	q = s.overdueFollowUps(db.Table("sla_clocks"), "sla_clocks.").Select("sla_clocks.*, authorizations.request_id AS request_id").
+		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").Where("authorizations.request_id IN ?", ids)
 	if orgID != 0 {
 		q = q.Where("sla_clocks.org_id = ?", orgID)
 	}
@@ -330,7 +334,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	db := s.db.WithContext(ctx)
 	if err := db.Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
 		db.Model(&Authorization{}).Select("request_id").Where("id IN (?)",
-			db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND stopped_at IS NULL AND deadline_at < ?", ClockPhoneFollowUp, s.now()))).
+			s.overdueFollowUps(db.Model(&Clock{}), "").Select("ref_id"))).
 		Order("id DESC").Limit(500).Find(&late).Error; err != nil {
 		return nil, err
 	}
@@ -358,13 +362,9 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	for _, p := range pending {
 		pend[p.RequestID] = p.N
 	}
-	var orgs []Organization
-	if err := db.Select("id", "name").Where("id IN ?", keys(orgIDs)).Find(&orgs).Error; err != nil {
+	names, _, err := s.orgAndDeviceNames(ctx, slices.Collect(maps.Keys(orgIDs)), nil)
+	if err != nil {
 		return nil, err
-	}
-	names := map[int64]string{}
-	for _, o := range orgs {
-		names[o.ID] = o.Name
 	}
 	var out []OnCallOperation
 	for _, r := range rs {
@@ -388,12 +388,4 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 		return 0
 	})
 	return out, nil
-}
-
-func keys(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

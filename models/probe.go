@@ -566,7 +566,12 @@ func (s *Store) addEvidence(tx *gorm.DB, outageID int64, ev []OutageProbe) error
 func (s *Store) enqueue(tx *gorm.DB, kind string, o *Outage) error {
 	payload := fmt.Sprintf(`{"outage_id":%d,"check_id":%d,"device_id":%d,"started_at":%q}`,
 		o.ID, o.CheckID, o.DeviceID, o.StartedAt.Format(time.RFC3339))
-	return tx.Create(&OutboxEvent{Kind: kind, OrgID: o.OrgID, RefID: o.ID, Payload: payload, CreatedAt: s.now(),
+	return s.outbox(tx, kind, o.OrgID, o.ID, payload)
+}
+
+// outbox writes an event for the notifier in the caller's transaction.
+func (s *Store) outbox(tx *gorm.DB, kind string, orgID, refID int64, payload string) error {
+	return tx.Create(&OutboxEvent{Kind: kind, OrgID: orgID, RefID: refID, Payload: payload, CreatedAt: s.now(),
 		LeaseUntil: neverLeased}).Error
 }
 

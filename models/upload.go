@@ -108,7 +108,7 @@ func CheckUpload(name string, data []byte, lim UploadLimits) (*CheckedUpload, er
 	lim = lim.withDefaults()
 	// The size first: nothing else may read more than the limit allows.
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, Invalid("file", "upload.error.too_large", humanBytes(lim.MaxBytes))
+		return nil, lim.TooLarge()
 	}
 	if len(data) == 0 {
 		return nil, Invalid("file", "upload.error.empty")

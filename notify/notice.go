@@ -189,15 +189,15 @@ func signOff(tr *locales.Translator, line func(string), why string) {
 func composeOperation(del models.Delivery, f *models.OperationNoticeFacts, to, baseURL string, loc *time.Location) *notice {
 	tr := locales.For(del.Locale)
 	n := &notice{Lang: tr.Lang(), To: to, URL: OperationURL(baseURL, f.Request.ID)}
-	n.Subject = tr.T("email.operation_subject", f.Number, f.Request.Title)
+	n.Subject = tr.T("email.operation_subject", f.Request.Number(), f.Request.Title)
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }
 	line(greet(tr, to))
 	line("")
 	if f.Message.AuthorName != "" {
-		line(tr.T("email.operation_intro", f.Message.AuthorName, f.Number, f.Request.Title))
+		line(tr.T("email.operation_intro", f.Message.AuthorName, f.Request.Number(), f.Request.Title))
 	} else {
-		line(tr.T("email.operation_intro_anonymous", f.Number, f.Request.Title))
+		line(tr.T("email.operation_intro_anonymous", f.Request.Number(), f.Request.Title))
 	}
 	line("")
 	// The message as written, set off by an indent; a CR LF typed in a
@@ -206,7 +206,7 @@ func composeOperation(del models.Delivery, f *models.OperationNoticeFacts, to, b
 		line(strings.TrimRight("    "+l, " "))
 	}
 	line("")
-	line(tr.T("email.operation_request", f.Number, f.Request.Title))
+	line(tr.T("email.operation_request", f.Request.Number(), f.Request.Title))
 	line(tr.T("email.organization", f.Org.Name))
 	line(tr.T("email.operation_state", tr.T("operation.state."+f.Request.State)))
 	line(tr.T("email.operation_written", f.Message.CreatedAt.In(loc).Format(longTime)))

@@ -150,17 +150,6 @@ func (vm OperationPageVM) FollowUpClock(id int64) *models.Clock {
 	return nil
 }
 
-// Pending lists authorizations waiting for an engineer's decision.
-func (vm OperationPageVM) Pending() int {
-	n := 0
-	for _, a := range vm.D.Authorizations {
-		if a.Status == models.AuthPending {
-			n++
-		}
-	}
-	return n
-}
-
 // OpStateName translates a request's state.
 func OpStateName(ctx context.Context, s string) string { return T(ctx, "operation.state."+s) }
 
@@ -208,9 +197,6 @@ func AuthStatusClass(s string) string {
 // ChannelOfRequest translates how a request came in.
 func ChannelOfRequest(ctx context.Context, c string) string { return T(ctx, "operation.channel."+c) }
 
-// ClockName translates a clock's kind.
-func ClockName(ctx context.Context, kind string) string { return T(ctx, "clock.kind."+kind) }
-
 // FileSize shows a size for people.
 func FileSize(n int64) string {
 	switch {
@@ -228,14 +214,6 @@ func ShortHash(h string) string {
 		return h[:16] + "…"
 	}
 	return h
-}
-
-// InputTime formats a time for a datetime-local input in the viewer's zone.
-func InputTime(ctx context.Context, t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.In(Req(ctx).Location).Format("2006-01-02T15:04")
 }
 
 func rejectValue(vm OperationPageVM, id int64) string {
