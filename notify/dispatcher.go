@@ -145,9 +145,6 @@ func New(cfg Config, store *models.Store, log *slog.Logger) *Dispatcher {
 	return d
 }
 
-// InstanceID is the name this dispatcher claims work under.
-func (d *Dispatcher) InstanceID() string { return d.cfg.InstanceID }
-
 // TransportFor maps a contact's channel to the transport that carries it
 // here, or "" when this portal has no way to use it: email needs SMTP;
 // mobile, pager and fax go to the webhook gateway; an office phone is a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
 )
 
 // notice is one notification rendered in its recipient's language: an
@@ -62,31 +63,12 @@ func deviceName(f *models.NoticeFacts) string {
 	return fmt.Sprintf("#%d", f.Outage.DeviceID)
 }
 
-func checkLabel(tr *locales.Translator, c *models.Check) string {
-	if c.Kind == "" {
-		return "?"
-	}
-	kind := tr.T("kind." + string(c.Kind))
-	if c.Target == "" {
+// checkLabel names a check: its translated kind, and its target.
+func checkLabel(kind string, c *models.Check) string {
+	if c.Kind == "" || c.Target == "" {
 		return kind
 	}
 	return kind + " " + c.Target
-}
-
-// duration shows how long an outage lasted, like the pages do.
-func duration(tr *locales.Translator, d time.Duration) string {
-	if d < time.Minute {
-		return tr.T("duration.seconds", int(d/time.Second))
-	}
-	m := int(d / time.Minute)
-	days, hours, mins := m/(24*60), m/60%24, m%60
-	switch {
-	case days > 0:
-		return tr.T("duration.days_hours", days, hours)
-	case hours > 0:
-		return tr.T("duration.hours_minutes", hours, mins)
-	}
-	return tr.T("duration.minutes", mins)
 }
 
 // compose renders a delivery's notice in its contact's language, times in
@@ -94,21 +76,17 @@ func duration(tr *locales.Translator, d time.Duration) string {
 func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *time.Location) *notice {
 	tr := locales.For(del.Locale)
 	n := &notice{Lang: tr.Lang(), To: f.ContactName, URL: OutageURL(baseURL, f.Outage.ID), Facts: f}
-	dev, chk := deviceName(f), checkLabel(tr, &f.Check)
 	kind := "?"
 	if f.Check.Kind != "" {
 		kind = tr.T("kind." + string(f.Check.Kind))
 	}
+	dev, chk := deviceName(f), checkLabel(kind, &f.Check)
 	at := func(t time.Time) string { return t.In(loc).Format(longTime) }
 	closed := del.Event == models.EventOutageClosed && f.Outage.EndedAt != nil
 
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }
-	if f.ContactName != "" {
-		line(tr.T("email.greeting", f.ContactName))
-	} else {
-		line(tr.T("email.greeting_anonymous"))
-	}
+	line(greet(tr, f.ContactName))
 	line("")
 	if closed {
 		n.Subject = tr.T("email.subject_closed", dev, kind)
@@ -129,7 +107,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	line(tr.T("email.confirmed", at(f.Outage.ConfirmedAt)))
 	if closed {
 		line(tr.T("email.ended", at(*f.Outage.EndedAt)))
-		line(tr.T("email.duration", duration(tr, f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
+		line(tr.T("email.duration", views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
 	}
 	if !closed && len(f.Evidence) > 0 {
 		line("")
@@ -150,15 +128,12 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 		line(tr.T("email.promise"))
 		line("")
 	}
-	line(tr.T("email.why", f.Org.Name))
-	line("")
-	line("-- ")
-	line(tr.T("email.footer", tr.T("app.name")))
+	signOff(tr, line, tr.T("email.why", f.Org.Name))
 	n.Body = b.String()
 
 	if closed {
 		n.Short = tr.T("email.short_closed", dev, f.Outage.EndedAt.In(loc).Format(shortTime), kind,
-			duration(tr, f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
+			views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
 	} else {
 		n.Short = tr.T("email.short_opened", dev, f.Outage.StartedAt.In(loc).Format(shortTime), kind,
 			f.Outage.ConfirmedAt.In(loc).Format(shortTime))

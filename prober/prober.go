@@ -119,9 +119,6 @@ func New(cfg Config, store *models.Store, probe ProbeFunc, log *slog.Logger) *Pr
 	return &Prober{cfg: cfg, store: store, probe: probe, log: log.With("instance", cfg.InstanceID)}
 }
 
-// InstanceID is the name this prober claims checks under.
-func (p *Prober) InstanceID() string { return p.cfg.InstanceID }
-
 // Stats are a prober's running totals.
 type Stats struct {
 	Checks   int64 // checks held now

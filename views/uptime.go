@@ -23,19 +23,22 @@ func Minutes(d time.Duration) string {
 }
 
 // Duration shows a duration in days, hours and minutes, or seconds when short.
-func Duration(ctx context.Context, d time.Duration) string {
+func Duration(ctx context.Context, d time.Duration) string { return DurationT(Req(ctx).T.T, d) }
+
+// DurationT is Duration with translator t, for emails and documents.
+func DurationT(t func(string, ...any) string, d time.Duration) string {
 	if d < time.Minute {
-		return T(ctx, "duration.seconds", int(d/time.Second))
+		return t("duration.seconds", int(d/time.Second))
 	}
 	m := int(d / time.Minute)
 	days, hours, mins := m/(24*60), m/60%24, m%60
 	switch {
 	case days > 0:
-		return T(ctx, "duration.days_hours", days, hours)
+		return t("duration.days_hours", days, hours)
 	case hours > 0:
-		return T(ctx, "duration.hours_minutes", hours, mins)
+		return t("duration.hours_minutes", hours, mins)
 	}
-	return T(ctx, "duration.minutes", mins)
+	return t("duration.minutes", mins)
 }
 
 // RTT shows a round trip in milliseconds from microseconds.
