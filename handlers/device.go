@@ -53,7 +53,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	}
 	vm.Org, vm.Uptime, vm.Now = org, up, h.store.Now()
 	vm.Staff = u.Role != models.RoleCustomer
-	vm.CanEdit = canManage(u)
+	vm.CanEdit = engineers.Allows(u.Role)
 
 	rng := c.Query("range")
 	if rng != views.Range30d && rng != views.Range1y {

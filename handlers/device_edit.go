@@ -19,15 +19,6 @@ func (h *Handler) orgParam(c *fiber.Ctx) (*models.Organization, error) {
 	return h.store.GetOrg(c.UserContext(), id)
 }
 
-// staffDevice finds any device of the path, for the staff routes.
-func (h *Handler) staffDevice(c *fiber.Ctx) (*models.Device, error) {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return h.store.FindDevice(c.UserContext(), id)
-}
-
 func deviceForm(c *fiber.Ctx) models.DeviceInput {
 	return models.DeviceInput{Name: c.FormValue("name"), Address: c.FormValue("address"),
 		Cabinet: c.FormValue("cabinet"), Position: c.FormValue("position"), Notes: c.FormValue("notes")}
@@ -65,7 +56,7 @@ func (h *Handler) createDevice(c *fiber.Ctx) error {
 }
 
 func (h *Handler) editDevice(c *fiber.Ctx) error {
-	d, err := h.staffDevice(c)
+	d, err := h.deviceParam(c)
 	if err != nil {
 		return err
 	}
@@ -73,7 +64,7 @@ func (h *Handler) editDevice(c *fiber.Ctx) error {
 }
 
 func (h *Handler) updateDevice(c *fiber.Ctx) error {
-	d, err := h.staffDevice(c)
+	d, err := h.deviceParam(c)
 	if err != nil {
 		return err
 	}
@@ -126,7 +117,7 @@ func checkInput(f views.CheckForm) (models.CheckInput, error) {
 }
 
 func (h *Handler) addCheck(c *fiber.Ctx) error {
-	d, err := h.staffDevice(c)
+	d, err := h.deviceParam(c)
 	if err != nil {
 		return err
 	}

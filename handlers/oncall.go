@@ -13,12 +13,6 @@ import (
 // failedShown is how far back the on-call page lists failed deliveries.
 const failedShown = 7 * 24 * time.Hour
 
-// canRespond reports a user who may log calls and handle failed
-// notifications: engineers, customer service and admins.
-func canRespond(u *models.User) bool {
-	return u.Role == models.RoleEngineer || u.Role == models.RoleService || u.Role == models.RoleAdmin
-}
-
 // showOnCall is the staff's on-call page: open outages with their clocks,
 // phone calls to make, and failed notifications.
 func (h *Handler) showOnCall(c *fiber.Ctx) error {
@@ -27,7 +21,7 @@ func (h *Handler) showOnCall(c *fiber.Ctx) error {
 
 func (h *Handler) renderOnCall(c *fiber.Ctx, status int, vm views.OnCallPageVM) error {
 	ctx := c.UserContext()
-	vm.Now, vm.FailedFor, vm.CanAct = h.store.Now(), failedShown, canRespond(currentUser(c))
+	vm.Now, vm.FailedFor, vm.CanAct = h.store.Now(), failedShown, responders.Allows(currentUser(c).Role)
 	var err error
 	if vm.Outages, err = h.store.OnCallOutagesForStaff(ctx); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -94,7 +95,7 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 		Devices: deviceLines(d.Devices), Work: r.Work, Urgency: tr.T("operation.urgency." + r.Urgency),
 		Window: h.windowText(r), RequestedBy: h.requesterText(d), Generated: h.docTime(h.store.Now())}
 	for _, ct := range d.Contacts {
-		vm.Signers = append(vm.Signers, pdf.Signer{Name: ct.Name, Title: ct.Title, Phone: firstOf(ct.Mobile, ct.OfficePhone), Email: ct.Email})
+		vm.Signers = append(vm.Signers, pdf.Signer{Name: ct.Name, Title: ct.Title, Phone: cmp.Or(ct.Mobile, ct.OfficePhone), Email: ct.Email})
 	}
 	b, err := pdf.AuthorizationForm(tr.T, vm)
 	if err != nil {
@@ -163,15 +164,12 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 	}
 	for _, ck := range d.Clocks {
 		line := pdf.ClockLine{Name: tr.T("clock.kind." + ck.Kind), Started: h.docTime(ck.StartedAt), Deadline: h.docTime(ck.DeadlineAt),
-			Stopped: h.docTimePtr(ck.StoppedAt), Met: ck.Outcome == models.ClockMet}
-		switch {
-		case ck.Outcome == models.ClockRunning && h.store.Now().After(ck.DeadlineAt):
-			line.Outcome = tr.T("clock.overdue")
-		default:
-			line.Outcome = tr.T("clock." + ck.Outcome)
+			Outcome: tr.T("clock." + ck.Outcome), Met: ck.Outcome == models.ClockMet}
+		if ck.StoppedAt != nil {
+			line.Stopped = h.docTime(*ck.StoppedAt)
 		}
-		if ck.StoppedAt == nil {
-			line.Stopped = ""
+		if ck.Outcome == models.ClockRunning && h.store.Now().After(ck.DeadlineAt) {
+			line.Outcome = tr.T("clock.overdue")
 		}
 		vm.Clocks = append(vm.Clocks, line)
 	}
@@ -211,13 +209,4 @@ func (h *Handler) requesterText(d *models.RequestDetail) string {
 		return u.Name + " <" + u.Email + ">"
 	}
 	return d.UserName(&d.Request.RaisedBy)
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

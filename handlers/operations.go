@@ -122,14 +122,11 @@ func (h *Handler) createRequest(c *fiber.Ctx) error {
 
 // createRequestForOrg records a request raised by staff for a customer.
 func (h *Handler) createRequestForOrg(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
+	org, err := h.orgParam(c)
 	if err != nil {
 		return err
 	}
-	if _, err := h.store.GetOrg(c.UserContext(), id); err != nil {
-		return err
-	}
-	return h.saveRequest(c, id, true, optionalID(c.FormValue("requested_by")))
+	return h.saveRequest(c, org.ID, true, optionalID(c.FormValue("requested_by")))
 }
 
 func (h *Handler) saveRequest(c *fiber.Ctx, orgID int64, staff bool, requester *int64) error {
@@ -203,18 +200,8 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 	}
 	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload = d, h.store.Now(), h.followUp, h.uploads.MaxBytes
 	vm.Staff = u.Role != models.RoleCustomer
-	vm.CanOperate = canManage(u)
-	vm.CanMessage = u.Role != models.RoleReception
-	vm.Locked = map[int64]time.Time{}
-	for _, ct := range d.Contacts {
-		if until := ct.PhoneLocked(vm.Now); until != nil {
-			vm.Locked[ct.ID] = *until
-		}
-	}
-	vm.DeviceName = map[int64]string{}
-	for _, dev := range d.Devices {
-		vm.DeviceName[dev.ID] = dev.Name
-	}
+	vm.CanOperate = engineers.Allows(u.Role)
+	vm.CanMessage = correspondents.Allows(u.Role)
 	if vm.CanOperate {
 		if vm.Outages, err = h.store.OverlappingOutages(ctx, d); err != nil {
 			return err

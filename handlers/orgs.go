@@ -43,7 +43,7 @@ func (h *Handler) showOrg(c *fiber.Ctx) error {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home, Staff: true,
-		CanEdit: currentUser(c).Role == models.RoleAdmin, CanOperate: canManage(currentUser(c)), SetUp: setUp}))
+		CanEdit: currentUser(c).Role == models.RoleAdmin, CanOperate: engineers.Allows(currentUser(c).Role), SetUp: setUp}))
 }
 
 func (h *Handler) newOrg(c *fiber.Ctx) error {

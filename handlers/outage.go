@@ -30,7 +30,7 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	u := currentUser(c)
-	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role != models.RoleCustomer, CanEdit: canManage(u)}
+	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role != models.RoleCustomer, CanEdit: engineers.Allows(u.Role)}
 	if vm.Org, err = h.store.GetOrg(ctx, o.OrgID); err != nil {
 		return err
 	}

@@ -3,15 +3,8 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
-
-// canManage reports a user who may change devices and checks and classify
-// outages: engineers and admins.
-func canManage(u *models.User) bool {
-	return u.Role == models.RoleEngineer || u.Role == models.RoleAdmin
-}
 
 // showUptime is the customer's uptime page: every device of their own
 // organization.
@@ -39,7 +32,7 @@ func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.UptimePage(views.UptimePageVM{Org: org, Staff: staff,
-		CanEdit: staff && canManage(currentUser(c)), Devices: devices}))
+		CanEdit: engineers.Allows(currentUser(c).Role), Devices: devices}))
 }
 
 // showFleet lists every device of every organization, problems first.

@@ -480,6 +480,16 @@ func (d *RequestDetail) Document(id *int64) *Document {
 	return nil
 }
 
+// DeviceName names a device of the request, or "".
+func (d *RequestDetail) DeviceName(id int64) string {
+	for _, dev := range d.Devices {
+		if dev.ID == id {
+			return dev.Name
+		}
+	}
+	return ""
+}
+
 // UserName names a user for the page, or "".
 func (d *RequestDetail) UserName(id *int64) string {
 	if id == nil || d.Users[*id] == nil {

@@ -53,8 +53,6 @@ type OperationPageVM struct {
 	CanOperate bool // engineers: authorizations, state, classification
 	CanMessage bool
 	Outages    []models.Outage
-	DeviceName map[int64]string
-	Locked     map[int64]time.Time // contacts whose phone authorization is locked
 	Now        time.Time
 	FollowUp   time.Duration
 	MaxUpload  int64
