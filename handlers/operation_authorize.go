@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -128,13 +127,11 @@ func (h *Handler) rejectAuthorization(c *fiber.Ctx) error {
 	}
 	reason := c.FormValue("reason")
 	err = h.store.RejectAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, id, reason)
-	var v *models.ValidationError
-	if errors.As(err, &v) {
-		if v.Field != "reason" {
-			v = &models.ValidationError{Field: "reason", Key: v.Key, Args: v.Args}
-		}
+	// A missing reason shows at the reject field; an authorization decided
+	// meanwhile has no form left on the page, so it shows on top.
+	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "reject",
-			Errors: views.FormErrors{"reason": v}, RejectID: id, RejectValue: reason})
+			Errors: errs, RejectID: id, RejectValue: reason})
 	}
 	if err != nil {
 		return err

@@ -498,6 +498,9 @@ func TestCustomerWithdrawsAndSeesRejectedForms(t *testing.T) {
 			wantBody(t, r, zh("error.required"))
 			wantRedirect(t, eng.submit(req, m[1], url.Values{"reason": {"Not signed <b>at all</b>"}}), req)
 			wantBody(t, cust.get(req), zh("operation.auth.rejected_note", "Not signed <b>at all</b>"), zh("operation.auth.status.rejected"))
+			r = eng.submit(req, m[1], url.Values{"reason": {"again"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `role="alert">`+zh("operation.error.already_decided"))
 		})
 		t.Run("only the customer withdraws, and only their own organization's request", func(t *testing.T) {
 			wantStatus(t, eng.submit(req, req+"/withdraw", nil), http.StatusForbidden)

@@ -29,9 +29,11 @@
           el.classList.add("overdue");
           return;
         }
-        var m = Math.floor(left / 60), s = left % 60;
-        var mmss = m + ":" + (s < 10 ? "0" : "") + s;
-        el.textContent = el.getAttribute("data-template").replace("{}", mmss);
+        // As views.Countdown writes it: m:ss, or h:mm:ss from an hour on.
+        var two = function (n) { return (n < 10 ? "0" : "") + n; };
+        var h = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
+        var text = h > 0 ? h + ":" + two(m) + ":" + two(s) : m + ":" + two(s);
+        el.textContent = el.getAttribute("data-template").replace("{}", text);
       });
     };
     window.setInterval(tick, 1000);
