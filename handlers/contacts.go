@@ -20,7 +20,7 @@ const historyShown = 200
 func (h *Handler) showContacts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	orgID := *currentUser(c).OrgID
-	contacts, err := h.store.ListContacts(ctx, orgID)
+	st, err := h.contactStatus(ctx, orgID)
 	if err != nil {
 		return err
 	}
@@ -28,14 +28,10 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vm := views.ContactsPageVM{Contacts: contacts, Flags: map[int64][]models.ContactFlag{}, ConfirmEvery: h.store.ConfirmEvery(),
+	vm := views.ContactsPageVM{Contacts: st.contacts, Flags: map[int64][]models.ContactFlag{}, ConfirmEvery: h.store.ConfirmEvery(),
 		Now: h.store.Now()}
 	for _, f := range flags {
 		vm.Flags[f.ContactID] = append(vm.Flags[f.ContactID], f)
-	}
-	st, err := h.contactStatus(ctx, orgID)
-	if err != nil {
-		return err
 	}
 	vm.SetUp, vm.Confirmation, vm.ConfirmDue = st.setUp, st.last, st.due
 	if st.last != nil {
@@ -51,23 +47,19 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 
 // contactState is where an organization stands with its contacts.
 type contactState struct {
-	setUp bool
-	count int
-	last  *models.ContactConfirmation
-	due   bool // no confirmation, or one older than the period
+	contacts []models.Contact
+	setUp    bool // a contact may authorize operations
+	last     *models.ContactConfirmation
+	due      bool // no confirmation, or one older than the period
 }
 
 func (h *Handler) contactStatus(ctx context.Context, orgID int64) (contactState, error) {
 	var st contactState
 	var err error
-	if st.setUp, err = h.store.OrgSetUp(ctx, orgID); err != nil {
+	if st.contacts, err = h.store.ListContacts(ctx, orgID); err != nil {
 		return st, err
 	}
-	contacts, err := h.store.ListContacts(ctx, orgID)
-	if err != nil {
-		return st, err
-	}
-	st.count = len(contacts)
+	st.setUp = slices.ContainsFunc(st.contacts, func(c models.Contact) bool { return c.MayAuthorize })
 	if st.last, err = h.store.LastConfirmation(ctx, orgID); err != nil {
 		return st, err
 	}

@@ -21,7 +21,7 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 			return err
 		}
 		// An empty list has nothing to confirm; the set-up notice asks first.
-		vm := views.HomePageVM{Home: home, SetUp: st.setUp, ConfirmDue: st.due && st.count > 0,
+		vm := views.HomePageVM{Home: home, SetUp: st.setUp, ConfirmDue: st.due && len(st.contacts) > 0,
 			ConfirmEvery: h.store.ConfirmEvery()}
 		if st.last != nil {
 			vm.LastConfirmed = &st.last.ConfirmedAt
