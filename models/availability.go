@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -46,10 +47,21 @@ func (a Availability) Minutes() (total, down, counted float64) {
 	return a.Total.Minutes(), a.Down.Minutes(), a.Counted.Minutes()
 }
 
-// ComputeAvailability measures [from, to) up to now from spans that may
-// overlap (two checks of one device down at once count once). Spans still
-// open run until now.
-func ComputeAvailability(from, to, now time.Time, spans []Span) Availability {
+// ComputeAvailability is the one measure of availability: every page,
+// PDF and Store method gets its figures from here. It measures the window
+// [max(from, since), min(to, now)): since is when the thing measured began
+// to be watched (a device's creation; zero for no such bound), so a device
+// added mid-period is measured over the part it was watched, prorated, and
+// is neither credited nor charged for the rest; the future is not measured
+// yet. Spans may overlap (two checks of one device down at once count
+// once); a span still open runs until now. Downtime counts against the
+// provider only where its cause does (Cause.CountsAgainstProvider); an
+// outage with cause spans arrives here already split (SplitOutage). An
+// empty window is 100%.
+func ComputeAvailability(from, to, since, now time.Time, spans []Span) Availability {
+	if from.Before(since) {
+		from = since
+	}
 	end := to
 	if now.Before(end) {
 		end = now
@@ -108,28 +120,50 @@ func unionLength(iv []interval) time.Duration {
 
 // OutageSpans loads the outages of organization orgID that overlap
 // [from, to), for the devices given (all of the organization's when nil),
-// as spans keyed by device.
+// as spans keyed by device: each outage split by its cause spans
+// (SplitOutage), in two queries.
 func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
-	q := s.db.WithContext(ctx).Model(&Outage{}).Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
+	utc(&from, &to)
+	db := s.db.WithContext(ctx)
+	q := db.Model(&Outage{}).Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
 	if deviceIDs != nil {
 		q = q.Where("device_id IN ?", deviceIDs)
 	}
 	var os []Outage
 	if err := q.Find(&os).Error; err != nil {
-		return nil, err
+		return nil, fmt.Errorf("models: outage spans of org %d: %w", orgID, err)
+	}
+	ids := make([]int64, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	parts, err := causeSpansOf(db, orgID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("models: outage spans of org %d: %w", orgID, err)
 	}
 	out := map[int64][]Span{}
 	for _, o := range os {
-		out[o.DeviceID] = append(out[o.DeviceID], Span{Start: o.StartedAt, End: o.EndedAt, Cause: o.Cause})
+		out[o.DeviceID] = append(out[o.DeviceID], SplitOutage(o, parts[o.ID])...)
 	}
 	return out, nil
 }
 
-// DeviceAvailability is the availability of one device of orgID over [from, to).
+// DeviceAvailability is the availability of one device of orgID over
+// [from, to), measured from the device's creation (ComputeAvailability).
+// Another organization's device is ErrNotFound.
 func (s *Store) DeviceAvailability(ctx context.Context, orgID, deviceID int64, from, to time.Time) (Availability, error) {
+	d, err := s.GetDevice(ctx, orgID, deviceID)
+	if err != nil {
+		return Availability{}, err
+	}
 	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, from, to)
 	if err != nil {
 		return Availability{}, err
 	}
-	return ComputeAvailability(from, to, s.now(), spans[deviceID]), nil
+	return ComputeAvailability(from, to, MonitoredSince(*d), s.now(), spans[deviceID]), nil
 }
+
+// MonitoredSince is when a device began to count: its creation in the
+// portal, when its checks were created with it. Availability is measured
+// from then on only.
+func MonitoredSince(d Device) time.Time { return d.CreatedAt }

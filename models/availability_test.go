@@ -118,7 +118,7 @@ func TestComputeAvailability(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := models.ComputeAvailability(tc.from, tc.to, tc.now, tc.spans)
+			a := models.ComputeAvailability(tc.from, tc.to, time.Time{}, tc.now, tc.spans)
 			total, down, counted := a.Minutes()
 			if total != tc.total || down != tc.down || counted != tc.counted {
 				t.Fatalf("minutes total/down/counted = %v/%v/%v, want %v/%v/%v", total, down, counted, tc.total, tc.down, tc.counted)

@@ -35,6 +35,7 @@ var migrations = []migration{
 	{3, "notifications: contacts, confirmations, deliveries, SLA clocks, deductions", migrateNotify},
 	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
 	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
+	{6, "outage cause spans: part of an outage with a cause of its own", migrateCauseSpans},
 }
 
 // SchemaVersion is the newest migration this binary knows.

@@ -114,6 +114,7 @@ var FailedStatuses = []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}
 // FailedDeliveriesForStaff lists the deliveries that failed, bounced or
 // went unanswered since since, newest first.
 func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, limit int) ([]FailedDelivery, error) {
+	utc(&since)
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -206,31 +207,39 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 	return wrapOp("withdraw request", reqID, err)
 }
 
-// OperationWindow is when work under a request's authorization could run:
-// from the first accepted authorization (work cannot start earlier; the
-// form's time field is in whole minutes) to the end of work, or now.
+// OperationWindow is the authorized work of a request: from the later of
+// its first accepted authorization and the start of work, to the end of
+// work, or now while the work runs. Work not started has no window. Only
+// outage time inside it may take the operation's cause (clause 7).
 func (d *RequestDetail) OperationWindow(now time.Time) (from, to time.Time, ok bool) {
+	r := d.Request
+	if r.StartedAt == nil {
+		return from, to, false
+	}
 	for _, a := range d.Accepted() {
 		if a.DecidedAt != nil && (from.IsZero() || a.DecidedAt.Before(from)) {
 			from = *a.DecidedAt
 		}
 	}
-	if r := d.Request; r.StartedAt != nil && !from.IsZero() && r.StartedAt.Before(from) {
-		from = *r.StartedAt // at most a minute earlier: the truncation above
-	}
 	if from.IsZero() {
 		return from, to, false
 	}
-	to = now
-	if d.Request.EndedAt != nil {
-		to = *d.Request.EndedAt
+	if r.StartedAt.After(from) {
+		from = *r.StartedAt
 	}
-	return from, to, true
+	to = now
+	if r.EndedAt != nil && r.EndedAt.Before(now) {
+		to = *r.EndedAt
+	}
+	if !to.After(from) {
+		return from, to, false
+	}
+	return from.UTC(), to.UTC(), true
 }
 
 // OverlappingOutages lists the outages on the request's devices that
-// overlap its authorized operation window: candidates for an engineer to
-// classify as a customer-authorized operation (excluded from the SLA).
+// overlap its authorized work (OperationWindow): candidates for an
+// engineer to attribute in part to the customer-authorized operation.
 func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Outage, error) {
 	from, to, ok := d.OperationWindow(s.now())
 	if !ok || len(d.Devices) == 0 {
@@ -243,7 +252,81 @@ func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Out
 	var out []Outage
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
 		d.Request.OrgID, ids, to, from).Order("started_at, id").Find(&out).Error
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("models: outages during request %d: %w", d.Request.ID, err)
+	}
+	return out, nil
+}
+
+// CausePlan is what attributing an outage to an operation does: the part
+// [Start, End) of the outage inside the authorized work takes the cause
+// customer_operation; Before and After are the outage's split without and
+// with it. An open outage is measured to Now.
+type CausePlan struct {
+	Outage        Outage
+	Start, End    time.Time
+	Before, After []OutageSegment
+	Now           time.Time
+}
+
+// PlanOperationCause works out, without changing anything, what
+// attributing outage outageID to the request's operation would do. An
+// outage not overlapping the request's authorized work is ErrNotFound.
+func (s *Store) PlanOperationCause(ctx context.Context, d *RequestDetail, outageID int64) (*CausePlan, error) {
+	now := s.now()
+	outs, err := s.OverlappingOutages(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	from, to, _ := d.OperationWindow(now)
+	for _, o := range outs {
+		if o.ID != outageID {
+			continue
+		}
+		parts, err := s.OutageCauseSpans(ctx, o.OrgID, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := &CausePlan{Outage: o, Start: from, End: to, Now: now, Before: OutageSegments(o, parts)}
+		if o.StartedAt.After(p.Start) {
+			p.Start = o.StartedAt
+		}
+		if o.EndedAt != nil && o.EndedAt.Before(p.End) {
+			p.End = *o.EndedAt
+		}
+		p.After = OutageSegments(o, overlay(parts, OutageCauseSpan{StartAt: p.Start, EndAt: p.End, Cause: CauseCustomerOperation,
+			RequestID: &d.Request.ID}))
+		return p, nil
+	}
+	return nil, fmt.Errorf("models: outage %d during request %d: %w", outageID, d.Request.ID, ErrNotFound)
+}
+
+// ApplyOperationCause attributes to the request's operation the part of
+// outage outageID inside the authorized work, as planned by
+// PlanOperationCause at this moment, through ChangeOutageCause: audited,
+// and the requester told.
+func (s *Store) ApplyOperationCause(ctx context.Context, actor Actor, d *RequestDetail, outageID int64, note string) (*CausePlan, error) {
+	p, err := s.PlanOperationCause(ctx, d, outageID)
+	if err != nil {
+		return nil, err
+	}
+	st, en := p.Start, p.End
+	if _, err := s.ChangeOutageCause(ctx, actor, CauseChange{OutageID: outageID, Cause: CauseCustomerOperation, Note: note,
+		Start: &st, End: &en, RequestID: &d.Request.ID}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// RequestCauseSpans lists the cause spans set from request reqID of
+// orgID, with their outages, in time order: what the operation report
+// says about availability.
+func (s *Store) RequestCauseSpans(ctx context.Context, orgID, reqID int64) ([]OutageCauseSpan, error) {
+	var ps []OutageCauseSpan
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ?", orgID, reqID).Order("start_at, id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("models: cause spans of request %d: %w", reqID, err)
+	}
+	return ps, nil
 }
 
 // GetDocument returns document id of request reqID of orgID.

@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -27,34 +30,120 @@ func (s *Store) FindOutageForStaff(ctx context.Context, id int64) (*Outage, erro
 	return &o, nil
 }
 
-// SetOutageCause classifies an outage, a staff action: the cause decides
-// whether its downtime counts against the provider, so who set it, when
-// and why is kept in the audit trail with the cause it replaced.
+// SetOutageCause classifies a whole outage, a staff action: the outage's
+// own cause, which its time outside any cause span keeps.
 func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64, cause Cause, note string) (*Outage, error) {
-	if _, err := ParseCause(string(cause)); err != nil {
+	return s.ChangeOutageCause(ctx, actor, CauseChange{OutageID: outageID, Cause: cause, Note: note})
+}
+
+// CauseChange is a change of what caused an outage. Without a span it sets
+// the outage's own cause; with one (Start and End) it gives only that part
+// of the outage the cause, as a cause span laid over the others.
+type CauseChange struct {
+	OutageID   int64
+	Cause      Cause
+	Note       string
+	Start, End *time.Time
+	RequestID  *int64 // the operation request the span comes from
+}
+
+// EventOutageCauseSpan tells the requester of an operation that part of
+// an outage was attributed to it. Its payload is CauseSpanNotice.
+const EventOutageCauseSpan = "outage.cause_span"
+
+// CauseSpanNotice is the payload of an EventOutageCauseSpan: the span as
+// set, so the email says what was decided even if it changes later.
+type CauseSpanNotice struct {
+	RequestID int64     `json:"request_id"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Cause     Cause     `json:"cause"`
+}
+
+// ChangeOutageCause is the one way an outage's cause or cause spans
+// change: the cause decides whether its downtime counts against the
+// provider, so who set it, when, why and what it replaced go into the
+// audit trail in the same transaction, and whatever depends on an
+// outage's cause is re-evaluated from here. A span from an operation
+// request tells the request's requester (EventOutageCauseSpan).
+func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChange) (*Outage, error) {
+	if _, err := ParseCause(string(ch.Cause)); err != nil {
 		return nil, err
 	}
-	note = strings.TrimSpace(note)
-	if err := checkText("note", note, 500); err != nil {
+	ch.Note = strings.TrimSpace(ch.Note)
+	if err := checkText("note", ch.Note, 500); err != nil {
 		return nil, err
+	}
+	if (ch.Start == nil) != (ch.End == nil) || (ch.Start != nil && !ch.End.After(*ch.Start)) {
+		return nil, Invalid("cause", "outage.error.span_empty")
+	}
+	if ch.Start != nil {
+		st, en := ch.Start.UTC(), ch.End.UTC()
+		ch.Start, ch.End = &st, &en
 	}
 	var o Outage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.First(&o, outageID).Error; err != nil {
+		if err := tx.First(&o, ch.OutageID).Error; err != nil {
 			return notFound(err)
 		}
-		before := o.Cause
-		o.Cause, o.CauseNote, o.CauseSetBy = cause, note, actor.UserID
-		if err := tx.Model(&o).Select("cause", "cause_note", "cause_set_by").Updates(&o).Error; err != nil {
-			return err
+		detail := map[string]any{"device_id": o.DeviceID, "check_id": o.CheckID, "cause": ch.Cause, "note": ch.Note}
+		if ch.Start == nil {
+			detail["previous"] = o.Cause
+			o.Cause, o.CauseNote, o.CauseSetBy = ch.Cause, ch.Note, actor.UserID
+			if err := tx.Model(&o).Select("cause", "cause_note", "cause_set_by").Updates(&o).Error; err != nil {
+				return err
+			}
+		} else {
+			if ch.Start.Before(o.StartedAt) || (o.EndedAt != nil && ch.End.After(*o.EndedAt)) || ch.End.After(s.now()) {
+				return Invalid("cause", "outage.error.span_outside")
+			}
+			var parts []OutageCauseSpan
+			if err := tx.Where("outage_id = ?", o.ID).Order("start_at, id").Find(&parts).Error; err != nil {
+				return err
+			}
+			p := OutageCauseSpan{OutageID: o.ID, OrgID: o.OrgID, StartAt: *ch.Start, EndAt: *ch.End, Cause: ch.Cause,
+				Note: ch.Note, SetBy: actor.UserID, RequestID: ch.RequestID, CreatedAt: s.now()}
+			next := overlay(parts, p)
+			if err := tx.Where("outage_id = ?", o.ID).Delete(&OutageCauseSpan{}).Error; err != nil {
+				return err
+			}
+			for i := range next {
+				next[i].ID = 0
+			}
+			if err := tx.Create(&next).Error; err != nil {
+				return err
+			}
+			detail["span_start"], detail["span_end"] = p.StartAt, p.EndAt
+			detail["previous"] = segmentCauses(OutageSegments(o, parts), p.StartAt, p.EndAt)
+			if ch.RequestID != nil {
+				detail["request"] = RequestNumber(*ch.RequestID)
+				payload, err := json.Marshal(CauseSpanNotice{RequestID: *ch.RequestID, Start: p.StartAt, End: p.EndAt, Cause: p.Cause})
+				if err != nil {
+					return err
+				}
+				if err := s.outbox(tx, EventOutageCauseSpan, o.OrgID, o.ID, string(payload)); err != nil {
+					return err
+				}
+			}
 		}
-		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{
-			"device_id": o.DeviceID, "check_id": o.CheckID, "cause": cause, "previous": before, "note": note})
+		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, detail)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("models: set cause of outage %d: %w", outageID, err)
+		return nil, fmt.Errorf("models: set cause of outage %d: %w", ch.OutageID, err)
 	}
 	return &o, nil
+}
+
+// segmentCauses lists the causes the segments had inside [st, en), for
+// the audit trail.
+func segmentCauses(segs []OutageSegment, st, en time.Time) []Cause {
+	var out []Cause
+	for _, g := range segs {
+		if g.Start.Before(en) && (g.End == nil || g.End.After(st)) && !slices.Contains(out, g.Cause) {
+			out = append(out, g.Cause)
+		}
+	}
+	return out
 }
 
 // EvidenceForOutages returns the first perOutage failed probes behind each

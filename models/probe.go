@@ -604,6 +604,7 @@ func (s *Store) OutboxKinds(ctx context.Context, orgID int64) ([]string, error) 
 
 // Rollups returns the rollups of a check of orgID in [from, to), oldest first.
 func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string, from, to time.Time) ([]Rollup, error) {
+	utc(&from, &to)
 	var rs []Rollup
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = rollups.check_id AND checks.org_id = ?", orgID).
 		Where("rollups.check_id = ? AND rollups.period = ? AND rollups.start >= ? AND rollups.start < ?", checkID, period, from, to).
@@ -613,6 +614,7 @@ func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string
 
 // Results returns the raw results of a check of orgID in [from, to), oldest first.
 func (s *Store) Results(ctx context.Context, orgID, checkID int64, from, to time.Time) ([]ProbeResult, error) {
+	utc(&from, &to)
 	var rs []ProbeResult
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).
 		Where("probe_results.check_id = ? AND probe_results.at >= ? AND probe_results.at < ?", checkID, from, to).

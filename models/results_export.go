@@ -26,11 +26,12 @@ type ResultRow struct {
 // orgID in [from, to), by check then time, reading row by row so a long
 // period does not have to fit in memory twice.
 func (s *Store) EachDeviceResult(ctx context.Context, orgID, deviceID int64, from, to time.Time, fn func(ResultRow) error) error {
+	utc(&from, &to)
 	db := s.db.WithContext(ctx)
 	rows, err := db.Table("probe_results").
 		Select("probe_results.check_id, checks.kind, checks.target, probe_results.at, probe_results.ok, probe_results.rtt_us, probe_results.reason").
 		Joins("JOIN checks ON checks.id = probe_results.check_id").
-		Where("checks.org_id = ? AND checks.device_id = ? AND probe_results.at >= ? AND probe_results.at < ?", orgID, deviceID, from.UTC(), to.UTC()).
+		Where("checks.org_id = ? AND checks.device_id = ? AND probe_results.at >= ? AND probe_results.at < ?", orgID, deviceID, from, to).
 		Order("probe_results.check_id, probe_results.at").Rows()
 	if err != nil {
 		return fmt.Errorf("models: results of device %d: %w", deviceID, err)

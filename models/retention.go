@@ -11,6 +11,7 @@ import (
 // statement so no statement holds locks for long. Rollups, outages and
 // their evidence stay. It returns the rows deleted.
 func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerStatement int) (int64, error) {
+	utc(&before)
 	if checksPerStatement <= 0 {
 		checksPerStatement = 50
 	}
@@ -22,7 +23,7 @@ func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerSta
 	var total int64
 	for len(ids) > 0 {
 		n := min(checksPerStatement, len(ids))
-		r := db.Where("check_id IN ? AND at < ?", ids[:n], before.UTC()).Delete(&ProbeResult{})
+		r := db.Where("check_id IN ? AND at < ?", ids[:n], before).Delete(&ProbeResult{})
 		if r.Error != nil {
 			return total, fmt.Errorf("models: purge results: %w", r.Error)
 		}

@@ -100,13 +100,7 @@ func ComputeUptime(d Device, checks []Check, spans []Span, now time.Time, loc *t
 	if loc == nil {
 		loc = time.UTC
 	}
-	since := d.CreatedAt
-	clamp := func(t time.Time) time.Time {
-		if t.Before(since) {
-			return since
-		}
-		return t
-	}
+	since := MonitoredSince(d)
 	month := startOfDay(now, loc)
 	month = month.AddDate(0, 0, 1-month.Day())
 	u := DeviceUptime{Device: d, Checks: checks, State: DeviceState(checks)}
@@ -116,7 +110,7 @@ func ComputeUptime(d Device, checks []Check, spans []Span, now time.Time, loc *t
 		{Period: PeriodMonth, From: month, To: month.AddDate(0, 1, 0)},
 		{Period: Period90d, From: now.Add(-UptimeDays * 24 * time.Hour), To: now},
 	} {
-		p.Availability = ComputeAvailability(clamp(p.From), p.To, now, spans)
+		p.Availability = ComputeAvailability(p.From, p.To, since, now, spans)
 		u.Periods = append(u.Periods, p)
 	}
 	u.Days = DailyAvailability(startOfDay(now, loc).AddDate(0, 0, -(UptimeDays-1)), UptimeDays, since, now, spans)
@@ -138,13 +132,9 @@ func DailyAvailability(first time.Time, days int, since, now time.Time, spans []
 			out[i].NoData = true
 			continue
 		}
-		from := start
-		if from.Before(since) {
-			from = since
-		}
 		// Only spans that start before the day ends can touch it.
 		n := sort.Search(len(sorted), func(k int) bool { return !sorted[k].Start.Before(end) })
-		out[i].Availability = ComputeAvailability(from, end, now, sorted[:n])
+		out[i].Availability = ComputeAvailability(start, end, since, now, sorted[:n])
 	}
 	return out
 }
