@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -124,7 +125,11 @@ func (h *Handler) downloadReport(c *fiber.Ctx) error {
 		return err
 	}
 	tr := documentLang(c)
-	b, err := pdf.OperationReport(tr.T, h.reportVM(tr, d))
+	vm := h.reportVM(tr, d)
+	if vm.Outages, err = h.reportOutages(ctx, tr, d); err != nil {
+		return err
+	}
+	b, err := pdf.OperationReport(tr.T, vm)
 	if err != nil {
 		return err
 	}
@@ -174,6 +179,37 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 		vm.Clocks = append(vm.Clocks, line)
 	}
 	return vm
+}
+
+// reportOutages lists the outages part of which was attributed to the
+// request's operation: the exempt part and what still counts.
+func (h *Handler) reportOutages(ctx context.Context, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
+	r := d.Request
+	spans, err := h.store.RequestCauseSpans(ctx, r.OrgID, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := h.store.Now()
+	var out []pdf.OutageLine
+	for _, p := range spans {
+		o, err := h.store.GetOutage(ctx, r.OrgID, p.OutageID)
+		if err != nil {
+			return nil, err
+		}
+		parts, err := h.store.OutageCauseSpans(ctx, r.OrgID, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		counted, _ := views.SplitTotals(models.OutageSegments(*o, parts), now)
+		end := tr.T("outages.ongoing")
+		if o.EndedAt != nil {
+			end = h.docTime(*o.EndedAt)
+		}
+		out = append(out, pdf.OutageLine{Device: d.DeviceName(o.DeviceID), Outage: h.docTime(o.StartedAt) + " – " + end,
+			Exempt:  h.docTime(p.StartAt) + " – " + h.docTime(p.EndAt) + " (" + views.DurationT(tr.T, p.EndAt.Sub(p.StartAt)) + ")",
+			Counted: views.DurationT(tr.T, counted), Note: p.Note})
+	}
+	return out, nil
 }
 
 func deviceLines(ds []models.Device) []string {

@@ -52,9 +52,16 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 	return redirect(c, views.OperationURL(r.ID))
 }
 
-// classifyOutage marks an outage that overlaps the authorized work on the
-// request's devices as caused by the customer-authorized operation, which
-// excludes it from the availability figure (clause 7).
+// showClassifyOutage shows what attributing an outage to the request's
+// operation would do, for the engineer to confirm: only the part inside
+// the authorized work takes the operation's cause.
+func (h *Handler) showClassifyOutage(c *fiber.Ctx) error {
+	return h.renderClassify(c, fiber.StatusOK, nil, "")
+}
+
+// classifyOutage attributes the part of an outage inside the authorized
+// work to the customer-authorized operation (clause 7), after the
+// engineer saw the split; the rest keeps its own cause.
 func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 	r, id, err := h.requestChild(c, "outage")
 	if err != nil {
@@ -65,20 +72,43 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	outs, err := h.store.OverlappingOutages(ctx, d)
+	note := c.FormValue("note")
+	_, err = h.store.ApplyOperationCause(ctx, actor(c), d, id, note)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderClassify(c, fiber.StatusUnprocessableEntity, errs, note)
+	}
 	if err != nil {
 		return err
 	}
-	for _, o := range outs {
-		if o.ID == id {
-			if _, err := h.store.SetOutageCause(ctx, actor(c), o.ID, models.CauseCustomerOperation, r.Number()); err != nil {
-				return err
-			}
-			h.flash(c, "ok", "flash.cause_set")
-			return redirect(c, views.OperationURL(r.ID))
+	h.flash(c, "ok", "flash.cause_span_set")
+	return redirect(c, views.OperationURL(r.ID)+"#ov-h")
+}
+
+func (h *Handler) renderClassify(c *fiber.Ctx, status int, errs views.FormErrors, note string) error {
+	r, id, err := h.requestChild(c, "outage")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	d, err := h.store.RequestDetailOf(ctx, r)
+	if err != nil {
+		return err
+	}
+	vm := views.OperationCausePageVM{D: d, Errors: errs, Note: note}
+	if vm.Plan, err = h.store.PlanOperationCause(ctx, d, id); err != nil {
+		return err
+	}
+	vm.Device = d.DeviceName(vm.Plan.Outage.DeviceID)
+	var setters []int64
+	for _, g := range vm.Plan.Before {
+		if g.Part != nil && g.Part.SetBy != nil {
+			setters = append(setters, *g.Part.SetBy)
 		}
 	}
-	return models.ErrNotFound
+	if vm.Names, err = h.store.StaffNames(ctx, setters); err != nil {
+		return err
+	}
+	return h.render(c, status, views.OperationCausePage(vm))
 }
 
 // withdrawRequest lets a customer take back a request nobody has

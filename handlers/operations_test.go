@@ -430,19 +430,24 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 			r := cust.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil)
 			wantStatus(t, r, http.StatusForbidden)
 		})
-		t.Run("the engineer classifies the overlapping outage as the customer's operation", func(t *testing.T) {
-			wantRedirect(t, eng.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil), req)
+		t.Run("the engineer attributes the overlapping outage to the customer's operation", func(t *testing.T) {
+			wantRedirect(t, eng.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil), req+"#ov-h")
 			os, _ := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 5)
 			for _, x := range os {
-				want := models.CauseUnknown
+				if x.Cause != models.CauseUnknown && x.Cause != "" {
+					t.Errorf("outage %d own cause %q, want it kept", x.ID, x.Cause)
+				}
+				spans, err := e.store.OutageCauseSpans(ctx, e.fx.OrgA.ID, x.ID)
+				want := 0
 				if x.ID == during.ID {
-					want = models.CauseCustomerOperation
+					want = 1 // all of it lies inside the work: one span, the whole outage
 				}
-				if x.Cause != want && !(want == models.CauseUnknown && x.Cause == "") {
-					t.Errorf("outage %d cause %q, want %q", x.ID, x.Cause, want)
+				if err != nil || len(spans) != want {
+					t.Fatalf("outage %d spans %+v, %v", x.ID, spans, err)
 				}
-				if x.ID == during.ID && !strings.Contains(x.CauseNote, "OP-") {
-					t.Errorf("the cause note does not name the request: %q", x.CauseNote)
+				if want == 1 && (!spans[0].StartAt.Equal(x.StartedAt) || !spans[0].EndAt.Equal(*x.EndedAt) ||
+					spans[0].Cause != models.CauseCustomerOperation) {
+					t.Errorf("span %+v, want the whole outage as the customer's operation", spans[0])
 				}
 			}
 		})

@@ -68,7 +68,17 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	for _, ct := range contacts {
 		vm.Contacts[ct.ID] = ct.Name
 	}
+	parts, err := h.store.OutageCauseSpans(ctx, o.OrgID, o.ID)
+	if err != nil {
+		return err
+	}
+	vm.Segments = models.OutageSegments(*o, parts)
 	var loggers []int64
+	for _, p := range parts {
+		if p.SetBy != nil {
+			loggers = append(loggers, *p.SetBy)
+		}
+	}
 	for _, as := range vm.Attempts {
 		for _, a := range as {
 			if a.ByUserID != nil {

@@ -170,6 +170,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/operations/:id/authorizations/:auth/reject", engineers, h.rejectAuthorization},
 		{"POST", "/operations/:id/phone", engineers, h.recordPhoneAuthorization},
 		{"POST", "/operations/:id/state", engineers, h.setOperationState},
+		{"GET", "/operations/:id/outages/:outage/classify", engineers, h.showClassifyOutage},
 		{"POST", "/operations/:id/outages/:outage/classify", engineers, h.classifyOutage},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},

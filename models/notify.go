@@ -195,7 +195,7 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		}
 		switch ev.Kind {
 		case EventOutageOpened, EventOutageClosed:
-		case EventOperationMessage, EventPhoneLocked:
+		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err

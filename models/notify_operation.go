@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,6 +43,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = operationRecipients(tx, ev.OrgID, ev.RefID)
 	case EventPhoneLocked:
 		rs, err = phoneLockRecipients(tx, ev.OrgID, ev.RefID)
+	case EventOutageCauseSpan:
+		rs, err = causeSpanRecipients(tx, ev)
 	}
 	if err != nil {
 		return nil, err
@@ -119,6 +122,80 @@ func operationRecipients(tx *gorm.DB, orgID, messageID int64) ([]emailRecipient,
 		}
 	}
 	return out, nil
+}
+
+// causeSpanRecipients are whom a cause span set from an operation is told
+// to: the customer user who asked for the work, if still enabled. A
+// request raised by staff for a caller has nobody to tell by this path.
+func causeSpanRecipients(tx *gorm.DB, ev OutboxEvent) ([]emailRecipient, error) {
+	var n CauseSpanNotice
+	if err := json.Unmarshal([]byte(ev.Payload), &n); err != nil {
+		return nil, fmt.Errorf("cause span event %d: %w", ev.ID, err)
+	}
+	var r OperationRequest
+	if err := tx.Where("org_id = ? AND id = ?", ev.OrgID, n.RequestID).First(&r).Error; err != nil {
+		return nil, optionalRow(err)
+	}
+	if r.RequestedBy == nil {
+		return nil, nil
+	}
+	var us []User
+	if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *r.RequestedBy, ev.OrgID, RoleCustomer).
+		Find(&us).Error; err != nil {
+		return nil, err
+	}
+	var out []emailRecipient
+	for _, u := range us {
+		out = append(out, emailRecipient{Address: u.Email, Locale: u.Locale})
+	}
+	return out, nil
+}
+
+// CauseSpanFacts is what an email about a cause span set from an
+// operation says: the span as set, and the outage's split as it is now.
+type CauseSpanFacts struct {
+	Org      Organization
+	Request  OperationRequest
+	Outage   Outage
+	Device   string
+	Notice   CauseSpanNotice
+	Segments []OutageSegment
+	Now      time.Time
+}
+
+// CauseSpanFacts loads outbox event eventID of orgID (an
+// EventOutageCauseSpan) with its request and outage. What no longer
+// exists is ErrNotFound.
+func (s *Store) CauseSpanFacts(ctx context.Context, orgID, eventID int64) (*CauseSpanFacts, error) {
+	db := s.db.WithContext(ctx)
+	var ev OutboxEvent
+	if err := db.Where("org_id = ? AND id = ? AND kind = ?", orgID, eventID, EventOutageCauseSpan).First(&ev).Error; err != nil {
+		return nil, notFound(err)
+	}
+	f := &CauseSpanFacts{Now: s.now()}
+	if err := json.Unmarshal([]byte(ev.Payload), &f.Notice); err != nil {
+		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
+	}
+	if err := db.Where("org_id = ? AND id = ?", orgID, f.Notice.RequestID).First(&f.Request).Error; err != nil {
+		return nil, notFound(err)
+	}
+	if err := db.Where("org_id = ? AND id = ?", orgID, ev.RefID).First(&f.Outage).Error; err != nil {
+		return nil, notFound(err)
+	}
+	var d Device
+	if err := optionalRow(db.Select("id", "name").Where("org_id = ? AND id = ?", orgID, f.Outage.DeviceID).First(&d).Error); err != nil {
+		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
+	}
+	f.Device = d.Name
+	parts, err := causeSpansOf(db, orgID, []int64{f.Outage.ID})
+	if err != nil {
+		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
+	}
+	f.Segments = OutageSegments(f.Outage, parts[f.Outage.ID])
+	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
+		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
+	}
+	return f, nil
 }
 
 // phoneLockRecipients are whom a phone lock is told to: every enabled

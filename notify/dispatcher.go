@@ -333,6 +333,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 	switch del.Event {
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
+	case models.EventOutageCauseSpan:
+		f, err := d.store.CauseSpanFacts(ctx, del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the request or the outage no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := d.store.RecipientName(ctx, del.OrgID, del.ContactID, del.Address)
+		if err != nil {
+			return nil, "", err
+		}
+		return composeCauseSpan(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	}
 	facts, err := d.store.NoticeFacts(ctx, del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
 	if errors.Is(err, models.ErrNotFound) {

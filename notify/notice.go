@@ -199,6 +199,44 @@ func composeOperation(del models.Delivery, f *models.OperationNoticeFacts, to, b
 	return n
 }
 
+// composeCauseSpan tells the requester of an operation that part of an
+// outage was attributed to it: which part is exempt, and what still counts.
+func composeCauseSpan(del models.Delivery, f *models.CauseSpanFacts, to, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: to, URL: OutageURL(baseURL, f.Outage.ID)}
+	n.Subject = tr.T("email.cause_span_subject", f.Request.Number(), f.Device)
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	at := func(t time.Time) string { return t.In(loc).Format(longTime) }
+	line(greet(tr, to))
+	line("")
+	line(tr.T("email.cause_span_intro", f.Device, f.Request.Number(), f.Request.Title))
+	line("")
+	line(tr.T("email.cause_span_exempt", at(f.Notice.Start), at(f.Notice.End), views.DurationT(tr.T, f.Notice.End.Sub(f.Notice.Start))))
+	if f.Outage.EndedAt != nil {
+		line(tr.T("email.cause_span_outage", at(f.Outage.StartedAt), at(*f.Outage.EndedAt)))
+	} else {
+		line(tr.T("email.cause_span_ongoing", at(f.Outage.StartedAt)))
+	}
+	var counted, exempt time.Duration
+	for _, g := range f.Segments {
+		if g.Counts() {
+			counted += g.Length(f.Now)
+		} else {
+			exempt += g.Length(f.Now)
+		}
+	}
+	line(tr.T("email.cause_span_rest", views.DurationT(tr.T, counted), views.DurationT(tr.T, exempt)))
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.cause_span_link", n.URL))
+	}
+	line("")
+	signOff(tr, line, tr.T("email.operation_why_requester", f.Org.Name))
+	n.Body = b.String()
+	return n
+}
+
 // composePhoneLock tells a customer user, or the contact itself, that
 // wrong passphrases locked phone authorization for a contact.
 func composePhoneLock(del models.Delivery, f *models.PhoneLockFacts, to, baseURL string, loc *time.Location) *notice {

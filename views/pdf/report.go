@@ -20,6 +20,17 @@ type AuthorizationLine struct {
 	SHA256                 string // hex, "" for phone
 }
 
+// OutageLine is one outage of the operation's devices part of which was
+// attributed to the customer-authorized operation: which minutes are
+// exempt and which still count.
+type OutageLine struct {
+	Device  string
+	Outage  string // start – end, already formatted
+	Exempt  string // the part attributed to this operation, with its length
+	Counted string // what still counts against availability
+	Note    string // why, as the engineer wrote it; may be ""
+}
+
 // ReportVM is what the operation report shows. Every string is already
 // formatted and, where it is a label, translated.
 type ReportVM struct {
@@ -38,6 +49,7 @@ type ReportVM struct {
 	Result         string          // the result
 	FollowUp       string          // follow-up for the customer, may be ""
 	Clocks         []ClockLine
+	Outages        []OutageLine // outages attributed in part to this operation
 	Generated      string
 }
 
@@ -139,6 +151,28 @@ func report(d *doc, t T, vm ReportVM) {
 				r.color = &colorMissed
 			}
 			rows[i] = r
+		}
+		d.table(cols, rows)
+	}
+
+	d.heading(t("pdf.section.outages"))
+	d.paragraph(t("pdf.outages.intro"), colorText)
+	if len(vm.Outages) == 0 {
+		d.paragraph(t("pdf.none"), colorText)
+	} else {
+		cols := []column{
+			{head: t("pdf.outages.device"), width: 30},
+			{head: t("pdf.outages.outage"), width: 50},
+			{head: t("pdf.outages.exempt"), width: 50},
+			{head: t("pdf.outages.counted"), width: contentW - 130},
+		}
+		rows := make([]row, len(vm.Outages))
+		for i, o := range vm.Outages {
+			ex := o.Exempt
+			if o.Note != "" {
+				ex += "\n" + o.Note
+			}
+			rows[i] = row{cells: []string{o.Device, o.Outage, ex, o.Counted}}
 		}
 		d.table(cols, rows)
 	}

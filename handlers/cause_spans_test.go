@@ -1,0 +1,149 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// The case of issue 9: an outage began 22 minutes before the authorization
+// and outlasted the work by 25 minutes. "Caused by this operation" used to
+// exempt all of it (100% while the device was down). Only the part inside
+// the authorized work, from the later of the authorization and the start
+// of work to the end of work, may take the operation's cause.
+func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := newOpEnv(t, e)
+		org := e.fx.OrgA.ID
+		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
+		checks, err := e.store.ListChecks(ctx, org, o.dev.ID)
+		if err != nil || len(checks) == 0 {
+			t.Fatalf("checks = %v, %v", checks, err)
+		}
+		c := checks[0]
+		req := o.raise(t, cust)
+		t0 := e.clock.Now()
+		// The device goes down at t0 and stays down.
+		if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: t0, Reason: models.ReasonTimeout},
+			{CheckID: c.ID, At: t0.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(22 * time.Minute) // authorized 22 minutes into the outage
+		eng = e.as(t, e.fx.Engineer)
+		wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
+		e.clock.Advance(3 * time.Minute) // work starts at t0+25m
+		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
+		e.clock.Advance(30 * time.Minute) // and ends at t0+55m
+		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "work_done": {"Disk replaced 已更换"},
+			"result": {"success"}}), req)
+		e.clock.Advance(25 * time.Minute) // the device answers again at t0+80m
+		if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: e.clock.Now(), OK: true, RTTus: 200}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(10 * time.Minute)
+		outs, err := e.store.ListOutages(ctx, org, o.dev.ID, 5)
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("outages = %+v, %v", outs, err)
+		}
+		out := outs[0]
+		eng = e.as(t, e.fx.Engineer)
+		cust = e.as(t, e.fx.CustA)
+		page := req + "/outages/" + ids(out.ID) + "/classify"
+		zhT := locales.For(locales.Default).T
+		mins := func(n int) string { return views.DurationT(zhT, time.Duration(n)*time.Minute) }
+
+		t.Run("the confirmation shows the split and changes nothing", func(t *testing.T) {
+			r := eng.get(page)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("operation.cause.before"), zh("operation.cause.after"),
+				zh("outages.split.counted", mins(80)), zh("outages.split.counted", mins(50)), zh("outages.split.exempt", mins(30)))
+			wantStatus(t, cust.get(page), http.StatusForbidden)
+			a, err := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			if err != nil || a.Counted != 80*time.Minute {
+				t.Fatalf("before confirming: %+v, %v; want 80 min counted", a, err)
+			}
+		})
+		t.Run("confirming exempts the 30 minutes of work and nothing else", func(t *testing.T) {
+			r := eng.submit(page, page, url.Values{"note": {"Disk swap needed the power off 换盘需断电"}})
+			wantStatus(t, r, http.StatusSeeOther)
+			a, err := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			if err != nil || a.Down != 80*time.Minute || a.Counted != 50*time.Minute {
+				t.Fatalf("after confirming: %+v (%.3f%%), %v; want 80 min down, 50 min counted (22+3 before the work, 25 after)",
+					a, a.Percent(), err)
+			}
+			got, err := e.store.GetOutage(ctx, org, out.ID)
+			if err != nil || got.Cause != models.CauseUnknown {
+				t.Errorf("the outage's own cause = %q, %v; want it kept", got.Cause, err)
+			}
+			spans, err := e.store.OutageCauseSpans(ctx, org, out.ID)
+			if err != nil || len(spans) != 1 || !spans[0].StartAt.Equal(t0.Add(25*time.Minute)) || !spans[0].EndAt.Equal(t0.Add(55*time.Minute)) ||
+				spans[0].Cause != models.CauseCustomerOperation || spans[0].RequestID == nil || spans[0].SetBy == nil ||
+				*spans[0].SetBy != e.fx.Engineer.ID || !strings.Contains(spans[0].Note, "换盘") {
+				t.Fatalf("cause spans = %+v, %v", spans, err)
+			}
+		})
+		t.Run("confirming twice changes nothing more", func(t *testing.T) {
+			wantStatus(t, eng.submit(page, page, url.Values{"note": {"Disk swap needed the power off 换盘需断电"}}), http.StatusSeeOther)
+			spans, _ := e.store.OutageCauseSpans(ctx, org, out.ID)
+			a, _ := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			if len(spans) != 1 || a.Counted != 50*time.Minute {
+				t.Fatalf("after a second confirmation: %d spans, %v counted", len(spans), a.Counted)
+			}
+		})
+		t.Run("the customer's outage page shows which minutes count and why", func(t *testing.T) {
+			r := cust.get("/outages/" + ids(out.ID))
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("outages.split.title"), zh("outages.split.counted", mins(50)), zh("outages.split.exempt", mins(30)),
+				zh("outages.split.own_cause"), "换盘需断电", models.RequestNumber(*mustSpan(t, e, org, out.ID).RequestID))
+		})
+		t.Run("the change is audited with the span and the request", func(t *testing.T) {
+			evs, err := e.store.ListAudit(ctx, models.AuditFilter{Action: models.AuditOutageCause})
+			if err != nil || len(evs) != 2 || !strings.Contains(evs[0].Detail, "span_start") || !strings.Contains(evs[0].Detail, "OP-") {
+				t.Fatalf("audit = %+v, %v", evs, err)
+			}
+		})
+		t.Run("the requester is told", func(t *testing.T) {
+			kinds, err := e.store.OutboxKinds(ctx, org)
+			n := 0
+			for _, k := range kinds {
+				if k == models.EventOutageCauseSpan {
+					n++
+				}
+			}
+			if err != nil || n != 2 {
+				t.Fatalf("outbox kinds %v, %v; want one cause-span event per confirmation", kinds, err)
+			}
+		})
+		t.Run("the operation report lists the split", func(t *testing.T) {
+			r := cust.get(req + "/report.pdf")
+			wantStatus(t, r, http.StatusOK)
+			text := pdfText(t, []byte(r.Body))
+			if text == "" {
+				t.Skip("pdftotext not installed")
+			}
+			flat := strings.Join(strings.Fields(text), " ")
+			for _, w := range []string{zh("pdf.section.outages"), "web-01", "(" + mins(30) + ")", mins(50)} {
+				if !strings.Contains(flat, strings.Join(strings.Fields(w), " ")) {
+					t.Errorf("report does not say %q:\n%s", w, text)
+				}
+			}
+		})
+	})
+}
+
+func mustSpan(t *testing.T, e *env, org, outageID int64) models.OutageCauseSpan {
+	t.Helper()
+	spans, err := e.store.OutageCauseSpans(context.Background(), org, outageID)
+	if err != nil || len(spans) == 0 {
+		t.Fatalf("cause spans = %+v, %v", spans, err)
+	}
+	return spans[0]
+}
