@@ -263,11 +263,7 @@ var ErrLeaseLost = errors.New("lease lost")
 // with retryAt the delivery waits for its next try. A delivered result to
 // an authorized contact stops the outage's emergency clock.
 func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int64, result, errText string, retryAt *time.Time) error {
-	if retryAt != nil {
-		r := *retryAt
-		utc(&r)
-		retryAt = &r
-	}
+	retryAt = utcPtr(retryAt)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND lease_owner = ? AND status = ?", deliveryID, owner, DeliveryPending).First(&d).Error; err != nil {

@@ -378,14 +378,6 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	return r, nil
 }
 
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // GetRequest returns request id of orgID; another organization's is not found.
 func (s *Store) GetRequest(ctx context.Context, orgID, id int64) (*OperationRequest, error) {
 	var r OperationRequest

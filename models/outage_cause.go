@@ -77,10 +77,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 	if (ch.Start == nil) != (ch.End == nil) || (ch.Start != nil && !ch.End.After(*ch.Start)) {
 		return nil, Invalid("cause", "outage.error.span_empty")
 	}
-	if ch.Start != nil {
-		st, en := ch.Start.UTC(), ch.End.UTC()
-		ch.Start, ch.End = &st, &en
-	}
+	ch.Start, ch.End = utcPtr(ch.Start), utcPtr(ch.End)
 	var o Outage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.First(&o, ch.OutageID).Error; err != nil {

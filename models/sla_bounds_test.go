@@ -70,6 +70,18 @@ func TestMonthBoundsInShanghaiCountTheSameOnEveryDatabase(t *testing.T) {
 				t.Fatalf("November results = %d, %v; want 0", len(rs), err)
 			}
 		})
+		t.Run("hourly rollups and the results export use the same bounds", func(t *testing.T) {
+			if rs, err := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", dec, jan); err != nil || len(rs) != 1 {
+				t.Errorf("December hourly rollups = %+v, %v; want the hour of the outage", rs, err)
+			}
+			if rs, err := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", nov, dec); err != nil || len(rs) != 0 {
+				t.Errorf("November hourly rollups = %+v, %v; want none", rs, err)
+			}
+			n := 0
+			if err := s.EachDeviceResult(ctx, fx.OrgA.ID, d.ID, dec, jan, func(models.ResultRow) error { n++; return nil }); err != nil || n != 3 {
+				t.Errorf("December export = %d rows, %v; want 3", n, err)
+			}
+		})
 		t.Run("the uptime page cut in Shanghai counts it in this month's days", func(t *testing.T) {
 			clock.Advance(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC).Sub(clock.Now()))
 			u, err := s.GetDeviceUptime(ctx, fx.OrgA.ID, d.ID, sh)

@@ -15,3 +15,12 @@ func utc(ts ...*time.Time) {
 		}
 	}
 }
+
+// utcPtr is a UTC copy of *t, nil for nil: for times kept from an input.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
