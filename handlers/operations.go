@@ -206,6 +206,14 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 		if vm.Outages, err = h.store.OverlappingOutages(ctx, d); err != nil {
 			return err
 		}
+		vm.Splits = map[int64][]models.OutageSegment{}
+		for _, o := range vm.Outages {
+			parts, err := h.store.OutageCauseSpans(ctx, o.OrgID, o.ID)
+			if err != nil {
+				return err
+			}
+			vm.Splits[o.ID] = models.OutageSegments(o, parts)
+		}
 	}
 	return h.render(c, status, views.OperationPage(vm))
 }

@@ -53,6 +53,7 @@ type OperationPageVM struct {
 	CanOperate bool // engineers: authorizations, state, classification
 	CanMessage bool
 	Outages    []models.Outage
+	Splits     map[int64][]models.OutageSegment // each outage split by its cause spans
 	Now        time.Time
 	FollowUp   time.Duration
 	MaxUpload  int64
