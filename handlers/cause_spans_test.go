@@ -103,6 +103,8 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, zh("outages.split.title"), zh("outages.split.counted", mins(50)), zh("outages.split.exempt", mins(30)),
 				zh("outages.split.own_cause"), "换盘需断电", models.RequestNumber(*mustSpan(t, e, org, out.ID).RequestID))
+			r = cust.get("/devices/" + ids(o.dev.ID))
+			wantBody(t, r, zh("outages.split.exempt", mins(30)), "/outages/"+ids(out.ID)+"#split-h")
 		})
 		t.Run("the change is audited with the span and the request", func(t *testing.T) {
 			evs, err := e.store.ListAudit(ctx, models.AuditFilter{Action: models.AuditOutageCause})

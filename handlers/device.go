@@ -73,6 +73,9 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	for i, o := range vm.Outages {
 		ids[i] = o.ID
 	}
+	if vm.Parts, err = h.store.CauseSpansOf(ctx, d.OrgID, ids); err != nil {
+		return err
+	}
 	if vm.Evidence, err = h.store.EvidenceForOutages(ctx, d.OrgID, ids, views.EvidenceShown); err != nil {
 		return err
 	}

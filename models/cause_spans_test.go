@@ -140,12 +140,12 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 		t.Run("a span outside the outage or in the future is refused", func(t *testing.T) {
 			before, st := t0.Add(-time.Minute), t0.Add(time.Minute)
 			wantInvalid(t, errOf(s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack,
-				Start: &before, End: &st})), "cause", "outage.error.span_outside")
+				Start: &before, End: &st})), "cause", "outages.error.span_outside")
 			future := clock.Now().Add(time.Minute)
 			wantInvalid(t, errOf(s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack,
-				Start: &st, End: &future})), "cause", "outage.error.span_outside")
+				Start: &st, End: &future})), "cause", "outages.error.span_outside")
 			wantInvalid(t, errOf(s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack,
-				Start: &st, End: &st})), "cause", "outage.error.span_empty")
+				Start: &st, End: &st})), "cause", "outages.error.span_empty")
 		})
 		t.Run("the outage's own cause still decides the rest", func(t *testing.T) {
 			if _, err := s.SetOutageCause(ctx, f.eng, o.ID, models.CauseCustomerEquipment, "their switch"); err != nil {

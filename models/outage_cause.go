@@ -75,7 +75,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		return nil, err
 	}
 	if (ch.Start == nil) != (ch.End == nil) || (ch.Start != nil && !ch.End.After(*ch.Start)) {
-		return nil, Invalid("cause", "outage.error.span_empty")
+		return nil, Invalid("cause", "outages.error.span_empty")
 	}
 	ch.Start, ch.End = utcPtr(ch.Start), utcPtr(ch.End)
 	var o Outage
@@ -92,7 +92,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 			}
 		} else {
 			if ch.Start.Before(o.StartedAt) || (o.EndedAt != nil && ch.End.After(*o.EndedAt)) || ch.End.After(s.now()) {
-				return Invalid("cause", "outage.error.span_outside")
+				return Invalid("cause", "outages.error.span_outside")
 			}
 			var parts []OutageCauseSpan
 			if err := tx.Where("outage_id = ?", o.ID).Order("start_at, id").Find(&parts).Error; err != nil {

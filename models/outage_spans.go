@@ -113,6 +113,16 @@ func causeSpansOf(db *gorm.DB, orgID int64, outageIDs []int64) (map[int64][]Outa
 	return out, nil
 }
 
+// CauseSpansOf lists the cause spans of the given outages of orgID, by
+// outage, each in time order; other organizations' outages yield nothing.
+func (s *Store) CauseSpansOf(ctx context.Context, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
+	m, err := causeSpansOf(s.db.WithContext(ctx), orgID, outageIDs)
+	if err != nil {
+		return nil, fmt.Errorf("models: cause spans of org %d: %w", orgID, err)
+	}
+	return m, nil
+}
+
 // OutageCauseSpans lists the cause spans of outage outageID of orgID, in
 // time order.
 func (s *Store) OutageCauseSpans(ctx context.Context, orgID, outageID int64) ([]OutageCauseSpan, error) {
