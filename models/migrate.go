@@ -90,10 +90,10 @@ func createTables(tx *gorm.DB, tables ...any) error {
 // createTablesWith is createTables with extra SQLite table options, such as
 // WITHOUT ROWID for tables keyed by their primary key alone.
 func createTablesWith(tx *gorm.DB, sqliteOptions string, tables ...any) error {
-	if tx.Dialector.Name() == "sqlite" && sqliteOptions != "" {
+	if dialectOf(tx) == SQLite && sqliteOptions != "" {
 		tx = tx.Set("gorm:table_options", sqliteOptions)
 	}
-	if tx.Dialector.Name() == "mysql" {
+	if dialectOf(tx) == MySQL {
 		// Binary collation compares text the way SQLite does: the same
 		// rules on both databases (case is folded by the code, not the
 		// collation, and 'josé' is not 'jose').

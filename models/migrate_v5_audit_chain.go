@@ -119,7 +119,7 @@ func sealAuditBatch(db *gorm.DB, after int64, n int) (int64, error) {
 		}
 		// One UPDATE joined to a derived table of the new values, as
 		// writeCheckStates does, rather than one statement a row.
-		mysql := tx.Dialector.Name() == "mysql"
+		mysql := dialectOf(tx) == MySQL
 		values := make([]string, len(rows))
 		args := make([]any, 0, 4*len(rows))
 		for i, r := range rows {

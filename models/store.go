@@ -15,7 +15,6 @@ import (
 // Store is the only way into the database.
 type Store struct {
 	db      *gorm.DB
-	dialect Dialect
 	now     func() time.Time
 	hasher  PasswordHasher
 	sealKey []byte
@@ -46,8 +45,8 @@ func WithConfirmEvery(d time.Duration) StoreOption { return func(s *Store) { s.c
 func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 
 // NewStore wraps an open database.
-func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
-	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
+func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
+	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
 		zone: time.UTC, confirmEvery: DefaultConfirmEvery}
 	WithSecretKey(nil)(s)
 	for _, o := range opts {
@@ -64,14 +63,14 @@ func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
 // a transaction: on MySQL the later plain reads then see what committed
 // before the lock was granted.
 func forUpdate(tx *gorm.DB) *gorm.DB {
-	if tx.Dialector.Name() == "mysql" {
+	if dialectOf(tx) == MySQL {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
 }
 
 // Dialect says which database family the store runs on.
-func (s *Store) Dialect() Dialect { return s.dialect }
+func (s *Store) Dialect() Dialect { return dialectOf(s.db) }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }

@@ -142,7 +142,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 	if err != nil {
 		return nil, err
 	}
-	store := models.NewStore(db, dialect, models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
+	store := models.NewStore(db, models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
 		models.WithConfirmEvery(cfg.Notify.ConfirmEvery))
 	n, err := store.Migrate(ctx)
 	if err != nil {
