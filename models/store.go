@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/colo-portal/portal/models/seal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -17,7 +18,7 @@ type Store struct {
 	db      *gorm.DB
 	now     func() time.Time
 	hasher  PasswordHasher
-	sealKey []byte
+	totpKey seal.Key
 	// zone decides calendar days (one deduction per day); confirmEvery is
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
