@@ -1,6 +1,9 @@
 // Package models holds the portal's data: the gorm structs, the Store through
-// which every query goes, the versioned migrations, and the domain rules as
-// plain functions.
+// which every query goes, the versioned migrations (migrate.go, one file a
+// step), and the domain rules as plain functions. Concerns that need no
+// database live in subpackages that import nothing of the portal's:
+// passhash (Argon2id), seal (secrets at rest), imagecheck (uploaded images)
+// and blobstore (uploaded files on disk).
 package models
 
 import (
