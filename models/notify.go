@@ -133,6 +133,34 @@ type Deduction struct {
 
 func (Deduction) TableName() string { return "deductions" }
 
+// Outcomes of a missed notice (Deduction.Outcome).
+const (
+	OutcomeCharged  = "charged"         // one day's fee deducted
+	OutcomeWaived   = "waived"          // no fee, for WaiverReason
+	OutcomeNotFirst = "already_charged" // no fee: a day's fee is already deducted that calendar day
+)
+
+// Outcome says what a missed notice costs now: charged, waived or
+// already charged that day.
+func (d *Deduction) Outcome() string {
+	switch {
+	case d.Waived:
+		return OutcomeWaived
+	case d.Days > 0:
+		return OutcomeCharged
+	}
+	return OutcomeNotFirst
+}
+
+// Why a missed notice's outcome was (re-)evaluated, kept in its audit event.
+const (
+	TriggerMissed   = "clock_missed"         // the sweep, or a delivery after the deadline
+	TriggerCause    = "outage_cause"         // the outage's cause was set
+	TriggerMark     = "contact_marked_wrong" // a contact detail was marked wrong
+	TriggerDelivery = "delivery_result"      // a notice delivery ended
+	TriggerClose    = "month_closed"         // the final evaluation when its month closes
+)
+
 // Waiver reasons.
 const (
 	WaiverForceMajeure   = "force_majeure"
