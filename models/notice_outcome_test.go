@@ -290,6 +290,47 @@ func TestWrongDetailsWaiverCountsOnlyAuthorizedContacts(t *testing.T) {
 	})
 }
 
+// A closed month keeps its outcomes: later inputs are stored but change no
+// deduction, and the ignored change is audited.
+func TestClosedMonthFreezesNoticeOutcomes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		n := newNoticeScene(t, s, clock)
+		n.contact("Sun Li", "sun.li@alpha.test", true)
+		n.confirm()
+		o := n.miss(models.DeliveryFailed)
+		month := o.StartedAt.Format("2006-01")
+		svc := models.UserActor(n.fx.Service, "10.0.0.2")
+
+		if err := s.CloseMonth(ctx, svc, n.org, month); !isInvalid(err) {
+			t.Fatalf("closing a month that has not ended: %v, want a validation error", err)
+		}
+		clock.Advance(31 * 24 * time.Hour)
+		if err := s.CloseMonth(ctx, svc, n.org, "2026-13"); !isInvalid(err) {
+			t.Fatalf("closing month 2026-13: %v, want a validation error", err)
+		}
+		if err := s.CloseMonth(ctx, svc, n.org, month); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CloseMonth(ctx, svc, n.org, month); !isInvalid(err) {
+			t.Fatalf("closing a closed month again: %v, want a validation error", err)
+		}
+		if cm, err := s.MonthClosed(ctx, n.org, month); err != nil || cm == nil {
+			t.Fatalf("month closed = %+v, %v", cm, err)
+		}
+		if cm, _ := s.MonthClosed(ctx, n.fx.OrgB.ID, month); cm != nil {
+			t.Fatal("closing org A's month closed org B's")
+		}
+		if _, err := s.SetOutageCause(ctx, n.eng, o.ID, models.CauseFMNatural, "flood"); err != nil {
+			t.Fatalf("the cause of an outage in a closed month is still recorded: %v", err)
+		}
+		wantOutcome(t, n.line(o), models.OutcomeCharged, "")
+		if evs := outcomeAudits(t, s, n.org, models.AuditNoticeFrozen); len(evs) != 1 || !strings.Contains(evs[0].Detail, models.WaiverForceMajeure) {
+			t.Fatalf("the ignored change is not audited: %+v", evs)
+		}
+	})
+}
+
 func isInvalid(err error) bool {
 	_, ok := models.AsValidation(err)
 	return ok
