@@ -56,9 +56,9 @@ const (
 	AuditCallLogged         = "notify.call_logged"
 	AuditDeliveryRetried    = "notify.delivery_retried"
 	AuditNotifySettings     = "notify.settings_changed"
-	AuditNoticeOutcome      = "sla.notice_outcome_changed"
-	AuditNoticeFrozen       = "sla.notice_outcome_frozen"
-	AuditMonthClosed        = "sla.month_closed"
+	AuditNoticeOutcome      = "deduction.outcome_changed"
+	AuditNoticeFrozen       = "deduction.outcome_frozen"
+	AuditMonthClosed        = "deduction.month_closed"
 
 	AuditRequestCreated     = "operation.requested"
 	AuditFormDownloaded     = "operation.form_downloaded"

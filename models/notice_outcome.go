@@ -398,3 +398,11 @@ func (s *Store) NoticeOutcomes(ctx context.Context, orgID int64, fromDay, toDay 
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Day > out[j].Day })
 	return out, nil
 }
+
+// RecentNoticeOutcomes lists orgID's missed-notice lines of this calendar
+// month and the last (provider's zone), newest first.
+func (s *Store) RecentNoticeOutcomes(ctx context.Context, orgID int64) ([]NoticeOutcome, error) {
+	y, m, _ := s.now().In(s.zone).Date()
+	from := time.Date(y, m-1, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	return s.NoticeOutcomes(ctx, orgID, from, "9999-12-31")
+}

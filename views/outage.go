@@ -20,7 +20,9 @@ type OutagePageVM struct {
 	Evidence []models.OutageProbe
 	Clock    *models.Clock
 	// Deduction is the line a missed clock produced, or its waiver.
-	Deduction  *models.Deduction
+	Deduction *models.Deduction
+	// MonthClosed is the closing of the deduction's month: then it is final.
+	MonthClosed *models.ClosedMonth
 	Deliveries []models.Delivery
 	Attempts   map[int64][]models.DeliveryAttempt
 	// Contacts and StaffNames name the contacts and the staff who logged calls.
