@@ -23,8 +23,8 @@ type OutagePageVM struct {
 	Deduction *models.Deduction
 	// MonthClosed is the closing of the deduction's month: then it is final.
 	MonthClosed *models.ClosedMonth
-	Deliveries []models.Delivery
-	Attempts   map[int64][]models.DeliveryAttempt
+	Deliveries  []models.Delivery
+	Attempts    map[int64][]models.DeliveryAttempt
 	// Contacts and StaffNames name the contacts and the staff who logged calls.
 	Contacts   map[int64]string
 	StaffNames map[int64]string
