@@ -335,3 +335,58 @@ func isInvalid(err error) bool {
 	_, ok := models.AsValidation(err)
 	return ok
 }
+
+// Deliveries and the contacts on file are inputs too: a result that
+// arrives after the sweep changes the outcome; contacts added later do not.
+func TestNoticeOutcomeFollowsLateDeliveriesNotLaterContacts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		n := newNoticeScene(t, s, clock)
+
+		t.Run("with no authorized contact when the clock started the miss is waived, even after one is added", func(t *testing.T) {
+			n.contact("Night desk", "desk@alpha.test", false)
+			o := n.miss(models.DeliveryFailed)
+			wantOutcome(t, n.line(o), models.OutcomeWaived, models.WaiverNoContacts)
+			n.contact("Sun Li", "sun.li@alpha.test", true)
+			if _, err := s.SetOutageCause(ctx, n.eng, o.ID, models.CauseProviderNetwork, "re-evaluate"); err != nil {
+				t.Fatal(err)
+			}
+			wantOutcome(t, n.line(o), models.OutcomeWaived, models.WaiverNoContacts)
+		})
+
+		t.Run("a bounce after the sweep, on a stale list, waives the charged day", func(t *testing.T) {
+			clock.Advance(models.DefaultConfirmEvery + 24*time.Hour) // never confirmed
+			o := failOutage(t, s, n.org, n.chk, clock.Now())
+			var pending []models.Delivery
+			for _, d := range n.deliveries() {
+				if d.Authorized {
+					pending = append(pending, d)
+					continue
+				}
+				if err := s.RecordAttempt(ctx, "me", d.ID, models.DeliveryAccepted, "", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock.Advance(21 * time.Minute)
+			if _, err := s.SweepClocks(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wantOutcome(t, n.line(o), models.OutcomeCharged, "")
+			// The claimed lease has ended: claim again, as the dispatcher would.
+			ds, err := s.ClaimDeliveries(ctx, "me", time.Minute, 100, []string{models.TransportEmail})
+			if err != nil || len(ds) != len(pending) {
+				t.Fatalf("pending deliveries = %+v, %v", ds, err)
+			}
+			for _, d := range ds {
+				if err := s.RecordAttempt(ctx, "me", d.ID, models.DeliveryBounced, "550 no such user", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantOutcome(t, n.line(o), models.OutcomeWaived, models.WaiverNotReconfirmed)
+			evs := outcomeAudits(t, s, n.org, models.AuditNoticeOutcome)
+			if len(evs) == 0 || !strings.Contains(evs[0].Detail, models.TriggerDelivery) {
+				t.Fatalf("the change is not audited as caused by the delivery: %+v", evs)
+			}
+		})
+	})
+}
