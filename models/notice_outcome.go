@@ -29,8 +29,9 @@ type ClosedMonth struct {
 func (ClosedMonth) TableName() string { return "closed_months" }
 
 // noticeCause is the cause that decides the force-majeure waiver of a
-// missed notice.
-func noticeCause(o *Outage, c *Clock) Cause { return o.Cause }
+// missed notice: the outage's cause. With cause spans it is the cause of
+// the span that holds the clock's start (the outage's confirmation).
+func (s *Store) noticeCause(tx *gorm.DB, o *Outage, c *Clock) (Cause, error) { return o.Cause, nil }
 
 // reevaluateOutageNotice derives again the deduction or waiver of the
 // outage's missed emergency notice, and of the other misses of the same
@@ -90,8 +91,13 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 	if err != nil {
 		return err
 	}
+	// Locking reads (MySQL): two re-evaluations of one day wait for each
+	// other, and each sees the other's lines. Their other inputs are plain
+	// reads, so a change committed meanwhile by a concurrent transaction
+	// may be seen only by the next re-evaluation; the month's close
+	// derives every line again from committed data.
 	var clocks []Clock
-	if err := tx.Where("org_id = ? AND kind = ? AND outcome = ? AND deadline_at >= ? AND deadline_at < ?",
+	if err := forUpdate(tx).Where("org_id = ? AND kind = ? AND outcome = ? AND deadline_at >= ? AND deadline_at < ?",
 		orgID, ClockEmergencyNotice, ClockMissed, from.UTC(), from.AddDate(0, 0, 1).UTC()).
 		Order("deadline_at, id").Find(&clocks).Error; err != nil {
 		return err
@@ -104,7 +110,7 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 		ids[i] = c.ID
 	}
 	var lines []Deduction
-	if err := tx.Where("clock_id IN ?", ids).Find(&lines).Error; err != nil {
+	if err := forUpdate(tx).Where("clock_id IN ?", ids).Find(&lines).Error; err != nil {
 		return err
 	}
 	had := map[int64]*Deduction{}
@@ -229,7 +235,11 @@ func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
 	if err := tx.First(&o, c.RefID).Error; err != nil {
 		return "", err
 	}
-	if noticeCause(&o, c).ForceMajeure() {
+	cause, err := s.noticeCause(tx, &o, c)
+	if err != nil {
+		return "", err
+	}
+	if cause.ForceMajeure() {
 		return WaiverForceMajeure, nil
 	}
 	authorized := c.AuthorizedContacts
@@ -274,7 +284,7 @@ func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
 		return "", nil
 	}
 	var last ContactConfirmation
-	err := tx.Where("org_id = ? AND confirmed_at <= ?", c.OrgID, c.StartedAt).Order("confirmed_at DESC").First(&last).Error
+	err = tx.Where("org_id = ? AND confirmed_at <= ?", c.OrgID, c.StartedAt).Order("confirmed_at DESC").First(&last).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", err
 	}
