@@ -332,6 +332,16 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	for _, w := range []struct {
+		field string
+		t     *time.Time
+	}{{"window_from", in.WindowFrom}, {"window_to", in.WindowTo}} {
+		if w.t != nil {
+			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var r *OperationRequest
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))

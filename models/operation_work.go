@@ -96,6 +96,16 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			return err
 		}
 	}
+	for _, w := range []struct {
+		field string
+		t     *time.Time
+	}{{"started_at", in.StartedAt}, {"ended_at", in.EndedAt}} {
+		if w.t != nil {
+			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
+				return err
+			}
+		}
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r, err := lockRequest(tx, orgID, reqID)
 		if err != nil {
