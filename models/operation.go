@@ -299,14 +299,14 @@ func (in *RequestInput) validate() error {
 	if in.Title == "" {
 		return Invalid("title", "error.required")
 	}
-	if err := checkText("title", in.Title, 200); err != nil {
+	if err := CheckLine("title", in.Title, 200); err != nil {
 		return err
 	}
 	in.Work = strings.TrimSpace(in.Work)
 	if in.Work == "" {
 		return Invalid("work", "error.required")
 	}
-	if err := checkText("work", in.Work, 10000); err != nil {
+	if err := CheckText("work", in.Work, 10000); err != nil {
 		return err
 	}
 	if !slices.Contains(Urgencies, in.Urgency) {

@@ -148,7 +148,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 	if reason == "" {
 		return Invalid("reason", "error.required")
 	}
-	if err := checkText("reason", reason, 500); err != nil {
+	if err := CheckLine("reason", reason, 500); err != nil {
 		return err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -210,7 +210,7 @@ type PhoneInput struct {
 // an hour and tells the customer. The returned error says which.
 func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID, reqID int64, in PhoneInput) (*Authorization, error) {
 	in.Note = strings.TrimSpace(in.Note)
-	if err := checkText("note", in.Note, 2000); err != nil {
+	if err := CheckText("note", in.Note, 2000); err != nil {
 		return nil, err
 	}
 	if in.FollowUp <= 0 {

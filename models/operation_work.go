@@ -19,7 +19,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 	if body == "" {
 		return nil, Invalid("body", "error.required")
 	}
-	if err := checkText("body", body, 10000); err != nil {
+	if err := CheckText("body", body, 10000); err != nil {
 		return nil, err
 	}
 	var m *OperationMessage
@@ -92,7 +92,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		max   int
 	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
 		*f.v = strings.TrimSpace(*f.v)
-		if err := checkText(f.field, *f.v, f.max); err != nil {
+		if err := CheckText(f.field, *f.v, f.max); err != nil {
 			return err
 		}
 	}
@@ -190,7 +190,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 // authorized yet: it ends abandoned, with their reason.
 func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
-	if err := checkText("reason", reason, 2000); err != nil {
+	if err := CheckLine("reason", reason, 2000); err != nil {
 		return err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
