@@ -43,7 +43,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 			}
 		}
 		return s.audit(tx, actor, AuditOperationMessage, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "message_id": m.ID, "staff": staff})
+			"request": r.Number(), "message_id": m.ID, "staff": staff})
 	})
 	if err != nil {
 		return nil, wrapOp("post message on request", reqID, err)
@@ -181,7 +181,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "from": r.State, "to": in.State, "result": in.Result})
+			"request": r.Number(), "from": r.State, "to": in.State, "result": in.Result})
 	})
 	return wrapOp("set state of request", reqID, err)
 }
@@ -211,7 +211,7 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
+			"request": r.Number(), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
 	})
 	return wrapOp("withdraw request", reqID, err)
 }
