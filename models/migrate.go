@@ -35,7 +35,7 @@ var migrations = []migration{
 	{3, "notifications: contacts, confirmations, deliveries, SLA clocks, deductions", migrateNotify},
 	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
 	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
-	{8, "record numbers per organization and year: counters, operation request numbers", migrateRecordNumbers},
+	{8, "record numbers per organization and year, one-time form tokens", migrateRecordNumbers},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

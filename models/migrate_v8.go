@@ -44,17 +44,25 @@ type (
 		NumberSeq  int       `gorm:"not null;default:0;uniqueIndex:idx_operation_requests_number,priority:3"`
 		CreatedAt  time.Time `gorm:"->"`
 	}
+	submissionV8 struct {
+		Token     string    `gorm:"size:64;primaryKey"`
+		UserID    int64     `gorm:"not null"`
+		Location  string    `gorm:"size:500;not null;default:''"`
+		CreatedAt time.Time `gorm:"index"`
+	}
 )
 
 func (recordCounterV8) TableName() string { return "record_counters" }
 func (opRequestV8) TableName() string     { return "operation_requests" }
+func (submissionV8) TableName() string    { return "form_submissions" }
 
-// migrateRecordNumbers numbers operation requests per organization and year
+// migrateRecordNumbers creates the one-time tokens of create forms, and
+// numbers operation requests per organization and year
 // of the provider's calendar, in the order they were created, and starts
 // the counters where the numbers end. Requests already numbered (a run
 // interrupted half way) keep their numbers.
 func migrateRecordNumbers(tx *gorm.DB) error {
-	if err := createTablesWith(tx, "WITHOUT ROWID", &recordCounterV8{}); err != nil {
+	if err := createTablesWith(tx, "WITHOUT ROWID", &recordCounterV8{}, &submissionV8{}); err != nil {
 		return err
 	}
 	m := tx.Migrator()

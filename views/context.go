@@ -5,6 +5,8 @@ package views
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -233,4 +235,13 @@ func auditNext(vm AuditPageVM) string {
 		q.Set("action", vm.Filter.Action)
 	}
 	return "/admin/audit?" + q.Encode()
+}
+
+// NewOnceToken is a fresh one-time token for a form (see Once).
+func NewOnceToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
 }
