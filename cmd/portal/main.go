@@ -233,8 +233,8 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 
 // janitor keeps the database tidy every few minutes: expired sessions,
 // old sign-in attempts and day-old form tokens go, rollups of finished
-// hours and days get their medians, and raw probe results older than the retention period go
-// (rollups and outages stay for years). Every instance may run it: each
+// hours and days get their medians, and raw probe results older than the
+// retention period go (rollups and outages stay for years). Every instance may run it: each
 // step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
