@@ -51,6 +51,18 @@ func TestDatesOutsideTheRangeAreRefusedNextToTheField(t *testing.T) {
 				wantBody(t, r, rangeMsg)
 			})
 		}
+		t.Run("the start of work in year 0001", func(t *testing.T) {
+			req := o.raise(t, cust)
+			wantStatus(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), http.StatusSeeOther)
+			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}, "started_at": {"0001-01-01T00:00"},
+				"notes": {"Keep these notes"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, rangeMsg, "Keep these notes")
+		})
+		t.Run("the browser is told the range too", func(t *testing.T) {
+			wantBody(t, cust.get("/operations/new"), `min="2000-01-01T00:00"`, `max="2099-12-31T23:59"`)
+			wantBody(t, cust.get("/devices/"+ids(o.dev.ID)), `min="2000-01-01"`, `max="2099-12-31"`)
+		})
 		t.Run("the first and the last day of the range are accepted", func(t *testing.T) {
 			wantStatus(t, cust.get("/devices/"+ids(o.dev.ID)+"/results.csv?from=2000-01-01"), http.StatusOK)
 			wantStatus(t, cust.get("/devices/"+ids(o.dev.ID)+"/results.csv?from=2099-12-31"), http.StatusOK)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
 )
@@ -244,4 +246,16 @@ func NewOnceToken() string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return hex.EncodeToString(b)
+}
+
+// dateBounds are the min and max of a date or datetime-local input: the
+// range the server accepts (models.CheckDate), so a browser says it first.
+func dateBounds(typ string) templ.Attributes {
+	switch typ {
+	case "date":
+		return templ.Attributes{"min": models.EarliestDate, "max": models.LatestDate}
+	case "datetime-local":
+		return templ.Attributes{"min": models.EarliestDate + "T00:00", "max": models.LatestDate + "T23:59"}
+	}
+	return nil
 }

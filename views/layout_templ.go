@@ -915,6 +915,10 @@ func Field(name, label, typ, value string, errs FormErrors, attrs templ.Attribut
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
+				templ_7745c5c3_Err = templruntime.RenderAttributes(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_ElementWriter, "input", dateBounds(typ))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 				templ_7745c5c3_Err = templruntime.RenderAttributes(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_ElementWriter, "input", attrs)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1017,6 +1021,10 @@ func Field(name, label, typ, value string, errs FormErrors, attrs templ.Attribut
 					return templ_7745c5c3_Err
 				}
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.RenderAttributes(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_ElementWriter, "input", dateBounds(typ))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
