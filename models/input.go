@@ -41,6 +41,9 @@ func checkInput(field, s string, max int, multiline bool) error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, "error.invalid_text")
 	}
+	if max > 0 && utf8.RuneCountInString(s) > max {
+		return Invalid(field, "error.too_long", max)
+	}
 	for _, r := range s {
 		if r == 0x7f || (r < 0x20 && !(multiline && (r == '\n' || r == '\r' || r == '\t'))) {
 			if multiline {
@@ -48,9 +51,6 @@ func checkInput(field, s string, max int, multiline bool) error {
 			}
 			return Invalid(field, "error.control_chars")
 		}
-	}
-	if max > 0 && utf8.RuneCountInString(s) > max {
-		return Invalid(field, "error.too_long", max)
 	}
 	return nil
 }
