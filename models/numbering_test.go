@@ -110,12 +110,12 @@ func TestMigrationNumbersExistingRequests(t *testing.T) {
 	for _, db := range dbtest.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			gdb, dialect, err := models.Open(ctx, models.OpenOptions{URL: db.URL})
+			gdb, _, err := models.Open(ctx, models.OpenOptions{URL: db.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
 			clock := dbtest.NewClock()
-			s := models.NewStore(gdb, dialect, models.WithHasher(dbtest.FastHasher), models.WithClock(clock.Now))
+			s := models.NewStore(gdb, models.WithHasher(dbtest.FastHasher), models.WithClock(clock.Now))
 			t.Cleanup(func() { s.Close() })
 			if _, err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
@@ -136,7 +136,7 @@ func TestMigrationNumbersExistingRequests(t *testing.T) {
 			}
 			// Back to how a database looked before migration 8 ran.
 			drop := "DROP INDEX idx_operation_requests_number"
-			if dialect == models.MySQL {
+			if s.Dialect() == models.MySQL {
 				drop += " ON operation_requests"
 			}
 			for _, q := range []string{drop, "UPDATE operation_requests SET number_year = 0, number_seq = 0",
