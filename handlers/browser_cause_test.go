@@ -15,6 +15,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -81,7 +82,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 		t.Fatalf("outages %+v, %v", outs, err)
 	}
 	clock.Advance(time.Now().UTC().Sub(clock.Now())) // back to the present
-	blobs, err := models.NewBlobs(filepath.Join(t.TempDir(), "documents"))
+	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	text = bodyText(cb)
-	for _, w := range []string{zh("outages.split.counted", "50 分钟"), zh("outages.split.exempt", "30 分钟"), "换盘需断电", models.RequestNumber(req.ID)} {
+	for _, w := range []string{zh("outages.split.counted", "50 分钟"), zh("outages.split.exempt", "30 分钟"), "换盘需断电", req.Number()} {
 		if !strings.Contains(text, w) {
 			t.Errorf("the outage page does not say %q:\n%s", w, text)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/views"
 )
 
 // The case of issue 9: an outage began 22 minutes before the authorization
@@ -57,8 +56,8 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		eng = e.as(t, e.fx.Engineer)
 		cust = e.as(t, e.fx.CustA)
 		page := req + "/outages/" + ids(out.ID) + "/classify"
-		zhT := locales.For(locales.Default).T
-		mins := func(n int) string { return views.DurationT(zhT, time.Duration(n)*time.Minute) }
+		zhT := locales.For(locales.Default).Duration
+		mins := func(n int) string { return zhT(time.Duration(n) * time.Minute) }
 
 		t.Run("the confirmation shows the split and changes nothing", func(t *testing.T) {
 			r := eng.get(page)
@@ -102,7 +101,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			r := cust.get("/outages/" + ids(out.ID))
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, zh("outages.split.title"), zh("outages.split.counted", mins(50)), zh("outages.split.exempt", mins(30)),
-				zh("outages.split.own_cause"), "换盘需断电", models.RequestNumber(*mustSpan(t, e, org, out.ID).RequestID))
+				zh("outages.split.own_cause"), "换盘需断电", mustSpan(t, e, org, out.ID).RequestNo)
 			r = cust.get("/devices/" + ids(o.dev.ID))
 			wantBody(t, r, zh("outages.split.exempt", mins(30)), "/outages/"+ids(out.ID)+"#split-h")
 		})

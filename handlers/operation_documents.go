@@ -3,6 +3,7 @@ package handlers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/views"
 	"github.com/colo-portal/portal/views/pdf"
 )
@@ -63,6 +65,9 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 		return err
 	}
 	f, err := h.blobs.Open(doc.StorageKey)
+	if errors.Is(err, blobstore.ErrNotFound) {
+		err = models.ErrNotFound // a file gone from the disk is as missing as a row
+	}
 	if err != nil {
 		return fmt.Errorf("open document %d: %w", doc.ID, err)
 	}
@@ -206,8 +211,8 @@ func (h *Handler) reportOutages(ctx context.Context, tr *locales.Translator, d *
 			end = h.docTime(*o.EndedAt)
 		}
 		out = append(out, pdf.OutageLine{Device: d.DeviceName(o.DeviceID), Outage: h.docTime(o.StartedAt) + " – " + end,
-			Exempt:  h.docTime(p.StartAt) + " – " + h.docTime(p.EndAt) + " (" + views.DurationT(tr.T, p.EndAt.Sub(p.StartAt)) + ")",
-			Counted: views.DurationT(tr.T, counted), Note: p.Note})
+			Exempt:  h.docTime(p.StartAt) + " – " + h.docTime(p.EndAt) + " (" + tr.Duration(p.EndAt.Sub(p.StartAt)) + ")",
+			Counted: tr.Duration(counted), Note: p.Note})
 	}
 	return out, nil
 }

@@ -174,3 +174,28 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// The force-majeure waiver of a missed notice follows the cause of the
+// time that holds the clock's start (the outage's confirmation): a
+// force-majeure cause span there waives, one elsewhere in the outage does
+// not; both are re-evaluated through ChangeOutageCause.
+func TestNoticeWaiverFollowsTheCauseSpanAtConfirmation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		n := newNoticeScene(t, s, clock)
+		n.contact("Sun Li", "sun.li@alpha.test", true)
+		n.confirm()
+		o := n.miss(models.DeliveryFailed) // started at t, confirmed at t+5m, ended at t+21m
+		wantOutcome(t, n.line(o), models.OutcomeCharged, "")
+		st, en := o.StartedAt.Add(10*time.Minute), o.StartedAt.Add(20*time.Minute)
+		if _, err := s.ChangeOutageCause(ctx, n.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack, Start: &st, End: &en}); err != nil {
+			t.Fatal(err)
+		}
+		wantOutcome(t, n.line(o), models.OutcomeCharged, "")
+		st = o.StartedAt
+		if _, err := s.ChangeOutageCause(ctx, n.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack, Start: &st, End: &en}); err != nil {
+			t.Fatal(err)
+		}
+		wantOutcome(t, n.line(o), models.OutcomeWaived, models.WaiverForceMajeure)
+	})
+}

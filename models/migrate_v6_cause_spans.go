@@ -17,6 +17,7 @@ type outageCauseSpanV6 struct {
 	Note      string    `gorm:"size:500;not null;default:''"`
 	SetBy     *int64
 	RequestID *int64 `gorm:"index:idx_cause_span_org_request,priority:2"`
+	RequestNo string `gorm:"size:20;not null;default:''"`
 	CreatedAt time.Time
 	Outage    *outageV2 `gorm:"foreignKey:OutageID;constraint:OnDelete:CASCADE"`
 }

@@ -61,6 +61,8 @@ const (
 type OperationRequest struct {
 	ID          int64
 	OrgID       int64
+	NumberYear  int // the request is quoted as Number(): its organization's
+	NumberSeq   int // NumberSeq-th request of NumberYear
 	Title       string
 	Work        string
 	Urgency     string
@@ -84,11 +86,11 @@ type OperationRequest struct {
 
 func (OperationRequest) TableName() string { return "operation_requests" }
 
-// Number is how people quote a request.
-func (r *OperationRequest) Number() string { return RequestNumber(r.ID) }
-
-// RequestNumber formats a request ID as people quote it.
-func RequestNumber(id int64) string { return fmt.Sprintf("OP-%06d", id) }
+// Number is how people quote a request: OP-2026-0007 is its
+// organization's seventh request of 2026. The ID is not shown.
+func (r *OperationRequest) Number() string {
+	return FormatNumber(NumberOperation, r.NumberYear, r.NumberSeq)
+}
 
 // Open reports whether work on the request may still change.
 func (r *OperationRequest) Open() bool { return r.State != OpCompleted && r.State != OpAbandoned }
@@ -179,109 +181,6 @@ type PhoneAttempt struct {
 
 func (PhoneAttempt) TableName() string { return "phone_auth_attempts" }
 
-// Frozen structs of migration 4.
-type (
-	opRequestV4 struct {
-		ID          int64  `gorm:"primaryKey"`
-		OrgID       int64  `gorm:"not null;index:idx_oprequest_org_state,priority:1"`
-		Title       string `gorm:"size:200;not null"`
-		Work        string `gorm:"type:text"`
-		Urgency     string `gorm:"size:20;not null"`
-		WindowFrom  *time.Time
-		WindowTo    *time.Time
-		Channel     string `gorm:"size:20;not null"`
-		State       string `gorm:"size:30;not null;index:idx_oprequest_org_state,priority:2;index"`
-		RequestedBy *int64
-		RaisedBy    int64 `gorm:"not null"`
-		EngineerID  *int64
-		StartedAt   *time.Time
-		EndedAt     *time.Time
-		Notes       string `gorm:"type:text"`
-		WorkDone    string `gorm:"type:text"`
-		Result      string `gorm:"size:20;not null;default:''"`
-		ResultNote  string `gorm:"type:text"`
-		FollowUp    string `gorm:"type:text"`
-		CreatedAt   time.Time
-		UpdatedAt   time.Time
-	}
-	opDeviceV4 struct {
-		RequestID int64 `gorm:"primaryKey;autoIncrement:false"`
-		DeviceID  int64 `gorm:"primaryKey;autoIncrement:false;index"`
-		OrgID     int64 `gorm:"not null"`
-	}
-	documentV4 struct {
-		ID          int64  `gorm:"primaryKey"`
-		OrgID       int64  `gorm:"not null;index"`
-		RequestID   int64  `gorm:"not null;index"`
-		StorageKey  string `gorm:"size:64;not null;uniqueIndex"`
-		FileName    string `gorm:"size:255;not null"`
-		ContentType string `gorm:"size:60;not null"`
-		Size        int64  `gorm:"not null"`
-		SHA256      string `gorm:"column:sha256;size:64;not null"`
-		UploadedBy  *int64
-		CreatedAt   time.Time
-	}
-	authorizationV4 struct {
-		ID           int64  `gorm:"primaryKey"`
-		OrgID        int64  `gorm:"not null;index"`
-		RequestID    int64  `gorm:"not null;index"`
-		Method       string `gorm:"size:10;not null"`
-		ContactID    int64  `gorm:"not null;index"`
-		ContactName  string `gorm:"size:200;not null"`
-		DocumentID   *int64
-		Status       string `gorm:"size:20;not null"`
-		Note         string `gorm:"type:text"`
-		RecordedBy   *int64
-		RecordedAt   time.Time
-		DecidedBy    *int64
-		DecidedAt    *time.Time
-		RejectReason string `gorm:"size:500;not null;default:''"`
-		FollowedByID *int64
-	}
-	opMessageV4 struct {
-		ID         int64  `gorm:"primaryKey"`
-		OrgID      int64  `gorm:"not null;index"`
-		RequestID  int64  `gorm:"not null;index"`
-		AuthorID   *int64 `gorm:"index"`
-		AuthorName string `gorm:"size:200;not null"`
-		Staff      bool   `gorm:"not null"`
-		Kind       string `gorm:"size:20;not null"`
-		Body       string `gorm:"type:text"`
-		CreatedAt  time.Time
-	}
-	phoneAttemptV4 struct {
-		ID        int64     `gorm:"primaryKey"`
-		OrgID     int64     `gorm:"not null"`
-		ContactID int64     `gorm:"not null;index:idx_phone_attempt_contact_at,priority:1"`
-		RequestID int64     `gorm:"not null"`
-		OK        bool      `gorm:"column:ok;not null"`
-		At        time.Time `gorm:"not null;index:idx_phone_attempt_contact_at,priority:2"`
-		ByUserID  *int64
-	}
-	contactV4 struct {
-		PhoneLockedUntil *time.Time
-	}
-)
-
-func (opRequestV4) TableName() string     { return "operation_requests" }
-func (opDeviceV4) TableName() string      { return "operation_devices" }
-func (documentV4) TableName() string      { return "documents" }
-func (authorizationV4) TableName() string { return "authorizations" }
-func (opMessageV4) TableName() string     { return "operation_messages" }
-func (phoneAttemptV4) TableName() string  { return "phone_auth_attempts" }
-func (contactV4) TableName() string       { return "contacts" }
-
-func migrateOperations(tx *gorm.DB) error {
-	if err := createTables(tx, &opRequestV4{}, &opDeviceV4{}, &documentV4{}, &authorizationV4{}, &opMessageV4{},
-		&phoneAttemptV4{}); err != nil {
-		return err
-	}
-	if !tx.Migrator().HasColumn(&contactV4{}, "PhoneLockedUntil") {
-		return tx.Migrator().AddColumn(&contactV4{}, "PhoneLockedUntil")
-	}
-	return nil
-}
-
 // RequestInput is what the request form supplies.
 type RequestInput struct {
 	Title       string
@@ -299,14 +198,14 @@ func (in *RequestInput) validate() error {
 	if in.Title == "" {
 		return Invalid("title", "error.required")
 	}
-	if err := checkText("title", in.Title, 200); err != nil {
+	if err := CheckLine("title", in.Title, 200); err != nil {
 		return err
 	}
 	in.Work = strings.TrimSpace(in.Work)
 	if in.Work == "" {
 		return Invalid("work", "error.required")
 	}
-	if err := checkText("work", in.Work, 10000); err != nil {
+	if err := CheckText("work", in.Work, 10000); err != nil {
 		return err
 	}
 	if !slices.Contains(Urgencies, in.Urgency) {
@@ -332,8 +231,23 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	for _, w := range []struct {
+		field string
+		t     *time.Time
+	}{{"window_from", in.WindowFrom}, {"window_to", in.WindowTo}} {
+		if w.t != nil {
+			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
+				return nil, err
+			}
+		}
+	}
+	now := s.now()
+	year, err := s.prepareNumber(ctx, NumberOperation, orgID, now)
+	if err != nil {
+		return nil, err
+	}
 	var r *OperationRequest
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
 		var n int64
 		if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, ids).Count(&n).Error; err != nil {
@@ -348,12 +262,15 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 				return Invalid("requested_by", "operation.error.requester_unknown")
 			}
 		}
-		now := s.now()
+		seq, err := nextNumber(tx, NumberOperation, orgID, year)
+		if err != nil {
+			return err
+		}
 		raisedBy := int64(0)
 		if actor.UserID != nil {
 			raisedBy = *actor.UserID
 		}
-		r = &OperationRequest{OrgID: orgID, Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
+		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
 			WindowTo: utcPtr(in.WindowTo), Channel: in.Channel, State: OpAwaiting, RequestedBy: in.RequestedBy,
 			RaisedBy: raisedBy, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(r).Error; err != nil {
@@ -367,7 +284,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 			return err
 		}
 		return s.audit(tx, actor, AuditRequestCreated, "operation", &r.ID, &orgID, map[string]any{
-			"title": r.Title, "urgency": r.Urgency, "devices": ids, "channel": r.Channel, "requested_by": r.RequestedBy})
+			"request": r.Number(), "title": r.Title, "urgency": r.Urgency, "devices": ids, "channel": r.Channel, "requested_by": r.RequestedBy})
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok {

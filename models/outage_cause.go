@@ -71,7 +71,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		return nil, err
 	}
 	ch.Note = strings.TrimSpace(ch.Note)
-	if err := checkText("note", ch.Note, 500); err != nil {
+	if err := CheckText("note", ch.Note, 500); err != nil {
 		return nil, err
 	}
 	if (ch.Start == nil) != (ch.End == nil) || (ch.Start != nil && !ch.End.After(*ch.Start)) {
@@ -100,6 +100,14 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 			}
 			p := OutageCauseSpan{OutageID: o.ID, OrgID: o.OrgID, StartAt: *ch.Start, EndAt: *ch.End, Cause: ch.Cause,
 				Note: ch.Note, SetBy: actor.UserID, RequestID: ch.RequestID, CreatedAt: s.now()}
+			if ch.RequestID != nil {
+				// The request must be the outage's organization's.
+				var r OperationRequest
+				if err := tx.Where("org_id = ? AND id = ?", o.OrgID, *ch.RequestID).First(&r).Error; err != nil {
+					return notFound(err)
+				}
+				p.RequestNo = r.Number()
+			}
 			next := overlay(parts, p)
 			if err := tx.Where("outage_id = ?", o.ID).Delete(&OutageCauseSpan{}).Error; err != nil {
 				return err
@@ -113,7 +121,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 			detail["span_start"], detail["span_end"] = p.StartAt, p.EndAt
 			detail["previous"] = segmentCauses(OutageSegments(o, parts), p.StartAt, p.EndAt)
 			if ch.RequestID != nil {
-				detail["request"] = RequestNumber(*ch.RequestID)
+				detail["request"] = p.RequestNo
 				payload, err := json.Marshal(CauseSpanNotice{RequestID: *ch.RequestID, Start: p.StartAt, End: p.EndAt, Cause: p.Cause})
 				if err != nil {
 					return err
@@ -122,6 +130,11 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 					return err
 				}
 			}
+		}
+		// The cause decides the force-majeure waiver of a missed notice:
+		// every change of cause or cause span re-evaluates it.
+		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
+			return err
 		}
 		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, detail)
 	})

@@ -22,6 +22,7 @@ type OutageCauseSpan struct {
 	Note      string
 	SetBy     *int64
 	RequestID *int64 // the operation request the span comes from, if any
+	RequestNo string // how that request is quoted (OP-2026-0007), kept with the span
 	CreatedAt time.Time
 }
 

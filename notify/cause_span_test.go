@@ -65,7 +65,7 @@ func TestCauseSpanFromAnOperationEmailsTheRequester(t *testing.T) {
 				t.Fatalf("cause-span emails = %+v, want one to the requester", ms)
 			}
 			m := ms[0]
-			number := models.RequestNumber(req.ID)
+			number := req.Number()
 			if want := "[" + number + "] Part of an outage of web-01 attributed to your operation"; m.Subject != want {
 				t.Errorf("subject = %q, want %q", m.Subject, want)
 			}

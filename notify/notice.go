@@ -8,7 +8,6 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/views"
 )
 
 // notice is one notification rendered in its recipient's language: an
@@ -107,7 +106,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	line(tr.T("email.confirmed", at(f.Outage.ConfirmedAt)))
 	if closed {
 		line(tr.T("email.ended", at(*f.Outage.EndedAt)))
-		line(tr.T("email.duration", views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
+		line(tr.T("email.duration", tr.Duration(f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
 	}
 	if !closed && len(f.Evidence) > 0 {
 		line("")
@@ -133,7 +132,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 
 	if closed {
 		n.Short = tr.T("email.short_closed", dev, f.Outage.EndedAt.In(loc).Format(shortTime), kind,
-			views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
+			tr.Duration(f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
 	} else {
 		n.Short = tr.T("email.short_opened", dev, f.Outage.StartedAt.In(loc).Format(shortTime), kind,
 			f.Outage.ConfirmedAt.In(loc).Format(shortTime))
@@ -212,7 +211,7 @@ func composeCauseSpan(del models.Delivery, f *models.CauseSpanFacts, to, baseURL
 	line("")
 	line(tr.T("email.cause_span_intro", f.Device, f.Request.Number(), f.Request.Title))
 	line("")
-	line(tr.T("email.cause_span_exempt", at(f.Notice.Start), at(f.Notice.End), views.DurationT(tr.T, f.Notice.End.Sub(f.Notice.Start))))
+	line(tr.T("email.cause_span_exempt", at(f.Notice.Start), at(f.Notice.End), tr.Duration(f.Notice.End.Sub(f.Notice.Start))))
 	if f.Outage.EndedAt != nil {
 		line(tr.T("email.cause_span_outage", at(f.Outage.StartedAt), at(*f.Outage.EndedAt)))
 	} else {
@@ -226,7 +225,7 @@ func composeCauseSpan(del models.Delivery, f *models.CauseSpanFacts, to, baseURL
 			exempt += g.Length(f.Now)
 		}
 	}
-	line(tr.T("email.cause_span_rest", views.DurationT(tr.T, counted), views.DurationT(tr.T, exempt)))
+	line(tr.T("email.cause_span_rest", tr.Duration(counted), tr.Duration(exempt)))
 	if n.URL != "" {
 		line("")
 		line(tr.T("email.cause_span_link", n.URL))
