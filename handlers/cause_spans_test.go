@@ -22,7 +22,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		ctx := context.Background()
 		o := newOpEnv(t, e)
 		org := e.fx.OrgA.ID
-		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
+		cust := e.as(t, e.fx.CustA)
 		checks, err := e.store.ListChecks(ctx, org, o.dev.ID)
 		if err != nil || len(checks) == 0 {
 			t.Fatalf("checks = %v, %v", checks, err)
@@ -36,7 +36,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(22 * time.Minute) // authorized 22 minutes into the outage
-		eng = e.as(t, e.fx.Engineer)
+		eng := e.as(t, e.fx.Engineer)
 		wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
 		e.clock.Advance(3 * time.Minute) // work starts at t0+25m
 		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
