@@ -31,7 +31,6 @@ type opEnv struct {
 	blobDir string
 	dev     *models.Device
 	signer  *models.Contact
-	reqID   string
 }
 
 const uploadLimit = 256 << 10

@@ -25,7 +25,7 @@ portal_bench_<random> on that server; the database is deleted afterwards.`
 // runBench is `portal bench probe|pages …`.
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(benchUsage)
+		return fmt.Errorf("bench: which one, probe or pages?\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "probe":

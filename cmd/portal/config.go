@@ -365,5 +365,3 @@ func (c *Config) logger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
