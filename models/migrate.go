@@ -37,6 +37,7 @@ var migrations = []migration{
 	{3, "notifications: contacts, confirmations, deliveries, SLA clocks, deductions", migrateNotify},
 	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
 	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
+	{7, "notice outcomes: closed months, authorized contacts per clock, one line per missed clock", migrateNoticeOutcomes},
 }
 
 // SchemaVersion is the newest migration this binary knows.
