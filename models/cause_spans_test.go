@@ -93,17 +93,19 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			}
 			return a.Counted
 		}
-		t.Run("work not started has nothing to exempt", func(t *testing.T) {
+		// Step: Work not started has nothing to exempt.
+		func() {
 			if _, err := s.PlanOperationCause(ctx, detail(), o.ID); err == nil {
 				t.Fatal("an outage was attributed to work that has not started")
 			}
-		})
+		}()
 		clock.Advance(3 * time.Minute) // work starts at t0+25m
 		if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpInProgress}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(10 * time.Minute)
-		t.Run("the span ends now while the work runs", func(t *testing.T) {
+		// Step: The span ends now while the work runs.
+		func() {
 			p, err := s.ApplyOperationCause(ctx, f.eng, detail(), o.ID, "")
 			if err != nil || !p.Start.Equal(t0.Add(25*time.Minute)) || !p.End.Equal(t0.Add(35*time.Minute)) {
 				t.Fatalf("plan = %+v, %v", p, err)
@@ -112,8 +114,9 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if got := counted(); got != 45*time.Minute {
 				t.Fatalf("counted %v, want 45 min: 25 before the span and 20 after it", got)
 			}
-		})
-		t.Run("confirming again extends it to now, no further", func(t *testing.T) {
+		}()
+		// Step: Confirming again extends it to now, no further.
+		func() {
 			if _, err := s.ApplyOperationCause(ctx, f.eng, detail(), o.ID, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -121,8 +124,9 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if err != nil || len(ps) != 1 || !ps[0].EndAt.Equal(t0.Add(55*time.Minute)) {
 				t.Fatalf("spans %+v, %v; want one to t0+55m", ps, err)
 			}
-		})
-		t.Run("a span laid inside another cuts it", func(t *testing.T) {
+		}()
+		// Step: A span laid inside another cuts it.
+		func() {
 			st, en := t0.Add(30*time.Minute), t0.Add(40*time.Minute)
 			if _, err := s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack, Note: "DDoS",
 				Start: &st, End: &en}); err != nil {
@@ -136,8 +140,9 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if got := counted(); got != 25*time.Minute {
 				t.Fatalf("counted %v, want 25 min", got)
 			}
-		})
-		t.Run("a span outside the outage or in the future is refused", func(t *testing.T) {
+		}()
+		// Step: A span outside the outage or in the future is refused.
+		func() {
 			before, st := t0.Add(-time.Minute), t0.Add(time.Minute)
 			wantInvalid(t, errOf(s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack,
 				Start: &before, End: &st})), "cause", "outages.error.span_outside")
@@ -146,8 +151,9 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 				Start: &st, End: &future})), "cause", "outages.error.span_outside")
 			wantInvalid(t, errOf(s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseFMAttack,
 				Start: &st, End: &st})), "cause", "outages.error.span_empty")
-		})
-		t.Run("the outage's own cause still decides the rest", func(t *testing.T) {
+		}()
+		// Step: The outage's own cause still decides the rest.
+		func() {
 			if _, err := s.SetOutageCause(ctx, f.eng, o.ID, models.CauseCustomerEquipment, "their switch"); err != nil {
 				t.Fatal(err)
 			}
@@ -157,8 +163,9 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if n := len(auditOf(t, s, models.AuditOutageCause)); n != 4 {
 				t.Fatalf("%d cause changes audited, want 4", n)
 			}
-		})
-		t.Run("the work's end bounds the span", func(t *testing.T) {
+		}()
+		// Step: The work's end bounds the span.
+		func() {
 			if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpCompleted, WorkDone: "done",
 				Result: "success"}); err != nil {
 				t.Fatal(err)
@@ -169,7 +176,7 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if err != nil || !p.End.Equal(end) {
 				t.Fatalf("plan = %+v, %v; want it to end with the work at %v", p, err, end)
 			}
-		})
+		}()
 	})
 }
 
