@@ -145,7 +145,7 @@ func (h *Handler) setCheckEnabled(c *fiber.Ctx, enabled bool) error {
 	if err != nil {
 		return err
 	}
-	chk, err := h.store.FindCheckForStaff(c.UserContext(), id)
+	chk, err := h.store.GetCheck(c.UserContext(), scope(c), id)
 	if err != nil {
 		return err
 	}

@@ -470,7 +470,7 @@ func TestAnEngineerRaisesARequestForACaller(t *testing.T) {
 		form.Set("requested_by", ids(e.fx.CustA.ID))
 		r = eng.submit(page, "/orgs/"+orgA+"/operations", form)
 		wantStatus(t, r, http.StatusSeeOther)
-		rs, err := e.store.ListRequests(ctx, models.RequestFilter{OrgID: e.fx.OrgA.ID})
+		rs, err := e.store.ListRequests(ctx, models.OrgScope(e.fx.OrgA.ID), models.RequestFilter{})
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("requests = %+v, %v", rs, err)
 		}

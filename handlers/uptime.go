@@ -9,7 +9,7 @@ import (
 // showUptime is the customer's uptime page: every device of their own
 // organization.
 func (h *Handler) showUptime(c *fiber.Ctx) error {
-	return h.renderUptime(c, *currentUser(c).OrgID, false)
+	return h.renderUptime(c, ownOrg(c), false)
 }
 
 // showOrgUptime is the same page of any organization, for staff.

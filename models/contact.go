@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -308,11 +309,11 @@ func (s *Store) DeleteContact(ctx context.Context, actor Actor, orgID, id int64)
 	})
 }
 
-// GetContact returns a contact of orgID; another organization's is ErrNotFound.
-func (s *Store) GetContact(ctx context.Context, orgID, id int64) (*Contact, error) {
+// GetContact returns contact id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetContact(ctx context.Context, sc Scope, id int64) (*Contact, error) {
 	var c Contact
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&c).Error; err != nil {
+		return nil, fmt.Errorf("models: get contact %d: %w", id, notFound(err))
 	}
 	return &c, nil
 }
@@ -431,11 +432,11 @@ func (s *Store) ConfirmContacts(ctx context.Context, actor Actor, orgID, userID 
 func (s *Store) LastConfirmation(ctx context.Context, orgID int64) (*ContactConfirmation, error) {
 	var c ContactConfirmation
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("confirmed_at DESC").First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		if notFound(err) == ErrNotFound {
-			return nil, nil
-		}
-		return nil, err
+		return nil, fmt.Errorf("models: last contact confirmation of org %d: %w", orgID, err)
 	}
 	return &c, nil
 }

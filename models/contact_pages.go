@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -70,7 +71,7 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 		return s.audit(tx, actor, AuditNotifySettings, "organization", &orgID, &orgID, map[string]any{
 			"before": optOutDetail(sortedOptOuts(had), names), "after": optOutDetail(rows, names)})
 	})
-	if err != nil && err != ErrNotFound {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("models: notification settings of org %d: %w", orgID, err)
 	}
 	return err

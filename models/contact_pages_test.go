@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 
 		t.Run("another organization's contact is not found and nothing changes", func(t *testing.T) {
 			err := s.SetNotifyOptOuts(ctx, actor, fx.OrgA.ID, []models.NotifyOptOut{{ContactID: other.ID, Event: models.EventOutageClosed}})
-			if err != models.ErrNotFound {
+			if !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
 			if outs, _ := s.ListNotifyOptOuts(ctx, fx.OrgB.ID); len(outs) != 0 {
@@ -144,10 +145,10 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 		}
 
 		t.Run("an outage is found only in its organization", func(t *testing.T) {
-			if got, err := s.GetOutage(ctx, fx.OrgA.ID, o.ID); err != nil || got.ID != o.ID {
+			if got, err := s.GetOutage(ctx, models.OrgScope(fx.OrgA.ID), o.ID); err != nil || got.ID != o.ID {
 				t.Fatalf("own outage = %+v, %v", got, err)
 			}
-			if _, err := s.GetOutage(ctx, fx.OrgB.ID, o.ID); err != models.ErrNotFound {
+			if _, err := s.GetOutage(ctx, models.OrgScope(fx.OrgB.ID), o.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's outage: %v", err)
 			}
 		})

@@ -145,20 +145,11 @@ func (s *Store) UpdateDevice(ctx context.Context, actor Actor, orgID, id int64, 
 	return &d, nil
 }
 
-// GetDevice returns a device of organization orgID; another's is ErrNotFound.
-func (s *Store) GetDevice(ctx context.Context, orgID, id int64) (*Device, error) {
+// GetDevice returns device id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetDevice(ctx context.Context, sc Scope, id int64) (*Device, error) {
 	var d Device
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&d).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &d, nil
-}
-
-// FindDevice returns any device with its organization ID, for staff.
-func (s *Store) FindDevice(ctx context.Context, id int64) (*Device, error) {
-	var d Device
-	if err := s.db.WithContext(ctx).First(&d, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&d).Error; err != nil {
+		return nil, fmt.Errorf("models: get device %d: %w", id, notFound(err))
 	}
 	return &d, nil
 }
@@ -332,7 +323,7 @@ func ValidateCheck(in *CheckInput, deviceAddr string) error {
 
 // AddCheck adds a check to a device of organization orgID.
 func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64, in CheckInput) (*Check, error) {
-	d, err := s.GetDevice(ctx, orgID, deviceID)
+	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
 		return nil, err
 	}

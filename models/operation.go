@@ -386,46 +386,35 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// GetRequest returns request id of orgID; another organization's is not found.
-func (s *Store) GetRequest(ctx context.Context, orgID, id int64) (*OperationRequest, error) {
+// GetRequest returns request id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetRequest(ctx context.Context, sc Scope, id int64) (*OperationRequest, error) {
 	var r OperationRequest
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&r).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &r, nil
-}
-
-// FindRequest returns any request, for staff.
-func (s *Store) FindRequest(ctx context.Context, id int64) (*OperationRequest, error) {
-	var r OperationRequest
-	if err := s.db.WithContext(ctx).First(&r, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&r).Error; err != nil {
+		return nil, fmt.Errorf("models: get request %d: %w", id, notFound(err))
 	}
 	return &r, nil
 }
 
 // RequestFilter narrows the request lists.
 type RequestFilter struct {
-	OrgID int64 // 0: every organization (staff)
-	Open  bool  // only requests not yet completed or abandoned
+	Open  bool // only requests not yet completed or abandoned
 	Limit int
 }
 
-// ListRequests lists requests newest first.
-func (s *Store) ListRequests(ctx context.Context, f RequestFilter) ([]OperationRequest, error) {
+// ListRequests lists the requests sc sees, newest first.
+func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]OperationRequest, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
-	q := s.db.WithContext(ctx).Model(&OperationRequest{})
-	if f.OrgID != 0 {
-		q = q.Where("org_id = ?", f.OrgID)
-	}
+	q := sc.apply(s.db.WithContext(ctx).Model(&OperationRequest{}), "org_id")
 	if f.Open {
 		q = q.Where("state NOT IN ?", []string{OpCompleted, OpAbandoned})
 	}
 	var out []OperationRequest
-	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
-	return out, err
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list requests: %w", err)
+	}
+	return out, nil
 }
 
 // RequestClocks returns the clocks of a request of orgID: its first-feedback
@@ -500,7 +489,7 @@ func (d *RequestDetail) UserName(id *int64) string {
 
 // GetRequestDetail loads request id of orgID with everything around it.
 func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*RequestDetail, error) {
-	r, err := s.GetRequest(ctx, orgID, id)
+	r, err := s.GetRequest(ctx, OrgScope(orgID), id)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -273,21 +274,18 @@ func (s *Store) overdueFollowUps(q *gorm.DB, prefix string) *gorm.DB {
 	return q.Where(prefix+"kind = ? AND "+prefix+"stopped_at IS NULL AND "+prefix+"deadline_at < ?", ClockPhoneFollowUp, s.now())
 }
 
-// RequestListClocks returns, for requests ids of orgID (0: any), each one's
+// RequestListClocks returns, for the requests ids that sc sees, each one's
 // first-feedback clock and its overdue written follow-ups.
-func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64) (map[int64]*Clock, map[int64][]Clock, error) {
+func (s *Store) RequestListClocks(ctx context.Context, sc Scope, ids []int64) (map[int64]*Clock, map[int64][]Clock, error) {
 	feedback, overdue := map[int64]*Clock{}, map[int64][]Clock{}
 	if len(ids) == 0 {
 		return feedback, overdue, nil
 	}
 	db := s.db.WithContext(ctx)
-	q := db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids)
-	if orgID != 0 {
-		q = q.Where("org_id = ?", orgID)
-	}
+	q := sc.apply(db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids), "org_id")
 	var cs []Clock
 	if err := q.Find(&cs).Error; err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
 	}
 	for i := range cs {
 		feedback[cs[i].RefID] = &cs[i]
@@ -298,11 +296,8 @@ func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64)
 	}
 	q = s.overdueFollowUps(db.Table("sla_clocks"), "sla_clocks.").Select("sla_clocks.*, authorizations.request_id AS request_id").
 		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").Where("authorizations.request_id IN ?", ids)
-	if orgID != 0 {
-		q = q.Where("sla_clocks.org_id = ?", orgID)
-	}
-	if err := q.Scan(&rows).Error; err != nil {
-		return nil, nil, err
+	if err := sc.apply(q, "sla_clocks.org_id").Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
 	}
 	for _, r := range rows {
 		overdue[r.RequestID] = append(overdue[r.RequestID], r.Clock)
@@ -324,7 +319,7 @@ type OnCallOperation struct {
 // OnCallOperationsForStaff lists the open requests needing attention,
 // the most urgent first: running feedback clocks by deadline, then the rest.
 func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
-	rs, err := s.ListRequests(ctx, RequestFilter{Open: true, Limit: 500})
+	rs, err := s.ListRequests(ctx, AllOrgs(), RequestFilter{Open: true, Limit: 500})
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +341,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	for i, r := range rs {
 		ids[i], orgIDs[r.OrgID] = r.ID, true
 	}
-	feedback, overdue, err := s.RequestListClocks(ctx, 0, ids)
+	feedback, overdue, err := s.RequestListClocks(ctx, AllOrgs(), ids)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -83,7 +84,7 @@ func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organ
 		}
 		return s.audit(tx, actor, AuditOrgCreated, "organization", &o.ID, &o.ID, map[string]any{"slug": o.Slug, "name": o.Name})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("slug", "error.slug_taken")
 	}
 	if err != nil {
@@ -110,7 +111,7 @@ func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInpu
 		}
 		return s.audit(tx, actor, AuditOrgUpdated, "organization", &o.ID, &o.ID, map[string]any{"before": orgDetail(before), "after": orgDetail(o)})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("slug", "error.slug_taken")
 	}
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
 			return nil, nil
 		}
 		u, err := s.GetUser(ctx, *id)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return u, err

@@ -18,15 +18,6 @@ func ParseCause(s string) (Cause, error) {
 	return "", Invalid("cause", "error.cause_invalid")
 }
 
-// FindOutageForStaff returns any outage, for staff.
-func (s *Store) FindOutageForStaff(ctx context.Context, id int64) (*Outage, error) {
-	var o Outage
-	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &o, nil
-}
-
 // SetOutageCause classifies an outage, a staff action: the cause decides
 // whether its downtime counts against the provider, so who set it, when
 // and why is kept in the audit trail with the cause it replaced.

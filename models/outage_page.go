@@ -3,16 +3,16 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"gorm.io/gorm"
 )
 
-// GetOutage returns an outage of organization orgID; another
-// organization's is ErrNotFound.
-func (s *Store) GetOutage(ctx context.Context, orgID, id int64) (*Outage, error) {
+// GetOutage returns outage id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetOutage(ctx context.Context, sc Scope, id int64) (*Outage, error) {
 	var o Outage
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&o).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&o).Error; err != nil {
+		return nil, fmt.Errorf("models: get outage %d: %w", id, notFound(err))
 	}
 	return &o, nil
 }

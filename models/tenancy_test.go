@@ -36,7 +36,7 @@ func TestOrganizationsSeeOnlyTheirOwnUsers(t *testing.T) {
 		}
 		for _, c := range lookups {
 			t.Run(c.name, func(t *testing.T) {
-				u, err := s.GetOrgUser(ctx, c.org(), c.user())
+				u, err := s.GetOrgUser(ctx, models.OrgScope(c.org()), c.user())
 				if c.found {
 					if err != nil || u.ID != c.user() || u.OrgID == nil || *u.OrgID != c.org() {
 						t.Fatalf("GetOrgUser = %+v, %v", u, err)

@@ -189,7 +189,7 @@ func (s *Store) GetDeviceUptime(ctx context.Context, orgID, deviceID int64, loc 
 		loc = time.UTC
 	}
 	now := s.now()
-	d, err := s.GetDevice(ctx, orgID, deviceID)
+	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -155,7 +156,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 		return s.audit(tx, actor, AuditUserCreated, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email, "role": u.Role})
 	})
 	if err != nil {
-		if err == ErrConflict {
+		if errors.Is(err, ErrConflict) {
 			return nil, Invalid("email", "error.email_taken")
 		}
 		return nil, fmt.Errorf("models: create user: %w", err)
@@ -188,7 +189,7 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserIn
 		after := map[string]any{"email": u.Email, "name": u.Name, "role": u.Role, "org_id": u.OrgID, "phone": u.Phone}
 		return s.audit(tx, actor, AuditUserUpdated, "user", &u.ID, u.OrgID, map[string]any{"before": before, "after": after})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("email", "error.email_taken")
 	}
 	if err != nil {
@@ -223,12 +224,13 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error)
 	return &u, nil
 }
 
-// GetOrgUser returns a user of organization orgID; a user of any other
-// organization is ErrNotFound.
-func (s *Store) GetOrgUser(ctx context.Context, orgID, id int64) (*User, error) {
+// GetOrgUser returns user id of an organization sc sees; staff users (of
+// no organization) and users of other organizations are ErrNotFound.
+func (s *Store) GetOrgUser(ctx context.Context, sc Scope, id int64) (*User, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&u).Error; err != nil {
-		return nil, notFound(err)
+	q := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ? AND org_id IS NOT NULL", id)
+	if err := q.First(&u).Error; err != nil {
+		return nil, fmt.Errorf("models: get organization user %d: %w", id, notFound(err))
 	}
 	return &u, nil
 }
