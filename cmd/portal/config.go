@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization (PORTAL_PHONE_FOLLOWUP).
 	FollowUp time.Duration
+	// RequestTimeout ends each request's context, and with it its
+	// database work (PORTAL_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
 }
 
 // DocumentsDir is where uploaded documents are kept.
@@ -167,6 +171,15 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTAL_PHONE_FOLLOWUP=%q: want a duration from 1h to 720h, like 24h", v))
 		} else {
 			c.FollowUp = d
+		}
+	}
+	c.RequestTimeout = handlers.DefaultRequestTimeout
+	if v := get("PORTAL_REQUEST_TIMEOUT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			errs = append(errs, fmt.Errorf("PORTAL_REQUEST_TIMEOUT=%q: want a duration from 1s to 10m, like 30s", v))
+		} else {
+			c.RequestTimeout = d
 		}
 	}
 	var notifyErrs []error
