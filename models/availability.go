@@ -116,7 +116,7 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 	}
 	var os []Outage
 	if err := q.Find(&os).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "outage spans")
 	}
 	out := map[int64][]Span{}
 	for _, o := range os {
@@ -129,7 +129,7 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 func (s *Store) DeviceAvailability(ctx context.Context, orgID, deviceID int64, from, to time.Time) (Availability, error) {
 	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, from, to)
 	if err != nil {
-		return Availability{}, err
+		return Availability{}, wrap(err, "device availability")
 	}
 	return ComputeAvailability(from, to, s.now(), spans[deviceID]), nil
 }

@@ -33,7 +33,7 @@ func (s *Store) BulkCreateDevices(ctx context.Context, ds []BulkDevice) error {
 		return nil
 	}
 	now := s.now()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		devs := make([]Device, len(ds))
 		for i := range ds {
 			devs[i] = ds[i].Device
@@ -82,7 +82,7 @@ func (s *Store) BulkCreateDevices(ctx context.Context, ds []BulkDevice) error {
 			}
 		}
 		return nil
-	})
+	}), "bulk create devices")
 }
 
 // BulkInsertResults writes raw probe results as they are, many rows per
@@ -91,9 +91,9 @@ func (s *Store) BulkInsertResults(ctx context.Context, rs []ProbeResult) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return tx.CreateInBatches(rs, bulkRows(5)).Error
-	})
+	}), "bulk insert results")
 }
 
 // BulkInsertRollups writes hourly and daily rollups as they are, many rows
@@ -102,16 +102,16 @@ func (s *Store) BulkInsertRollups(ctx context.Context, rs []Rollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return tx.CreateInBatches(rs, bulkRows(10)).Error
-	})
+	}), "bulk insert rollups")
 }
 
 // BulkInsertOutage writes an outage with its evidence and fills in its ID
 // (bench only). An outage still open also marks its check down, as the
 // prober would have.
 func (s *Store) BulkInsertOutage(ctx context.Context, o *Outage, evidence []OutageProbe) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if o.Cause == "" {
 			o.Cause = CauseUnknown
 		}
@@ -133,5 +133,5 @@ func (s *Store) BulkInsertOutage(ctx context.Context, o *Outage, evidence []Outa
 			"status": StatusDown, "open_outage_id": o.ID, "consec_fails": o.Failures, "fail_since": o.StartedAt,
 			"last_ok": false, "last_reason": ReasonTimeout,
 		}).Error
-	})
+	}), "bulk insert outage")
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -47,4 +48,21 @@ func AsValidation(err error) (*ValidationError, bool) {
 	var v *ValidationError
 	ok := errors.As(err, &v)
 	return v, ok
+}
+
+// wrap names the Store operation that failed, "models: <op>: <err>", so a
+// log line says what was being done; errors.Is and errors.As still see
+// ErrNotFound, ErrConflict and the driver's error through it. An error
+// that names an operation already (from an inner Store call) and a
+// validation error (shown next to its field) pass unchanged; nil stays nil.
+// Every exported Store method returns its errors through wrap or
+// fmt.Errorf("models: …: %w").
+func wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := AsValidation(err); ok || strings.HasPrefix(err.Error(), "models: ") {
+		return err
+	}
+	return fmt.Errorf("models: %s: %w", op, err)
 }

@@ -27,7 +27,7 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 	var os []Outage
 	if err := db.Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages for staff")
 	}
 	if len(os) == 0 {
 		return nil, nil
@@ -39,15 +39,15 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 	}
 	clocks, err := s.outageClocks(ctx, outageIDs)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages for staff")
 	}
 	orgs, devices, err := s.orgAndDeviceNames(ctx, orgIDs, deviceIDs)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages for staff")
 	}
 	var checks []Check
 	if err := db.Where("id IN ?", checkIDs).Find(&checks).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages for staff")
 	}
 	byCheck := map[int64]*Check{}
 	for i := range checks {
@@ -78,11 +78,11 @@ func (s *Store) CallTasksForStaff(ctx context.Context) ([]CallTask, error) {
 	var ds []Delivery
 	if err := s.db.WithContext(ctx).Where("transport = ? AND status = ?", TransportCall, DeliveryPending).
 		Order("id").Limit(500).Find(&ds).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "call tasks for staff")
 	}
 	dc, err := s.deliveryContext(ctx, ds)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "call tasks for staff")
 	}
 	out := make([]CallTask, len(ds))
 	for i, d := range ds {
@@ -120,11 +120,11 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 	var ds []Delivery
 	if err := s.db.WithContext(ctx).Where("status IN ? AND done_at >= ?", FailedStatuses, since).
 		Order("done_at DESC, id DESC").Limit(limit).Find(&ds).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "failed deliveries for staff")
 	}
 	dc, err := s.deliveryContext(ctx, ds)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "failed deliveries for staff")
 	}
 	var contactIDs []int64
 	for _, d := range ds {
@@ -133,7 +133,7 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 	var fs []ContactFlag
 	if len(contactIDs) > 0 {
 		if err := s.db.WithContext(ctx).Where("contact_id IN ? AND cleared_at IS NULL", contactIDs).Find(&fs).Error; err != nil {
-			return nil, err
+			return nil, wrap(err, "failed deliveries for staff")
 		}
 	}
 	wrong := wrongByContact(fs)
@@ -149,7 +149,7 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 func (s *Store) FindDeliveryForStaff(ctx context.Context, id int64) (*Delivery, error) {
 	var d Delivery
 	if err := s.db.WithContext(ctx).First(&d, id).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "find delivery for staff")
 	}
 	return &d, nil
 }

@@ -330,7 +330,7 @@ func (in *RequestInput) validate() error {
 // CreateRequest records a request for work on devices of orgID.
 func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in RequestInput) (*OperationRequest, error) {
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "create request")
 	}
 	var r *OperationRequest
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -371,7 +371,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok {
-			return nil, err
+			return nil, wrap(err, "create request")
 		}
 		return nil, fmt.Errorf("models: create request: %w", err)
 	}
@@ -420,7 +420,8 @@ func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]
 // RequestClocks returns the clocks of a request of orgID: its first-feedback
 // clock and the written follow-up clocks of its phone authorizations.
 func (s *Store) RequestClocks(ctx context.Context, orgID, requestID int64) ([]Clock, error) {
-	return s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
+	cs, err := s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
+	return cs, wrap(err, "request clocks")
 }
 
 func (s *Store) requestClocks(tx *gorm.DB, orgID, requestID int64) ([]Clock, error) {
@@ -491,7 +492,7 @@ func (d *RequestDetail) UserName(id *int64) string {
 func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*RequestDetail, error) {
 	r, err := s.GetRequest(ctx, OrgScope(orgID), id)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get request detail")
 	}
 	return s.RequestDetailOf(ctx, r)
 }
@@ -504,26 +505,26 @@ func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*Requ
 	var err error
 	d := &RequestDetail{Request: r, Users: map[int64]*User{}}
 	if d.Org, err = s.GetOrg(ctx, orgID); err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND id IN (?)", orgID,
 		db.Model(&OperationDevice{}).Select("device_id").Where("request_id = ?", r.ID)).Order("name, id").Find(&d.Devices).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("recorded_at, id").Find(&d.Authorizations).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("id").Find(&d.Documents).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("created_at, id").Find(&d.Messages).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if d.Clocks, err = s.requestClocks(db, orgID, r.ID); err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND may_authorize = ?", orgID, true).Order("priority, name, id").Find(&d.Contacts).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	ids := []int64{r.RaisedBy}
 	for _, p := range []*int64{r.RequestedBy, r.EngineerID} {
@@ -545,7 +546,7 @@ func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*Requ
 	}
 	var us []User
 	if err := db.Where("id IN ?", ids).Find(&us).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	for i := range us {
 		d.Users[us[i].ID] = &us[i]

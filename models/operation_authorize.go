@@ -22,10 +22,10 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	db := s.db.WithContext(ctx)
 	// Check before writing the file, so a refused upload leaves nothing.
 	if _, err := writtenRequest(db, orgID, reqID, false); err != nil {
-		return nil, err
+		return nil, wrap(err, "add written authorization")
 	}
 	if _, err := authorizingContact(db, orgID, contactID); err != nil {
-		return nil, err
+		return nil, wrap(err, "add written authorization")
 	}
 	key, err := blobs.Put(data)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 		if rmErr := blobs.Remove(key); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
-		return nil, wrapOp("add written authorization to request", reqID, err)
+		return nil, wrap(wrapOp("add written authorization to request", reqID, err), "add written authorization")
 	}
 	return a, nil
 }
@@ -138,7 +138,7 @@ func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, req
 		return s.audit(tx, actor, AuditAuthAccepted, "authorization", &a.ID, &orgID, map[string]any{
 			"request": RequestNumber(r.ID), "method": a.Method, "contact": a.ContactName, "follows_phone": len(phones)})
 	})
-	return wrapOp("accept authorization", authID, err)
+	return wrap(wrapOp("accept authorization", authID, err), "accept authorization")
 }
 
 // RejectAuthorization refuses a pending written authorization (unsigned,
@@ -149,7 +149,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 		return Invalid("reason", "error.required")
 	}
 	if err := checkText("reason", reason, 500); err != nil {
-		return err
+		return wrap(err, "reject authorization")
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a Authorization
@@ -172,7 +172,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 		return s.audit(tx, actor, AuditAuthRejected, "authorization", &a.ID, &orgID, map[string]any{
 			"request": RequestNumber(a.RequestID), "contact": a.ContactName, "reason": reason})
 	})
-	return wrapOp("reject authorization", authID, err)
+	return wrap(wrapOp("reject authorization", authID, err), "reject authorization")
 }
 
 func wrapOp(what string, id int64, err error) error {
@@ -211,18 +211,18 @@ type PhoneInput struct {
 func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID, reqID int64, in PhoneInput) (*Authorization, error) {
 	in.Note = strings.TrimSpace(in.Note)
 	if err := checkText("note", in.Note, 2000); err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	if in.FollowUp <= 0 {
 		in.FollowUp = DefaultFollowUpDeadline
 	}
 	db := s.db.WithContext(ctx)
 	if _, err := openRequest(db, orgID, reqID); err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	c, err := authorizingContact(db, orgID, in.ContactID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	if until := c.PhoneLocked(s.now()); until != nil {
 		return nil, Invalid("passphrase", "operation.phone.locked", c.Name, *until)
@@ -276,10 +276,10 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 			"request": RequestNumber(r.ID), "contact": c.Name, "note": in.Note, "follow_up_due": now.Add(in.FollowUp)})
 	})
 	if err != nil {
-		return nil, wrapOp("phone authorization for request", reqID, err)
+		return nil, wrap(wrapOp("phone authorization for request", reqID, err), "record phone authorization")
 	}
 	if refusal != nil {
-		return nil, refusal
+		return nil, wrap(refusal, "record phone authorization")
 	}
 	return a, nil
 }

@@ -21,7 +21,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 		return nil, Invalid("body", "error.required")
 	}
 	if err := checkText("body", body, 10000); err != nil {
-		return nil, err
+		return nil, wrap(err, "post message")
 	}
 	var m *OperationMessage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -47,7 +47,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 			"request": RequestNumber(r.ID), "message_id": m.ID, "staff": staff})
 	})
 	if err != nil {
-		return nil, wrapOp("post message on request", reqID, err)
+		return nil, wrap(wrapOp("post message on request", reqID, err), "post message")
 	}
 	return m, nil
 }
@@ -94,7 +94,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
 		*f.v = strings.TrimSpace(*f.v)
 		if err := checkText(f.field, *f.v, f.max); err != nil {
-			return err
+			return wrap(err, "set operation state")
 		}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -174,7 +174,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
 			"request": RequestNumber(r.ID), "from": r.State, "to": in.State, "result": in.Result})
 	})
-	return wrapOp("set state of request", reqID, err)
+	return wrap(wrapOp("set state of request", reqID, err), "set operation state")
 }
 
 // WithdrawRequest lets the customer take back a request nobody has
@@ -182,7 +182,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if err := checkText("reason", reason, 2000); err != nil {
-		return err
+		return wrap(err, "withdraw request")
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r, err := lockRequest(tx, orgID, reqID)
@@ -204,7 +204,7 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
 			"request": RequestNumber(r.ID), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
 	})
-	return wrapOp("withdraw request", reqID, err)
+	return wrap(wrapOp("withdraw request", reqID, err), "withdraw request")
 }
 
 // OperationWindow is when work under a request's authorization could run:
@@ -244,14 +244,14 @@ func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Out
 	var out []Outage
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
 		d.Request.OrgID, ids, to, from).Order("started_at, id").Find(&out).Error
-	return out, err
+	return out, wrap(err, "overlapping outages")
 }
 
 // GetDocument returns document id of request reqID of orgID.
 func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Document, error) {
 	var doc Document
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get document")
 	}
 	return &doc, nil
 }
@@ -265,7 +265,7 @@ func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, err
 	}
 	var cs []Clock
 	err := q.Order("deadline_at").Find(&cs).Error
-	return cs, err
+	return cs, wrap(err, "overdue follow ups")
 }
 
 // overdueFollowUps narrows q to written follow-up clocks past their
@@ -321,7 +321,7 @@ type OnCallOperation struct {
 func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
 	rs, err := s.ListRequests(ctx, AllOrgs(), RequestFilter{Open: true, Limit: 500})
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations for staff")
 	}
 	// Finished requests too, while a signed form after a phone
 	// authorization is overdue: it must still be filed.
@@ -331,7 +331,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 		db.Model(&Authorization{}).Select("request_id").Where("id IN (?)",
 			s.overdueFollowUps(db.Model(&Clock{}), "").Select("ref_id"))).
 		Order("id DESC").Limit(500).Find(&late).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations for staff")
 	}
 	rs = append(rs, late...)
 	if len(rs) == 0 {
@@ -343,7 +343,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	feedback, overdue, err := s.RequestListClocks(ctx, AllOrgs(), ids)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations for staff")
 	}
 	var pending []struct {
 		RequestID int64
@@ -351,7 +351,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
 		Group("request_id").Scan(&pending).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations for staff")
 	}
 	pend := map[int64]int{}
 	for _, p := range pending {
@@ -359,7 +359,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	names, _, err := s.orgAndDeviceNames(ctx, slices.Collect(maps.Keys(orgIDs)), nil)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations for staff")
 	}
 	var out []OnCallOperation
 	for _, r := range rs {

@@ -74,7 +74,7 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 // CreateOrg stores a new organization.
 func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organization, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "create org")
 	}
 	o := &Organization{Slug: in.Slug, Name: in.Name, ContactAddress: in.ContactAddress,
 		ServiceRepUserID: in.ServiceRepUserID, EngineerUserID: in.EngineerUserID}
@@ -96,7 +96,7 @@ func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organ
 // UpdateOrg changes an organization.
 func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInput) (*Organization, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "update org")
 	}
 	var o Organization
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -129,7 +129,7 @@ func orgDetail(o Organization) map[string]any {
 func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
 	var o Organization
 	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get org")
 	}
 	return &o, nil
 }
@@ -138,7 +138,7 @@ func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
 func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*Organization, error) {
 	var o Organization
 	if err := s.db.WithContext(ctx).Where("slug = ?", strings.ToLower(strings.TrimSpace(slug))).First(&o).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get org by slug")
 	}
 	return &o, nil
 }
@@ -155,7 +155,7 @@ func (s *Store) ListOrgs(ctx context.Context) ([]OrgSummary, error) {
 	err := s.db.WithContext(ctx).Model(&Organization{}).
 		Select("organizations.*, (SELECT COUNT(*) FROM users WHERE users.org_id = organizations.id) AS users").
 		Order("name, id").Scan(&out).Error
-	return out, err
+	return out, wrap(err, "list orgs")
 }
 
 // OrgHome is what a customer's home page shows: the organization and the
@@ -170,7 +170,7 @@ type OrgHome struct {
 func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
 	o, err := s.GetOrg(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	h := &OrgHome{Org: *o}
 	load := func(id *int64) (*User, error) {
@@ -184,10 +184,10 @@ func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
 		return u, err
 	}
 	if h.ServiceRep, err = load(o.ServiceRepUserID); err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	if h.Engineer, err = load(o.EngineerUserID); err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	return h, nil
 }

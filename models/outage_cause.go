@@ -23,11 +23,11 @@ func ParseCause(s string) (Cause, error) {
 // and why is kept in the audit trail with the cause it replaced.
 func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64, cause Cause, note string) (*Outage, error) {
 	if _, err := ParseCause(string(cause)); err != nil {
-		return nil, err
+		return nil, wrap(err, "set outage cause")
 	}
 	note = strings.TrimSpace(note)
 	if err := checkText("note", note, 500); err != nil {
-		return nil, err
+		return nil, wrap(err, "set outage cause")
 	}
 	var o Outage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

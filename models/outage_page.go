@@ -26,7 +26,7 @@ func (s *Store) ClockDeduction(ctx context.Context, orgID, clockID int64) (*Dedu
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "clock deduction")
 	}
 	return &d, nil
 }
@@ -40,7 +40,7 @@ func (s *Store) StaffNames(ctx context.Context, ids []int64) (map[int64]string, 
 	}
 	var us []User
 	if err := s.db.WithContext(ctx).Select("id", "name").Where("id IN ? AND org_id IS NULL", ids).Find(&us).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "staff names")
 	}
 	for _, u := range us {
 		out[u.ID] = u.Name

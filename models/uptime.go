@@ -191,7 +191,7 @@ func (s *Store) GetDeviceUptime(ctx context.Context, orgID, deviceID int64, loc 
 	now := s.now()
 	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get device uptime")
 	}
 	checks, err := s.ListChecks(ctx, orgID, deviceID)
 	if err != nil {

@@ -138,14 +138,14 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	u := &User{Email: in.Email, Name: in.Name, Phone: in.Phone, Role: in.Role, OrgID: in.OrgID,
 		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale}
@@ -167,7 +167,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 // UpdateUser changes a user's profile, role and organization.
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserInput) (*User, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "update user")
 	}
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -209,7 +209,7 @@ func sameOrg(a, b *int64) bool {
 func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
 	var u User
 	if err := s.db.WithContext(ctx).First(&u, id).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get user")
 	}
 	return &u, nil
 }
@@ -219,7 +219,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error)
 	var u User
 	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
 	if err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get user by email")
 	}
 	return &u, nil
 }
@@ -239,7 +239,7 @@ func (s *Store) GetOrgUser(ctx context.Context, sc Scope, id int64) (*User, erro
 func (s *Store) ListOrgUsers(ctx context.Context, orgID int64) ([]User, error) {
 	var us []User
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&us).Error
-	return us, err
+	return us, wrap(err, "list org users")
 }
 
 // UserFilter narrows the admin user list.
@@ -264,14 +264,14 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	}
 	var us []User
 	err := q.Order("role, name, id").Limit(1000).Find(&us).Error
-	return us, err
+	return us, wrap(err, "list users")
 }
 
 // ListStaff lists enabled users of the given staff role, for assignment.
 func (s *Store) ListStaff(ctx context.Context, role Role) ([]User, error) {
 	var us []User
 	err := s.db.WithContext(ctx).Where("role = ? AND disabled_at IS NULL", role).Order("name, id").Find(&us).Error
-	return us, err
+	return us, wrap(err, "list staff")
 }
 
 // truncate cuts s to at most n bytes without splitting a character.
@@ -292,7 +292,7 @@ func escapeLike(s string) string {
 // SetUserDisabled disables or re-enables a user; disabling ends every
 // session of the user at once.
 func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disabled bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, id).Error; err != nil {
 			return notFound(err)
@@ -314,7 +314,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disa
 			return err
 		}
 		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email})
-	})
+	}), "set user disabled")
 }
 
 // SetPassword replaces a user's password and ends all of their sessions but
@@ -322,20 +322,20 @@ func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disa
 func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password, keepSession string) error {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	if err := CheckPasswordPolicy(password, u.Email); err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	hash, err := s.hasher.Hash(password)
 	if err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	action := AuditPasswordChanged
 	if actor.UserID == nil || *actor.UserID != id {
 		action = AuditPasswordReset
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now()}).Error; err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 			return err
 		}
 		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, nil)
-	})
+	}), "set password")
 }
 
 // ChangePassword is a user changing their own password: the current one
@@ -355,22 +355,22 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, keepSession string) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return wrap(err, "change password")
 	}
 	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
 		return Invalid("current", "error.current_password_wrong")
 	}
-	return s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession)
+	return wrap(s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession), "change password")
 }
 
 // SetLocale remembers a user's language.
 func (s *Store) SetLocale(ctx context.Context, id int64, locale string) error {
-	return s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error
+	return wrap(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error, "set locale")
 }
 
 // CountUsers counts all users (the demo and the first-run hint use it).
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
-	return n, err
+	return n, wrap(err, "count users")
 }
