@@ -52,17 +52,28 @@ func AsValidation(err error) (*ValidationError, bool) {
 
 // wrap names the Store operation that failed, "models: <op>: <err>", so a
 // log line says what was being done; errors.Is and errors.As still see
-// ErrNotFound, ErrConflict and the driver's error through it. An error
-// that names an operation already (from an inner Store call) and a
-// validation error (shown next to its field) pass unchanged; nil stays nil.
-// Every exported Store method returns its errors through wrap or
-// fmt.Errorf("models: …: %w").
+// ErrNotFound, ErrConflict and the driver's error through it. Around an
+// error of an inner Store call it reads "models: <op>: <inner op>: …". A
+// validation error (shown next to its field) passes unchanged; nil stays
+// nil. Every exported Store method returns its errors through wrap or
+// fmt.Errorf("models: <op>: %w").
 func wrap(err error, op string) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := AsValidation(err); ok || strings.HasPrefix(err.Error(), "models: ") {
+	if _, ok := AsValidation(err); ok {
 		return err
 	}
-	return fmt.Errorf("models: %s: %w", op, err)
+	return &opError{op: op, err: err}
 }
+
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "models: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "models: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }

@@ -37,8 +37,8 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
-// IsStaff reports a provider role.
-func (r Role) IsStaff() bool { return r != RoleCustomer && r != "" }
+// IsStaff reports a provider role; an unknown role is not one.
+func (r Role) IsStaff() bool { return r != RoleCustomer && slices.Contains(Roles, r) }
 
 // User is anyone who signs in.
 type User struct {
