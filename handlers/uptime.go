@@ -37,7 +37,7 @@ func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 
 // showFleet lists every device of every organization, problems first.
 func (h *Handler) showFleet(c *fiber.Ctx) error {
-	devices, err := h.store.ListFleetForStaff(c.UserContext())
+	devices, err := h.store.ListFleet(c.UserContext(), scope(c))
 	if err != nil {
 		return err
 	}

@@ -154,12 +154,12 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 		})
 
 		t.Run("the on-call lists name the organization, device, contact and clock", func(t *testing.T) {
-			open, err := s.OnCallOutagesForStaff(ctx)
+			open, err := s.OnCallOutages(ctx, models.AllOrgs())
 			if err != nil || len(open) != 1 || open[0].Org != fx.OrgA.Name || open[0].Device != "web-1" || open[0].Clock == nil ||
 				open[0].Clock.Outcome != models.ClockRunning || open[0].Check == nil {
 				t.Fatalf("open outages = %+v, %v", open, err)
 			}
-			calls, err := s.CallTasksForStaff(ctx)
+			calls, err := s.CallTasks(ctx, models.AllOrgs())
 			if err != nil || len(calls) != 1 || calls[0].Contact != "Sun Li" || calls[0].Delivery.Address != "+8613800138000" ||
 				calls[0].Device != "web-1" || calls[0].Clock == nil {
 				t.Fatalf("calls = %+v, %v", calls, err)
@@ -174,23 +174,23 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 			if err := s.RecordAttempt(ctx, "me", ds[0].ID, models.DeliveryBounced, "550 no such user", nil); err != nil {
 				t.Fatal(err)
 			}
-			failed, err := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10)
+			failed, err := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10)
 			if err != nil || len(failed) != 1 || failed[0].MarkedWrong || failed[0].Contact != "Sun Li" {
 				t.Fatalf("failed = %+v, %v", failed, err)
 			}
 			if err := s.MarkContactDetailWrong(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), c.ID, models.ChannelEmail, "no such user"); err != nil {
 				t.Fatal(err)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10); len(failed) != 1 || !failed[0].MarkedWrong {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10); len(failed) != 1 || !failed[0].MarkedWrong {
 				t.Fatalf("failed after the mark = %+v", failed)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(time.Hour), 10); len(failed) != 0 {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(time.Hour), 10); len(failed) != 0 {
 				t.Fatalf("failures before since are listed: %+v", failed)
 			}
 			if err := s.RetryDelivery(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), ds[0].ID); err != nil {
 				t.Fatal(err)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10); len(failed) != 0 {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10); len(failed) != 0 {
 				t.Fatalf("a retried delivery is still listed as failed: %+v", failed)
 			}
 		})

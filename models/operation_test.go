@@ -431,12 +431,12 @@ func TestWrittenFormAfterThePhoneIsFiledOnAFinishedRequest(t *testing.T) {
 		if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpCompleted, WorkDone: "done", Result: "success"}); err != nil {
 			t.Fatal(err)
 		}
-		ops, err := s.OnCallOperationsForStaff(ctx)
+		ops, err := s.OnCallOperations(ctx, models.AllOrgs())
 		if err != nil || len(ops) != 0 {
 			t.Fatalf("on call before the form is overdue: %+v, %v", ops, err)
 		}
 		clock.Advance(24 * time.Hour)
-		if ops, _ = s.OnCallOperationsForStaff(ctx); len(ops) != 1 || ops[0].Overdue != 1 {
+		if ops, _ = s.OnCallOperations(ctx, models.AllOrgs()); len(ops) != 1 || ops[0].Overdue != 1 {
 			t.Fatalf("a finished request with an overdue signed form is not on call: %+v", ops)
 		}
 		w, err := f.upload(t, s, f.signer.ID)

@@ -316,22 +316,23 @@ type OnCallOperation struct {
 	Overdue  int    // phone authorizations whose signed form is overdue
 }
 
-// OnCallOperationsForStaff lists the open requests needing attention,
-// the most urgent first: running feedback clocks by deadline, then the rest.
-func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
-	rs, err := s.ListRequests(ctx, AllOrgs(), RequestFilter{Open: true, Limit: 500})
+// OnCallOperations lists the open requests that sc sees needing
+// attention, the most urgent first: running feedback clocks by deadline,
+// then the rest.
+func (s *Store) OnCallOperations(ctx context.Context, sc Scope) ([]OnCallOperation, error) {
+	rs, err := s.ListRequests(ctx, sc, RequestFilter{Open: true, Limit: 500})
 	if err != nil {
-		return nil, wrap(err, "on call operations for staff")
+		return nil, wrap(err, "on call operations")
 	}
 	// Finished requests too, while a signed form after a phone
 	// authorization is overdue: it must still be filed.
 	var late []OperationRequest
 	db := s.db.WithContext(ctx)
-	if err := db.Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
+	if err := sc.apply(db, "org_id").Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
 		db.Model(&Authorization{}).Select("request_id").Where("id IN (?)",
 			s.overdueFollowUps(db.Model(&Clock{}), "").Select("ref_id"))).
 		Order("id DESC").Limit(500).Find(&late).Error; err != nil {
-		return nil, wrap(err, "on call operations for staff")
+		return nil, wrap(err, "on call operations")
 	}
 	rs = append(rs, late...)
 	if len(rs) == 0 {
@@ -341,9 +342,9 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	for i, r := range rs {
 		ids[i], orgIDs[r.OrgID] = r.ID, true
 	}
-	feedback, overdue, err := s.RequestListClocks(ctx, AllOrgs(), ids)
+	feedback, overdue, err := s.RequestListClocks(ctx, sc, ids)
 	if err != nil {
-		return nil, wrap(err, "on call operations for staff")
+		return nil, wrap(err, "on call operations")
 	}
 	var pending []struct {
 		RequestID int64
@@ -351,7 +352,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
 		Group("request_id").Scan(&pending).Error; err != nil {
-		return nil, wrap(err, "on call operations for staff")
+		return nil, wrap(err, "on call operations")
 	}
 	pend := map[int64]int{}
 	for _, p := range pending {
@@ -359,7 +360,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	names, _, err := s.orgAndDeviceNames(ctx, slices.Collect(maps.Keys(orgIDs)), nil)
 	if err != nil {
-		return nil, wrap(err, "on call operations for staff")
+		return nil, wrap(err, "on call operations")
 	}
 	var out []OnCallOperation
 	for _, r := range rs {

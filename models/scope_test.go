@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
@@ -57,6 +58,21 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 			Passphrase: "blue harbour 42"}); err != nil {
 			t.Fatal(err)
 		}
+		// The outage's notices become deliveries, sent as calls.
+		evs, err := s.ClaimEvents(ctx, "me", time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if _, err := s.ExpandEvent(ctx, ev, "me", func(models.Channel) string { return models.TransportCall }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		calls, err := s.CallTasks(ctx, models.AllOrgs())
+		if err != nil || len(calls) == 0 {
+			t.Fatalf("call tasks = %v, %v", calls, err)
+		}
+		delivery := calls[0].Delivery.ID
 
 		// read returns the ID of what it found.
 		reads := []struct {
@@ -101,6 +117,26 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				}
 				return fb[f.req.ID].RefID, nil
 			}},
+			{"GetDelivery", func(sc models.Scope) (int64, error) {
+				d, err := s.GetDelivery(ctx, sc, delivery)
+				return idOf(d, err, func() int64 { return d.ID })
+			}},
+			{"CallTasks", func(sc models.Scope) (int64, error) {
+				cs, err := s.CallTasks(ctx, sc)
+				return first(err, len(cs), func() int64 { return cs[0].Delivery.ID })
+			}},
+			{"OnCallOutages", func(sc models.Scope) (int64, error) {
+				os, err := s.OnCallOutages(ctx, sc)
+				return first(err, len(os), func() int64 { return os[0].Outage.ID })
+			}},
+			{"OnCallOperations", func(sc models.Scope) (int64, error) {
+				ops, err := s.OnCallOperations(ctx, sc)
+				return first(err, len(ops), func() int64 { return ops[0].Request.ID })
+			}},
+			{"ListFleet", func(sc models.Scope) (int64, error) {
+				ds, err := s.ListFleet(ctx, sc)
+				return first(err, len(ds), func() int64 { return ds[0].ID })
+			}},
 		}
 		scopes := []struct {
 			name  string
@@ -130,6 +166,14 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 			}
 		}
 	})
+}
+
+// first is the ID of a list's first row, or ErrNotFound for an empty list.
+func first(err error, n int, id func() int64) (int64, error) {
+	if err != nil || n == 0 {
+		return 0, errors.Join(err, models.ErrNotFound)
+	}
+	return id(), nil
 }
 
 func idOf[T any](p *T, err error, id func() int64) (int64, error) {
