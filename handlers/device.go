@@ -39,7 +39,7 @@ func (h *Handler) showDevice(c *fiber.Ctx) error {
 func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm views.DevicePageVM) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	org, err := h.store.GetOrg(ctx, d.OrgID)
+	org, err := h.store.GetOrg(ctx, scope(c), d.OrgID)
 	if err != nil {
 		return err
 	}

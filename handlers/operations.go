@@ -71,7 +71,7 @@ func (h *Handler) showOperations(c *fiber.Ctx) error {
 func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM) (views.RequestFormVM, error) {
 	ctx := c.UserContext()
 	var err error
-	if vm.Org, err = h.store.GetOrg(ctx, orgID); err != nil {
+	if vm.Org, err = h.store.GetOrg(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
 	if vm.Devices, err = h.store.ListDevices(ctx, orgID); err != nil {

@@ -55,7 +55,7 @@ func (h *Handler) editOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.store.GetOrg(c.UserContext(), id)
+	o, err := h.store.GetOrg(c.UserContext(), scope(c), id)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
 	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role.IsStaff(), CanEdit: engineers.Allows(u.Role)}
-	if vm.Org, err = h.store.GetOrg(ctx, o.OrgID); err != nil {
+	if vm.Org, err = h.store.GetOrg(ctx, scope(c), o.OrgID); err != nil {
 		return err
 	}
 	if vm.Device, err = h.store.GetDevice(ctx, models.OrgScope(o.OrgID), o.DeviceID); err != nil {

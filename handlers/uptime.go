@@ -23,7 +23,7 @@ func (h *Handler) showOrgUptime(c *fiber.Ctx) error {
 
 func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 	ctx := c.UserContext()
-	org, err := h.store.GetOrg(ctx, orgID)
+	org, err := h.store.GetOrg(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func TestStoreErrorsNameTheirOperation(t *testing.T) {
 			op   string
 			call func(ctx context.Context) error
 		}{
-			{"models: get org", func(ctx context.Context) error { _, err := s.GetOrg(ctx, org); return err }},
+			{"models: get org", func(ctx context.Context) error { _, err := s.GetOrg(ctx, models.AllOrgs(), org); return err }},
 			{"models: list orgs", func(ctx context.Context) error { _, err := s.ListOrgs(ctx); return err }},
 			{"models: get user", func(ctx context.Context) error { _, err := s.GetUser(ctx, fx.CustA.ID); return err }},
 			{"models: list org users", func(ctx context.Context) error { _, err := s.ListOrgUsers(ctx, org); return err }},
@@ -50,7 +50,7 @@ func TestStoreErrorsNameTheirOperation(t *testing.T) {
 			})
 		}
 		t.Run("a missing row is ErrNotFound, named", func(t *testing.T) {
-			_, err := s.GetOrg(context.Background(), 999999)
+			_, err := s.GetOrg(context.Background(), models.AllOrgs(), 999999)
 			if !errors.Is(err, models.ErrNotFound) || err.Error() != "models: get org: not found" {
 				t.Fatalf("error = %v; want models: get org: not found", err)
 			}

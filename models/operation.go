@@ -504,7 +504,7 @@ func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*Requ
 	db := s.db.WithContext(ctx)
 	var err error
 	d := &RequestDetail{Request: r, Users: map[int64]*User{}}
-	if d.Org, err = s.GetOrg(ctx, orgID); err != nil {
+	if d.Org, err = s.GetOrg(ctx, OrgScope(orgID), orgID); err != nil {
 		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND id IN (?)", orgID,

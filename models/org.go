@@ -125,10 +125,10 @@ func orgDetail(o Organization) map[string]any {
 		"service_rep_user_id": o.ServiceRepUserID, "engineer_user_id": o.EngineerUserID}
 }
 
-// GetOrg returns one organization.
-func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
+// GetOrg returns organization id if sc sees it; else ErrNotFound.
+func (s *Store) GetOrg(ctx context.Context, sc Scope, id int64) (*Organization, error) {
 	var o Organization
-	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
+	if err := sc.apply(s.db.WithContext(ctx), "id").Where("id = ?", id).First(&o).Error; err != nil {
 		return nil, wrap(notFound(err), "get org")
 	}
 	return &o, nil
@@ -168,7 +168,7 @@ type OrgHome struct {
 
 // GetOrgHome loads an organization with its service representative and engineer.
 func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
-	o, err := s.GetOrg(ctx, orgID)
+	o, err := s.GetOrg(ctx, OrgScope(orgID), orgID)
 	if err != nil {
 		return nil, wrap(err, "get org home")
 	}

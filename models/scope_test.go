@@ -79,6 +79,10 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 			name string
 			read func(models.Scope) (int64, error)
 		}{
+			{"GetOrg", func(sc models.Scope) (int64, error) {
+				o, err := s.GetOrg(ctx, sc, f.fx.OrgA.ID)
+				return idOf(o, err, func() int64 { return o.ID })
+			}},
 			{"GetDevice", func(sc models.Scope) (int64, error) {
 				d, err := s.GetDevice(ctx, sc, f.dev.ID)
 				return idOf(d, err, func() int64 { return d.ID })
