@@ -30,7 +30,7 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 		}
 		return h.render(c, fiber.StatusOK, views.HomePage(vm))
 	}
-	orgs, err := h.store.ListOrgs(ctx)
+	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
 		return err
 	}

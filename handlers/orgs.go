@@ -10,7 +10,7 @@ import (
 // showOrgs lists every organization for staff.
 func (h *Handler) showOrgs(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgs, err := h.store.ListOrgs(ctx)
+	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func TestStoreErrorsNameTheirOperation(t *testing.T) {
 			call func(ctx context.Context) error
 		}{
 			{"models: get org", func(ctx context.Context) error { _, err := s.GetOrg(ctx, models.AllOrgs(), org); return err }},
-			{"models: list orgs", func(ctx context.Context) error { _, err := s.ListOrgs(ctx); return err }},
+			{"models: list orgs", func(ctx context.Context) error { _, err := s.ListOrgs(ctx, models.AllOrgs()); return err }},
 			{"models: get user", func(ctx context.Context) error { _, err := s.GetUser(ctx, fx.CustA.ID); return err }},
 			{"models: list org users", func(ctx context.Context) error { _, err := s.ListOrgUsers(ctx, org); return err }},
 			{"models: count users", func(ctx context.Context) error { _, err := s.CountUsers(ctx); return err }},

@@ -149,10 +149,10 @@ type OrgSummary struct {
 	Users int64
 }
 
-// ListOrgs lists every organization with the number of its users.
-func (s *Store) ListOrgs(ctx context.Context) ([]OrgSummary, error) {
+// ListOrgs lists the organizations sc sees with the number of their users.
+func (s *Store) ListOrgs(ctx context.Context, sc Scope) ([]OrgSummary, error) {
 	var out []OrgSummary
-	err := s.db.WithContext(ctx).Model(&Organization{}).
+	err := sc.apply(s.db.WithContext(ctx).Model(&Organization{}), "organizations.id").
 		Select("organizations.*, (SELECT COUNT(*) FROM users WHERE users.org_id = organizations.id) AS users").
 		Order("name, id").Scan(&out).Error
 	return out, wrap(err, "list orgs")

@@ -83,6 +83,15 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				o, err := s.GetOrg(ctx, sc, f.fx.OrgA.ID)
 				return idOf(o, err, func() int64 { return o.ID })
 			}},
+			{"ListOrgs", func(sc models.Scope) (int64, error) {
+				os, err := s.ListOrgs(ctx, sc)
+				for _, o := range os {
+					if o.ID == f.fx.OrgA.ID {
+						return o.ID, err
+					}
+				}
+				return 0, errors.Join(err, models.ErrNotFound)
+			}},
 			{"GetDevice", func(sc models.Scope) (int64, error) {
 				d, err := s.GetDevice(ctx, sc, f.dev.ID)
 				return idOf(d, err, func() int64 { return d.ID })

@@ -256,7 +256,7 @@ func TestCreateOrgValidation(t *testing.T) {
 			})
 		}
 		t.Run("none of the refused organizations was stored", func(t *testing.T) {
-			orgs, err := s.ListOrgs(ctx)
+			orgs, err := s.ListOrgs(ctx, models.AllOrgs())
 			if err != nil {
 				t.Fatal(err)
 			}
