@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,23 +22,16 @@ const DefaultRequestTimeout = 30 * time.Second
 // proxy, made up otherwise, and returned on every response.
 const HeaderRequestID = "X-Request-ID"
 
+// loggerKey carries the request's logger in its context.
 type loggerKey struct{}
-
-// Logger is the request's logger carried in ctx (every line names the
-// request), or slog.Default outside a request.
-func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
-}
 
 // requestContext is the first middleware: it names the request, gives it a
 // logger that says so and a context with a deadline, derived from the
 // server's base context so that shutdown cancels it. Handlers pass
 // c.UserContext() to the Store.
 func (h *Handler) requestContext(c *fiber.Ctx) error {
-	id := c.Get(HeaderRequestID)
+	// A copy: fiber's strings point into buffers reused after the request.
+	id := strings.Clone(c.Get(HeaderRequestID))
 	if !h.trustProxies || !c.IsProxyTrusted() || !saneRequestID(id) {
 		id = newRequestID()
 	}
@@ -49,7 +43,7 @@ func (h *Handler) requestContext(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// logger is the request's logger.
+// logger is the request's logger: every line it writes names the request.
 func (h *Handler) logger(c *fiber.Ctx) *slog.Logger {
 	if l, ok := c.UserContext().Value(loggerKey{}).(*slog.Logger); ok {
 		return l
