@@ -221,7 +221,7 @@ type FleetDevice struct {
 func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) {
 	db := s.db.WithContext(ctx)
 	var out []FleetDevice
-	if err := sc.apply(db.Model(&Device{}), "devices.org_id").Select("devices.*, organizations.name AS org_name").
+	if err := sc.apply(db.Model(&Device{}), "org_id").Select("devices.*, organizations.name AS org_name").
 		Joins("JOIN organizations ON organizations.id = devices.org_id").Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
