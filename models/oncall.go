@@ -18,6 +18,8 @@ type OnCallOutage struct {
 	Org    string
 	Device string
 	Check  *Check
+	// Deduction is what a missed clock costs now, or nil.
+	Deduction *Deduction
 }
 
 // OnCallOutages lists every open outage that sc sees and every one whose
@@ -53,9 +55,28 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	for i := range checks {
 		byCheck[checks[i].ID] = &checks[i]
 	}
+	var clockIDs []int64
+	for _, c := range clocks {
+		if c != nil {
+			clockIDs = append(clockIDs, c.ID)
+		}
+	}
+	var lines []Deduction
+	if len(clockIDs) > 0 {
+		if err := db.Where("clock_id IN ?", clockIDs).Find(&lines).Error; err != nil {
+			return nil, wrap(err, "on call outages")
+		}
+	}
+	byClock := map[int64]*Deduction{}
+	for i := range lines {
+		byClock[lines[i].ClockID] = &lines[i]
+	}
 	out := make([]OnCallOutage, len(os))
 	for i, o := range os {
 		out[i] = OnCallOutage{Outage: o, Clock: clocks[o.ID], Org: orgs[o.OrgID], Device: devices[o.DeviceID], Check: byCheck[o.CheckID]}
+		if c := clocks[o.ID]; c != nil {
+			out[i].Deduction = byClock[c.ID]
+		}
 	}
 	// Running clocks first, nearest deadline first; then the rest.
 	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
@@ -158,7 +179,7 @@ func (s *Store) GetDelivery(ctx context.Context, sc Scope, id int64) (*Delivery,
 // CallNote checks the note a staff member writes about a call.
 func CallNote(note string) (string, error) {
 	note = strings.TrimSpace(note)
-	if err := checkText("note", note, 500); err != nil {
+	if err := CheckLine("note", note, 500); err != nil {
 		return "", err
 	}
 	return note, nil

@@ -26,7 +26,7 @@ func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64,
 		return nil, wrap(err, "set outage cause")
 	}
 	note = strings.TrimSpace(note)
-	if err := checkText("note", note, 500); err != nil {
+	if err := CheckText("note", note, 500); err != nil {
 		return nil, wrap(err, "set outage cause")
 	}
 	var o Outage
@@ -37,6 +37,10 @@ func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64,
 		before := o.Cause
 		o.Cause, o.CauseNote, o.CauseSetBy = cause, note, actor.UserID
 		if err := tx.Model(&o).Select("cause", "cause_note", "cause_set_by").Updates(&o).Error; err != nil {
+			return err
+		}
+		// The cause decides the force-majeure waiver of a missed notice.
+		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{

@@ -20,9 +20,11 @@ type OutagePageVM struct {
 	Evidence []models.OutageProbe
 	Clock    *models.Clock
 	// Deduction is the line a missed clock produced, or its waiver.
-	Deduction  *models.Deduction
-	Deliveries []models.Delivery
-	Attempts   map[int64][]models.DeliveryAttempt
+	Deduction *models.Deduction
+	// MonthClosed is the closing of the deduction's month: then it is final.
+	MonthClosed *models.ClosedMonth
+	Deliveries  []models.Delivery
+	Attempts    map[int64][]models.DeliveryAttempt
 	// Contacts and StaffNames name the contacts and the staff who logged calls.
 	Contacts   map[int64]string
 	StaffNames map[int64]string
