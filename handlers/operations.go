@@ -44,7 +44,7 @@ func (h *Handler) showOperations(c *fiber.Ctx) error {
 	if vm.Staff {
 		vm.All = c.Query("all") == "1"
 		f.Open = !vm.All
-		orgs, err := h.store.ListOrgs(ctx, scope(c))
+		orgs, err := h.store.ListOrgs(ctx, sc)
 		if err != nil {
 			return err
 		}
