@@ -22,7 +22,7 @@ func (h *Handler) showUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	orgs, err := h.store.ListOrgs(ctx)
+	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (h *Handler) userParam(c *fiber.Ctx) (*models.User, error) {
 }
 
 func (h *Handler) renderUserForm(c *fiber.Ctx, status int, vm views.UserFormPageVM) error {
-	orgs, err := h.store.ListOrgs(c.UserContext())
+	orgs, err := h.store.ListOrgs(c.UserContext(), scope(c))
 	if err != nil {
 		return err
 	}

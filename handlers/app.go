@@ -42,6 +42,12 @@ type Deps struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization.
 	FollowUp time.Duration
+	// Context is the parent of every request's context: cancelling it
+	// (at shutdown) cancels the requests' Store calls. Nil is Background.
+	Context context.Context
+	// RequestTimeout bounds each request's context; 0 is
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Handler holds the dependencies of every route.
@@ -59,13 +65,24 @@ type Handler struct {
 	followUp time.Duration
 	// uploadSlots bounds how many uploads are checked at once.
 	uploadSlots chan struct{}
+	// base and timeout make each request's context; trustProxies says
+	// whether a proxy's X-Request-ID may be kept.
+	base         context.Context
+	timeout      time.Duration
+	trustProxies bool
 }
 
 // New builds the fiber app with every route of the route table.
 func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
-		followUp: d.FollowUp}
+		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0}
+	if h.base == nil {
+		h.base = context.Background()
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultRequestTimeout
+	}
 	if h.uploads.MaxBytes <= 0 {
 		h.uploads = models.DefaultUploadLimits
 	}
@@ -98,7 +115,8 @@ func New(d Deps) *fiber.App {
 		cfg.TrustedProxies = d.TrustedProxies
 	}
 	app := fiber.New(cfg)
-	app.Use(h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.pickLocale, h.checkCSRF, h.oneTimeSubmission)
+	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
+		h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
 	}
@@ -150,6 +168,9 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		status = http.StatusNotFound
 	case errors.As(err, &fe):
 		status = fe.Code
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// The request ran out of time, or the server is shutting down.
+		status = http.StatusServiceUnavailable
 	}
 	if status == http.StatusMethodNotAllowed {
 		status = http.StatusNotFound
@@ -159,8 +180,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		key = "error.internal"
 	}
 	if status >= 500 {
-		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+		h.logger(c).Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}
+	// The error page renders even when the request's time is up.
+	c.SetUserContext(context.WithoutCancel(c.UserContext()))
 	if strings.HasPrefix(c.Path(), "/assets/") || c.Path() == "/healthz" {
 		return c.Status(status).SendString(http.StatusText(status))
 	}

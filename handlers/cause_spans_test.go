@@ -80,7 +80,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 				t.Fatalf("after confirming: %+v (%.3f%%), %v; want 80 min down, 50 min counted (22+3 before the work, 25 after)",
 					a, a.Percent(), err)
 			}
-			got, err := e.store.GetOutage(ctx, org, out.ID)
+			got, err := e.store.GetOutage(ctx, models.OrgScope(org), out.ID)
 			if err != nil || got.Cause != models.CauseUnknown {
 				t.Errorf("the outage's own cause = %q, %v; want it kept", got.Cause, err)
 			}

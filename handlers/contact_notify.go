@@ -13,7 +13,7 @@ import (
 // events each of them is notified of.
 func (h *Handler) showNotifySettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgID := *currentUser(c).OrgID
+	orgID := ownOrg(c)
 	contacts, err := h.store.ListContacts(ctx, orgID)
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func (h *Handler) showNotifySettings(c *fiber.Ctx) error {
 // their settings.
 func (h *Handler) saveNotifySettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgID := *currentUser(c).OrgID
+	orgID := ownOrg(c)
 	args := c.Request().PostArgs()
 	shown := map[int64]bool{}
 	var order []int64

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ const historyShown = 200
 // in the order they are tried, with the re-confirmation prompt.
 func (h *Handler) showContacts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgID := *currentUser(c).OrgID
+	orgID := ownOrg(c)
 	st, err := h.contactStatus(ctx, orgID)
 	if err != nil {
 		return err
@@ -39,9 +40,9 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 	}
 	if st.last != nil {
 		vm.ConfirmedBy = "#" + itoa(st.last.UserID)
-		if u, err := h.store.GetOrgUser(ctx, orgID, st.last.UserID); err == nil {
+		if u, err := h.store.GetOrgUser(ctx, scope(c), st.last.UserID); err == nil {
 			vm.ConfirmedBy = u.Name
-		} else if err != models.ErrNotFound {
+		} else if !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
 	}
@@ -118,7 +119,7 @@ func (h *Handler) createContact(c *fiber.Ctx) error {
 	in, f, err := contactForm(c)
 	var ct *models.Contact
 	if err == nil {
-		ct, err = h.store.CreateContact(c.UserContext(), actor(c), *currentUser(c).OrgID, in)
+		ct, err = h.store.CreateContact(c.UserContext(), actor(c), ownOrg(c), in)
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Form: f, Errors: errs,
@@ -138,7 +139,7 @@ func (h *Handler) contactParam(c *fiber.Ctx) (*models.Contact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.store.GetContact(c.UserContext(), *currentUser(c).OrgID, id)
+	return h.store.GetContact(c.UserContext(), scope(c), id)
 }
 
 func (h *Handler) editContact(c *fiber.Ctx) error {
@@ -176,7 +177,7 @@ func (h *Handler) deleteContact(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteContact(c.UserContext(), actor(c), *currentUser(c).OrgID, id); err != nil {
+	if err := h.store.DeleteContact(c.UserContext(), actor(c), ownOrg(c), id); err != nil {
 		return err
 	}
 	h.flash(c, "ok", "flash.contact_deleted")
@@ -187,7 +188,7 @@ func (h *Handler) deleteContact(c *fiber.Ctx) error {
 // is correct, then returns to the page the form was on.
 func (h *Handler) confirmContacts(c *fiber.Ctx) error {
 	u := currentUser(c)
-	if err := h.store.ConfirmContacts(c.UserContext(), actor(c), *u.OrgID, u.ID); err != nil {
+	if err := h.store.ConfirmContacts(c.UserContext(), actor(c), ownOrg(c), u.ID); err != nil {
 		return err
 	}
 	h.flash(c, "ok", "flash.contacts_confirmed")
@@ -202,7 +203,7 @@ func (h *Handler) confirmContacts(c *fiber.Ctx) error {
 // the list and change of the notification settings, with who and when.
 func (h *Handler) showContactHistory(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgID := *currentUser(c).OrgID
+	orgID := ownOrg(c)
 	events, err := h.store.ContactChangeLog(ctx, orgID, historyShown)
 	if err != nil {
 		return err

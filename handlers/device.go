@@ -15,18 +15,14 @@ import (
 	"github.com/colo-portal/portal/views"
 )
 
-// deviceParam finds the device of the path for the signed-in user: for a
-// customer only one of their own organization (another's is not found),
-// for staff any.
+// deviceParam finds the device of the path within the request's scope: a
+// customer's only in their own organization (another's is not found).
 func (h *Handler) deviceParam(c *fiber.Ctx) (*models.Device, error) {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return nil, err
 	}
-	if u := currentUser(c); u.Role == models.RoleCustomer {
-		return h.store.GetDevice(c.UserContext(), *u.OrgID, id)
-	}
-	return h.store.FindDevice(c.UserContext(), id)
+	return h.store.GetDevice(c.UserContext(), scope(c), id)
 }
 
 // showDevice is a device's page: uptime, checks, latency chart, outages.
@@ -43,7 +39,7 @@ func (h *Handler) showDevice(c *fiber.Ctx) error {
 func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm views.DevicePageVM) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	org, err := h.store.GetOrg(ctx, d.OrgID)
+	org, err := h.store.GetOrg(ctx, scope(c), d.OrgID)
 	if err != nil {
 		return err
 	}
@@ -52,7 +48,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 		return err
 	}
 	vm.Org, vm.Uptime, vm.Now = org, up, h.store.Now()
-	vm.Staff = u.Role != models.RoleCustomer
+	vm.Staff = u.Role.IsStaff()
 	vm.CanEdit = engineers.Allows(u.Role)
 
 	rng := c.Query("range")

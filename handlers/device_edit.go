@@ -16,7 +16,7 @@ func (h *Handler) orgParam(c *fiber.Ctx) (*models.Organization, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.store.GetOrg(c.UserContext(), id)
+	return h.store.GetOrg(c.UserContext(), scope(c), id)
 }
 
 func deviceForm(c *fiber.Ctx) models.DeviceInput {
@@ -145,7 +145,7 @@ func (h *Handler) setCheckEnabled(c *fiber.Ctx, enabled bool) error {
 	if err != nil {
 		return err
 	}
-	chk, err := h.store.FindCheckForStaff(c.UserContext(), id)
+	chk, err := h.store.GetCheck(c.UserContext(), scope(c), id)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (h *Handler) setCheckEnabled(c *fiber.Ctx, enabled bool) error {
 
 func (h *Handler) renderDeviceForm(c *fiber.Ctx, status int, d *models.Device, vm views.DeviceFormPageVM) error {
 	ctx := c.UserContext()
-	org, err := h.store.GetOrg(ctx, d.OrgID)
+	org, err := h.store.GetOrg(ctx, scope(c), d.OrgID)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
 
@@ -11,12 +10,12 @@ import (
 func (h *Handler) showHome(c *fiber.Ctx) error {
 	u := currentUser(c)
 	ctx := c.UserContext()
-	if u.Role == models.RoleCustomer {
-		home, err := h.store.GetOrgHome(ctx, *u.OrgID)
+	if orgID, ok := scope(c).Org(); ok {
+		home, err := h.store.GetOrgHome(ctx, orgID)
 		if err != nil {
 			return err
 		}
-		st, err := h.contactStatus(ctx, *u.OrgID)
+		st, err := h.contactStatus(ctx, orgID)
 		if err != nil {
 			return err
 		}
@@ -26,12 +25,12 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 		if st.last != nil {
 			vm.LastConfirmed = &st.last.ConfirmedAt
 		}
-		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, *u.OrgID); err != nil {
+		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, orgID); err != nil {
 			return err
 		}
 		return h.render(c, fiber.StatusOK, views.HomePage(vm))
 	}
-	orgs, err := h.store.ListOrgs(ctx)
+	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
 		return err
 	}
@@ -51,7 +50,7 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 
 // showTeam lists the users of the customer's own organization.
 func (h *Handler) showTeam(c *fiber.Ctx) error {
-	users, err := h.store.ListOrgUsers(c.UserContext(), *currentUser(c).OrgID)
+	users, err := h.store.ListOrgUsers(c.UserContext(), ownOrg(c))
 	if err != nil {
 		return err
 	}
@@ -64,7 +63,7 @@ func (h *Handler) showTeamMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.store.GetOrgUser(c.UserContext(), *currentUser(c).OrgID, id)
+	u, err := h.store.GetOrgUser(c.UserContext(), scope(c), id)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func TestDatesOutsideTheRangeAreRefusedNextToTheField(t *testing.T) {
 				wantBody(t, r, rangeMsg, `value="Keep this title"`)
 			})
 		}
-		rs, err := e.store.ListRequests(context.Background(), models.RequestFilter{OrgID: e.fx.OrgA.ID})
+		rs, err := e.store.ListRequests(context.Background(), models.OrgScope(e.fx.OrgA.ID), models.RequestFilter{})
 		if err != nil || len(rs) != 0 {
 			t.Fatalf("requests after refused dates = %+v, %v; want none", rs, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -26,6 +25,8 @@ type reqState struct {
 	flash      string
 	flashKind  string
 	mustEnroll bool // second factor required but not set up yet
+	// scope is what the user may read, decided once by decideScope.
+	scope models.Scope
 }
 
 const stateKey = "portal.state"
@@ -64,15 +65,6 @@ func (h *Handler) setCookie(c *fiber.Ctx, base, value string, maxAge time.Durati
 	c.Cookie(ck)
 }
 
-func (h *Handler) recoverPanics(c *fiber.Ctx) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return c.Next()
-}
-
 func (h *Handler) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
@@ -87,9 +79,9 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 		attrs = append(attrs, "user_id", u.ID)
 	}
 	if strings.HasPrefix(c.Path(), "/assets/") || c.Path() == "/healthz" {
-		h.log.Debug("request", attrs...)
+		h.logger(c).Debug("request", attrs...)
 	} else {
-		h.log.Info("request", attrs...)
+		h.logger(c).Info("request", attrs...)
 	}
 	return nil
 }
@@ -193,7 +185,7 @@ func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 		got = c.FormValue("_csrf")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.csrfToken(c))) != 1 {
-		h.log.Warn("csrf token missing or wrong", "path", c.Path(), "ip", c.IP())
+		h.logger(c).Warn("csrf token missing or wrong", "path", c.Path(), "ip", c.IP())
 		return fiber.NewError(fiber.StatusForbidden, "csrf")
 	}
 	return c.Next()

@@ -37,7 +37,7 @@ func (h *Handler) health(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
-		h.log.Warn("health check: database does not answer", "err", err)
+		h.logger(c).Warn("health check: database does not answer", "err", err)
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
 	}
 	return c.SendString("ok\n")

@@ -23,16 +23,16 @@ func (h *Handler) renderOnCall(c *fiber.Ctx, status int, vm views.OnCallPageVM) 
 	ctx := c.UserContext()
 	vm.Now, vm.FailedFor, vm.CanAct = h.store.Now(), failedShown, responders.Allows(currentUser(c).Role)
 	var err error
-	if vm.Outages, err = h.store.OnCallOutagesForStaff(ctx); err != nil {
+	if vm.Outages, err = h.store.OnCallOutages(ctx, scope(c)); err != nil {
 		return err
 	}
-	if vm.Calls, err = h.store.CallTasksForStaff(ctx); err != nil {
+	if vm.Calls, err = h.store.CallTasks(ctx, scope(c)); err != nil {
 		return err
 	}
-	if vm.Failed, err = h.store.FailedDeliveriesForStaff(ctx, vm.Now.Add(-failedShown), 200); err != nil {
+	if vm.Failed, err = h.store.FailedDeliveries(ctx, scope(c), vm.Now.Add(-failedShown), 200); err != nil {
 		return err
 	}
-	if vm.Operations, err = h.store.OnCallOperationsForStaff(ctx); err != nil {
+	if vm.Operations, err = h.store.OnCallOperations(ctx, scope(c)); err != nil {
 		return err
 	}
 	return h.render(c, status, views.OnCallPage(vm))
@@ -87,7 +87,7 @@ func (h *Handler) markDeliveryWrong(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.FindDeliveryForStaff(ctx, id)
+	d, err := h.store.GetDelivery(ctx, scope(c), id)
 	if err != nil {
 		return err
 	}

@@ -199,7 +199,7 @@ func TestOutagePageAndOnCall(t *testing.T) {
 
 		t.Run("a failed delivery is queued again and the retry audited", func(t *testing.T) {
 			wantRedirect(t, e.as(t, fx.Service).submit("/oncall", "/deliveries/"+email+"/retry", nil), "/oncall#failed")
-			d, err := e.store.FindDeliveryForStaff(ctx, n.email.ID)
+			d, err := e.store.GetDelivery(ctx, models.AllOrgs(), n.email.ID)
 			if err != nil || d.Status != models.DeliveryPending {
 				t.Fatalf("delivery after retry = %+v, %v", d, err)
 			}

@@ -197,7 +197,7 @@ func (h *Handler) reportOutages(ctx context.Context, tr *locales.Translator, d *
 	now := h.store.Now()
 	var out []pdf.OutageLine
 	for _, p := range spans {
-		o, err := h.store.GetOutage(ctx, r.OrgID, p.OutageID)
+		o, err := h.store.GetOutage(ctx, models.OrgScope(r.OrgID), p.OutageID)
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,7 @@ func (h *Handler) postMessage(c *fiber.Ctx) error {
 		return err
 	}
 	body := c.FormValue("body")
-	staff := currentUser(c).Role != models.RoleCustomer
+	staff := currentUser(c).Role.IsStaff()
 	_, err = h.store.PostMessage(c.UserContext(), actor(c), r.OrgID, r.ID, staff, body)
 	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "message", Errors: errs, Message: body})

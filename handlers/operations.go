@@ -10,18 +10,15 @@ import (
 	"github.com/colo-portal/portal/views"
 )
 
-// requestParam finds the operation request of the path for the signed-in
-// user: for a customer only one of their own organization (another's is
-// not found), for staff any.
+// requestParam finds the operation request of the path within the
+// request's scope: a customer's only in their own organization (another's
+// is not found).
 func (h *Handler) requestParam(c *fiber.Ctx) (*models.OperationRequest, error) {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return nil, err
 	}
-	if u := currentUser(c); u.Role == models.RoleCustomer {
-		return h.store.GetRequest(c.UserContext(), *u.OrgID, id)
-	}
-	return h.store.FindRequest(c.UserContext(), id)
+	return h.store.GetRequest(c.UserContext(), scope(c), id)
 }
 
 // requestChild is the request of the path and the ID of the path
@@ -40,12 +37,14 @@ func (h *Handler) requestChild(c *fiber.Ctx, param string) (*models.OperationReq
 func (h *Handler) showOperations(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	vm := views.OperationsPageVM{Staff: u.Role != models.RoleCustomer, Now: h.store.Now()}
-	f := models.RequestFilter{Open: true}
+	sc := scope(c)
+	vm := views.OperationsPageVM{Staff: u.Role.IsStaff(), Now: h.store.Now()}
+	// A customer sees all of theirs; staff the open ones unless asked.
+	f := models.RequestFilter{Open: false}
 	if vm.Staff {
 		vm.All = c.Query("all") == "1"
 		f.Open = !vm.All
-		orgs, err := h.store.ListOrgs(ctx)
+		orgs, err := h.store.ListOrgs(ctx, sc)
 		if err != nil {
 			return err
 		}
@@ -53,18 +52,16 @@ func (h *Handler) showOperations(c *fiber.Ctx) error {
 		for _, o := range orgs {
 			vm.Orgs[o.ID] = o.Name
 		}
-	} else {
-		f.OrgID, f.Open = *u.OrgID, false
 	}
 	var err error
-	if vm.Requests, err = h.store.ListRequests(ctx, f); err != nil {
+	if vm.Requests, err = h.store.ListRequests(ctx, sc, f); err != nil {
 		return err
 	}
 	ids := make([]int64, len(vm.Requests))
 	for i, r := range vm.Requests {
 		ids[i] = r.ID
 	}
-	if vm.Clocks, vm.Overdue, err = h.store.RequestListClocks(ctx, f.OrgID, ids); err != nil {
+	if vm.Clocks, vm.Overdue, err = h.store.RequestListClocks(ctx, sc, ids); err != nil {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.OperationsPage(vm))
@@ -74,7 +71,7 @@ func (h *Handler) showOperations(c *fiber.Ctx) error {
 func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM) (views.RequestFormVM, error) {
 	ctx := c.UserContext()
 	var err error
-	if vm.Org, err = h.store.GetOrg(ctx, orgID); err != nil {
+	if vm.Org, err = h.store.GetOrg(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
 	if vm.Devices, err = h.store.ListDevices(ctx, orgID); err != nil {
@@ -93,7 +90,7 @@ func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM)
 
 // newRequest shows a customer the form to ask for work on their equipment.
 func (h *Handler) newRequest(c *fiber.Ctx) error {
-	vm, err := h.requestForm(c, *currentUser(c).OrgID, views.RequestFormVM{})
+	vm, err := h.requestForm(c, ownOrg(c), views.RequestFormVM{})
 	if err != nil {
 		return err
 	}
@@ -117,7 +114,7 @@ func (h *Handler) newRequestForOrg(c *fiber.Ctx) error {
 // createRequest records a customer's request; they ask for themselves.
 func (h *Handler) createRequest(c *fiber.Ctx) error {
 	u := currentUser(c)
-	return h.saveRequest(c, *u.OrgID, false, &u.ID)
+	return h.saveRequest(c, ownOrg(c), false, &u.ID)
 }
 
 // createRequestForOrg records a request raised by staff for a customer.
@@ -202,7 +199,7 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 		return err
 	}
 	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload = d, h.store.Now(), h.followUp, h.uploads.MaxBytes
-	vm.Staff = u.Role != models.RoleCustomer
+	vm.Staff = u.Role.IsStaff()
 	vm.CanOperate = engineers.Allows(u.Role)
 	vm.CanMessage = correspondents.Allows(u.Role)
 	if vm.CanOperate {

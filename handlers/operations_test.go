@@ -380,7 +380,7 @@ func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
 		o := newOpEnv(t, e)
 		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
 		req := o.raise(t, cust)
-		created, err := e.store.FindRequest(context.Background(), optionalInt(strings.TrimPrefix(req, "/operations/")))
+		created, err := e.store.GetRequest(context.Background(), models.AllOrgs(), optionalInt(strings.TrimPrefix(req, "/operations/")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -491,7 +491,7 @@ func TestAnEngineerRaisesARequestForACaller(t *testing.T) {
 		form.Set("requested_by", ids(e.fx.CustA.ID))
 		r = eng.submit(page, "/orgs/"+orgA+"/operations", form)
 		wantStatus(t, r, http.StatusSeeOther)
-		rs, err := e.store.ListRequests(ctx, models.RequestFilter{OrgID: e.fx.OrgA.ID})
+		rs, err := e.store.ListRequests(ctx, models.OrgScope(e.fx.OrgA.ID), models.RequestFilter{})
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("requests = %+v, %v", rs, err)
 		}

@@ -10,7 +10,7 @@ import (
 // showOrgs lists every organization for staff.
 func (h *Handler) showOrgs(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	orgs, err := h.store.ListOrgs(ctx)
+	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (h *Handler) editOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.store.GetOrg(c.UserContext(), id)
+	o, err := h.store.GetOrg(c.UserContext(), scope(c), id)
 	if err != nil {
 		return err
 	}

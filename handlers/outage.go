@@ -7,17 +7,14 @@ import (
 	"github.com/colo-portal/portal/views"
 )
 
-// outageParam finds the outage of the path: for a customer only one of
-// their own organization (another's is not found), for staff any.
+// outageParam finds the outage of the path within the request's scope: a
+// customer's only in their own organization (another's is not found).
 func (h *Handler) outageParam(c *fiber.Ctx) (*models.Outage, error) {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return nil, err
 	}
-	if u := currentUser(c); u.Role == models.RoleCustomer {
-		return h.store.GetOutage(c.UserContext(), *u.OrgID, id)
-	}
-	return h.store.FindOutageForStaff(c.UserContext(), id)
+	return h.store.GetOutage(c.UserContext(), scope(c), id)
 }
 
 // showOutage is one outage: its times, evidence, emergency-notice clock and
@@ -30,11 +27,11 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	u := currentUser(c)
-	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role != models.RoleCustomer, CanEdit: engineers.Allows(u.Role)}
-	if vm.Org, err = h.store.GetOrg(ctx, o.OrgID); err != nil {
+	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role.IsStaff(), CanEdit: engineers.Allows(u.Role)}
+	if vm.Org, err = h.store.GetOrg(ctx, scope(c), o.OrgID); err != nil {
 		return err
 	}
-	if vm.Device, err = h.store.GetDevice(ctx, o.OrgID, o.DeviceID); err != nil {
+	if vm.Device, err = h.store.GetDevice(ctx, models.OrgScope(o.OrgID), o.DeviceID); err != nil {
 		return err
 	}
 	checks, err := h.store.ListChecks(ctx, o.OrgID, o.DeviceID)

@@ -10,19 +10,15 @@ import (
 // setOutageCause classifies an outage, which decides whether its downtime
 // counts against the agreement.
 func (h *Handler) setOutageCause(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	o, err := h.store.FindOutageForStaff(ctx, id)
+	o, err := h.outageParam(c)
 	if err != nil {
 		return err
 	}
 	cause, note := c.FormValue("cause"), c.FormValue("note")
+	ctx := c.UserContext()
 	_, err = h.store.SetOutageCause(ctx, actor(c), o.ID, models.Cause(cause), note)
 	if errs := views.FromError(err); errs != nil {
-		d, err := h.store.FindDevice(ctx, o.DeviceID)
+		d, err := h.store.GetDevice(ctx, scope(c), o.DeviceID)
 		if err != nil {
 			return err
 		}

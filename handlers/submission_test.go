@@ -77,7 +77,7 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 			return n
 		}
 		requests := func() int {
-			rs, err := e.store.ListRequests(ctx, models.RequestFilter{OrgID: e.fx.OrgA.ID})
+			rs, err := e.store.ListRequests(ctx, models.OrgScope(e.fx.OrgA.ID), models.RequestFilter{})
 			return count(len(rs), err)
 		}
 		for _, tc := range []struct {
@@ -104,7 +104,7 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 				}},
 			{"an organization", admin, "/admin/orgs/new", "/admin/orgs",
 				url.Values{"slug": {"charlie"}, "name": {"Charlie Ltd"}}, func() int {
-					os, err := e.store.ListOrgs(ctx)
+					os, err := e.store.ListOrgs(ctx, models.AllOrgs())
 					return count(len(os), err)
 				}},
 			{"a user", admin, "/admin/users/new", "/admin/users",

@@ -9,7 +9,7 @@ import (
 // showUptime is the customer's uptime page: every device of their own
 // organization.
 func (h *Handler) showUptime(c *fiber.Ctx) error {
-	return h.renderUptime(c, *currentUser(c).OrgID, false)
+	return h.renderUptime(c, ownOrg(c), false)
 }
 
 // showOrgUptime is the same page of any organization, for staff.
@@ -23,7 +23,7 @@ func (h *Handler) showOrgUptime(c *fiber.Ctx) error {
 
 func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 	ctx := c.UserContext()
-	org, err := h.store.GetOrg(ctx, orgID)
+	org, err := h.store.GetOrg(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 
 // showFleet lists every device of every organization, problems first.
 func (h *Handler) showFleet(c *fiber.Ctx) error {
-	devices, err := h.store.ListFleetForStaff(c.UserContext())
+	devices, err := h.store.ListFleet(c.UserContext(), scope(c))
 	if err != nil {
 		return err
 	}

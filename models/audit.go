@@ -127,9 +127,9 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action, targetType string, targetID,
 
 // Audit records an event on its own, in its own transaction.
 func (s *Store) Audit(ctx context.Context, a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return s.audit(tx, a, action, targetType, targetID, orgID, detail)
-	})
+	}), "audit")
 }
 
 // AuditFilter narrows the audit page.
@@ -161,5 +161,5 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 	}
 	var out []AuditEvent
 	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
-	return out, err
+	return out, wrap(err, "list audit")
 }

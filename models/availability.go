@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 )
@@ -131,7 +130,7 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 	}
 	var os []Outage
 	if err := q.Find(&os).Error; err != nil {
-		return nil, fmt.Errorf("models: outage spans of org %d: %w", orgID, err)
+		return nil, wrap(err, "outage spans")
 	}
 	ids := make([]int64, len(os))
 	for i, o := range os {
@@ -139,7 +138,7 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 	}
 	parts, err := causeSpansOf(db, orgID, ids)
 	if err != nil {
-		return nil, fmt.Errorf("models: outage spans of org %d: %w", orgID, err)
+		return nil, wrap(err, "outage spans")
 	}
 	out := map[int64][]Span{}
 	for _, o := range os {
@@ -152,13 +151,13 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 // [from, to), measured from the device's creation (ComputeAvailability).
 // Another organization's device is ErrNotFound.
 func (s *Store) DeviceAvailability(ctx context.Context, orgID, deviceID int64, from, to time.Time) (Availability, error) {
-	d, err := s.GetDevice(ctx, orgID, deviceID)
+	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
-		return Availability{}, err
+		return Availability{}, wrap(err, "device availability")
 	}
 	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, from, to)
 	if err != nil {
-		return Availability{}, err
+		return Availability{}, wrap(err, "device availability")
 	}
 	return ComputeAvailability(from, to, MonitoredSince(*d), s.now(), spans[deviceID]), nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func contactDetail(c *Contact) map[string]any {
 // CreateContact adds an authorized contact to organization orgID.
 func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in ContactInput) (*Contact, error) {
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "create contact")
 	}
 	if in.MayAuthorize && in.Passphrase == "" {
 		return nil, Invalid("passphrase", "error.passphrase_required")
@@ -213,7 +214,7 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 		MayAuthorize: in.MayAuthorize, Locale: in.Locale}
 	var err error
 	if c.PassphraseHash, c.PassphraseAt, err = s.hashPassphrase(in.Passphrase); err != nil {
-		return nil, err
+		return nil, wrap(err, "create contact")
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
@@ -246,13 +247,13 @@ func (s *Store) hashPassphrase(passphrase string) (string, *time.Time, error) {
 // old; an empty one keeps it. Details that change lose their "wrong" mark.
 func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64, in ContactInput) (*Contact, error) {
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "update contact")
 	}
 	// Hashed before the transaction: Argon2id is slow on purpose, and
 	// writers would wait behind it.
 	hash, hashedAt, err := s.hashPassphrase(in.Passphrase)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "update contact")
 	}
 	var c Contact
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -287,7 +288,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok {
-			return nil, err
+			return nil, wrap(err, "update contact")
 		}
 		return nil, fmt.Errorf("models: update contact %d: %w", id, err)
 	}
@@ -296,7 +297,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 
 // DeleteContact removes a contact of orgID.
 func (s *Store) DeleteContact(ctx context.Context, actor Actor, orgID, id int64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Contact
 		if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
 			return notFound(err)
@@ -305,14 +306,14 @@ func (s *Store) DeleteContact(ctx context.Context, actor Actor, orgID, id int64)
 			return err
 		}
 		return s.audit(tx, actor, AuditContactDeleted, "contact", &c.ID, &orgID, contactDetail(&c))
-	})
+	}), "delete contact")
 }
 
-// GetContact returns a contact of orgID; another organization's is ErrNotFound.
-func (s *Store) GetContact(ctx context.Context, orgID, id int64) (*Contact, error) {
+// GetContact returns contact id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetContact(ctx context.Context, sc Scope, id int64) (*Contact, error) {
 	var c Contact
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&c).Error; err != nil {
+		return nil, fmt.Errorf("models: get contact %d: %w", id, notFound(err))
 	}
 	return &c, nil
 }
@@ -321,7 +322,7 @@ func (s *Store) GetContact(ctx context.Context, orgID, id int64) (*Contact, erro
 func (s *Store) ListContacts(ctx context.Context, orgID int64) ([]Contact, error) {
 	var cs []Contact
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("priority, name, id").Find(&cs).Error
-	return cs, err
+	return cs, wrap(err, "list contacts")
 }
 
 // VerifyPassphrase checks a passphrase given on the phone against the hash
@@ -339,7 +340,7 @@ func (s *Store) VerifyPassphrase(c *Contact, passphrase string) bool {
 func (s *Store) OrgSetUp(ctx context.Context, orgID int64) (bool, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error
-	return n > 0, err
+	return n > 0, wrap(err, "org set up")
 }
 
 // ContactFlag marks one detail of a contact as wrong, set by staff after a
@@ -365,9 +366,9 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 	}
 	reason = strings.TrimSpace(reason)
 	if err := CheckLine("reason", reason, 500); err != nil {
-		return err
+		return wrap(err, "mark contact detail wrong")
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Contact
 		if err := tx.First(&c, contactID).Error; err != nil {
 			return notFound(err)
@@ -382,7 +383,7 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 		}
 		return s.audit(tx, actor, AuditContactMarkedWrong, "contact", &c.ID, &c.OrgID,
 			map[string]any{"channel": ch, "address": c.Address(ch), "reason": reason})
-	})
+	}), "mark contact detail wrong")
 }
 
 // WrongChannels returns, per contact of orgID, the channels whose detail is
@@ -390,7 +391,7 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 func (s *Store) WrongChannels(ctx context.Context, orgID int64) (map[int64]map[Channel]bool, error) {
 	var fs []ContactFlag
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND cleared_at IS NULL", orgID).Find(&fs).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "wrong channels")
 	}
 	return wrongByContact(fs), nil
 }
@@ -423,23 +424,23 @@ const DefaultConfirmEvery = 90 * 24 * time.Hour
 
 // ConfirmContacts records that user confirms orgID's contact list.
 func (s *Store) ConfirmContacts(ctx context.Context, actor Actor, orgID, userID int64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&ContactConfirmation{OrgID: orgID, UserID: userID, ConfirmedAt: s.now()}).Error; err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditContactsConfirmed, "organization", &orgID, &orgID, nil)
-	})
+	}), "confirm contacts")
 }
 
 // LastConfirmation returns when orgID last confirmed its contacts, or nil.
 func (s *Store) LastConfirmation(ctx context.Context, orgID int64) (*ContactConfirmation, error) {
 	var c ContactConfirmation
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("confirmed_at DESC").First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		if notFound(err) == ErrNotFound {
-			return nil, nil
-		}
-		return nil, err
+		return nil, fmt.Errorf("models: last contact confirmation of org %d: %w", orgID, err)
 	}
 	return &c, nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,7 +16,7 @@ import (
 func (s *Store) ListNotifyOptOuts(ctx context.Context, orgID int64) ([]NotifyOptOut, error) {
 	var out []NotifyOptOut
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("contact_id, event").Find(&out).Error
-	return out, err
+	return out, wrap(err, "list notify opt outs")
 }
 
 // SetNotifyOptOuts replaces orgID's notification settings: every contact
@@ -70,10 +71,10 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 		return s.audit(tx, actor, AuditNotifySettings, "organization", &orgID, &orgID, map[string]any{
 			"before": optOutDetail(sortedOptOuts(had), names), "after": optOutDetail(rows, names)})
 	})
-	if err != nil && err != ErrNotFound {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("models: notification settings of org %d: %w", orgID, err)
 	}
-	return err
+	return wrap(err, "set notify opt outs")
 }
 
 func sortedOptOuts(m map[NotifyOptOut]bool) []NotifyOptOut {
@@ -104,7 +105,7 @@ func optOutDetail(os []NotifyOptOut, names map[int64]string) []map[string]any {
 func (s *Store) OpenContactFlags(ctx context.Context, orgID int64) ([]ContactFlag, error) {
 	var out []ContactFlag
 	err := s.db.WithContext(ctx).Where("org_id = ? AND cleared_at IS NULL", orgID).Order("marked_at DESC, id DESC").Find(&out).Error
-	return out, err
+	return out, wrap(err, "open contact flags")
 }
 
 // ContactChangeLog lists what the customer's history page shows, newest
@@ -117,5 +118,5 @@ func (s *Store) ContactChangeLog(ctx context.Context, orgID int64, limit int) ([
 	var out []AuditEvent
 	err := s.db.WithContext(ctx).Where("org_id = ? AND (target_type = ? OR action IN ?)", orgID, "contact",
 		[]string{AuditContactsConfirmed, AuditNotifySettings}).Order("id DESC").Limit(limit).Find(&out).Error
-	return out, err
+	return out, wrap(err, "contact change log")
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 
 		t.Run("another organization's contact is not found and nothing changes", func(t *testing.T) {
 			err := s.SetNotifyOptOuts(ctx, actor, fx.OrgA.ID, []models.NotifyOptOut{{ContactID: other.ID, Event: models.EventOutageClosed}})
-			if err != models.ErrNotFound {
+			if !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
 			if outs, _ := s.ListNotifyOptOuts(ctx, fx.OrgB.ID); len(outs) != 0 {
@@ -148,21 +149,21 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 		}
 
 		t.Run("an outage is found only in its organization", func(t *testing.T) {
-			if got, err := s.GetOutage(ctx, fx.OrgA.ID, o.ID); err != nil || got.ID != o.ID {
+			if got, err := s.GetOutage(ctx, models.OrgScope(fx.OrgA.ID), o.ID); err != nil || got.ID != o.ID {
 				t.Fatalf("own outage = %+v, %v", got, err)
 			}
-			if _, err := s.GetOutage(ctx, fx.OrgB.ID, o.ID); err != models.ErrNotFound {
+			if _, err := s.GetOutage(ctx, models.OrgScope(fx.OrgB.ID), o.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's outage: %v", err)
 			}
 		})
 
 		t.Run("the on-call lists name the organization, device, contact and clock", func(t *testing.T) {
-			open, err := s.OnCallOutagesForStaff(ctx)
+			open, err := s.OnCallOutages(ctx, models.AllOrgs())
 			if err != nil || len(open) != 1 || open[0].Org != fx.OrgA.Name || open[0].Device != "web-1" || open[0].Clock == nil ||
 				open[0].Clock.Outcome != models.ClockRunning || open[0].Check == nil {
 				t.Fatalf("open outages = %+v, %v", open, err)
 			}
-			calls, err := s.CallTasksForStaff(ctx)
+			calls, err := s.CallTasks(ctx, models.AllOrgs())
 			if err != nil || len(calls) != 1 || calls[0].Contact != "Sun Li" || calls[0].Delivery.Address != "+8613800138000" ||
 				calls[0].Device != "web-1" || calls[0].Clock == nil {
 				t.Fatalf("calls = %+v, %v", calls, err)
@@ -177,23 +178,23 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 			if err := s.RecordAttempt(ctx, "me", ds[0].ID, models.DeliveryBounced, "550 no such user", nil); err != nil {
 				t.Fatal(err)
 			}
-			failed, err := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10)
+			failed, err := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10)
 			if err != nil || len(failed) != 1 || failed[0].MarkedWrong || failed[0].Contact != "Sun Li" {
 				t.Fatalf("failed = %+v, %v", failed, err)
 			}
 			if err := s.MarkContactDetailWrong(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), c.ID, models.ChannelEmail, "no such user"); err != nil {
 				t.Fatal(err)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10); len(failed) != 1 || !failed[0].MarkedWrong {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10); len(failed) != 1 || !failed[0].MarkedWrong {
 				t.Fatalf("failed after the mark = %+v", failed)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(time.Hour), 10); len(failed) != 0 {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(time.Hour), 10); len(failed) != 0 {
 				t.Fatalf("failures before since are listed: %+v", failed)
 			}
 			if err := s.RetryDelivery(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), ds[0].ID); err != nil {
 				t.Fatal(err)
 			}
-			if failed, _ := s.FailedDeliveriesForStaff(ctx, clock.Now().Add(-time.Hour), 10); len(failed) != 0 {
+			if failed, _ := s.FailedDeliveries(ctx, models.AllOrgs(), clock.Now().Add(-time.Hour), 10); len(failed) != 0 {
 				t.Fatalf("a retried delivery is still listed as failed: %+v", failed)
 			}
 		})

@@ -92,7 +92,7 @@ func (in *DeviceInput) validate() error {
 // CreateDevice stores a device with its default ICMP check, as one change.
 func (s *Store) CreateDevice(ctx context.Context, actor Actor, in DeviceInput) (*Device, error) {
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "create device")
 	}
 	d := &Device{OrgID: in.OrgID, Name: in.Name, Address: in.Address, Cabinet: in.Cabinet, Position: in.Position, Notes: in.Notes}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -122,7 +122,7 @@ func (s *Store) CreateDevice(ctx context.Context, actor Actor, in DeviceInput) (
 func (s *Store) UpdateDevice(ctx context.Context, actor Actor, orgID, id int64, in DeviceInput) (*Device, error) {
 	in.OrgID = orgID
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "update device")
 	}
 	var d Device
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -149,20 +149,11 @@ func (s *Store) UpdateDevice(ctx context.Context, actor Actor, orgID, id int64, 
 	return &d, nil
 }
 
-// GetDevice returns a device of organization orgID; another's is ErrNotFound.
-func (s *Store) GetDevice(ctx context.Context, orgID, id int64) (*Device, error) {
+// GetDevice returns device id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetDevice(ctx context.Context, sc Scope, id int64) (*Device, error) {
 	var d Device
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&d).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &d, nil
-}
-
-// FindDevice returns any device with its organization ID, for staff.
-func (s *Store) FindDevice(ctx context.Context, id int64) (*Device, error) {
-	var d Device
-	if err := s.db.WithContext(ctx).First(&d, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&d).Error; err != nil {
+		return nil, fmt.Errorf("models: get device %d: %w", id, notFound(err))
 	}
 	return &d, nil
 }
@@ -171,7 +162,7 @@ func (s *Store) FindDevice(ctx context.Context, id int64) (*Device, error) {
 func (s *Store) ListDevices(ctx context.Context, orgID int64) ([]Device, error) {
 	var ds []Device
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&ds).Error
-	return ds, err
+	return ds, wrap(err, "list devices")
 }
 
 // CheckKind is what a check probes.
@@ -339,12 +330,12 @@ func ValidateCheck(in *CheckInput, deviceAddr string) error {
 
 // AddCheck adds a check to a device of organization orgID.
 func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64, in CheckInput) (*Check, error) {
-	d, err := s.GetDevice(ctx, orgID, deviceID)
+	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "add check")
 	}
 	if err := ValidateCheck(&in, d.Address); err != nil {
-		return nil, err
+		return nil, wrap(err, "add check")
 	}
 	c := newCheck(d, in)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -361,7 +352,7 @@ func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64
 
 // SetCheckEnabled pauses or resumes a check of organization orgID.
 func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID int64, enabled bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Check
 		if err := tx.Where("org_id = ? AND id = ?", orgID, checkID).First(&c).Error; err != nil {
 			return notFound(err)
@@ -370,19 +361,19 @@ func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID
 			return err
 		}
 		return s.audit(tx, actor, AuditCheckUpdated, "check", &c.ID, &c.OrgID, map[string]any{"enabled": enabled})
-	})
+	}), "set check enabled")
 }
 
 // ListChecks lists the checks of a device of organization orgID.
 func (s *Store) ListChecks(ctx context.Context, orgID, deviceID int64) ([]Check, error) {
 	var cs []Check
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
-	return cs, err
+	return cs, wrap(err, "list checks")
 }
 
 // ListOrgChecks lists every check of an organization.
 func (s *Store) ListOrgChecks(ctx context.Context, orgID int64) ([]Check, error) {
 	var cs []Check
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("device_id, id").Find(&cs).Error
-	return cs, err
+	return cs, wrap(err, "list org checks")
 }

@@ -177,7 +177,7 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 		d.checks = append(d.checks, ci)
 	}
 	if len(problems) > 0 {
-		return ImportSummary{}, &ImportError{Problems: problems}
+		return ImportSummary{}, wrap(&ImportError{Problems: problems}, "import devices")
 	}
 	var sum ImportSummary
 	err := db.Transaction(func(tx *gorm.DB) error {

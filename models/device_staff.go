@@ -1,12 +1,15 @@
 package models
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
-// FindCheckForStaff returns any check, for staff.
-func (s *Store) FindCheckForStaff(ctx context.Context, id int64) (*Check, error) {
+// GetCheck returns check id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetCheck(ctx context.Context, sc Scope, id int64) (*Check, error) {
 	var c Check
-	if err := s.db.WithContext(ctx).First(&c, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&c).Error; err != nil {
+		return nil, fmt.Errorf("models: get check %d: %w", id, notFound(err))
 	}
 	return &c, nil
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrNotFound is returned for rows that do not exist or that belong to
@@ -35,3 +36,31 @@ func AsValidation(err error) (*ValidationError, bool) {
 	ok := errors.As(err, &v)
 	return v, ok
 }
+
+// wrap names the Store operation that failed, "models: <op>: <err>", so a
+// log line says what was being done; errors.Is and errors.As still see
+// ErrNotFound, ErrConflict and the driver's error through it. Around an
+// error of an inner Store call it reads "models: <op>: <inner op>: …". A
+// validation error (shown next to its field) passes unchanged; nil stays
+// nil. Every exported Store method returns its errors through wrap or
+// fmt.Errorf("models: <op>: %w").
+func wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := AsValidation(err); ok {
+		return err
+	}
+	return &opError{op: op, err: err}
+}
+
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "models: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "models: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }

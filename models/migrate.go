@@ -92,7 +92,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 func (s *Store) AppliedVersions(ctx context.Context) ([]int, error) {
 	var done []int
 	err := s.db.WithContext(ctx).Model(&schemaMigration{}).Order("version").Pluck("version", &done).Error
-	return done, err
+	return done, wrap(err, "applied versions")
 }
 
 // createTables creates each table that does not exist yet, with its indexes.

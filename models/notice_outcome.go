@@ -353,7 +353,7 @@ func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month 
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok || errors.Is(err, ErrNotFound) {
-			return err
+			return wrap(err, "close month")
 		}
 		return fmt.Errorf("models: close month %s of organization %d: %w", month, orgID, err)
 	}

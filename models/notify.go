@@ -193,7 +193,7 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, lease time.Durati
 	var evs []OutboxEvent
 	err := s.claimRows(ctx, &OutboxEvent{}, func(q *gorm.DB) *gorm.DB { return q.Where("done_at IS NULL") },
 		owner, lease, limit, &evs)
-	return evs, err
+	return evs, wrap(err, "claim events")
 }
 
 // claimRows leases to owner up to limit rows of model that match pending
@@ -294,7 +294,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Du
 	err := s.claimRows(ctx, &Delivery{}, func(q *gorm.DB) *gorm.DB {
 		return q.Where("status = ? AND transport IN ? AND next_attempt_at <= ?", DeliveryPending, transports, now)
 	}, owner, lease, limit, &ds)
-	return ds, err
+	return ds, wrap(err, "claim deliveries")
 }
 
 // ErrLeaseLost means another instance owns the delivery now.
@@ -306,7 +306,7 @@ var ErrLeaseLost = errors.New("lease lost")
 // an authorized contact stops the outage's emergency clock.
 func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int64, result, errText string, retryAt *time.Time) error {
 	retryAt = utcPtr(retryAt)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND lease_owner = ? AND status = ?", deliveryID, owner, DeliveryPending).First(&d).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -315,7 +315,7 @@ func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int6
 			return err
 		}
 		return s.finishAttempt(tx, SystemActor("dispatcher "+owner), &d, result, errText, retryAt)
-	})
+	}), "record attempt")
 }
 
 func (s *Store) finishAttempt(tx *gorm.DB, actor Actor, d *Delivery, result, errText string, retryAt *time.Time) error {
@@ -388,7 +388,7 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 	if answered {
 		result = DeliveryAnswered
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
 			return notFound(err)
@@ -398,12 +398,12 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 		}
 		return s.audit(tx, actor, AuditCallLogged, "delivery", &d.ID, &d.OrgID,
 			map[string]any{"contact_id": d.ContactID, "address": d.Address, "result": result, "note": note})
-	})
+	}), "log call")
 }
 
 // RetryDelivery puts a failed or bounced delivery back in the queue.
 func (s *Store) RetryDelivery(ctx context.Context, actor Actor, deliveryID int64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND status IN ?", deliveryID, []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}).First(&d).Error; err != nil {
 			return notFound(err)
@@ -413,7 +413,7 @@ func (s *Store) RetryDelivery(ctx context.Context, actor Actor, deliveryID int64
 			return err
 		}
 		return s.audit(tx, actor, AuditDeliveryRetried, "delivery", &d.ID, &d.OrgID, map[string]any{"address": d.Address})
-	})
+	}), "retry delivery")
 }
 
 // SweepClocks ends every running clock past its deadline as missed; a
@@ -423,7 +423,7 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 	now := s.now()
 	var due []Clock
 	if err := s.db.WithContext(ctx).Where("outcome = ? AND deadline_at < ?", ClockRunning, now).Limit(500).Find(&due).Error; err != nil {
-		return 0, err
+		return 0, wrap(err, "sweep clocks")
 	}
 	n := 0
 	for _, c := range due {
@@ -453,14 +453,14 @@ func (s *Store) OutageClock(ctx context.Context, orgID, outageID int64) (*Clock,
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
-	return &c, err
+	return &c, wrap(err, "outage clock")
 }
 
 // OutageDeliveries lists the deliveries of an outage of orgID with their attempts.
 func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]Delivery, map[int64][]DeliveryAttempt, error) {
 	var ds []Delivery
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND outage_id = ?", orgID, outageID).Order("id").Find(&ds).Error; err != nil {
-		return nil, nil, err
+		return nil, nil, wrap(err, "outage deliveries")
 	}
 	ids := make([]int64, len(ds))
 	for i, d := range ds {
@@ -470,7 +470,7 @@ func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]
 	if len(ids) > 0 {
 		var as []DeliveryAttempt
 		if err := s.db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("at, id").Find(&as).Error; err != nil {
-			return nil, nil, err
+			return nil, nil, wrap(err, "outage deliveries")
 		}
 		for _, a := range as {
 			att[a.DeliveryID] = append(att[a.DeliveryID], a)
@@ -483,5 +483,5 @@ func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]
 func (s *Store) ListDeductions(ctx context.Context, orgID int64, fromDay, toDay string) ([]Deduction, error) {
 	var out []Deduction
 	err := s.db.WithContext(ctx).Where("org_id = ? AND day >= ? AND day < ?", orgID, fromDay, toDay).Order("day, id").Find(&out).Error
-	return out, err
+	return out, wrap(err, "list deductions")
 }

@@ -29,7 +29,7 @@ func (s *Store) NoticeFacts(ctx context.Context, orgID, outageID, contactID int6
 	db := s.db.WithContext(ctx)
 	f := &NoticeFacts{}
 	if err := db.Where("org_id = ? AND id = ?", orgID, outageID).First(&f.Outage).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "notice facts")
 	}
 	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
 		return nil, fmt.Errorf("models: notice facts: %w", err)

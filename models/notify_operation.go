@@ -243,10 +243,10 @@ func (s *Store) OperationNoticeFacts(ctx context.Context, orgID, messageID int64
 	db := s.db.WithContext(ctx)
 	f := &OperationNoticeFacts{}
 	if err := db.Where("org_id = ? AND id = ?", orgID, messageID).First(&f.Message).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "operation notice facts")
 	}
 	if err := db.Where("org_id = ? AND id = ?", orgID, f.Message.RequestID).First(&f.Request).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "operation notice facts")
 	}
 	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
 		return nil, fmt.Errorf("models: operation notice facts: %w", err)
@@ -269,7 +269,7 @@ func (s *Store) PhoneLockFacts(ctx context.Context, orgID, contactID int64) (*Ph
 	db := s.db.WithContext(ctx)
 	var c Contact
 	if err := db.Select("id", "name", "phone_locked_until").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "phone lock facts")
 	}
 	f := &PhoneLockFacts{ContactID: c.ID, ContactName: c.Name}
 	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
@@ -297,7 +297,7 @@ func (s *Store) PhoneLockFacts(ctx context.Context, orgID, contactID int64) (*Ph
 func (s *Store) EventRef(ctx context.Context, orgID, eventID int64) (int64, error) {
 	var ev OutboxEvent
 	if err := s.db.WithContext(ctx).Select("id", "ref_id").Where("org_id = ? AND id = ?", orgID, eventID).First(&ev).Error; err != nil {
-		return 0, notFound(err)
+		return 0, wrap(notFound(err), "event ref")
 	}
 	return ev.RefID, nil
 }
@@ -310,10 +310,10 @@ func (s *Store) RecipientName(ctx context.Context, orgID, contactID int64, addre
 	if contactID != 0 {
 		var c Contact
 		err := db.Select("id", "name").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error
-		return c.Name, optionalRow(err)
+		return c.Name, wrap(optionalRow(err), "recipient name")
 	}
 	var u User
 	err := db.Select("id", "name").Where("org_id = ? AND role = ? AND email = ?", orgID, RoleCustomer, address).
 		First(&u).Error
-	return u.Name, optionalRow(err)
+	return u.Name, wrap(optionalRow(err), "recipient name")
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -178,7 +179,7 @@ func TestEmergencyClock(t *testing.T) {
 		})
 
 		t.Run("another organization sees no contact, clock or delivery", func(t *testing.T) {
-			if _, err := s.GetContact(ctx, fx.OrgB.ID, ct.ID); err != models.ErrNotFound {
+			if _, err := s.GetContact(ctx, models.OrgScope(fx.OrgB.ID), ct.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's contact: %v", err)
 			}
 			cs, _ := s.ListContacts(ctx, fx.OrgB.ID)

@@ -150,7 +150,7 @@ func TestMigrationNumbersExistingRequests(t *testing.T) {
 			}
 			want := []string{"OP-2026-0001", "OP-2026-0001", "OP-2026-0002", "OP-2027-0001", "OP-2027-0001"}
 			for i, id := range ids {
-				r, err := s.FindRequest(ctx, id)
+				r, err := s.GetRequest(ctx, models.AllOrgs(), id)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -22,14 +22,14 @@ type OnCallOutage struct {
 	Deduction *Deduction
 }
 
-// OnCallOutagesForStaff lists every open outage and every outage whose
+// OnCallOutages lists every open outage that sc sees and every one whose
 // emergency clock still runs, the most urgent clock first.
-func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, error) {
+func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, error) {
 	db := s.db.WithContext(ctx)
 	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 	var os []Outage
-	if err := db.Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
-		return nil, err
+	if err := sc.apply(db, "org_id").Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
+		return nil, wrap(err, "on call outages")
 	}
 	if len(os) == 0 {
 		return nil, nil
@@ -41,15 +41,15 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 	}
 	clocks, err := s.outageClocks(ctx, outageIDs)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages")
 	}
 	orgs, devices, err := s.orgAndDeviceNames(ctx, orgIDs, deviceIDs)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages")
 	}
 	var checks []Check
 	if err := db.Where("id IN ?", checkIDs).Find(&checks).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call outages")
 	}
 	byCheck := map[int64]*Check{}
 	for i := range checks {
@@ -64,7 +64,7 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 	var lines []Deduction
 	if len(clockIDs) > 0 {
 		if err := db.Where("clock_id IN ?", clockIDs).Find(&lines).Error; err != nil {
-			return nil, err
+			return nil, wrap(err, "on call outages")
 		}
 	}
 	byClock := map[int64]*Deduction{}
@@ -92,18 +92,18 @@ type CallTask struct {
 	Clock    *Clock // the outage's emergency clock, for an outage-opened call
 }
 
-// CallTasksForStaff lists the pending phone-call deliveries: those whose
-// emergency clock runs first, nearest deadline first, then the rest oldest
-// first.
-func (s *Store) CallTasksForStaff(ctx context.Context) ([]CallTask, error) {
+// CallTasks lists the pending phone-call deliveries that sc sees: those
+// whose emergency clock runs first, nearest deadline first, then the rest
+// oldest first.
+func (s *Store) CallTasks(ctx context.Context, sc Scope) ([]CallTask, error) {
 	var ds []Delivery
-	if err := s.db.WithContext(ctx).Where("transport = ? AND status = ?", TransportCall, DeliveryPending).
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("transport = ? AND status = ?", TransportCall, DeliveryPending).
 		Order("id").Limit(500).Find(&ds).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "call tasks")
 	}
 	dc, err := s.deliveryContext(ctx, ds)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "call tasks")
 	}
 	out := make([]CallTask, len(ds))
 	for i, d := range ds {
@@ -132,21 +132,21 @@ type FailedDelivery struct {
 // FailedStatuses are the ends of a delivery that staff may retry.
 var FailedStatuses = []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}
 
-// FailedDeliveriesForStaff lists the deliveries that failed, bounced or
-// went unanswered since since, newest first.
-func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, limit int) ([]FailedDelivery, error) {
+// FailedDeliveries lists the deliveries that sc sees that failed, bounced
+// or went unanswered since since, newest first.
+func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time, limit int) ([]FailedDelivery, error) {
 	utc(&since)
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
 	var ds []Delivery
-	if err := s.db.WithContext(ctx).Where("status IN ? AND done_at >= ?", FailedStatuses, since).
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("status IN ? AND done_at >= ?", FailedStatuses, since).
 		Order("done_at DESC, id DESC").Limit(limit).Find(&ds).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "failed deliveries")
 	}
 	dc, err := s.deliveryContext(ctx, ds)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "failed deliveries")
 	}
 	var contactIDs []int64
 	for _, d := range ds {
@@ -155,7 +155,7 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 	var fs []ContactFlag
 	if len(contactIDs) > 0 {
 		if err := s.db.WithContext(ctx).Where("contact_id IN ? AND cleared_at IS NULL", contactIDs).Find(&fs).Error; err != nil {
-			return nil, err
+			return nil, wrap(err, "failed deliveries")
 		}
 	}
 	wrong := wrongByContact(fs)
@@ -167,11 +167,12 @@ func (s *Store) FailedDeliveriesForStaff(ctx context.Context, since time.Time, l
 	return out, nil
 }
 
-// FindDeliveryForStaff returns any delivery, for staff.
-func (s *Store) FindDeliveryForStaff(ctx context.Context, id int64) (*Delivery, error) {
+// GetDelivery returns delivery id if sc sees its organization; else
+// ErrNotFound.
+func (s *Store) GetDelivery(ctx context.Context, sc Scope, id int64) (*Delivery, error) {
 	var d Delivery
-	if err := s.db.WithContext(ctx).First(&d, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&d).Error; err != nil {
+		return nil, wrap(notFound(err), "get delivery")
 	}
 	return &d, nil
 }

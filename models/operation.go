@@ -229,7 +229,7 @@ func (in *RequestInput) validate() error {
 // CreateRequest records a request for work on devices of orgID.
 func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in RequestInput) (*OperationRequest, error) {
 	if err := in.validate(); err != nil {
-		return nil, err
+		return nil, wrap(err, "create request")
 	}
 	for _, w := range []struct {
 		field string
@@ -237,14 +237,14 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	}{{"window_from", in.WindowFrom}, {"window_to", in.WindowTo}} {
 		if w.t != nil {
 			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
-				return nil, err
+				return nil, wrap(err, "create request")
 			}
 		}
 	}
 	now := s.now()
 	year, err := s.prepareNumber(ctx, NumberOperation, orgID, now)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "create request")
 	}
 	var r *OperationRequest
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -288,59 +288,49 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok {
-			return nil, err
+			return nil, wrap(err, "create request")
 		}
 		return nil, fmt.Errorf("models: create request: %w", err)
 	}
 	return r, nil
 }
 
-// GetRequest returns request id of orgID; another organization's is not found.
-func (s *Store) GetRequest(ctx context.Context, orgID, id int64) (*OperationRequest, error) {
+// GetRequest returns request id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetRequest(ctx context.Context, sc Scope, id int64) (*OperationRequest, error) {
 	var r OperationRequest
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&r).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &r, nil
-}
-
-// FindRequest returns any request, for staff.
-func (s *Store) FindRequest(ctx context.Context, id int64) (*OperationRequest, error) {
-	var r OperationRequest
-	if err := s.db.WithContext(ctx).First(&r, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&r).Error; err != nil {
+		return nil, fmt.Errorf("models: get request %d: %w", id, notFound(err))
 	}
 	return &r, nil
 }
 
 // RequestFilter narrows the request lists.
 type RequestFilter struct {
-	OrgID int64 // 0: every organization (staff)
-	Open  bool  // only requests not yet completed or abandoned
+	Open  bool // only requests not yet completed or abandoned
 	Limit int
 }
 
-// ListRequests lists requests newest first.
-func (s *Store) ListRequests(ctx context.Context, f RequestFilter) ([]OperationRequest, error) {
+// ListRequests lists the requests sc sees, newest first.
+func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]OperationRequest, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
-	q := s.db.WithContext(ctx).Model(&OperationRequest{})
-	if f.OrgID != 0 {
-		q = q.Where("org_id = ?", f.OrgID)
-	}
+	q := sc.apply(s.db.WithContext(ctx).Model(&OperationRequest{}), "org_id")
 	if f.Open {
 		q = q.Where("state NOT IN ?", []string{OpCompleted, OpAbandoned})
 	}
 	var out []OperationRequest
-	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
-	return out, err
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list requests: %w", err)
+	}
+	return out, nil
 }
 
 // RequestClocks returns the clocks of a request of orgID: its first-feedback
 // clock and the written follow-up clocks of its phone authorizations.
 func (s *Store) RequestClocks(ctx context.Context, orgID, requestID int64) ([]Clock, error) {
-	return s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
+	cs, err := s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
+	return cs, wrap(err, "request clocks")
 }
 
 func (s *Store) requestClocks(tx *gorm.DB, orgID, requestID int64) ([]Clock, error) {
@@ -409,9 +399,9 @@ func (d *RequestDetail) UserName(id *int64) string {
 
 // GetRequestDetail loads request id of orgID with everything around it.
 func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*RequestDetail, error) {
-	r, err := s.GetRequest(ctx, orgID, id)
+	r, err := s.GetRequest(ctx, OrgScope(orgID), id)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get request detail")
 	}
 	return s.RequestDetailOf(ctx, r)
 }
@@ -423,27 +413,27 @@ func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*Requ
 	db := s.db.WithContext(ctx)
 	var err error
 	d := &RequestDetail{Request: r, Users: map[int64]*User{}}
-	if d.Org, err = s.GetOrg(ctx, orgID); err != nil {
-		return nil, err
+	if d.Org, err = s.GetOrg(ctx, OrgScope(orgID), orgID); err != nil {
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND id IN (?)", orgID,
 		db.Model(&OperationDevice{}).Select("device_id").Where("request_id = ?", r.ID)).Order("name, id").Find(&d.Devices).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("recorded_at, id").Find(&d.Authorizations).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("id").Find(&d.Documents).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND request_id = ?", orgID, r.ID).Order("created_at, id").Find(&d.Messages).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if d.Clocks, err = s.requestClocks(db, orgID, r.ID); err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	if err := db.Where("org_id = ? AND may_authorize = ?", orgID, true).Order("priority, name, id").Find(&d.Contacts).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	ids := []int64{r.RaisedBy}
 	for _, p := range []*int64{r.RequestedBy, r.EngineerID} {
@@ -465,7 +455,7 @@ func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*Requ
 	}
 	var us []User
 	if err := db.Where("id IN ?", ids).Find(&us).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "request detail of")
 	}
 	for i := range us {
 		d.Users[us[i].ID] = &us[i]

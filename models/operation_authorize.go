@@ -24,10 +24,10 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	db := s.db.WithContext(ctx)
 	// Check before writing the file, so a refused upload leaves nothing.
 	if _, err := writtenRequest(db, orgID, reqID, false); err != nil {
-		return nil, err
+		return nil, wrap(err, "add written authorization")
 	}
 	if _, err := authorizingContact(db, orgID, contactID); err != nil {
-		return nil, err
+		return nil, wrap(err, "add written authorization")
 	}
 	key, err := blobs.Put(data)
 	if err != nil {
@@ -152,7 +152,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 		return Invalid("reason", "error.required")
 	}
 	if err := CheckLine("reason", reason, 500); err != nil {
-		return err
+		return wrap(err, "reject authorization")
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a Authorization
@@ -186,10 +186,7 @@ func wrapOp(what string, id int64, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := AsValidation(err); ok || errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return fmt.Errorf("models: %s %d: %w", what, id, err)
+	return wrap(err, fmt.Sprintf("%s %d", what, id))
 }
 
 // PhoneLocked reports until when phone authorization is locked for a
@@ -218,18 +215,18 @@ type PhoneInput struct {
 func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID, reqID int64, in PhoneInput) (*Authorization, error) {
 	in.Note = strings.TrimSpace(in.Note)
 	if err := CheckText("note", in.Note, 2000); err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	if in.FollowUp <= 0 {
 		in.FollowUp = DefaultFollowUpDeadline
 	}
 	db := s.db.WithContext(ctx)
 	if _, err := openRequest(db, orgID, reqID); err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	c, err := authorizingContact(db, orgID, in.ContactID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "record phone authorization")
 	}
 	if until := c.PhoneLocked(s.now()); until != nil {
 		return nil, Invalid("passphrase", "operation.phone.locked", c.Name, *until)
@@ -286,7 +283,7 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 		return nil, wrapOp("phone authorization for request", reqID, err)
 	}
 	if refusal != nil {
-		return nil, refusal
+		return nil, wrap(refusal, "record phone authorization")
 	}
 	return a, nil
 }

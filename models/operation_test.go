@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -127,11 +128,11 @@ func TestRequestValidation(t *testing.T) {
 				wantInvalid(t, err, c.field, c.key)
 			})
 		}
-		rs, err := s.ListRequests(ctx, models.RequestFilter{OrgID: f.fx.OrgA.ID})
+		rs, err := s.ListRequests(ctx, models.OrgScope(f.fx.OrgA.ID), models.RequestFilter{})
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("refused requests were stored: %d, %v", len(rs), err)
 		}
-		if _, err := s.GetRequest(ctx, f.fx.OrgB.ID, f.req.ID); err != models.ErrNotFound {
+		if _, err := s.GetRequest(ctx, models.OrgScope(f.fx.OrgB.ID), f.req.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another organization reads the request: %v", err)
 		}
 		if len(auditOf(t, s, models.AuditRequestCreated)) != 1 {
@@ -185,7 +186,7 @@ func TestWrittenAuthorizationStartsFeedbackClock(t *testing.T) {
 					t.Fatal(err)
 				}
 				wantInvalid(t, s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, a.ID), "authorization", "operation.error.already_decided")
-				r, _ := s.GetRequest(ctx, org, f.req.ID)
+				r, _ := s.GetRequest(ctx, models.OrgScope(org), f.req.ID)
 				if r.State != models.OpAuthorized {
 					t.Fatalf("state after acceptance = %s", r.State)
 				}
@@ -293,7 +294,7 @@ func TestPhoneAuthorization(t *testing.T) {
 			}
 			_, err := s.RecordPhoneAuthorization(ctx, f.eng, org, f.req.ID, models.PhoneInput{ContactID: f.signer.ID, Passphrase: "blue harbour 42"})
 			wantInvalid(t, err, "passphrase", "operation.phone.locked")
-			c, _ := s.GetContact(ctx, org, f.signer.ID)
+			c, _ := s.GetContact(ctx, models.OrgScope(org), f.signer.ID)
 			if c.PhoneLocked(clock.Now()) == nil {
 				t.Fatal("the contact is not shown as locked")
 			}
@@ -304,7 +305,7 @@ func TestPhoneAuthorization(t *testing.T) {
 		})
 		t.Run("another organization's request is not found", func(t *testing.T) {
 			_, err := s.RecordPhoneAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, models.PhoneInput{ContactID: f.signer.ID, Passphrase: "blue harbour 42"})
-			if err != models.ErrNotFound {
+			if !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("err = %v", err)
 			}
 		})
@@ -334,10 +335,10 @@ func TestOperationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		fh.Close()
-		if _, err := s.GetDocument(ctx, f.fx.OrgB.ID, f.req.ID, doc.ID); err != models.ErrNotFound {
+		if _, err := s.GetDocument(ctx, f.fx.OrgB.ID, f.req.ID, doc.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another organization reads the document: %v", err)
 		}
-		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, a.ID); err != models.ErrNotFound {
+		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, a.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("accepting through another organization: %v", err)
 		}
 		if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, a.ID); err != nil {
@@ -393,7 +394,7 @@ func TestEditingAContactKeepsItsPhoneLock(t *testing.T) {
 		ctx := context.Background()
 		f := newOpFixture(t, s)
 		org := f.fx.OrgA.ID
-		stale, err := s.GetContact(ctx, org, f.signer.ID) // read before the lock, as a slow edit would
+		stale, err := s.GetContact(ctx, models.OrgScope(org), f.signer.ID) // read before the lock, as a slow edit would
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +406,7 @@ func TestEditingAContactKeepsItsPhoneLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ := s.GetContact(ctx, org, f.signer.ID)
+		c, _ := s.GetContact(ctx, models.OrgScope(org), f.signer.ID)
 		if c.PhoneLocked(clock.Now()) == nil || c.Locale != "en" {
 			t.Fatalf("after the edit: locked until %v, locale %q", c.PhoneLockedUntil, c.Locale)
 		}
@@ -431,12 +432,12 @@ func TestWrittenFormAfterThePhoneIsFiledOnAFinishedRequest(t *testing.T) {
 		if err := s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpCompleted, WorkDone: "done", Result: "success"}); err != nil {
 			t.Fatal(err)
 		}
-		ops, err := s.OnCallOperationsForStaff(ctx)
+		ops, err := s.OnCallOperations(ctx, models.AllOrgs())
 		if err != nil || len(ops) != 0 {
 			t.Fatalf("on call before the form is overdue: %+v, %v", ops, err)
 		}
 		clock.Advance(24 * time.Hour)
-		if ops, _ = s.OnCallOperationsForStaff(ctx); len(ops) != 1 || ops[0].Overdue != 1 {
+		if ops, _ = s.OnCallOperations(ctx, models.AllOrgs()); len(ops) != 1 || ops[0].Overdue != 1 {
 			t.Fatalf("a finished request with an overdue signed form is not on call: %+v", ops)
 		}
 		w, err := f.upload(t, s, f.signer.ID)
@@ -446,7 +447,7 @@ func TestWrittenFormAfterThePhoneIsFiledOnAFinishedRequest(t *testing.T) {
 		if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, w.ID); err != nil {
 			t.Fatal(err)
 		}
-		r, _ := s.GetRequest(ctx, org, f.req.ID)
+		r, _ := s.GetRequest(ctx, models.OrgScope(org), f.req.ID)
 		if r.State != models.OpCompleted {
 			t.Fatalf("filing the form changed the state to %s", r.State)
 		}
@@ -478,10 +479,10 @@ func TestAuthorizationsAreDecidedThroughTheirOwnRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AcceptAuthorization(ctx, f.eng, org, other.ID, a.ID); err != models.ErrNotFound {
+		if err := s.AcceptAuthorization(ctx, f.eng, org, other.ID, a.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("accepted through another request: %v", err)
 		}
-		if err := s.RejectAuthorization(ctx, f.eng, org, other.ID, a.ID, "no"); err != models.ErrNotFound {
+		if err := s.RejectAuthorization(ctx, f.eng, org, other.ID, a.ID, "no"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("rejected through another request: %v", err)
 		}
 	})
@@ -519,7 +520,7 @@ func TestConcurrentAuthorizationsTakeTurns(t *testing.T) {
 			if locked != 12-models.PhoneLockAfter+1 {
 				t.Fatalf("%d attempts answered locked, want %d", locked, 12-models.PhoneLockAfter+1)
 			}
-			if c, _ := s.GetContact(ctx, org, f.signer.ID); c.PhoneLocked(clock.Now()) == nil {
+			if c, _ := s.GetContact(ctx, models.OrgScope(org), f.signer.ID); c.PhoneLocked(clock.Now()) == nil {
 				t.Fatal("the contact is not locked")
 			}
 		})

@@ -21,7 +21,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 		return nil, Invalid("body", "error.required")
 	}
 	if err := CheckText("body", body, 10000); err != nil {
-		return nil, err
+		return nil, wrap(err, "post message")
 	}
 	var m *OperationMessage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -94,7 +94,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
 		*f.v = strings.TrimSpace(*f.v)
 		if err := CheckText(f.field, *f.v, f.max); err != nil {
-			return err
+			return wrap(err, "set operation state")
 		}
 	}
 	for _, w := range []struct {
@@ -103,7 +103,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 	}{{"started_at", in.StartedAt}, {"ended_at", in.EndedAt}} {
 		if w.t != nil {
 			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
-				return err
+				return wrap(err, "set operation state")
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if err := CheckLine("reason", reason, 2000); err != nil {
-		return err
+		return wrap(err, "withdraw request")
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r, err := lockRequest(tx, orgID, reqID)
@@ -263,7 +263,7 @@ func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Out
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
 		d.Request.OrgID, ids, to, from).Order("started_at, id").Find(&out).Error
 	if err != nil {
-		return nil, fmt.Errorf("models: outages during request %d: %w", d.Request.ID, err)
+		return nil, wrap(err, "overlapping outages")
 	}
 	return out, nil
 }
@@ -343,7 +343,7 @@ func (s *Store) RequestCauseSpans(ctx context.Context, orgID, reqID int64) ([]Ou
 func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Document, error) {
 	var doc Document
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get document")
 	}
 	return &doc, nil
 }
@@ -357,7 +357,7 @@ func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, err
 	}
 	var cs []Clock
 	err := q.Order("deadline_at").Find(&cs).Error
-	return cs, err
+	return cs, wrap(err, "overdue follow ups")
 }
 
 // overdueFollowUps narrows q to written follow-up clocks past their
@@ -366,21 +366,18 @@ func (s *Store) overdueFollowUps(q *gorm.DB, prefix string) *gorm.DB {
 	return q.Where(prefix+"kind = ? AND "+prefix+"stopped_at IS NULL AND "+prefix+"deadline_at < ?", ClockPhoneFollowUp, s.now())
 }
 
-// RequestListClocks returns, for requests ids of orgID (0: any), each one's
+// RequestListClocks returns, for the requests ids that sc sees, each one's
 // first-feedback clock and its overdue written follow-ups.
-func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64) (map[int64]*Clock, map[int64][]Clock, error) {
+func (s *Store) RequestListClocks(ctx context.Context, sc Scope, ids []int64) (map[int64]*Clock, map[int64][]Clock, error) {
 	feedback, overdue := map[int64]*Clock{}, map[int64][]Clock{}
 	if len(ids) == 0 {
 		return feedback, overdue, nil
 	}
 	db := s.db.WithContext(ctx)
-	q := db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids)
-	if orgID != 0 {
-		q = q.Where("org_id = ?", orgID)
-	}
+	q := sc.apply(db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids), "org_id")
 	var cs []Clock
 	if err := q.Find(&cs).Error; err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
 	}
 	for i := range cs {
 		feedback[cs[i].RefID] = &cs[i]
@@ -391,11 +388,8 @@ func (s *Store) RequestListClocks(ctx context.Context, orgID int64, ids []int64)
 	}
 	q = s.overdueFollowUps(db.Table("sla_clocks"), "sla_clocks.").Select("sla_clocks.*, authorizations.request_id AS request_id").
 		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").Where("authorizations.request_id IN ?", ids)
-	if orgID != 0 {
-		q = q.Where("sla_clocks.org_id = ?", orgID)
-	}
-	if err := q.Scan(&rows).Error; err != nil {
-		return nil, nil, err
+	if err := sc.apply(q, "sla_clocks.org_id").Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
 	}
 	for _, r := range rows {
 		overdue[r.RequestID] = append(overdue[r.RequestID], r.Clock)
@@ -414,22 +408,23 @@ type OnCallOperation struct {
 	Overdue  int    // phone authorizations whose signed form is overdue
 }
 
-// OnCallOperationsForStaff lists the open requests needing attention,
-// the most urgent first: running feedback clocks by deadline, then the rest.
-func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation, error) {
-	rs, err := s.ListRequests(ctx, RequestFilter{Open: true, Limit: 500})
+// OnCallOperations lists the open requests that sc sees needing
+// attention, the most urgent first: running feedback clocks by deadline,
+// then the rest.
+func (s *Store) OnCallOperations(ctx context.Context, sc Scope) ([]OnCallOperation, error) {
+	rs, err := s.ListRequests(ctx, sc, RequestFilter{Open: true, Limit: 500})
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations")
 	}
 	// Finished requests too, while a signed form after a phone
 	// authorization is overdue: it must still be filed.
 	var late []OperationRequest
 	db := s.db.WithContext(ctx)
-	if err := db.Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
+	if err := sc.apply(db, "org_id").Where("state IN ? AND id IN (?)", []string{OpCompleted, OpAbandoned},
 		db.Model(&Authorization{}).Select("request_id").Where("id IN (?)",
 			s.overdueFollowUps(db.Model(&Clock{}), "").Select("ref_id"))).
 		Order("id DESC").Limit(500).Find(&late).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations")
 	}
 	rs = append(rs, late...)
 	if len(rs) == 0 {
@@ -439,9 +434,9 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	for i, r := range rs {
 		ids[i], orgIDs[r.OrgID] = r.ID, true
 	}
-	feedback, overdue, err := s.RequestListClocks(ctx, 0, ids)
+	feedback, overdue, err := s.RequestListClocks(ctx, sc, ids)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations")
 	}
 	var pending []struct {
 		RequestID int64
@@ -449,7 +444,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
 		Group("request_id").Scan(&pending).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations")
 	}
 	pend := map[int64]int{}
 	for _, p := range pending {
@@ -457,7 +452,7 @@ func (s *Store) OnCallOperationsForStaff(ctx context.Context) ([]OnCallOperation
 	}
 	names, _, err := s.orgAndDeviceNames(ctx, slices.Collect(maps.Keys(orgIDs)), nil)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "on call operations")
 	}
 	var out []OnCallOperation
 	for _, r := range rs {

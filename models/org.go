@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -73,7 +74,7 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 // CreateOrg stores a new organization.
 func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organization, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "create org")
 	}
 	o := &Organization{Slug: in.Slug, Name: in.Name, ContactAddress: in.ContactAddress,
 		ServiceRepUserID: in.ServiceRepUserID, EngineerUserID: in.EngineerUserID}
@@ -83,7 +84,7 @@ func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organ
 		}
 		return s.audit(tx, actor, AuditOrgCreated, "organization", &o.ID, &o.ID, map[string]any{"slug": o.Slug, "name": o.Name})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("slug", "error.slug_taken")
 	}
 	if err != nil {
@@ -95,7 +96,7 @@ func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organ
 // UpdateOrg changes an organization.
 func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInput) (*Organization, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "update org")
 	}
 	var o Organization
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -110,7 +111,7 @@ func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInpu
 		}
 		return s.audit(tx, actor, AuditOrgUpdated, "organization", &o.ID, &o.ID, map[string]any{"before": orgDetail(before), "after": orgDetail(o)})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("slug", "error.slug_taken")
 	}
 	if err != nil {
@@ -124,11 +125,11 @@ func orgDetail(o Organization) map[string]any {
 		"service_rep_user_id": o.ServiceRepUserID, "engineer_user_id": o.EngineerUserID}
 }
 
-// GetOrg returns one organization.
-func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
+// GetOrg returns organization id if sc sees it; else ErrNotFound.
+func (s *Store) GetOrg(ctx context.Context, sc Scope, id int64) (*Organization, error) {
 	var o Organization
-	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "id").Where("id = ?", id).First(&o).Error; err != nil {
+		return nil, wrap(notFound(err), "get org")
 	}
 	return &o, nil
 }
@@ -137,7 +138,7 @@ func (s *Store) GetOrg(ctx context.Context, id int64) (*Organization, error) {
 func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*Organization, error) {
 	var o Organization
 	if err := s.db.WithContext(ctx).Where("slug = ?", strings.ToLower(strings.TrimSpace(slug))).First(&o).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get org by slug")
 	}
 	return &o, nil
 }
@@ -148,13 +149,13 @@ type OrgSummary struct {
 	Users int64
 }
 
-// ListOrgs lists every organization with the number of its users.
-func (s *Store) ListOrgs(ctx context.Context) ([]OrgSummary, error) {
+// ListOrgs lists the organizations sc sees with the number of their users.
+func (s *Store) ListOrgs(ctx context.Context, sc Scope) ([]OrgSummary, error) {
 	var out []OrgSummary
-	err := s.db.WithContext(ctx).Model(&Organization{}).
+	err := sc.apply(s.db.WithContext(ctx).Model(&Organization{}), "organizations.id").
 		Select("organizations.*, (SELECT COUNT(*) FROM users WHERE users.org_id = organizations.id) AS users").
 		Order("name, id").Scan(&out).Error
-	return out, err
+	return out, wrap(err, "list orgs")
 }
 
 // OrgHome is what a customer's home page shows: the organization and the
@@ -167,9 +168,9 @@ type OrgHome struct {
 
 // GetOrgHome loads an organization with its service representative and engineer.
 func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
-	o, err := s.GetOrg(ctx, orgID)
+	o, err := s.GetOrg(ctx, OrgScope(orgID), orgID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	h := &OrgHome{Org: *o}
 	load := func(id *int64) (*User, error) {
@@ -177,16 +178,16 @@ func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
 			return nil, nil
 		}
 		u, err := s.GetUser(ctx, *id)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return u, err
 	}
 	if h.ServiceRep, err = load(o.ServiceRepUserID); err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	if h.Engineer, err = load(o.EngineerUserID); err != nil {
-		return nil, err
+		return nil, wrap(err, "get org home")
 	}
 	return h, nil
 }

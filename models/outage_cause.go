@@ -21,15 +21,6 @@ func ParseCause(s string) (Cause, error) {
 	return "", Invalid("cause", "error.cause_invalid")
 }
 
-// FindOutageForStaff returns any outage, for staff.
-func (s *Store) FindOutageForStaff(ctx context.Context, id int64) (*Outage, error) {
-	var o Outage
-	if err := s.db.WithContext(ctx).First(&o, id).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &o, nil
-}
-
 // SetOutageCause classifies a whole outage, a staff action: the outage's
 // own cause, which its time outside any cause span keeps.
 func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64, cause Cause, note string) (*Outage, error) {
@@ -68,7 +59,7 @@ type CauseSpanNotice struct {
 // request tells the request's requester (EventOutageCauseSpan).
 func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChange) (*Outage, error) {
 	if _, err := ParseCause(string(ch.Cause)); err != nil {
-		return nil, err
+		return nil, wrap(err, "set outage cause")
 	}
 	ch.Note = strings.TrimSpace(ch.Note)
 	if err := CheckText("note", ch.Note, 500); err != nil {

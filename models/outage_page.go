@@ -3,16 +3,16 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"gorm.io/gorm"
 )
 
-// GetOutage returns an outage of organization orgID; another
-// organization's is ErrNotFound.
-func (s *Store) GetOutage(ctx context.Context, orgID, id int64) (*Outage, error) {
+// GetOutage returns outage id if sc sees its organization; else ErrNotFound.
+func (s *Store) GetOutage(ctx context.Context, sc Scope, id int64) (*Outage, error) {
 	var o Outage
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&o).Error; err != nil {
-		return nil, notFound(err)
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ?", id).First(&o).Error; err != nil {
+		return nil, fmt.Errorf("models: get outage %d: %w", id, notFound(err))
 	}
 	return &o, nil
 }
@@ -26,7 +26,7 @@ func (s *Store) ClockDeduction(ctx context.Context, orgID, clockID int64) (*Dedu
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "clock deduction")
 	}
 	return &d, nil
 }
@@ -40,7 +40,7 @@ func (s *Store) StaffNames(ctx context.Context, ids []int64) (map[int64]string, 
 	}
 	var us []User
 	if err := s.db.WithContext(ctx).Select("id", "name").Where("id IN ? AND org_id IS NULL", ids).Find(&us).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "staff names")
 	}
 	for _, u := range us {
 		out[u.ID] = u.Name

@@ -185,7 +185,7 @@ func (s *Store) ClaimChecksOfKinds(ctx context.Context, owner string, lease time
 	}
 	var free []int64
 	if err := checks().Where("lease_until < ?", now).Order("id").Limit(max(limit, 0)).Pluck("id", &free).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "claim checks of kinds")
 	}
 	if len(free) > 0 {
 		// Two instances may pick the same rows; the WHERE makes only one win.
@@ -196,14 +196,14 @@ func (s *Store) ClaimChecksOfKinds(ctx context.Context, owner string, lease time
 	}
 	var mine []Check
 	err := checks().Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&mine).Error
-	return mine, err
+	return mine, wrap(err, "claim checks of kinds")
 }
 
 // ReleaseChecks gives up owner's leases, so another instance takes the
 // checks at once (a clean shutdown).
 func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
-	return s.db.WithContext(ctx).Model(&Check{}).Where("lease_owner = ?", owner).
-		Updates(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error
+	return wrap(s.db.WithContext(ctx).Model(&Check{}).Where("lease_owner = ?", owner).
+		Updates(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error, "release checks")
 }
 
 // RecordResults stores a batch of probe results in one transaction: new
@@ -580,18 +580,18 @@ func (s *Store) ListOutages(ctx context.Context, orgID, deviceID int64, limit in
 	var os []Outage
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).
 		Order("started_at DESC").Limit(limit).Find(&os).Error
-	return os, err
+	return os, wrap(err, "list outages")
 }
 
 // OutageEvidence returns the failed probes behind an outage of orgID.
 func (s *Store) OutageEvidence(ctx context.Context, orgID, outageID int64) ([]OutageProbe, error) {
 	var o Outage
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, outageID).First(&o).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "outage evidence")
 	}
 	var ev []OutageProbe
 	err := s.db.WithContext(ctx).Where("outage_id = ?", o.ID).Order("at").Find(&ev).Error
-	return ev, err
+	return ev, wrap(err, "outage evidence")
 }
 
 // OutboxKinds lists the kinds of an organization's outbox events, oldest
@@ -599,7 +599,7 @@ func (s *Store) OutageEvidence(ctx context.Context, orgID, outageID int64) ([]Ou
 func (s *Store) OutboxKinds(ctx context.Context, orgID int64) ([]string, error) {
 	var ks []string
 	err := s.db.WithContext(ctx).Model(&OutboxEvent{}).Where("org_id = ?", orgID).Order("id").Pluck("kind", &ks).Error
-	return ks, err
+	return ks, wrap(err, "outbox kinds")
 }
 
 // Rollups returns the rollups of a check of orgID in [from, to), oldest first.
@@ -609,7 +609,7 @@ func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = rollups.check_id AND checks.org_id = ?", orgID).
 		Where("rollups.check_id = ? AND rollups.period = ? AND rollups.start >= ? AND rollups.start < ?", checkID, period, from, to).
 		Order("rollups.start").Find(&rs).Error
-	return rs, err
+	return rs, wrap(err, "rollups")
 }
 
 // Results returns the raw results of a check of orgID in [from, to), oldest first.
@@ -619,5 +619,5 @@ func (s *Store) Results(ctx context.Context, orgID, checkID int64, from, to time
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).
 		Where("probe_results.check_id = ? AND probe_results.at >= ? AND probe_results.at < ?", checkID, from, to).
 		Order("probe_results.at").Find(&rs).Error
-	return rs, err
+	return rs, wrap(err, "results")
 }

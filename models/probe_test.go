@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestResultsOpenAndCloseOutages(t *testing.T) {
 			}
 		})
 		t.Run("another organization sees none of it", func(t *testing.T) {
-			if _, err := s.GetDevice(ctx, fx.OrgB.ID, d.ID); err != models.ErrNotFound {
+			if _, err := s.GetDevice(ctx, models.OrgScope(fx.OrgB.ID), d.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's device: %v", err)
 			}
 			os, _ := s.ListOutages(ctx, fx.OrgB.ID, d.ID, 10)

@@ -43,8 +43,8 @@ func (s *Store) EachDeviceResult(ctx context.Context, orgID, deviceID int64, fro
 			return fmt.Errorf("models: results of device %d: %w", deviceID, err)
 		}
 		if err := fn(r); err != nil {
-			return err
+			return wrap(err, "each device result")
 		}
 	}
-	return rows.Err()
+	return wrap(rows.Err(), "each device result")
 }

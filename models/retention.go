@@ -18,7 +18,7 @@ func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerSta
 	db := s.db.WithContext(ctx)
 	var ids []int64
 	if err := db.Model(&Check{}).Order("id").Pluck("id", &ids).Error; err != nil {
-		return 0, err
+		return 0, wrap(err, "purge results")
 	}
 	var total int64
 	for len(ids) > 0 {
@@ -30,7 +30,7 @@ func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerSta
 		total += r.RowsAffected
 		ids = ids[n:]
 		if err := ctx.Err(); err != nil {
-			return total, err
+			return total, wrap(err, "purge results")
 		}
 	}
 	return total, nil
@@ -46,7 +46,7 @@ func (s *Store) FinalizeMedians(ctx context.Context, grace time.Duration, limit 
 	err := db.Where("rtt_med_us = 0 AND rtt_count > 0 AND ((period = 'h' AND start < ?) OR (period = 'd' AND start < ?))",
 		now.Add(-time.Hour-grace), now.Add(-24*time.Hour-grace)).Limit(limit).Find(&todo).Error
 	if err != nil {
-		return 0, err
+		return 0, wrap(err, "finalize medians")
 	}
 	for _, r := range todo {
 		end := r.Start.Add(time.Hour)
@@ -56,7 +56,7 @@ func (s *Store) FinalizeMedians(ctx context.Context, grace time.Duration, limit 
 		var rtts []int
 		if err := db.Model(&ProbeResult{}).Where("check_id = ? AND at >= ? AND at < ? AND ok = ?", r.CheckID, r.Start, end, true).
 			Pluck("rtt_us", &rtts).Error; err != nil {
-			return 0, err
+			return 0, wrap(err, "finalize medians")
 		}
 		med := median(rtts)
 		if med == 0 {
@@ -65,7 +65,7 @@ func (s *Store) FinalizeMedians(ctx context.Context, grace time.Duration, limit 
 		}
 		if err := db.Model(&Rollup{}).Where("check_id = ? AND period = ? AND start = ?", r.CheckID, r.Period, r.Start).
 			Update("rtt_med_us", med).Error; err != nil {
-			return 0, err
+			return 0, wrap(err, "finalize medians")
 		}
 	}
 	return len(todo), nil

@@ -90,24 +90,24 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 // disabled. It records activity at most once a minute to spare writes.
 func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) (*Session, *User, error) {
 	if len(raw) != 32 {
-		return nil, nil, ErrNotFound
+		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
 	var sess Session
 	db := s.db.WithContext(ctx)
 	if err := db.Where("id_hash = ?", hashSessionID(raw)).First(&sess).Error; err != nil {
-		return nil, nil, notFound(err)
+		return nil, nil, wrap(notFound(err), "lookup session")
 	}
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !now.Before(sess.LastSeenAt.Add(p.Idle))) {
 		db.Delete(&sess)
-		return nil, nil, ErrNotFound
+		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
 	var u User
 	if err := db.First(&u, sess.UserID).Error; err != nil {
-		return nil, nil, notFound(err)
+		return nil, nil, wrap(notFound(err), "lookup session")
 	}
 	if u.Disabled() {
-		return nil, nil, ErrNotFound
+		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		sess.LastSeenAt = now
@@ -118,7 +118,7 @@ func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) 
 
 // DeleteSession signs one session out.
 func (s *Store) DeleteSession(ctx context.Context, raw string) error {
-	return s.db.WithContext(ctx).Where("id_hash = ?", hashSessionID(raw)).Delete(&Session{}).Error
+	return wrap(s.db.WithContext(ctx).Where("id_hash = ?", hashSessionID(raw)).Delete(&Session{}).Error, "delete session")
 }
 
 // CountSessions counts the live sessions of a user: not expired and not
@@ -129,7 +129,7 @@ func (s *Store) CountSessions(ctx context.Context, userID int64, p SessionPolicy
 	err := s.db.WithContext(ctx).Model(&Session{}).
 		Where("user_id = ? AND stage = ? AND expires_at > ? AND last_seen_at > ?", userID, StageFull, now, now.Add(-p.Idle)).
 		Count(&n).Error
-	return n, err
+	return n, wrap(err, "count sessions")
 }
 
 // PurgeExpired deletes expired sessions and sign-in attempts older than keep.
@@ -138,8 +138,8 @@ func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Durati
 	db := s.db.WithContext(ctx)
 	r := db.Where("expires_at <= ? OR (stage = ? AND last_seen_at <= ?)", now, StageFull, now.Add(-idle)).Delete(&Session{})
 	if r.Error != nil {
-		return 0, r.Error
+		return 0, wrap(r.Error, "purge expired")
 	}
 	r2 := db.Where("at < ?", now.Add(-keepAttempts)).Delete(&SignInAttempt{})
-	return r.RowsAffected + r2.RowsAffected, r2.Error
+	return r.RowsAffected + r2.RowsAffected, wrap(r2.Error, "purge expired")
 }

@@ -50,8 +50,10 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	email = strings.ToLower(strings.TrimSpace(email))
 	email = truncate(strings.ToValidUTF8(email, ""), 254)
 	if err := s.CheckSignInLimits(ctx, email, ip, lim); err != nil {
-		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil)
-		return nil, err
+		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil); aerr != nil {
+			return nil, wrap(aerr, "authenticate: audit the refusal")
+		}
+		return nil, wrap(err, "authenticate")
 	}
 	db := s.db.WithContext(ctx)
 	now := s.now()
@@ -70,15 +72,17 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	}
 	success := found && ok && !u.Disabled()
 	if err := db.Create(&SignInAttempt{Email: email, IP: ip, At: now, Success: success}).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "authenticate")
 	}
 	if !success {
 		var uid, org *int64
 		if found {
 			uid, org = &u.ID, u.OrgID
 		}
-		_ = s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInFailed, "user", uid, org, nil)
-		return nil, ErrBadCredentials
+		if err := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInFailed, "user", uid, org, nil); err != nil {
+			return nil, wrap(err, "authenticate: audit the failure")
+		}
+		return nil, wrap(ErrBadCredentials, "authenticate")
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(password); err == nil {
@@ -97,10 +101,10 @@ func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim Sig
 	since := s.now().Add(-lim.Window)
 	var byEmail, byIP int64
 	if err := db.Model(&SignInAttempt{}).Where("email = ? AND at > ? AND success = ?", email, since, false).Count(&byEmail).Error; err != nil {
-		return err
+		return wrap(err, "check sign in limits")
 	}
 	if err := db.Model(&SignInAttempt{}).Where("ip = ? AND at > ? AND success = ?", ip, since, false).Count(&byIP).Error; err != nil {
-		return err
+		return wrap(err, "check sign in limits")
 	}
 	if byEmail < int64(lim.PerAccount) && byIP < int64(lim.PerAddress) {
 		return nil
@@ -117,11 +121,11 @@ func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim Sig
 		}
 		d, err := s.retryAfter(ctx, email, ip, blocked.byEmail, lim)
 		if err != nil {
-			return err
+			return wrap(err, "check sign in limits")
 		}
 		retry = max(retry, d)
 	}
-	return &RateLimitedError{RetryAfter: retry}
+	return wrap(&RateLimitedError{RetryAfter: retry}, "check sign in limits")
 }
 
 // retryAfter is when the oldest failure that counts leaves the window.
@@ -152,7 +156,7 @@ func (s *Store) retryAfter(ctx context.Context, email, ip string, byEmail bool, 
 func (s *Store) RecordSignIn(ctx context.Context, u *User, ip string, mfa bool) error {
 	now := s.now()
 	if err := s.db.WithContext(ctx).Model(u).Update("last_sign_in_at", now).Error; err != nil {
-		return err
+		return wrap(err, "record sign in")
 	}
-	return s.Audit(ctx, UserActor(u, ip), AuditSignIn, "user", &u.ID, u.OrgID, map[string]any{"totp": mfa})
+	return wrap(s.Audit(ctx, UserActor(u, ip), AuditSignIn, "user", &u.ID, u.OrgID, map[string]any{"totp": mfa}), "record sign in")
 }

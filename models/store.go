@@ -83,18 +83,18 @@ func (s *Store) Now() time.Time { return s.now() }
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
-		return err
+		return wrap(err, "ping")
 	}
-	return sqlDB.PingContext(ctx)
+	return wrap(sqlDB.PingContext(ctx), "ping")
 }
 
 // Close releases the connection pool.
 func (s *Store) Close() error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
-		return err
+		return wrap(err, "close")
 	}
-	return sqlDB.Close()
+	return wrap(sqlDB.Close(), "close")
 }
 
 // notFound maps gorm's missing-row error to ErrNotFound.

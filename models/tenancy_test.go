@@ -36,7 +36,7 @@ func TestOrganizationsSeeOnlyTheirOwnUsers(t *testing.T) {
 		}
 		for _, c := range lookups {
 			t.Run(c.name, func(t *testing.T) {
-				u, err := s.GetOrgUser(ctx, c.org(), c.user())
+				u, err := s.GetOrgUser(ctx, models.OrgScope(c.org()), c.user())
 				if c.found {
 					if err != nil || u.ID != c.user() || u.OrgID == nil || *u.OrgID != c.org() {
 						t.Fatalf("GetOrgUser = %+v, %v", u, err)
@@ -256,7 +256,7 @@ func TestCreateOrgValidation(t *testing.T) {
 			})
 		}
 		t.Run("none of the refused organizations was stored", func(t *testing.T) {
-			orgs, err := s.ListOrgs(ctx)
+			orgs, err := s.ListOrgs(ctx, models.AllOrgs())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +294,7 @@ func TestCreateOrgValidation(t *testing.T) {
 		t.Run("renaming an organization to a taken slug is refused", func(t *testing.T) {
 			_, err := s.UpdateOrg(ctx, models.UserActor(f.Admin, ""), f.OrgB.ID, models.OrgInput{Slug: "alpha", Name: "Bravo Games"})
 			wantInvalid(t, err, "slug", "error.slug_taken")
-			o, _ := s.GetOrg(ctx, f.OrgB.ID)
+			o, _ := s.GetOrg(ctx, models.AllOrgs(), f.OrgB.ID)
 			if o.Slug != "bravo" {
 				t.Fatalf("slug changed to %s", o.Slug)
 			}
@@ -475,7 +475,7 @@ func TestChangesAreAudited(t *testing.T) {
 				before["engineer_user_id"] != nil || after["engineer_user_id"] != float64(f.Engineer.ID) {
 				t.Fatalf("detail %v", d)
 			}
-			o, err := s.GetOrg(ctx, hotel.ID)
+			o, err := s.GetOrg(ctx, models.AllOrgs(), hotel.ID)
 			if err != nil || o.Slug != "hotel-cn" || o.ServiceRepUserID != nil || o.EngineerUserID == nil || *o.EngineerUserID != f.Engineer.ID {
 				t.Fatalf("stored %+v, %v", o, err)
 			}

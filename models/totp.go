@@ -35,19 +35,19 @@ type TOTPEnrollment struct {
 func (s *Store) BeginTOTP(ctx context.Context, userID int64, issuer string) (*TOTPEnrollment, error) {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "begin totp")
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: u.Email, Period: totpPeriod})
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "begin totp")
 	}
 	// The pending value keeps the whole URI so the page can show it again.
 	sealed, err := s.totpKey.Seal(key.URL())
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "begin totp")
 	}
 	if err := s.db.WithContext(ctx).Model(u).Update("totp_pending", sealed).Error; err != nil {
-		return nil, err
+		return nil, wrap(err, "begin totp")
 	}
 	return &TOTPEnrollment{Secret: key.Secret(), URI: key.URL()}, nil
 }
@@ -56,9 +56,10 @@ func (s *Store) BeginTOTP(ctx context.Context, userID int64, issuer string) (*TO
 func (s *Store) PendingTOTP(ctx context.Context, userID int64) (*TOTPEnrollment, error) {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "pending totp")
 	}
-	return s.pendingKey(u)
+	en, err := s.pendingKey(u)
+	return en, wrap(err, "pending totp")
 }
 
 func (s *Store) pendingKey(u *User) (*TOTPEnrollment, error) {
@@ -97,27 +98,27 @@ func matchStep(secret, code string, now time.Time) int64 {
 func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code string) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return wrap(err, "confirm totp")
 	}
 	pending, err := s.pendingKey(u)
 	if err != nil {
-		return ErrBadCode
+		return wrap(ErrBadCode, "confirm totp")
 	}
 	step := matchStep(pending.Secret, code, s.now())
 	if step == 0 {
-		return ErrBadCode
+		return wrap(ErrBadCode, "confirm totp")
 	}
 	sealed, err := s.totpKey.Seal(pending.Secret)
 	if err != nil {
-		return err
+		return wrap(err, "confirm totp")
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"totp_secret": sealed, "totp_pending": "",
 			"totp_enabled": true, "totp_last_step": step}).Error; err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditTOTPEnabled, "user", &u.ID, u.OrgID, nil)
-	})
+	}), "confirm totp")
 }
 
 // VerifyTOTP checks a sign-in code. A code works once: the step it belongs
@@ -126,20 +127,20 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return wrap(err, "verify totp")
 	}
 	if !u.TOTPEnabled {
-		return ErrBadCode
+		return wrap(ErrBadCode, "verify totp")
 	}
 	secret, err := s.totpKey.Open(u.TOTPSecret)
 	if err != nil {
-		return err
+		return wrap(err, "verify totp")
 	}
 	step := matchStep(secret, code, s.now())
 	if step > u.TOTPLastStep {
 		r := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", u.ID, step).Update("totp_last_step", step)
 		if r.Error != nil {
-			return r.Error
+			return wrap(r.Error, "verify totp")
 		}
 		if r.RowsAffected == 1 {
 			return nil
@@ -147,14 +148,21 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) e
 	}
 	// A wrong code counts as a failed sign-in of the account, so guessing
 	// codes runs into the same limit as guessing passwords.
-	_ = s.db.WithContext(ctx).Create(&SignInAttempt{Email: u.Email, IP: ip, At: s.now(), Success: false}).Error
-	_ = s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil)
-	return ErrBadCode
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&SignInAttempt{Email: u.Email, IP: ip, At: s.now(), Success: false}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil)
+	})
+	if err != nil {
+		return wrap(err, "verify totp: record the failure")
+	}
+	return wrap(ErrBadCode, "verify totp")
 }
 
 // DisableTOTP turns the second factor off for a user.
 func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -163,12 +171,12 @@ func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) erro
 			return err
 		}
 		return s.audit(tx, actor, AuditTOTPDisabled, "user", &u.ID, u.OrgID, nil)
-	})
+	}), "disable totp")
 }
 
 // SetTOTPRequired makes the second factor mandatory (or optional) for a user.
 func (s *Store) SetTOTPRequired(ctx context.Context, actor Actor, userID int64, required bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -177,5 +185,5 @@ func (s *Store) SetTOTPRequired(ctx context.Context, actor Actor, userID int64, 
 			return err
 		}
 		return s.audit(tx, actor, AuditTOTPRequired, "user", &u.ID, u.OrgID, map[string]any{"required": required})
-	})
+	}), "set totp required")
 }

@@ -179,9 +179,9 @@ func (s *Store) GetDeviceUptime(ctx context.Context, orgID, deviceID int64, loc 
 		loc = time.UTC
 	}
 	now := s.now()
-	d, err := s.GetDevice(ctx, orgID, deviceID)
+	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "get device uptime")
 	}
 	checks, err := s.ListChecks(ctx, orgID, deviceID)
 	if err != nil {
@@ -205,18 +205,18 @@ type FleetDevice struct {
 	LastAt     *time.Time // the latest probe of any check
 }
 
-// ListFleetForStaff lists the devices of every organization, for staff,
+// ListFleet lists the devices of every organization that sc sees,
 // problems first: down, then unknown, then up; then by organization and
 // name. Two queries, whatever the size of the fleet.
-func (s *Store) ListFleetForStaff(ctx context.Context) ([]FleetDevice, error) {
+func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) {
 	db := s.db.WithContext(ctx)
 	var out []FleetDevice
-	if err := db.Model(&Device{}).Select("devices.*, organizations.name AS org_name").
+	if err := sc.apply(db.Model(&Device{}), "org_id").Select("devices.*, organizations.name AS org_name").
 		Joins("JOIN organizations ON organizations.id = devices.org_id").Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
 	var checks []Check
-	if err := db.Select("device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
+	if err := sc.apply(db, "org_id").Select("device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
 	byDevice := map[int64][]Check{}

@@ -140,7 +140,7 @@ func TestFleetAndUptimeQueries(t *testing.T) {
 		clock.Advance(10 * time.Minute)
 
 		t.Run("the fleet puts the down device first with its organization", func(t *testing.T) {
-			fleet, err := s.ListFleetForStaff(ctx)
+			fleet, err := s.ListFleet(ctx, models.AllOrgs())
 			if err != nil || len(fleet) != 2 {
 				t.Fatalf("fleet = %+v, %v", fleet, err)
 			}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -36,8 +37,8 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
-// IsStaff reports a provider role.
-func (r Role) IsStaff() bool { return r != RoleCustomer && r != "" }
+// IsStaff reports a provider role; an unknown role is not one.
+func (r Role) IsStaff() bool { return r != RoleCustomer && slices.Contains(Roles, r) }
 
 // User is anyone who signs in.
 type User struct {
@@ -140,17 +141,17 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	if err := CheckLine("password", in.Password, 0); err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "create user")
 	}
 	u := &User{Email: in.Email, Name: in.Name, Phone: in.Phone, Role: in.Role, OrgID: in.OrgID,
 		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale}
@@ -161,7 +162,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 		return s.audit(tx, actor, AuditUserCreated, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email, "role": u.Role})
 	})
 	if err != nil {
-		if err == ErrConflict {
+		if errors.Is(err, ErrConflict) {
 			return nil, Invalid("email", "error.email_taken")
 		}
 		return nil, fmt.Errorf("models: create user: %w", err)
@@ -172,7 +173,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 // UpdateUser changes a user's profile, role and organization.
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserInput) (*User, error) {
 	if err := in.validate(ctx, s.db); err != nil {
-		return nil, err
+		return nil, wrap(err, "update user")
 	}
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -194,7 +195,7 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserIn
 		after := map[string]any{"email": u.Email, "name": u.Name, "role": u.Role, "org_id": u.OrgID, "phone": u.Phone}
 		return s.audit(tx, actor, AuditUserUpdated, "user", &u.ID, u.OrgID, map[string]any{"before": before, "after": after})
 	})
-	if err == ErrConflict {
+	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("email", "error.email_taken")
 	}
 	if err != nil {
@@ -214,7 +215,7 @@ func sameOrg(a, b *int64) bool {
 func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
 	var u User
 	if err := s.db.WithContext(ctx).First(&u, id).Error; err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get user")
 	}
 	return &u, nil
 }
@@ -224,17 +225,18 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error)
 	var u User
 	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
 	if err != nil {
-		return nil, notFound(err)
+		return nil, wrap(notFound(err), "get user by email")
 	}
 	return &u, nil
 }
 
-// GetOrgUser returns a user of organization orgID; a user of any other
-// organization is ErrNotFound.
-func (s *Store) GetOrgUser(ctx context.Context, orgID, id int64) (*User, error) {
+// GetOrgUser returns user id of an organization sc sees; staff users (of
+// no organization) and users of other organizations are ErrNotFound.
+func (s *Store) GetOrgUser(ctx context.Context, sc Scope, id int64) (*User, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&u).Error; err != nil {
-		return nil, notFound(err)
+	q := sc.apply(s.db.WithContext(ctx), "org_id").Where("id = ? AND org_id IS NOT NULL", id)
+	if err := q.First(&u).Error; err != nil {
+		return nil, fmt.Errorf("models: get organization user %d: %w", id, notFound(err))
 	}
 	return &u, nil
 }
@@ -243,7 +245,7 @@ func (s *Store) GetOrgUser(ctx context.Context, orgID, id int64) (*User, error) 
 func (s *Store) ListOrgUsers(ctx context.Context, orgID int64) ([]User, error) {
 	var us []User
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&us).Error
-	return us, err
+	return us, wrap(err, "list org users")
 }
 
 // UserFilter narrows the admin user list.
@@ -268,14 +270,14 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	}
 	var us []User
 	err := q.Order("role, name, id").Limit(1000).Find(&us).Error
-	return us, err
+	return us, wrap(err, "list users")
 }
 
 // ListStaff lists enabled users of the given staff role, for assignment.
 func (s *Store) ListStaff(ctx context.Context, role Role) ([]User, error) {
 	var us []User
 	err := s.db.WithContext(ctx).Where("role = ? AND disabled_at IS NULL", role).Order("name, id").Find(&us).Error
-	return us, err
+	return us, wrap(err, "list staff")
 }
 
 // truncate cuts s to at most n bytes without splitting a character.
@@ -296,7 +298,7 @@ func escapeLike(s string) string {
 // SetUserDisabled disables or re-enables a user; disabling ends every
 // session of the user at once.
 func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disabled bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, id).Error; err != nil {
 			return notFound(err)
@@ -318,7 +320,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disa
 			return err
 		}
 		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email})
-	})
+	}), "set user disabled")
 }
 
 // SetPassword replaces a user's password and ends all of their sessions but
@@ -326,23 +328,23 @@ func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disa
 func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password, keepSession string) error {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	if err := CheckLine("password", password, 0); err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	if err := CheckPasswordPolicy(password, u.Email); err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	hash, err := s.hasher.Hash(password)
 	if err != nil {
-		return err
+		return wrap(err, "set password")
 	}
 	action := AuditPasswordChanged
 	if actor.UserID == nil || *actor.UserID != id {
 		action = AuditPasswordReset
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now()}).Error; err != nil {
 			return err
 		}
@@ -354,7 +356,7 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 			return err
 		}
 		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, nil)
-	})
+	}), "set password")
 }
 
 // ChangePassword is a user changing their own password: the current one
@@ -362,22 +364,22 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, keepSession string) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return wrap(err, "change password")
 	}
 	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
 		return Invalid("current", "error.current_password_wrong")
 	}
-	return s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession)
+	return wrap(s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession), "change password")
 }
 
 // SetLocale remembers a user's language.
 func (s *Store) SetLocale(ctx context.Context, id int64, locale string) error {
-	return s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error
+	return wrap(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("locale", locale).Error, "set locale")
 }
 
 // CountUsers counts all users (the demo and the first-run hint use it).
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
-	return n, err
+	return n, wrap(err, "count users")
 }

@@ -293,7 +293,7 @@ func TestPhoneLockEmailsTheOrganization(t *testing.T) {
 					t.Fatalf("wrong passphrase %d accepted", i+1)
 				}
 			}
-			c, err := s.GetContact(ctx, org, john.ID)
+			c, err := s.GetContact(ctx, models.OrgScope(org), john.ID)
 			if err != nil || c.PhoneLocked(clock.Now()) == nil {
 				t.Fatalf("after five wrong passphrases the contact is not locked: %+v, %v", c, err)
 			}

@@ -160,7 +160,7 @@ func TestClaimsFollowTheChecksTable(t *testing.T) {
 			eventually(t, "the disabled check is dropped", func() bool { return r.p.Stats().Checks == 1 })
 			before := len(rec.callsOf(f.checks[0].ID))
 			// A new TCP check fills the free place.
-			d, err := s.FindDevice(ctx, f.checks[1].DeviceID)
+			d, err := s.GetDevice(ctx, models.AllOrgs(), f.checks[1].DeviceID)
 			if err != nil {
 				t.Fatal(err)
 			}

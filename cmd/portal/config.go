@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization (PORTAL_PHONE_FOLLOWUP).
 	FollowUp time.Duration
+	// RequestTimeout ends each request's context, and with it its
+	// database work (PORTAL_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
 }
 
 // DocumentsDir is where uploaded documents are kept.
@@ -168,6 +172,8 @@ func settings() []setting {
 			set: intIn(1, 50, "a number of megabytes", func(c *Config, n int) { c.Uploads.MaxBytes = int64(n) << 20 })},
 		{name: "PORTAL_PHONE_FOLLOWUP", def: shortDuration(models.DefaultFollowUpDeadline), help: "the signed form is due this long after a phone authorization",
 			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
+		{name: "PORTAL_REQUEST_TIMEOUT", def: shortDuration(handlers.DefaultRequestTimeout), help: "how long one request may take; its database work is cancelled then",
+			set: durationIn(time.Second, 10*time.Minute, "30s", func(c *Config, d time.Duration) { c.RequestTimeout = d })},
 	}, notifySettings()...)
 }
 

@@ -39,6 +39,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.TimeZone == nil {
 		t.Error("TimeZone is nil")
 	}
+	if c.RequestTimeout.String() != "30s" {
+		t.Errorf("RequestTimeout = %v, want 30s", c.RequestTimeout)
+	}
 }
 
 func TestLoadConfigValid(t *testing.T) {
@@ -100,6 +103,11 @@ func TestLoadConfigValid(t *testing.T) {
 				t.Errorf("TimeZone = %v", c.TimeZone)
 			}
 		}},
+		{"request timeout", map[string]string{"PORTAL_REQUEST_TIMEOUT": "2m"}, func(t *testing.T, c *Config) {
+			if c.RequestTimeout.String() != "2m0s" {
+				t.Errorf("RequestTimeout = %v", c.RequestTimeout)
+			}
+		}},
 		{"secret", map[string]string{"PORTAL_SECRET": strings.Repeat("k", 32)}, func(t *testing.T, c *Config) {
 			if string(c.Secret) != strings.Repeat("k", 32) {
 				t.Errorf("Secret = %q", c.Secret)
@@ -132,6 +140,9 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"PORTAL_SESSION_MAX", "30s"},
 		{"PORTAL_TRUSTED_PROXIES", "notanip"},
 		{"PORTAL_TIMEZONE", "Mars/Base"},
+		{"PORTAL_REQUEST_TIMEOUT", "500ms"},
+		{"PORTAL_REQUEST_TIMEOUT", "1h"},
+		{"PORTAL_REQUEST_TIMEOUT", "soon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 // form, feedback and report, and one request waiting for its signature,
 // unless it has requests already.
 func loadDemoOperations(ctx context.Context, store *models.Store, blobs *blobstore.Store, orgID int64, customerEmail, engineerEmail string) error {
-	if rs, err := store.ListRequests(ctx, models.RequestFilter{OrgID: orgID, Limit: 1}); err != nil || len(rs) > 0 {
+	if rs, err := store.ListRequests(ctx, models.OrgScope(orgID), models.RequestFilter{Limit: 1}); err != nil || len(rs) > 0 {
 		return err
 	}
 	cust, err := store.GetUserByEmail(ctx, customerEmail)

@@ -28,7 +28,7 @@ func TestLoadDemoTwice(t *testing.T) {
 			if want := int64(len(demoStaff) + len(demoCustomers)); users != want {
 				t.Errorf("after the first run: %d users, want %d", users, want)
 			}
-			orgs, err := store.ListOrgs(ctx)
+			orgs, err := store.ListOrgs(ctx, models.AllOrgs())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,10 +39,10 @@ func TestLoadDemoTwice(t *testing.T) {
 			if n, err := store.CountUsers(ctx); err != nil || n != users {
 				t.Errorf("after the second run: %d users (%v), want unchanged %d", n, err, users)
 			}
-			if rs, err := store.ListRequests(ctx, models.RequestFilter{}); err != nil || len(rs) != 2 || rs[1].State != models.OpCompleted || rs[0].State != models.OpAwaiting {
+			if rs, err := store.ListRequests(ctx, models.AllOrgs(), models.RequestFilter{}); err != nil || len(rs) != 2 || rs[1].State != models.OpCompleted || rs[0].State != models.OpAwaiting {
 				t.Errorf("demo operation requests after two runs: %+v (%v), want one completed and one awaiting", rs, err)
 			}
-			if o, err := store.ListOrgs(ctx); err != nil || len(o) != len(orgs) {
+			if o, err := store.ListOrgs(ctx, models.AllOrgs()); err != nil || len(o) != len(orgs) {
 				t.Errorf("after the second run: %d organizations (%v), want unchanged %d", len(o), err, len(orgs))
 			}
 

@@ -164,9 +164,14 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	// Requests outlive the signal by the drain below; their contexts end
+	// when it is over, so that no Store call runs on after shutdown.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
-		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp})
+		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -210,6 +215,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	cancelRequests()
 	_ = ln.Close() // in case shutdown came before the server took the listener
 	wg.Wait()
 	log.Info("stopped")

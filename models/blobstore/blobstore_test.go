@@ -2,6 +2,7 @@ package blobstore_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,7 +128,7 @@ func TestStore(t *testing.T) {
 		if err := b.Remove(key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Open(key); err != blobstore.ErrNotFound {
+		if _, err := b.Open(key); !errors.Is(err, blobstore.ErrNotFound) {
 			t.Fatalf("open after remove: %v, want ErrNotFound", err)
 		}
 		if err := b.Remove(key); err != nil {
@@ -137,7 +138,7 @@ func TestStore(t *testing.T) {
 
 	t.Run("a well-formed key that was never put is not found", func(t *testing.T) {
 		b, _ := newBlobs(t)
-		if _, err := b.Open(strings.Repeat("ab", 16)); err != blobstore.ErrNotFound {
+		if _, err := b.Open(strings.Repeat("ab", 16)); !errors.Is(err, blobstore.ErrNotFound) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
 	})
@@ -154,13 +155,13 @@ func TestStore(t *testing.T) {
 	} {
 		t.Run("the key "+shortQuote(key)+" is refused by Open and Remove", func(t *testing.T) {
 			b, _ := newBlobs(t)
-			if f, err := b.Open(key); err != blobstore.ErrNotFound {
+			if f, err := b.Open(key); !errors.Is(err, blobstore.ErrNotFound) {
 				if f != nil {
 					f.Close()
 				}
 				t.Errorf("open: %v, want ErrNotFound", err)
 			}
-			if err := b.Remove(key); err != blobstore.ErrNotFound {
+			if err := b.Remove(key); !errors.Is(err, blobstore.ErrNotFound) {
 				t.Errorf("remove: %v, want ErrNotFound", err)
 			}
 		})

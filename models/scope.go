@@ -1,0 +1,57 @@
+package models
+
+import "gorm.io/gorm"
+
+// Scope is which organizations' data a reader may see: the one
+// organization of a customer, or every organization for staff. The zero
+// Scope sees nothing, so a scope that was never decided denies rather than
+// opens everything. Store methods that read customer data by an ID coming
+// from a request take a Scope and filter with apply; a row outside the
+// scope is ErrNotFound, never "forbidden".
+type Scope struct {
+	orgID int64
+	all   bool
+}
+
+// OrgScope sees organization orgID only; orgID 0 sees nothing.
+func OrgScope(orgID int64) Scope { return Scope{orgID: orgID} }
+
+// AllOrgs sees every organization: the staff's scope.
+func AllOrgs() Scope { return Scope{all: true} }
+
+// ScopeOf is the scope of user u: staff see every organization, a
+// customer their own; anyone else (no user, a customer without an
+// organization, an unknown role) sees nothing.
+func ScopeOf(u *User) Scope {
+	switch {
+	case u == nil:
+		return Scope{}
+	case u.Role.IsStaff() && u.OrgID == nil:
+		return AllOrgs()
+	case u.Role == RoleCustomer && u.OrgID != nil:
+		return OrgScope(*u.OrgID)
+	}
+	return Scope{}
+}
+
+// All reports whether the scope sees every organization.
+func (s Scope) All() bool { return s.all }
+
+// Org is the one organization of a customer's scope; ok is false for staff
+// and for the zero scope.
+func (s Scope) Org() (orgID int64, ok bool) { return s.orgID, !s.all && s.orgID != 0 }
+
+// Allows reports whether the scope sees organization orgID.
+func (s Scope) Allows(orgID int64) bool { return s.all || (s.orgID != 0 && s.orgID == orgID) }
+
+// apply narrows db to the rows whose column (an organization ID, qualified
+// in a join) is inside the scope.
+func (s Scope) apply(db *gorm.DB, column string) *gorm.DB {
+	switch {
+	case s.all:
+		return db
+	case s.orgID != 0:
+		return db.Where(column+" = ?", s.orgID)
+	}
+	return db.Where("1 = 0")
+}
