@@ -35,6 +35,7 @@ var migrations = []migration{
 	{3, "notifications: contacts, confirmations, deliveries, SLA clocks, deductions", migrateNotify},
 	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
 	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
+	{9, "sign-in locks: one row per account and per address, locked while an attempt is reserved", migrateSignInLocks},
 }
 
 // SchemaVersion is the newest migration this binary knows.

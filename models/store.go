@@ -19,6 +19,8 @@ type Store struct {
 	now     func() time.Time
 	hasher  PasswordHasher
 	sealKey []byte
+	// hashGate bounds how many password hashes run at once.
+	hashGate *HashGate
 	// zone decides calendar days (one deduction per day); confirmEvery is
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
@@ -52,6 +54,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
 	WithSecretKey(nil)(s)
 	for _, o := range opts {
 		o(s)
+	}
+	if s.hashGate == nil {
+		s.hashGate = NewHashGate(DefaultHashSlots(s.hasher), DefaultHashWait)
 	}
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s

@@ -1,0 +1,101 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
+)
+
+// burstResult counts the answers of a burst of parallel sign-ins.
+type burstResult struct {
+	evaluated int // the password was checked: signed in or ErrBadCredentials
+	signedIn  int
+	limited   int
+	other     []error
+}
+
+// burst runs n sign-ins at once; try(i) gives the email, password and
+// address of the i-th.
+func burst(s *models.Store, n int, try func(i int) (email, password, ip string)) burstResult {
+	var (
+		mu    sync.Mutex
+		r     burstResult
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email, password, ip := try(i)
+			<-start
+			u, err := s.Authenticate(context.Background(), email, password, ip, limits)
+			var rl *models.RateLimitedError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && u != nil:
+				r.evaluated++
+				r.signedIn++
+			case errors.Is(err, models.ErrBadCredentials):
+				r.evaluated++
+			case errors.As(err, &rl):
+				r.limited++
+			default:
+				r.other = append(r.other, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return r
+}
+
+// Issue 9 point 6: the limit was checked before hashing and the attempt
+// written after, so a burst of parallel guesses all passed the check.
+func TestParallelGuessesStayWithinTheLimits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, _ *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+
+		t.Run("forty parallel guesses at one account from one address: at most five are evaluated and the right password after them is refused", func(t *testing.T) {
+			r := burst(s, 40, func(i int) (string, string, string) {
+				pw := fmt.Sprintf("wrong guess number %d", i)
+				if i == 39 {
+					pw = dbtest.Password
+				}
+				return f.CustA.Email, pw, "198.51.100.7"
+			})
+			if len(r.other) > 0 {
+				t.Fatalf("unexpected errors: %v", r.other)
+			}
+			// A right password evaluated in time is no failure: at most five
+			// wrong ones are evaluated, and the right one at most once.
+			if r.evaluated-r.signedIn > limits.PerAccount || r.signedIn > 1 || r.evaluated+r.limited != 40 {
+				t.Fatalf("%d passwords evaluated (%d signed in), %d refused by the limit; want at most %d wrong ones evaluated",
+					r.evaluated, r.signedIn, r.limited, limits.PerAccount)
+			}
+			_, err := signIn(s, f.CustA.Email, dbtest.Password, "198.51.100.7")
+			wantLimited(t, err, limits.Window)
+		})
+
+		t.Run("forty parallel guesses at forty accounts from one address: at most twenty are evaluated", func(t *testing.T) {
+			r := burst(s, 40, func(i int) (string, string, string) {
+				return fmt.Sprintf("ghost%d@alpha.test", i), "whatever it may be", "198.51.100.8"
+			})
+			if len(r.other) > 0 {
+				t.Fatalf("unexpected errors: %v", r.other)
+			}
+			if r.evaluated > limits.PerAddress || r.evaluated+r.limited != 40 {
+				t.Fatalf("%d passwords evaluated, %d refused by the limit; want at most %d evaluated",
+					r.evaluated, r.limited, limits.PerAddress)
+			}
+			_, err := signIn(s, f.CustB.Email, dbtest.Password, "198.51.100.8")
+			wantLimited(t, err, limits.Window)
+		})
+	})
+}
