@@ -25,8 +25,9 @@ var DefaultHasher = PasswordHasher{Memory: 19 * 1024, Time: 2, Threads: 1}
 const (
 	argonKeyLen  = 32
 	argonSaltLen = 16
-	// MinPasswordLen is the shortest password accepted.
-	MinPasswordLen = 10
+	// MinPasswordLen is the shortest password accepted, in characters
+	// (OWASP ASVS 4.0 §2.1.1).
+	MinPasswordLen = 12
 	// MaxPasswordLen bounds the work one sign-in can cause.
 	MaxPasswordLen = 256
 )

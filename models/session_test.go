@@ -270,7 +270,7 @@ func TestSessionsEndWithAccountChanges(t *testing.T) {
 
 		t.Run("a password refused by the policy ends no session", func(t *testing.T) {
 			a := newSession(t, s, f.CustA)
-			err := s.SetPassword(ctx, models.UserActor(f.CustA, ""), f.CustA.ID, "password123", "")
+			err := s.SetPassword(ctx, models.UserActor(f.CustA, ""), f.CustA.ID, "password1234", "")
 			wantInvalid(t, err, "password", "error.password_common")
 			wantLive(t, s, a, f.CustA)
 		})
