@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,9 +146,13 @@ var errorKeys = map[int]string{
 func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status := http.StatusInternalServerError
 	var fe *fiber.Error
+	wait, busy := models.IsHashBusy(err)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		status = http.StatusNotFound
+	case busy:
+		status = http.StatusTooManyRequests
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	case errors.As(err, &fe):
 		status = fe.Code
 	}

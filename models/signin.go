@@ -44,10 +44,6 @@ type SignInAttempt struct {
 
 func (SignInAttempt) TableName() string { return "sign_in_attempts" }
 
-// dummyHash is verified against for unknown emails, so that an unknown
-// address costs as much time as a wrong password.
-var dummyHash, _ = DefaultHasher.Hash("no user has this password 7f3c")
-
 // Authenticate checks email and password, counting failures per account and
 // per address. It returns ErrBadCredentials, *RateLimitedError or
 // *HashBusyError, and upgrades the stored hash when the parameters have
@@ -80,7 +76,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 
 	var u User
 	found := db.Where("email = ?", email).First(&u).Error == nil
-	hash := dummyHash
+	hash := s.dummyHash
 	if found {
 		hash = u.PasswordHash
 	}
