@@ -102,6 +102,10 @@ func New(d Deps) *fiber.App {
 	app.Use(h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.pickLocale, h.checkCSRF)
 	for _, r := range h.routes() {
 		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
+		// HEAD is GET without the body (fasthttp leaves the body out).
+		if r.Method == fiber.MethodGet {
+			app.Add(fiber.MethodHead, r.Path, h.guard(r.Access), r.Handler)
+		}
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
