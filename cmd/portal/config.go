@@ -44,6 +44,9 @@ type Config struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization (PORTAL_PHONE_FOLLOWUP).
 	FollowUp time.Duration
+	// HashConcurrency is how many passwords may be hashed at once
+	// (PORTAL_HASH_CONCURRENCY); 0 sizes it from memory.
+	HashConcurrency int
 }
 
 // DocumentsDir is where uploaded documents are kept.
@@ -167,6 +170,14 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTAL_PHONE_FOLLOWUP=%q: want a duration from 1h to 720h, like 24h", v))
 		} else {
 			c.FollowUp = d
+		}
+	}
+	if v := get("PORTAL_HASH_CONCURRENCY", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("PORTAL_HASH_CONCURRENCY=%q: want a number from 1 to 256", v))
+		} else {
+			c.HashConcurrency = n
 		}
 	}
 	var notifyErrs []error
