@@ -18,6 +18,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/views"
 )
 
@@ -38,7 +39,7 @@ type Deps struct {
 	// Issuer names the portal in authenticator apps.
 	Issuer string
 	// Blobs keeps uploaded authorization scans; Uploads bounds them.
-	Blobs   *models.Blobs
+	Blobs   *blobstore.Store
 	Uploads models.UploadLimits
 	// FollowUp is how long the signed form may take after a phone
 	// authorization.
@@ -55,7 +56,7 @@ type Handler struct {
 	limits   models.SignInLimits
 	loc      *time.Location
 	issuer   string
-	blobs    *models.Blobs
+	blobs    *blobstore.Store
 	uploads  models.UploadLimits
 	followUp time.Duration
 	// uploadSlots bounds how many uploads are checked at once.

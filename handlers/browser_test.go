@@ -16,6 +16,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -53,7 +54,7 @@ func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
 	db := dbtest.Databases(t)[0]
 	store := dbtest.Open(t, db)
 	fx := dbtest.Seed(t, store)
-	blobs, err := models.NewBlobs(filepath.Join(t.TempDir(), "documents"))
+	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,9 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 		vm.Flags[f.ContactID] = append(vm.Flags[f.ContactID], f)
 	}
 	vm.SetUp, vm.Confirmation, vm.ConfirmDue = st.setUp, st.last, st.due
+	if vm.Outcomes, err = h.store.RecentNoticeOutcomes(ctx, orgID); err != nil {
+		return err
+	}
 	if st.last != nil {
 		vm.ConfirmedBy = "#" + itoa(st.last.UserID)
 		if u, err := h.store.GetOrgUser(ctx, orgID, st.last.UserID); err == nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/views"
 	"github.com/colo-portal/portal/views/pdf"
 )
@@ -62,6 +64,9 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 		return err
 	}
 	f, err := h.blobs.Open(doc.StorageKey)
+	if errors.Is(err, blobstore.ErrNotFound) {
+		err = models.ErrNotFound // a file gone from the disk is as missing as a row
+	}
 	if err != nil {
 		return fmt.Errorf("open document %d: %w", doc.ID, err)
 	}

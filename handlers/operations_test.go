@@ -21,6 +21,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 )
 
 // opEnv is a request of organization A with a device and an authorized
@@ -40,7 +41,7 @@ func newOpEnv(t *testing.T, e *env) *opEnv {
 	t.Helper()
 	ctx := context.Background()
 	o := &opEnv{env: e, blobDir: filepath.Join(t.TempDir(), "documents")}
-	blobs, err := models.NewBlobs(o.blobDir)
+	blobs, err := blobstore.New(o.blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,5 +522,27 @@ func TestCustomerWithdrawsAndSeesRejectedForms(t *testing.T) {
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `role="alert">`+zh("operation.error.withdraw_authorized"))
 		})
+	})
+}
+
+// A document row whose file is gone from the disk answers 404, as the
+// blob store's not-found maps to the Store's.
+func TestADocumentWhoseFileIsGoneIsNotFound(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		o := newOpEnv(t, e)
+		cust := e.as(t, e.fx.CustA)
+		eng := e.as(t, e.fx.Engineer)
+		req := o.raise(t, cust)
+		r := eng.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 30, 40))
+		wantStatus(t, r, http.StatusSeeOther)
+		m := regexp.MustCompile(`href="(/operations/\d+/documents/\d+)"`).FindStringSubmatch(eng.get(req).Body)
+		if m == nil {
+			t.Fatal("no document link")
+		}
+		wantStatus(t, cust.get(m[1]), http.StatusOK)
+		if err := os.RemoveAll(o.blobDir); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, cust.get(m[1]), http.StatusNotFound)
 	})
 }

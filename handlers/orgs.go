@@ -34,16 +34,48 @@ func (h *Handler) showOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	home, err := h.store.GetOrgHome(c.UserContext(), id)
+	return h.renderOrg(c, fiber.StatusOK, id, "", nil)
+}
+
+// renderOrg renders an organization for staff, with a refused close-month
+// form's month and errors.
+func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, errs views.FormErrors) error {
+	ctx := c.UserContext()
+	home, err := h.store.GetOrgHome(ctx, id)
 	if err != nil {
 		return err
 	}
-	setUp, err := h.store.OrgSetUp(c.UserContext(), id)
+	setUp, err := h.store.OrgSetUp(ctx, id)
 	if err != nil {
 		return err
 	}
-	return h.render(c, fiber.StatusOK, views.HomePage(views.HomePageVM{Home: home, Staff: true,
-		CanEdit: currentUser(c).Role == models.RoleAdmin, CanOperate: engineers.Allows(currentUser(c).Role), SetUp: setUp}))
+	closed, err := h.store.ClosedMonths(ctx, id)
+	if err != nil {
+		return err
+	}
+	role := currentUser(c).Role
+	return h.render(c, status, views.HomePage(views.HomePageVM{Home: home, Staff: true,
+		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), SetUp: setUp,
+		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs}))
+}
+
+// closeMonth closes a month of an organization: its notice deductions and
+// waivers become final.
+func (h *Handler) closeMonth(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	month := c.FormValue("month")
+	u := currentUser(c)
+	err = h.store.CloseMonth(c.UserContext(), models.UserActor(u, c.IP()), id, month)
+	if v, ok := models.AsValidation(err); ok {
+		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, views.FormErrors{v.Field: v})
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/orgs/"+itoa(id)+"#months-h")
 }
 
 func (h *Handler) newOrg(c *fiber.Ctx) error {

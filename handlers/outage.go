@@ -56,6 +56,11 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 		if vm.Deduction, err = h.store.ClockDeduction(ctx, o.OrgID, vm.Clock.ID); err != nil {
 			return err
 		}
+		if vm.Deduction != nil {
+			if vm.MonthClosed, err = h.store.MonthClosed(ctx, o.OrgID, vm.Deduction.Day[:7]); err != nil {
+				return err
+			}
+		}
 	}
 	if vm.Deliveries, vm.Attempts, err = h.store.OutageDeliveries(ctx, o.OrgID, o.ID); err != nil {
 		return err

@@ -40,6 +40,9 @@ var (
 	engineers = roles(models.RoleEngineer, models.RoleAdmin)
 	// responders log phone calls and handle failed notifications.
 	responders = roles(models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// monthClosers close a month's notice deductions (customer service,
+	// who bill, and admins).
+	monthClosers = roles(models.RoleService, models.RoleAdmin)
 	// correspondents write on an operation request: the customer and the
 	// staff who answer them (reception only reads).
 	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
@@ -126,6 +129,7 @@ func (h *Handler) routes() []Route {
 
 		{"GET", "/orgs", staff, h.showOrgs},
 		{"GET", "/orgs/:id", staff, h.showOrg},
+		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
 
 		// Uptime: customers see their own organization's devices, read-only
 		// (another organization's device is not found); staff see any.

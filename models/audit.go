@@ -56,6 +56,9 @@ const (
 	AuditCallLogged         = "notify.call_logged"
 	AuditDeliveryRetried    = "notify.delivery_retried"
 	AuditNotifySettings     = "notify.settings_changed"
+	AuditNoticeOutcome      = "deduction.outcome_changed"
+	AuditNoticeFrozen       = "deduction.outcome_frozen"
+	AuditMonthClosed        = "deduction.month_closed"
 
 	AuditRequestCreated     = "operation.requested"
 	AuditFormDownloaded     = "operation.form_downloaded"
@@ -78,6 +81,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated,
 	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
 	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings,
+	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
 	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
 	AuditOperationState, AuditReportDownloaded}

@@ -376,6 +376,10 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 		if err := tx.Create(&f).Error; err != nil {
 			return err
 		}
+		// A mark counts for misses whose deadline is at most 24 hours old.
+		if err := s.reevaluateNoticesSince(tx, actor, c.OrgID, f.MarkedAt.Add(-24*time.Hour), f.MarkedAt.Add(time.Minute), TriggerMark); err != nil {
+			return err
+		}
 		return s.audit(tx, actor, AuditContactMarkedWrong, "contact", &c.ID, &c.OrgID,
 			map[string]any{"channel": ch, "address": c.Address(ch), "reason": reason})
 	})

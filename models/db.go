@@ -24,6 +24,16 @@ const (
 	MySQL  Dialect = "mysql"
 )
 
+// dialectOf is the one way the code asks which database it runs on: from
+// the connection itself, so a transaction, a migration step and the Store
+// all get the same answer. MariaDB and TiDB speak MySQL's dialect.
+func dialectOf(db *gorm.DB) Dialect {
+	if db.Dialector.Name() == "mysql" {
+		return MySQL
+	}
+	return SQLite
+}
+
 // OpenOptions say where the database is.
 type OpenOptions struct {
 	// URL is empty for the embedded SQLite file, or mysql://user:pass@host:port/db.
@@ -90,7 +100,7 @@ func Open(ctx context.Context, opts OpenOptions) (*gorm.DB, Dialect, error) {
 		_ = sqlDB.Close()
 		return nil, "", fmt.Errorf("models: %s does not answer: %w", dialect, err)
 	}
-	return db, dialect, nil
+	return db, dialectOf(db), nil
 }
 
 // SQLiteDSN returns the connection string for an SQLite file with WAL, a busy

@@ -28,3 +28,19 @@ func TestMigrationsAreRecordedAndSafeToRunTwice(t *testing.T) {
 		dbtest.Seed(t, s)
 	})
 }
+
+func TestTheStoreNamesTheDatabaseItWasOpenedOn(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, _ *dbtest.Clock) {
+		g, dialect, err := models.Open(context.Background(), models.OpenOptions{URL: db.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw, err := g.DB(); err == nil {
+			raw.Close()
+		}
+		s := dbtest.Open(t, db)
+		if want := models.Dialect(db.Name); dialect != want || s.Dialect() != want {
+			t.Fatalf("Open says %q and the store %q on %s, want %q", dialect, s.Dialect(), db.Name, want)
+		}
+	})
+}

@@ -102,7 +102,11 @@ type Clock struct {
 	StoppedAt  *time.Time
 	StopRef    *int64 // the delivery that stopped it
 	Outcome    string
-	CreatedAt  time.Time
+	// AuthorizedContacts counts the organization's contacts who may
+	// authorize when an emergency clock started (nil on clocks from before
+	// it was kept): a miss with none on file is waived.
+	AuthorizedContacts *int
+	CreatedAt          time.Time
 }
 
 func (Clock) TableName() string { return "sla_clocks" }
@@ -133,6 +137,34 @@ type Deduction struct {
 
 func (Deduction) TableName() string { return "deductions" }
 
+// Outcomes of a missed notice (Deduction.Outcome).
+const (
+	OutcomeCharged  = "charged"         // one day's fee deducted
+	OutcomeWaived   = "waived"          // no fee, for WaiverReason
+	OutcomeNotFirst = "already_charged" // no fee: a day's fee is already deducted that calendar day
+)
+
+// Outcome says what a missed notice costs now: charged, waived or
+// already charged that day.
+func (d *Deduction) Outcome() string {
+	switch {
+	case d.Waived:
+		return OutcomeWaived
+	case d.Days > 0:
+		return OutcomeCharged
+	}
+	return OutcomeNotFirst
+}
+
+// Why a missed notice's outcome was (re-)evaluated, kept in its audit event.
+const (
+	TriggerMissed   = "clock_missed"         // the sweep, or a delivery after the deadline
+	TriggerCause    = "outage_cause"         // the outage's cause was set
+	TriggerMark     = "contact_marked_wrong" // a contact detail was marked wrong
+	TriggerDelivery = "delivery_result"      // a notice delivery ended
+	TriggerClose    = "month_closed"         // the final evaluation when its month closes
+)
+
 // Waiver reasons.
 const (
 	WaiverForceMajeure   = "force_majeure"
@@ -142,8 +174,18 @@ const (
 )
 
 func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start time.Time, limit time.Duration) error {
-	return tx.Create(&Clock{OrgID: orgID, Kind: kind, RefID: refID, StartedAt: start, DeadlineAt: start.Add(limit),
-		Outcome: ClockRunning, CreatedAt: s.now()}).Error
+	c := Clock{OrgID: orgID, Kind: kind, RefID: refID, StartedAt: start, DeadlineAt: start.Add(limit),
+		Outcome: ClockRunning, CreatedAt: s.now()}
+	if kind == ClockEmergencyNotice {
+		// Kept so a miss is judged later on the list as it was then.
+		var n int64
+		if err := tx.Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error; err != nil {
+			return err
+		}
+		k := int(n)
+		c.AuthorizedContacts = &k
+	}
+	return tx.Create(&c).Error
 }
 
 // ClaimEvents leases up to limit unprocessed outbox events to owner.
@@ -271,11 +313,12 @@ func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int6
 			}
 			return err
 		}
-		return s.finishAttempt(tx, &d, result, errText, retryAt, nil)
+		return s.finishAttempt(tx, SystemActor("dispatcher "+owner), &d, result, errText, retryAt)
 	})
 }
 
-func (s *Store) finishAttempt(tx *gorm.DB, d *Delivery, result, errText string, retryAt *time.Time, by *int64) error {
+func (s *Store) finishAttempt(tx *gorm.DB, actor Actor, d *Delivery, result, errText string, retryAt *time.Time) error {
+	by := actor.UserID
 	now := s.now()
 	errText = truncate(errText, 500)
 	if err := tx.Create(&DeliveryAttempt{DeliveryID: d.ID, OrgID: d.OrgID, At: now, Result: result, Error: errText, ByUserID: by}).Error; err != nil {
@@ -293,10 +336,19 @@ func (s *Store) finishAttempt(tx *gorm.DB, d *Delivery, result, errText string, 
 	}
 	// Only a notice of an outage to a contact who may authorize stops its
 	// clock; a delivery about anything else has no outage (OutageID 0).
-	if Delivered(result) && d.Authorized && d.Event == EventOutageOpened && d.OutageID != 0 {
-		return s.stopClock(tx, ClockEmergencyNotice, d.OutageID, now, d.ID)
+	if !d.Authorized || d.Event != EventOutageOpened || d.OutageID == 0 {
+		return nil
 	}
-	return nil
+	if Delivered(result) {
+		if err := s.stopClock(tx, ClockEmergencyNotice, d.OutageID, now, d.ID); err != nil {
+			return err
+		}
+	}
+	if retryAt != nil && !Delivered(result) {
+		return nil // still being tried: its result is not known yet
+	}
+	// A delivery's result is an input of a missed notice's outcome.
+	return s.reevaluateOutageNotice(tx, actor, d.OutageID, TriggerDelivery)
 }
 
 // stopClock stops a running clock as met (at or before its deadline) or
@@ -311,7 +363,7 @@ func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, b
 		return err
 	}
 	if c.Outcome == ClockMissed {
-		// Already swept as missed (and charged): keep when it really ended.
+		// Already swept as missed: keep when it really ended.
 		return tx.Model(&Clock{}).Where("id = ? AND stopped_at IS NULL", c.ID).
 			Updates(map[string]any{"stopped_at": at, "stop_ref": by}).Error
 	}
@@ -319,13 +371,10 @@ func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, b
 	if at.After(c.DeadlineAt) {
 		outcome = ClockMissed
 	}
-	r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
-		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome})
-	if r.Error != nil || r.RowsAffected == 0 || outcome == ClockMet || !feeClock(c.Kind) {
-		return r.Error
-	}
-	c.StoppedAt, c.Outcome = &at, outcome
-	return s.deduct(tx, &c)
+	// A fee clock stopped late gets its line from the caller's
+	// re-evaluation (finishAttempt).
+	return tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
+		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome}).Error
 }
 
 // feeClock reports a clock whose miss costs a day's fee (clause 4); the
@@ -343,7 +392,7 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
 			return notFound(err)
 		}
-		if err := s.finishAttempt(tx, &d, result, note, nil, actor.UserID); err != nil {
+		if err := s.finishAttempt(tx, actor, &d, result, note, nil); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditCallLogged, "delivery", &d.ID, &d.OrgID,
@@ -366,8 +415,9 @@ func (s *Store) RetryDelivery(ctx context.Context, actor Actor, deliveryID int64
 	})
 }
 
-// SweepClocks ends every running clock past its deadline as missed, with
-// its deduction line or waiver.
+// SweepClocks ends every running clock past its deadline as missed; a
+// missed emergency notice gets its deduction line or waiver, derived from
+// its inputs (reevaluateOutageNotice).
 func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 	now := s.now()
 	var due []Clock
@@ -386,94 +436,13 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 			if !feeClock(c.Kind) {
 				return nil
 			}
-			return s.deduct(tx, &c)
+			return s.reevaluateOutageNotice(tx, SystemActor("clock sweep"), c.RefID, TriggerMissed)
 		})
 		if err != nil {
 			return n, fmt.Errorf("models: sweep clock %d: %w", c.ID, err)
 		}
 	}
 	return n, nil
-}
-
-// deduct writes the deduction line of a missed clock, or the waiver with
-// its reason (PRODUCT.md clause 4), on the calendar day of its deadline in
-// the provider's zone.
-func (s *Store) deduct(tx *gorm.DB, c *Clock) error {
-	day := c.DeadlineAt.In(s.zone).Format("2006-01-02")
-	reason, err := s.waiverReason(tx, c)
-	if err != nil {
-		return err
-	}
-	d := Deduction{OrgID: c.OrgID, Kind: c.Kind, ClockID: c.ID, Day: day, Waived: reason != "", WaiverReason: reason, CreatedAt: s.now()}
-	if !d.Waived {
-		var charged int64
-		if err := tx.Model(&Deduction{}).Where("org_id = ? AND kind = ? AND charge_day = ?", c.OrgID, c.Kind, day).Count(&charged).Error; err != nil {
-			return err
-		}
-		if charged > 0 {
-			// At most one deduction per calendar day: the missed clock is
-			// kept, but it adds no line.
-			return nil
-		}
-		d.ChargeDay, d.Days = &day, 1
-	}
-	return tx.Create(&d).Error
-}
-
-// waiverReason says why a missed emergency notice costs nothing, or "".
-func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
-	if c.Kind != ClockEmergencyNotice {
-		return "", nil
-	}
-	var o Outage
-	if err := tx.First(&o, c.RefID).Error; err != nil {
-		return "", err
-	}
-	if o.Cause.ForceMajeure() {
-		return WaiverForceMajeure, nil
-	}
-	var ds []Delivery
-	if err := tx.Where("outage_id = ? AND event = ?", o.ID, EventOutageOpened).Find(&ds).Error; err != nil {
-		return "", err
-	}
-	var contacts int64
-	if err := tx.Model(&Contact{}).Where("org_id = ?", c.OrgID).Count(&contacts).Error; err != nil {
-		return "", err
-	}
-	if contacts == 0 {
-		return WaiverNoContacts, nil
-	}
-	if len(ds) == 0 {
-		return "", nil
-	}
-	// Waived only when every chosen channel failed for the customer's
-	// reasons: its detail marked wrong by staff, or the list not
-	// re-confirmed in time.
-	var last ContactConfirmation
-	stale := tx.Where("org_id = ?", c.OrgID).Order("confirmed_at DESC").First(&last).Error != nil ||
-		last.ConfirmedAt.Before(c.StartedAt.Add(-s.confirmEvery))
-	var flags []ContactFlag
-	if err := tx.Where("org_id = ? AND marked_at <= ? AND (cleared_at IS NULL OR cleared_at > ?)", c.OrgID, c.DeadlineAt.Add(24*time.Hour), c.StartedAt).
-		Find(&flags).Error; err != nil {
-		return "", err
-	}
-	wrong := wrongByContact(flags)
-	allWrong := true
-	for _, d := range ds {
-		if Delivered(d.Status) && d.DoneAt != nil && !d.DoneAt.After(c.DeadlineAt) {
-			return "", nil
-		}
-		if !wrong[d.ContactID][d.Channel] {
-			allWrong = false
-		}
-	}
-	if allWrong {
-		return WaiverWrongDetails, nil
-	}
-	if stale {
-		return WaiverNotReconfirmed, nil
-	}
-	return "", nil
 }
 
 // OutageClock returns the emergency clock of an outage of orgID, or nil.

@@ -137,7 +137,7 @@ func TestEmergencyClock(t *testing.T) {
 			expand()
 		})
 
-		t.Run("a second miss the same day adds no second day", func(t *testing.T) {
+		t.Run("a second miss the same day has its line but adds no second day", func(t *testing.T) {
 			clock.Advance(time.Hour)
 			failOutage(t, s, org, chk, clock.Now())
 			expand()
@@ -150,7 +150,7 @@ func TestEmergencyClock(t *testing.T) {
 			for _, l := range lines {
 				days += l.Days
 			}
-			if len(lines) != 1 || days != 1 {
+			if len(lines) != 2 || days != 1 || lines[1].Outcome() != models.OutcomeNotFirst {
 				t.Fatalf("deductions = %+v", lines)
 			}
 			recoverCheck(t, s, chk, clock.Now())

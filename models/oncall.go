@@ -18,6 +18,8 @@ type OnCallOutage struct {
 	Org    string
 	Device string
 	Check  *Check
+	// Deduction is what a missed clock costs now, or nil.
+	Deduction *Deduction
 }
 
 // OnCallOutagesForStaff lists every open outage and every outage whose
@@ -53,9 +55,28 @@ func (s *Store) OnCallOutagesForStaff(ctx context.Context) ([]OnCallOutage, erro
 	for i := range checks {
 		byCheck[checks[i].ID] = &checks[i]
 	}
+	var clockIDs []int64
+	for _, c := range clocks {
+		if c != nil {
+			clockIDs = append(clockIDs, c.ID)
+		}
+	}
+	var lines []Deduction
+	if len(clockIDs) > 0 {
+		if err := db.Where("clock_id IN ?", clockIDs).Find(&lines).Error; err != nil {
+			return nil, err
+		}
+	}
+	byClock := map[int64]*Deduction{}
+	for i := range lines {
+		byClock[lines[i].ClockID] = &lines[i]
+	}
 	out := make([]OnCallOutage, len(os))
 	for i, o := range os {
 		out[i] = OnCallOutage{Outage: o, Clock: clocks[o.ID], Org: orgs[o.OrgID], Device: devices[o.DeviceID], Check: byCheck[o.CheckID]}
+		if c := clocks[o.ID]; c != nil {
+			out[i].Deduction = byClock[c.ID]
+		}
 	}
 	// Running clocks first, nearest deadline first; then the rest.
 	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/colo-portal/portal/models/blobstore"
 )
 
 // AddWrittenAuthorization stores a signed authorization scan for request
 // reqID of orgID, signed by contact contactID, as a pending authorization
 // for an engineer to accept. The file goes to blobs first; if the record
 // cannot be written the file is removed again.
-func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs *Blobs, orgID, reqID, contactID int64,
+func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs *blobstore.Store, orgID, reqID, contactID int64,
 	up *CheckedUpload, data []byte) (*Authorization, error) {
 	if up == nil || int64(len(data)) != up.Size {
 		return nil, Invalid("file", "upload.error.empty")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -28,7 +29,7 @@ type opFixture struct {
 	req      *models.OperationRequest
 	eng      models.Actor
 	customer models.Actor
-	blobs    *models.Blobs
+	blobs    *blobstore.Store
 	blobDir  string
 }
 
@@ -57,7 +58,7 @@ func newOpFixture(t *testing.T, s *models.Store) *opFixture {
 		t.Fatalf("new request = %+v", f.req)
 	}
 	f.blobDir = filepath.Join(t.TempDir(), "documents")
-	if f.blobs, err = models.NewBlobs(f.blobDir); err != nil {
+	if f.blobs, err = blobstore.New(f.blobDir); err != nil {
 		t.Fatal(err)
 	}
 	return f

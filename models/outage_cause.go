@@ -48,6 +48,10 @@ func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64,
 		if err := tx.Model(&o).Select("cause", "cause_note", "cause_set_by").Updates(&o).Error; err != nil {
 			return err
 		}
+		// The cause decides the force-majeure waiver of a missed notice.
+		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
+			return err
+		}
 		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{
 			"device_id": o.DeviceID, "check_id": o.CheckID, "cause": cause, "previous": before, "note": note})
 	})

@@ -355,7 +355,7 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 		rows = append(rows, *agg[k])
 	}
 	least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
-	if s.dialect == MySQL {
+	if dialectOf(s.db) == MySQL {
 		least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
 	}
 	// rtt_min of a side with no successful probe is 0: take the other side
@@ -455,7 +455,7 @@ func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
 		checks = checks[len(chunk):]
 		var sb strings.Builder
 		args := make([]any, 0, len(chunk)*(len(cols)+1)+1)
-		if s.dialect == MySQL {
+		if dialectOf(s.db) == MySQL {
 			// MySQL and MariaDB: UPDATE … JOIN (SELECT … UNION ALL …).
 			sb.WriteString("UPDATE checks JOIN (")
 			for i, c := range chunk {

@@ -128,16 +128,6 @@ type signInLock struct {
 
 func (signInLock) TableName() string { return "sign_in_locks" }
 
-func migrateSignInLocks(tx *gorm.DB) error { return createTables(tx, &signInLockV9{}) }
-
-// signInLockV9 is signInLock as migration 9 created it.
-type signInLockV9 struct {
-	Name   string    `gorm:"primaryKey;size:64"`
-	UsedAt time.Time `gorm:"not null;index"`
-}
-
-func (signInLockV9) TableName() string { return "sign_in_locks" }
-
 // signInLockName is "a:" or "i:" and a hash, so that every account's lock
 // sorts before every address's.
 func signInLockName(kind, key string) string {

@@ -1,6 +1,9 @@
 // Package models holds the portal's data: the gorm structs, the Store through
-// which every query goes, the versioned migrations, and the domain rules as
-// plain functions.
+// which every query goes, the versioned migrations (migrate.go, one file a
+// step), and the domain rules as plain functions. Concerns that need no
+// database live in subpackages that import nothing of the portal's:
+// passhash (Argon2id), seal (secrets at rest), imagecheck (uploaded images)
+// and blobstore (uploaded files on disk).
 package models
 
 import (
@@ -8,6 +11,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/colo-portal/portal/models/seal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -15,10 +19,9 @@ import (
 // Store is the only way into the database.
 type Store struct {
 	db      *gorm.DB
-	dialect Dialect
 	now     func() time.Time
 	hasher  PasswordHasher
-	sealKey []byte
+	totpKey seal.Key
 	// hashGate bounds how many password hashes run at once.
 	hashGate *HashGate
 	// dummyHash, made with hasher, is verified against for unknown
@@ -52,8 +55,8 @@ func WithConfirmEvery(d time.Duration) StoreOption { return func(s *Store) { s.c
 func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 
 // NewStore wraps an open database.
-func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
-	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
+func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
+	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
 		zone: time.UTC, confirmEvery: DefaultConfirmEvery}
 	WithSecretKey(nil)(s)
 	for _, o := range opts {
@@ -74,14 +77,14 @@ func NewStore(db *gorm.DB, dialect Dialect, opts ...StoreOption) *Store {
 // a transaction: on MySQL the later plain reads then see what committed
 // before the lock was granted.
 func forUpdate(tx *gorm.DB) *gorm.DB {
-	if tx.Dialector.Name() == "mysql" {
+	if dialectOf(tx) == MySQL {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
 }
 
 // Dialect says which database family the store runs on.
-func (s *Store) Dialect() Dialect { return s.dialect }
+func (s *Store) Dialect() Dialect { return dialectOf(s.db) }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }

@@ -2,17 +2,12 @@ package models
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
 
+	"github.com/colo-portal/portal/models/seal"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	"gorm.io/gorm"
@@ -23,49 +18,10 @@ var ErrBadCode = errors.New("bad code")
 
 const totpPeriod = 30
 
-// WithSecretKey sets the key that seals TOTP secrets at rest.
+// WithSecretKey sets the portal secret, from which the key that seals TOTP
+// secrets at rest is derived.
 func WithSecretKey(key []byte) StoreOption {
-	return func(s *Store) {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte("portal totp secret sealing"))
-		s.sealKey = m.Sum(nil)
-	}
-}
-
-func (s *Store) seal(plain string) (string, error) {
-	block, err := aes.NewCipher(s.sealKey)
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(plain), nil)), nil
-}
-
-func (s *Store) unseal(sealed string) (string, error) {
-	raw, err := base64.RawStdEncoding.DecodeString(sealed)
-	if err != nil {
-		return "", err
-	}
-	block, err := aes.NewCipher(s.sealKey)
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	if len(raw) < gcm.NonceSize() {
-		return "", errors.New("sealed value too short")
-	}
-	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], nil)
-	return string(plain), err
+	return func(s *Store) { s.totpKey = seal.NewKey(key, "portal totp secret sealing") }
 }
 
 // TOTPEnrollment is what the user needs to add the portal to an
@@ -86,7 +42,7 @@ func (s *Store) BeginTOTP(ctx context.Context, userID int64, issuer string) (*TO
 		return nil, err
 	}
 	// The pending value keeps the whole URI so the page can show it again.
-	sealed, err := s.seal(key.URL())
+	sealed, err := s.totpKey.Seal(key.URL())
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +65,7 @@ func (s *Store) pendingKey(u *User) (*TOTPEnrollment, error) {
 	if u.TOTPPending == "" {
 		return nil, ErrNotFound
 	}
-	uri, err := s.unseal(u.TOTPPending)
+	uri, err := s.totpKey.Open(u.TOTPPending)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +107,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 	if step == 0 {
 		return ErrBadCode
 	}
-	sealed, err := s.seal(pending.Secret)
+	sealed, err := s.totpKey.Seal(pending.Secret)
 	if err != nil {
 		return err
 	}
@@ -175,7 +131,7 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) e
 	if !u.TOTPEnabled {
 		return ErrBadCode
 	}
-	secret, err := s.unseal(u.TOTPSecret)
+	secret, err := s.totpKey.Open(u.TOTPSecret)
 	if err != nil {
 		return err
 	}

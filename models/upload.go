@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/colo-portal/portal/models/imagecheck"
 )
 
 // UploadLimits bound what an upload may be. A zero or negative field takes
@@ -126,12 +124,12 @@ func CheckUpload(name string, data []byte, lim UploadLimits) (*CheckedUpload, er
 		}
 	case "image/jpeg":
 		up.Ext = ".jpg"
-		if up.Width, up.Height, err = checkImage(data, jpeg.DecodeConfig, jpeg.Decode, lim); err != nil {
+		if up.Width, up.Height, err = checkImage(imagecheck.JPEG, data, lim); err != nil {
 			return nil, err
 		}
 	case "image/png":
 		up.Ext = ".png"
-		if up.Width, up.Height, err = checkImage(data, png.DecodeConfig, png.Decode, lim); err != nil {
+		if up.Width, up.Height, err = checkImage(imagecheck.PNG, data, lim); err != nil {
 			return nil, err
 		}
 	default:
@@ -142,81 +140,21 @@ func CheckUpload(name string, data []byte, lim UploadLimits) (*CheckedUpload, er
 	return up, nil
 }
 
-// checkImage measures an image from its header, refuses it when it is too
-// big, and only then decodes it whole. The decoder is the one of the type
-// the content was sniffed as, so no other registered format can slip in.
-func checkImage(data []byte,
-	decodeConfig func(r io.Reader) (image.Config, error),
-	decode func(r io.Reader) (image.Image, error),
-	lim UploadLimits) (w, h int, err error) {
-	cfg, err := decodeConfig(bytes.NewReader(data))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return 0, 0, Invalid("file", "upload.error.corrupt")
+// checkImage measures an image and decodes it within the limits (see
+// imagecheck), and turns what it found into the upload's refusals.
+func checkImage(check func([]byte, imagecheck.Limits) (int, int, error), data []byte, lim UploadLimits) (w, h int, err error) {
+	w, h, err = check(data, imagecheck.Limits{MaxSide: lim.MaxSide, MaxPixels: lim.MaxPixels})
+	var big *imagecheck.TooLargeError
+	var heavy *imagecheck.TooHeavyError
+	switch {
+	case err == nil:
+		return w, h, nil
+	case errors.As(err, &big):
+		return 0, 0, Invalid("file", "upload.error.dimensions", big.Width, big.Height, lim.MaxSide, megapixels(lim.MaxPixels))
+	case errors.As(err, &heavy):
+		return 0, 0, Invalid("file", "upload.error.heavy", heavy.Width, heavy.Height, heavy.BytesPerPixel)
 	}
-	w, h = cfg.Width, cfg.Height
-	if w > lim.MaxSide || h > lim.MaxSide || int64(w)*int64(h) > lim.MaxPixels {
-		return 0, 0, Invalid("file", "upload.error.dimensions", w, h, lim.MaxSide, megapixels(lim.MaxPixels))
-	}
-	// Pixels alone do not say what decoding costs: a 16-bit image takes
-	// twice an 8-bit one's memory, and a progressive JPEG keeps every
-	// coefficient besides. The budget is what MaxPixels costs at 4 bytes.
-	if bpp := decodeBytesPerPixel(cfg.ColorModel, data); int64(w)*int64(h)*bpp > lim.MaxPixels*4 {
-		return 0, 0, Invalid("file", "upload.error.heavy", w, h, bpp)
-	}
-	img, err := decode(bytes.NewReader(data))
-	if err != nil {
-		return 0, 0, Invalid("file", "upload.error.corrupt")
-	}
-	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-		return 0, 0, Invalid("file", "upload.error.corrupt")
-	}
-	return w, h, nil
-}
-
-// decodeBytesPerPixel estimates the memory a decoder needs per pixel.
-func decodeBytesPerPixel(m color.Model, data []byte) int64 {
-	var n int64
-	switch m {
-	case color.GrayModel:
-		n = 1
-	case color.Gray16Model:
-		n = 2
-	case color.YCbCrModel:
-		n = 3
-	case color.RGBA64Model, color.NRGBA64Model:
-		n = 8
-	default: // RGBA, NRGBA, CMYK, palettes: at most 4
-		n = 4
-	}
-	if progressiveJPEG(data) {
-		n += 4 * n // a 32-bit coefficient per sample
-	}
-	return n
-}
-
-// progressiveJPEG reports a JPEG whose frame header is progressive (SOF2),
-// reading segment headers only.
-func progressiveJPEG(data []byte) bool {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return false
-	}
-	for i := 2; i+4 <= len(data); {
-		if data[i] != 0xFF {
-			return false
-		}
-		marker := data[i+1]
-		switch {
-		case marker == 0xFF: // fill byte
-			i++
-			continue
-		case marker == 0xC2:
-			return true
-		case marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC, marker == 0xDA:
-			return false // another frame type, or the scan data begins
-		}
-		i += 2 + int(data[i+2])<<8 + int(data[i+3])
-	}
-	return false
+	return 0, 0, Invalid("file", "upload.error.corrupt")
 }
 
 func (l UploadLimits) withDefaults() UploadLimits {

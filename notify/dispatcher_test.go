@@ -351,8 +351,9 @@ func TestUndeliveredNoticeMissesTheClock(t *testing.T) {
 				w.fail(t, clock.Now())
 				r.step(0)
 				r.step(16 * time.Minute)
+				// The second miss has its line, as already charged that day.
 				all, days := lines(day)
-				if len(all) != 1 || days != 1 {
+				if len(all) != 2 || days != 1 || all[1].Outcome() != models.OutcomeNotFirst {
 					t.Fatalf("deductions = %+v", all)
 				}
 			})

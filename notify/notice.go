@@ -8,7 +8,6 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/views"
 )
 
 // notice is one notification rendered in its recipient's language: an
@@ -107,7 +106,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	line(tr.T("email.confirmed", at(f.Outage.ConfirmedAt)))
 	if closed {
 		line(tr.T("email.ended", at(*f.Outage.EndedAt)))
-		line(tr.T("email.duration", views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
+		line(tr.T("email.duration", tr.Duration(f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
 	}
 	if !closed && len(f.Evidence) > 0 {
 		line("")
@@ -133,7 +132,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 
 	if closed {
 		n.Short = tr.T("email.short_closed", dev, f.Outage.EndedAt.In(loc).Format(shortTime), kind,
-			views.DurationT(tr.T, f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
+			tr.Duration(f.Outage.EndedAt.Sub(f.Outage.StartedAt)))
 	} else {
 		n.Short = tr.T("email.short_opened", dev, f.Outage.StartedAt.In(loc).Format(shortTime), kind,
 			f.Outage.ConfirmedAt.In(loc).Format(shortTime))

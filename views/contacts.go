@@ -41,7 +41,10 @@ type ContactsPageVM struct {
 	ConfirmedBy  string
 	ConfirmDue   bool
 	ConfirmEvery time.Duration
-	Now          time.Time
+	// Outcomes are the missed emergency notices of this month and the last,
+	// with what each costs now: the waivers turn on these contacts.
+	Outcomes []models.NoticeOutcome
+	Now      time.Time
 }
 
 func (vm ContactsPageVM) flag(c models.Contact, ch models.Channel) *models.ContactFlag {

@@ -20,9 +20,11 @@ type OutagePageVM struct {
 	Evidence []models.OutageProbe
 	Clock    *models.Clock
 	// Deduction is the line a missed clock produced, or its waiver.
-	Deduction  *models.Deduction
-	Deliveries []models.Delivery
-	Attempts   map[int64][]models.DeliveryAttempt
+	Deduction *models.Deduction
+	// MonthClosed is the closing of the deduction's month: then it is final.
+	MonthClosed *models.ClosedMonth
+	Deliveries  []models.Delivery
+	Attempts    map[int64][]models.DeliveryAttempt
 	// Contacts and StaffNames name the contacts and the staff who logged calls.
 	Contacts   map[int64]string
 	StaffNames map[int64]string
@@ -32,20 +34,9 @@ type OutagePageVM struct {
 	CanEdit bool
 }
 
-// ClockDuration shows how long a clock ran, to the second: "2 min 13 s".
-func ClockDuration(ctx context.Context, d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int(d / time.Second)
-	switch {
-	case s < 60:
-		return T(ctx, "duration.seconds", s)
-	case s < 3600:
-		return T(ctx, "duration.min_sec", s/60, s%60)
-	}
-	return Duration(ctx, d)
-}
+// ClockDuration shows how long a clock ran, to the second: "2 min 13 s"
+// (locales.Translator.ClockDuration).
+func ClockDuration(ctx context.Context, d time.Duration) string { return Req(ctx).T.ClockDuration(d) }
 
 // Countdown shows the time left as m:ss.
 func Countdown(d time.Duration) string {

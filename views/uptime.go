@@ -22,24 +22,8 @@ func Minutes(d time.Duration) string {
 	return fmt.Sprintf("%.1f", d.Minutes())
 }
 
-// Duration shows a duration in days, hours and minutes, or seconds when short.
-func Duration(ctx context.Context, d time.Duration) string { return DurationT(Req(ctx).T.T, d) }
-
-// DurationT is Duration with translator t, for emails and documents.
-func DurationT(t func(string, ...any) string, d time.Duration) string {
-	if d < time.Minute {
-		return t("duration.seconds", int(d/time.Second))
-	}
-	m := int(d / time.Minute)
-	days, hours, mins := m/(24*60), m/60%24, m%60
-	switch {
-	case days > 0:
-		return t("duration.days_hours", days, hours)
-	case hours > 0:
-		return t("duration.hours_minutes", hours, mins)
-	}
-	return t("duration.minutes", mins)
-}
+// Duration shows a duration in the viewer's language (locales.Translator.Duration).
+func Duration(ctx context.Context, d time.Duration) string { return Req(ctx).T.Duration(d) }
 
 // RTT shows a round trip in milliseconds from microseconds.
 func RTT(us int) string {

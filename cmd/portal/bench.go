@@ -665,7 +665,7 @@ func (t *countingTx) Rollback() error { return t.tx.Rollback() }
 // not nil, and applies the migrations. It returns the gorm handle too, for
 // the size measurements.
 func openBenchStore(ctx context.Context, url string, counter *stmtCounter, opts ...models.StoreOption) (*models.Store, *gorm.DB, error) {
-	db, dialect, err := models.Open(ctx, models.OpenOptions{URL: url})
+	db, _, err := models.Open(ctx, models.OpenOptions{URL: url})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -678,7 +678,7 @@ func openBenchStore(ctx context.Context, url string, counter *stmtCounter, opts 
 		db.ConnPool = pool
 		db.Statement.ConnPool = pool
 	}
-	store := models.NewStore(db, dialect, opts...)
+	store := models.NewStore(db, opts...)
 	if _, err := store.Migrate(ctx); err != nil {
 		store.Close()
 		return nil, nil, err

@@ -203,11 +203,11 @@ func TestCLIUsageErrors(t *testing.T) {
 func openTestStore(t *testing.T, dbURL string, secret []byte) *models.Store {
 	t.Helper()
 	ctx := context.Background()
-	gdb, dialect, err := models.Open(ctx, models.OpenOptions{URL: dbURL})
+	gdb, _, err := models.Open(ctx, models.OpenOptions{URL: dbURL})
 	if err != nil {
 		t.Fatalf("open %s: %v", dbURL, err)
 	}
-	s := models.NewStore(gdb, dialect, models.WithSecretKey(secret))
+	s := models.NewStore(gdb, models.WithSecretKey(secret))
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -71,9 +72,9 @@ func TestLoadDemoTwice(t *testing.T) {
 }
 
 // demoBlobs is a documents folder for a test's demo data.
-func demoBlobs(t *testing.T) *models.Blobs {
+func demoBlobs(t *testing.T) *blobstore.Store {
 	t.Helper()
-	b, err := models.NewBlobs(filepath.Join(t.TempDir(), "documents"))
+	b, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
 )
 
@@ -125,7 +126,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	case "audit":
 		return auditVerify(ctx, store, args[1:], stdout)
 	case "demo":
-		blobs, err := models.NewBlobs(cfg.DocumentsDir())
+		blobs, err := blobstore.New(cfg.DocumentsDir())
 		if err != nil {
 			return err
 		}
@@ -147,7 +148,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 	if cfg.HashConcurrency > 0 {
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
 	}
-	store := models.NewStore(db, dialect, storeOpts...)
+	store := models.NewStore(db, storeOpts...)
 	n, err := store.Migrate(ctx)
 	if err != nil {
 		store.Close()
@@ -163,7 +164,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	blobs, err := models.NewBlobs(cfg.DocumentsDir())
+	blobs, err := blobstore.New(cfg.DocumentsDir())
 	if err != nil {
 		return err
 	}

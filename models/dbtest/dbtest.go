@@ -93,12 +93,12 @@ func freshMySQL(t testing.TB, dsn string) string {
 // Open opens and migrates a store on db.
 func Open(t testing.TB, db DB, opts ...models.StoreOption) *models.Store {
 	t.Helper()
-	gdb, dialect, err := models.Open(context.Background(), models.OpenOptions{URL: db.URL})
+	gdb, _, err := models.Open(context.Background(), models.OpenOptions{URL: db.URL})
 	if err != nil {
 		t.Fatalf("open %s: %v", db.Name, err)
 	}
 	opts = append([]models.StoreOption{models.WithHasher(FastHasher), models.WithSecretKey([]byte("test secret"))}, opts...)
-	s := models.NewStore(gdb, dialect, opts...)
+	s := models.NewStore(gdb, opts...)
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate %s: %v", db.Name, err)

@@ -1,0 +1,37 @@
+package locales
+
+import "time"
+
+// Duration says how long d is in t's language, to the minute: days and
+// hours, hours and minutes, or minutes; under a minute, seconds. Pages,
+// emails and documents all say durations this way.
+func (t *Translator) Duration(d time.Duration) string {
+	if d < time.Minute {
+		return t.T("duration.seconds", int(d/time.Second))
+	}
+	m := int(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	switch {
+	case days > 0:
+		return t.T("duration.days_hours", days, hours)
+	case hours > 0:
+		return t.T("duration.hours_minutes", hours, mins)
+	}
+	return t.T("duration.minutes", mins)
+}
+
+// ClockDuration says how long an agreement clock ran, to the second under
+// an hour ("2 min 13 s"), as Duration from an hour on. A negative d is 0 s.
+func (t *Translator) ClockDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int(d / time.Second)
+	switch {
+	case s < 60:
+		return t.T("duration.seconds", s)
+	case s < 3600:
+		return t.T("duration.min_sec", s/60, s%60)
+	}
+	return t.Duration(d)
+}
