@@ -198,10 +198,20 @@ func TestSignInWhenHashingIsBusy(t *testing.T) {
 			fx := dbtest.Seed(t, store)
 			app := newApp(store)
 
+			signedIn := signIn(t, app, fx.Admin.Email, dbtest.Password)
+			token := signedIn.csrf("/account")
 			release, err := gate.Acquire(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Any other hashing page gets the error page's 429 the same way.
+			r := signedIn.post("/account/password", url.Values{"_csrf": {token}, "current": {dbtest.Password},
+				"password": {"a brand new passphrase 42"}, "confirm": {"a brand new passphrase 42"}})
+			wantStatus(t, r, http.StatusTooManyRequests)
+			if got := r.Header.Get("Retry-After"); got != "1" {
+				t.Errorf("password change: Retry-After %q, want 1", got)
+			}
+			wantBody(t, r, zh("error.too_many"))
 			for i := range models.DefaultSignInLimits.PerAccount {
 				lang := []string{"zh-CN", "en"}[i%2]
 				c := newClient(t, app)
