@@ -146,7 +146,8 @@ func (s *Store) CountSessions(ctx context.Context, userID int64, p SessionPolicy
 	return n, err
 }
 
-// PurgeExpired deletes expired sessions and sign-in attempts older than keep.
+// PurgeExpired deletes expired sessions, and sign-in attempts and sign-in
+// lock rows older than keepAttempts.
 func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Duration) (int64, error) {
 	now := s.now()
 	db := s.db.WithContext(ctx)
@@ -155,5 +156,10 @@ func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Durati
 		return 0, r.Error
 	}
 	r2 := db.Where("at < ?", now.Add(-keepAttempts)).Delete(&SignInAttempt{})
-	return r.RowsAffected + r2.RowsAffected, r2.Error
+	if r2.Error != nil {
+		return 0, r2.Error
+	}
+	// A lock row unused as long is re-created by the next sign-in's upsert.
+	r3 := db.Where("used_at < ?", now.Add(-keepAttempts)).Delete(&signInLock{})
+	return r.RowsAffected + r2.RowsAffected + r3.RowsAffected, r3.Error
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
@@ -97,5 +98,33 @@ func TestParallelGuessesStayWithinTheLimits(t *testing.T) {
 			_, err := signIn(s, f.CustB.Email, dbtest.Password, "198.51.100.8")
 			wantLimited(t, err, limits.Window)
 		})
+	})
+}
+
+func TestPurgeExpiredDeletesOldSignInLocks(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		raw := rawDB(t, db)
+		count := func() (n int64) {
+			if err := raw.Table("sign_in_locks").Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		signIn(s, "someone@alpha.test", "whatever it may be", "192.0.2.77")
+		if n := count(); n != 2 {
+			t.Fatalf("%d lock rows after one sign-in, want 2 (account and address)", n)
+		}
+		clock.Advance(25 * time.Hour)
+		if _, err := s.PurgeExpired(context.Background(), time.Hour, 24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("%d lock rows left after a day unused, want 0", n)
+		}
+		// The next sign-in makes them again and is limited as before.
+		if _, err := signIn(s, "someone@alpha.test", "whatever it may be", "192.0.2.77"); !errors.Is(err, models.ErrBadCredentials) {
+			t.Fatalf("sign-in after the purge: %v", err)
+		}
 	})
 }
