@@ -100,7 +100,7 @@ func New(d Deps) *fiber.App {
 		cfg.TrustedProxies = d.TrustedProxies
 	}
 	app := fiber.New(cfg)
-	app.Use(h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.pickLocale, h.checkCSRF)
+	app.Use(h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.pickLocale, h.checkCSRF, h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
 		// HEAD is GET without the body (fasthttp leaves the body out).

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"math"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,6 +23,11 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 // planted before sign-in is worth nothing after it.
 func (h *Handler) signIn(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), c.FormValue("next")
+	// Control characters in the address are a form error, not a guess.
+	if v, ok := models.AsValidation(models.CheckLine("email", email, 0)); ok && utf8.ValidString(email) {
+		return h.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(views.LoginPageVM{
+			Email: email, Next: next, Error: v.Key}))
+	}
 	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
 	var limited *models.RateLimitedError
 	if _, joined := err.(interface{ Unwrap() []error }); joined {

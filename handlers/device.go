@@ -181,7 +181,7 @@ func (h *Handler) resultsPeriod(fromS, toS string) (time.Time, time.Time, error)
 		if err != nil {
 			return time.Time{}, models.Invalid(field, "error.date_invalid")
 		}
-		return t, nil
+		return t, models.CheckDate(field, t, h.loc)
 	}
 	var from, to time.Time
 	var err error

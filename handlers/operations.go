@@ -167,8 +167,8 @@ func (h *Handler) saveRequest(c *fiber.Ctx, orgID int64, staff bool, requester *
 	return redirect(c, views.OperationURL(r.ID))
 }
 
-// parseLocalTime reads a datetime-local field in the portal's time zone;
-// empty is nil.
+// parseLocalTime reads a datetime-local field in the portal's time zone,
+// within the date range; empty is nil.
 func (h *Handler) parseLocalTime(field, s string) (*time.Time, error) {
 	if s == "" {
 		return nil, nil
@@ -176,6 +176,9 @@ func (h *Handler) parseLocalTime(field, s string) (*time.Time, error) {
 	t, err := time.ParseInLocation("2006-01-02T15:04", s, h.loc)
 	if err != nil {
 		return nil, models.Invalid(field, "error.time_invalid")
+	}
+	if err := models.CheckDate(field, t, h.loc); err != nil {
+		return nil, err
 	}
 	return &t, nil
 }

@@ -369,7 +369,11 @@ func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
 		o := newOpEnv(t, e)
 		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
 		req := o.raise(t, cust)
-		number := models.RequestNumber(optionalInt(strings.TrimPrefix(req, "/operations/")))
+		created, err := e.store.FindRequest(context.Background(), optionalInt(strings.TrimPrefix(req, "/operations/")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		number := created.Number()
 		wantNoBody(t, eng.get("/oncall"), number)
 		wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
 		r := eng.get("/oncall")

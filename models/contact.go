@@ -111,7 +111,7 @@ func NormalizePhone(field, s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if err := checkText(field, s, 40); err != nil {
+	if err := CheckLine(field, s, 40); err != nil {
 		return "", err
 	}
 	n, err := phonenumbers.Parse(s, DefaultPhoneRegion)
@@ -126,11 +126,11 @@ func (in *ContactInput) validate() error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if err := checkText("name", in.Name, 200); err != nil {
+	if err := CheckLine("name", in.Name, 200); err != nil {
 		return err
 	}
 	in.Title = strings.TrimSpace(in.Title)
-	if err := checkText("title", in.Title, 100); err != nil {
+	if err := CheckLine("title", in.Title, 100); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -176,7 +176,7 @@ func (in *ContactInput) validate() error {
 		in.Locale = "zh-CN"
 	}
 	if in.Passphrase != "" {
-		if err := checkText("passphrase", in.Passphrase, MaxPasswordLen); err != nil {
+		if err := CheckLine("passphrase", in.Passphrase, MaxPasswordLen); err != nil {
 			return err
 		}
 		if len([]rune(in.Passphrase)) < 8 {
@@ -364,7 +364,7 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 		return Invalid("channel", "error.channel_invalid")
 	}
 	reason = strings.TrimSpace(reason)
-	if err := checkText("reason", reason, 500); err != nil {
+	if err := CheckLine("reason", reason, 500); err != nil {
 		return err
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

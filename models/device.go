@@ -62,7 +62,7 @@ func (in *DeviceInput) validate() error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if err := checkText("name", in.Name, 200); err != nil {
+	if err := CheckLine("name", in.Name, 200); err != nil {
 		return err
 	}
 	in.Address = strings.TrimSpace(in.Address)
@@ -78,7 +78,11 @@ func (in *DeviceInput) validate() error {
 		max  int
 	}{{"cabinet", &in.Cabinet, 40}, {"position", &in.Position, 40}, {"notes", &in.Notes, 2000}} {
 		*f.v = strings.TrimSpace(*f.v)
-		if err := checkText(f.name, *f.v, f.max); err != nil {
+		check := CheckLine
+		if f.name == "notes" {
+			check = CheckText
+		}
+		if err := check(f.name, *f.v, f.max); err != nil {
 			return err
 		}
 	}
@@ -268,6 +272,9 @@ type CheckInput struct {
 // an empty ICMP target.
 func ValidateCheck(in *CheckInput, deviceAddr string) error {
 	in.Target = strings.TrimSpace(in.Target)
+	if err := CheckLine("target", in.Target, 500); err != nil {
+		return err
+	}
 	switch in.Kind {
 	case KindICMP:
 		if in.Target == "" {
@@ -292,7 +299,7 @@ func ValidateCheck(in *CheckInput, deviceAddr string) error {
 		if in.ExpectMin < 100 || in.ExpectMax > 599 || in.ExpectMin > in.ExpectMax {
 			return Invalid("expect", "error.status_range")
 		}
-		if err := checkText("keyword", in.Keyword, 200); err != nil {
+		if err := CheckLine("keyword", in.Keyword, 200); err != nil {
 			return err
 		}
 	case KindSMTP, KindFTP, KindTCP:

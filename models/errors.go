@@ -3,7 +3,6 @@ package models
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // ErrNotFound is returned for rows that do not exist or that belong to
@@ -28,18 +27,6 @@ func (e *ValidationError) Error() string {
 // Invalid builds a ValidationError.
 func Invalid(field, key string, args ...any) error {
 	return &ValidationError{Field: field, Key: key, Args: args}
-}
-
-// checkText refuses text that is not valid UTF-8 (a database would reject
-// it, or store it garbled) or longer than max characters.
-func checkText(field, s string, max int) error {
-	if !utf8.ValidString(s) {
-		return Invalid(field, "error.invalid_text")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return Invalid(field, "error.too_long", max)
-	}
-	return nil
 }
 
 // AsValidation unwraps err to a ValidationError if it is one.

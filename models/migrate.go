@@ -38,7 +38,18 @@ var migrations = []migration{
 	{4, "operations: requests, authorizations, documents, messages, phone attempts", migrateOperations},
 	{5, "audit hash chain: sequence, previous hash and hash on every audit event", migrateAuditChain},
 	{7, "notice outcomes: closed months, authorized contacts per clock, one line per missed clock", migrateNoticeOutcomes},
+	{8, "record numbers per organization and year, one-time form tokens", migrateRecordNumbers},
 	{9, "sign-in locks: one row per account and per address, locked while an attempt is reserved", migrateSignInLocks},
+}
+
+// Versions lists the versions of the migrations this binary knows, in the
+// order they run.
+func Versions() []int {
+	v := make([]int, len(migrations))
+	for i, m := range migrations {
+		v[i] = m.Version
+	}
+	return v
 }
 
 // SchemaVersion is the newest migration this binary knows.
@@ -46,7 +57,7 @@ func SchemaVersion() int { return migrations[len(migrations)-1].Version }
 
 // Migrate applies pending migrations in order and returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	db := s.db.WithContext(ctx)
+	db := s.db.WithContext(withMigrationZone(ctx, s.zone))
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return 0, fmt.Errorf("models: create schema_migrations: %w", err)
 	}

@@ -178,7 +178,7 @@ func (s *Store) FindDeliveryForStaff(ctx context.Context, id int64) (*Delivery, 
 // CallNote checks the note a staff member writes about a call.
 func CallNote(note string) (string, error) {
 	note = strings.TrimSpace(note)
-	if err := checkText("note", note, 500); err != nil {
+	if err := CheckLine("note", note, 500); err != nil {
 		return "", err
 	}
 	return note, nil

@@ -61,6 +61,8 @@ const (
 type OperationRequest struct {
 	ID          int64
 	OrgID       int64
+	NumberYear  int // the request is quoted as Number(): its organization's
+	NumberSeq   int // NumberSeq-th request of NumberYear
 	Title       string
 	Work        string
 	Urgency     string
@@ -84,11 +86,11 @@ type OperationRequest struct {
 
 func (OperationRequest) TableName() string { return "operation_requests" }
 
-// Number is how people quote a request.
-func (r *OperationRequest) Number() string { return RequestNumber(r.ID) }
-
-// RequestNumber formats a request ID as people quote it.
-func RequestNumber(id int64) string { return fmt.Sprintf("OP-%06d", id) }
+// Number is how people quote a request: OP-2026-0007 is its
+// organization's seventh request of 2026. The ID is not shown.
+func (r *OperationRequest) Number() string {
+	return FormatNumber(NumberOperation, r.NumberYear, r.NumberSeq)
+}
 
 // Open reports whether work on the request may still change.
 func (r *OperationRequest) Open() bool { return r.State != OpCompleted && r.State != OpAbandoned }
@@ -196,14 +198,14 @@ func (in *RequestInput) validate() error {
 	if in.Title == "" {
 		return Invalid("title", "error.required")
 	}
-	if err := checkText("title", in.Title, 200); err != nil {
+	if err := CheckLine("title", in.Title, 200); err != nil {
 		return err
 	}
 	in.Work = strings.TrimSpace(in.Work)
 	if in.Work == "" {
 		return Invalid("work", "error.required")
 	}
-	if err := checkText("work", in.Work, 10000); err != nil {
+	if err := CheckText("work", in.Work, 10000); err != nil {
 		return err
 	}
 	if !slices.Contains(Urgencies, in.Urgency) {
@@ -229,8 +231,23 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	for _, w := range []struct {
+		field string
+		t     *time.Time
+	}{{"window_from", in.WindowFrom}, {"window_to", in.WindowTo}} {
+		if w.t != nil {
+			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
+				return nil, err
+			}
+		}
+	}
+	now := s.now()
+	year, err := s.prepareNumber(ctx, NumberOperation, orgID, now)
+	if err != nil {
+		return nil, err
+	}
 	var r *OperationRequest
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
 		var n int64
 		if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, ids).Count(&n).Error; err != nil {
@@ -245,12 +262,15 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 				return Invalid("requested_by", "operation.error.requester_unknown")
 			}
 		}
-		now := s.now()
+		seq, err := nextNumber(tx, NumberOperation, orgID, year)
+		if err != nil {
+			return err
+		}
 		raisedBy := int64(0)
 		if actor.UserID != nil {
 			raisedBy = *actor.UserID
 		}
-		r = &OperationRequest{OrgID: orgID, Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
+		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
 			WindowTo: utcPtr(in.WindowTo), Channel: in.Channel, State: OpAwaiting, RequestedBy: in.RequestedBy,
 			RaisedBy: raisedBy, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(r).Error; err != nil {
@@ -264,7 +284,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 			return err
 		}
 		return s.audit(tx, actor, AuditRequestCreated, "operation", &r.ID, &orgID, map[string]any{
-			"title": r.Title, "urgency": r.Urgency, "devices": ids, "channel": r.Channel, "requested_by": r.RequestedBy})
+			"request": r.Number(), "title": r.Title, "urgency": r.Urgency, "devices": ids, "channel": r.Channel, "requested_by": r.RequestedBy})
 	})
 	if err != nil {
 		if _, ok := AsValidation(err); ok {

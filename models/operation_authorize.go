@@ -35,7 +35,8 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	}
 	var a *Authorization
 	err = db.Transaction(func(tx *gorm.DB) error {
-		if _, err := writtenRequest(tx, orgID, reqID, true); err != nil {
+		r, err := writtenRequest(tx, orgID, reqID, true)
+		if err != nil {
 			return err
 		}
 		c, err := authorizingContact(tx, orgID, contactID)
@@ -54,7 +55,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 			return err
 		}
 		return s.audit(tx, actor, AuditAuthUploaded, "authorization", &a.ID, &orgID, map[string]any{
-			"request": RequestNumber(reqID), "contact": c.Name, "document_id": doc.ID, "file_name": doc.FileName,
+			"request": r.Number(), "contact": c.Name, "document_id": doc.ID, "file_name": doc.FileName,
 			"content_type": doc.ContentType, "size": doc.Size, "sha256": doc.SHA256})
 	})
 	if err != nil {
@@ -138,7 +139,7 @@ func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, req
 			}
 		}
 		return s.audit(tx, actor, AuditAuthAccepted, "authorization", &a.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "method": a.Method, "contact": a.ContactName, "follows_phone": len(phones)})
+			"request": r.Number(), "method": a.Method, "contact": a.ContactName, "follows_phone": len(phones)})
 	})
 	return wrapOp("accept authorization", authID, err)
 }
@@ -150,13 +151,17 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 	if reason == "" {
 		return Invalid("reason", "error.required")
 	}
-	if err := checkText("reason", reason, 500); err != nil {
+	if err := CheckLine("reason", reason, 500); err != nil {
 		return err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a Authorization
 		if err := tx.Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, authID).First(&a).Error; err != nil {
 			return notFound(err)
+		}
+		r, err := loadRequest(tx, orgID, reqID, false)
+		if err != nil {
+			return err
 		}
 		res := tx.Model(&Authorization{}).Where("id = ? AND status = ?", a.ID, AuthPending).
 			Updates(map[string]any{"status": AuthRejected, "decided_by": actor.UserID, "decided_at": s.now(), "reject_reason": reason})
@@ -172,7 +177,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 			return err
 		}
 		return s.audit(tx, actor, AuditAuthRejected, "authorization", &a.ID, &orgID, map[string]any{
-			"request": RequestNumber(a.RequestID), "contact": a.ContactName, "reason": reason})
+			"request": r.Number(), "contact": a.ContactName, "reason": reason})
 	})
 	return wrapOp("reject authorization", authID, err)
 }
@@ -212,7 +217,7 @@ type PhoneInput struct {
 // an hour and tells the customer. The returned error says which.
 func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID, reqID int64, in PhoneInput) (*Authorization, error) {
 	in.Note = strings.TrimSpace(in.Note)
-	if err := checkText("note", in.Note, 2000); err != nil {
+	if err := CheckText("note", in.Note, 2000); err != nil {
 		return nil, err
 	}
 	if in.FollowUp <= 0 {
@@ -275,7 +280,7 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 			return err
 		}
 		return s.audit(tx, actor, AuditPhoneAccepted, "authorization", &a.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "contact": c.Name, "note": in.Note, "follow_up_due": now.Add(in.FollowUp)})
+			"request": r.Number(), "contact": c.Name, "note": in.Note, "follow_up_due": now.Add(in.FollowUp)})
 	})
 	if err != nil {
 		return nil, wrapOp("phone authorization for request", reqID, err)
@@ -295,7 +300,7 @@ func (s *Store) refusePhone(tx *gorm.DB, actor Actor, r *OperationRequest, c *Co
 		Count(&wrong).Error; err != nil {
 		return err
 	}
-	refused := map[string]any{"request": RequestNumber(r.ID), "contact": c.Name, "wrong_in_window": wrong}
+	refused := map[string]any{"request": r.Number(), "contact": c.Name, "wrong_in_window": wrong}
 	if wrong < PhoneLockAfter {
 		*refusal = Invalid("passphrase", "operation.phone.wrong", PhoneLockAfter-wrong)
 		return s.audit(tx, actor, AuditPhoneRefused, "contact", &c.ID, &c.OrgID, refused)
@@ -314,5 +319,5 @@ func (s *Store) refusePhone(tx *gorm.DB, actor Actor, r *OperationRequest, c *Co
 		return err
 	}
 	return s.audit(tx, actor, AuditPhoneLocked, "contact", &c.ID, &c.OrgID, map[string]any{
-		"request": RequestNumber(r.ID), "contact": c.Name, "until": until})
+		"request": r.Number(), "contact": c.Name, "until": until})
 }

@@ -54,7 +54,7 @@ func newOpFixture(t *testing.T, s *models.Store) *opFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.req.State != models.OpAwaiting || f.req.Number() != models.RequestNumber(f.req.ID) {
+	if f.req.State != models.OpAwaiting || f.req.Number() != models.FormatNumber(models.NumberOperation, f.req.CreatedAt.Year(), 1) {
 		t.Fatalf("new request = %+v", f.req)
 	}
 	f.blobDir = filepath.Join(t.TempDir(), "documents")

@@ -19,7 +19,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 	if body == "" {
 		return nil, Invalid("body", "error.required")
 	}
-	if err := checkText("body", body, 10000); err != nil {
+	if err := CheckText("body", body, 10000); err != nil {
 		return nil, err
 	}
 	var m *OperationMessage
@@ -43,7 +43,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 			}
 		}
 		return s.audit(tx, actor, AuditOperationMessage, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "message_id": m.ID, "staff": staff})
+			"request": r.Number(), "message_id": m.ID, "staff": staff})
 	})
 	if err != nil {
 		return nil, wrapOp("post message on request", reqID, err)
@@ -92,8 +92,18 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		max   int
 	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
 		*f.v = strings.TrimSpace(*f.v)
-		if err := checkText(f.field, *f.v, f.max); err != nil {
+		if err := CheckText(f.field, *f.v, f.max); err != nil {
 			return err
+		}
+	}
+	for _, w := range []struct {
+		field string
+		t     *time.Time
+	}{{"started_at", in.StartedAt}, {"ended_at", in.EndedAt}} {
+		if w.t != nil {
+			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
+				return err
+			}
 		}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -171,7 +181,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "from": r.State, "to": in.State, "result": in.Result})
+			"request": r.Number(), "from": r.State, "to": in.State, "result": in.Result})
 	})
 	return wrapOp("set state of request", reqID, err)
 }
@@ -180,7 +190,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 // authorized yet: it ends abandoned, with their reason.
 func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
-	if err := checkText("reason", reason, 2000); err != nil {
+	if err := CheckLine("reason", reason, 2000); err != nil {
 		return err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -201,7 +211,7 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
-			"request": RequestNumber(r.ID), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
+			"request": r.Number(), "from": r.State, "to": OpAbandoned, "withdrawn": true, "reason": reason})
 	})
 	return wrapOp("withdraw request", reqID, err)
 }

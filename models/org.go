@@ -47,11 +47,11 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if err := checkText("name", in.Name, 200); err != nil {
+	if err := CheckLine("name", in.Name, 200); err != nil {
 		return err
 	}
 	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
-	if err := checkText("contact_address", in.ContactAddress, 500); err != nil {
+	if err := CheckText("contact_address", in.ContactAddress, 500); err != nil {
 		return err
 	}
 	check := func(field string, id *int64, role Role) error {

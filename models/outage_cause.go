@@ -35,7 +35,7 @@ func (s *Store) SetOutageCause(ctx context.Context, actor Actor, outageID int64,
 		return nil, err
 	}
 	note = strings.TrimSpace(note)
-	if err := checkText("note", note, 500); err != nil {
+	if err := CheckText("note", note, 500); err != nil {
 		return nil, err
 	}
 	var o Outage

@@ -84,6 +84,9 @@ func NormalizeEmail(s string) (string, error) {
 		return "", Invalid("email", "error.email_invalid")
 	}
 	s = strings.ToLower(strings.TrimSpace(s))
+	if err := CheckLine("email", s, 0); err != nil {
+		return "", err
+	}
 	if s == "" {
 		return "", Invalid("email", "error.required")
 	}
@@ -104,11 +107,11 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 	if in.Name == "" {
 		return Invalid("name", "error.required")
 	}
-	if err := checkText("name", in.Name, 200); err != nil {
+	if err := CheckLine("name", in.Name, 200); err != nil {
 		return err
 	}
 	in.Phone = strings.TrimSpace(in.Phone)
-	if err := checkText("phone", in.Phone, 40); err != nil {
+	if err := CheckLine("phone", in.Phone, 40); err != nil {
 		return err
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
@@ -138,6 +141,9 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
 	if err := in.validate(ctx, s.db); err != nil {
+		return nil, err
+	}
+	if err := CheckLine("password", in.Password, 0); err != nil {
 		return nil, err
 	}
 	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
@@ -333,6 +339,9 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password
 // which it returns: an ID that may have leaked before the change is worth
 // nothing after it.
 func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password, keepSession string, rotate bool) (string, error) {
+	if err := CheckLine("password", password, 0); err != nil {
+		return "", err
+	}
 	if err := CheckPasswordPolicy(password, u.Email); err != nil {
 		return "", err
 	}

@@ -126,7 +126,7 @@ func TestOperationMessageEmailsRequesterAndSigners(t *testing.T) {
 			r.until(time.Minute, "the message emailed", sentAll(t, s, sink, org, models.EventOperationMessage, 2))
 			r.step(time.Minute) // room for anything extra to show up
 			url := "https://portal.example/operations/" + strconv.FormatInt(req.ID, 10)
-			number := models.RequestNumber(req.ID)
+			number := req.Number()
 
 			t.Run("one email to the requester and one to the signing contact", func(t *testing.T) {
 				got := map[string]int{}

@@ -5,10 +5,14 @@ package views
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
@@ -233,4 +237,25 @@ func auditNext(vm AuditPageVM) string {
 		q.Set("action", vm.Filter.Action)
 	}
 	return "/admin/audit?" + q.Encode()
+}
+
+// NewOnceToken is a fresh one-time token for a form (see Once).
+func NewOnceToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// dateBounds are the min and max of a date or datetime-local input: the
+// range the server accepts (models.CheckDate), so a browser says it first.
+func dateBounds(typ string) templ.Attributes {
+	switch typ {
+	case "date":
+		return templ.Attributes{"min": models.EarliestDate, "max": models.LatestDate}
+	case "datetime-local":
+		return templ.Attributes{"min": models.EarliestDate + "T00:00", "max": models.LatestDate + "T23:59"}
+	}
+	return nil
 }

@@ -237,10 +237,10 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 	}
 }
 
-// janitor keeps the database tidy every few minutes: expired sessions and
-// old sign-in attempts go, rollups of finished hours and days get their
-// medians, and raw probe results older than the retention period go
-// (rollups and outages stay for years). Every instance may run it: each
+// janitor keeps the database tidy every few minutes: expired sessions,
+// old sign-in attempts and day-old form tokens go, rollups of finished
+// hours and days get their medians, and raw probe results older than the
+// retention period go (rollups and outages stay for years). Every instance may run it: each
 // step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
@@ -263,6 +263,8 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 				break
 			}
 		}
+		_, err = store.PurgeSubmissions(ctx)
+		warn("purge old form tokens", err)
 		purged, err := store.PurgeResults(ctx, store.Now().Add(-cfg.Retention), 50)
 		warn("purge old probe results", err)
 		if purged > 0 {

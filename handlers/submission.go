@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
+)
+
+// onceRE is the shape of views.NewOnceToken; anything else is no token.
+var onceRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// Repeats of a form posted while the first post is still being handled
+// wait for it this long, checking every submissionPoll.
+const (
+	submissionWait = 10 * time.Second
+	submissionPoll = 50 * time.Millisecond
+)
+
+// oneTimeSubmission carries out a form with a one-time token (views.Once)
+// once: the post that claims the token in the database runs, and where it
+// led (the record it made) is stored with the token; every other post of
+// that token, in parallel or later, from any instance, is sent there too.
+// A post that makes nothing (the form was refused) gives the token back,
+// so the corrected form can be sent. Forms without a token, and visitors
+// not fully signed in, pass through.
+func (h *Handler) oneTimeSubmission(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodPost {
+		return c.Next()
+	}
+	st := state(c)
+	if st.user == nil || st.stage != models.StageFull || st.mustEnroll {
+		return c.Next()
+	}
+	token := c.FormValue("_once")
+	if !onceRE.MatchString(token) {
+		return c.Next()
+	}
+	ctx := c.UserContext()
+	deadline := time.Now().Add(submissionWait)
+	for {
+		sub, claimed, err := h.store.ClaimSubmission(ctx, token, st.user.ID)
+		switch {
+		case errors.Is(err, models.ErrConflict):
+			return fiber.ErrBadRequest
+		case err != nil && !errors.Is(err, models.ErrNotFound): // not found: given back meanwhile, claim again
+			return err
+		case claimed:
+			return h.firstSubmission(ctx, c, token, st.user.ID)
+		case sub != nil && sub.Location != "":
+			h.flash(c, "warn", "flash.already_submitted")
+			return redirect(c, sub.Location)
+		}
+		if time.Now().After(deadline) {
+			return h.render(c, fiber.StatusConflict, views.ErrorPage(fiber.StatusConflict, "error.submission_pending"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(submissionPoll):
+		}
+	}
+}
+
+// firstSubmission runs the post that claimed token and records where it
+// led, or gives the token back when it led nowhere (refused, failed or
+// panicked).
+func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token string, userID int64) error {
+	// Recorded even when the request's context has ended: the record exists.
+	ctx = context.WithoutCancel(ctx)
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		if err := h.store.ReleaseSubmission(ctx, token, userID); err != nil {
+			h.log.Error("give back a form's token", "path", c.Path(), "err", err)
+		}
+	}()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	location := string(c.Response().Header.Peek(fiber.HeaderLocation))
+	if err == nil && status >= 300 && status < 400 && location != "" {
+		done = true
+		if err := h.store.CompleteSubmission(ctx, token, userID, location); err != nil {
+			h.log.Error("record a form's submission", "path", c.Path(), "err", err)
+		}
+	}
+	return err
+}
