@@ -102,6 +102,11 @@ func TestParallelSignInGuesses(t *testing.T) {
 			t.Fatalf("%d wrong passwords evaluated (%d signed in, %d limited), want at most %d",
 				wrong, signedIn.Load(), limited.Load(), models.DefaultSignInLimits.PerAccount)
 		}
+		// Had the right one taken a slot, the limit still has room: guesses
+		// one by one fill it, and then even the right password is refused.
+		for wrong := evaluated.Load() - signedIn.Load(); wrong < int64(models.DefaultSignInLimits.PerAccount); wrong++ {
+			wantStatus(t, newClient(t, e.app).login(e.fx.CustA.Email, "one more wrong guess"), http.StatusUnauthorized)
+		}
 		r := newClient(t, e.app).login(e.fx.CustA.Email, dbtest.Password)
 		wantStatus(t, r, http.StatusTooManyRequests)
 	})

@@ -80,6 +80,15 @@ func TestParallelGuessesStayWithinTheLimits(t *testing.T) {
 				t.Fatalf("%d passwords evaluated (%d signed in), %d refused by the limit; want at most %d wrong ones evaluated",
 					r.evaluated, r.signedIn, r.limited, limits.PerAccount)
 			}
+			// Had the right one taken a slot, the limit still has room:
+			// guesses one by one fill it, and then even the right password
+			// is refused.
+			wrong := r.evaluated - r.signedIn
+			for ; wrong < limits.PerAccount; wrong++ {
+				if _, err := signIn(s, f.CustA.Email, "one more wrong guess", "198.51.100.7"); !errors.Is(err, models.ErrBadCredentials) {
+					t.Fatalf("wrong guess %d after the burst: %v, want ErrBadCredentials", wrong+1, err)
+				}
+			}
 			_, err := signIn(s, f.CustA.Email, dbtest.Password, "198.51.100.7")
 			wantLimited(t, err, limits.Window)
 		})
