@@ -101,7 +101,8 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			wantNoBody(t, r, `value="short"`)
 		})
 
-		t.Run("a valid contact is stored normalized, in the order chosen, with the passphrase hashed", func(t *testing.T) {
+		// Step: A valid contact is stored normalized, in the order chosen, with the passphrase hashed.
+		func() {
 			r := a.submit("/contacts/new", "/contacts", contactValues(func(v url.Values) {
 				v.Set("order_email", "1")
 				v.Set("order_mobile", "2")
@@ -129,18 +130,20 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if i, j := strings.Index(r.Body, "sun.li@alpha.test"), strings.Index(r.Body, "+8613800138000"); i < 0 || j < i {
 				t.Error("the list does not show email before mobile, the order chosen")
 			}
-		})
+		}()
 
-		t.Run("the edit form shows the details but never the passphrase or its hash", func(t *testing.T) {
+		// Step: The edit form shows the details but never the passphrase or its hash.
+		func() {
 			c := onlyContact(t, e, orgA)
 			r := a.get("/contacts/" + id + "/edit")
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, `value="Sun Li"`, `value="+8613800138000"`, `name="passphrase" type="password" value=""`,
 				zh("contacts.replace_passphrase"), `action="/contacts/`+id+`"`)
 			wantNoBody(t, r, passphrase, c.PassphraseHash)
-		})
+		}()
 
-		t.Run("saving without a passphrase keeps the one on file", func(t *testing.T) {
+		// Step: Saving without a passphrase keeps the one on file.
+		func() {
 			before := onlyContact(t, e, orgA)
 			e.clock.Advance(time.Hour)
 			r := a.submit("/contacts/"+id+"/edit", "/contacts/"+id, contactValues(func(v url.Values) {
@@ -155,9 +158,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if !e.store.VerifyPassphrase(&c, passphrase) || c.PassphraseHash != before.PassphraseHash || !c.PassphraseAt.Equal(*before.PassphraseAt) {
 				t.Error("an empty passphrase field changed the passphrase on file")
 			}
-		})
+		}()
 
-		t.Run("a new passphrase replaces the old one", func(t *testing.T) {
+		// Step: A new passphrase replaces the old one.
+		func() {
 			r := a.submit("/contacts/"+id+"/edit", "/contacts/"+id, contactValues(func(v url.Values) {
 				v.Set("title", "Head of Operations")
 				v.Set("passphrase", "north star 7788")
@@ -167,9 +171,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if !e.store.VerifyPassphrase(&c, "north star 7788") || e.store.VerifyPassphrase(&c, passphrase) {
 				t.Error("the passphrase was not replaced")
 			}
-		})
+		}()
 
-		t.Run("a refused edit keeps the values and is not saved", func(t *testing.T) {
+		// Step: A refused edit keeps the values and is not saved.
+		func() {
 			r := a.submit("/contacts/"+id+"/edit", "/contacts/"+id, contactValues(func(v url.Values) {
 				v.Set("name", "")
 				v.Set("title", "Chief of Staff")
@@ -180,15 +185,17 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if c := onlyContact(t, e, orgA); c.Name != "Sun Li" {
 				t.Errorf("name %q after a refused edit", c.Name)
 			}
-		})
+		}()
 
-		t.Run("once a contact may authorize the home page asks to confirm the list instead", func(t *testing.T) {
+		// Step: Once a contact may authorize the home page asks to confirm the list instead.
+		func() {
 			r := a.get("/")
 			wantNoBody(t, r, zh("home.setup_title"))
 			wantBody(t, r, zh("home.reconfirm_title"), zh("home.reconfirm_never"), `action="/contacts/confirm"`)
-		})
+		}()
 
-		t.Run("confirming the list is recorded with who and when", func(t *testing.T) {
+		// Step: Confirming the list is recorded with who and when.
+		func() {
 			wantRedirect(t, a.submit("/", "/contacts/confirm", url.Values{"next": {"/"}}), "/")
 			last, err := e.store.LastConfirmation(ctx, orgA)
 			if err != nil || last == nil || last.UserID != fx.CustA.ID || !last.ConfirmedAt.Equal(e.clock.Now()) {
@@ -197,9 +204,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			wantNoBody(t, a.get("/"), zh("home.reconfirm_title"))
 			wantBody(t, a.get("/contacts"), zh("contacts.confirmed_at", e.clock.Now().Format("2006-01-02 15:04"), fx.CustA.Name))
 			wantRedirect(t, a.submit("/contacts", "/contacts/confirm", nil), "/contacts")
-		})
+		}()
 
-		t.Run("notification settings are stored as opt-outs", func(t *testing.T) {
+		// Step: Notification settings are stored as opt-outs.
+		func() {
 			r := a.get("/contacts/notifications")
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, zh("event.outage.opened"), zh("event.outage.closed"),
@@ -212,18 +220,20 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			}
 			r = a.get("/contacts/notifications")
 			wantBody(t, r, `value="`+id+`:outage.opened" checked`, `value="`+id+`:outage.closed" aria-label`)
-		})
+		}()
 
-		t.Run("a detail staff marked wrong is shown with a warning", func(t *testing.T) {
+		// Step: A detail staff marked wrong is shown with a warning.
+		func() {
 			c := onlyContact(t, e, orgA)
 			if err := e.store.MarkContactDetailWrong(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), c.ID, models.ChannelEmail, "mailbox does not exist"); err != nil {
 				t.Fatal(err)
 			}
 			r := a.get("/contacts")
 			wantBody(t, r, zh("contacts.marked_wrong"), zh("contacts.has_wrong"), "mailbox does not exist", zh("contacts.marked_wrong_fix"))
-		})
+		}()
 
-		t.Run("a contact is removed", func(t *testing.T) {
+		// Step: A contact is removed.
+		func() {
 			r := a.submit("/contacts/new", "/contacts", url.Values{"name": {"Zhou Min"}, "email": {"zhou@alpha.test"},
 				"channels": {"email"}, "priority": {"5"}, "locale": {"en"}})
 			wantStatus(t, r, http.StatusSeeOther)
@@ -235,9 +245,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			wantRedirect(t, a.submit("/contacts", "/contacts/"+ids(cs[1].ID)+"/delete", nil), "/contacts")
 			wantNoBody(t, a.get("/contacts"), "zhou@alpha.test")
 			wantStatus(t, a.get("/contacts/"+ids(cs[1].ID)+"/edit"), http.StatusNotFound)
-		})
+		}()
 
-		t.Run("every change is in the customer's history, readable, without the passphrase", func(t *testing.T) {
+		// Step: Every change is in the customer's history, readable, without the passphrase.
+		func() {
 			r := a.get("/contacts/history")
 			wantStatus(t, r, http.StatusOK)
 			for _, act := range []string{models.AuditContactCreated, models.AuditContactUpdated, models.AuditContactDeleted,
@@ -248,9 +259,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 				zh("contacts.history.passphrase_set"), zh("contacts.history.passphrase_replaced"), "mailbox does not exist",
 				zh("contacts.history.opted_out", "Sun Li", zh("event.outage.closed")))
 			wantNoBody(t, r, passphrase, "north star 7788", "$argon2", `{"`)
-		})
+		}()
 
-		t.Run("every change is in the admin's audit log, without the passphrase or its hash", func(t *testing.T) {
+		// Step: Every change is in the admin's audit log, without the passphrase or its hash.
+		func() {
 			r := e.as(t, fx.Admin).get("/admin/audit")
 			wantStatus(t, r, http.StatusOK)
 			for _, act := range []string{models.AuditContactCreated, models.AuditContactUpdated, models.AuditContactDeleted,
@@ -275,9 +287,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if n != 8 {
 				t.Errorf("%d contact events in the audit log, want 8", n)
 			}
-		})
+		}()
 
-		t.Run("organization B cannot see or change A's contacts", func(t *testing.T) {
+		// Step: Organization B cannot see or change A's contacts.
+		func() {
 			b := e.as(t, fx.CustB)
 			before := onlyContact(t, e, orgA)
 			r := b.get("/contacts/" + id + "/edit")
@@ -303,24 +316,27 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			}
 			wantStatus(t, b.get("/contacts/abc/edit"), http.StatusNotFound)
 			wantStatus(t, b.get("/contacts/999999/edit"), http.StatusNotFound)
-		})
+		}()
 
-		t.Run("staff have no customer contact pages", func(t *testing.T) {
+		// Step: Staff have no customer contact pages.
+		func() {
 			for _, p := range []string{"/contacts", "/contacts/new", "/contacts/history", "/contacts/" + id + "/edit"} {
 				wantStatus(t, e.as(t, fx.Engineer).get(p), http.StatusForbidden)
 			}
-		})
+		}()
 
-		t.Run("the navigation offers Contacts to customers only", func(t *testing.T) {
+		// Step: The navigation offers Contacts to customers only.
+		func() {
 			wantBody(t, a.get("/"), `href="/contacts"`, zh("nav.contacts"))
 			wantNoBody(t, e.as(t, fx.Service).get("/"), zh("nav.contacts"))
-		})
+		}()
 
-		t.Run("the prompt returns when the last confirmation is older than the period", func(t *testing.T) {
+		// Step: The prompt returns when the last confirmation is older than the period.
+		func() {
 			last, _ := e.store.LastConfirmation(ctx, orgA)
 			e.clock.Advance(e.store.ConfirmEvery() + time.Hour)
 			// Sessions do not live that long: sign in again.
 			wantBody(t, e.as(t, fx.CustA).get("/"), zh("home.reconfirm_title"), zh("home.reconfirm_last", last.ConfirmedAt.Format("2006-01-02")))
-		})
+		}()
 	})
 }

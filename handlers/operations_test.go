@@ -32,7 +32,6 @@ type opEnv struct {
 	blobDir string
 	dev     *models.Device
 	signer  *models.Contact
-	reqID   string
 }
 
 const uploadLimit = 256 << 10
@@ -168,14 +167,16 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			wantBody(t, r, zh("operation.error.no_devices"), `value="Reboot &lt;b&gt;now&lt;/b&gt;"`, ">please</textarea>")
 			wantNoBody(t, r, "<b>now</b>")
 		})
-		t.Run("a customer raises a request and sees it awaiting authorization", func(t *testing.T) {
+		// Step: A customer raises a request and sees it awaiting authorization.
+		func() {
 			req = o.raise(t, cust)
 			r := cust.get(req)
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, "更换硬盘 Replace disk", zh("operation.state.awaiting_authorization"), zh("operation.feedback_not_started"), "web-01")
 			wantNoBody(t, r, zh("operation.upload.title"), zh("operation.phone.title"))
-		})
-		t.Run("the customer downloads the authorization form as a PDF attachment", func(t *testing.T) {
+		}()
+		// Step: The customer downloads the authorization form as a PDF attachment.
+		func() {
 			r := cust.get(req + "/form.pdf")
 			wantStatus(t, r, http.StatusOK)
 			if r.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") ||
@@ -188,8 +189,9 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if n := len(auditActions(t, e, models.AuditFormDownloaded)); n != 1 {
 				t.Fatalf("%d form downloads audited", n)
 			}
-		})
-		t.Run("another organization gets not found for the request and its documents", func(t *testing.T) {
+		}()
+		// Step: Another organization gets not found for the request and its documents.
+		func() {
 			for _, p := range []string{req, req + "/form.pdf", req + "/report.pdf", req + "/documents/1"} {
 				r := other.get(p)
 				wantStatus(t, r, http.StatusNotFound)
@@ -199,11 +201,12 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			wantStatus(t, r, http.StatusNotFound)
 			r = other.get("/operations")
 			wantNoBody(t, r, "Replace disk")
-		})
-		t.Run("a customer cannot upload or authorize", func(t *testing.T) {
+		}()
+		// Step: A customer cannot upload or authorize.
+		func() {
 			r := cust.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
 			wantStatus(t, r, http.StatusForbidden)
-		})
+		}()
 		good := url.Values{"contact": {ids(o.signer.ID)}}
 		for _, c := range []struct {
 			name, file string
@@ -235,7 +238,8 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 		}
 		var docPath string
 		scan := pngOf(t, 30, 40)
-		t.Run("an engineer uploads the signed scan and accepts it, which starts the clock", func(t *testing.T) {
+		// Step: An engineer uploads the signed scan and accepts it, which starts the clock.
+		func() {
 			r := eng.upload(req, req+"/authorizations", good, "签字 scan.png", scan)
 			wantStatus(t, r, http.StatusSeeOther)
 			r = eng.get(req)
@@ -252,8 +256,9 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			wantRedirect(t, eng.submit(req, am[1], nil), req)
 			r = cust.get(req)
 			wantBody(t, r, zh("operation.state.authorized"), zh("clock.running"), "孙丽 Sun Li", zh("operation.auth.status.accepted"))
-		})
-		t.Run("the customer downloads the scan as an attachment that is never sniffed", func(t *testing.T) {
+		}()
+		// Step: The customer downloads the scan as an attachment that is never sniffed.
+		func() {
 			r := cust.get(docPath)
 			wantStatus(t, r, http.StatusOK)
 			if r.Body != string(scan) || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
@@ -263,8 +268,9 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if n := len(auditActions(t, e, models.AuditDocumentDownloaded)); n != 1 {
 				t.Fatalf("%d document downloads audited", n)
 			}
-		})
-		t.Run("a wrong phone passphrase is refused, audited, and not shown back", func(t *testing.T) {
+		}()
+		// Step: A wrong phone passphrase is refused, audited, and not shown back.
+		func() {
 			r := eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {"not the passphrase"}})
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, zh("operation.phone.wrong", 4))
@@ -272,14 +278,16 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if n := len(auditActions(t, e, models.AuditPhoneRefused)); n != 1 {
 				t.Fatalf("%d refusals audited", n)
 			}
-		})
-		t.Run("the engineer's first message stops the feedback clock in time", func(t *testing.T) {
+		}()
+		// Step: The engineer's first message stops the feedback clock in time.
+		func() {
 			e.clock.Advance(12 * time.Minute)
 			wantRedirect(t, eng.submit(req, req+"/messages", url.Values{"body": {"已收到，正在处理 <script>x</script>"}}), req+"#timeline")
 			r := cust.get(req)
 			wantBody(t, r, "已收到，正在处理 &lt;script&gt;x&lt;/script&gt;", zh("clock.met"))
-		})
-		t.Run("work cannot complete without saying what was done", func(t *testing.T) {
+		}()
+		// Step: Work cannot complete without saying what was done.
+		func() {
 			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
 			e.clock.Advance(40 * time.Minute)
 			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"}})
@@ -288,8 +296,9 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if r := cust.get(req + "/report.pdf"); r.StatusCode != http.StatusNotFound {
 				t.Fatalf("report of unfinished work: %d", r.StatusCode)
 			}
-		})
-		t.Run("the engineer completes the work and the customer downloads the report", func(t *testing.T) {
+		}()
+		// Step: The engineer completes the work and the customer downloads the report.
+		func() {
 			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"},
 				"work_done": {"Replaced the disk; RAID 重建完成"}, "follow_up": {"Watch the RAID status"}}), req)
 			r := cust.get(req)
@@ -311,16 +320,18 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if n := len(auditActions(t, e, models.AuditReportDownloaded)); n != 1 {
 				t.Fatalf("%d report downloads audited", n)
 			}
-		})
-		t.Run("acting on the finished request is refused with a message on the page", func(t *testing.T) {
+		}()
+		// Step: Acting on the finished request is refused with a message on the page.
+		func() {
 			r := eng.upload(req, req+"/authorizations", good, "late.png", scan)
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `role="alert">`+zh("operation.error.closed"))
 			r = eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}})
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `role="alert">`+zh("operation.error.closed"))
-		})
-		t.Run("every step is in the audit log", func(t *testing.T) {
+		}()
+		// Step: Every step is in the audit log.
+		func() {
 			for _, a := range []string{models.AuditRequestCreated, models.AuditAuthUploaded, models.AuditAuthAccepted,
 				models.AuditOperationMessage, models.AuditOperationState} {
 				if len(auditActions(t, e, a)) == 0 {
@@ -330,7 +341,7 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if v, err := e.store.VerifyAudit(ctx); err != nil || !v.OK {
 				t.Fatalf("audit chain: %+v, %v", v, err)
 			}
-		})
+		}()
 	})
 }
 

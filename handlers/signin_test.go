@@ -31,7 +31,8 @@ func TestSignIn(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		fx := e.fx
 
-		t.Run("a wrong password and an unknown email get the same answer", func(t *testing.T) {
+		// Step: A wrong password and an unknown email get the same answer.
+		func() {
 			wrong := newClient(t, e.app).login(fx.CustA.Email, "not the password")
 			unknown := newClient(t, e.app).login("nobody@alpha.test", dbtest.Password)
 			if wrong.StatusCode != unknown.StatusCode {
@@ -45,9 +46,10 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("message %q, want %q", got, zh("login.bad_credentials"))
 			}
 			wantBody(t, wrong, `value="`+fx.CustA.Email+`"`) // the email stays in the form
-		})
+		}()
 
-		t.Run("a disabled user gets the same answer as a wrong password", func(t *testing.T) {
+		// Step: A disabled user gets the same answer as a wrong password.
+		func() {
 			if err := e.store.SetUserDisabled(context.Background(), models.SystemActor("test"), fx.Reception.ID, true); err != nil {
 				t.Fatal(err)
 			}
@@ -56,9 +58,10 @@ func TestSignIn(t *testing.T) {
 			if got := alertOf(t, r); got != zh("login.bad_credentials") {
 				t.Errorf("message %q, want %q", got, zh("login.bad_credentials"))
 			}
-		})
+		}()
 
-		t.Run("after five failures the sixth attempt is refused even with the right password", func(t *testing.T) {
+		// Step: After five failures the sixth attempt is refused even with the right password.
+		func() {
 			e.clock.Advance(time.Hour) // out of the window of the failures above
 			email := fx.CustB.Email
 			for i := 0; i < models.DefaultSignInLimits.PerAccount; i++ {
@@ -79,9 +82,10 @@ func TestSignIn(t *testing.T) {
 			// When the window has passed, the right password works again.
 			e.clock.Advance(models.DefaultSignInLimits.Window)
 			signIn(t, e.app, email, dbtest.Password)
-		})
+		}()
 
-		t.Run("failed and refused sign-ins are on the audit page", func(t *testing.T) {
+		// Step: Failed and refused sign-ins are on the audit page.
+		func() {
 			admin := e.as(t, fx.Admin)
 			r := admin.get("/admin/audit?action=" + models.AuditSignInFailed)
 			wantStatus(t, r, http.StatusOK)
@@ -91,7 +95,7 @@ func TestSignIn(t *testing.T) {
 			wantBody(t, r, zh("audit.action."+models.AuditSignInLimited), fx.CustB.Email)
 			r = admin.get("/admin/audit")
 			wantBody(t, r, zh("audit.action."+models.AuditSignIn), zh("audit.action."+models.AuditSignInFailed))
-		})
+		}()
 	})
 }
 
@@ -148,7 +152,8 @@ func TestSecondFactor(t *testing.T) {
 
 		c := newClient(t, e.app)
 		var pending string
-		t.Run("the right password leads to the second-factor step", func(t *testing.T) {
+		// Step: The right password leads to the second-factor step.
+		func() {
 			r := c.submit("/login?next=%2Fteam", "/login",
 				url.Values{"email": {fx.CustA.Email}, "password": {dbtest.Password}, "next": {"/team"}})
 			wantRedirect(t, r, "/login/totp")
@@ -157,26 +162,29 @@ func TestSecondFactor(t *testing.T) {
 				t.Fatal("no session cookie for the pending stage")
 			}
 			wantStatus(t, c.get("/login/totp"), http.StatusOK)
-		})
+		}()
 
-		t.Run("protected pages send a pending session back to the second factor", func(t *testing.T) {
+		// Step: Protected pages send a pending session back to the second factor.
+		func() {
 			for _, p := range []string{"/", "/team", "/account", "/account/totp"} {
 				wantRedirect(t, c.get(p), "/login/totp")
 			}
 			r := c.submit("/login/totp", "/account/password", url.Values{"current": {dbtest.Password},
 				"password": {"x pending stage pw 1"}, "confirm": {"x pending stage pw 1"}})
 			wantRedirect(t, r, "/login/totp")
-		})
+		}()
 
-		t.Run("a wrong code is refused", func(t *testing.T) {
+		// Step: A wrong code is refused.
+		func() {
 			r := c.submit("/login/totp", "/login/totp", url.Values{"code": {wrongCode(t, secret, e.clock.Now())}})
 			wantStatus(t, r, http.StatusUnauthorized)
 			if got := alertOf(t, r); got != zh("totp.bad_code") {
 				t.Errorf("message %q, want %q", got, zh("totp.bad_code"))
 			}
-		})
+		}()
 
-		t.Run("the right code completes sign-in with a new session ID", func(t *testing.T) {
+		// Step: The right code completes sign-in with a new session ID.
+		func() {
 			r := c.submit("/login/totp", "/login/totp", url.Values{"code": {code}})
 			wantRedirect(t, r, "/team")
 			if c.session() == "" || c.session() == pending {
@@ -185,17 +193,19 @@ func TestSecondFactor(t *testing.T) {
 			wantStatus(t, c.get("/team"), http.StatusOK)
 			wantStatus(t, c.get("/login/totp"), http.StatusSeeOther) // no longer pending
 			wantRedirect(t, sessionFrom(t, e, pending).get("/"), "/login?next=%2F")
-		})
+		}()
 
-		t.Run("the same code does not work twice", func(t *testing.T) {
+		// Step: The same code does not work twice.
+		func() {
 			c2 := newClient(t, e.app)
 			wantRedirect(t, c2.login(fx.CustA.Email, dbtest.Password), "/login/totp")
 			r := c2.submit("/login/totp", "/login/totp", url.Values{"code": {code}})
 			wantStatus(t, r, http.StatusUnauthorized)
 			wantRedirect(t, c2.get("/"), "/login/totp")
-		})
+		}()
 
-		t.Run("five wrong codes end the pending session", func(t *testing.T) {
+		// Step: Five wrong codes end the pending session.
+		func() {
 			e.clock.Advance(models.DefaultSignInLimits.Window + time.Minute) // forget the failures above
 			c := newClient(t, e.app)
 			wantRedirect(t, c.login(fx.CustA.Email, dbtest.Password), "/login/totp")
@@ -210,9 +220,10 @@ func TestSecondFactor(t *testing.T) {
 			wantRedirect(t, sessionFrom(t, e, pending).get("/login/totp"), "/login")
 			// The password alone now waits out the window too.
 			wantStatus(t, newClient(t, e.app).login(fx.CustA.Email, dbtest.Password), http.StatusTooManyRequests)
-		})
+		}()
 
-		t.Run("a user required to use a second factor must set it up first", func(t *testing.T) {
+		// Step: A user required to use a second factor must set it up first.
+		func() {
 			if err := e.store.SetTOTPRequired(context.Background(), models.SystemActor("test"), fx.CustB.ID, true); err != nil {
 				t.Fatal(err)
 			}
@@ -226,9 +237,10 @@ func TestSecondFactor(t *testing.T) {
 			wantNoBody(t, r, `href="/team"`) // the navigation is hidden until enrolled
 			// Everything else, such as turning the factor off, waits for enrollment.
 			wantRedirect(t, c.submit("/account/totp", "/account/totp/disable", nil), "/account/totp")
-		})
+		}()
 
-		t.Run("a required user who enrolls through the pages gets in", func(t *testing.T) {
+		// Step: A required user who enrolls through the pages gets in.
+		func() {
 			c := e.as(t, fx.CustB) // the default issuer, as in production
 			wantRedirect(t, c.submit("/account/totp", "/account/totp/begin", nil), "/account/totp")
 			en, err := e.store.PendingTOTP(context.Background(), fx.CustB.ID)
@@ -248,6 +260,6 @@ func TestSecondFactor(t *testing.T) {
 			if !e.user(t, fx.CustB.ID).TOTPEnabled {
 				t.Fatal("the required second factor was turned off")
 			}
-		})
+		}()
 	})
 }

@@ -39,7 +39,8 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			}
 		})
 
-		t.Run("opt-outs replace the settings and are audited with before and after", func(t *testing.T) {
+		// Step: Opt-outs replace the settings and are audited with before and after.
+		func() {
 			if err := s.SetNotifyOptOuts(ctx, actor, fx.OrgA.ID, []models.NotifyOptOut{{ContactID: zhou.ID, Event: models.EventOutageOpened}}); err != nil {
 				t.Fatal(err)
 			}
@@ -59,18 +60,20 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if len(before) != 1 || len(after) != 1 || after[0].(map[string]any)["contact"] != "zhou" {
 				t.Fatalf("audit detail = %v", d)
 			}
-		})
+		}()
 
-		t.Run("saving the same settings again records nothing", func(t *testing.T) {
+		// Step: Saving the same settings again records nothing.
+		func() {
 			if err := s.SetNotifyOptOuts(ctx, actor, fx.OrgA.ID, []models.NotifyOptOut{{ContactID: zhou.ID, Event: models.EventOutageClosed}}); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(auditOf(t, s, models.AuditNotifySettings)); n != 2 {
 				t.Fatalf("%d settings events, want still 2", n)
 			}
-		})
+		}()
 
-		t.Run("the dispatcher leaves out the contact who opted out", func(t *testing.T) {
+		// Step: The dispatcher leaves out the contact who opted out.
+		func() {
 			o := failOutage(t, s, fx.OrgA.ID, chk, clock.Now())
 			recoverCheck(t, s, chk, clock.Now().Add(10*time.Minute))
 			evs, err := s.ClaimEvents(ctx, "me", time.Minute, 10)
@@ -96,9 +99,10 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if got[models.EventOutageOpened] != 2 || got[models.EventOutageClosed] != 1 {
 				t.Fatalf("deliveries by event = %v", got)
 			}
-		})
+		}()
 
-		t.Run("the change log holds contact changes, confirmations and settings of the organization only", func(t *testing.T) {
+		// Step: The change log holds contact changes, confirmations and settings of the organization only.
+		func() {
 			if err := s.ConfirmContacts(ctx, actor, fx.OrgA.ID, fx.CustA.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +120,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if n[models.AuditContactCreated] != 2 || n[models.AuditNotifySettings] != 2 || n[models.AuditContactsConfirmed] != 1 {
 				t.Fatalf("log = %v", n)
 			}
-		})
+		}()
 	})
 }
 

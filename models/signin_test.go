@@ -313,7 +313,8 @@ func TestAuthenticateUpgradesWeakHashes(t *testing.T) {
 		})
 
 		var upgraded string
-		t.Run("the right password replaces the weak hash with a strong one", func(t *testing.T) {
+		// Step: The right password replaces the weak hash with a strong one.
+		func() {
 			u, err := signIn(s, f.CustA.Email, dbtest.Password, "10.0.0.1")
 			if err != nil {
 				t.Fatal(err)
@@ -332,9 +333,10 @@ func TestAuthenticateUpgradesWeakHashes(t *testing.T) {
 			if ok, rehash := strong.Verify(upgraded, dbtest.Password); !ok || rehash {
 				t.Fatalf("upgraded hash: Verify = %v, %v", ok, rehash)
 			}
-		})
+		}()
 
-		t.Run("the upgraded hash still works and is not rewritten again", func(t *testing.T) {
+		// Step: The upgraded hash still works and is not rewritten again.
+		func() {
 			if _, err := signIn(s, f.CustA.Email, dbtest.Password, "10.0.0.1"); err != nil {
 				t.Fatal(err)
 			}
@@ -342,9 +344,10 @@ func TestAuthenticateUpgradesWeakHashes(t *testing.T) {
 			if stored.PasswordHash != upgraded {
 				t.Fatalf("hash rewritten: %s", stored.PasswordHash)
 			}
-		})
+		}()
 
-		t.Run("a store with weaker parameters accepts a strong hash without downgrading it", func(t *testing.T) {
+		// Step: A store with weaker parameters accepts a strong hash without downgrading it.
+		func() {
 			if _, err := signIn(old, f.CustA.Email, dbtest.Password, "10.0.0.1"); err != nil {
 				t.Fatal(err)
 			}
@@ -352,7 +355,7 @@ func TestAuthenticateUpgradesWeakHashes(t *testing.T) {
 			if stored.PasswordHash != upgraded {
 				t.Fatalf("hash downgraded to %s", stored.PasswordHash)
 			}
-		})
+		}()
 	})
 }
 

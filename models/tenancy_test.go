@@ -370,7 +370,8 @@ func TestChangesAreAudited(t *testing.T) {
 		})
 
 		var gina *models.User
-		t.Run("creating a user records who, which organization, the email and the role", func(t *testing.T) {
+		// Step: Creating a user records who, which organization, the email and the role.
+		func() {
 			clock.Advance(1e9)
 			var err error
 			gina, err = s.CreateUser(ctx, admin, models.UserInput{Email: "gina@bravo.test", Name: "Gina Bravo", Role: models.RoleCustomer, OrgID: &f.OrgB.ID, Password: dbtest.Password})
@@ -384,9 +385,10 @@ func TestChangesAreAudited(t *testing.T) {
 			if _, ok := d["password"]; ok || strings.Contains(auditOf(t, s, models.AuditUserCreated)[0].Detail, dbtest.Password) {
 				t.Fatal("the audit detail holds the password")
 			}
-		})
+		}()
 
-		t.Run("updating a user records the values before and after", func(t *testing.T) {
+		// Step: Updating a user records the values before and after.
+		func() {
 			clock.Advance(1e9)
 			if _, err := s.UpdateUser(ctx, admin, gina.ID, models.UserInput{Email: "gina@bravo.test", Name: "Gina Renamed", Phone: "+86 21 1234", Role: models.RoleCustomer, OrgID: &f.OrgB.ID}); err != nil {
 				t.Fatal(err)
@@ -397,9 +399,10 @@ func TestChangesAreAudited(t *testing.T) {
 			if before["name"] != "Gina Bravo" || after["name"] != "Gina Renamed" || before["phone"] != "" || after["phone"] != "+86 21 1234" {
 				t.Fatalf("detail %v", d)
 			}
-		})
+		}()
 
-		t.Run("moving a user to another organization is audited under the new one", func(t *testing.T) {
+		// Step: Moving a user to another organization is audited under the new one.
+		func() {
 			clock.Advance(1e9)
 			if _, err := s.UpdateUser(ctx, admin, gina.ID, models.UserInput{Email: "gina@bravo.test", Name: "Gina Renamed", Role: models.RoleCustomer, OrgID: &f.OrgA.ID}); err != nil {
 				t.Fatal(err)
@@ -410,9 +413,10 @@ func TestChangesAreAudited(t *testing.T) {
 			if before["org_id"] != float64(f.OrgB.ID) || after["org_id"] != float64(f.OrgA.ID) {
 				t.Fatalf("detail %v", d)
 			}
-		})
+		}()
 
-		t.Run("disabling and enabling a user are audited", func(t *testing.T) {
+		// Step: Disabling and enabling a user are audited.
+		func() {
 			clock.Advance(1e9)
 			if err := s.SetUserDisabled(ctx, admin, gina.ID, true); err != nil {
 				t.Fatal(err)
@@ -424,9 +428,10 @@ func TestChangesAreAudited(t *testing.T) {
 				t.Fatal(err)
 			}
 			last(t, models.AuditUserEnabled, f.Admin, "user", gina.ID, &f.OrgA.ID)
-		})
+		}()
 
-		t.Run("a password set by someone else is a reset, by oneself a change", func(t *testing.T) {
+		// Step: A password set by someone else is a reset, by oneself a change.
+		func() {
 			clock.Advance(1e9)
 			if err := s.SetPassword(ctx, admin, gina.ID, "a fresh reset secret", ""); err != nil {
 				t.Fatal(err)
@@ -439,10 +444,11 @@ func TestChangesAreAudited(t *testing.T) {
 			if n := len(auditOf(t, s, models.AuditPasswordChanged)); n != 1 {
 				t.Fatalf("%d password changes, want 1", n)
 			}
-		})
+		}()
 
 		var hotel *models.Organization
-		t.Run("creating an organization records who, the slug and the name", func(t *testing.T) {
+		// Step: Creating an organization records who, the slug and the name.
+		func() {
 			clock.Advance(1e9)
 			var err error
 			hotel, err = s.CreateOrg(ctx, admin, models.OrgInput{Slug: "hotel", Name: "Hotel 酒店 Ltd", ServiceRepUserID: &f.Service.ID})
@@ -453,9 +459,10 @@ func TestChangesAreAudited(t *testing.T) {
 			if d["slug"] != "hotel" || d["name"] != "Hotel 酒店 Ltd" {
 				t.Fatalf("detail %v", d)
 			}
-		})
+		}()
 
-		t.Run("updating an organization records the values before and after", func(t *testing.T) {
+		// Step: Updating an organization records the values before and after.
+		func() {
 			clock.Advance(1e9)
 			if _, err := s.UpdateOrg(ctx, admin, hotel.ID, models.OrgInput{Slug: "hotel-cn", Name: "Hotel 酒店 Ltd", ContactAddress: "北京市朝阳区", EngineerUserID: &f.Engineer.ID}); err != nil {
 				t.Fatal(err)
@@ -472,9 +479,10 @@ func TestChangesAreAudited(t *testing.T) {
 			if err != nil || o.Slug != "hotel-cn" || o.ServiceRepUserID != nil || o.EngineerUserID == nil || *o.EngineerUserID != f.Engineer.ID {
 				t.Fatalf("stored %+v, %v", o, err)
 			}
-		})
+		}()
 
-		t.Run("the audit list filters by actor and organization", func(t *testing.T) {
+		// Step: The audit list filters by actor and organization.
+		func() {
 			byAdmin, err := s.ListAudit(ctx, models.AuditFilter{ActorID: f.Admin.ID, Limit: 500})
 			if err != nil {
 				t.Fatal(err)
@@ -504,6 +512,6 @@ func TestChangesAreAudited(t *testing.T) {
 			if len(ofB) != 4 {
 				t.Fatalf("%d events of organization B, want 4", len(ofB))
 			}
-		})
+		}()
 	})
 }

@@ -212,7 +212,8 @@ func TestTOTPVerify(t *testing.T) {
 		u := f.CustA
 		secret := enroll(t, s, clock, u)
 
-		t.Run("the current code works once", func(t *testing.T) {
+		// Step: The current code works once.
+		func() {
 			c := code(t, secret, clock.Now())
 			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2"); err != nil {
 				t.Fatalf("first use: %v", err)
@@ -220,16 +221,18 @@ func TestTOTPVerify(t *testing.T) {
 			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2"); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("second use = %v, want ErrBadCode", err)
 			}
-		})
+		}()
 
-		t.Run("a code of an earlier step fails once a later one was used", func(t *testing.T) {
+		// Step: A code of an earlier step fails once a later one was used.
+		func() {
 			clock.Advance(30 * time.Second)
 			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now().Add(-30*time.Second)), ""); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("earlier step's code = %v, want ErrBadCode", err)
 			}
-		})
+		}()
 
-		t.Run("a wrong code fails and is audited", func(t *testing.T) {
+		// Step: A wrong code fails and is audited.
+		func() {
 			clock.Advance(30 * time.Second)
 			before := len(auditOf(t, s, models.AuditTOTPFailed))
 			if err := s.VerifyTOTP(ctx, u.ID, wrongCode(t, secret, clock.Now()), "10.3.3.3"); !errors.Is(err, models.ErrBadCode) {
@@ -248,15 +251,16 @@ func TestTOTPVerify(t *testing.T) {
 			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), ""); err != nil {
 				t.Fatalf("right code after a wrong one: %v", err)
 			}
-		})
+		}()
 
-		t.Run("a replayed code is audited as a failure", func(t *testing.T) {
+		// Step: A replayed code is audited as a failure.
+		func() {
 			before := len(auditOf(t, s, models.AuditTOTPFailed))
 			s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), "")
 			if got := len(auditOf(t, s, models.AuditTOTPFailed)); got != before+1 {
 				t.Fatalf("%d failure events, want %d", got, before+1)
 			}
-		})
+		}()
 
 		t.Run("TOTP of one user does not accept another user's code", func(t *testing.T) {
 			other := enroll(t, s, clock, f.CustB)
@@ -358,7 +362,8 @@ func TestTOTPDisable(t *testing.T) {
 		ctx := context.Background()
 		secret := enroll(t, s, clock, f.CustA)
 
-		t.Run("disabling clears the secret and is audited with the actor", func(t *testing.T) {
+		// Step: Disabling clears the secret and is audited with the actor.
+		func() {
 			if err := s.DisableTOTP(ctx, models.UserActor(f.Admin, "10.4.4.4"), f.CustA.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -370,15 +375,17 @@ func TestTOTPDisable(t *testing.T) {
 			if len(evs) != 1 || evs[0].ActorID == nil || *evs[0].ActorID != f.Admin.ID || *evs[0].TargetID != f.CustA.ID || evs[0].IP != "10.4.4.4" {
 				t.Fatalf("disable events %+v", evs)
 			}
-		})
+		}()
 
-		t.Run("the old secret's codes no longer verify", func(t *testing.T) {
+		// Step: The old secret's codes no longer verify.
+		func() {
 			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), ""); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("verify after disable = %v, want ErrBadCode", err)
 			}
-		})
+		}()
 
-		t.Run("enrolling again gives a new secret that works", func(t *testing.T) {
+		// Step: Enrolling again gives a new secret that works.
+		func() {
 			again := enroll(t, s, clock, f.CustA)
 			if again == secret {
 				t.Fatal("re-enrollment reused the old secret")
@@ -386,7 +393,7 @@ func TestTOTPDisable(t *testing.T) {
 			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, again, clock.Now()), ""); err != nil {
 				t.Fatalf("verify after re-enrollment: %v", err)
 			}
-		})
+		}()
 
 		t.Run("requiring TOTP is recorded and audited", func(t *testing.T) {
 			if err := s.SetTOTPRequired(ctx, models.UserActor(f.Admin, ""), f.CustB.ID, true); err != nil {

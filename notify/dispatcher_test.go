@@ -205,7 +205,12 @@ func TestNoticesReachTheContactsAndStopTheClock(t *testing.T) {
 				}
 			})
 
-			t.Run("a recovery notice goes to the same contacts by the same channels", func(t *testing.T) {
+			// Then, in order, the recovery and a second outage: steps of one
+			// flow, not subtests, as each needs the one before (the second
+			// outage can only open once the first has ended).
+
+			// A recovery notice goes to the same contacts by the same channels.
+			func() {
 				r.step(10 * time.Minute)
 				ended := clock.Now()
 				w.recover(t, ended)
@@ -233,9 +238,10 @@ func TestNoticesReachTheContactsAndStopTheClock(t *testing.T) {
 				if n := len(sink.all()); n != 4 {
 					t.Errorf("%d emails in all, want 4", n)
 				}
-			})
+			}()
 
-			t.Run("a refused address bounces at once and a busy gateway is retried", func(t *testing.T) {
+			// A refused address bounces at once and a busy gateway is retried.
+			func() {
 				bad := w.contact(t, models.ContactInput{Name: "Nobody", Email: "nobody@alpha.test",
 					Channels: []models.Channel{models.ChannelEmail}, Priority: 2, Locale: "en"})
 				hook.mu.Lock()
@@ -263,7 +269,7 @@ func TestNoticesReachTheContactsAndStopTheClock(t *testing.T) {
 				if b2, _ := w.deliveries(t, o2.ID); deliveryOf(t, b2, bad.ID, models.ChannelEmail, models.EventOutageOpened).Attempts != 1 {
 					t.Error("the bounced address was tried again")
 				}
-			})
+			}()
 		})
 	}
 }

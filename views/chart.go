@@ -159,7 +159,6 @@ var (
 	chartR       = f1(chartRight)
 	chartT       = f1(chartTop)
 	chartB       = f1(chartBot)
-	chartPlotH   = f1(chartBot - chartTop)
 	chartPlotW   = f1(chartRight - chartLeft)
 	chartLaneY   = f1(laneTop)
 	chartLaneH   = f1(laneH)

@@ -5,13 +5,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/colo-portal/portal/models"
@@ -52,144 +55,265 @@ type Config struct {
 // DocumentsDir is where uploaded documents are kept.
 func (c *Config) DocumentsDir() string { return filepath.Join(c.DataDir, "documents") }
 
-// loadConfig reads PORTAL_* variables through getenv. It returns every
-// problem at once so an operator fixes them in one go.
-func loadConfig(getenv func(string) string) (*Config, error) {
-	var errs []error
-	get := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
-	c := &Config{
-		Listen:      get("PORTAL_LISTEN", ":8080"),
-		DatabaseURL: get("PORTAL_DATABASE_URL", ""),
-		DataDir:     get("PORTAL_DATA_DIR", "./data"),
-		BaseURL:     strings.TrimRight(get("PORTAL_BASE_URL", ""), "/"),
-		LogFormat:   get("PORTAL_LOG_FORMAT", "text"),
-		Sessions:    models.DefaultSessionPolicy,
-	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("PORTAL_LISTEN=%q: want host:port or :port", c.Listen))
-	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "mysql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
-		errs = append(errs, fmt.Errorf("PORTAL_DATABASE_URL: want empty (embedded SQLite), sqlite:PATH or mysql://user:pass@host:port/db"))
-	}
-	if strings.HasPrefix(c.DatabaseURL, "mysql://") {
-		if _, err := models.MySQLDSN(c.DatabaseURL); err != nil {
-			errs = append(errs, fmt.Errorf("PORTAL_DATABASE_URL: %v", err))
-		}
-	}
-	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("PORTAL_BASE_URL=%q: want http://host or https://host", c.BaseURL))
-		} else {
-			c.Secure = u.Scheme == "https"
-		}
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(get("PORTAL_LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("PORTAL_LOG_LEVEL: want debug, info, warn or error"))
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("PORTAL_LOG_FORMAT=%q: want text or json", c.LogFormat))
-	}
-	tz, err := time.LoadLocation(get("PORTAL_TIMEZONE", "Asia/Shanghai"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("PORTAL_TIMEZONE: %v", err))
-	}
-	c.TimeZone = tz
-	for _, d := range []struct {
-		key string
-		dst *time.Duration
-	}{{"PORTAL_SESSION_IDLE", &c.Sessions.Idle}, {"PORTAL_SESSION_MAX", &c.Sessions.Absolute}} {
-		if v := strings.TrimSpace(getenv(d.key)); v != "" {
-			dur, err := time.ParseDuration(v)
-			if err != nil || dur < time.Minute {
-				errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least 1m, like 2h", d.key, v))
-				continue
+// setting is one PORTAL_* variable: its name, its default, what it is
+// for, and how its value goes into the Config. Every variable is read
+// through the table in settings(), so each is parsed and reported the same
+// way.
+type setting struct {
+	name string
+	def  string // the value when the variable is unset or blank
+	help string
+	// secret settings may come from a file named by name_FILE (Docker and
+	// Kubernetes secrets), and their values never appear in errors.
+	secret bool
+	// quiet settings' values never appear in errors either.
+	quiet bool
+	// set parses v into c; its error says what is wanted, without the name.
+	set func(c *Config, v string) error
+}
+
+// settings is every PORTAL_* variable the portal reads, in the order
+// problems are reported. Checks between settings are in crossCheck.
+func settings() []setting {
+	return append([]setting{
+		{name: "PORTAL_LISTEN", def: ":8080", help: "address to serve on", set: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("want host:port or :port")
 			}
-			*d.dst = dur
+			c.Listen = v
+			return nil
+		}},
+		{name: "PORTAL_DATABASE_URL", secret: true, help: "empty (SQLite under the data directory), sqlite:PATH or mysql://user:pass@host:port/db",
+			set: func(c *Config, v string) error {
+				switch {
+				case v == "" || strings.HasPrefix(v, "sqlite:"):
+				case strings.HasPrefix(v, "mysql://"):
+					if _, err := models.MySQLDSN(v); err != nil {
+						return err
+					}
+				default:
+					return errors.New("want empty (embedded SQLite), sqlite:PATH or mysql://user:pass@host:port/db")
+				}
+				c.DatabaseURL = v
+				return nil
+			}},
+		{name: "PORTAL_DATA_DIR", def: "./data", help: "SQLite file, uploaded documents and the generated key file",
+			set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{name: "PORTAL_BASE_URL", help: "public URL; https:// turns on secure cookies and HSTS", set: func(c *Config, v string) error {
+			v = strings.TrimRight(v, "/")
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("want http://host or https://host")
+			}
+			c.BaseURL, c.Secure = v, u.Scheme == "https"
+			return nil
+		}},
+		{name: "PORTAL_SECRET", secret: true, help: "at least 32 characters; default: DATA_DIR/secret.key, created on first run",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					return nil
+				}
+				c.Secret = []byte(v)
+				if len(v) < 32 {
+					return errors.New("want at least 32 characters")
+				}
+				return nil
+			}},
+		{name: "PORTAL_LOG_LEVEL", def: "info", help: "debug, info, warn or error", set: func(c *Config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return errors.New("want debug, info, warn or error")
+			}
+			return nil
+		}},
+		{name: "PORTAL_LOG_FORMAT", def: "text", help: "text or json", set: oneOf(func(c *Config, v string) { c.LogFormat = v }, "text", "json")},
+		{name: "PORTAL_TIMEZONE", def: "Asia/Shanghai", help: "time zone pages show times in", set: func(c *Config, v string) error {
+			tz, err := time.LoadLocation(v)
+			if err != nil {
+				return err
+			}
+			c.TimeZone = tz
+			return nil
+		}},
+		{name: "PORTAL_SESSION_IDLE", def: shortDuration(models.DefaultSessionPolicy.Idle), help: "sign-out after this long without a request",
+			set: durationIn(time.Minute, 0, "2h", func(c *Config, d time.Duration) { c.Sessions.Idle = d })},
+		{name: "PORTAL_SESSION_MAX", def: shortDuration(models.DefaultSessionPolicy.Absolute), help: "sign-out this long after sign-in",
+			set: durationIn(time.Minute, 0, "12h", func(c *Config, d time.Duration) { c.Sessions.Absolute = d })},
+		{name: "PORTAL_TRUSTED_PROXIES", help: "comma-separated IPs or CIDR ranges of reverse proxies", set: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			var bad []string
+			for _, p := range strings.Split(v, ",") {
+				p = strings.TrimSpace(p)
+				if net.ParseIP(p) == nil {
+					if _, _, err := net.ParseCIDR(p); err != nil {
+						bad = append(bad, strconv.Quote(p))
+						continue
+					}
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			if bad != nil {
+				return fmt.Errorf("%s: not an IP address or CIDR range", strings.Join(bad, ", "))
+			}
+			return nil
+		}},
+		{name: "PORTAL_PROBER", def: "on", help: "off serves pages only", set: oneOf(func(c *Config, v string) { c.Prober = v == "on" }, "on", "off")},
+		{name: "PORTAL_PROBER_WORKERS", def: "64", help: "protocol checks run at once",
+			set: intIn(1, 4096, "a number", func(c *Config, n int) { c.ProberWorkers = n })},
+		{name: "PORTAL_RETENTION_DAYS", def: "90", help: "days raw probe results are kept",
+			set: intIn(7, 3650, "a number of days", func(c *Config, n int) { c.Retention = time.Duration(n) * 24 * time.Hour })},
+		// The request body limit follows it for every route, so it stays modest.
+		{name: "PORTAL_UPLOAD_MAX_MB", def: strconv.FormatInt(models.DefaultUploadLimits.MaxBytes>>20, 10), help: "largest upload in megabytes",
+			set: intIn(1, 50, "a number of megabytes", func(c *Config, n int) { c.Uploads.MaxBytes = int64(n) << 20 })},
+		{name: "PORTAL_PHONE_FOLLOWUP", def: shortDuration(models.DefaultFollowUpDeadline), help: "the signed form is due this long after a phone authorization",
+			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
+		{name: "PORTAL_HASH_CONCURRENCY", help: "passwords hashed at once; default: sized from memory",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					return nil
+				}
+				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
+			}},
+	}, notifySettings()...)
+}
+
+// printSettings lists the settings with their defaults, for portal help.
+func printSettings(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range settings() {
+		def := s.def
+		if def == "" {
+			def = "-"
+		}
+		name := s.name
+		if s.secret {
+			name += " (or " + s.name + "_FILE)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, def, s.help)
+	}
+	tw.Flush()
+}
+
+// loadConfig reads PORTAL_* variables through getenv, by the table of
+// settings. It returns every problem at once so an operator fixes them in
+// one go.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{Sessions: models.DefaultSessionPolicy, Uploads: models.DefaultUploadLimits}
+	var errs []error
+	for _, s := range settings() {
+		v, err := s.value(getenv)
+		if err == nil {
+			if err = s.set(c, v); err != nil {
+				if s.secret || s.quiet || v == "" {
+					// A parser's own error may quote the value (url.Parse does).
+					msg := err.Error()
+					if v != "" {
+						msg = strings.ReplaceAll(msg, v, "(hidden)")
+					}
+					err = fmt.Errorf("%s: %s", s.name, msg)
+				} else {
+					err = fmt.Errorf("%s=%q: %w", s.name, v, err)
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, c.crossCheck()...)
+	return c, errors.Join(errs...)
+}
+
+// value is the setting's value: the variable, trimmed; for a secret the
+// content of the file its _FILE variable names, without the trailing line
+// break; else the default. Setting both a secret and its _FILE is an error.
+func (s setting) value(getenv func(string) string) (string, error) {
+	v := strings.TrimSpace(getenv(s.name))
+	if s.secret {
+		if path := strings.TrimSpace(getenv(s.name + "_FILE")); path != "" {
+			if v != "" {
+				return "", fmt.Errorf("%s and %s_FILE are both set: set one of them", s.name, s.name)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", fmt.Errorf("%s_FILE: %w", s.name, err)
+			}
+			if v = strings.TrimRight(string(b), "\r\n"); v == "" {
+				return "", fmt.Errorf("%s_FILE: %s is empty", s.name, path)
+			}
+			return v, nil
+		}
+	}
+	if v == "" {
+		v = s.def
+	}
+	return v, nil
+}
+
+// crossCheck reports what is wrong between settings that are each fine.
+func (c *Config) crossCheck() []error {
+	var errs []error
 	if c.Sessions.Idle > c.Sessions.Absolute {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_IDLE (%s) is longer than PORTAL_SESSION_MAX (%s)", c.Sessions.Idle, c.Sessions.Absolute))
 	}
-	if v := get("PORTAL_TRUSTED_PROXIES", ""); v != "" {
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			if net.ParseIP(p) == nil {
-				if _, _, err := net.ParseCIDR(p); err != nil {
-					errs = append(errs, fmt.Errorf("PORTAL_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
-					continue
-				}
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p)
-		}
-	}
-	switch v := strings.ToLower(get("PORTAL_PROBER", "on")); v {
-	case "on":
-		c.Prober = true
-	case "off":
-	default:
-		errs = append(errs, fmt.Errorf("PORTAL_PROBER=%q: want on or off", v))
-	}
-	c.Retention = 90 * 24 * time.Hour
-	if v := get("PORTAL_RETENTION_DAYS", ""); v != "" {
+	return append(errs, c.Notify.crossCheck()...)
+}
+
+// intIn parses a whole number from lo to hi; what names its unit in the
+// error ("a number of days").
+func intIn(lo, hi int, what string, set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 7 || n > 3650 {
-			errs = append(errs, fmt.Errorf("PORTAL_RETENTION_DAYS=%q: want a number of days from 7 to 3650", v))
-		} else {
-			c.Retention = time.Duration(n) * 24 * time.Hour
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want %s from %d to %d", what, lo, hi)
 		}
+		set(c, n)
+		return nil
 	}
-	c.ProberWorkers = 64
-	if v := get("PORTAL_PROBER_WORKERS", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 4096 {
-			errs = append(errs, fmt.Errorf("PORTAL_PROBER_WORKERS=%q: want a number from 1 to 4096", v))
-		} else {
-			c.ProberWorkers = n
-		}
-	}
-	c.Uploads = models.DefaultUploadLimits
-	if v := get("PORTAL_UPLOAD_MAX_MB", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		// The request body limit follows it for every route, so it stays modest.
-		if err != nil || n < 1 || n > 50 {
-			errs = append(errs, fmt.Errorf("PORTAL_UPLOAD_MAX_MB=%q: want a number of megabytes from 1 to 50", v))
-		} else {
-			c.Uploads.MaxBytes = int64(n) << 20
-		}
-	}
-	c.FollowUp = models.DefaultFollowUpDeadline
-	if v := get("PORTAL_PHONE_FOLLOWUP", ""); v != "" {
+}
+
+// durationIn parses a Go duration of at least lo and, unless hi is 0, at
+// most hi; example shows one in the error.
+func durationIn(lo, hi time.Duration, example string, set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Hour || d > 30*24*time.Hour {
-			errs = append(errs, fmt.Errorf("PORTAL_PHONE_FOLLOWUP=%q: want a duration from 1h to 720h, like 24h", v))
-		} else {
-			c.FollowUp = d
+		if err != nil || d < lo || (hi > 0 && d > hi) {
+			if hi == 0 {
+				return fmt.Errorf("want a duration of at least %s, like %s", shortDuration(lo), example)
+			}
+			return fmt.Errorf("want a duration from %s to %s, like %s", shortDuration(lo), shortDuration(hi), example)
 		}
+		set(c, d)
+		return nil
 	}
-	if v := get("PORTAL_HASH_CONCURRENCY", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			errs = append(errs, fmt.Errorf("PORTAL_HASH_CONCURRENCY=%q: want a number from 1 to 256", v))
-		} else {
-			c.HashConcurrency = n
+}
+
+// oneOf accepts one of the words, in any case, and sets it in lower case.
+func oneOf(set func(*Config, string), words ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.ToLower(v)
+		if !slices.Contains(words, v) {
+			return fmt.Errorf("want %s", strings.Join(words, " or "))
 		}
+		set(c, v)
+		return nil
 	}
-	var notifyErrs []error
-	c.Notify, notifyErrs = loadNotifyConfig(get)
-	errs = append(errs, notifyErrs...)
-	if s := strings.TrimSpace(getenv("PORTAL_SECRET")); s != "" {
-		if len(s) < 32 {
-			errs = append(errs, fmt.Errorf("PORTAL_SECRET: want at least 32 characters"))
-		}
-		c.Secret = []byte(s)
+}
+
+// shortDuration writes d as an operator would: 2h, 30m, 720h.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
 	}
-	return c, errors.Join(errs...)
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // loadOrCreateSecret reads the key file under the data directory, creating
@@ -251,5 +375,3 @@ func (c *Config) logger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/colo-portal/portal/models"
@@ -24,32 +24,69 @@ type NotifyConfig struct {
 // minWebhookSecret is the shortest webhook secret accepted.
 const minWebhookSecret = 16
 
-// loadNotifyConfig reads the notification settings; get returns a
-// trimmed variable or its default. Secrets never appear in the errors.
-func loadNotifyConfig(get func(k, def string) string) (NotifyConfig, []error) {
-	var errs []error
-	var c NotifyConfig
-	s := &c.SMTP
-	s.Host = get("PORTAL_SMTP_HOST", "")
-	s.Mode = strings.ToLower(get("PORTAL_SMTP_MODE", notify.ModeStartTLS))
-	s.User = get("PORTAL_SMTP_USER", "")
-	s.Password = get("PORTAL_SMTP_PASSWORD", "")
-	s.From = get("PORTAL_SMTP_FROM", "")
-	s.HeloName = get("PORTAL_SMTP_HELO", "")
-	switch s.Mode {
-	case notify.ModeStartTLS, notify.ModeNone:
-		s.Port = 587
-	case notify.ModeTLS:
-		s.Port = 465
-	default:
-		errs = append(errs, fmt.Errorf("PORTAL_SMTP_MODE=%q: want starttls, tls or none", s.Mode))
+// notifySettings are the notification settings. The SMTP port's default
+// follows the mode, so it is filled in by crossCheck.
+func notifySettings() []setting {
+	str := func(set func(*NotifyConfig, string)) func(*Config, string) error {
+		return func(c *Config, v string) error { set(&c.Notify, v); return nil }
 	}
-	if v := get("PORTAL_SMTP_PORT", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 65535 {
-			errs = append(errs, fmt.Errorf("PORTAL_SMTP_PORT=%q: want a port number from 1 to 65535", v))
-		} else {
-			s.Port = n
+	return []setting{
+		{name: "PORTAL_SMTP_HOST", help: "mail server for email notices; empty sends no email", set: func(c *Config, v string) error {
+			// Kept when refused too, so the settings that go with it are
+			// checked against it (and likewise the sender and the URL).
+			c.Notify.SMTP.Host = v
+			if v != "" && !models.ValidHost(v) {
+				return errors.New("want a host name or IP address, without port or scheme (the port is PORTAL_SMTP_PORT)")
+			}
+			return nil
+		}},
+		{name: "PORTAL_SMTP_MODE", def: notify.ModeStartTLS, help: "starttls, tls or none",
+			set: oneOf(func(c *Config, v string) { c.Notify.SMTP.Mode = v }, notify.ModeStartTLS, notify.ModeTLS, notify.ModeNone)},
+		{name: "PORTAL_SMTP_PORT", help: "587, or 465 with tls", set: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			return intIn(1, 65535, "a port number", func(c *Config, n int) { c.Notify.SMTP.Port = n })(c, v)
+		}},
+		{name: "PORTAL_SMTP_USER", help: "login name; with it the password", set: str(func(n *NotifyConfig, v string) { n.SMTP.User = v })},
+		{name: "PORTAL_SMTP_PASSWORD", secret: true, help: "login password", set: str(func(n *NotifyConfig, v string) { n.SMTP.Password = v })},
+		{name: "PORTAL_SMTP_FROM", help: "sender, required with a host", set: func(c *Config, v string) error {
+			c.Notify.SMTP.From = v
+			if v != "" {
+				if _, err := mail.ParseAddress(v); err != nil {
+					return errors.New(`want an address like noc@idc.example or "Colo NOC <noc@idc.example>"`)
+				}
+			}
+			return nil
+		}},
+		{name: "PORTAL_SMTP_HELO", help: "name given in EHLO", set: str(func(n *NotifyConfig, v string) { n.SMTP.HeloName = v })},
+		// Not shown in errors: a token may sit in its query.
+		{name: "PORTAL_WEBHOOK_URL", quiet: true, help: "the SMS, pager or fax gateway", set: func(c *Config, v string) error {
+			c.Notify.Webhook.URL = v
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("want http://host/path or https://host/path")
+				}
+			}
+			return nil
+		}},
+		{name: "PORTAL_WEBHOOK_SECRET", secret: true, help: "signs every webhook request, at least " + strconv.Itoa(minWebhookSecret) + " characters",
+			set: str(func(n *NotifyConfig, v string) { n.Webhook.Secret = v })},
+		{name: "PORTAL_CONTACT_CONFIRM_DAYS", def: strconv.Itoa(int(models.DefaultConfirmEvery / (24 * time.Hour))), help: "days between contact list confirmations",
+			set: intIn(7, 730, "a number of days", func(c *Config, n int) { c.Notify.ConfirmEvery = time.Duration(n) * 24 * time.Hour })},
+	}
+}
+
+// crossCheck fills in the SMTP port from the mode and reports settings that
+// do not go together. Secrets never appear in the errors.
+func (c *NotifyConfig) crossCheck() []error {
+	var errs []error
+	s := &c.SMTP
+	if s.Port == 0 {
+		s.Port = 587
+		if s.Mode == notify.ModeTLS {
+			s.Port = 465
 		}
 	}
 	if s.Host == "" {
@@ -57,13 +94,8 @@ func loadNotifyConfig(get func(k, def string) string) (NotifyConfig, []error) {
 			errs = append(errs, fmt.Errorf("PORTAL_SMTP_USER or PORTAL_SMTP_FROM is set but PORTAL_SMTP_HOST is not: set the mail server, or unset them to send no email"))
 		}
 	} else {
-		if !models.ValidHost(s.Host) {
-			errs = append(errs, fmt.Errorf("PORTAL_SMTP_HOST=%q: want a host name or IP address, without port or scheme (the port is PORTAL_SMTP_PORT)", s.Host))
-		}
 		if s.From == "" {
 			errs = append(errs, fmt.Errorf("PORTAL_SMTP_FROM: required with PORTAL_SMTP_HOST, like \"Colo NOC <noc@idc.example>\""))
-		} else if _, err := mail.ParseAddress(s.From); err != nil {
-			errs = append(errs, fmt.Errorf("PORTAL_SMTP_FROM=%q: want an address like noc@idc.example or \"Colo NOC <noc@idc.example>\"", s.From))
 		}
 		local := s.Host == "localhost" || s.Host == "127.0.0.1" || s.Host == "::1"
 		if s.User != "" && s.Mode == notify.ModeNone && !local {
@@ -73,30 +105,13 @@ func loadNotifyConfig(get func(k, def string) string) (NotifyConfig, []error) {
 	if s.Password != "" && s.User == "" {
 		errs = append(errs, fmt.Errorf("PORTAL_SMTP_PASSWORD is set but PORTAL_SMTP_USER is not"))
 	}
-
 	w := &c.Webhook
-	w.URL = get("PORTAL_WEBHOOK_URL", "")
-	w.Secret = get("PORTAL_WEBHOOK_SECRET", "")
 	if w.URL != "" {
-		u, err := url.Parse(w.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("PORTAL_WEBHOOK_URL: want http://host/path or https://host/path"))
-		}
 		if len(w.Secret) < minWebhookSecret {
 			errs = append(errs, fmt.Errorf("PORTAL_WEBHOOK_SECRET: required with PORTAL_WEBHOOK_URL, at least %d characters (the gateway checks the signature with it)", minWebhookSecret))
 		}
 	} else if w.Secret != "" {
 		errs = append(errs, fmt.Errorf("PORTAL_WEBHOOK_SECRET is set but PORTAL_WEBHOOK_URL is not"))
 	}
-
-	c.ConfirmEvery = models.DefaultConfirmEvery
-	if v := get("PORTAL_CONTACT_CONFIRM_DAYS", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 7 || n > 730 {
-			errs = append(errs, fmt.Errorf("PORTAL_CONTACT_CONFIRM_DAYS=%q: want a number of days from 7 to 730", v))
-		} else {
-			c.ConfirmEvery = time.Duration(n) * 24 * time.Hour
-		}
-	}
-	return c, errs
+	return errs
 }

@@ -138,7 +138,15 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 			})
 
 			t.Run("the same import again is refused", func(t *testing.T) {
-				file := writeFile(t, "again.csv", "org,name,address\nzeta,db-1,192.0.2.20\n")
+				// An organization of its own, so this does not depend on the
+				// imports above having run.
+				if out, err := c.run("", "org", "add", "--slug", "yota", "--name", "Yota"); err != nil {
+					t.Fatalf("org add: %v (%s)", err, out)
+				}
+				file := writeFile(t, "again.csv", "org,name,address\nyota,db-1,192.0.2.20\n")
+				if _, err := c.run("", "device", "import", file); err != nil {
+					t.Fatalf("first import: %v", err)
+				}
 				_, err := c.run("", "device", "import", file)
 				if err == nil || !strings.Contains(err.Error(), "line 2: name: This organization already has a device of this name") {
 					t.Errorf("err = %v", err)

@@ -50,7 +50,7 @@ Usage:
   portal routes                       list every route with the roles allowed
   portal healthcheck                  ask the running portal's /healthz (for Docker)
 
-Configuration comes from PORTAL_* environment variables; see README.md.
+Configuration comes from these PORTAL_* environment variables (README.md says more):
 `
 
 func main() {
@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
+		printSettings(stdout)
 		return nil
 	}
 	cfg, err := loadConfig(getenv)

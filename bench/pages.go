@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -29,48 +29,35 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
-type pagesBenchOpts struct {
-	devices, fleet, orgs, days, iterations int
-	db                                     string
-}
-
-// benchPages is `portal bench pages`: a year of 5-minute history for the
-// devices of one organization, a fleet around it, and the time the real
-// app takes to render the pages that read that history.
-func benchPages(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("bench pages")
-	var o pagesBenchOpts
-	fs.IntVar(&o.devices, "devices", 100, "devices of the measured organization, each with a year of history")
-	fs.IntVar(&o.fleet, "fleet", 1000, "devices in all, spread over --orgs organizations (the fleet page)")
-	fs.IntVar(&o.orgs, "orgs", 10, "organizations")
-	fs.IntVar(&o.days, "days", 365, "days of history (raw results for the last 90 of them, rollups for all)")
-	fs.IntVar(&o.iterations, "iterations", 50, "requests timed per page")
-	fs.StringVar(&o.db, "db", "", "database URL (empty: a temporary SQLite file)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("bench pages: %w\n%s", err, benchUsage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench pages: unexpected %q\n%s", fs.Arg(0), benchUsage)
-	}
-	if o.devices < 1 || o.days < 1 || o.iterations < 1 || o.orgs < 1 {
-		return errors.New("bench pages: --devices, --orgs, --days and --iterations must be at least 1")
-	}
-	o.fleet = max(o.fleet, o.devices)
-	if o.orgs == 1 {
-		o.fleet = o.devices // no other organization to hold the rest
-	}
-	return runPagesBench(ctx, o, stdout)
+// PagesOptions are the figures of `portal bench pages`; see its flags.
+type PagesOptions struct {
+	// Devices of the measured organization, each with Days of history;
+	// Fleet devices in all over Orgs organizations.
+	Devices, Fleet, Orgs, Days int
+	Iterations                 int    // requests timed per page
+	DB                         string // as ProbeOptions.DB
 }
 
 // benchHasher keeps the benchmark's two sign-ins quick; sign-in is not
 // what it measures.
 var benchHasher = models.PasswordHasher{Memory: 1024, Time: 1, Threads: 1}
 
-func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) error {
+// Pages fills a throw-away database with a year of 5-minute history for
+// the devices of one organization and a fleet around it, then times the
+// real app rendering the pages that read that history, and prints the
+// figures to stdout (progress goes to standard error).
+func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
+	if o.Devices < 1 || o.Days < 1 || o.Iterations < 1 || o.Orgs < 1 {
+		return errors.New("bench pages: devices, organizations, days and iterations must be at least 1")
+	}
+	o.Fleet = max(o.Fleet, o.Devices)
+	if o.Orgs == 1 {
+		o.Fleet = o.Devices // no other organization to hold the rest
+	}
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	}
-	tdb, err := newThrowawayDB(ctx, o.db)
+	tdb, err := newThrowawayDB(ctx, o.DB)
 	if err != nil {
 		return err
 	}
@@ -82,7 +69,7 @@ func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) erro
 	defer store.Close()
 
 	t0 := time.Now()
-	fill, err := fillHistory(ctx, store, o, progress)
+	fill, err := fillHistory(ctx, store, writer{db}, o, progress)
 	if err != nil {
 		return err
 	}
@@ -119,17 +106,17 @@ func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) erro
 		targetMS          float64
 		want              string // text the page must show
 	}{
-		{"uptime", fmt.Sprintf("GET /uptime (%d devices)", o.devices), "/uptime", customer, 100, fill.deviceName},
+		{"uptime", fmt.Sprintf("GET /uptime (%d devices)", o.Devices), "/uptime", customer, 100, fill.deviceName},
 		{"device_1y", "GET /devices/:id?range=1y", dev + "?range=1y", customer, 50, fill.deviceName},
 		{"device_30d", "GET /devices/:id?range=30d", dev + "?range=30d", customer, 50, fill.deviceName},
 		{"device_24h", "GET /devices/:id?range=24h", dev + "?range=24h", customer, 50, fill.deviceName},
-		{"fleet", fmt.Sprintf("GET /fleet (%d devices)", o.fleet), "/fleet", engineer, 150, fill.deviceName},
+		{"fleet", fmt.Sprintf("GET /fleet (%d devices)", o.Fleet), "/fleet", engineer, 150, fill.deviceName},
 		{"operation", "GET /operations/:id (40 messages)", op, engineer, 50, benchOperationTitle},
 		{"operations", "GET /operations?all=1 (staff)", "/operations?all=1", engineer, 50, benchOperationTitle},
 		{"report_pdf", "GET /operations/:id/report.pdf (40 messages)", op + "/report.pdf", customer, 200, "%PDF-"},
 	}
-	rep := pagesReport{DB: tdb.kind, Devices: o.devices, Fleet: o.fleet, Orgs: o.orgs, Days: o.days,
-		Iterations: o.iterations, FillS: fillTime.Seconds(), DBMB: float64(size) / 1e6,
+	rep := pagesReport{DB: tdb.kind, Devices: o.Devices, Fleet: o.Fleet, Orgs: o.Orgs, Days: o.Days,
+		Iterations: o.Iterations, FillS: fillTime.Seconds(), DBMB: float64(size) / 1e6,
 		Results: fill.results, Rollups: fill.rollups, Outages: fill.outages, Pages: map[string]pageTiming{}}
 	for _, pg := range pages {
 		// One request untimed: warm caches, and check the page is right.
@@ -137,8 +124,8 @@ func runPagesBench(ctx context.Context, o pagesBenchOpts, stdout io.Writer) erro
 		if status != http.StatusOK || !strings.Contains(body, pg.want) {
 			return fmt.Errorf("bench pages: GET %s: status %d, want 200 with %q", pg.path, status, pg.want)
 		}
-		times := make([]time.Duration, 0, o.iterations)
-		for range o.iterations {
+		times := make([]time.Duration, 0, o.Iterations)
+		for range o.Iterations {
 			status, _, d := pg.c.get(pg.path)
 			if status != http.StatusOK {
 				return fmt.Errorf("bench pages: GET %s: status %d", pg.path, status)
@@ -233,7 +220,7 @@ type filled struct {
 
 // fillHistory creates the organizations, users and devices, and a year of
 // history for the measured organization's devices.
-func fillHistory(ctx context.Context, store *models.Store, o pagesBenchOpts, progress func(string, ...any)) (*filled, error) {
+func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOptions, progress func(string, ...any)) (*filled, error) {
 	sys := models.SystemActor("bench")
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -241,39 +228,39 @@ func fillHistory(ctx context.Context, store *models.Store, o pagesBenchOpts, pro
 		password: "bench-" + hex.EncodeToString(b)}
 	if _, err := store.CreateUser(ctx, sys, models.UserInput{Email: f.engineerEmail, Name: "Bench Engineer",
 		Role: models.RoleEngineer, Password: f.password}); err != nil {
-		return nil, cliError("bench pages", err)
+		return nil, shellError("bench pages", err)
 	}
 	now := time.Now().UTC()
-	created := now.AddDate(0, 0, -o.days).Add(-time.Hour)
+	created := now.AddDate(0, 0, -o.Days).Add(-time.Hour)
 	rng := mrand.New(mrand.NewPCG(1, 2)) // the same history every run
-	var measured []models.BulkDevice
-	for org := range o.orgs {
+	var measured []bulkDevice
+	for org := range o.Orgs {
 		og, err := store.CreateOrg(ctx, sys, models.OrgInput{Slug: fmt.Sprintf("bench-%02d", org+1), Name: fmt.Sprintf("Benchmark %02d", org+1)})
 		if err != nil {
-			return nil, cliError("bench pages", err)
+			return nil, shellError("bench pages", err)
 		}
-		n := o.devices
+		n := o.Devices
 		if org > 0 {
 			// The rest of the fleet, spread over the other organizations.
-			rest := o.fleet - o.devices
-			n = rest / (o.orgs - 1)
-			if org <= rest%(o.orgs-1) {
+			rest := o.Fleet - o.Devices
+			n = rest / (o.Orgs - 1)
+			if org <= rest%(o.Orgs-1) {
 				n++
 			}
 		} else {
 			if _, err := store.CreateUser(ctx, sys, models.UserInput{Email: f.customerEmail, Name: "Bench Customer",
 				Role: models.RoleCustomer, OrgID: &og.ID, Password: f.password}); err != nil {
-				return nil, cliError("bench pages", err)
+				return nil, shellError("bench pages", err)
 			}
 		}
-		ds := make([]models.BulkDevice, n)
+		ds := make([]bulkDevice, n)
 		for i := range ds {
 			addr, err := loopbackAddr(i)
 			if err != nil {
 				return nil, err
 			}
 			last := now.Add(-time.Duration(rng.IntN(300)) * time.Second)
-			ds[i] = models.BulkDevice{
+			ds[i] = bulkDevice{
 				Device: models.Device{OrgID: og.ID, Name: fmt.Sprintf("srv-%02d-%04d", org+1, i+1), Address: addr,
 					Cabinet: fmt.Sprintf("A%02d", i/40+1), Position: fmt.Sprintf("U%d", i%40+1), CreatedAt: created},
 				Checks: []models.Check{{Kind: models.KindICMP, Target: addr, IntervalSec: 300, TimeoutMs: 5000,
@@ -281,7 +268,7 @@ func fillHistory(ctx context.Context, store *models.Store, o pagesBenchOpts, pro
 					LastAt: &last, LastOK: true, LastRTTus: 200 + rng.IntN(600)}},
 			}
 		}
-		if err := store.BulkCreateDevices(ctx, ds); err != nil {
+		if err := w.createDevices(ctx, ds); err != nil {
 			return nil, err
 		}
 		if org == 0 {
@@ -292,7 +279,7 @@ func fillHistory(ctx context.Context, store *models.Store, o pagesBenchOpts, pro
 		for i := 0; i < len(ds); i += 97 {
 			c := ds[i].Checks[0]
 			start := now.Add(-time.Duration(10+rng.IntN(120)) * time.Minute)
-			if err := store.BulkInsertOutage(ctx, &models.Outage{CheckID: c.ID, DeviceID: c.DeviceID, OrgID: c.OrgID,
+			if err := w.insertOutage(ctx, &models.Outage{CheckID: c.ID, DeviceID: c.DeviceID, OrgID: c.OrgID,
 				StartedAt: start, ConfirmedAt: start.Add(5 * time.Minute), Failures: 2}, nil); err != nil {
 				return nil, err
 			}
@@ -301,15 +288,15 @@ func fillHistory(ctx context.Context, store *models.Store, o pagesBenchOpts, pro
 	}
 	f.deviceID, f.deviceName = measured[0].Device.ID, measured[0].Device.Name
 	for i, d := range measured {
-		h := deviceHistory(d, i, now, o.days, rng)
-		if err := store.BulkInsertResults(ctx, h.results); err != nil {
+		h := deviceHistory(d, i, now, o.Days, rng)
+		if err := w.insertResults(ctx, h.results); err != nil {
 			return nil, err
 		}
-		if err := store.BulkInsertRollups(ctx, h.rollups); err != nil {
+		if err := w.insertRollups(ctx, h.rollups); err != nil {
 			return nil, err
 		}
 		for j := range h.outages {
-			if err := store.BulkInsertOutage(ctx, &h.outages[j], h.evidence[j]); err != nil {
+			if err := w.insertOutage(ctx, &h.outages[j], h.evidence[j]); err != nil {
 				return nil, err
 			}
 		}
@@ -335,7 +322,7 @@ type history struct {
 // the device's ICMP check: raw results for the last 90 days (retention
 // removed the older ones), hourly and daily rollups with medians for the
 // whole time, and a few outages on some devices, one still open.
-func deviceHistory(d models.BulkDevice, i int, now time.Time, days int, rng *mrand.Rand) history {
+func deviceHistory(d bulkDevice, i int, now time.Time, days int, rng *mrand.Rand) history {
 	c := d.Checks[0]
 	step := 5 * time.Minute
 	first := now.AddDate(0, 0, -days).Truncate(step)
