@@ -25,19 +25,24 @@ func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs views.FormErrors)
 	return h.render(c, status, views.AccountPage(views.AccountPageVM{Errors: errs, Sessions: n}))
 }
 
-// changePassword keeps this session and ends every other one.
+// changePassword ends every other session and gives this one a new ID.
 func (h *Handler) changePassword(c *fiber.Ctx) error {
 	if c.FormValue("password") != c.FormValue("confirm") {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity,
 			views.FormErrors{"confirm": {Field: "confirm", Key: "error.password_mismatch"}})
 	}
-	err := h.store.ChangePassword(c.UserContext(), currentUser(c).ID, c.FormValue("current"), c.FormValue("password"),
+	renewed, err := h.store.ChangePassword(c.UserContext(), currentUser(c).ID, c.FormValue("current"), c.FormValue("password"),
 		c.IP(), state(c).sessionID)
 	if errs := views.FromError(err); errs != nil {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity, errs)
 	}
 	if err != nil {
 		return err
+	}
+	if renewed != "" {
+		// The server keeps the session's expiry; the cookie is only its
+		// carrier.
+		h.setCookie(c, "portal_session", renewed, h.sessions.Absolute, true)
 	}
 	h.flash(c, "ok", "flash.password_changed")
 	return redirect(c, "/account")

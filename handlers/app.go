@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,6 +121,10 @@ func New(d Deps) *fiber.App {
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
+		// HEAD is GET without the body (fasthttp leaves the body out).
+		if r.Method == fiber.MethodGet {
+			app.Add(fiber.MethodHead, r.Path, h.guard(r.Access), r.Handler)
+		}
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
@@ -163,9 +169,13 @@ var errorKeys = map[int]string{
 func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status := http.StatusInternalServerError
 	var fe *fiber.Error
+	wait, busy := models.IsHashBusy(err)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		status = http.StatusNotFound
+	case busy:
+		status = http.StatusTooManyRequests
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	case errors.As(err, &fe):
 		status = fe.Code
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

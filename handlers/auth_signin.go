@@ -30,6 +30,16 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	}
 	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
 	var limited *models.RateLimitedError
+	if _, joined := err.(interface{ Unwrap() []error }); joined {
+		// Authenticate joins a failed audit write to its answer: the
+		// answer stands, the failure is logged.
+		h.log.Error("sign-in: a write besides the answer failed", "err", err, "ip", c.IP())
+	}
+	if wait, busy := models.IsHashBusy(err); busy {
+		c.Set(fiber.HeaderRetryAfter, itoa(int64(math.Ceil(wait.Seconds()))))
+		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
+			Email: email, Next: next, Error: "login.busy"}))
+	}
 	switch {
 	case errors.As(err, &limited):
 		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
@@ -128,7 +138,9 @@ func (h *Handler) signOut(c *fiber.Ctx) error {
 		return err
 	}
 	if st.user != nil {
-		_ = h.store.Audit(c.UserContext(), models.UserActor(st.user, c.IP()), models.AuditSignOut, "user", &st.user.ID, st.user.OrgID, nil)
+		if err := h.store.Audit(c.UserContext(), models.UserActor(st.user, c.IP()), models.AuditSignOut, "user", &st.user.ID, st.user.OrgID, nil); err != nil {
+			h.log.Error("sign-out: audit write failed", "err", err, "user_id", st.user.ID)
+		}
 	}
 	h.setCookie(c, "portal_session", "", -1, true)
 	h.flash(c, "ok", "flash.signed_out")

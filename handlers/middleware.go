@@ -174,7 +174,9 @@ func (h *Handler) csrfToken(c *fiber.Ctx) string {
 }
 
 // checkCSRF refuses a state-changing request without the right token, in
-// the _csrf form field or the X-CSRF-Token header.
+// the X-CSRF-Token header or the _csrf field of the body. Never from the
+// query string (c.FormValue would look there too), where a token leaks
+// into logs, history and Referer headers.
 func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
@@ -182,13 +184,24 @@ func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 	}
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = bodyField(c, "_csrf")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.csrfToken(c))) != 1 {
 		h.logger(c).Warn("csrf token missing or wrong", "path", c.Path(), "ip", c.IP())
 		return fiber.NewError(fiber.StatusForbidden, "csrf")
 	}
 	return c.Next()
+}
+
+// bodyField is a field of a url-encoded or multipart body, "" when absent.
+func bodyField(c *fiber.Ctx, name string) string {
+	if v := c.Request().PostArgs().Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	if f, err := c.MultipartForm(); err == nil && len(f.Value[name]) > 0 {
+		return f.Value[name][0]
+	}
+	return ""
 }
 
 // guard enforces a route's access policy.
@@ -213,7 +226,7 @@ func (h *Handler) guard(a Access) fiber.Handler {
 			if st.stage == models.StageMFA {
 				return redirect(c, "/login/totp")
 			}
-			if c.Method() == fiber.MethodGet {
+			if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
 				return redirect(c, "/login?next="+url.QueryEscape(c.OriginalURL()))
 			}
 			return fiber.ErrUnauthorized

@@ -40,6 +40,7 @@ var migrations = []migration{
 	{6, "outage cause spans: part of an outage with a cause of its own", migrateCauseSpans},
 	{7, "notice outcomes: closed months, authorized contacts per clock, one line per missed clock", migrateNoticeOutcomes},
 	{8, "record numbers per organization and year, one-time form tokens", migrateRecordNumbers},
+	{9, "sign-in locks: one row per account and per address, locked while an attempt is reserved", migrateSignInLocks},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

@@ -17,8 +17,9 @@ type PasswordHasher = passhash.Hasher
 var DefaultHasher = passhash.Default
 
 const (
-	// MinPasswordLen is the shortest password accepted.
-	MinPasswordLen = 10
+	// MinPasswordLen is the shortest password accepted, in characters
+	// (OWASP ASVS 4.0 §2.1.1).
+	MinPasswordLen = 12
 	// MaxPasswordLen bounds the work one sign-in can cause.
 	MaxPasswordLen = 256
 )

@@ -41,6 +41,16 @@ type SessionPolicy struct {
 	MFA      time.Duration // to enter the second factor
 }
 
+// TouchEvery is how stale a session's last_seen may get before a request
+// writes it again: a minute, or a sixtieth of the idle limit when that is
+// shorter. A full session ends TouchEvery after the idle limit counted
+// from last_seen, so it never ends before the idle limit counted from its
+// real last request, and at most TouchEvery after it.
+func (p SessionPolicy) TouchEvery() time.Duration { return min(time.Minute, p.Idle/60) }
+
+// idleSince is the last_seen before which a full session is idle at now.
+func (p SessionPolicy) idleSince(now time.Time) time.Time { return now.Add(-(p.Idle + p.TouchEvery())) }
+
 // DefaultSessionPolicy is a working day with a two-hour idle limit.
 var DefaultSessionPolicy = SessionPolicy{Idle: 2 * time.Hour, Absolute: 12 * time.Hour, MFA: 5 * time.Minute}
 
@@ -87,7 +97,9 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 
 // LookupSession returns the live session with raw ID and its user, or
 // ErrNotFound when it is unknown, expired, idle too long, or its user is
-// disabled. It records activity at most once a minute to spare writes.
+// disabled. It records activity when last_seen is TouchEvery old, to
+// spare writes, and ends a full session TouchEvery after the idle limit
+// counted from last_seen, so that it never ends early.
 func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) (*Session, *User, error) {
 	if len(raw) != 32 {
 		return nil, nil, wrap(ErrNotFound, "lookup session")
@@ -98,7 +110,7 @@ func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) 
 		return nil, nil, wrap(notFound(err), "lookup session")
 	}
 	now := s.now()
-	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !now.Before(sess.LastSeenAt.Add(p.Idle))) {
+	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !sess.LastSeenAt.After(p.idleSince(now))) {
 		db.Delete(&sess)
 		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
@@ -109,9 +121,11 @@ func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) 
 	if u.Disabled() {
 		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
-	if now.Sub(sess.LastSeenAt) > time.Minute {
+	if now.Sub(sess.LastSeenAt) >= p.TouchEvery() {
 		sess.LastSeenAt = now
-		db.Model(&sess).Update("last_seen_at", now)
+		if err := db.Model(&sess).Update("last_seen_at", now).Error; err != nil {
+			return nil, nil, fmt.Errorf("models: touch session: %w", err)
+		}
 	}
 	return &sess, &u, nil
 }
@@ -127,19 +141,25 @@ func (s *Store) CountSessions(ctx context.Context, userID int64, p SessionPolicy
 	var n int64
 	now := s.now()
 	err := s.db.WithContext(ctx).Model(&Session{}).
-		Where("user_id = ? AND stage = ? AND expires_at > ? AND last_seen_at > ?", userID, StageFull, now, now.Add(-p.Idle)).
+		Where("user_id = ? AND stage = ? AND expires_at > ? AND last_seen_at > ?", userID, StageFull, now, p.idleSince(now)).
 		Count(&n).Error
 	return n, wrap(err, "count sessions")
 }
 
-// PurgeExpired deletes expired sessions and sign-in attempts older than keep.
+// PurgeExpired deletes expired sessions, and sign-in attempts and sign-in
+// lock rows older than keepAttempts.
 func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Duration) (int64, error) {
 	now := s.now()
 	db := s.db.WithContext(ctx)
-	r := db.Where("expires_at <= ? OR (stage = ? AND last_seen_at <= ?)", now, StageFull, now.Add(-idle)).Delete(&Session{})
+	r := db.Where("expires_at <= ? OR (stage = ? AND last_seen_at <= ?)", now, StageFull, SessionPolicy{Idle: idle}.idleSince(now)).Delete(&Session{})
 	if r.Error != nil {
 		return 0, wrap(r.Error, "purge expired")
 	}
 	r2 := db.Where("at < ?", now.Add(-keepAttempts)).Delete(&SignInAttempt{})
-	return r.RowsAffected + r2.RowsAffected, wrap(r2.Error, "purge expired")
+	if r2.Error != nil {
+		return 0, wrap(r2.Error, "purge expired")
+	}
+	// A lock row unused as long is re-created by the next sign-in's upsert.
+	r3 := db.Where("used_at < ?", now.Add(-keepAttempts)).Delete(&signInLock{})
+	return r.RowsAffected + r2.RowsAffected + r3.RowsAffected, wrap(r3.Error, "purge expired")
 }

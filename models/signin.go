@@ -2,10 +2,15 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ErrBadCredentials is the one answer for an unknown email, a wrong
@@ -39,28 +44,39 @@ type SignInAttempt struct {
 
 func (SignInAttempt) TableName() string { return "sign_in_attempts" }
 
-// dummyHash is verified against for unknown emails, so that an unknown
-// address costs as much time as a wrong password.
-var dummyHash, _ = DefaultHasher.Hash("no user has this password 7f3c")
-
 // Authenticate checks email and password, counting failures per account and
-// per address. It returns ErrBadCredentials or *RateLimitedError, and
-// upgrades the stored hash when the parameters have risen.
+// per address. It returns ErrBadCredentials, *RateLimitedError or
+// *HashBusyError, and upgrades the stored hash when the parameters have
+// risen.
+//
+// The attempt is reserved before the password is hashed: under the
+// account's and the address's lock rows the failures in the window are
+// counted and, when under both limits, an attempt row is written as a
+// failure in the same transaction; a right password turns it into a
+// success afterwards. So parallel guesses are counted one by one and at
+// most the limit are ever evaluated.
+//
+// A failed audit write does not change the answer (the attempt row is
+// written either way); it is joined to the returned error for the caller
+// to log.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, lim SignInLimits) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	email = truncate(strings.ToValidUTF8(email, ""), 254)
-	if err := s.CheckSignInLimits(ctx, email, ip, lim); err != nil {
-		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil); aerr != nil {
-			return nil, wrap(aerr, "authenticate: audit the refusal")
+	attemptID, err := s.reserveSignIn(ctx, email, ip, lim)
+	if err != nil {
+		var rl *RateLimitedError
+		if errors.As(err, &rl) {
+			if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil); aerr != nil {
+				return nil, errors.Join(err, fmt.Errorf("models: audit limited sign-in: %w", aerr))
+			}
 		}
-		return nil, wrap(err, "authenticate")
+		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	now := s.now()
 
 	var u User
 	found := db.Where("email = ?", email).First(&u).Error == nil
-	hash := dummyHash
+	hash := s.dummyHash
 	if found {
 		hash = u.PasswordHash
 	}
@@ -68,36 +84,98 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	// secret, and hashing it would let one request cost a lot.
 	ok, rehash := false, false
 	if len(password) <= MaxPasswordLen {
-		ok, rehash = s.hasher.Verify(hash, password)
+		if ok, rehash, err = s.verifyPassword(ctx, hash, password); err != nil {
+			// Not evaluated: the reservation must not count as a failure.
+			if derr := db.Delete(&SignInAttempt{}, attemptID).Error; derr != nil {
+				return nil, errors.Join(err, fmt.Errorf("models: release sign-in attempt: %w", derr))
+			}
+			return nil, err
+		}
 	}
 	success := found && ok && !u.Disabled()
-	if err := db.Create(&SignInAttempt{Email: email, IP: ip, At: now, Success: success}).Error; err != nil {
-		return nil, wrap(err, "authenticate")
-	}
 	if !success {
 		var uid, org *int64
 		if found {
 			uid, org = &u.ID, u.OrgID
 		}
-		if err := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInFailed, "user", uid, org, nil); err != nil {
-			return nil, wrap(err, "authenticate: audit the failure")
+		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInFailed, "user", uid, org, nil); aerr != nil {
+			return nil, errors.Join(ErrBadCredentials, fmt.Errorf("models: audit failed sign-in: %w", aerr))
 		}
-		return nil, wrap(ErrBadCredentials, "authenticate")
+		return nil, ErrBadCredentials
+	}
+	if err := db.Model(&SignInAttempt{}).Where("id = ?", attemptID).Update("success", true).Error; err != nil {
+		return nil, fmt.Errorf("models: record sign-in attempt: %w", err)
 	}
 	if rehash {
-		if h, err := s.hasher.Hash(password); err == nil {
-			db.Model(&u).Update("password_hash", h)
-			u.PasswordHash = h
+		// Best effort: the old hash still works, and the next sign-in
+		// tries again.
+		if h, err := s.hashPassword(ctx, password); err == nil {
+			if db.Model(&u).Update("password_hash", h).Error == nil {
+				u.PasswordHash = h
+			}
 		}
 	}
 	return &u, nil
+}
+
+// signInLock is one row per account and one per client address, locked by
+// a sign-in while it counts failures and reserves its attempt. Names are
+// hashed: the table holds no email addresses.
+type signInLock struct {
+	Name   string    `gorm:"primaryKey;size:64"`
+	UsedAt time.Time `gorm:"not null;index"`
+}
+
+func (signInLock) TableName() string { return "sign_in_locks" }
+
+// signInLockName is "a:" or "i:" and a hash, so that every account's lock
+// sorts before every address's.
+func signInLockName(kind, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return kind + ":" + hex.EncodeToString(sum[:31])
+}
+
+// reserveSignIn locks the account's and the address's lock rows (always in
+// that order, so two sign-ins never wait on each other in a circle), counts
+// their failures in the window, and writes the attempt as a failure when
+// both are under their limits; it returns the attempt's ID or
+// *RateLimitedError. The upsert takes the row lock on MySQL (an exclusive
+// lock on the primary key) and is the transaction's first write on SQLite,
+// whose transactions begin with the write lock (_txlock=immediate).
+func (s *Store) reserveSignIn(ctx context.Context, email, ip string, lim SignInLimits) (int64, error) {
+	var id int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		for _, name := range []string{signInLockName("a", email), signInLockName("i", ip)} {
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},
+				DoUpdates: clause.AssignmentColumns([]string{"used_at"})}).
+				Create(&signInLock{Name: name, UsedAt: now}).Error
+			if err != nil {
+				return fmt.Errorf("models: lock sign-in %s: %w", name[:1], err)
+			}
+		}
+		if err := s.checkSignInLimits(tx, email, ip, lim); err != nil {
+			return err
+		}
+		a := SignInAttempt{Email: email, IP: ip, At: now, Success: false}
+		if err := tx.Create(&a).Error; err != nil {
+			return fmt.Errorf("models: reserve sign-in attempt: %w", err)
+		}
+		id = a.ID
+		return nil
+	})
+	return id, err
 }
 
 // CheckSignInLimits returns *RateLimitedError when the account or the
 // address has used up its failures in the window, nil otherwise.
 func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim SignInLimits) error {
 	email = truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
-	db := s.db.WithContext(ctx)
+	return s.checkSignInLimits(s.db.WithContext(ctx), email, ip, lim)
+}
+
+// checkSignInLimits is CheckSignInLimits on db (a transaction, say).
+func (s *Store) checkSignInLimits(db *gorm.DB, email, ip string, lim SignInLimits) error {
 	since := s.now().Add(-lim.Window)
 	var byEmail, byIP int64
 	if err := db.Model(&SignInAttempt{}).Where("email = ? AND at > ? AND success = ?", email, since, false).Count(&byEmail).Error; err != nil {
@@ -119,7 +197,7 @@ func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim Sig
 		if !blocked.on {
 			continue
 		}
-		d, err := s.retryAfter(ctx, email, ip, blocked.byEmail, lim)
+		d, err := s.retryAfter(db, email, ip, blocked.byEmail, lim)
 		if err != nil {
 			return wrap(err, "check sign in limits")
 		}
@@ -129,8 +207,8 @@ func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim Sig
 }
 
 // retryAfter is when the oldest failure that counts leaves the window.
-func (s *Store) retryAfter(ctx context.Context, email, ip string, byEmail bool, lim SignInLimits) (time.Duration, error) {
-	q := s.db.WithContext(ctx).Model(&SignInAttempt{}).Where("at > ? AND success = ?", s.now().Add(-lim.Window), false)
+func (s *Store) retryAfter(db *gorm.DB, email, ip string, byEmail bool, lim SignInLimits) (time.Duration, error) {
+	q := db.Model(&SignInAttempt{}).Where("at > ? AND success = ?", s.now().Add(-lim.Window), false)
 	n := lim.PerAddress
 	if byEmail {
 		q = q.Where("email = ?", email)

@@ -481,13 +481,17 @@ func TestChangePassword(t *testing.T) {
 		}{
 			{"a wrong current password is refused", "not the password at all", next, "current", "error.current_password_wrong"},
 			{"an empty current password is refused", "", next, "current", "error.current_password_wrong"},
-			{"a weak new password is refused", dbtest.Password, "qwertyuiop", "password", "error.password_common"},
+			{"a weak new password is refused", dbtest.Password, "qwertyuiop123", "password", "error.password_common"},
 			{"a short new password is refused", dbtest.Password, "short", "password", "error.password_too_short"},
 		}
 		for _, c := range refused {
 			t.Run(c.name+" and changes nothing", func(t *testing.T) {
-				err := s.ChangePassword(ctx, f.CustA.ID, c.current, c.password, "10.5.5.5", keep)
+				renewed, err := s.ChangePassword(ctx, f.CustA.ID, c.current, c.password, "10.5.5.5", keep)
 				wantInvalid(t, err, c.field, c.key)
+				if renewed != "" {
+					t.Fatalf("a refused change renewed the session as %q", renewed)
+				}
+				wantLive(t, s, keep, f.CustA)
 				if _, err := signIn(s, f.CustA.Email, dbtest.Password, "10.5.5.6"); err != nil {
 					t.Fatalf("old password stopped working: %v", err)
 				}
@@ -498,12 +502,22 @@ func TestChangePassword(t *testing.T) {
 			})
 		}
 
-		t.Run("the right current password changes it and ends the other sessions", func(t *testing.T) {
-			if err := s.ChangePassword(ctx, f.CustA.ID, dbtest.Password, next, "10.5.5.5", keep); err != nil {
+		t.Run("the right current password changes it, ends the other sessions and gives the current one a new ID", func(t *testing.T) {
+			before := wantLive(t, s, keep, f.CustA)
+			renewed, err := s.ChangePassword(ctx, f.CustA.ID, dbtest.Password, next, "10.5.5.5", keep)
+			if err != nil {
 				t.Fatal(err)
 			}
-			wantLive(t, s, keep, f.CustA)
+			if renewed == "" || renewed == keep {
+				t.Fatalf("session ID after the change = %q, want a new one (was %q)", renewed, keep)
+			}
+			wantGone(t, s, keep)
+			after := wantLive(t, s, renewed, f.CustA)
+			if after.Stage != before.Stage || !after.CreatedAt.Equal(before.CreatedAt) || !after.ExpiresAt.Equal(before.ExpiresAt) {
+				t.Fatalf("renewed session %+v does not go on from %+v", after, before)
+			}
 			wantGone(t, s, other)
+			wantCount(t, s, f.CustA, 1)
 			if _, err := signIn(s, f.CustA.Email, next, "10.5.5.6"); err != nil {
 				t.Fatalf("new password: %v", err)
 			}
@@ -520,7 +534,7 @@ func TestChangePassword(t *testing.T) {
 		})
 
 		t.Run("an unknown user is not found", func(t *testing.T) {
-			if err := s.ChangePassword(ctx, 999999, dbtest.Password, next, "", ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.ChangePassword(ctx, 999999, dbtest.Password, next, "", ""); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("ChangePassword = %v, want ErrNotFound", err)
 			}
 		})

@@ -22,6 +22,12 @@ type Store struct {
 	now     func() time.Time
 	hasher  PasswordHasher
 	totpKey seal.Key
+	// hashGate bounds how many password hashes run at once.
+	hashGate *HashGate
+	// dummyHash, made with hasher, is verified against for unknown
+	// emails, so that an unknown address costs as much time and memory
+	// as a wrong password.
+	dummyHash string
 	// zone decides calendar days (one deduction per day); confirmEvery is
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
@@ -56,6 +62,10 @@ func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.hashGate == nil {
+		s.hashGate = NewHashGate(DefaultHashSlots(s.hasher), DefaultHashWait)
+	}
+	s.dummyHash, _ = s.hasher.Hash("no user has this password 7f3c")
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s
 }

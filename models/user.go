@@ -149,7 +149,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
 		return nil, wrap(err, "create user")
 	}
-	hash, err := s.hasher.Hash(in.Password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, wrap(err, "create user")
 	}
@@ -323,53 +323,91 @@ func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disa
 	}), "set user disabled")
 }
 
-// SetPassword replaces a user's password and ends all of their sessions but
-// keepSession (the one changing it, if any; "" ends them all).
+// SetPassword sets a user's password (checked against the policy) and
+// ends the user's sessions except keepSession, if given, all in one
+// transaction. A change by anyone else is audited as a reset.
 func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, password, keepSession string) error {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
 		return wrap(err, "set password")
 	}
+	_, err = s.setPassword(ctx, actor, u, password, keepSession, false)
+	return err
+}
+
+// setPassword is SetPassword on a loaded user. With rotate, the kept
+// session goes on under a new ID (same stage, sign-in time and expiry),
+// which it returns: an ID that may have leaked before the change is worth
+// nothing after it.
+func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password, keepSession string, rotate bool) (string, error) {
 	if err := CheckLine("password", password, 0); err != nil {
-		return wrap(err, "set password")
+		return "", err
 	}
 	if err := CheckPasswordPolicy(password, u.Email); err != nil {
-		return wrap(err, "set password")
+		return "", err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
-		return wrap(err, "set password")
+		return "", wrap(err, "set password")
 	}
 	action := AuditPasswordChanged
-	if actor.UserID == nil || *actor.UserID != id {
+	if actor.UserID == nil || *actor.UserID != u.ID {
 		action = AuditPasswordReset
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var newRaw string
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now()}).Error; err != nil {
-			return err
+			return fmt.Errorf("models: set password of user %d: %w", u.ID, err)
 		}
-		q := tx.Where("user_id = ?", id)
-		if keepSession != "" {
+		var kept *Session
+		if keepSession != "" && rotate {
+			var sess Session
+			err := tx.Where("id_hash = ? AND user_id = ?", hashSessionID(keepSession), u.ID).First(&sess).Error
+			switch {
+			case err == nil:
+				kept = &sess
+			case !errors.Is(err, gorm.ErrRecordNotFound):
+				return fmt.Errorf("models: find session to keep: %w", err)
+			}
+		}
+		q := tx.Where("user_id = ?", u.ID)
+		if keepSession != "" && !rotate {
 			q = q.Where("id_hash <> ?", hashSessionID(keepSession))
 		}
 		if err := q.Delete(&Session{}).Error; err != nil {
-			return err
+			return fmt.Errorf("models: end sessions of user %d: %w", u.ID, err)
+		}
+		if kept != nil {
+			newRaw = NewSessionID()
+			kept.IDHash, kept.LastSeenAt = hashSessionID(newRaw), s.now()
+			if err := tx.Create(kept).Error; err != nil {
+				return fmt.Errorf("models: renew session of user %d: %w", u.ID, err)
+			}
 		}
 		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, nil)
-	}), "set password")
+	})
+	if err != nil {
+		return "", wrap(err, "set password")
+	}
+	return newRaw, nil
 }
 
 // ChangePassword is a user changing their own password: the current one
-// must be right. Other sessions of the user end; keepSession stays.
-func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, keepSession string) error {
+// must be right. Every other session of the user ends; the session
+// current, if given, goes on under a new ID, returned for the cookie.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, session string) (string, error) {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return wrap(err, "change password")
+		return "", wrap(err, "change password")
 	}
-	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
-		return Invalid("current", "error.current_password_wrong")
+	ok, _, err := s.verifyPassword(ctx, u.PasswordHash, current)
+	if err != nil {
+		return "", err
 	}
-	return wrap(s.SetPassword(ctx, UserActor(u, ip), userID, password, keepSession), "change password")
+	if !ok {
+		return "", Invalid("current", "error.current_password_wrong")
+	}
+	return s.setPassword(ctx, UserActor(u, ip), u, password, session, true)
 }
 
 // SetLocale remembers a user's language.

@@ -161,7 +161,7 @@ func TestCLIWeakPasswordMessage(t *testing.T) {
 	if _, err := c.run("", "org", "add", "--slug", "acme", "--name", "Acme"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.run("password123\n", "user", "add", "--email", "weak@acme.example", "--name", "Weak", "--role", "customer", "--org", "acme")
+	_, err := c.run("password1234\n", "user", "add", "--email", "weak@acme.example", "--name", "Weak", "--role", "customer", "--org", "acme")
 	if err == nil {
 		t.Fatal("weak password accepted")
 	}

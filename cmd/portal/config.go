@@ -51,6 +51,9 @@ type Config struct {
 	// RequestTimeout ends each request's context, and with it its
 	// database work (PORTAL_REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
+	// HashConcurrency is how many passwords may be hashed at once
+	// (PORTAL_HASH_CONCURRENCY); 0 sizes it from memory.
+	HashConcurrency int
 }
 
 // DocumentsDir is where uploaded documents are kept.
@@ -174,6 +177,13 @@ func settings() []setting {
 			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
 		{name: "PORTAL_REQUEST_TIMEOUT", def: shortDuration(handlers.DefaultRequestTimeout), help: "how long one request may take; its database work is cancelled then",
 			set: durationIn(time.Second, 10*time.Minute, "30s", func(c *Config, d time.Duration) { c.RequestTimeout = d })},
+		{name: "PORTAL_HASH_CONCURRENCY", help: "passwords hashed at once; default: sized from memory",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					return nil
+				}
+				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
+			}},
 	}, notifySettings()...)
 }
 

@@ -144,14 +144,19 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 	if err != nil {
 		return nil, err
 	}
-	store := models.NewStore(db, models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
-		models.WithConfirmEvery(cfg.Notify.ConfirmEvery))
+	storeOpts := []models.StoreOption{models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
+		models.WithConfirmEvery(cfg.Notify.ConfirmEvery)}
+	if cfg.HashConcurrency > 0 {
+		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
+	}
+	store := models.NewStore(db, storeOpts...)
 	n, err := store.Migrate(ctx)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	log.Info("database ready", "dialect", dialect, "migrations_applied", n, "schema_version", models.SchemaVersion())
+	log.Info("database ready", "dialect", dialect, "migrations_applied", n, "schema_version", models.SchemaVersion(),
+		"hash_slots", store.HashGate().Bound())
 	return store, nil
 }
 
