@@ -76,10 +76,12 @@ func TestFailedAuditWritesAreReturned(t *testing.T) {
 				t.Fatalf("VerifyTOTP = %v; want the failed audit write", err)
 			}
 		})
+		// Sign-in keeps its answer (bad credentials) and carries the failed
+		// audit write joined to it, for the handler to log.
 		t.Run("a wrong password", func(t *testing.T) {
 			_, err := s.Authenticate(ctx, fx.CustB.Email, "wrong password!", "10.0.0.2", models.DefaultSignInLimits)
-			if err == nil || errors.Is(err, models.ErrBadCredentials) || !strings.HasPrefix(err.Error(), "models: authenticate: ") {
-				t.Fatalf("Authenticate = %v; want the failed audit write", err)
+			if err == nil || !errors.Is(err, models.ErrBadCredentials) || !strings.Contains(err.Error(), "models: audit failed sign-in: ") {
+				t.Fatalf("Authenticate = %v; want bad credentials joined with the failed audit write", err)
 			}
 		})
 	})
