@@ -13,7 +13,7 @@ import (
 )
 
 // Channel is a way to reach an authorized contact in an emergency
-// (PRODUCT.md clause 4).
+// (docs/agreement.md §4).
 type Channel string
 
 const (

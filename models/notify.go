@@ -81,7 +81,7 @@ func (NotifyOptOut) TableName() string { return "notify_optouts" }
 // NotifyEvents are the events a customer may choose per contact.
 var NotifyEvents = []string{EventOutageOpened, EventOutageClosed}
 
-// Clock kinds and outcomes (PRODUCT.md, "Every clock the portal keeps").
+// Clock kinds and outcomes (docs/agreement.md, "Every clock").
 const (
 	ClockEmergencyNotice = "emergency_notice"
 	ClockRunning         = "running"

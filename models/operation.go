@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Operation request states (PRODUCT.md clauses 6 and 7). Work starts only
+// Operation request states (docs/agreement.md §6 and §7). Work starts only
 // after an authorization has been accepted.
 const (
 	OpAwaiting   = "awaiting_authorization"

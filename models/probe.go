@@ -71,7 +71,7 @@ func (r *Rollup) AvgUs() int {
 }
 
 // Cause is why an outage happened, set by an engineer. It decides whether
-// the downtime counts against the provider (PRODUCT.md clauses 1 and 10).
+// the downtime counts against the provider (docs/agreement.md §1 and §10).
 type Cause string
 
 const (

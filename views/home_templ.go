@@ -25,7 +25,7 @@ type HomePageVM struct {
 	// CanOperate: engineers raise operation requests for the customer.
 	CanOperate bool
 	// SetUp: the organization has a contact who may authorize operations
-	// (PRODUCT.md clause 6); until then the page says so.
+	// (docs/agreement.md §6); until then the page says so.
 	SetUp bool
 	// ConfirmDue asks a customer to confirm the contacts are still right,
 	// last done at LastConfirmed.
