@@ -30,7 +30,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	}
 	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
 	var limited *models.RateLimitedError
-	if _, joined := err.(interface{ Unwrap() []error }); joined {
+	if joined(err) {
 		// Authenticate joins a failed audit write to its answer: the
 		// answer stands, the failure is logged.
 		h.log.Error("sign-in: a write besides the answer failed", "err", err, "ip", c.IP())
@@ -69,6 +69,13 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	return redirect(c, localPath(next))
 }
 
+// joined reports an error that joins several (errors.Join): the store
+// joins a failed side write, such as an audit record, to its answer.
+func joined(err error) bool {
+	var j interface{ Unwrap() []error }
+	return errors.As(err, &j)
+}
+
 // startSession replaces whatever session the browser had with a new one.
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string) error {
 	raw, err := h.store.CreateSession(c.UserContext(), u.ID, stage, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
@@ -94,31 +101,35 @@ func (h *Handler) showSecondFactor(c *fiber.Ctx) error {
 
 func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	st := state(c)
-	// Wrong codes count against the account like wrong passwords. The limit
-	// is checked before each try, so opening many pending sessions with a
-	// known password gains no extra guesses.
+	// Wrong codes count against the account like wrong passwords: the
+	// store reserves the attempt under the limits before comparing the
+	// code, so opening many pending sessions with a known password, or
+	// sending many codes at once, gains no extra guesses.
 	limited := func(err error) error {
 		var rl *models.RateLimitedError
 		if !errors.As(err, &rl) {
 			return err
 		}
-		_ = h.store.DeleteSession(c.UserContext(), st.sessionID)
+		if err := h.store.DeleteSession(c.UserContext(), st.sessionID); err != nil {
+			return err
+		}
 		h.setCookie(c, "portal_session", "", -1, true)
 		h.flash(c, "bad", "flash.totp_too_many")
 		return redirect(c, "/login")
 	}
-	if err := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); err != nil {
-		return limited(err)
+	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP(), h.limits)
+	if joined(err) {
+		h.logger(c).Error("second factor: a write besides the answer failed", "err", err, "ip", c.IP())
 	}
-	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP())
 	if errors.Is(err, models.ErrBadCode) {
+		// The failure that used up the limit ends the pending session now.
 		if lerr := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); lerr != nil {
 			return limited(lerr)
 		}
 		return h.render(c, fiber.StatusUnauthorized, views.TOTPPage(views.TOTPPageVM{Error: "totp.bad_code"}))
 	}
 	if err != nil {
-		return err
+		return limited(err)
 	}
 	if err := h.startSession(c, st.user, models.StageFull); err != nil {
 		return err

@@ -71,7 +71,7 @@ func TestFailedAuditWritesAreReturned(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run("a wrong second-factor code", func(t *testing.T) {
-			err := s.VerifyTOTP(ctx, fx.CustA.ID, wrongCode(t, secret, clock.Now()), "10.0.0.1")
+			err := s.VerifyTOTP(ctx, fx.CustA.ID, wrongCode(t, secret, clock.Now()), "10.0.0.1", models.DefaultSignInLimits)
 			if err == nil || errors.Is(err, models.ErrBadCode) || !strings.HasPrefix(err.Error(), "models: verify totp: ") {
 				t.Fatalf("VerifyTOTP = %v; want the failed audit write", err)
 			}

@@ -60,16 +60,9 @@ func (SignInAttempt) TableName() string { return "sign_in_attempts" }
 // written either way); it is joined to the returned error for the caller
 // to log.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, lim SignInLimits) (*User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	email = truncate(strings.ToValidUTF8(email, ""), 254)
-	attemptID, err := s.reserveSignIn(ctx, email, ip, lim)
+	email = signInEmail(email)
+	attemptID, err := s.reserveSignInAudited(ctx, Actor{Email: email, IP: ip}, email, ip, lim)
 	if err != nil {
-		var rl *RateLimitedError
-		if errors.As(err, &rl) {
-			if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSignInLimited, "", nil, nil, nil); aerr != nil {
-				return nil, errors.Join(err, fmt.Errorf("models: audit limited sign-in: %w", aerr))
-			}
-		}
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
@@ -85,11 +78,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 	ok, rehash := false, false
 	if len(password) <= MaxPasswordLen {
 		if ok, rehash, err = s.verifyPassword(ctx, hash, password); err != nil {
-			// Not evaluated: the reservation must not count as a failure.
-			if derr := db.Delete(&SignInAttempt{}, attemptID).Error; derr != nil {
-				return nil, errors.Join(err, fmt.Errorf("models: release sign-in attempt: %w", derr))
-			}
-			return nil, err
+			return nil, s.releaseSignIn(ctx, attemptID, err)
 		}
 	}
 	success := found && ok && !u.Disabled()
@@ -103,8 +92,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 		}
 		return nil, ErrBadCredentials
 	}
-	if err := db.Model(&SignInAttempt{}).Where("id = ?", attemptID).Update("success", true).Error; err != nil {
-		return nil, fmt.Errorf("models: record sign-in attempt: %w", err)
+	if err := s.succeedSignIn(ctx, attemptID); err != nil {
+		return nil, err
 	}
 	if rehash {
 		// Best effort: the old hash still works, and the next sign-in
@@ -116,6 +105,47 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, li
 		}
 	}
 	return &u, nil
+}
+
+// signInEmail is an address as the sign-in limits count it.
+func signInEmail(email string) string {
+	return truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
+}
+
+// reserveSignInAudited is reserveSignIn that audits a refusal by the
+// limits as AuditSignInLimited (a failed audit write joined to the error).
+// Every check of a secret that guards an account (password, second factor,
+// current password on a change) goes through it before comparing: the
+// attempt is written as a failure first, turned into a success by
+// succeedSignIn, or taken back by releaseSignIn when nothing was compared.
+func (s *Store) reserveSignInAudited(ctx context.Context, actor Actor, email, ip string, lim SignInLimits) (int64, error) {
+	id, err := s.reserveSignIn(ctx, email, ip, lim)
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		if aerr := s.Audit(ctx, actor, AuditSignInLimited, "", nil, nil, nil); aerr != nil {
+			return 0, errors.Join(err, fmt.Errorf("models: audit limited sign-in: %w", aerr))
+		}
+	}
+	return id, err
+}
+
+// succeedSignIn turns a reserved attempt into a success: it no longer
+// counts against the limits.
+func (s *Store) succeedSignIn(ctx context.Context, attemptID int64) error {
+	if err := s.db.WithContext(ctx).Model(&SignInAttempt{}).Where("id = ?", attemptID).Update("success", true).Error; err != nil {
+		return fmt.Errorf("models: record sign-in attempt: %w", err)
+	}
+	return nil
+}
+
+// releaseSignIn forgets a reserved attempt whose secret was never compared
+// (hashing was busy, say), so that it does not count as a failure; it
+// returns cause, joined with a failure to forget.
+func (s *Store) releaseSignIn(ctx context.Context, attemptID int64, cause error) error {
+	if err := s.db.WithContext(context.WithoutCancel(ctx)).Delete(&SignInAttempt{}, attemptID).Error; err != nil {
+		return errors.Join(cause, fmt.Errorf("models: release sign-in attempt: %w", err))
+	}
+	return cause
 }
 
 // signInLock is one row per account and one per client address, locked by
@@ -170,8 +200,7 @@ func (s *Store) reserveSignIn(ctx context.Context, email, ip string, lim SignInL
 // CheckSignInLimits returns *RateLimitedError when the account or the
 // address has used up its failures in the window, nil otherwise.
 func (s *Store) CheckSignInLimits(ctx context.Context, email, ip string, lim SignInLimits) error {
-	email = truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
-	return s.checkSignInLimits(s.db.WithContext(ctx), email, ip, lim)
+	return s.checkSignInLimits(s.db.WithContext(ctx), signInEmail(email), ip, lim)
 }
 
 // checkSignInLimits is CheckSignInLimits on db (a transaction, say).

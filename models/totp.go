@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -124,7 +125,15 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 // VerifyTOTP checks a sign-in code. A code works once: the step it belongs
 // to is recorded with a conditional update, so two instances cannot both
 // accept it.
-func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) error {
+//
+// A code is a guess at the account like a password: the attempt is
+// reserved under the sign-in limits before the code is compared (see
+// Authenticate), so parallel codes, on one pending session or many, are
+// counted one by one and at most the limit are ever compared. A wrong code
+// stays a failed attempt and is audited; past the limit the answer is
+// *RateLimitedError whatever the code. A failed audit write is joined to
+// the answer.
+func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string, lim SignInLimits) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
 		return wrap(err, "verify totp")
@@ -136,6 +145,10 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) e
 	if err != nil {
 		return wrap(err, "verify totp")
 	}
+	attemptID, err := s.reserveSignInAudited(ctx, UserActor(u, ip), signInEmail(u.Email), ip, lim)
+	if err != nil {
+		return wrap(err, "verify totp")
+	}
 	step := matchStep(secret, code, s.now())
 	if step > u.TOTPLastStep {
 		r := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", u.ID, step).Update("totp_last_step", step)
@@ -143,19 +156,11 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string) e
 			return wrap(r.Error, "verify totp")
 		}
 		if r.RowsAffected == 1 {
-			return nil
+			return wrap(s.succeedSignIn(ctx, attemptID), "verify totp")
 		}
 	}
-	// A wrong code counts as a failed sign-in of the account, so guessing
-	// codes runs into the same limit as guessing passwords.
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&SignInAttempt{Email: u.Email, IP: ip, At: s.now(), Success: false}).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil)
-	})
-	if err != nil {
-		return wrap(err, "verify totp: record the failure")
+	if aerr := s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil); aerr != nil {
+		return errors.Join(wrap(ErrBadCode, "verify totp"), fmt.Errorf("models: audit failed totp: %w", aerr))
 	}
 	return wrap(ErrBadCode, "verify totp")
 }

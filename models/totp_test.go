@@ -109,7 +109,7 @@ func TestTOTPEnrollment(t *testing.T) {
 			if got.TOTPEnabled {
 				t.Fatal("enabled before confirmation")
 			}
-			if err := s.VerifyTOTP(ctx, u.ID, code(t, e.Secret, clock.Now()), ""); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, u.ID, code(t, e.Secret, clock.Now()), "", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("verify before confirmation = %v, want ErrBadCode", err)
 			}
 		})
@@ -145,7 +145,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		})
 
 		t.Run("the confirmation code cannot be replayed to sign in", func(t *testing.T) {
-			if err := s.VerifyTOTP(ctx, u.ID, code(t, e.Secret, clock.Now()), ""); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, u.ID, code(t, e.Secret, clock.Now()), "", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("replayed confirmation code = %v, want ErrBadCode", err)
 			}
 		})
@@ -160,7 +160,7 @@ func TestTOTPEnrollment(t *testing.T) {
 			if _, err := s.BeginTOTP(ctx, 999999, issuer); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("begin = %v", err)
 			}
-			if err := s.VerifyTOTP(ctx, 999999, "123456", ""); !errors.Is(err, models.ErrNotFound) {
+			if err := s.VerifyTOTP(ctx, 999999, "123456", "", models.DefaultSignInLimits); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("verify = %v", err)
 			}
 			if err := s.DisableTOTP(ctx, models.SystemActor("test"), 999999); !errors.Is(err, models.ErrNotFound) {
@@ -215,10 +215,10 @@ func TestTOTPVerify(t *testing.T) {
 		// Step: The current code works once.
 		func() {
 			c := code(t, secret, clock.Now())
-			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2"); err != nil {
+			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2", models.DefaultSignInLimits); err != nil {
 				t.Fatalf("first use: %v", err)
 			}
-			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2"); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, u.ID, c, "10.2.2.2", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("second use = %v, want ErrBadCode", err)
 			}
 		}()
@@ -226,7 +226,7 @@ func TestTOTPVerify(t *testing.T) {
 		// Step: A code of an earlier step fails once a later one was used.
 		func() {
 			clock.Advance(30 * time.Second)
-			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now().Add(-30*time.Second)), ""); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now().Add(-30*time.Second)), "", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("earlier step's code = %v, want ErrBadCode", err)
 			}
 		}()
@@ -235,7 +235,7 @@ func TestTOTPVerify(t *testing.T) {
 		func() {
 			clock.Advance(30 * time.Second)
 			before := len(auditOf(t, s, models.AuditTOTPFailed))
-			if err := s.VerifyTOTP(ctx, u.ID, wrongCode(t, secret, clock.Now()), "10.3.3.3"); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, u.ID, wrongCode(t, secret, clock.Now()), "10.3.3.3", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("wrong code = %v, want ErrBadCode", err)
 			}
 			evs := auditOf(t, s, models.AuditTOTPFailed)
@@ -248,7 +248,7 @@ func TestTOTPVerify(t *testing.T) {
 				t.Fatalf("failure event %+v", ev)
 			}
 			// The wrong code did not spend the step.
-			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), ""); err != nil {
+			if err := s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), "", models.DefaultSignInLimits); err != nil {
 				t.Fatalf("right code after a wrong one: %v", err)
 			}
 		}()
@@ -256,7 +256,7 @@ func TestTOTPVerify(t *testing.T) {
 		// Step: A replayed code is audited as a failure.
 		func() {
 			before := len(auditOf(t, s, models.AuditTOTPFailed))
-			s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), "")
+			s.VerifyTOTP(ctx, u.ID, code(t, secret, clock.Now()), "", models.DefaultSignInLimits)
 			if got := len(auditOf(t, s, models.AuditTOTPFailed)); got != before+1 {
 				t.Fatalf("%d failure events, want %d", got, before+1)
 			}
@@ -271,7 +271,7 @@ func TestTOTPVerify(t *testing.T) {
 			if aCode == code(t, other, clock.Now()) {
 				t.Skip("the two secrets happen to give the same code now")
 			}
-			if err := s.VerifyTOTP(ctx, f.CustB.ID, aCode, ""); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, f.CustB.ID, aCode, "", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("A's code for B = %v, want ErrBadCode", err)
 			}
 		})
@@ -286,7 +286,7 @@ func TestTOTPWrongCodesCountTowardTheSignInLimit(t *testing.T) {
 		secret := enroll(t, s, clock, f.CustA)
 		bad := wrongCode(t, secret, clock.Now())
 		for i := range lim.PerAccount - 1 {
-			if err := s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6"); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("wrong code %d = %v", i+1, err)
 			}
 		}
@@ -295,7 +295,7 @@ func TestTOTPWrongCodesCountTowardTheSignInLimit(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6")
+		s.VerifyTOTP(ctx, f.CustA.ID, bad, "10.6.6.6", models.DefaultSignInLimits)
 		t.Run("the fifth wrong code limits the account", func(t *testing.T) {
 			var rl *models.RateLimitedError
 			if err := s.CheckSignInLimits(ctx, f.CustA.Email, "10.7.7.7", lim); !errors.As(err, &rl) {
@@ -307,11 +307,11 @@ func TestTOTPWrongCodesCountTowardTheSignInLimit(t *testing.T) {
 		})
 		t.Run("a right code is not counted as a failure", func(t *testing.T) {
 			clock.Advance(lim.Window + time.Second)
-			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), "10.6.6.6"); err != nil {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), "10.6.6.6", models.DefaultSignInLimits); err != nil {
 				t.Fatal(err)
 			}
 			for range lim.PerAccount - 1 {
-				s.VerifyTOTP(ctx, f.CustA.ID, wrongCode(t, secret, clock.Now()), "10.6.6.6")
+				s.VerifyTOTP(ctx, f.CustA.ID, wrongCode(t, secret, clock.Now()), "10.6.6.6", models.DefaultSignInLimits)
 			}
 			if err := s.CheckSignInLimits(ctx, f.CustA.Email, "10.6.6.6", lim); err != nil {
 				t.Fatalf("after one right and %d wrong codes: %v", lim.PerAccount-1, err)
@@ -344,7 +344,7 @@ func TestTOTPTimeWindow(t *testing.T) {
 				if c.shift != 0 && cd == code(t, secret, clock.Now()) {
 					t.Skip("the shifted code happens to equal the current one")
 				}
-				err := s.VerifyTOTP(context.Background(), f.Engineer.ID, cd, "")
+				err := s.VerifyTOTP(context.Background(), f.Engineer.ID, cd, "", models.DefaultSignInLimits)
 				if c.ok && err != nil {
 					t.Fatalf("verify = %v, want success", err)
 				}
@@ -379,7 +379,7 @@ func TestTOTPDisable(t *testing.T) {
 
 		// Step: The old secret's codes no longer verify.
 		func() {
-			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), ""); !errors.Is(err, models.ErrBadCode) {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), "", models.DefaultSignInLimits); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("verify after disable = %v, want ErrBadCode", err)
 			}
 		}()
@@ -390,7 +390,7 @@ func TestTOTPDisable(t *testing.T) {
 			if again == secret {
 				t.Fatal("re-enrollment reused the old secret")
 			}
-			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, again, clock.Now()), ""); err != nil {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, again, clock.Now()), "", models.DefaultSignInLimits); err != nil {
 				t.Fatalf("verify after re-enrollment: %v", err)
 			}
 		}()
