@@ -33,7 +33,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if joined(err) {
 		// Authenticate joins a failed audit write to its answer: the
 		// answer stands, the failure is logged.
-		h.log.Error("sign-in: a write besides the answer failed", "err", err, "ip", c.IP())
+		h.logger(c).Error("sign-in: a write besides the answer failed", "err", err, "ip", c.IP())
 	}
 	if wait, busy := models.IsHashBusy(err); busy {
 		c.Set(fiber.HeaderRetryAfter, itoa(int64(math.Ceil(wait.Seconds()))))
@@ -150,7 +150,7 @@ func (h *Handler) signOut(c *fiber.Ctx) error {
 	}
 	if st.user != nil {
 		if err := h.store.Audit(c.UserContext(), models.UserActor(st.user, c.IP()), models.AuditSignOut, "user", &st.user.ID, st.user.OrgID, nil); err != nil {
-			h.log.Error("sign-out: audit write failed", "err", err, "user_id", st.user.ID)
+			h.logger(c).Error("sign-out: audit write failed", "err", err, "user_id", st.user.ID)
 		}
 	}
 	h.setCookie(c, "portal_session", "", -1, true)
