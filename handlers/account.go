@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"image/png"
+	"math"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp"
@@ -32,7 +33,16 @@ func (h *Handler) changePassword(c *fiber.Ctx) error {
 			views.FormErrors{"confirm": {Field: "confirm", Key: "error.password_mismatch"}})
 	}
 	renewed, err := h.store.ChangePassword(c.UserContext(), currentUser(c).ID, c.FormValue("current"), c.FormValue("password"),
-		c.IP(), state(c).sessionID)
+		c.IP(), state(c).sessionID, h.limits)
+	if joined(err) {
+		h.logger(c).Error("password change: a write besides the answer failed", "err", err)
+	}
+	var limited *models.RateLimitedError
+	if errors.As(err, &limited) {
+		c.Set(fiber.HeaderRetryAfter, itoa(int64(limited.RetryAfter.Seconds())+1))
+		return h.renderAccount(c, fiber.StatusTooManyRequests, views.FormErrors{"current": &models.ValidationError{
+			Field: "current", Key: "error.current_password_limited", Args: []any{int(math.Ceil(limited.RetryAfter.Minutes()))}}})
+	}
 	if errs := views.FromError(err); errs != nil {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity, errs)
 	}

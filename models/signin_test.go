@@ -486,7 +486,7 @@ func TestChangePassword(t *testing.T) {
 		}
 		for _, c := range refused {
 			t.Run(c.name+" and changes nothing", func(t *testing.T) {
-				renewed, err := s.ChangePassword(ctx, f.CustA.ID, c.current, c.password, "10.5.5.5", keep)
+				renewed, err := s.ChangePassword(ctx, f.CustA.ID, c.current, c.password, "10.5.5.5", keep, models.DefaultSignInLimits)
 				wantInvalid(t, err, c.field, c.key)
 				if renewed != "" {
 					t.Fatalf("a refused change renewed the session as %q", renewed)
@@ -504,7 +504,7 @@ func TestChangePassword(t *testing.T) {
 
 		t.Run("the right current password changes it, ends the other sessions and gives the current one a new ID", func(t *testing.T) {
 			before := wantLive(t, s, keep, f.CustA)
-			renewed, err := s.ChangePassword(ctx, f.CustA.ID, dbtest.Password, next, "10.5.5.5", keep)
+			renewed, err := s.ChangePassword(ctx, f.CustA.ID, dbtest.Password, next, "10.5.5.5", keep, models.DefaultSignInLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +534,7 @@ func TestChangePassword(t *testing.T) {
 		})
 
 		t.Run("an unknown user is not found", func(t *testing.T) {
-			if _, err := s.ChangePassword(ctx, 999999, dbtest.Password, next, "", ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.ChangePassword(ctx, 999999, dbtest.Password, next, "", "", models.DefaultSignInLimits); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("ChangePassword = %v, want ErrNotFound", err)
 			}
 		})

@@ -395,19 +395,39 @@ func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password,
 // ChangePassword is a user changing their own password: the current one
 // must be right. Every other session of the user ends; the session
 // current, if given, goes on under a new ID, returned for the cookie.
-func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, session string) (string, error) {
+//
+// The current password is a guess at the account like a sign-in: the
+// attempt is reserved under the sign-in limits lim before it is hashed
+// (see Authenticate), so it counts with the account's failed sign-ins and
+// past the limit the answer is *RateLimitedError, whatever the password. A
+// wrong one is audited; a failed audit write is joined to the answer.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, current, password, ip, session string, lim SignInLimits) (string, error) {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
 		return "", wrap(err, "change password")
 	}
-	ok, _, err := s.verifyPassword(ctx, u.PasswordHash, current)
+	actor := UserActor(u, ip)
+	attemptID, err := s.reserveSignInAudited(ctx, actor, signInEmail(u.Email), ip, lim)
 	if err != nil {
-		return "", err
+		return "", wrap(err, "change password")
+	}
+	ok := false
+	if len(current) <= MaxPasswordLen {
+		if ok, _, err = s.verifyPassword(ctx, u.PasswordHash, current); err != nil {
+			return "", s.releaseSignIn(ctx, attemptID, wrap(err, "change password"))
+		}
 	}
 	if !ok {
-		return "", Invalid("current", "error.current_password_wrong")
+		wrong := Invalid("current", "error.current_password_wrong")
+		if aerr := s.Audit(ctx, actor, AuditPasswordChangeFailed, "user", &u.ID, u.OrgID, nil); aerr != nil {
+			return "", errors.Join(wrong, fmt.Errorf("models: audit failed password change: %w", aerr))
+		}
+		return "", wrong
 	}
-	return s.setPassword(ctx, UserActor(u, ip), u, password, session, true)
+	if err := s.succeedSignIn(ctx, attemptID); err != nil {
+		return "", wrap(err, "change password")
+	}
+	return s.setPassword(ctx, actor, u, password, session, true)
 }
 
 // SetLocale remembers a user's language.
