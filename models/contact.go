@@ -213,7 +213,7 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 		Pager: in.Pager, Fax: in.Fax, Email: in.Email, Channels: channelString(in.Channels), Priority: in.Priority,
 		MayAuthorize: in.MayAuthorize, Locale: in.Locale}
 	var err error
-	if c.PassphraseHash, c.PassphraseAt, err = s.hashPassphrase(in.Passphrase); err != nil {
+	if c.PassphraseHash, c.PassphraseAt, err = s.hashPassphrase(ctx, in.Passphrase); err != nil {
 		return nil, wrap(err, "create contact")
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -230,12 +230,13 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 	return c, nil
 }
 
-// hashPassphrase hashes a new phone passphrase; an empty one gives "".
-func (s *Store) hashPassphrase(passphrase string) (string, *time.Time, error) {
+// hashPassphrase hashes a new phone passphrase inside a hashing slot (the
+// gate's *HashBusyError when none frees up in time); an empty one gives "".
+func (s *Store) hashPassphrase(ctx context.Context, passphrase string) (string, *time.Time, error) {
 	if passphrase == "" {
 		return "", nil, nil
 	}
-	h, err := s.hasher.Hash(passphrase)
+	h, err := s.hashPassword(ctx, passphrase)
 	if err != nil {
 		return "", nil, err
 	}
@@ -251,7 +252,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 	}
 	// Hashed before the transaction: Argon2id is slow on purpose, and
 	// writers would wait behind it.
-	hash, hashedAt, err := s.hashPassphrase(in.Passphrase)
+	hash, hashedAt, err := s.hashPassphrase(ctx, in.Passphrase)
 	if err != nil {
 		return nil, wrap(err, "update contact")
 	}
@@ -326,13 +327,17 @@ func (s *Store) ListContacts(ctx context.Context, orgID int64) ([]Contact, error
 }
 
 // VerifyPassphrase checks a passphrase given on the phone against the hash
-// on file, in constant time.
-func (s *Store) VerifyPassphrase(c *Contact, passphrase string) bool {
+// on file, in constant time and inside a hashing slot: when none frees up
+// in time the error is the gate's *HashBusyError and nothing was compared.
+func (s *Store) VerifyPassphrase(ctx context.Context, c *Contact, passphrase string) (bool, error) {
 	if !c.HasPassphrase() || len(passphrase) > MaxPasswordLen {
-		return false
+		return false, nil
 	}
-	ok, _ := s.hasher.Verify(c.PassphraseHash, passphrase)
-	return ok
+	ok, _, err := s.verifyPassword(ctx, c.PassphraseHash, passphrase)
+	if err != nil {
+		return false, wrap(err, "verify passphrase")
+	}
+	return ok, nil
 }
 
 // OrgSetUp reports whether an organization has at least one contact who

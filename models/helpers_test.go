@@ -74,3 +74,14 @@ func rawDB(t *testing.T, db dbtest.DB) *gorm.DB {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// passphraseOK reports whether passphrase is c's, failing the test on an
+// error (hashing busy, say).
+func passphraseOK(t *testing.T, s *models.Store, c *models.Contact, passphrase string) bool {
+	t.Helper()
+	ok, err := s.VerifyPassphrase(context.Background(), c, passphrase)
+	if err != nil {
+		t.Fatalf("verify passphrase: %v", err)
+	}
+	return ok
+}

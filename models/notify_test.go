@@ -57,7 +57,7 @@ func TestEmergencyClock(t *testing.T) {
 		if ct.Mobile != "+8613800138000" || ct.Email != "sun.li@alpha.test" {
 			t.Fatalf("contact not normalized: %q %q", ct.Mobile, ct.Email)
 		}
-		if !s.VerifyPassphrase(ct, "blue harbour 42") || s.VerifyPassphrase(ct, "blue harbour 43") {
+		if !passphraseOK(t, s, ct, "blue harbour 42") || passphraseOK(t, s, ct, "blue harbour 43") {
 			t.Fatal("passphrase check is wrong")
 		}
 		if err := s.ConfirmContacts(ctx, actor, org, fx.CustA.ID); err != nil {

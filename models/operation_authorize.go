@@ -237,7 +237,12 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 	if strings.TrimSpace(in.Passphrase) == "" {
 		return nil, Invalid("passphrase", "error.required")
 	}
-	ok := s.VerifyPassphrase(c, in.Passphrase) // slow on purpose: outside the transaction
+	// Slow on purpose: outside the transaction. Busy hashing records no
+	// attempt: nothing was compared.
+	ok, err := s.VerifyPassphrase(ctx, c, in.Passphrase)
+	if err != nil {
+		return nil, wrap(err, "record phone authorization")
+	}
 	var a *Authorization
 	var refusal error
 	err = db.Transaction(func(tx *gorm.DB) error {

@@ -99,3 +99,51 @@ func TestChangePasswordCountsTheCurrentPasswordAgainstTheLimit(t *testing.T) {
 		})
 	})
 }
+
+// M6: contact passphrases were hashed and checked past the hashing gate.
+// Twenty parallel contacts with passphrases, and as many phone checks,
+// now hash at most the gate's bound at once.
+func TestPassphraseHashesAreBoundedByTheGate(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		gate := models.NewHashGate(2, time.Minute)
+		s := dbtest.Open(t, db, models.WithClock(clock.Now), models.WithHashGate(gate))
+		f := dbtest.Seed(t, s)
+		ctx := context.Background()
+		sys := models.SystemActor("test")
+		var wg sync.WaitGroup
+		cs := make([]*models.Contact, 20)
+		errs := make([]error, 20)
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cs[i], errs[i] = s.CreateContact(ctx, sys, f.OrgA.ID, models.ContactInput{Name: fmt.Sprintf("Contact %d", i),
+					Email: fmt.Sprintf("c%d@alpha.test", i), Channels: []models.Channel{models.ChannelEmail},
+					MayAuthorize: true, Passphrase: fmt.Sprintf("passphrase number %d", i)})
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.VerifyPassphrase(ctx, cs[i], fmt.Sprintf("passphrase number %d", i))
+				if err != nil || !ok {
+					errs[i] = fmt.Errorf("verify %d: %v, %v", i, ok, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if p := gate.Peak(); p < 1 || p > int64(gate.Bound()) {
+			t.Fatalf("peak of hashes at once through the gate = %d, want 1..%d", p, gate.Bound())
+		}
+	})
+}
