@@ -16,10 +16,13 @@ import (
 var onceRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // Repeats of a form posted while the first post is still being handled
-// wait for it this long, checking every submissionPoll.
+// wait for it up to submissionWait, reading the token's row first after
+// submissionPoll, then at twice the interval each time up to
+// submissionPollMax.
 const (
-	submissionWait = 10 * time.Second
-	submissionPoll = 50 * time.Millisecond
+	submissionWait    = 10 * time.Second
+	submissionPoll    = 25 * time.Millisecond
+	submissionPollMax = 500 * time.Millisecond
 )
 
 // oneTimeSubmission carries out a form with a one-time token (views.Once)
@@ -29,6 +32,11 @@ const (
 // A post that makes nothing (the form was refused) gives the token back,
 // so the corrected form can be sent. Forms without a token, and visitors
 // not fully signed in, pass through.
+//
+// The token is read from the form body only, like the CSRF token: one in
+// the query string is no token. A repeat tries to claim the token once;
+// while the first post is being handled it only reads the token's row
+// (backing off), and claims again only when the row has gone (given back).
 func (h *Handler) oneTimeSubmission(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodPost {
 		return c.Next()
@@ -37,18 +45,19 @@ func (h *Handler) oneTimeSubmission(c *fiber.Ctx) error {
 	if st.user == nil || st.stage != models.StageFull || st.mustEnroll {
 		return c.Next()
 	}
-	token := c.FormValue("_once")
+	token := bodyField(c, "_once")
 	if !onceRE.MatchString(token) {
 		return c.Next()
 	}
 	ctx := c.UserContext()
 	deadline := time.Now().Add(submissionWait)
+	delay := submissionPoll
+	sub, claimed, err := h.store.ClaimSubmission(ctx, token, st.user.ID)
 	for {
-		sub, claimed, err := h.store.ClaimSubmission(ctx, token, st.user.ID)
 		switch {
 		case errors.Is(err, models.ErrConflict):
 			return fiber.ErrBadRequest
-		case err != nil && !errors.Is(err, models.ErrNotFound): // not found: given back meanwhile, claim again
+		case err != nil && !errors.Is(err, models.ErrNotFound): // not found: given back meanwhile
 			return err
 		case claimed:
 			return h.firstSubmission(ctx, c, token, st.user.ID)
@@ -59,11 +68,20 @@ func (h *Handler) oneTimeSubmission(c *fiber.Ctx) error {
 		if time.Now().After(deadline) {
 			return h.render(c, fiber.StatusConflict, views.ErrorPage(fiber.StatusConflict, "error.submission_pending"))
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(submissionPoll):
+		if err == nil {
+			// The first post is still being handled: wait, then look.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, submissionPollMax)
+			if sub, err = h.store.GetSubmission(ctx, token, st.user.ID); !errors.Is(err, models.ErrNotFound) {
+				continue
+			}
 		}
+		// Given back by a post that made nothing: claim it again.
+		sub, claimed, err = h.store.ClaimSubmission(ctx, token, st.user.ID)
 	}
 }
 

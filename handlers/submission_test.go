@@ -9,9 +9,14 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
 )
 
 // formTokens finds the _csrf and _once fields of the form that posts to
@@ -179,5 +184,105 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 			af := url.Values{"_csrf": {admin.csrf("/admin/orgs/new")}, "_once": {once}, "slug": {"delta"}, "name": {"Delta"}}
 			wantStatus(t, admin.post("/admin/orgs", af), http.StatusBadRequest)
 		})
+	})
+}
+
+// countingStore is a store whose database counts the statements that
+// touch table: inserts and selects.
+func countingStore(t *testing.T, db dbtest.DB, table string, opts ...models.StoreOption) (s *models.Store, inserts, selects *atomic.Int64) {
+	t.Helper()
+	gdb, _, err := models.Open(t.Context(), models.OpenOptions{URL: db.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserts, selects = new(atomic.Int64), new(atomic.Int64)
+	count := func(n *atomic.Int64) func(*gorm.DB) {
+		return func(tx *gorm.DB) {
+			if tx.Statement.Table == table {
+				n.Add(1)
+			}
+		}
+	}
+	if err := gdb.Callback().Create().After("gorm:create").Register("test:count_inserts", count(inserts)); err != nil {
+		t.Fatal(err)
+	}
+	if err := gdb.Callback().Query().After("gorm:query").Register("test:count_selects", count(selects)); err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]models.StoreOption{models.WithHasher(dbtest.FastHasher), models.WithSecretKey([]byte("test secret"))}, opts...)
+	s = models.NewStore(gdb, opts...)
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s, inserts, selects
+}
+
+// A repeat of a form whose first post is still being handled waited by
+// trying to claim the token again every 50 ms: an INSERT each time. It
+// now reads the token's row (a plain SELECT) until the first post is done.
+func TestARepeatWaitsForThePendingPostBySelecting(t *testing.T) {
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			store, inserts, selects := countingStore(t, db, "form_submissions")
+			fx := dbtest.Seed(t, store)
+			app := newApp(store)
+			cust := signIn(t, app, fx.CustA.Email, dbtest.Password)
+			csrf, once := cust.formTokens("/contacts/new", "/contacts")
+			// The first post is being handled: it has claimed the token.
+			if _, claimed, err := store.ClaimSubmission(t.Context(), once, fx.CustA.ID); err != nil || !claimed {
+				t.Fatal(claimed, err)
+			}
+			inserts.Store(0)
+			selects.Store(0)
+			done := make(chan *response)
+			go func() {
+				done <- cust.post("/contacts", url.Values{"_csrf": {csrf}, "_once": {once}, "name": {"Qian Yi"},
+					"email": {"qian.yi@alpha.test"}, "channels": {"email"}})
+			}()
+			// Let the repeat look a few times, then the first post finishes.
+			for selects.Load() < 4 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := store.CompleteSubmission(t.Context(), once, fx.CustA.ID, "/contacts#contact-7"); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			wantRedirect(t, r, "/contacts#contact-7")
+			if n := inserts.Load(); n > 1 {
+				t.Fatalf("the repeat tried to insert the token %d times while it waited (%d reads); want the first claim only", n, selects.Load())
+			}
+			if cs, err := store.ListContacts(t.Context(), fx.OrgA.ID); err != nil || len(cs) != 0 {
+				t.Fatalf("the repeat made %d contacts (%v)", len(cs), err)
+			}
+		})
+	}
+}
+
+// The one-time token, like the CSRF token, is read from the form body only:
+// one in the query string is no token.
+func TestAOneTimeTokenInTheQueryStringIsIgnored(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		cust := e.as(t, e.fx.CustA)
+		csrf, once := cust.formTokens("/contacts/new", "/contacts")
+		form := url.Values{"_csrf": {csrf}, "name": {"Qian Yi"}, "email": {"qian.yi@alpha.test"}, "channels": {"email"}}
+		for range 2 {
+			wantStatus(t, cust.post("/contacts?_once="+once, form), http.StatusSeeOther)
+		}
+		cs, err := e.store.ListContacts(t.Context(), e.fx.OrgA.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 2 {
+			t.Fatalf("two posts with _once only in the query string made %d contacts, want 2 (the token ignored)", len(cs))
+		}
+		// Nothing was recorded under it: the form's own post still works once.
+		form.Set("_once", once)
+		form.Set("email", "qian.yi2@alpha.test")
+		wantStatus(t, cust.post("/contacts", form), http.StatusSeeOther)
+		wantStatus(t, cust.post("/contacts", form), http.StatusSeeOther)
+		if cs, err = e.store.ListContacts(t.Context(), e.fx.OrgA.ID); err != nil || len(cs) != 3 {
+			t.Fatalf("%d contacts after the body token twice, want 3 (%v)", len(cs), err)
+		}
 	})
 }

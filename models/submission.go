@@ -51,6 +51,21 @@ func (s *Store) ClaimSubmission(ctx context.Context, token string, userID int64)
 	return &got, false, nil
 }
 
+// GetSubmission reads the use of token by userID, without claiming it: a
+// repeat of a form whose first post is still being handled polls with it.
+// A token no longer recorded (given back by a post that made nothing, or
+// purged) is ErrNotFound; a token of another user is ErrConflict.
+func (s *Store) GetSubmission(ctx context.Context, token string, userID int64) (*Submission, error) {
+	var got Submission
+	if err := s.db.WithContext(ctx).Where("token = ?", token).Take(&got).Error; err != nil {
+		return nil, fmt.Errorf("models: get submission: %w", notFound(err))
+	}
+	if got.UserID != userID {
+		return nil, fmt.Errorf("models: get submission: %w", ErrConflict)
+	}
+	return &got, nil
+}
+
 // CompleteSubmission records where the post that claimed token led.
 func (s *Store) CompleteSubmission(ctx context.Context, token string, userID int64, location string) error {
 	err := s.db.WithContext(ctx).Model(&Submission{}).Where("token = ? AND user_id = ?", token, userID).

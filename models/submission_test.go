@@ -77,3 +77,30 @@ func TestSubmissionTokensAreClaimedOnceAndExpire(t *testing.T) {
 		})
 	})
 }
+
+func TestGetSubmissionReadsWithoutClaiming(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, _ *dbtest.Clock) {
+		ctx := context.Background()
+		fx := dbtest.Seed(t, s)
+		const token = "abcdefabcdefabcdefabcdefabcdef01"
+		if _, err := s.GetSubmission(ctx, token, fx.CustA.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("an unused token = %v, want ErrNotFound", err)
+		}
+		// Reading it did not claim it.
+		if _, claimed, err := s.ClaimSubmission(ctx, token, fx.CustA.ID); err != nil || !claimed {
+			t.Fatalf("claim after a read = %v, %v; want claimed", claimed, err)
+		}
+		if sub, err := s.GetSubmission(ctx, token, fx.CustA.ID); err != nil || sub.Location != "" {
+			t.Fatalf("pending = %+v, %v", sub, err)
+		}
+		if err := s.CompleteSubmission(ctx, token, fx.CustA.ID, "/contacts#contact-3"); err != nil {
+			t.Fatal(err)
+		}
+		if sub, err := s.GetSubmission(ctx, token, fx.CustA.ID); err != nil || sub.Location != "/contacts#contact-3" {
+			t.Fatalf("done = %+v, %v", sub, err)
+		}
+		if _, err := s.GetSubmission(ctx, token, fx.CustB.ID); !errors.Is(err, models.ErrConflict) {
+			t.Fatalf("another user's token = %v, want ErrConflict", err)
+		}
+	})
+}
