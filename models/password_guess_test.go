@@ -147,3 +147,66 @@ func TestPassphraseHashesAreBoundedByTheGate(t *testing.T) {
 		}
 	})
 }
+
+// H4: VerifyTOTP compared the code and only then wrote the failure, so
+// parallel codes were all compared. Forty wrong codes and the right one at
+// once: at most the limit of wrong ones are compared, and once the limit
+// is used up even the right code is refused.
+func TestParallelTOTPCodesStayWithinTheLimit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		f := dbtest.Seed(t, s)
+		ctx := context.Background()
+		secret := enroll(t, s, clock, f.CustA)
+		valid := map[string]bool{}
+		for d := -2; d <= 2; d++ {
+			valid[code(t, secret, clock.Now().Add(time.Duration(d)*30*time.Second))] = true
+		}
+		var codes []string
+		for i := 0; len(codes) < 40; i++ {
+			if c := fmt.Sprintf("%06d", 100000+i*7919); !valid[c] {
+				codes = append(codes, c)
+			}
+		}
+		codes = append(codes, code(t, secret, clock.Now()))
+		var (
+			mu                         sync.Mutex
+			wg                         sync.WaitGroup
+			wrong, right, limitedCount int
+			start                      = make(chan struct{})
+		)
+		for i, c := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := s.VerifyTOTP(ctx, f.CustA.ID, c, "10.9.9.9", limits)
+				var rl *models.RateLimitedError
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					right++
+				case errors.Is(err, models.ErrBadCode):
+					wrong++
+				case errors.As(err, &rl):
+					limitedCount++
+				default:
+					t.Errorf("code %d: %v", i, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if wrong > limits.PerAccount || right > 1 || wrong+right+limitedCount != len(codes) {
+			t.Fatalf("%d wrong codes compared, %d right, %d limited; want at most %d wrong", wrong, right, limitedCount, limits.PerAccount)
+		}
+		for ; wrong < limits.PerAccount; wrong++ {
+			if err := s.VerifyTOTP(ctx, f.CustA.ID, codes[0], "10.9.9.9", limits); !errors.Is(err, models.ErrBadCode) {
+				t.Fatalf("wrong code %d after the burst: %v", wrong+1, err)
+			}
+		}
+		clock.Advance(30 * time.Second)
+		err := s.VerifyTOTP(ctx, f.CustA.ID, code(t, secret, clock.Now()), "10.9.9.9", limits)
+		wantLimited(t, err, limits.Window)
+	})
+}
