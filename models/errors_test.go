@@ -32,9 +32,18 @@ func TestStoreErrorsNameTheirOperation(t *testing.T) {
 			{"models: count users", func(ctx context.Context) error { _, err := s.CountUsers(ctx); return err }},
 			{"models: list devices", func(ctx context.Context) error { _, err := s.ListDevices(ctx, models.AllOrgs(), org); return err }},
 			{"models: list contacts", func(ctx context.Context) error { _, err := s.ListContacts(ctx, models.AllOrgs(), org); return err }},
-			{"models: list outages", func(ctx context.Context) error { _, err := s.ListOutages(ctx, models.AllOrgs(), org, 1, 10); return err }},
-			{"models: list audit", func(ctx context.Context) error { _, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{}); return err }},
-			{fmt.Sprintf("models: uptime of org %d", org), func(ctx context.Context) error { _, err := s.OrgUptime(ctx, models.AllOrgs(), org, time.UTC); return err }},
+			{"models: list outages", func(ctx context.Context) error {
+				_, err := s.ListOutages(ctx, models.AllOrgs(), org, 1, 10)
+				return err
+			}},
+			{"models: list audit", func(ctx context.Context) error {
+				_, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{})
+				return err
+			}},
+			{fmt.Sprintf("models: uptime of org %d", org), func(ctx context.Context) error {
+				_, err := s.OrgUptime(ctx, models.AllOrgs(), org, time.UTC)
+				return err
+			}},
 			{"models: overdue follow ups", func(ctx context.Context) error { _, err := s.OverdueFollowUps(ctx, models.AllOrgs(), org); return err }},
 			{"models: count sessions", func(ctx context.Context) error {
 				_, err := s.CountSessions(ctx, fx.CustA.ID, models.DefaultSessionPolicy)
