@@ -92,7 +92,7 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (h *Handler) downloadReport(c *fiber.Ctx) error {
 		return models.ErrNotFound
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}

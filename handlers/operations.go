@@ -194,7 +194,7 @@ func (h *Handler) showOperation(c *fiber.Ctx) error {
 func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationRequest, vm views.OperationPageVM) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	if vm.Org, err = h.store.GetOrg(ctx, scope(c), o.OrgID); err != nil {
 		return err
 	}
-	if vm.Device, err = h.store.GetDevice(ctx, models.OrgScope(o.OrgID), o.DeviceID); err != nil {
+	if vm.Device, err = h.store.GetDevice(ctx, scope(c), o.DeviceID); err != nil {
 		return err
 	}
 	checks, err := h.store.ListChecks(ctx, scope(c), o.OrgID, o.DeviceID)

@@ -409,12 +409,16 @@ func (s *Store) GetRequestDetail(ctx context.Context, sc Scope, orgID, id int64)
 	if err != nil {
 		return nil, wrap(err, "get request detail")
 	}
-	return s.RequestDetailOf(ctx, r)
+	return s.RequestDetailOf(ctx, sc, r)
 }
 
 // RequestDetailOf loads everything around request r, which the caller has
-// already found within its organization.
-func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*RequestDetail, error) {
+// already found within its organization; a request outside sc is
+// ErrNotFound.
+func (s *Store) RequestDetailOf(ctx context.Context, sc Scope, r *OperationRequest) (*RequestDetail, error) {
+	if !sc.Allows(r.OrgID) {
+		return nil, wrap(ErrNotFound, "request detail of")
+	}
 	orgID := r.OrgID
 	db := s.db.WithContext(ctx)
 	var err error

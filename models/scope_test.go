@@ -245,7 +245,10 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				return first0(len(es), err)
 			}},
 			{"GetOrgHome", true, func(sc models.Scope) (int, error) { h, err := s.GetOrgHome(ctx, sc, orgA); return one(h != nil, err) }},
-			{"OrgUptime", true, func(sc models.Scope) (int, error) { us, err := s.OrgUptime(ctx, sc, orgA, time.UTC); return n(len(us), err) }},
+			{"OrgUptime", true, func(sc models.Scope) (int, error) {
+				us, err := s.OrgUptime(ctx, sc, orgA, time.UTC)
+				return n(len(us), err)
+			}},
 			{"GetDeviceUptime", true, func(sc models.Scope) (int, error) {
 				u, err := s.GetDeviceUptime(ctx, sc, orgA, f.dev.ID, time.UTC)
 				return one(u != nil, err)
@@ -330,6 +333,10 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 			}},
 			{"GetRequestDetail", true, func(sc models.Scope) (int, error) {
 				d, err := s.GetRequestDetail(ctx, sc, orgA, f.req.ID)
+				return one(d != nil, err)
+			}},
+			{"RequestDetailOf", true, func(sc models.Scope) (int, error) {
+				d, err := s.RequestDetailOf(ctx, sc, f.req)
 				return one(d != nil, err)
 			}},
 			{"GetDocument", true, func(sc models.Scope) (int, error) {
