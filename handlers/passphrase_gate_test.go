@@ -52,7 +52,7 @@ func TestPassphraseHashingGoesThroughTheGate(t *testing.T) {
 			}
 			release()
 
-			cs, err := store.ListContacts(t.Context(), fx.OrgA.ID)
+			cs, err := store.ListContacts(t.Context(), models.AllOrgs(), fx.OrgA.ID)
 			if err != nil || len(cs) != 1 || cs[0].PassphraseHash != o.signer.PassphraseHash {
 				t.Fatalf("contacts after busy answers: %d, %v (the passphrase must be the old one)", len(cs), err)
 			}

@@ -252,7 +252,7 @@ func TestARepeatWaitsForThePendingPostBySelecting(t *testing.T) {
 			if n := inserts.Load(); n > 1 {
 				t.Fatalf("the repeat tried to insert the token %d times while it waited (%d reads); want the first claim only", n, selects.Load())
 			}
-			if cs, err := store.ListContacts(t.Context(), fx.OrgA.ID); err != nil || len(cs) != 0 {
+			if cs, err := store.ListContacts(t.Context(), models.AllOrgs(), fx.OrgA.ID); err != nil || len(cs) != 0 {
 				t.Fatalf("the repeat made %d contacts (%v)", len(cs), err)
 			}
 		})
@@ -269,7 +269,7 @@ func TestAOneTimeTokenInTheQueryStringIsIgnored(t *testing.T) {
 		for range 2 {
 			wantStatus(t, cust.post("/contacts?_once="+once, form), http.StatusSeeOther)
 		}
-		cs, err := e.store.ListContacts(t.Context(), e.fx.OrgA.ID)
+		cs, err := e.store.ListContacts(t.Context(), models.AllOrgs(), e.fx.OrgA.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +281,7 @@ func TestAOneTimeTokenInTheQueryStringIsIgnored(t *testing.T) {
 		form.Set("email", "qian.yi2@alpha.test")
 		wantStatus(t, cust.post("/contacts", form), http.StatusSeeOther)
 		wantStatus(t, cust.post("/contacts", form), http.StatusSeeOther)
-		if cs, err = e.store.ListContacts(t.Context(), e.fx.OrgA.ID); err != nil || len(cs) != 3 {
+		if cs, err = e.store.ListContacts(t.Context(), models.AllOrgs(), e.fx.OrgA.ID); err != nil || len(cs) != 3 {
 			t.Fatalf("%d contacts after the body token twice, want 3 (%v)", len(cs), err)
 		}
 	})
