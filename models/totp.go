@@ -131,8 +131,9 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 // Authenticate), so parallel codes, on one pending session or many, are
 // counted one by one and at most the limit are ever compared. A wrong code
 // stays a failed attempt and is audited; past the limit the answer is
-// *RateLimitedError whatever the code. A failed audit write is joined to
-// the answer.
+// *RateLimitedError whatever the code. A failed audit write of a wrong code
+// is the answer (an error, not ErrBadCode); one of a refusal by the limits
+// is joined to it.
 func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string, lim SignInLimits) error {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
@@ -159,8 +160,10 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string, l
 			return wrap(s.succeedSignIn(ctx, attemptID), "verify totp")
 		}
 	}
+	// The failure is counted already (the reserved attempt); an audit
+	// write that fails is the answer, as before the reservation.
 	if aerr := s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil); aerr != nil {
-		return errors.Join(wrap(ErrBadCode, "verify totp"), fmt.Errorf("models: audit failed totp: %w", aerr))
+		return wrap(fmt.Errorf("record the failure: %w", aerr), "verify totp")
 	}
 	return wrap(ErrBadCode, "verify totp")
 }
