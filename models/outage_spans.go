@@ -22,7 +22,8 @@ type OutageCauseSpan struct {
 	Note      string
 	SetBy     *int64
 	RequestID *int64 // the operation request the span comes from, if any
-	RequestNo string // how that request is quoted (OP-2026-0007), kept with the span
+	RequestNo  string // how that request is quoted (OP-2026-0007), kept with the span
+	RequestRef string // and its reference, for the link to its page
 	CreatedAt time.Time
 }
 
