@@ -49,7 +49,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks, err := store.ListChecks(ctx, fx.OrgA.ID, dev.ID)
+	checks, err := store.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID)
 	if err != nil || len(checks) == 0 {
 		t.Fatalf("checks %v, %v", checks, err)
 	}
@@ -77,7 +77,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: clock.Now(), OK: true, RTTus: 200}}); err != nil {
 		t.Fatal(err)
 	}
-	outs, err := store.ListOutages(ctx, fx.OrgA.ID, dev.ID, 1)
+	outs, err := store.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID, 1)
 	if err != nil || len(outs) != 1 {
 		t.Fatalf("outages %+v, %v", outs, err)
 	}

@@ -60,7 +60,7 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	doc, err := h.store.GetDocument(ctx, r.OrgID, r.ID, id)
+	doc, err := h.store.GetDocument(ctx, scope(c), r.OrgID, r.ID, id)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -125,13 +125,13 @@ func (h *Handler) downloadReport(c *fiber.Ctx) error {
 		return models.ErrNotFound
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
 	tr := documentLang(c)
 	vm := h.reportVM(tr, d)
-	if vm.Outages, err = h.reportOutages(ctx, tr, d); err != nil {
+	if vm.Outages, err = h.reportOutages(ctx, scope(c), tr, d); err != nil {
 		return err
 	}
 	b, err := pdf.OperationReport(tr.T, vm)
@@ -188,20 +188,20 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 
 // reportOutages lists the outages part of which was attributed to the
 // request's operation: the exempt part and what still counts.
-func (h *Handler) reportOutages(ctx context.Context, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
+func (h *Handler) reportOutages(ctx context.Context, sc models.Scope, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
 	r := d.Request
-	spans, err := h.store.RequestCauseSpans(ctx, r.OrgID, r.ID)
+	spans, err := h.store.RequestCauseSpans(ctx, sc, r.OrgID, r.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := h.store.Now()
 	var out []pdf.OutageLine
 	for _, p := range spans {
-		o, err := h.store.GetOutage(ctx, models.OrgScope(r.OrgID), p.OutageID)
+		o, err := h.store.GetOutage(ctx, sc, p.OutageID)
 		if err != nil {
 			return nil, err
 		}
-		parts, err := h.store.OutageCauseSpans(ctx, r.OrgID, o.ID)
+		parts, err := h.store.OutageCauseSpans(ctx, sc, r.OrgID, o.ID)
 		if err != nil {
 			return nil, err
 		}

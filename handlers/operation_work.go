@@ -68,7 +68,7 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (h *Handler) renderClassify(c *fiber.Ctx, status int, errs views.FormErrors
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}

@@ -70,11 +70,11 @@ func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM)
 	if vm.Org, err = h.store.GetOrg(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
-	if vm.Devices, err = h.store.ListDevices(ctx, orgID); err != nil {
+	if vm.Devices, err = h.store.ListDevices(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
 	if vm.Staff {
-		if vm.Users, err = h.store.ListUsers(ctx, models.UserFilter{OrgID: orgID}); err != nil {
+		if vm.Users, err = h.store.ListUsers(ctx, scope(c), models.UserFilter{OrgID: orgID}); err != nil {
 			return vm, err
 		}
 	}
@@ -190,7 +190,7 @@ func (h *Handler) showOperation(c *fiber.Ctx) error {
 func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationRequest, vm views.OperationPageVM) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 		}
 		vm.Splits = map[int64][]models.OutageSegment{}
 		for _, o := range vm.Outages {
-			parts, err := h.store.OutageCauseSpans(ctx, o.OrgID, o.ID)
+			parts, err := h.store.OutageCauseSpans(ctx, scope(c), o.OrgID, o.ID)
 			if err != nil {
 				return err
 			}

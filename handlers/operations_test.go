@@ -137,7 +137,7 @@ func (o *opEnv) storedFiles(t *testing.T) int {
 func (o *opEnv) documents(t *testing.T, reqPath string) []models.Document {
 	t.Helper()
 	id := optionalInt(strings.TrimPrefix(reqPath, "/operations/"))
-	d, err := o.store.GetRequestDetail(context.Background(), o.fx.OrgA.ID, id)
+	d, err := o.store.GetRequestDetail(context.Background(), models.AllOrgs(), o.fx.OrgA.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 
 func auditActions(t *testing.T, e *env, action string) []models.AuditEvent {
 	t.Helper()
-	evs, err := e.store.ListAudit(context.Background(), models.AuditFilter{Action: action, Limit: 500})
+	evs, err := e.store.ListAudit(context.Background(), models.AllOrgs(), models.AuditFilter{Action: action, Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 		ctx := context.Background()
 		o := newOpEnv(t, e)
 		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
-		checks, err := e.store.ListChecks(ctx, e.fx.OrgA.ID, o.dev.ID)
+		checks, err := e.store.ListChecks(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID)
 		if err != nil || len(checks) == 0 {
 			t.Fatalf("checks = %v, %v", checks, err)
 		}
@@ -420,7 +420,7 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 			if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: at.Add(10 * time.Minute), OK: true, RTTus: 200}}); err != nil {
 				t.Fatal(err)
 			}
-			os, err := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 1)
+			os, err := e.store.ListOutages(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID, 1)
 			if err != nil || len(os) != 1 || !os[0].StartedAt.Equal(at) {
 				t.Fatalf("outages = %+v, %v", os, err)
 			}
@@ -448,12 +448,12 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 		})
 		t.Run("the engineer attributes the overlapping outage to the customer's operation", func(t *testing.T) {
 			wantRedirect(t, eng.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil), req+"#ov-h")
-			os, _ := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 5)
+			os, _ := e.store.ListOutages(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID, 5)
 			for _, x := range os {
 				if x.Cause != models.CauseUnknown && x.Cause != "" {
 					t.Errorf("outage %d own cause %q, want it kept", x.ID, x.Cause)
 				}
-				spans, err := e.store.OutageCauseSpans(ctx, e.fx.OrgA.ID, x.ID)
+				spans, err := e.store.OutageCauseSpans(ctx, models.AllOrgs(), e.fx.OrgA.ID, x.ID)
 				want := 0
 				if x.ID == during.ID {
 					want = 1 // all of it lies inside the work: one span, the whole outage

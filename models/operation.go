@@ -365,7 +365,10 @@ func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]
 
 // RequestClocks returns the clocks of a request of orgID: its first-feedback
 // clock and the written follow-up clocks of its phone authorizations.
-func (s *Store) RequestClocks(ctx context.Context, orgID, requestID int64) ([]Clock, error) {
+func (s *Store) RequestClocks(ctx context.Context, sc Scope, orgID, requestID int64) ([]Clock, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "request clocks")
+	}
 	cs, err := s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
 	return cs, wrap(err, "request clocks")
 }
@@ -435,17 +438,24 @@ func (d *RequestDetail) UserName(id *int64) string {
 }
 
 // GetRequestDetail loads request id of orgID with everything around it.
-func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*RequestDetail, error) {
+func (s *Store) GetRequestDetail(ctx context.Context, sc Scope, orgID, id int64) (*RequestDetail, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get request detail")
+	}
 	r, err := s.GetRequest(ctx, OrgScope(orgID), id)
 	if err != nil {
 		return nil, wrap(err, "get request detail")
 	}
-	return s.RequestDetailOf(ctx, r)
+	return s.RequestDetailOf(ctx, sc, r)
 }
 
 // RequestDetailOf loads everything around request r, which the caller has
-// already found within its organization.
-func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*RequestDetail, error) {
+// already found within its organization; a request outside sc is
+// ErrNotFound.
+func (s *Store) RequestDetailOf(ctx context.Context, sc Scope, r *OperationRequest) (*RequestDetail, error) {
+	if !sc.Allows(r.OrgID) {
+		return nil, wrap(ErrNotFound, "request detail of")
+	}
 	orgID := r.OrgID
 	db := s.db.WithContext(ctx)
 	var err error

@@ -293,7 +293,7 @@ func (s *Store) PlanOperationCause(ctx context.Context, d *RequestDetail, outage
 		if o.ID != outageID {
 			continue
 		}
-		parts, err := s.OutageCauseSpans(ctx, o.OrgID, o.ID)
+		parts, err := s.OutageCauseSpans(ctx, OrgScope(o.OrgID), o.OrgID, o.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -331,7 +331,10 @@ func (s *Store) ApplyOperationCause(ctx context.Context, actor Actor, d *Request
 // RequestCauseSpans lists the cause spans set from request reqID of
 // orgID, with their outages, in time order: what the operation report
 // says about availability.
-func (s *Store) RequestCauseSpans(ctx context.Context, orgID, reqID int64) ([]OutageCauseSpan, error) {
+func (s *Store) RequestCauseSpans(ctx context.Context, sc Scope, orgID, reqID int64) ([]OutageCauseSpan, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "request cause spans")
+	}
 	var ps []OutageCauseSpan
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ?", orgID, reqID).Order("start_at, id").Find(&ps).Error; err != nil {
 		return nil, fmt.Errorf("models: cause spans of request %d: %w", reqID, err)
@@ -340,7 +343,10 @@ func (s *Store) RequestCauseSpans(ctx context.Context, orgID, reqID int64) ([]Ou
 }
 
 // GetDocument returns document id of request reqID of orgID.
-func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Document, error) {
+func (s *Store) GetDocument(ctx context.Context, sc Scope, orgID, reqID, id int64) (*Document, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get document")
+	}
 	var doc Document
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
 		return nil, wrap(notFound(err), "get document")
@@ -350,7 +356,10 @@ func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Docum
 
 // OverdueFollowUps lists phone authorizations of orgID (0: all) whose signed
 // written form has not arrived by its deadline.
-func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, error) {
+func (s *Store) OverdueFollowUps(ctx context.Context, sc Scope, orgID int64) ([]Clock, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "overdue follow ups")
+	}
 	q := s.overdueFollowUps(s.db.WithContext(ctx).Model(&Clock{}), "sla_clocks.")
 	if orgID != 0 {
 		q = q.Where("org_id = ?", orgID)

@@ -150,7 +150,10 @@ func segmentCauses(segs []OutageSegment, st, en time.Time) []Cause {
 // EvidenceForOutages returns the first perOutage failed probes behind each
 // of the given outages of organization orgID, by outage, in one query;
 // other organizations' outages yield nothing.
-func (s *Store) EvidenceForOutages(ctx context.Context, orgID int64, outageIDs []int64, perOutage int) (map[int64][]OutageProbe, error) {
+func (s *Store) EvidenceForOutages(ctx context.Context, sc Scope, orgID int64, outageIDs []int64, perOutage int) (map[int64][]OutageProbe, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "evidence for outages")
+	}
 	out := map[int64][]OutageProbe{}
 	if len(outageIDs) == 0 {
 		return out, nil

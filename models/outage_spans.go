@@ -117,7 +117,10 @@ func causeSpansOf(db *gorm.DB, orgID int64, outageIDs []int64) (map[int64][]Outa
 
 // CauseSpansOf lists the cause spans of the given outages of orgID, by
 // outage, each in time order; other organizations' outages yield nothing.
-func (s *Store) CauseSpansOf(ctx context.Context, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
+func (s *Store) CauseSpansOf(ctx context.Context, sc Scope, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "cause spans of")
+	}
 	m, err := causeSpansOf(s.db.WithContext(ctx), orgID, outageIDs)
 	if err != nil {
 		return nil, fmt.Errorf("models: cause spans of org %d: %w", orgID, err)
@@ -127,7 +130,10 @@ func (s *Store) CauseSpansOf(ctx context.Context, orgID int64, outageIDs []int64
 
 // OutageCauseSpans lists the cause spans of outage outageID of orgID, in
 // time order.
-func (s *Store) OutageCauseSpans(ctx context.Context, orgID, outageID int64) ([]OutageCauseSpan, error) {
+func (s *Store) OutageCauseSpans(ctx context.Context, sc Scope, orgID, outageID int64) ([]OutageCauseSpan, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outage cause spans")
+	}
 	m, err := causeSpansOf(s.db.WithContext(ctx), orgID, []int64{outageID})
 	if err != nil {
 		return nil, fmt.Errorf("models: cause spans of outage %d: %w", outageID, err)
