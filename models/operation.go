@@ -61,13 +61,13 @@ const (
 
 // OperationRequest is a customer's request for work on their equipment.
 type OperationRequest struct {
-	ID          int64
-	OrgID       int64
-	NumberYear  int // the request is quoted as Number(): its organization's
-	NumberSeq   int // NumberSeq-th request of NumberYear
+	ID         int64
+	OrgID      int64
+	NumberYear int // the request is quoted as Number(): its organization's
+	NumberSeq  int // NumberSeq-th request of NumberYear
 	// Ref names the request in URLs: random, so that a link says nothing
 	// of how many requests other organizations have (the ID is internal).
-	Ref string
+	Ref         string
 	Title       string
 	Work        string
 	Urgency     string
