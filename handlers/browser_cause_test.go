@@ -95,7 +95,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	base := "http://" + ln.Addr().String()
-	opURL := "/operations/" + strconv.FormatInt(req.ID, 10)
+	opURL := "/operations/" + req.Ref
 	outURL := "/outages/" + strconv.FormatInt(outs[0].ID, 10)
 	bodyText := func(ctx context.Context) string {
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))

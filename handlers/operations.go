@@ -14,11 +14,7 @@ import (
 // request's scope: a customer's only in their own organization (another's
 // is not found).
 func (h *Handler) requestParam(c *fiber.Ctx) (*models.OperationRequest, error) {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return h.store.GetRequest(c.UserContext(), scope(c), id)
+	return h.store.GetRequestByRef(c.UserContext(), scope(c), c.Params("id"))
 }
 
 // requestChild is the request of the path and the ID of the path
@@ -161,7 +157,7 @@ func (h *Handler) saveRequest(c *fiber.Ctx, orgID int64, staff bool, requester *
 		return err
 	}
 	h.flash(c, "ok", "flash.request_created")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }
 
 // parseLocalTime reads a datetime-local field in the portal's time zone,

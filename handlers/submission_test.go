@@ -118,7 +118,7 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 					return count(len(us), err)
 				}},
 			{"a message", cust, req, req + "/messages", url.Values{"body": {"Any news?"}}, func() int {
-				d, err := e.store.GetRequestDetail(ctx, models.AllOrgs(), e.fx.OrgA.ID, optionalInt(strings.TrimPrefix(req, "/operations/")))
+				d, err := e.store.GetRequestDetail(ctx, models.AllOrgs(), e.fx.OrgA.ID, requestIDOf(e.store, req))
 				return count(len(d.Messages), err)
 			}},
 		} {

@@ -97,7 +97,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 				if err := tx.Where("org_id = ? AND id = ?", o.OrgID, *ch.RequestID).First(&r).Error; err != nil {
 					return notFound(err)
 				}
-				p.RequestNo = r.Number()
+				p.RequestNo, p.RequestRef = r.Number(), r.Ref
 			}
 			next := overlay(parts, p)
 			if err := tx.Where("outage_id = ?", o.ID).Delete(&OutageCauseSpan{}).Error; err != nil {

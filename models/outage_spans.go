@@ -13,17 +13,18 @@ import (
 // own; the rest of the outage keeps the outage's cause. Spans of one
 // outage never overlap: a newer span takes its time from older ones.
 type OutageCauseSpan struct {
-	ID        int64
-	OutageID  int64
-	OrgID     int64
-	StartAt   time.Time
-	EndAt     time.Time
-	Cause     Cause
-	Note      string
-	SetBy     *int64
-	RequestID *int64 // the operation request the span comes from, if any
-	RequestNo string // how that request is quoted (OP-2026-0007), kept with the span
-	CreatedAt time.Time
+	ID         int64
+	OutageID   int64
+	OrgID      int64
+	StartAt    time.Time
+	EndAt      time.Time
+	Cause      Cause
+	Note       string
+	SetBy      *int64
+	RequestID  *int64 // the operation request the span comes from, if any
+	RequestNo  string // how that request is quoted (OP-2026-0007), kept with the span
+	RequestRef string // and its reference, for the link to its page
+	CreatedAt  time.Time
 }
 
 func (OutageCauseSpan) TableName() string { return "outage_cause_spans" }

@@ -125,7 +125,7 @@ func TestOperationMessageEmailsRequesterAndSigners(t *testing.T) {
 			r := startDispatchers(t, clock, newDispatcher(t, s, clock, "portal-a", sink.port(t), ""))
 			r.until(time.Minute, "the message emailed", sentAll(t, s, sink, org, models.EventOperationMessage, 2))
 			r.step(time.Minute) // room for anything extra to show up
-			url := "https://portal.example/operations/" + strconv.FormatInt(req.ID, 10)
+			url := "https://portal.example/operations/" + req.Ref
 			number := req.Number()
 
 			t.Run("one email to the requester and one to the signing contact", func(t *testing.T) {
