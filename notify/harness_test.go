@@ -124,8 +124,8 @@ type smtpSink struct {
 	pass       string
 	refuseRcpt map[string]error
 	refuseData map[string]error
-	mu       sync.Mutex
-	messages []sunkMail
+	mu         sync.Mutex
+	messages   []sunkMail
 }
 
 type sunkMail struct {
