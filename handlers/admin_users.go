@@ -18,7 +18,7 @@ func (h *Handler) showUsers(c *fiber.Ctx) error {
 	if id := optionalID(c.Query("org")); id != nil {
 		f.OrgID = *id
 	}
-	users, err := h.store.ListUsers(ctx, f)
+	users, err := h.store.ListUsers(ctx, scope(c), f)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (h *Handler) showAudit(c *fiber.Ctx) error {
 	if id := optionalID(c.Query("before")); id != nil {
 		f.BeforeID = *id
 	}
-	events, err := h.store.ListAudit(c.UserContext(), f)
+	events, err := h.store.ListAudit(c.UserContext(), scope(c), f)
 	if err != nil {
 		return err
 	}

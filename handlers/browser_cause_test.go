@@ -49,7 +49,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks, err := store.ListChecks(ctx, fx.OrgA.ID, dev.ID)
+	checks, err := store.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID)
 	if err != nil || len(checks) == 0 {
 		t.Fatalf("checks %v, %v", checks, err)
 	}
@@ -77,7 +77,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: clock.Now(), OK: true, RTTus: 200}}); err != nil {
 		t.Fatal(err)
 	}
-	outs, err := store.ListOutages(ctx, fx.OrgA.ID, dev.ID, 1)
+	outs, err := store.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID, 1)
 	if err != nil || len(outs) != 1 {
 		t.Fatalf("outages %+v, %v", outs, err)
 	}
@@ -95,7 +95,7 @@ func TestBrowserEngineerAttributesPartOfAnOutageToAnOperation(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	base := "http://" + ln.Addr().String()
-	opURL := "/operations/" + strconv.FormatInt(req.ID, 10)
+	opURL := "/operations/" + req.Ref
 	outURL := "/outages/" + strconv.FormatInt(outs[0].ID, 10)
 	bodyText := func(ctx context.Context) string {
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))

@@ -23,7 +23,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		o := newOpEnv(t, e)
 		org := e.fx.OrgA.ID
 		cust := e.as(t, e.fx.CustA)
-		checks, err := e.store.ListChecks(ctx, org, o.dev.ID)
+		checks, err := e.store.ListChecks(ctx, models.AllOrgs(), org, o.dev.ID)
 		if err != nil || len(checks) == 0 {
 			t.Fatalf("checks = %v, %v", checks, err)
 		}
@@ -48,7 +48,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(10 * time.Minute)
-		outs, err := e.store.ListOutages(ctx, org, o.dev.ID, 5)
+		outs, err := e.store.ListOutages(ctx, models.AllOrgs(), org, o.dev.ID, 5)
 		if err != nil || len(outs) != 1 {
 			t.Fatalf("outages = %+v, %v", outs, err)
 		}
@@ -66,7 +66,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			wantBody(t, r, zh("operation.cause.before"), zh("operation.cause.after"),
 				zh("outages.split.counted", mins(80)), zh("outages.split.counted", mins(50)), zh("outages.split.exempt", mins(30)))
 			wantStatus(t, cust.get(page), http.StatusForbidden)
-			a, err := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			a, err := e.store.DeviceAvailability(ctx, models.AllOrgs(), org, o.dev.ID, t0, e.clock.Now())
 			if err != nil || a.Counted != 80*time.Minute {
 				t.Fatalf("before confirming: %+v, %v; want 80 min counted", a, err)
 			}
@@ -75,7 +75,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		func() {
 			r := eng.submit(page, page, url.Values{"note": {"Disk swap needed the power off 换盘需断电"}})
 			wantStatus(t, r, http.StatusSeeOther)
-			a, err := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			a, err := e.store.DeviceAvailability(ctx, models.AllOrgs(), org, o.dev.ID, t0, e.clock.Now())
 			if err != nil || a.Down != 80*time.Minute || a.Counted != 50*time.Minute {
 				t.Fatalf("after confirming: %+v (%.3f%%), %v; want 80 min down, 50 min counted (22+3 before the work, 25 after)",
 					a, a.Percent(), err)
@@ -84,7 +84,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 			if err != nil || got.Cause != models.CauseUnknown {
 				t.Errorf("the outage's own cause = %q, %v; want it kept", got.Cause, err)
 			}
-			spans, err := e.store.OutageCauseSpans(ctx, org, out.ID)
+			spans, err := e.store.OutageCauseSpans(ctx, models.AllOrgs(), org, out.ID)
 			if err != nil || len(spans) != 1 || !spans[0].StartAt.Equal(t0.Add(25*time.Minute)) || !spans[0].EndAt.Equal(t0.Add(55*time.Minute)) ||
 				spans[0].Cause != models.CauseCustomerOperation || spans[0].RequestID == nil || spans[0].SetBy == nil ||
 				*spans[0].SetBy != e.fx.Engineer.ID || !strings.Contains(spans[0].Note, "换盘") {
@@ -94,8 +94,8 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		// Step: Confirming twice changes nothing more.
 		func() {
 			wantStatus(t, eng.submit(page, page, url.Values{"note": {"Disk swap needed the power off 换盘需断电"}}), http.StatusSeeOther)
-			spans, _ := e.store.OutageCauseSpans(ctx, org, out.ID)
-			a, _ := e.store.DeviceAvailability(ctx, org, o.dev.ID, t0, e.clock.Now())
+			spans, _ := e.store.OutageCauseSpans(ctx, models.AllOrgs(), org, out.ID)
+			a, _ := e.store.DeviceAvailability(ctx, models.AllOrgs(), org, o.dev.ID, t0, e.clock.Now())
 			if len(spans) != 1 || a.Counted != 50*time.Minute {
 				t.Fatalf("after a second confirmation: %d spans, %v counted", len(spans), a.Counted)
 			}
@@ -111,14 +111,14 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		}()
 		// Step: The change is audited with the span and the request.
 		func() {
-			evs, err := e.store.ListAudit(ctx, models.AuditFilter{Action: models.AuditOutageCause})
+			evs, err := e.store.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Action: models.AuditOutageCause})
 			if err != nil || len(evs) != 2 || !strings.Contains(evs[0].Detail, "span_start") || !strings.Contains(evs[0].Detail, "OP-") {
 				t.Fatalf("audit = %+v, %v", evs, err)
 			}
 		}()
 		// Step: The requester is told.
 		func() {
-			kinds, err := e.store.OutboxKinds(ctx, org)
+			kinds, err := e.store.OutboxKinds(ctx, models.AllOrgs(), org)
 			n := 0
 			for _, k := range kinds {
 				if k == models.EventOutageCauseSpan {
@@ -174,7 +174,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 
 func mustSpan(t *testing.T, e *env, org, outageID int64) models.OutageCauseSpan {
 	t.Helper()
-	spans, err := e.store.OutageCauseSpans(context.Background(), org, outageID)
+	spans, err := e.store.OutageCauseSpans(context.Background(), models.AllOrgs(), org, outageID)
 	if err != nil || len(spans) == 0 {
 		t.Fatalf("cause spans = %+v, %v", spans, err)
 	}

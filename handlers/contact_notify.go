@@ -14,11 +14,11 @@ import (
 func (h *Handler) showNotifySettings(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	orgID := ownOrg(c)
-	contacts, err := h.store.ListContacts(ctx, orgID)
+	contacts, err := h.store.ListContacts(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}
-	outs, err := h.store.ListNotifyOptOuts(ctx, orgID)
+	outs, err := h.store.ListNotifyOptOuts(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (h *Handler) saveNotifySettings(c *fiber.Ctx) error {
 	for _, v := range args.PeekMulti("notify") {
 		on[string(v)] = true
 	}
-	existing, err := h.store.ListNotifyOptOuts(ctx, orgID)
+	existing, err := h.store.ListNotifyOptOuts(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}

@@ -21,11 +21,11 @@ const historyShown = 200
 func (h *Handler) showContacts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	orgID := ownOrg(c)
-	st, err := h.contactStatus(ctx, orgID)
+	st, err := h.contactStatus(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}
-	flags, err := h.store.OpenContactFlags(ctx, orgID)
+	flags, err := h.store.OpenContactFlags(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (h *Handler) showContacts(c *fiber.Ctx) error {
 		vm.Flags[f.ContactID] = append(vm.Flags[f.ContactID], f)
 	}
 	vm.SetUp, vm.Confirmation, vm.ConfirmDue = st.setUp, st.last, st.due
-	if vm.Outcomes, err = h.store.RecentNoticeOutcomes(ctx, orgID); err != nil {
+	if vm.Outcomes, err = h.store.RecentNoticeOutcomes(ctx, scope(c), orgID); err != nil {
 		return err
 	}
 	if st.last != nil {
@@ -57,14 +57,14 @@ type contactState struct {
 	due      bool // no confirmation, or one older than the period
 }
 
-func (h *Handler) contactStatus(ctx context.Context, orgID int64) (contactState, error) {
+func (h *Handler) contactStatus(ctx context.Context, sc models.Scope, orgID int64) (contactState, error) {
 	var st contactState
 	var err error
-	if st.contacts, err = h.store.ListContacts(ctx, orgID); err != nil {
+	if st.contacts, err = h.store.ListContacts(ctx, sc, orgID); err != nil {
 		return st, err
 	}
 	st.setUp = slices.ContainsFunc(st.contacts, func(c models.Contact) bool { return c.MayAuthorize })
-	if st.last, err = h.store.LastConfirmation(ctx, orgID); err != nil {
+	if st.last, err = h.store.LastConfirmation(ctx, sc, orgID); err != nil {
 		return st, err
 	}
 	st.due = st.last == nil || h.store.Now().Sub(st.last.ConfirmedAt) > h.store.ConfirmEvery()
@@ -204,11 +204,11 @@ func (h *Handler) confirmContacts(c *fiber.Ctx) error {
 func (h *Handler) showContactHistory(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	orgID := ownOrg(c)
-	events, err := h.store.ContactChangeLog(ctx, orgID, historyShown)
+	events, err := h.store.ContactChangeLog(ctx, scope(c), orgID, historyShown)
 	if err != nil {
 		return err
 	}
-	contacts, err := h.store.ListContacts(ctx, orgID)
+	contacts, err := h.store.ListContacts(ctx, scope(c), orgID)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func contactValues(edit ...func(url.Values)) url.Values {
 // onlyContact returns the organization's one contact.
 func onlyContact(t *testing.T, e *env, orgID int64) models.Contact {
 	t.Helper()
-	cs, err := e.store.ListContacts(context.Background(), orgID)
+	cs, err := e.store.ListContacts(context.Background(), models.AllOrgs(), orgID)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("contacts = %+v, %v; want one", cs, err)
 	}
@@ -60,7 +60,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			wantBody(t, r, `id="e-mobile">`+zh("error.phone_invalid")+`<`, `aria-invalid="true" aria-describedby="e-mobile"`,
 				`value="Sun Li"`, `value="12345"`, `value="Sun.Li@alpha.test"`, `value="010 8888 0001"`, zh("contacts.passphrase_again"))
 			wantNoBody(t, r, passphrase)
-			if cs, _ := e.store.ListContacts(ctx, orgA); len(cs) != 0 {
+			if cs, _ := e.store.ListContacts(ctx, models.AllOrgs(), orgA); len(cs) != 0 {
 				t.Fatalf("a refused form stored %d contacts", len(cs))
 			}
 		})
@@ -197,7 +197,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 		// Step: Confirming the list is recorded with who and when.
 		func() {
 			wantRedirect(t, a.submit("/", "/contacts/confirm", url.Values{"next": {"/"}}), "/")
-			last, err := e.store.LastConfirmation(ctx, orgA)
+			last, err := e.store.LastConfirmation(ctx, models.AllOrgs(), orgA)
 			if err != nil || last == nil || last.UserID != fx.CustA.ID || !last.ConfirmedAt.Equal(e.clock.Now()) {
 				t.Fatalf("last confirmation = %+v, %v", last, err)
 			}
@@ -214,7 +214,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 				`value="`+id+`:outage.opened" checked`, `value="`+id+`:outage.closed" checked`)
 			r = a.submit("/contacts/notifications", "/contacts/notifications", url.Values{"contact": {id}, "notify": {id + ":outage.opened"}})
 			wantRedirect(t, r, "/contacts/notifications")
-			outs, err := e.store.ListNotifyOptOuts(ctx, orgA)
+			outs, err := e.store.ListNotifyOptOuts(ctx, models.AllOrgs(), orgA)
 			if err != nil || len(outs) != 1 || ids(outs[0].ContactID) != id || outs[0].Event != models.EventOutageClosed {
 				t.Fatalf("opt-outs = %+v, %v", outs, err)
 			}
@@ -237,7 +237,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			r := a.submit("/contacts/new", "/contacts", url.Values{"name": {"Zhou Min"}, "email": {"zhou@alpha.test"},
 				"channels": {"email"}, "priority": {"5"}, "locale": {"en"}})
 			wantStatus(t, r, http.StatusSeeOther)
-			cs, _ := e.store.ListContacts(ctx, orgA)
+			cs, _ := e.store.ListContacts(ctx, models.AllOrgs(), orgA)
 			if len(cs) != 2 || cs[1].Name != "Zhou Min" || cs[1].HasPassphrase() {
 				t.Fatalf("contacts = %+v", cs)
 			}
@@ -270,7 +270,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 				wantBody(t, r, zh("audit.action."+act))
 			}
 			wantNoBody(t, r, passphrase, "north star 7788", "$argon2")
-			evs, err := e.store.ListAudit(ctx, models.AuditFilter{OrgID: orgA, Limit: 500})
+			evs, err := e.store.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{OrgID: orgA, Limit: 500})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,7 +311,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			if after.Name != before.Name || !after.UpdatedAt.Equal(before.UpdatedAt) {
 				t.Errorf("B changed A's contact: %+v", after)
 			}
-			if outs, _ := e.store.ListNotifyOptOuts(ctx, orgA); len(outs) != 1 {
+			if outs, _ := e.store.ListNotifyOptOuts(ctx, models.AllOrgs(), orgA); len(outs) != 1 {
 				t.Errorf("B changed A's notification settings: %+v", outs)
 			}
 			wantStatus(t, b.get("/contacts/abc/edit"), http.StatusNotFound)
@@ -333,7 +333,7 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 
 		// Step: The prompt returns when the last confirmation is older than the period.
 		func() {
-			last, _ := e.store.LastConfirmation(ctx, orgA)
+			last, _ := e.store.LastConfirmation(ctx, models.AllOrgs(), orgA)
 			e.clock.Advance(e.store.ConfirmEvery() + time.Hour)
 			// Sessions do not live that long: sign in again.
 			wantBody(t, e.as(t, fx.CustA).get("/"), zh("home.reconfirm_title"), zh("home.reconfirm_last", last.ConfirmedAt.Format("2006-01-02")))

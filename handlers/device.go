@@ -43,7 +43,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	if err != nil {
 		return err
 	}
-	up, err := h.store.GetDeviceUptime(ctx, d.OrgID, d.ID, h.loc)
+	up, err := h.store.GetDeviceUptime(ctx, scope(c), d.OrgID, d.ID, h.loc)
 	if err != nil {
 		return err
 	}
@@ -57,22 +57,22 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	}
 	vm.Chart.Range = rng
 	if vm.ChartCheck = chartCheck(up.Checks, c.Query("check")); vm.ChartCheck != nil {
-		if vm.Chart, err = h.chart(ctx, d.OrgID, vm.ChartCheck, rng, vm.Now); err != nil {
+		if vm.Chart, err = h.chart(ctx, scope(c), d.OrgID, vm.ChartCheck, rng, vm.Now); err != nil {
 			return err
 		}
 	}
 
-	if vm.Outages, err = h.store.ListOutages(ctx, d.OrgID, d.ID, views.OutagesShown); err != nil {
+	if vm.Outages, err = h.store.ListOutages(ctx, scope(c), d.OrgID, d.ID, views.OutagesShown); err != nil {
 		return err
 	}
 	ids := make([]int64, len(vm.Outages))
 	for i, o := range vm.Outages {
 		ids[i] = o.ID
 	}
-	if vm.Parts, err = h.store.CauseSpansOf(ctx, d.OrgID, ids); err != nil {
+	if vm.Parts, err = h.store.CauseSpansOf(ctx, scope(c), d.OrgID, ids); err != nil {
 		return err
 	}
-	if vm.Evidence, err = h.store.EvidenceForOutages(ctx, d.OrgID, ids, views.EvidenceShown); err != nil {
+	if vm.Evidence, err = h.store.EvidenceForOutages(ctx, scope(c), d.OrgID, ids, views.EvidenceShown); err != nil {
 		return err
 	}
 	return h.render(c, status, views.DevicePage(vm))
@@ -101,7 +101,7 @@ func chartCheck(checks []models.Check, want string) *models.Check {
 
 // chart lays out a check's latency and loss over a range: a day from raw
 // results, 30 days from hourly rollups, a year from daily ones.
-func (h *Handler) chart(ctx context.Context, orgID int64, chk *models.Check, rng string, now time.Time) (views.Chart, error) {
+func (h *Handler) chart(ctx context.Context, sc models.Scope, orgID int64, chk *models.Check, rng string, now time.Time) (views.Chart, error) {
 	to := now
 	from := to.Add(-views.ChartSpan(rng))
 	interval := chk.Interval()
@@ -113,7 +113,7 @@ func (h *Handler) chart(ctx context.Context, orgID int64, chk *models.Check, rng
 		if rng == views.Range1y {
 			period, length = "d", 24*time.Hour
 		}
-		rs, err := h.store.Rollups(ctx, orgID, chk.ID, period, from.Truncate(length), to)
+		rs, err := h.store.Rollups(ctx, sc, orgID, chk.ID, period, from.Truncate(length), to)
 		if err != nil {
 			return views.Chart{}, err
 		}
@@ -123,7 +123,7 @@ func (h *Handler) chart(ctx context.Context, orgID int64, chk *models.Check, rng
 		// probes per bucket for the min–max band to show their spread.
 		step := max(15*time.Minute, 3*interval)
 		start := from.Truncate(step)
-		rs, err := h.store.Results(ctx, orgID, chk.ID, start, to)
+		rs, err := h.store.Results(ctx, sc, orgID, chk.ID, start, to)
 		if err != nil {
 			return views.Chart{}, err
 		}
@@ -148,7 +148,7 @@ func (h *Handler) downloadResults(c *fiber.Ctx) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"check_id", "kind", "target", "time", "ok", "rtt_ms", "reason"})
-	err = h.store.EachDeviceResult(c.UserContext(), d.OrgID, d.ID, from, to, func(r models.ResultRow) error {
+	err = h.store.EachDeviceResult(c.UserContext(), scope(c), d.OrgID, d.ID, from, to, func(r models.ResultRow) error {
 		rtt := ""
 		if r.OK {
 			rtt = strconv.FormatFloat(float64(r.RTTus)/1000, 'f', 3, 64)

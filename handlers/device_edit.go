@@ -166,7 +166,7 @@ func (h *Handler) renderDeviceForm(c *fiber.Ctx, status int, d *models.Device, v
 	if err != nil {
 		return err
 	}
-	checks, err := h.store.ListChecks(ctx, d.OrgID, d.ID)
+	checks, err := h.store.ListChecks(ctx, scope(c), d.OrgID, d.ID)
 	if err != nil {
 		return err
 	}

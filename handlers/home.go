@@ -11,11 +11,11 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 	u := currentUser(c)
 	ctx := c.UserContext()
 	if orgID, ok := scope(c).Org(); ok {
-		home, err := h.store.GetOrgHome(ctx, orgID)
+		home, err := h.store.GetOrgHome(ctx, scope(c), orgID)
 		if err != nil {
 			return err
 		}
-		st, err := h.contactStatus(ctx, orgID)
+		st, err := h.contactStatus(ctx, scope(c), orgID)
 		if err != nil {
 			return err
 		}
@@ -25,7 +25,7 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 		if st.last != nil {
 			vm.LastConfirmed = &st.last.ConfirmedAt
 		}
-		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, orgID); err != nil {
+		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, scope(c), orgID); err != nil {
 			return err
 		}
 		return h.render(c, fiber.StatusOK, views.HomePage(vm))
@@ -50,7 +50,7 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 
 // showTeam lists the users of the customer's own organization.
 func (h *Handler) showTeam(c *fiber.Ctx) error {
-	users, err := h.store.ListOrgUsers(c.UserContext(), ownOrg(c))
+	users, err := h.store.ListOrgUsers(c.UserContext(), scope(c), ownOrg(c))
 	if err != nil {
 		return err
 	}

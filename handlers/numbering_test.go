@@ -49,3 +49,43 @@ func TestCustomersSeeTheirOwnOrganizationsRequestNumbers(t *testing.T) {
 		}
 	})
 }
+
+// A request's URLs carry its random reference, never the global ID, which
+// would tell a customer how many requests other organizations have made;
+// the ID in a URL finds nothing.
+func TestRequestURLsCarryAReferenceNotTheGlobalID(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		o := newOpEnv(t, e)
+		ctx := context.Background()
+		devB, err := e.store.CreateDevice(ctx, models.SystemActor("test"), models.DeviceInput{OrgID: e.fx.OrgB.ID, Name: "b-1", Address: "192.0.2.9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var others []*models.OperationRequest
+		for range 3 {
+			r, err := e.store.CreateRequest(ctx, models.SystemActor("test"), e.fx.OrgB.ID, models.RequestInput{Title: "B's",
+				Work: "w", Urgency: "normal", DeviceIDs: []int64{devB.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			others = append(others, r)
+		}
+		cust := e.as(t, e.fx.CustA)
+		req := o.raise(t, cust)
+		id := requestIDOf(e.store, req)
+		if id != 4 {
+			t.Fatalf("the customer's request has ID %d, want 4 (after B's three)", id)
+		}
+		if strings.Contains(req, "/4") {
+			t.Errorf("request page %q carries the global ID", req)
+		}
+		for _, page := range []string{"/operations", req} {
+			wantNoBody(t, cust.get(page), `href="/operations/4"`, `href="/operations/4/`, `action="/operations/4/`)
+		}
+		wantStatus(t, cust.get("/operations/4"), http.StatusNotFound)
+		wantStatus(t, cust.get("/operations/4/form.pdf"), http.StatusNotFound)
+		// Another organization's reference is not found either.
+		wantStatus(t, cust.get("/operations/"+others[0].Ref), http.StatusNotFound)
+		wantStatus(t, e.as(t, e.fx.CustB).get("/operations/"+others[0].Ref), http.StatusOK)
+	})
+}

@@ -61,7 +61,7 @@ func failDevice(t *testing.T, e *env, orgID int64, chk models.Check, start time.
 	}); err != nil {
 		t.Fatal(err)
 	}
-	os, err := e.store.ListOutages(ctx, orgID, chk.DeviceID, 1)
+	os, err := e.store.ListOutages(ctx, models.AllOrgs(), orgID, chk.DeviceID, 1)
 	if err != nil || len(os) != 1 {
 		t.Fatalf("outages = %+v, %v", os, err)
 	}
@@ -84,7 +84,7 @@ func seedNotices(t *testing.T, e *env) *notices {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := e.store.ListChecks(ctx, fx.OrgA.ID, n.device.ID)
+	cs, err := e.store.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, n.device.ID)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("checks = %+v, %v", cs, err)
 	}
@@ -99,7 +99,7 @@ func seedNotices(t *testing.T, e *env) *notices {
 	if err := e.store.RecordAttempt(ctx, "test", ds[0].ID, models.DeliveryBounced, n.emailBounced, nil); err != nil {
 		t.Fatal(err)
 	}
-	list, all, err := e.store.OutageDeliveries(ctx, fx.OrgA.ID, n.outage.ID)
+	list, all, err := e.store.OutageDeliveries(ctx, models.AllOrgs(), fx.OrgA.ID, n.outage.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			eng := e.as(t, fx.Engineer)
 			r := eng.submit("/oncall", "/deliveries/"+call+"/call", url.Values{"answered": {"yes"}, "note": {"told her the web server is down"}})
 			wantRedirect(t, r, "/oncall#calls")
-			c, err := e.store.OutageClock(ctx, fx.OrgA.ID, n.outage.ID)
+			c, err := e.store.OutageClock(ctx, models.AllOrgs(), fx.OrgA.ID, n.outage.ID)
 			if err != nil || c == nil || c.Outcome != models.ClockMet || c.Took(e.clock.Now()) != 2*time.Minute+13*time.Second {
 				t.Fatalf("clock = %+v, %v", c, err)
 			}
@@ -203,7 +203,7 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			if err != nil || d.Status != models.DeliveryPending {
 				t.Fatalf("delivery after retry = %+v, %v", d, err)
 			}
-			evs, _ := e.store.ListAudit(ctx, models.AuditFilter{Action: models.AuditDeliveryRetried})
+			evs, _ := e.store.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Action: models.AuditDeliveryRetried})
 			if len(evs) != 1 || evs[0].ActorEmail != fx.Service.Email || *evs[0].TargetID != n.email.ID {
 				t.Fatalf("retry audit = %+v", evs)
 			}
@@ -229,11 +229,11 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			eng := e.as(t, fx.Engineer)
 			r := eng.submit("/oncall", "/deliveries/"+email+"/mark-wrong", url.Values{"reason": {"mailbox does not exist"}})
 			wantRedirect(t, r, "/oncall#failed")
-			wrong, err := e.store.WrongChannels(ctx, fx.OrgA.ID)
+			wrong, err := e.store.WrongChannels(ctx, models.AllOrgs(), fx.OrgA.ID)
 			if err != nil || !wrong[n.contact.ID][models.ChannelEmail] || wrong[n.contact.ID][models.ChannelMobile] {
 				t.Fatalf("wrong channels = %+v, %v", wrong, err)
 			}
-			evs, _ := e.store.ListAudit(ctx, models.AuditFilter{Action: models.AuditContactMarkedWrong})
+			evs, _ := e.store.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Action: models.AuditContactMarkedWrong})
 			if len(evs) != 1 || evs[0].ActorEmail != fx.Engineer.Email || !strings.Contains(evs[0].Detail, "mailbox does not exist") {
 				t.Fatalf("mark-wrong audit = %+v", evs)
 			}
@@ -263,7 +263,7 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cs, _ := e.store.ListChecks(ctx, fx.OrgA.ID, d2.ID)
+			cs, _ := e.store.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, d2.ID)
 			start := e.clock.Now()
 			o2 := failDevice(t, e, fx.OrgA.ID, cs[0], start)
 			expandAll(t, e)

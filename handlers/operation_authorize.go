@@ -33,7 +33,7 @@ func (h *Handler) uploadAuthorization(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.authorization_uploaded")
-	return redirect(c, views.OperationURL(r.ID)+"#auth-h")
+	return redirect(c, views.OperationURL(r.Ref)+"#auth-h")
 }
 
 // readUpload reads the file field and checks it: its name as the browser
@@ -99,7 +99,7 @@ func (h *Handler) recordPhoneAuthorization(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.phone_authorized")
-	return redirect(c, views.OperationURL(r.ID)+"#auth-h")
+	return redirect(c, views.OperationURL(r.Ref)+"#auth-h")
 }
 
 // acceptAuthorization accepts a pending written authorization.
@@ -116,7 +116,7 @@ func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.authorization_accepted")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }
 
 // rejectAuthorization refuses a pending written authorization with a reason.
@@ -137,5 +137,5 @@ func (h *Handler) rejectAuthorization(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.authorization_rejected")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }

@@ -61,7 +61,7 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	doc, err := h.store.GetDocument(ctx, r.OrgID, r.ID, id)
+	doc, err := h.store.GetDocument(ctx, scope(c), r.OrgID, r.ID, id)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -126,13 +126,13 @@ func (h *Handler) downloadReport(c *fiber.Ctx) error {
 		return models.ErrNotFound
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
 	tr := documentLang(c)
 	vm := h.reportVM(tr, d)
-	if vm.Outages, err = h.reportOutages(ctx, tr, d); err != nil {
+	if vm.Outages, err = h.reportOutages(ctx, scope(c), tr, d); err != nil {
 		return err
 	}
 	b, err := pdf.OperationReport(tr.T, vm)
@@ -190,9 +190,9 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 // reportOutages lists, one row each, the outages part of which was
 // attributed to the request's operation: the exempt parts (more than one
 // when a later span cut the request's in two) and what still counts.
-func (h *Handler) reportOutages(ctx context.Context, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
+func (h *Handler) reportOutages(ctx context.Context, sc models.Scope, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
 	r := d.Request
-	ros, err := h.store.RequestOutages(ctx, r.OrgID, r.ID)
+	ros, err := h.store.RequestOutages(ctx, sc, r.OrgID, r.ID)
 	if err != nil {
 		return nil, err
 	}

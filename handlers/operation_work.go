@@ -24,7 +24,7 @@ func (h *Handler) postMessage(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.message_sent")
-	return redirect(c, views.OperationURL(r.ID)+"#timeline")
+	return redirect(c, views.OperationURL(r.Ref)+"#timeline")
 }
 
 // setOperationState starts, completes or abandons the work.
@@ -49,7 +49,7 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.state_saved")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }
 
 // showClassifyOutage shows what attributing an outage to the request's
@@ -68,7 +68,7 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.cause_span_set")
-	return redirect(c, views.OperationURL(r.ID)+"#ov-h")
+	return redirect(c, views.OperationURL(r.Ref)+"#ov-h")
 }
 
 func (h *Handler) renderClassify(c *fiber.Ctx, status int, errs views.FormErrors, note string) error {
@@ -90,7 +90,7 @@ func (h *Handler) renderClassify(c *fiber.Ctx, status int, errs views.FormErrors
 		return err
 	}
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -126,5 +126,5 @@ func (h *Handler) withdrawRequest(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.request_withdrawn")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }

@@ -14,11 +14,7 @@ import (
 // request's scope: a customer's only in their own organization (another's
 // is not found).
 func (h *Handler) requestParam(c *fiber.Ctx) (*models.OperationRequest, error) {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return h.store.GetRequest(c.UserContext(), scope(c), id)
+	return h.store.GetRequestByRef(c.UserContext(), scope(c), c.Params("id"))
 }
 
 // requestChild is the request of the path and the ID of the path
@@ -74,11 +70,11 @@ func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM)
 	if vm.Org, err = h.store.GetOrg(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
-	if vm.Devices, err = h.store.ListDevices(ctx, orgID); err != nil {
+	if vm.Devices, err = h.store.ListDevices(ctx, scope(c), orgID); err != nil {
 		return vm, err
 	}
 	if vm.Staff {
-		if vm.Users, err = h.store.ListUsers(ctx, models.UserFilter{OrgID: orgID}); err != nil {
+		if vm.Users, err = h.store.ListUsers(ctx, scope(c), models.UserFilter{OrgID: orgID}); err != nil {
 			return vm, err
 		}
 	}
@@ -161,7 +157,7 @@ func (h *Handler) saveRequest(c *fiber.Ctx, orgID int64, staff bool, requester *
 		return err
 	}
 	h.flash(c, "ok", "flash.request_created")
-	return redirect(c, views.OperationURL(r.ID))
+	return redirect(c, views.OperationURL(r.Ref))
 }
 
 // parseLocalTime reads a datetime-local field in the portal's time zone,
@@ -194,7 +190,7 @@ func (h *Handler) showOperation(c *fiber.Ctx) error {
 func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationRequest, vm views.OperationPageVM) error {
 	ctx := c.UserContext()
 	u := currentUser(c)
-	d, err := h.store.RequestDetailOf(ctx, r)
+	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
 	if err != nil {
 		return err
 	}
@@ -208,7 +204,7 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 		}
 		vm.Splits = map[int64][]models.OutageSegment{}
 		for _, o := range vm.Outages {
-			parts, err := h.store.OutageCauseSpans(ctx, o.OrgID, o.ID)
+			parts, err := h.store.OutageCauseSpans(ctx, scope(c), o.OrgID, o.ID)
 			if err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ func (o *opEnv) raise(t *testing.T, a *client) string {
 		"urgency": {"urgent"}, "devices": {ids(o.dev.ID)}})
 	wantStatus(t, r, http.StatusSeeOther)
 	loc := r.Header.Get("Location")
-	if !regexp.MustCompile(`^/operations/\d+$`).MatchString(loc) {
+	if !regexp.MustCompile(`^/operations/[0-9a-f]{16}$`).MatchString(loc) {
 		t.Fatalf("after create: redirect to %q", loc)
 	}
 	return loc
@@ -136,20 +136,22 @@ func (o *opEnv) storedFiles(t *testing.T) int {
 
 func (o *opEnv) documents(t *testing.T, reqPath string) []models.Document {
 	t.Helper()
-	id := optionalInt(strings.TrimPrefix(reqPath, "/operations/"))
-	d, err := o.store.GetRequestDetail(context.Background(), o.fx.OrgA.ID, id)
+	id := requestIDOf(o.store, reqPath)
+	d, err := o.store.GetRequestDetail(context.Background(), models.AllOrgs(), o.fx.OrgA.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d.Documents
 }
 
-func optionalInt(s string) int64 {
-	var n int64
-	for _, r := range s {
-		n = n*10 + int64(r-'0')
+// requestIDOf is the ID of the request whose page is path (its URL
+// carries the reference, not the ID); 0 when there is none.
+func requestIDOf(s *models.Store, path string) int64 {
+	r, err := s.GetRequestByRef(context.Background(), models.AllOrgs(), strings.TrimPrefix(path, "/operations/"))
+	if err != nil {
+		return 0
 	}
-	return n
+	return r.ID
 }
 
 func TestOperationFlowThroughThePortal(t *testing.T) {
@@ -244,12 +246,12 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			wantStatus(t, r, http.StatusSeeOther)
 			r = eng.get(req)
 			wantBody(t, r, "签字 scan.png", zh("operation.auth.status.pending"), zh("operation.auth.accept"))
-			m := regexp.MustCompile(`href="(/operations/\d+/documents/\d+)"`).FindStringSubmatch(r.Body)
+			m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/\d+)"`).FindStringSubmatch(r.Body)
 			if m == nil {
 				t.Fatal("no document link")
 			}
 			docPath = m[1]
-			am := regexp.MustCompile(`action="(/operations/\d+/authorizations/\d+/accept)"`).FindStringSubmatch(r.Body)
+			am := regexp.MustCompile(`action="(/operations/[0-9a-f]{16}/authorizations/\d+/accept)"`).FindStringSubmatch(r.Body)
 			if am == nil {
 				t.Fatal("no accept button")
 			}
@@ -347,7 +349,7 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 
 func auditActions(t *testing.T, e *env, action string) []models.AuditEvent {
 	t.Helper()
-	evs, err := e.store.ListAudit(context.Background(), models.AuditFilter{Action: action, Limit: 500})
+	evs, err := e.store.ListAudit(context.Background(), models.AllOrgs(), models.AuditFilter{Action: action, Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +382,7 @@ func TestOnCallShowsOperationsNeedingAnEngineer(t *testing.T) {
 		o := newOpEnv(t, e)
 		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
 		req := o.raise(t, cust)
-		created, err := e.store.GetRequest(context.Background(), models.AllOrgs(), optionalInt(strings.TrimPrefix(req, "/operations/")))
+		created, err := e.store.GetRequest(context.Background(), models.AllOrgs(), requestIDOf(e.store, req))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +408,7 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 		ctx := context.Background()
 		o := newOpEnv(t, e)
 		cust, eng := e.as(t, e.fx.CustA), e.as(t, e.fx.Engineer)
-		checks, err := e.store.ListChecks(ctx, e.fx.OrgA.ID, o.dev.ID)
+		checks, err := e.store.ListChecks(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID)
 		if err != nil || len(checks) == 0 {
 			t.Fatalf("checks = %v, %v", checks, err)
 		}
@@ -420,7 +422,7 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 			if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: at.Add(10 * time.Minute), OK: true, RTTus: 200}}); err != nil {
 				t.Fatal(err)
 			}
-			os, err := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 1)
+			os, err := e.store.ListOutages(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID, 1)
 			if err != nil || len(os) != 1 || !os[0].StartedAt.Equal(at) {
 				t.Fatalf("outages = %+v, %v", os, err)
 			}
@@ -448,12 +450,12 @@ func TestOutagesDuringAuthorizedWorkAreClassifiedFromTheRequest(t *testing.T) {
 		})
 		t.Run("the engineer attributes the overlapping outage to the customer's operation", func(t *testing.T) {
 			wantRedirect(t, eng.submit(req, req+"/outages/"+ids(during.ID)+"/classify", nil), req+"#ov-h")
-			os, _ := e.store.ListOutages(ctx, e.fx.OrgA.ID, o.dev.ID, 5)
+			os, _ := e.store.ListOutages(ctx, models.AllOrgs(), e.fx.OrgA.ID, o.dev.ID, 5)
 			for _, x := range os {
 				if x.Cause != models.CauseUnknown && x.Cause != "" {
 					t.Errorf("outage %d own cause %q, want it kept", x.ID, x.Cause)
 				}
-				spans, err := e.store.OutageCauseSpans(ctx, e.fx.OrgA.ID, x.ID)
+				spans, err := e.store.OutageCauseSpans(ctx, models.AllOrgs(), e.fx.OrgA.ID, x.ID)
 				want := 0
 				if x.ID == during.ID {
 					want = 1 // all of it lies inside the work: one span, the whole outage
@@ -510,7 +512,7 @@ func TestCustomerWithdrawsAndSeesRejectedForms(t *testing.T) {
 		req := o.raise(t, cust)
 		t.Run("an engineer's rejection of a signed form shows in the customer's timeline with the reason", func(t *testing.T) {
 			wantStatus(t, eng.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10)), http.StatusSeeOther)
-			m := regexp.MustCompile(`action="(/operations/\d+/authorizations/\d+/reject)"`).FindStringSubmatch(eng.get(req).Body)
+			m := regexp.MustCompile(`action="(/operations/[0-9a-f]{16}/authorizations/\d+/reject)"`).FindStringSubmatch(eng.get(req).Body)
 			if m == nil {
 				t.Fatal("no reject form")
 			}
@@ -555,7 +557,7 @@ func TestADocumentWhoseFileIsGoneIsNotFound(t *testing.T) {
 		req := o.raise(t, cust)
 		r := eng.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 30, 40))
 		wantStatus(t, r, http.StatusSeeOther)
-		m := regexp.MustCompile(`href="(/operations/\d+/documents/\d+)"`).FindStringSubmatch(eng.get(req).Body)
+		m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/\d+)"`).FindStringSubmatch(eng.get(req).Body)
 		if m == nil {
 			t.Fatal("no document link")
 		}

@@ -41,15 +41,15 @@ func (h *Handler) showOrg(c *fiber.Ctx) error {
 // form's month and errors.
 func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, errs views.FormErrors) error {
 	ctx := c.UserContext()
-	home, err := h.store.GetOrgHome(ctx, id)
+	home, err := h.store.GetOrgHome(ctx, scope(c), id)
 	if err != nil {
 		return err
 	}
-	setUp, err := h.store.OrgSetUp(ctx, id)
+	setUp, err := h.store.OrgSetUp(ctx, scope(c), id)
 	if err != nil {
 		return err
 	}
-	closed, err := h.store.ClosedMonths(ctx, id)
+	closed, err := h.store.ClosedMonths(ctx, scope(c), id)
 	if err != nil {
 		return err
 	}

@@ -31,10 +31,10 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	if vm.Org, err = h.store.GetOrg(ctx, scope(c), o.OrgID); err != nil {
 		return err
 	}
-	if vm.Device, err = h.store.GetDevice(ctx, models.OrgScope(o.OrgID), o.DeviceID); err != nil {
+	if vm.Device, err = h.store.GetDevice(ctx, scope(c), o.DeviceID); err != nil {
 		return err
 	}
-	checks, err := h.store.ListChecks(ctx, o.OrgID, o.DeviceID)
+	checks, err := h.store.ListChecks(ctx, scope(c), o.OrgID, o.DeviceID)
 	if err != nil {
 		return err
 	}
@@ -43,26 +43,26 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 			vm.Check = &checks[i]
 		}
 	}
-	if vm.Evidence, err = h.store.OutageEvidence(ctx, o.OrgID, o.ID); err != nil {
+	if vm.Evidence, err = h.store.OutageEvidence(ctx, scope(c), o.OrgID, o.ID); err != nil {
 		return err
 	}
-	if vm.Clock, err = h.store.OutageClock(ctx, o.OrgID, o.ID); err != nil {
+	if vm.Clock, err = h.store.OutageClock(ctx, scope(c), o.OrgID, o.ID); err != nil {
 		return err
 	}
 	if vm.Clock != nil && vm.Clock.Outcome == models.ClockMissed {
-		if vm.Deduction, err = h.store.ClockDeduction(ctx, o.OrgID, vm.Clock.ID); err != nil {
+		if vm.Deduction, err = h.store.ClockDeduction(ctx, scope(c), o.OrgID, vm.Clock.ID); err != nil {
 			return err
 		}
 		if vm.Deduction != nil {
-			if vm.MonthClosed, err = h.store.MonthClosed(ctx, o.OrgID, vm.Deduction.Day[:7]); err != nil {
+			if vm.MonthClosed, err = h.store.MonthClosed(ctx, scope(c), o.OrgID, vm.Deduction.Day[:7]); err != nil {
 				return err
 			}
 		}
 	}
-	if vm.Deliveries, vm.Attempts, err = h.store.OutageDeliveries(ctx, o.OrgID, o.ID); err != nil {
+	if vm.Deliveries, vm.Attempts, err = h.store.OutageDeliveries(ctx, scope(c), o.OrgID, o.ID); err != nil {
 		return err
 	}
-	contacts, err := h.store.ListContacts(ctx, o.OrgID)
+	contacts, err := h.store.ListContacts(ctx, scope(c), o.OrgID)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	for _, ct := range contacts {
 		vm.Contacts[ct.ID] = ct.Name
 	}
-	parts, err := h.store.OutageCauseSpans(ctx, o.OrgID, o.ID)
+	parts, err := h.store.OutageCauseSpans(ctx, scope(c), o.OrgID, o.ID)
 	if err != nil {
 		return err
 	}

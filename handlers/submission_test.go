@@ -94,12 +94,12 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 				url.Values{"title": {"Reboot"}, "work": {"Caller asked"}, "urgency": {"urgent"}, "devices": {ids(o.dev.ID)}, "channel": {"phone"}}, requests},
 			{"a contact", cust, "/contacts/new", "/contacts",
 				url.Values{"name": {"Qian Yi"}, "email": {"qian.yi@alpha.test"}, "channels": {"email"}}, func() int {
-					cs, err := e.store.ListContacts(ctx, e.fx.OrgA.ID)
+					cs, err := e.store.ListContacts(ctx, models.AllOrgs(), e.fx.OrgA.ID)
 					return count(len(cs), err)
 				}},
 			{"a device", eng, "/orgs/" + orgA + "/devices/new", "/orgs/" + orgA + "/devices",
 				url.Values{"name": {"db-01"}, "address": {"192.0.2.33"}}, func() int {
-					ds, err := e.store.ListDevices(ctx, e.fx.OrgA.ID)
+					ds, err := e.store.ListDevices(ctx, models.AllOrgs(), e.fx.OrgA.ID)
 					return count(len(ds), err)
 				}},
 			{"an organization", admin, "/admin/orgs/new", "/admin/orgs",
@@ -109,11 +109,11 @@ func TestTenParallelPostsOfACreateFormMakeOneRecord(t *testing.T) {
 				}},
 			{"a user", admin, "/admin/users/new", "/admin/users",
 				url.Values{"email": {"new.engineer@idc.test"}, "name": {"New Engineer"}, "role": {"engineer"}, "password": {"violet harbor river 42"}}, func() int {
-					us, err := e.store.ListUsers(ctx, models.UserFilter{})
+					us, err := e.store.ListUsers(ctx, models.AllOrgs(), models.UserFilter{})
 					return count(len(us), err)
 				}},
 			{"a message", cust, req, req + "/messages", url.Values{"body": {"Any news?"}}, func() int {
-				d, err := e.store.GetRequestDetail(ctx, e.fx.OrgA.ID, optionalInt(strings.TrimPrefix(req, "/operations/")))
+				d, err := e.store.GetRequestDetail(ctx, models.AllOrgs(), e.fx.OrgA.ID, requestIDOf(e.store, req))
 				return count(len(d.Messages), err)
 			}},
 		} {

@@ -27,7 +27,7 @@ func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 	if err != nil {
 		return err
 	}
-	devices, err := h.store.OrgUptime(ctx, orgID, h.loc)
+	devices, err := h.store.OrgUptime(ctx, scope(c), orgID, h.loc)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func seedProbes(t *testing.T, e *env) *probed {
 	}
 	p.tcpA = *tcp
 	checks := func(org, dev int64) []models.Check {
-		cs, err := e.store.ListChecks(ctx, org, dev)
+		cs, err := e.store.ListChecks(ctx, models.AllOrgs(), org, dev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func seedProbes(t *testing.T, e *env) *probed {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2*time.Hour + 3*time.Minute)
-	os, err := e.store.ListOutages(ctx, fx.OrgA.ID, p.devA.ID, 10)
+	os, err := e.store.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, p.devA.ID, 10)
 	if err != nil || len(os) != 2 {
 		t.Fatalf("outages of web-a = %+v, %v; want a closed and an ongoing one", os, err)
 	}

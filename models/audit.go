@@ -141,12 +141,13 @@ type AuditFilter struct {
 	Limit    int
 }
 
-// ListAudit returns events newest first.
-func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+// ListAudit returns the events sc sees newest first (events of no
+// organization only for AllOrgs).
+func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]AuditEvent, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	q := s.db.WithContext(ctx).Model(&AuditEvent{})
+	q := sc.apply(s.db.WithContext(ctx).Model(&AuditEvent{}), "org_id")
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}

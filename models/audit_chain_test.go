@@ -176,7 +176,7 @@ func TestAuditChainFindsEditedDeletedAndSlippedInEvents(t *testing.T) {
 			raw.Raw("SELECT MAX(id) FROM audit_events").Scan(&id)
 			wantBreak(t, s, 0, id, models.AuditUnsealed)
 			// The audit page still lists it.
-			if evs, err := s.ListAudit(ctx, models.AuditFilter{Limit: 1}); err != nil || len(evs) != 1 || evs[0].ID != id {
+			if evs, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Limit: 1}); err != nil || len(evs) != 1 || evs[0].ID != id {
 				t.Fatalf("ListAudit = %+v, %v; want the unsealed event first", evs, err)
 			}
 			execSQL(t, raw, "DELETE FROM audit_events WHERE id = ?", id)

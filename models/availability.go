@@ -121,7 +121,10 @@ func unionLength(iv []interval) time.Duration {
 // [from, to), for the devices given (all of the organization's when nil),
 // as spans keyed by device: each outage split by its cause spans
 // (SplitOutage), in two queries.
-func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
+func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outage spans")
+	}
 	utc(&from, &to)
 	db := s.db.WithContext(ctx)
 	q := db.Model(&Outage{}).Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
@@ -150,12 +153,15 @@ func (s *Store) OutageSpans(ctx context.Context, orgID int64, deviceIDs []int64,
 // DeviceAvailability is the availability of one device of orgID over
 // [from, to), measured from the device's creation (ComputeAvailability).
 // Another organization's device is ErrNotFound.
-func (s *Store) DeviceAvailability(ctx context.Context, orgID, deviceID int64, from, to time.Time) (Availability, error) {
+func (s *Store) DeviceAvailability(ctx context.Context, sc Scope, orgID, deviceID int64, from, to time.Time) (Availability, error) {
+	if !sc.Allows(orgID) {
+		return Availability{}, wrap(ErrNotFound, "device availability")
+	}
 	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
 		return Availability{}, wrap(err, "device availability")
 	}
-	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, from, to)
+	spans, err := s.OutageSpans(ctx, sc, orgID, []int64{deviceID}, from, to)
 	if err != nil {
 		return Availability{}, wrap(err, "device availability")
 	}

@@ -80,14 +80,14 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		detail := func() *models.RequestDetail {
-			d, err := s.GetRequestDetail(ctx, org, f.req.ID)
+			d, err := s.GetRequestDetail(ctx, models.AllOrgs(), org, f.req.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return d
 		}
 		counted := func() time.Duration {
-			a, err := s.DeviceAvailability(ctx, org, f.dev.ID, t0, clock.Now())
+			a, err := s.DeviceAvailability(ctx, models.AllOrgs(), org, f.dev.ID, t0, clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 			if _, err := s.ApplyOperationCause(ctx, f.eng, detail(), o.ID, ""); err != nil {
 				t.Fatal(err)
 			}
-			ps, err := s.OutageCauseSpans(ctx, org, o.ID)
+			ps, err := s.OutageCauseSpans(ctx, models.AllOrgs(), org, o.ID)
 			if err != nil || len(ps) != 1 || !ps[0].EndAt.Equal(t0.Add(55*time.Minute)) {
 				t.Fatalf("spans %+v, %v; want one to t0+55m", ps, err)
 			}
@@ -132,7 +132,7 @@ func TestCauseSpansOfUnfinishedWork(t *testing.T) {
 				Start: &st, End: &en}); err != nil {
 				t.Fatal(err)
 			}
-			ps, _ := s.OutageCauseSpans(ctx, org, o.ID)
+			ps, _ := s.OutageCauseSpans(ctx, models.AllOrgs(), org, o.ID)
 			if len(ps) != 3 || ps[1].Cause != models.CauseFMAttack || !ps[0].EndAt.Equal(st) || !ps[2].StartAt.Equal(en) ||
 				ps[2].Cause != models.CauseCustomerOperation {
 				t.Fatalf("spans %+v", ps)

@@ -319,7 +319,10 @@ func (s *Store) GetContact(ctx context.Context, sc Scope, id int64) (*Contact, e
 }
 
 // ListContacts lists the contacts of orgID in the order to try them.
-func (s *Store) ListContacts(ctx context.Context, orgID int64) ([]Contact, error) {
+func (s *Store) ListContacts(ctx context.Context, sc Scope, orgID int64) ([]Contact, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list contacts")
+	}
 	var cs []Contact
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("priority, name, id").Find(&cs).Error
 	return cs, wrap(err, "list contacts")
@@ -337,7 +340,10 @@ func (s *Store) VerifyPassphrase(c *Contact, passphrase string) bool {
 
 // OrgSetUp reports whether an organization has at least one contact who
 // may authorize operations, as the agreement requires.
-func (s *Store) OrgSetUp(ctx context.Context, orgID int64) (bool, error) {
+func (s *Store) OrgSetUp(ctx context.Context, sc Scope, orgID int64) (bool, error) {
+	if !sc.Allows(orgID) {
+		return false, wrap(ErrNotFound, "org set up")
+	}
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error
 	return n > 0, wrap(err, "org set up")
@@ -388,7 +394,10 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 
 // WrongChannels returns, per contact of orgID, the channels whose detail is
 // marked wrong and not yet corrected.
-func (s *Store) WrongChannels(ctx context.Context, orgID int64) (map[int64]map[Channel]bool, error) {
+func (s *Store) WrongChannels(ctx context.Context, sc Scope, orgID int64) (map[int64]map[Channel]bool, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "wrong channels")
+	}
 	var fs []ContactFlag
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND cleared_at IS NULL", orgID).Find(&fs).Error; err != nil {
 		return nil, wrap(err, "wrong channels")
@@ -433,7 +442,10 @@ func (s *Store) ConfirmContacts(ctx context.Context, actor Actor, orgID, userID 
 }
 
 // LastConfirmation returns when orgID last confirmed its contacts, or nil.
-func (s *Store) LastConfirmation(ctx context.Context, orgID int64) (*ContactConfirmation, error) {
+func (s *Store) LastConfirmation(ctx context.Context, sc Scope, orgID int64) (*ContactConfirmation, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "last confirmation")
+	}
 	var c ContactConfirmation
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("confirmed_at DESC").First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -13,7 +13,10 @@ import (
 
 // ListNotifyOptOuts lists the events the contacts of orgID chose not to
 // receive.
-func (s *Store) ListNotifyOptOuts(ctx context.Context, orgID int64) ([]NotifyOptOut, error) {
+func (s *Store) ListNotifyOptOuts(ctx context.Context, sc Scope, orgID int64) ([]NotifyOptOut, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list notify opt outs")
+	}
 	var out []NotifyOptOut
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("contact_id, event").Find(&out).Error
 	return out, wrap(err, "list notify opt outs")
@@ -102,7 +105,10 @@ func optOutDetail(os []NotifyOptOut, names map[int64]string) []map[string]any {
 
 // OpenContactFlags lists the details of orgID's contacts that staff marked
 // wrong and the customer has not corrected yet, newest first.
-func (s *Store) OpenContactFlags(ctx context.Context, orgID int64) ([]ContactFlag, error) {
+func (s *Store) OpenContactFlags(ctx context.Context, sc Scope, orgID int64) ([]ContactFlag, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "open contact flags")
+	}
 	var out []ContactFlag
 	err := s.db.WithContext(ctx).Where("org_id = ? AND cleared_at IS NULL", orgID).Order("marked_at DESC, id DESC").Find(&out).Error
 	return out, wrap(err, "open contact flags")
@@ -111,7 +117,10 @@ func (s *Store) OpenContactFlags(ctx context.Context, orgID int64) ([]ContactFla
 // ContactChangeLog lists what the customer's history page shows, newest
 // first: every change to orgID's contacts, the confirmations of the list
 // and the changes of the notification settings.
-func (s *Store) ContactChangeLog(ctx context.Context, orgID int64, limit int) ([]AuditEvent, error) {
+func (s *Store) ContactChangeLog(ctx context.Context, sc Scope, orgID int64, limit int) ([]AuditEvent, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "contact change log")
+	}
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}

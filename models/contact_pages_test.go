@@ -35,7 +35,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
-			if outs, _ := s.ListNotifyOptOuts(ctx, fx.OrgB.ID); len(outs) != 0 {
+			if outs, _ := s.ListNotifyOptOuts(ctx, models.AllOrgs(), fx.OrgB.ID); len(outs) != 0 {
 				t.Fatalf("org B's settings changed: %+v", outs)
 			}
 		})
@@ -48,7 +48,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if err := s.SetNotifyOptOuts(ctx, actor, fx.OrgA.ID, []models.NotifyOptOut{{OrgID: fx.OrgB.ID, ContactID: zhou.ID, Event: models.EventOutageClosed}}); err != nil {
 				t.Fatal(err)
 			}
-			outs, err := s.ListNotifyOptOuts(ctx, fx.OrgA.ID)
+			outs, err := s.ListNotifyOptOuts(ctx, models.AllOrgs(), fx.OrgA.ID)
 			if err != nil || len(outs) != 1 || outs[0].OrgID != fx.OrgA.ID || outs[0].ContactID != zhou.ID || outs[0].Event != models.EventOutageClosed {
 				t.Fatalf("opt-outs = %+v, %v", outs, err)
 			}
@@ -86,7 +86,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ds, _, err := s.OutageDeliveries(ctx, fx.OrgA.ID, o.ID)
+			ds, _, err := s.OutageDeliveries(ctx, models.AllOrgs(), fx.OrgA.ID, o.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestNotifySettingsAreTheOrganizations(t *testing.T) {
 			if err := s.ConfirmContacts(ctx, actor, fx.OrgA.ID, fx.CustA.ID); err != nil {
 				t.Fatal(err)
 			}
-			log, err := s.ContactChangeLog(ctx, fx.OrgA.ID, 50)
+			log, err := s.ContactChangeLog(ctx, models.AllOrgs(), fx.OrgA.ID, 50)
 			if err != nil {
 				t.Fatal(err)
 			}

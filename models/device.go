@@ -159,7 +159,10 @@ func (s *Store) GetDevice(ctx context.Context, sc Scope, id int64) (*Device, err
 }
 
 // ListDevices lists the devices of one organization.
-func (s *Store) ListDevices(ctx context.Context, orgID int64) ([]Device, error) {
+func (s *Store) ListDevices(ctx context.Context, sc Scope, orgID int64) ([]Device, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list devices")
+	}
 	var ds []Device
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&ds).Error
 	return ds, wrap(err, "list devices")
@@ -365,14 +368,20 @@ func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID
 }
 
 // ListChecks lists the checks of a device of organization orgID.
-func (s *Store) ListChecks(ctx context.Context, orgID, deviceID int64) ([]Check, error) {
+func (s *Store) ListChecks(ctx context.Context, sc Scope, orgID, deviceID int64) ([]Check, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list checks")
+	}
 	var cs []Check
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
 	return cs, wrap(err, "list checks")
 }
 
 // ListOrgChecks lists every check of an organization.
-func (s *Store) ListOrgChecks(ctx context.Context, orgID int64) ([]Check, error) {
+func (s *Store) ListOrgChecks(ctx context.Context, sc Scope, orgID int64) ([]Check, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list org checks")
+	}
 	var cs []Check
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("device_id, id").Find(&cs).Error
 	return cs, wrap(err, "list org checks")

@@ -28,14 +28,23 @@ func TestStoreErrorsNameTheirOperation(t *testing.T) {
 			{"models: get org", func(ctx context.Context) error { _, err := s.GetOrg(ctx, models.AllOrgs(), org); return err }},
 			{"models: list orgs", func(ctx context.Context) error { _, err := s.ListOrgs(ctx, models.AllOrgs()); return err }},
 			{"models: get user", func(ctx context.Context) error { _, err := s.GetUser(ctx, fx.CustA.ID); return err }},
-			{"models: list org users", func(ctx context.Context) error { _, err := s.ListOrgUsers(ctx, org); return err }},
+			{"models: list org users", func(ctx context.Context) error { _, err := s.ListOrgUsers(ctx, models.AllOrgs(), org); return err }},
 			{"models: count users", func(ctx context.Context) error { _, err := s.CountUsers(ctx); return err }},
-			{"models: list devices", func(ctx context.Context) error { _, err := s.ListDevices(ctx, org); return err }},
-			{"models: list contacts", func(ctx context.Context) error { _, err := s.ListContacts(ctx, org); return err }},
-			{"models: list outages", func(ctx context.Context) error { _, err := s.ListOutages(ctx, org, 1, 10); return err }},
-			{"models: list audit", func(ctx context.Context) error { _, err := s.ListAudit(ctx, models.AuditFilter{}); return err }},
-			{fmt.Sprintf("models: uptime of org %d", org), func(ctx context.Context) error { _, err := s.OrgUptime(ctx, org, time.UTC); return err }},
-			{"models: overdue follow ups", func(ctx context.Context) error { _, err := s.OverdueFollowUps(ctx, org); return err }},
+			{"models: list devices", func(ctx context.Context) error { _, err := s.ListDevices(ctx, models.AllOrgs(), org); return err }},
+			{"models: list contacts", func(ctx context.Context) error { _, err := s.ListContacts(ctx, models.AllOrgs(), org); return err }},
+			{"models: list outages", func(ctx context.Context) error {
+				_, err := s.ListOutages(ctx, models.AllOrgs(), org, 1, 10)
+				return err
+			}},
+			{"models: list audit", func(ctx context.Context) error {
+				_, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{})
+				return err
+			}},
+			{fmt.Sprintf("models: uptime of org %d", org), func(ctx context.Context) error {
+				_, err := s.OrgUptime(ctx, models.AllOrgs(), org, time.UTC)
+				return err
+			}},
+			{"models: overdue follow ups", func(ctx context.Context) error { _, err := s.OverdueFollowUps(ctx, models.AllOrgs(), org); return err }},
 			{"models: count sessions", func(ctx context.Context) error {
 				_, err := s.CountSessions(ctx, fx.CustA.ID, models.DefaultSessionPolicy)
 				return err

@@ -29,7 +29,7 @@ func wantInvalid(t *testing.T, err error, field, key string) *models.ValidationE
 // auditOf lists the audit events of one action, newest first.
 func auditOf(t *testing.T, s *models.Store, action string) []models.AuditEvent {
 	t.Helper()
-	evs, err := s.ListAudit(context.Background(), models.AuditFilter{Action: action, Limit: 500})
+	evs, err := s.ListAudit(context.Background(), models.AllOrgs(), models.AuditFilter{Action: action, Limit: 500})
 	if err != nil {
 		t.Fatalf("list audit %s: %v", action, err)
 	}

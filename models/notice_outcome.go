@@ -364,7 +364,10 @@ func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month 
 
 // MonthClosed returns the closing of month (2006-01) of orgID, or nil
 // while it is open.
-func (s *Store) MonthClosed(ctx context.Context, orgID int64, month string) (*ClosedMonth, error) {
+func (s *Store) MonthClosed(ctx context.Context, sc Scope, orgID int64, month string) (*ClosedMonth, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "month closed")
+	}
 	var m ClosedMonth
 	err := s.db.WithContext(ctx).Where("org_id = ? AND month = ?", orgID, month).First(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -377,7 +380,10 @@ func (s *Store) MonthClosed(ctx context.Context, orgID int64, month string) (*Cl
 }
 
 // ClosedMonths lists the closed months of orgID, newest first.
-func (s *Store) ClosedMonths(ctx context.Context, orgID int64) ([]ClosedMonth, error) {
+func (s *Store) ClosedMonths(ctx context.Context, sc Scope, orgID int64) ([]ClosedMonth, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "closed months")
+	}
 	var out []ClosedMonth
 	if err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("month DESC").Limit(24).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: closed months: %w", err)
@@ -393,8 +399,11 @@ type NoticeOutcome struct {
 
 // NoticeOutcomes lists orgID's missed-notice lines of days [fromDay,
 // toDay), newest first, with their outages.
-func (s *Store) NoticeOutcomes(ctx context.Context, orgID int64, fromDay, toDay string) ([]NoticeOutcome, error) {
-	lines, err := s.ListDeductions(ctx, orgID, fromDay, toDay)
+func (s *Store) NoticeOutcomes(ctx context.Context, sc Scope, orgID int64, fromDay, toDay string) ([]NoticeOutcome, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "notice outcomes")
+	}
+	lines, err := s.ListDeductions(ctx, sc, orgID, fromDay, toDay)
 	if err != nil {
 		return nil, fmt.Errorf("models: notice outcomes: %w", err)
 	}
@@ -422,8 +431,11 @@ func (s *Store) NoticeOutcomes(ctx context.Context, orgID int64, fromDay, toDay 
 
 // RecentNoticeOutcomes lists orgID's missed-notice lines of this calendar
 // month and the last (provider's zone), newest first.
-func (s *Store) RecentNoticeOutcomes(ctx context.Context, orgID int64) ([]NoticeOutcome, error) {
+func (s *Store) RecentNoticeOutcomes(ctx context.Context, sc Scope, orgID int64) ([]NoticeOutcome, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "recent notice outcomes")
+	}
 	y, m, _ := s.now().In(s.zone).Date()
 	from := time.Date(y, m-1, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
-	return s.NoticeOutcomes(ctx, orgID, from, "9999-12-31")
+	return s.NoticeOutcomes(ctx, sc, orgID, from, "9999-12-31")
 }

@@ -97,11 +97,11 @@ func (n *noticeScene) deliveries() []models.Delivery {
 func (n *noticeScene) line(o models.Outage) *models.Deduction {
 	n.t.Helper()
 	ctx := context.Background()
-	c, err := n.s.OutageClock(ctx, n.org, o.ID)
+	c, err := n.s.OutageClock(ctx, models.AllOrgs(), n.org, o.ID)
 	if err != nil || c == nil {
 		n.t.Fatalf("clock of outage %d: %+v, %v", o.ID, c, err)
 	}
-	d, err := n.s.ClockDeduction(ctx, n.org, c.ID)
+	d, err := n.s.ClockDeduction(ctx, models.AllOrgs(), n.org, c.ID)
 	if err != nil || d == nil {
 		n.t.Fatalf("deduction of clock %d: %+v, %v", c.ID, d, err)
 	}
@@ -121,7 +121,7 @@ func wantOutcome(t *testing.T, d *models.Deduction, outcome, reason string) {
 // outcomeAudits returns the audited changes of outcome of orgID, newest first.
 func outcomeAudits(t *testing.T, s *models.Store, orgID int64, action string) []models.AuditEvent {
 	t.Helper()
-	evs, err := s.ListAudit(context.Background(), models.AuditFilter{Action: action, OrgID: orgID})
+	evs, err := s.ListAudit(context.Background(), models.AllOrgs(), models.AuditFilter{Action: action, OrgID: orgID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestSecondMissOfADayIsRecorded(t *testing.T) {
 		wantOutcome(t, n.line(first), models.OutcomeCharged, "")
 		wantOutcome(t, n.line(second), models.OutcomeNotFirst, "")
 		day := first.StartedAt.Format("2006-01-02")
-		lines, err := s.ListDeductions(ctx, n.org, day, day+"~")
+		lines, err := s.ListDeductions(ctx, models.AllOrgs(), n.org, day, day+"~")
 		if err != nil || len(lines) != 2 || lines[0].Days+lines[1].Days != 1 {
 			t.Fatalf("lines of %s = %+v, %v; want two lines, one day", day, lines, err)
 		}
@@ -282,7 +282,7 @@ func TestWrongDetailsWaiverCountsOnlyAuthorizedContacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := n.miss(models.DeliveryBounced)
-		ds, _, err := s.OutageDeliveries(ctx, n.org, o.ID)
+		ds, _, err := s.OutageDeliveries(ctx, models.AllOrgs(), n.org, o.ID)
 		if err != nil || len(ds) < 2 {
 			t.Fatalf("deliveries = %+v, %v; want one per contact", ds, err)
 		}
@@ -315,10 +315,10 @@ func TestClosedMonthFreezesNoticeOutcomes(t *testing.T) {
 		if err := s.CloseMonth(ctx, svc, n.org, month); !isInvalid(err) {
 			t.Fatalf("closing a closed month again: %v, want a validation error", err)
 		}
-		if cm, err := s.MonthClosed(ctx, n.org, month); err != nil || cm == nil {
+		if cm, err := s.MonthClosed(ctx, models.AllOrgs(), n.org, month); err != nil || cm == nil {
 			t.Fatalf("month closed = %+v, %v", cm, err)
 		}
-		if cm, _ := s.MonthClosed(ctx, n.fx.OrgB.ID, month); cm != nil {
+		if cm, _ := s.MonthClosed(ctx, models.AllOrgs(), n.fx.OrgB.ID, month); cm != nil {
 			t.Fatal("closing org A's month closed org B's")
 		}
 		if _, err := s.SetOutageCause(ctx, n.eng, o.ID, models.CauseFMNatural, "flood"); err != nil {

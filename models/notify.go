@@ -447,7 +447,10 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 }
 
 // OutageClock returns the emergency clock of an outage of orgID, or nil.
-func (s *Store) OutageClock(ctx context.Context, orgID, outageID int64) (*Clock, error) {
+func (s *Store) OutageClock(ctx context.Context, sc Scope, orgID, outageID int64) (*Clock, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outage clock")
+	}
 	var c Clock
 	err := s.db.WithContext(ctx).Where("org_id = ? AND kind = ? AND ref_id = ?", orgID, ClockEmergencyNotice, outageID).First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -457,7 +460,10 @@ func (s *Store) OutageClock(ctx context.Context, orgID, outageID int64) (*Clock,
 }
 
 // OutageDeliveries lists the deliveries of an outage of orgID with their attempts.
-func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]Delivery, map[int64][]DeliveryAttempt, error) {
+func (s *Store) OutageDeliveries(ctx context.Context, sc Scope, orgID, outageID int64) ([]Delivery, map[int64][]DeliveryAttempt, error) {
+	if !sc.Allows(orgID) {
+		return nil, nil, wrap(ErrNotFound, "outage deliveries")
+	}
 	var ds []Delivery
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND outage_id = ?", orgID, outageID).Order("id").Find(&ds).Error; err != nil {
 		return nil, nil, wrap(err, "outage deliveries")
@@ -480,7 +486,10 @@ func (s *Store) OutageDeliveries(ctx context.Context, orgID, outageID int64) ([]
 }
 
 // ListDeductions lists an organization's deduction lines in [from, to) by day.
-func (s *Store) ListDeductions(ctx context.Context, orgID int64, fromDay, toDay string) ([]Deduction, error) {
+func (s *Store) ListDeductions(ctx context.Context, sc Scope, orgID int64, fromDay, toDay string) ([]Deduction, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list deductions")
+	}
 	var out []Deduction
 	err := s.db.WithContext(ctx).Where("org_id = ? AND day >= ? AND day < ?", orgID, fromDay, toDay).Order("day, id").Find(&out).Error
 	return out, wrap(err, "list deductions")

@@ -25,7 +25,10 @@ type NoticeFacts struct {
 // contactID says, with at most maxProbes failed probes. An outage that no
 // longer exists (or is another organization's) is ErrNotFound; a deleted
 // device, check or contact leaves its part empty.
-func (s *Store) NoticeFacts(ctx context.Context, orgID, outageID, contactID int64, maxProbes int) (*NoticeFacts, error) {
+func (s *Store) NoticeFacts(ctx context.Context, sc Scope, orgID, outageID, contactID int64, maxProbes int) (*NoticeFacts, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "notice facts")
+	}
 	db := s.db.WithContext(ctx)
 	f := &NoticeFacts{}
 	if err := db.Where("org_id = ? AND id = ?", orgID, outageID).First(&f.Outage).Error; err != nil {

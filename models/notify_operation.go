@@ -166,7 +166,10 @@ type CauseSpanFacts struct {
 // CauseSpanFacts loads outbox event eventID of orgID (an
 // EventOutageCauseSpan) with its request and outage. What no longer
 // exists is ErrNotFound.
-func (s *Store) CauseSpanFacts(ctx context.Context, orgID, eventID int64) (*CauseSpanFacts, error) {
+func (s *Store) CauseSpanFacts(ctx context.Context, sc Scope, orgID, eventID int64) (*CauseSpanFacts, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "cause span facts")
+	}
 	db := s.db.WithContext(ctx)
 	var ev OutboxEvent
 	if err := db.Where("org_id = ? AND id = ? AND kind = ?", orgID, eventID, EventOutageCauseSpan).First(&ev).Error; err != nil {
@@ -239,7 +242,10 @@ type OperationNoticeFacts struct {
 // OperationNoticeFacts loads message messageID of orgID with its request.
 // A message or request that no longer exists (or is another
 // organization's) is ErrNotFound.
-func (s *Store) OperationNoticeFacts(ctx context.Context, orgID, messageID int64) (*OperationNoticeFacts, error) {
+func (s *Store) OperationNoticeFacts(ctx context.Context, sc Scope, orgID, messageID int64) (*OperationNoticeFacts, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "operation notice facts")
+	}
 	db := s.db.WithContext(ctx)
 	f := &OperationNoticeFacts{}
 	if err := db.Where("org_id = ? AND id = ?", orgID, messageID).First(&f.Message).Error; err != nil {
@@ -265,7 +271,10 @@ type PhoneLockFacts struct {
 
 // PhoneLockFacts loads the phone lock of contact contactID of orgID. A
 // contact that no longer exists is ErrNotFound.
-func (s *Store) PhoneLockFacts(ctx context.Context, orgID, contactID int64) (*PhoneLockFacts, error) {
+func (s *Store) PhoneLockFacts(ctx context.Context, sc Scope, orgID, contactID int64) (*PhoneLockFacts, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "phone lock facts")
+	}
 	db := s.db.WithContext(ctx)
 	var c Contact
 	if err := db.Select("id", "name", "phone_locked_until").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error; err != nil {
@@ -294,7 +303,10 @@ func (s *Store) PhoneLockFacts(ctx context.Context, orgID, contactID int64) (*Ph
 
 // EventRef returns what outbox event eventID of orgID is about (its
 // RefID: an outage, a message, a contact). A removed event is ErrNotFound.
-func (s *Store) EventRef(ctx context.Context, orgID, eventID int64) (int64, error) {
+func (s *Store) EventRef(ctx context.Context, sc Scope, orgID, eventID int64) (int64, error) {
+	if !sc.Allows(orgID) {
+		return 0, wrap(ErrNotFound, "event ref")
+	}
 	var ev OutboxEvent
 	if err := s.db.WithContext(ctx).Select("id", "ref_id").Where("org_id = ? AND id = ?", orgID, eventID).First(&ev).Error; err != nil {
 		return 0, wrap(notFound(err), "event ref")
@@ -305,7 +317,10 @@ func (s *Store) EventRef(ctx context.Context, orgID, eventID int64) (int64, erro
 // RecipientName names whom a delivery of orgID goes to: its contact, or
 // (contactID 0) the customer user with that address. "" when neither
 // exists any more.
-func (s *Store) RecipientName(ctx context.Context, orgID, contactID int64, address string) (string, error) {
+func (s *Store) RecipientName(ctx context.Context, sc Scope, orgID, contactID int64, address string) (string, error) {
+	if !sc.Allows(orgID) {
+		return "", wrap(ErrNotFound, "recipient name")
+	}
 	db := s.db.WithContext(ctx)
 	if contactID != 0 {
 		var c Contact

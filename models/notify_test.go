@@ -22,7 +22,7 @@ func failOutage(t *testing.T, s *models.Store, orgID int64, c models.Check, star
 	if _, err := s.RecordResults(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	os, err := s.ListOutages(ctx, orgID, c.DeviceID, 1)
+	os, err := s.ListOutages(ctx, models.AllOrgs(), orgID, c.DeviceID, 1)
 	if err != nil || len(os) != 1 || !os[0].StartedAt.Equal(start) {
 		t.Fatalf("outages = %+v, %v", os, err)
 	}
@@ -92,7 +92,7 @@ func TestEmergencyClock(t *testing.T) {
 			if err := s.RecordAttempt(ctx, "me", ds[0].ID, models.DeliveryAccepted, "", nil); err != nil {
 				t.Fatal(err)
 			}
-			c, err := s.OutageClock(ctx, org, o.ID)
+			c, err := s.OutageClock(ctx, models.AllOrgs(), org, o.ID)
 			if err != nil || c == nil || c.Outcome != models.ClockMet || c.StoppedAt == nil {
 				t.Fatalf("clock = %+v, %v", c, err)
 			}
@@ -125,12 +125,12 @@ func TestEmergencyClock(t *testing.T) {
 			if n, err := s.SweepClocks(ctx); err != nil || n != 1 {
 				t.Fatalf("sweep = %d, %v", n, err)
 			}
-			c, _ := s.OutageClock(ctx, org, o.ID)
+			c, _ := s.OutageClock(ctx, models.AllOrgs(), org, o.ID)
 			if c.Outcome != models.ClockMissed {
 				t.Fatalf("clock = %+v", c)
 			}
 			day := start.Format("2006-01-02")
-			lines, _ := s.ListDeductions(ctx, org, day, "9999")
+			lines, _ := s.ListDeductions(ctx, models.AllOrgs(), org, day, "9999")
 			if len(lines) != 1 || lines[0].Days != 1 || lines[0].Waived {
 				t.Fatalf("deductions = %+v", lines)
 			}
@@ -146,7 +146,7 @@ func TestEmergencyClock(t *testing.T) {
 			if _, err := s.SweepClocks(ctx); err != nil {
 				t.Fatal(err)
 			}
-			lines, _ := s.ListDeductions(ctx, org, clock.Now().Format("2006-01-02"), "9999")
+			lines, _ := s.ListDeductions(ctx, models.AllOrgs(), org, clock.Now().Format("2006-01-02"), "9999")
 			days := 0
 			for _, l := range lines {
 				days += l.Days
@@ -163,7 +163,7 @@ func TestEmergencyClock(t *testing.T) {
 			if err := s.MarkContactDetailWrong(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), ct.ID, models.ChannelEmail, "mailbox does not exist"); err != nil {
 				t.Fatal(err)
 			}
-			if h, _ := s.ContactChangeLog(ctx, org, 50); len(h) == 0 || h[0].Action != models.AuditContactMarkedWrong {
+			if h, _ := s.ContactChangeLog(ctx, models.AllOrgs(), org, 50); len(h) == 0 || h[0].Action != models.AuditContactMarkedWrong {
 				t.Fatalf("contact history = %+v, want the mark first", h)
 			}
 			failOutage(t, s, org, chk, clock.Now())
@@ -172,7 +172,7 @@ func TestEmergencyClock(t *testing.T) {
 			if _, err := s.SweepClocks(ctx); err != nil {
 				t.Fatal(err)
 			}
-			lines, _ := s.ListDeductions(ctx, org, clock.Now().Format("2006-01-02"), "9999")
+			lines, _ := s.ListDeductions(ctx, models.AllOrgs(), org, clock.Now().Format("2006-01-02"), "9999")
 			if len(lines) != 1 || !lines[0].Waived || lines[0].Days != 0 || lines[0].WaiverReason != models.WaiverWrongDetails {
 				t.Fatalf("deductions = %+v", lines)
 			}
@@ -182,11 +182,11 @@ func TestEmergencyClock(t *testing.T) {
 			if _, err := s.GetContact(ctx, models.OrgScope(fx.OrgB.ID), ct.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's contact: %v", err)
 			}
-			cs, _ := s.ListContacts(ctx, fx.OrgB.ID)
+			cs, _ := s.ListContacts(ctx, models.AllOrgs(), fx.OrgB.ID)
 			if len(cs) != 0 {
 				t.Fatal("org B lists org A's contacts")
 			}
-			h, _ := s.ContactChangeLog(ctx, org, 50)
+			h, _ := s.ContactChangeLog(ctx, models.AllOrgs(), org, 50)
 			if len(h) < 2 {
 				t.Fatalf("contact history has %d events, want at least create and confirm", len(h))
 			}

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,10 +61,13 @@ const (
 
 // OperationRequest is a customer's request for work on their equipment.
 type OperationRequest struct {
-	ID          int64
-	OrgID       int64
-	NumberYear  int // the request is quoted as Number(): its organization's
-	NumberSeq   int // NumberSeq-th request of NumberYear
+	ID         int64
+	OrgID      int64
+	NumberYear int // the request is quoted as Number(): its organization's
+	NumberSeq  int // NumberSeq-th request of NumberYear
+	// Ref names the request in URLs: random, so that a link says nothing
+	// of how many requests other organizations have (the ID is internal).
+	Ref         string
 	Title       string
 	Work        string
 	Urgency     string
@@ -90,6 +95,25 @@ func (OperationRequest) TableName() string { return "operation_requests" }
 // organization's seventh request of 2026. The ID is not shown.
 func (r *OperationRequest) Number() string {
 	return FormatNumber(NumberOperation, r.NumberYear, r.NumberSeq)
+}
+
+// newRequestRef is a new request reference: 16 random hex digits.
+func newRequestRef() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// ValidRequestRef reports whether s can be a request reference, so that
+// anything else is "not found" without a query.
+func ValidRequestRef(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
 }
 
 // Open reports whether work on the request may still change.
@@ -270,7 +294,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 		if actor.UserID != nil {
 			raisedBy = *actor.UserID
 		}
-		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
+		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Ref: newRequestRef(), Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
 			WindowTo: utcPtr(in.WindowTo), Channel: in.Channel, State: OpAwaiting, RequestedBy: in.RequestedBy,
 			RaisedBy: raisedBy, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(r).Error; err != nil {
@@ -293,6 +317,19 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 		return nil, fmt.Errorf("models: create request: %w", err)
 	}
 	return r, nil
+}
+
+// GetRequestByRef returns the request of reference ref (from a URL) if sc
+// sees its organization; else ErrNotFound.
+func (s *Store) GetRequestByRef(ctx context.Context, sc Scope, ref string) (*OperationRequest, error) {
+	if !ValidRequestRef(ref) {
+		return nil, wrap(ErrNotFound, "get request")
+	}
+	var r OperationRequest
+	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&r).Error; err != nil {
+		return nil, wrap(notFound(err), "get request")
+	}
+	return &r, nil
 }
 
 // GetRequest returns request id if sc sees its organization; else ErrNotFound.
@@ -328,7 +365,10 @@ func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]
 
 // RequestClocks returns the clocks of a request of orgID: its first-feedback
 // clock and the written follow-up clocks of its phone authorizations.
-func (s *Store) RequestClocks(ctx context.Context, orgID, requestID int64) ([]Clock, error) {
+func (s *Store) RequestClocks(ctx context.Context, sc Scope, orgID, requestID int64) ([]Clock, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "request clocks")
+	}
 	cs, err := s.requestClocks(s.db.WithContext(ctx), orgID, requestID)
 	return cs, wrap(err, "request clocks")
 }
@@ -398,17 +438,24 @@ func (d *RequestDetail) UserName(id *int64) string {
 }
 
 // GetRequestDetail loads request id of orgID with everything around it.
-func (s *Store) GetRequestDetail(ctx context.Context, orgID, id int64) (*RequestDetail, error) {
+func (s *Store) GetRequestDetail(ctx context.Context, sc Scope, orgID, id int64) (*RequestDetail, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get request detail")
+	}
 	r, err := s.GetRequest(ctx, OrgScope(orgID), id)
 	if err != nil {
 		return nil, wrap(err, "get request detail")
 	}
-	return s.RequestDetailOf(ctx, r)
+	return s.RequestDetailOf(ctx, sc, r)
 }
 
 // RequestDetailOf loads everything around request r, which the caller has
-// already found within its organization.
-func (s *Store) RequestDetailOf(ctx context.Context, r *OperationRequest) (*RequestDetail, error) {
+// already found within its organization; a request outside sc is
+// ErrNotFound.
+func (s *Store) RequestDetailOf(ctx context.Context, sc Scope, r *OperationRequest) (*RequestDetail, error) {
+	if !sc.Allows(r.OrgID) {
+		return nil, wrap(ErrNotFound, "request detail of")
+	}
 	orgID := r.OrgID
 	db := s.db.WithContext(ctx)
 	var err error

@@ -87,7 +87,7 @@ func (f *opFixture) upload(t *testing.T, s *models.Store, contactID int64) (*mod
 
 func feedbackClock(t *testing.T, s *models.Store, orgID, reqID int64) *models.Clock {
 	t.Helper()
-	cs, err := s.RequestClocks(context.Background(), orgID, reqID)
+	cs, err := s.RequestClocks(context.Background(), models.AllOrgs(), orgID, reqID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestWrittenAuthorizationStartsFeedbackClock(t *testing.T) {
 				if fc.Outcome != c.outcome || fc.StoppedAt == nil || !fc.StoppedAt.Equal(clock.Now()) || fc.StopRef == nil || *fc.StopRef != m.ID {
 					t.Fatalf("feedback clock after first feedback = %+v, want %s", fc, c.outcome)
 				}
-				ds, err := s.ListDeductions(ctx, org, "2000-01-01", "2100-01-01")
+				ds, err := s.ListDeductions(ctx, models.AllOrgs(), org, "2000-01-01", "2100-01-01")
 				if err != nil || len(ds) != 0 {
 					t.Fatalf("a missed feedback clock deducted a fee: %+v %v", ds, err)
 				}
@@ -232,7 +232,7 @@ func TestPhoneAuthorization(t *testing.T) {
 			if a.Status != models.AuthAccepted || a.Method != models.AuthPhone {
 				t.Fatalf("phone authorization = %+v", a)
 			}
-			cs, _ := s.RequestClocks(ctx, org, f.req.ID)
+			cs, _ := s.RequestClocks(ctx, models.AllOrgs(), org, f.req.ID)
 			var follow *models.Clock
 			for i := range cs {
 				if cs[i].Kind == models.ClockPhoneFollowUp && cs[i].RefID == a.ID {
@@ -249,7 +249,7 @@ func TestPhoneAuthorization(t *testing.T) {
 				t.Fatal("the phone authorization is not audited")
 			}
 			clock.Advance(25 * time.Hour)
-			over, err := s.OverdueFollowUps(ctx, org)
+			over, err := s.OverdueFollowUps(ctx, models.AllOrgs(), org)
 			if err != nil || len(over) != 1 || over[0].RefID != a.ID {
 				t.Fatalf("overdue follow-ups = %+v, %v", over, err)
 			}
@@ -263,13 +263,13 @@ func TestPhoneAuthorization(t *testing.T) {
 			if err := s.AcceptAuthorization(ctx, f.eng, org, f.req.ID, w.ID); err != nil {
 				t.Fatal(err)
 			}
-			cs, _ = s.RequestClocks(ctx, org, f.req.ID)
+			cs, _ = s.RequestClocks(ctx, models.AllOrgs(), org, f.req.ID)
 			for _, c := range cs {
 				if c.Kind == models.ClockPhoneFollowUp && (c.Outcome != models.ClockMissed || c.StoppedAt == nil || !c.StoppedAt.Equal(clock.Now())) {
 					t.Fatalf("late written form: follow-up clock = %+v, want missed and stopped now", c)
 				}
 			}
-			if over, _ := s.OverdueFollowUps(ctx, org); len(over) != 0 {
+			if over, _ := s.OverdueFollowUps(ctx, models.AllOrgs(), org); len(over) != 0 {
 				t.Fatalf("still overdue after the written form: %+v", over)
 			}
 		})
@@ -321,7 +321,7 @@ func TestOperationLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := s.GetRequestDetail(ctx, org, f.req.ID)
+		d, err := s.GetRequestDetail(ctx, models.AllOrgs(), org, f.req.ID)
 		if err != nil || len(d.Documents) != 1 {
 			t.Fatalf("detail = %+v, %v", d, err)
 		}
@@ -335,7 +335,7 @@ func TestOperationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		fh.Close()
-		if _, err := s.GetDocument(ctx, f.fx.OrgB.ID, f.req.ID, doc.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := s.GetDocument(ctx, models.AllOrgs(), f.fx.OrgB.ID, f.req.ID, doc.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another organization reads the document: %v", err)
 		}
 		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, a.ID); !errors.Is(err, models.ErrNotFound) {
@@ -362,7 +362,7 @@ func TestOperationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantInvalid(t, s.SetOperationState(ctx, f.eng, org, f.req.ID, models.StateInput{State: models.OpAbandoned}), "state", "operation.error.closed")
-		d, err = s.GetRequestDetail(ctx, org, f.req.ID)
+		d, err = s.GetRequestDetail(ctx, models.AllOrgs(), org, f.req.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,10 +451,10 @@ func TestWrittenFormAfterThePhoneIsFiledOnAFinishedRequest(t *testing.T) {
 		if r.State != models.OpCompleted {
 			t.Fatalf("filing the form changed the state to %s", r.State)
 		}
-		if over, _ := s.OverdueFollowUps(ctx, org); len(over) != 0 {
+		if over, _ := s.OverdueFollowUps(ctx, models.AllOrgs(), org); len(over) != 0 {
 			t.Fatalf("still overdue: %+v", over)
 		}
-		d, _ := s.GetRequestDetail(ctx, org, f.req.ID)
+		d, _ := s.GetRequestDetail(ctx, models.AllOrgs(), org, f.req.ID)
 		for _, a := range d.Authorizations {
 			if a.ID == phone.ID && (a.FollowedByID == nil || *a.FollowedByID != w.ID) {
 				t.Fatalf("the phone authorization is not linked to its form: %+v", a)
@@ -545,7 +545,7 @@ func TestConcurrentAuthorizationsTakeTurns(t *testing.T) {
 					t.Fatalf("accept: %v", err)
 				}
 			}
-			cs, _ := s.RequestClocks(ctx, org, f.req.ID)
+			cs, _ := s.RequestClocks(ctx, models.AllOrgs(), org, f.req.ID)
 			if len(cs) != 1 || cs[0].Kind != models.ClockOperationFeedback {
 				t.Fatalf("clocks = %+v, want one feedback clock", cs)
 			}

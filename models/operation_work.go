@@ -349,7 +349,7 @@ func (s *Store) PlanOperationCause(ctx context.Context, d *RequestDetail, outage
 		if o.ID != outageID {
 			continue
 		}
-		parts, err := s.OutageCauseSpans(ctx, o.OrgID, o.ID)
+		parts, err := s.OutageCauseSpans(ctx, OrgScope(o.OrgID), o.OrgID, o.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -392,12 +392,15 @@ type RequestOutage struct {
 	Spans  []OutageCauseSpan // those attributed to the request, in time order
 }
 
-// RequestOutages lists the outages of orgID part of which was attributed
+// RequestOutages lists the outages of orgID (inside sc) part of which was attributed
 // to request reqID, once each (a span of the request cut in two by a later
 // one is still one outage) and in time order, with their cause spans: what
 // the operation report says about availability, in two queries whatever
 // the number of spans.
-func (s *Store) RequestOutages(ctx context.Context, orgID, reqID int64) ([]RequestOutage, error) {
+func (s *Store) RequestOutages(ctx context.Context, sc Scope, orgID, reqID int64) ([]RequestOutage, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "request outages")
+	}
 	db := s.db.WithContext(ctx)
 	mine := db.Model(&OutageCauseSpan{}).Select("outage_id").Where("org_id = ? AND request_id = ?", orgID, reqID)
 	var os []Outage
@@ -425,7 +428,10 @@ func (s *Store) RequestOutages(ctx context.Context, orgID, reqID int64) ([]Reque
 }
 
 // GetDocument returns document id of request reqID of orgID.
-func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Document, error) {
+func (s *Store) GetDocument(ctx context.Context, sc Scope, orgID, reqID, id int64) (*Document, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get document")
+	}
 	var doc Document
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
 		return nil, wrap(notFound(err), "get document")
@@ -435,7 +441,10 @@ func (s *Store) GetDocument(ctx context.Context, orgID, reqID, id int64) (*Docum
 
 // OverdueFollowUps lists phone authorizations of orgID (0: all) whose signed
 // written form has not arrived by its deadline.
-func (s *Store) OverdueFollowUps(ctx context.Context, orgID int64) ([]Clock, error) {
+func (s *Store) OverdueFollowUps(ctx context.Context, sc Scope, orgID int64) ([]Clock, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "overdue follow ups")
+	}
 	q := s.overdueFollowUps(s.db.WithContext(ctx).Model(&Clock{}), "sla_clocks.")
 	if orgID != 0 {
 		q = q.Where("org_id = ?", orgID)

@@ -167,7 +167,10 @@ type OrgHome struct {
 }
 
 // GetOrgHome loads an organization with its service representative and engineer.
-func (s *Store) GetOrgHome(ctx context.Context, orgID int64) (*OrgHome, error) {
+func (s *Store) GetOrgHome(ctx context.Context, sc Scope, orgID int64) (*OrgHome, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get org home")
+	}
 	o, err := s.GetOrg(ctx, OrgScope(orgID), orgID)
 	if err != nil {
 		return nil, wrap(err, "get org home")

@@ -106,7 +106,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 				if err := tx.Where("org_id = ? AND id = ?", o.OrgID, *ch.RequestID).First(&r).Error; err != nil {
 					return notFound(err)
 				}
-				p.RequestNo = r.Number()
+				p.RequestNo, p.RequestRef = r.Number(), r.Ref
 			}
 			next := overlay(parts, p)
 			if err := tx.Where("outage_id = ?", o.ID).Delete(&OutageCauseSpan{}).Error; err != nil {
@@ -159,7 +159,10 @@ func segmentCauses(segs []OutageSegment, st, en time.Time) []Cause {
 // EvidenceForOutages returns the first perOutage failed probes behind each
 // of the given outages of organization orgID, by outage, in one query;
 // other organizations' outages yield nothing.
-func (s *Store) EvidenceForOutages(ctx context.Context, orgID int64, outageIDs []int64, perOutage int) (map[int64][]OutageProbe, error) {
+func (s *Store) EvidenceForOutages(ctx context.Context, sc Scope, orgID int64, outageIDs []int64, perOutage int) (map[int64][]OutageProbe, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "evidence for outages")
+	}
 	out := map[int64][]OutageProbe{}
 	if len(outageIDs) == 0 {
 		return out, nil

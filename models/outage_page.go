@@ -19,7 +19,10 @@ func (s *Store) GetOutage(ctx context.Context, sc Scope, id int64) (*Outage, err
 
 // ClockDeduction returns the deduction line, or waiver, of a missed clock
 // of orgID; nil while there is none.
-func (s *Store) ClockDeduction(ctx context.Context, orgID, clockID int64) (*Deduction, error) {
+func (s *Store) ClockDeduction(ctx context.Context, sc Scope, orgID, clockID int64) (*Deduction, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "clock deduction")
+	}
 	var d Deduction
 	err := s.db.WithContext(ctx).Where("org_id = ? AND clock_id = ?", orgID, clockID).Order("id").First(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -13,17 +13,18 @@ import (
 // own; the rest of the outage keeps the outage's cause. Spans of one
 // outage never overlap: a newer span takes its time from older ones.
 type OutageCauseSpan struct {
-	ID        int64
-	OutageID  int64
-	OrgID     int64
-	StartAt   time.Time
-	EndAt     time.Time
-	Cause     Cause
-	Note      string
-	SetBy     *int64
-	RequestID *int64 // the operation request the span comes from, if any
-	RequestNo string // how that request is quoted (OP-2026-0007), kept with the span
-	CreatedAt time.Time
+	ID         int64
+	OutageID   int64
+	OrgID      int64
+	StartAt    time.Time
+	EndAt      time.Time
+	Cause      Cause
+	Note       string
+	SetBy      *int64
+	RequestID  *int64 // the operation request the span comes from, if any
+	RequestNo  string // how that request is quoted (OP-2026-0007), kept with the span
+	RequestRef string // and its reference, for the link to its page
+	CreatedAt  time.Time
 }
 
 func (OutageCauseSpan) TableName() string { return "outage_cause_spans" }
@@ -130,7 +131,10 @@ func causeSpansOf(db *gorm.DB, orgID int64, outageIDs []int64) (map[int64][]Outa
 
 // CauseSpansOf lists the cause spans of the given outages of orgID, by
 // outage, each in time order; other organizations' outages yield nothing.
-func (s *Store) CauseSpansOf(ctx context.Context, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
+func (s *Store) CauseSpansOf(ctx context.Context, sc Scope, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "cause spans of")
+	}
 	m, err := causeSpansOf(s.db.WithContext(ctx), orgID, outageIDs)
 	if err != nil {
 		return nil, fmt.Errorf("models: cause spans of org %d: %w", orgID, err)
@@ -140,7 +144,10 @@ func (s *Store) CauseSpansOf(ctx context.Context, orgID int64, outageIDs []int64
 
 // OutageCauseSpans lists the cause spans of outage outageID of orgID, in
 // time order.
-func (s *Store) OutageCauseSpans(ctx context.Context, orgID, outageID int64) ([]OutageCauseSpan, error) {
+func (s *Store) OutageCauseSpans(ctx context.Context, sc Scope, orgID, outageID int64) ([]OutageCauseSpan, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outage cause spans")
+	}
 	m, err := causeSpansOf(s.db.WithContext(ctx), orgID, []int64{outageID})
 	if err != nil {
 		return nil, fmt.Errorf("models: cause spans of outage %d: %w", outageID, err)

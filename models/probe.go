@@ -581,7 +581,10 @@ func (s *Store) outbox(tx *gorm.DB, kind string, orgID, refID int64, payload str
 }
 
 // ListOutages lists the newest outages of a device of organization orgID.
-func (s *Store) ListOutages(ctx context.Context, orgID, deviceID int64, limit int) ([]Outage, error) {
+func (s *Store) ListOutages(ctx context.Context, sc Scope, orgID, deviceID int64, limit int) ([]Outage, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list outages")
+	}
 	var os []Outage
 	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).
 		Order("started_at DESC").Limit(limit).Find(&os).Error
@@ -589,7 +592,10 @@ func (s *Store) ListOutages(ctx context.Context, orgID, deviceID int64, limit in
 }
 
 // OutageEvidence returns the failed probes behind an outage of orgID.
-func (s *Store) OutageEvidence(ctx context.Context, orgID, outageID int64) ([]OutageProbe, error) {
+func (s *Store) OutageEvidence(ctx context.Context, sc Scope, orgID, outageID int64) ([]OutageProbe, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outage evidence")
+	}
 	var o Outage
 	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, outageID).First(&o).Error; err != nil {
 		return nil, wrap(notFound(err), "outage evidence")
@@ -601,14 +607,20 @@ func (s *Store) OutageEvidence(ctx context.Context, orgID, outageID int64) ([]Ou
 
 // OutboxKinds lists the kinds of an organization's outbox events, oldest
 // first (the notifier of a later release reads the rows themselves).
-func (s *Store) OutboxKinds(ctx context.Context, orgID int64) ([]string, error) {
+func (s *Store) OutboxKinds(ctx context.Context, sc Scope, orgID int64) ([]string, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "outbox kinds")
+	}
 	var ks []string
 	err := s.db.WithContext(ctx).Model(&OutboxEvent{}).Where("org_id = ?", orgID).Order("id").Pluck("kind", &ks).Error
 	return ks, wrap(err, "outbox kinds")
 }
 
 // Rollups returns the rollups of a check of orgID in [from, to), oldest first.
-func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string, from, to time.Time) ([]Rollup, error) {
+func (s *Store) Rollups(ctx context.Context, sc Scope, orgID, checkID int64, period string, from, to time.Time) ([]Rollup, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "rollups")
+	}
 	utc(&from, &to)
 	var rs []Rollup
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = rollups.check_id AND checks.org_id = ?", orgID).
@@ -618,7 +630,10 @@ func (s *Store) Rollups(ctx context.Context, orgID, checkID int64, period string
 }
 
 // Results returns the raw results of a check of orgID in [from, to), oldest first.
-func (s *Store) Results(ctx context.Context, orgID, checkID int64, from, to time.Time) ([]ProbeResult, error) {
+func (s *Store) Results(ctx context.Context, sc Scope, orgID, checkID int64, from, to time.Time) ([]ProbeResult, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "results")
+	}
 	utc(&from, &to)
 	var rs []ProbeResult
 	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).

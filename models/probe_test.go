@@ -17,7 +17,7 @@ func probeFixture(t *testing.T, s *models.Store) (*dbtest.Fixture, *models.Devic
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.ListChecks(context.Background(), fx.OrgA.ID, d.ID)
+	cs, err := s.ListChecks(context.Background(), models.AllOrgs(), fx.OrgA.ID, d.ID)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("a new device has checks %v (%v), want its ICMP check", cs, err)
 	}
@@ -45,7 +45,7 @@ func TestResultsOpenAndCloseOutages(t *testing.T) {
 			t.Fatalf("record = %d, %v", n, err)
 		}
 		t.Run("one failure opens nothing", func(t *testing.T) {
-			os, _ := s.ListOutages(ctx, fx.OrgA.ID, d.ID, 10)
+			os, _ := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, 10)
 			if len(os) != 0 {
 				t.Fatalf("outages after one failure: %+v", os)
 			}
@@ -55,7 +55,7 @@ func TestResultsOpenAndCloseOutages(t *testing.T) {
 			t.Fatalf("record with replay = %d, %v; want only the 2 new rows", n, err)
 		}
 		t.Run("the second consecutive failure opens an outage dated from the first", func(t *testing.T) {
-			os, err := s.ListOutages(ctx, fx.OrgA.ID, d.ID, 10)
+			os, err := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, 10)
 			if err != nil || len(os) != 1 {
 				t.Fatalf("outages = %+v, %v", os, err)
 			}
@@ -68,21 +68,21 @@ func TestResultsOpenAndCloseOutages(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run("the first success closes it with its evidence and two outbox events", func(t *testing.T) {
-			os, _ := s.ListOutages(ctx, fx.OrgA.ID, d.ID, 10)
+			os, _ := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, 10)
 			if len(os) != 1 || os[0].EndedAt == nil || !os[0].EndedAt.Equal(at(4)) || os[0].Failures != 3 {
 				t.Fatalf("outage after recovery: %+v", os)
 			}
-			ev, err := s.OutageEvidence(ctx, fx.OrgA.ID, os[0].ID)
+			ev, err := s.OutageEvidence(ctx, models.AllOrgs(), fx.OrgA.ID, os[0].ID)
 			if err != nil || len(ev) != 3 || !ev[0].At.Equal(at(1)) || ev[0].Reason != models.ReasonTimeout {
 				t.Fatalf("evidence = %+v, %v; want the 3 failed probes", ev, err)
 			}
-			kinds, err := s.OutboxKinds(ctx, fx.OrgA.ID)
+			kinds, err := s.OutboxKinds(ctx, models.AllOrgs(), fx.OrgA.ID)
 			if err != nil || len(kinds) != 2 || kinds[0] != models.EventOutageOpened || kinds[1] != models.EventOutageClosed {
 				t.Fatalf("outbox = %v, %v", kinds, err)
 			}
 		})
 		t.Run("rollups count every stored probe once", func(t *testing.T) {
-			rs, err := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", t0.Add(-time.Hour), t0.Add(time.Hour))
+			rs, err := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", t0.Add(-time.Hour), t0.Add(time.Hour))
 			if err != nil || len(rs) != 1 {
 				t.Fatalf("hourly rollups = %+v, %v", rs, err)
 			}
@@ -95,7 +95,7 @@ func TestResultsOpenAndCloseOutages(t *testing.T) {
 			if _, err := s.GetDevice(ctx, models.OrgScope(fx.OrgB.ID), d.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("org B reads org A's device: %v", err)
 			}
-			os, _ := s.ListOutages(ctx, fx.OrgB.ID, d.ID, 10)
+			os, _ := s.ListOutages(ctx, models.AllOrgs(), fx.OrgB.ID, d.ID, 10)
 			if len(os) != 0 {
 				t.Fatal("org B lists org A's outages")
 			}

@@ -182,7 +182,7 @@ func TestTwoSpansSetAtOnceAreBothKept(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		ps, err := s.OutageCauseSpans(ctx, n.org, o.ID)
+		ps, err := s.OutageCauseSpans(ctx, models.AllOrgs(), n.org, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestTheCustomersOperationIsNeverAWholeOutagesCause(t *testing.T) {
 		if err != nil || got.Cause != models.CauseUnknown {
 			t.Fatalf("outage cause = %q, %v; want it unchanged", got.Cause, err)
 		}
-		if ps, err := s.OutageCauseSpans(ctx, n.org, o.ID); err != nil || len(ps) != 0 {
+		if ps, err := s.OutageCauseSpans(ctx, models.AllOrgs(), n.org, o.ID); err != nil || len(ps) != 0 {
 			t.Fatalf("cause spans = %+v, %v; want none", ps, err)
 		}
 	})
@@ -250,7 +250,7 @@ func TestEndingTheWorkEarlierCutsItsCauseSpans(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock.Advance(60 * time.Minute)
-		d, err := s.GetRequestDetail(ctx, org, f.req.ID)
+		d, err := s.GetRequestDetail(ctx, models.AllOrgs(), org, f.req.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestEndingTheWorkEarlierCutsItsCauseSpans(t *testing.T) {
 			Result: "success", EndedAt: &end}); err != nil {
 			t.Fatal(err)
 		}
-		ps, err := s.OutageCauseSpans(ctx, org, o.ID)
+		ps, err := s.OutageCauseSpans(ctx, models.AllOrgs(), org, o.ID)
 		if err != nil || len(ps) != 1 {
 			t.Fatalf("cause spans = %+v, %v", ps, err)
 		}
@@ -277,7 +277,7 @@ func TestEndingTheWorkEarlierCutsItsCauseSpans(t *testing.T) {
 		if exempt != ps[0].EndAt.Sub(ps[0].StartAt) || counted != clock.Now().Sub(t0)-exempt {
 			t.Fatalf("counted %v, exempt %v; want only the work's %v exempt", counted, exempt, ps[0].EndAt.Sub(ps[0].StartAt))
 		}
-		evs, err := s.ListAudit(ctx, models.AuditFilter{Action: models.AuditOutageCause, OrgID: org})
+		evs, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Action: models.AuditOutageCause, OrgID: org})
 		if err != nil || len(evs) != 2 || detailOf(t, evs[0])["clipped_to"] == nil {
 			t.Fatalf("audit = %+v, %v; want the cut audited", evs, err)
 		}

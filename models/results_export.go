@@ -25,7 +25,10 @@ type ResultRow struct {
 // EachDeviceResult calls fn for each raw result of a device of organization
 // orgID in [from, to), by check then time, reading row by row so a long
 // period does not have to fit in memory twice.
-func (s *Store) EachDeviceResult(ctx context.Context, orgID, deviceID int64, from, to time.Time, fn func(ResultRow) error) error {
+func (s *Store) EachDeviceResult(ctx context.Context, sc Scope, orgID, deviceID int64, from, to time.Time, fn func(ResultRow) error) error {
+	if !sc.Allows(orgID) {
+		return wrap(ErrNotFound, "each device result")
+	}
 	utc(&from, &to)
 	db := s.db.WithContext(ctx)
 	rows, err := db.Table("probe_results").

@@ -35,7 +35,7 @@ func TestRetentionKeepsRollupsAndOutages(t *testing.T) {
 			if n, err := s.FinalizeMedians(ctx, 5*time.Minute, 100); err != nil || n != 1 {
 				t.Fatalf("finalized %d, %v; want the hourly rollup", n, err)
 			}
-			rs, _ := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", t0, t0.Add(time.Hour))
+			rs, _ := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", t0, t0.Add(time.Hour))
 			if len(rs) != 1 || rs[0].RTTMedUs != 200 {
 				t.Fatalf("hourly rollup = %+v; median of 100,200,300,900 (lower middle) is 200", rs)
 			}
@@ -49,11 +49,11 @@ func TestRetentionKeepsRollupsAndOutages(t *testing.T) {
 			if err != nil || n != 5 {
 				t.Fatalf("purged %d, %v; want 5", n, err)
 			}
-			raw, _ := s.Results(ctx, fx.OrgA.ID, c.ID, t0, t0.Add(time.Hour))
+			raw, _ := s.Results(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, t0, t0.Add(time.Hour))
 			if len(raw) != 0 {
 				t.Fatalf("raw results left: %d", len(raw))
 			}
-			d, _ := s.Rollups(ctx, fx.OrgA.ID, c.ID, "d", t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+			d, _ := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "d", t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
 			if len(d) != 1 || d[0].Probes != 5 || d[0].Failures != 1 || d[0].RTTMedUs != 200 {
 				t.Fatalf("daily rollup after purge = %+v", d)
 			}

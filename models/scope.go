@@ -5,9 +5,12 @@ import "gorm.io/gorm"
 // Scope is which organizations' data a reader may see: the one
 // organization of a customer, or every organization for staff. The zero
 // Scope sees nothing, so a scope that was never decided denies rather than
-// opens everything. Store methods that read customer data by an ID coming
-// from a request take a Scope and filter with apply; a row outside the
-// scope is ErrNotFound, never "forbidden".
+// opens everything. Every exported Store method that reads customer data
+// takes a Scope right after ctx: methods reading a row by its ID filter
+// with apply; methods about one organization (an orgID parameter after
+// the Scope) answer ErrNotFound unless sc.Allows(orgID). A row outside the
+// scope is ErrNotFound, never "forbidden". Callers that are not serving a
+// request (prober, notify dispatcher, demo, bench, CLI) pass AllOrgs().
 type Scope struct {
 	orgID int64
 	all   bool

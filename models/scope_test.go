@@ -151,6 +151,228 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				return first(err, len(ds), func() int64 { return ds[0].ID })
 			}},
 		}
+		// Reads keyed by organization A's ID: A's scope and the staff's
+		// read A's rows (rows says the fixture has some); B's scope and the
+		// zero scope get ErrNotFound, whatever ID they pass.
+		orgA := f.fx.OrgA.ID
+		clock.Advance(10 * time.Minute)
+		spanStart, spanEnd := o.StartedAt, o.StartedAt.Add(5*time.Minute)
+		if _, err := s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseCustomerOperation,
+			Start: &spanStart, End: &spanEnd, RequestID: &f.req.ID}); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := s.PostMessage(ctx, f.eng, orgA, f.req.ID, true, "on our way")
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := f.upload(t, s, f.signer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConfirmContacts(ctx, f.customer, orgA, f.fx.CustA.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkContactDetailWrong(ctx, f.eng, f.other.ID, models.ChannelEmail, "bounces"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetNotifyOptOuts(ctx, f.customer, orgA, []models.NotifyOptOut{{OrgID: orgA, ContactID: f.other.ID,
+			Event: models.NotifyEvents[0]}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CloseMonth(ctx, f.eng, orgA, "2026-10"); err != nil {
+			t.Fatal(err)
+		}
+		evs, err = s.ClaimEvents(ctx, "me", time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spanEvent int64
+		for _, ev := range evs {
+			if ev.Kind == models.EventOutageCauseSpan {
+				spanEvent = ev.ID
+			}
+		}
+		clocks, err := s.RequestClocks(ctx, models.AllOrgs(), orgA, f.req.ID)
+		if err != nil || len(clocks) == 0 {
+			t.Fatalf("request clocks = %v, %v", clocks, err)
+		}
+		day := clock.Now().Format(time.DateOnly)
+		from, to := o.StartedAt.Add(-time.Hour), clock.Now().Add(time.Hour)
+		n := func(k int, err error) (int, error) { return k, err }
+		one := func(ok bool, err error) (int, error) {
+			if ok {
+				return 1, err
+			}
+			return 0, err
+		}
+		orgReads := []struct {
+			name string
+			rows bool
+			read func(models.Scope) (int, error)
+		}{
+			{"ListDevices", true, func(sc models.Scope) (int, error) { ds, err := s.ListDevices(ctx, sc, orgA); return n(len(ds), err) }},
+			{"ListChecks", true, func(sc models.Scope) (int, error) {
+				cs, err := s.ListChecks(ctx, sc, orgA, f.dev.ID)
+				return n(len(cs), err)
+			}},
+			{"ListOrgChecks", true, func(sc models.Scope) (int, error) { cs, err := s.ListOrgChecks(ctx, sc, orgA); return n(len(cs), err) }},
+			{"ListContacts", true, func(sc models.Scope) (int, error) { cs, err := s.ListContacts(ctx, sc, orgA); return n(len(cs), err) }},
+			{"OrgSetUp", true, func(sc models.Scope) (int, error) { ok, err := s.OrgSetUp(ctx, sc, orgA); return one(ok, err) }},
+			{"WrongChannels", true, func(sc models.Scope) (int, error) { w, err := s.WrongChannels(ctx, sc, orgA); return n(len(w), err) }},
+			{"LastConfirmation", true, func(sc models.Scope) (int, error) {
+				c, err := s.LastConfirmation(ctx, sc, orgA)
+				return one(c != nil, err)
+			}},
+			{"ListNotifyOptOuts", true, func(sc models.Scope) (int, error) {
+				os, err := s.ListNotifyOptOuts(ctx, sc, orgA)
+				return n(len(os), err)
+			}},
+			{"OpenContactFlags", true, func(sc models.Scope) (int, error) {
+				fs, err := s.OpenContactFlags(ctx, sc, orgA)
+				return n(len(fs), err)
+			}},
+			{"ContactChangeLog", true, func(sc models.Scope) (int, error) {
+				es, err := s.ContactChangeLog(ctx, sc, orgA, 10)
+				return n(len(es), err)
+			}},
+			{"ListOrgUsers", true, func(sc models.Scope) (int, error) { us, err := s.ListOrgUsers(ctx, sc, orgA); return n(len(us), err) }},
+			{"ListUsers", true, func(sc models.Scope) (int, error) {
+				us, err := s.ListUsers(ctx, sc, models.UserFilter{OrgID: orgA})
+				return first0(len(us), err)
+			}},
+			{"ListAudit", true, func(sc models.Scope) (int, error) {
+				es, err := s.ListAudit(ctx, sc, models.AuditFilter{OrgID: orgA})
+				return first0(len(es), err)
+			}},
+			{"GetOrgHome", true, func(sc models.Scope) (int, error) { h, err := s.GetOrgHome(ctx, sc, orgA); return one(h != nil, err) }},
+			{"OrgUptime", true, func(sc models.Scope) (int, error) {
+				us, err := s.OrgUptime(ctx, sc, orgA, time.UTC)
+				return n(len(us), err)
+			}},
+			{"GetDeviceUptime", true, func(sc models.Scope) (int, error) {
+				u, err := s.GetDeviceUptime(ctx, sc, orgA, f.dev.ID, time.UTC)
+				return one(u != nil, err)
+			}},
+			{"OutageSpans", true, func(sc models.Scope) (int, error) {
+				m, err := s.OutageSpans(ctx, sc, orgA, nil, from, to)
+				return n(len(m), err)
+			}},
+			{"DeviceAvailability", true, func(sc models.Scope) (int, error) {
+				a, err := s.DeviceAvailability(ctx, sc, orgA, f.dev.ID, from, to)
+				return one(a.Down > 0, err)
+			}},
+			{"ListOutages", true, func(sc models.Scope) (int, error) {
+				os, err := s.ListOutages(ctx, sc, orgA, f.dev.ID, 10)
+				return n(len(os), err)
+			}},
+			{"OutageEvidence", true, func(sc models.Scope) (int, error) {
+				ev, err := s.OutageEvidence(ctx, sc, orgA, o.ID)
+				return n(len(ev), err)
+			}},
+			{"EvidenceForOutages", true, func(sc models.Scope) (int, error) {
+				ev, err := s.EvidenceForOutages(ctx, sc, orgA, []int64{o.ID}, 3)
+				return n(len(ev), err)
+			}},
+			{"Results", true, func(sc models.Scope) (int, error) {
+				rs, err := s.Results(ctx, sc, orgA, f.chk.ID, from, to)
+				return n(len(rs), err)
+			}},
+			{"Rollups", true, func(sc models.Scope) (int, error) {
+				rs, err := s.Rollups(ctx, sc, orgA, f.chk.ID, "h", from.Truncate(time.Hour), to)
+				return n(len(rs), err)
+			}},
+			{"EachDeviceResult", true, func(sc models.Scope) (int, error) {
+				k := 0
+				err := s.EachDeviceResult(ctx, sc, orgA, f.dev.ID, from, to, func(models.ResultRow) error { k++; return nil })
+				return n(k, err)
+			}},
+			{"OutageCauseSpans", true, func(sc models.Scope) (int, error) {
+				ps, err := s.OutageCauseSpans(ctx, sc, orgA, o.ID)
+				return n(len(ps), err)
+			}},
+			{"CauseSpansOf", true, func(sc models.Scope) (int, error) {
+				m, err := s.CauseSpansOf(ctx, sc, orgA, []int64{o.ID})
+				return n(len(m), err)
+			}},
+			{"RequestOutages", true, func(sc models.Scope) (int, error) {
+				ros, err := s.RequestOutages(ctx, sc, orgA, f.req.ID)
+				return n(len(ros), err)
+			}},
+			{"OutageClock", true, func(sc models.Scope) (int, error) {
+				c, err := s.OutageClock(ctx, sc, orgA, o.ID)
+				return one(c != nil, err)
+			}},
+			{"OutageDeliveries", true, func(sc models.Scope) (int, error) {
+				ds, _, err := s.OutageDeliveries(ctx, sc, orgA, o.ID)
+				return n(len(ds), err)
+			}},
+			{"ClockDeduction", false, func(sc models.Scope) (int, error) {
+				d, err := s.ClockDeduction(ctx, sc, orgA, clocks[0].ID)
+				return one(d != nil, err)
+			}},
+			{"ListDeductions", false, func(sc models.Scope) (int, error) {
+				ds, err := s.ListDeductions(ctx, sc, orgA, "2026-01-01", day)
+				return n(len(ds), err)
+			}},
+			{"NoticeOutcomes", false, func(sc models.Scope) (int, error) {
+				os, err := s.NoticeOutcomes(ctx, sc, orgA, "2026-01-01", day)
+				return n(len(os), err)
+			}},
+			{"RecentNoticeOutcomes", false, func(sc models.Scope) (int, error) {
+				os, err := s.RecentNoticeOutcomes(ctx, sc, orgA)
+				return n(len(os), err)
+			}},
+			{"MonthClosed", true, func(sc models.Scope) (int, error) {
+				m, err := s.MonthClosed(ctx, sc, orgA, "2026-10")
+				return one(m != nil, err)
+			}},
+			{"ClosedMonths", true, func(sc models.Scope) (int, error) { ms, err := s.ClosedMonths(ctx, sc, orgA); return n(len(ms), err) }},
+			{"RequestClocks", true, func(sc models.Scope) (int, error) {
+				cs, err := s.RequestClocks(ctx, sc, orgA, f.req.ID)
+				return n(len(cs), err)
+			}},
+			{"GetRequestDetail", true, func(sc models.Scope) (int, error) {
+				d, err := s.GetRequestDetail(ctx, sc, orgA, f.req.ID)
+				return one(d != nil, err)
+			}},
+			{"RequestDetailOf", true, func(sc models.Scope) (int, error) {
+				d, err := s.RequestDetailOf(ctx, sc, f.req)
+				return one(d != nil, err)
+			}},
+			{"GetDocument", true, func(sc models.Scope) (int, error) {
+				d, err := s.GetDocument(ctx, sc, orgA, f.req.ID, *auth.DocumentID)
+				return one(d != nil, err)
+			}},
+			{"OverdueFollowUps", false, func(sc models.Scope) (int, error) {
+				cs, err := s.OverdueFollowUps(ctx, sc, orgA)
+				return n(len(cs), err)
+			}},
+			{"OutboxKinds", true, func(sc models.Scope) (int, error) { ks, err := s.OutboxKinds(ctx, sc, orgA); return n(len(ks), err) }},
+			{"NoticeFacts", true, func(sc models.Scope) (int, error) {
+				nf, err := s.NoticeFacts(ctx, sc, orgA, o.ID, f.signer.ID, 3)
+				return one(nf != nil, err)
+			}},
+			{"CauseSpanFacts", true, func(sc models.Scope) (int, error) {
+				cf, err := s.CauseSpanFacts(ctx, sc, orgA, spanEvent)
+				return one(cf != nil, err)
+			}},
+			{"EventRef", true, func(sc models.Scope) (int, error) {
+				ref, err := s.EventRef(ctx, sc, orgA, spanEvent)
+				return one(ref == o.ID, err)
+			}},
+			{"OperationNoticeFacts", true, func(sc models.Scope) (int, error) {
+				of, err := s.OperationNoticeFacts(ctx, sc, orgA, msg.ID)
+				return one(of != nil, err)
+			}},
+			{"PhoneLockFacts", true, func(sc models.Scope) (int, error) {
+				pf, err := s.PhoneLockFacts(ctx, sc, orgA, f.signer.ID)
+				return one(pf != nil, err)
+			}},
+			{"RecipientName", true, func(sc models.Scope) (int, error) {
+				name, err := s.RecipientName(ctx, sc, orgA, f.signer.ID, f.signer.Email)
+				return one(name == f.signer.Name, err)
+			}},
+		}
 		scopes := []struct {
 			name  string
 			sc    models.Scope
@@ -178,6 +400,22 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				})
 			}
 		}
+		for _, r := range orgReads {
+			for _, sc := range scopes {
+				t.Run(r.name+": "+sc.name, func(t *testing.T) {
+					k, err := r.read(sc.sc)
+					if sc.found {
+						if err != nil || r.rows && k == 0 {
+							t.Fatalf("got %d rows, %v; want organization A's", k, err)
+						}
+						return
+					}
+					if !errors.Is(err, models.ErrNotFound) {
+						t.Fatalf("got %d rows, %v; want ErrNotFound", k, err)
+					}
+				})
+			}
+		}
 	})
 }
 
@@ -194,4 +432,13 @@ func idOf[T any](p *T, err error, id func() int64) (int64, error) {
 		return 0, err
 	}
 	return id(), nil
+}
+
+// first0 is a list read's length, or ErrNotFound for an empty list: for
+// reads that filter by the scope instead of refusing it.
+func first0(n int, err error) (int, error) {
+	if err != nil || n == 0 {
+		return 0, errors.Join(err, models.ErrNotFound)
+	}
+	return n, nil
 }

@@ -45,46 +45,46 @@ func TestMonthBoundsInShanghaiCountTheSameOnEveryDatabase(t *testing.T) {
 		jan := time.Date(2027, 1, 1, 0, 0, 0, 0, sh)
 
 		t.Run("December in Shanghai counts the 20 minutes", func(t *testing.T) {
-			a, err := s.DeviceAvailability(ctx, fx.OrgA.ID, d.ID, dec, jan)
+			a, err := s.DeviceAvailability(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, dec, jan)
 			if err != nil || a.Counted != 20*time.Minute || a.Total != 31*24*time.Hour {
 				t.Fatalf("December = %+v, %v; want 20 min counted of 31 days", a, err)
 			}
-			spans, err := s.OutageSpans(ctx, fx.OrgA.ID, nil, dec, jan)
+			spans, err := s.OutageSpans(ctx, models.AllOrgs(), fx.OrgA.ID, nil, dec, jan)
 			if err != nil || len(spans[d.ID]) != 1 {
 				t.Fatalf("December spans = %+v, %v", spans, err)
 			}
 		})
 		t.Run("November in Shanghai does not", func(t *testing.T) {
-			spans, err := s.OutageSpans(ctx, fx.OrgA.ID, []int64{d.ID}, nov, dec)
+			spans, err := s.OutageSpans(ctx, models.AllOrgs(), fx.OrgA.ID, []int64{d.ID}, nov, dec)
 			if err != nil || len(spans[d.ID]) != 0 {
 				t.Fatalf("November spans = %+v, %v", spans, err)
 			}
 		})
 		t.Run("the probe results of the month are found with the same bounds", func(t *testing.T) {
-			rs, err := s.Results(ctx, fx.OrgA.ID, c.ID, dec, jan)
+			rs, err := s.Results(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, dec, jan)
 			if err != nil || len(rs) != 3 {
 				t.Fatalf("December results = %d, %v; want 3", len(rs), err)
 			}
-			rs, err = s.Results(ctx, fx.OrgA.ID, c.ID, nov, dec)
+			rs, err = s.Results(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, nov, dec)
 			if err != nil || len(rs) != 0 {
 				t.Fatalf("November results = %d, %v; want 0", len(rs), err)
 			}
 		})
 		t.Run("hourly rollups and the results export use the same bounds", func(t *testing.T) {
-			if rs, err := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", dec, jan); err != nil || len(rs) != 1 {
+			if rs, err := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", dec, jan); err != nil || len(rs) != 1 {
 				t.Errorf("December hourly rollups = %+v, %v; want the hour of the outage", rs, err)
 			}
-			if rs, err := s.Rollups(ctx, fx.OrgA.ID, c.ID, "h", nov, dec); err != nil || len(rs) != 0 {
+			if rs, err := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", nov, dec); err != nil || len(rs) != 0 {
 				t.Errorf("November hourly rollups = %+v, %v; want none", rs, err)
 			}
 			n := 0
-			if err := s.EachDeviceResult(ctx, fx.OrgA.ID, d.ID, dec, jan, func(models.ResultRow) error { n++; return nil }); err != nil || n != 3 {
+			if err := s.EachDeviceResult(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, dec, jan, func(models.ResultRow) error { n++; return nil }); err != nil || n != 3 {
 				t.Errorf("December export = %d rows, %v; want 3", n, err)
 			}
 		})
 		t.Run("the uptime page cut in Shanghai counts it in this month's days", func(t *testing.T) {
 			clock.Advance(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC).Sub(clock.Now()))
-			u, err := s.GetDeviceUptime(ctx, fx.OrgA.ID, d.ID, sh)
+			u, err := s.GetDeviceUptime(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestADeviceAddedMidMonthReadsTheSameEverywhere(t *testing.T) {
 		clock.Advance(2 * time.Minute) // the month is over
 
 		want := 100 * (21600.0 - 20) / 21600 // 99.9074%
-		a, err := s.DeviceAvailability(ctx, fx.OrgA.ID, d.ID, nov, dec)
+		a, err := s.DeviceAvailability(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, nov, dec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +119,11 @@ func TestADeviceAddedMidMonthReadsTheSameEverywhere(t *testing.T) {
 		}
 		// The same month read on the page: set the clock back inside it.
 		clock.Advance(-2 * time.Minute)
-		u, err := s.GetDeviceUptime(ctx, fx.OrgA.ID, d.ID, time.UTC)
+		u, err := s.GetDeviceUptime(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a2, err := s.DeviceAvailability(ctx, fx.OrgA.ID, d.ID, nov, dec)
+		a2, err := s.DeviceAvailability(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, nov, dec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func TestOrganizationsSeeOnlyTheirOwnUsers(t *testing.T) {
 		}
 		for _, c := range lists {
 			t.Run(c.name, func(t *testing.T) {
-				us, err := s.ListOrgUsers(ctx, c.org())
+				us, err := s.ListOrgUsers(ctx, models.AllOrgs(), c.org())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,7 +77,7 @@ func TestOrganizationsSeeOnlyTheirOwnUsers(t *testing.T) {
 		}
 
 		t.Run("the admin list filtered by organization shows only that organization", func(t *testing.T) {
-			us, err := s.ListUsers(ctx, models.UserFilter{OrgID: f.OrgB.ID})
+			us, err := s.ListUsers(ctx, models.AllOrgs(), models.UserFilter{OrgID: f.OrgB.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -308,14 +308,14 @@ func TestCreateOrgValidation(t *testing.T) {
 		})
 
 		t.Run("the home page of an organization names its service rep and engineer", func(t *testing.T) {
-			h, err := s.GetOrgHome(ctx, f.OrgA.ID)
+			h, err := s.GetOrgHome(ctx, models.AllOrgs(), f.OrgA.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if h.ServiceRep == nil || h.ServiceRep.ID != f.Service.ID || h.Engineer == nil || h.Engineer.ID != f.Engineer.ID {
 				t.Fatalf("home %+v", h)
 			}
-			h, err = s.GetOrgHome(ctx, f.OrgB.ID)
+			h, err = s.GetOrgHome(ctx, models.AllOrgs(), f.OrgB.ID)
 			if err != nil || h.ServiceRep != nil || h.Engineer != nil {
 				t.Fatalf("home of B = %+v, %v; want no assignees", h, err)
 			}
@@ -483,7 +483,7 @@ func TestChangesAreAudited(t *testing.T) {
 
 		// Step: The audit list filters by actor and organization.
 		func() {
-			byAdmin, err := s.ListAudit(ctx, models.AuditFilter{ActorID: f.Admin.ID, Limit: 500})
+			byAdmin, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{ActorID: f.Admin.ID, Limit: 500})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -496,7 +496,7 @@ func TestChangesAreAudited(t *testing.T) {
 			if len(byAdmin) != 9 {
 				t.Fatalf("%d events by the admin, want 9", len(byAdmin))
 			}
-			ofB, err := s.ListAudit(ctx, models.AuditFilter{OrgID: f.OrgB.ID, Limit: 500})
+			ofB, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{OrgID: f.OrgB.ID, Limit: 500})
 			if err != nil {
 				t.Fatal(err)
 			}

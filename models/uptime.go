@@ -141,23 +141,26 @@ func DailyAvailability(first time.Time, days int, since, now time.Time, spans []
 
 // OrgUptime measures every device of organization orgID for the uptime
 // page, in three queries: devices, checks, and the outages of 90 days.
-func (s *Store) OrgUptime(ctx context.Context, orgID int64, loc *time.Location) ([]DeviceUptime, error) {
+func (s *Store) OrgUptime(ctx context.Context, sc Scope, orgID int64, loc *time.Location) ([]DeviceUptime, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "org uptime")
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	now := s.now()
-	devices, err := s.ListDevices(ctx, orgID)
+	devices, err := s.ListDevices(ctx, sc, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 	}
 	if len(devices) == 0 {
 		return nil, nil
 	}
-	checks, err := s.ListOrgChecks(ctx, orgID)
+	checks, err := s.ListOrgChecks(ctx, sc, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 	}
-	spans, err := s.OutageSpans(ctx, orgID, nil, uptimeFrom(now, loc), now)
+	spans, err := s.OutageSpans(ctx, sc, orgID, nil, uptimeFrom(now, loc), now)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 	}
@@ -174,7 +177,10 @@ func (s *Store) OrgUptime(ctx context.Context, orgID int64, loc *time.Location) 
 
 // GetDeviceUptime measures one device of organization orgID; another
 // organization's device is ErrNotFound.
-func (s *Store) GetDeviceUptime(ctx context.Context, orgID, deviceID int64, loc *time.Location) (*DeviceUptime, error) {
+func (s *Store) GetDeviceUptime(ctx context.Context, sc Scope, orgID, deviceID int64, loc *time.Location) (*DeviceUptime, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "get device uptime")
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -183,11 +189,11 @@ func (s *Store) GetDeviceUptime(ctx context.Context, orgID, deviceID int64, loc 
 	if err != nil {
 		return nil, wrap(err, "get device uptime")
 	}
-	checks, err := s.ListChecks(ctx, orgID, deviceID)
+	checks, err := s.ListChecks(ctx, sc, orgID, deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
 	}
-	spans, err := s.OutageSpans(ctx, orgID, []int64{deviceID}, uptimeFrom(now, loc), now)
+	spans, err := s.OutageSpans(ctx, sc, orgID, []int64{deviceID}, uptimeFrom(now, loc), now)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
 	}

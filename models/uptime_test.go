@@ -154,43 +154,43 @@ func TestFleetAndUptimeQueries(t *testing.T) {
 		})
 
 		t.Run("an organization's uptime holds only its devices", func(t *testing.T) {
-			ups, err := s.OrgUptime(ctx, fx.OrgA.ID, time.UTC)
+			ups, err := s.OrgUptime(ctx, models.AllOrgs(), fx.OrgA.ID, time.UTC)
 			if err != nil || len(ups) != 1 || ups[0].Device.ID != d.ID || ups[0].State != models.StatusDown {
 				t.Fatalf("uptime of A = %+v, %v", ups, err)
 			}
 			if p := ups[0].Periods[0]; p.Counted != 9*time.Minute {
 				t.Errorf("24 h counted %v, want 9 min (from the first failure to now)", p.Counted)
 			}
-			if _, err := s.GetDeviceUptime(ctx, fx.OrgB.ID, d.ID, time.UTC); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.GetDeviceUptime(ctx, models.AllOrgs(), fx.OrgB.ID, d.ID, time.UTC); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("B reads A's device uptime: %v", err)
 			}
 		})
 
-		os, err := s.ListOutages(ctx, fx.OrgA.ID, d.ID, 10)
+		os, err := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, 10)
 		if err != nil || len(os) != 1 {
 			t.Fatalf("outages %+v, %v", os, err)
 		}
 		o := os[0]
 		t.Run("evidence and results of another organization are not returned", func(t *testing.T) {
-			ev, err := s.EvidenceForOutages(ctx, fx.OrgB.ID, []int64{o.ID}, 100)
+			ev, err := s.EvidenceForOutages(ctx, models.AllOrgs(), fx.OrgB.ID, []int64{o.ID}, 100)
 			if err != nil || len(ev) != 0 {
 				t.Errorf("B reads A's evidence: %+v, %v", ev, err)
 			}
-			ev, err = s.EvidenceForOutages(ctx, fx.OrgA.ID, []int64{o.ID}, 100)
+			ev, err = s.EvidenceForOutages(ctx, models.AllOrgs(), fx.OrgA.ID, []int64{o.ID}, 100)
 			if err != nil || len(ev[o.ID]) != 4 || !ev[o.ID][0].At.Equal(t0.Add(time.Minute)) {
 				t.Errorf("A's evidence = %+v, %v; want the 4 failed probes", ev, err)
 			}
-			ev, err = s.EvidenceForOutages(ctx, fx.OrgA.ID, []int64{o.ID}, 3)
+			ev, err = s.EvidenceForOutages(ctx, models.AllOrgs(), fx.OrgA.ID, []int64{o.ID}, 3)
 			if err != nil || len(ev[o.ID]) != 3 || !ev[o.ID][2].At.Equal(t0.Add(3*time.Minute)) {
 				t.Errorf("A's first 3 probes = %+v, %v", ev, err)
 			}
 			n := 0
 			count := func(models.ResultRow) error { n++; return nil }
-			if err := s.EachDeviceResult(ctx, fx.OrgB.ID, d.ID, t0, clock.Now(), count); err != nil || n != 0 {
+			if err := s.EachDeviceResult(ctx, models.AllOrgs(), fx.OrgB.ID, d.ID, t0, clock.Now(), count); err != nil || n != 0 {
 				t.Errorf("B reads %d of A's results (%v)", n, err)
 			}
 			var rows []models.ResultRow
-			err = s.EachDeviceResult(ctx, fx.OrgA.ID, d.ID, t0, clock.Now(), func(r models.ResultRow) error { rows = append(rows, r); return nil })
+			err = s.EachDeviceResult(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, t0, clock.Now(), func(r models.ResultRow) error { rows = append(rows, r); return nil })
 			if err != nil || len(rows) != 4 || rows[0].Kind != models.KindICMP || rows[0].Target != "127.0.0.2" ||
 				!rows[0].At.Equal(t0.Add(time.Minute)) || rows[0].OK || rows[0].Reason != models.ReasonTimeout {
 				t.Errorf("A's results = %+v, %v", rows, err)
@@ -211,12 +211,12 @@ func TestFleetAndUptimeQueries(t *testing.T) {
 			if err != nil || got.Cause != models.CauseFMNatural || got.CauseNote != "Typhoon" || got.CauseSetBy == nil || *got.CauseSetBy != fx.Engineer.ID {
 				t.Fatalf("set cause = %+v, %v", got, err)
 			}
-			ev, err := s.ListAudit(ctx, models.AuditFilter{Action: models.AuditOutageCause})
+			ev, err := s.ListAudit(ctx, models.AllOrgs(), models.AuditFilter{Action: models.AuditOutageCause})
 			if err != nil || len(ev) != 1 || ev[0].TargetID == nil || *ev[0].TargetID != o.ID || ev[0].OrgID == nil ||
 				*ev[0].OrgID != fx.OrgA.ID || ev[0].ActorEmail != fx.Engineer.Email {
 				t.Fatalf("audit = %+v, %v", ev, err)
 			}
-			a, err := s.DeviceAvailability(ctx, fx.OrgA.ID, d.ID, t0, clock.Now())
+			a, err := s.DeviceAvailability(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, t0, clock.Now())
 			if err != nil || a.Counted != 0 || a.Down != 9*time.Minute {
 				t.Errorf("after force majeure: %+v, %v; want 9 min down, none counted", a, err)
 			}
@@ -232,7 +232,7 @@ func TestImportDevices(t *testing.T) {
 		count := func() int {
 			n := 0
 			for _, org := range []int64{fx.OrgA.ID, fx.OrgB.ID} {
-				ds, err := s.ListDevices(ctx, org)
+				ds, err := s.ListDevices(ctx, models.AllOrgs(), org)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -279,11 +279,11 @@ func TestImportDevices(t *testing.T) {
 			if err != nil || sum.Devices != 2 || sum.Checks != 4 {
 				t.Fatalf("import = %+v, %v; want 2 devices, 4 checks", sum, err)
 			}
-			ds, _ := s.ListDevices(ctx, fx.OrgA.ID)
+			ds, _ := s.ListDevices(ctx, models.AllOrgs(), fx.OrgA.ID)
 			if len(ds) != 1 || ds[0].Cabinet != "A01" {
 				t.Fatalf("alpha's devices = %+v", ds)
 			}
-			cs, _ := s.ListChecks(ctx, fx.OrgA.ID, ds[0].ID)
+			cs, _ := s.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, ds[0].ID)
 			if len(cs) != 3 || cs[0].Kind != models.KindICMP || cs[0].IntervalSec != 60 || cs[1].IntervalSec != 120 || cs[2].Target != "10.0.0.1:25" {
 				t.Errorf("web-1's checks = %+v", cs)
 			}

@@ -242,7 +242,10 @@ func (s *Store) GetOrgUser(ctx context.Context, sc Scope, id int64) (*User, erro
 }
 
 // ListOrgUsers lists the users of one organization.
-func (s *Store) ListOrgUsers(ctx context.Context, orgID int64) ([]User, error) {
+func (s *Store) ListOrgUsers(ctx context.Context, sc Scope, orgID int64) ([]User, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "list org users")
+	}
 	var us []User
 	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").Find(&us).Error
 	return us, wrap(err, "list org users")
@@ -255,9 +258,10 @@ type UserFilter struct {
 	Query string
 }
 
-// ListUsers lists users for the admin pages.
-func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
-	q := s.db.WithContext(ctx).Model(&User{})
+// ListUsers lists the users sc sees (staff users, who belong to no
+// organization, only for AllOrgs) for the admin pages.
+func (s *Store) ListUsers(ctx context.Context, sc Scope, f UserFilter) ([]User, error) {
+	q := sc.apply(s.db.WithContext(ctx).Model(&User{}), "org_id")
 	if f.Role != "" {
 		q = q.Where("role = ?", f.Role)
 	}

@@ -47,7 +47,7 @@ func TestCauseSpanFromAnOperationEmailsTheRequester(t *testing.T) {
 			clock.Advance(13 * time.Minute)
 			w.recover(t, clock.Now()) // t0+38m
 			clock.Advance(2 * time.Minute)
-			d, err := s.GetRequestDetail(ctx, org, req.ID)
+			d, err := s.GetRequestDetail(ctx, models.AllOrgs(), org, req.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -334,20 +334,20 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
 	case models.EventOutageCauseSpan:
-		f, err := d.store.CauseSpanFacts(ctx, del.OrgID, del.EventID)
+		f, err := d.store.CauseSpanFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil, "the request or the outage no longer exists", nil
 		}
 		if err != nil {
 			return nil, "", err
 		}
-		to, err := d.store.RecipientName(ctx, del.OrgID, del.ContactID, del.Address)
+		to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
 		if err != nil {
 			return nil, "", err
 		}
 		return composeCauseSpan(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	}
-	facts, err := d.store.NoticeFacts(ctx, del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
+	facts, err := d.store.NoticeFacts(ctx, models.AllOrgs(), del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "the outage no longer exists", nil
 	}
@@ -360,19 +360,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 // customerNotice renders an email about an engineer's message on an
 // operation request or about a contact's phone lock.
 func (d *Dispatcher) customerNotice(ctx context.Context, del models.Delivery) (*notice, string, error) {
-	ref, err := d.store.EventRef(ctx, del.OrgID, del.EventID)
+	ref, err := d.store.EventRef(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "the event no longer exists", nil
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	to, err := d.store.RecipientName(ctx, del.OrgID, del.ContactID, del.Address)
+	to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
 	if err != nil {
 		return nil, "", err
 	}
 	if del.Event == models.EventPhoneLocked {
-		f, err := d.store.PhoneLockFacts(ctx, del.OrgID, ref)
+		f, err := d.store.PhoneLockFacts(ctx, models.AllOrgs(), del.OrgID, ref)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil, "the contact no longer exists", nil
 		}
@@ -381,7 +381,7 @@ func (d *Dispatcher) customerNotice(ctx context.Context, del models.Delivery) (*
 		}
 		return composePhoneLock(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	}
-	f, err := d.store.OperationNoticeFacts(ctx, del.OrgID, ref)
+	f, err := d.store.OperationNoticeFacts(ctx, models.AllOrgs(), del.OrgID, ref)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "the message no longer exists", nil
 	}

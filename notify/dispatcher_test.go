@@ -192,7 +192,7 @@ func TestNoticesReachTheContactsAndStopTheClock(t *testing.T) {
 			})
 
 			t.Run("the clock is stopped as met with both times", func(t *testing.T) {
-				c, err := s.OutageClock(ctx, fx.OrgA.ID, o.ID)
+				c, err := s.OutageClock(ctx, models.AllOrgs(), fx.OrgA.ID, o.ID)
 				if err != nil || c == nil {
 					t.Fatalf("clock = %v, %v", c, err)
 				}
@@ -231,7 +231,7 @@ func TestNoticesReachTheContactsAndStopTheClock(t *testing.T) {
 					!strings.HasPrefix(p.Message, "【恢复】设备 web-01 已于 11-02 17:10 恢复") {
 					t.Errorf("recovery payload = %+v", p)
 				}
-				c, _ := s.OutageClock(ctx, fx.OrgA.ID, o.ID)
+				c, _ := s.OutageClock(ctx, models.AllOrgs(), fx.OrgA.ID, o.ID)
 				if c.Outcome != models.ClockMet || !c.StoppedAt.Equal(confirmed.Add(2*time.Second)) {
 					t.Errorf("the recovery changed the clock: %+v", c)
 				}
@@ -304,7 +304,7 @@ func TestUndeliveredNoticeMissesTheClock(t *testing.T) {
 			org := fx.OrgB.ID
 			lines := func(day string) (all []models.Deduction, days int) {
 				t.Helper()
-				all, err := s.ListDeductions(ctx, org, day, day+"~")
+				all, err := s.ListDeductions(ctx, models.AllOrgs(), org, day, day+"~")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -327,11 +327,11 @@ func TestUndeliveredNoticeMissesTheClock(t *testing.T) {
 				for clock.Now().Before(confirmed.Add(14 * time.Minute)) {
 					r.step(time.Minute)
 				}
-				if c, _ := s.OutageClock(ctx, org, o.ID); c.Outcome != models.ClockRunning {
+				if c, _ := s.OutageClock(ctx, models.AllOrgs(), org, o.ID); c.Outcome != models.ClockRunning {
 					t.Fatalf("clock %s after 14 minutes, want running", c.Outcome)
 				}
 				r.step(confirmed.Add(15*time.Minute + time.Second).Sub(clock.Now()))
-				c, _ := s.OutageClock(ctx, org, o.ID)
+				c, _ := s.OutageClock(ctx, models.AllOrgs(), org, o.ID)
 				if c.Outcome != models.ClockMissed || !c.StartedAt.Equal(confirmed) || !c.DeadlineAt.Equal(confirmed.Add(15*time.Minute)) {
 					t.Fatalf("clock = %+v, want missed", c)
 				}

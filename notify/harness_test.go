@@ -471,7 +471,7 @@ func newWorld(t *testing.T, s *models.Store, fx *dbtest.Fixture, org *models.Org
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.ListChecks(ctx, org.ID, d.ID)
+	cs, err := s.ListChecks(ctx, models.AllOrgs(), org.ID, d.ID)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("checks of a new device: %v, %v", cs, err)
 	}
@@ -508,7 +508,7 @@ func (w *world) fail(t *testing.T, now time.Time) models.Outage {
 	if _, err := w.store.RecordResults(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	outs, err := w.store.ListOutages(ctx, w.org.ID, w.dev.ID, 1)
+	outs, err := w.store.ListOutages(ctx, models.AllOrgs(), w.org.ID, w.dev.ID, 1)
 	if err != nil || len(outs) != 1 || !outs[0].ConfirmedAt.Equal(now) || outs[0].EndedAt != nil {
 		t.Fatalf("outages after two failures: %+v, %v", outs, err)
 	}
@@ -526,7 +526,7 @@ func (w *world) recover(t *testing.T, now time.Time) {
 // deliveries returns the deliveries of an outage with their attempts.
 func (w *world) deliveries(t *testing.T, outageID int64) ([]models.Delivery, map[int64][]models.DeliveryAttempt) {
 	t.Helper()
-	ds, att, err := w.store.OutageDeliveries(context.Background(), w.org.ID, outageID)
+	ds, att, err := w.store.OutageDeliveries(context.Background(), models.AllOrgs(), w.org.ID, outageID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,11 @@ func OutageURL(baseURL string, outageID int64) string {
 }
 
 // OperationURL is the page of an operation request, or "" without a base URL.
-func OperationURL(baseURL string, requestID int64) string {
+func OperationURL(baseURL, requestRef string) string {
 	if baseURL == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s/operations/%d", strings.TrimRight(baseURL, "/"), requestID)
+	return strings.TrimRight(baseURL, "/") + "/operations/" + requestRef
 }
 
 // ContactsURL is the customer's page of authorized contacts, or "".
@@ -162,7 +162,7 @@ func signOff(tr *locales.Translator, line func(string), why string) {
 // recipient's language, times in the provider's zone.
 func composeOperation(del models.Delivery, f *models.OperationNoticeFacts, to, baseURL string, loc *time.Location) *notice {
 	tr := locales.For(del.Locale)
-	n := &notice{Lang: tr.Lang(), To: to, URL: OperationURL(baseURL, f.Request.ID)}
+	n := &notice{Lang: tr.Lang(), To: to, URL: OperationURL(baseURL, f.Request.Ref)}
 	n.Subject = tr.T("email.operation_subject", f.Request.Number(), f.Request.Title)
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }

@@ -41,7 +41,7 @@ func mailsTo(t *testing.T, k *smtpSink, event, addr string) []parsedMail {
 // no outage: operation messages and phone locks.
 func customerDeliveries(t *testing.T, s *models.Store, orgID int64) []models.Delivery {
 	t.Helper()
-	ds, _, err := s.OutageDeliveries(context.Background(), orgID, 0)
+	ds, _, err := s.OutageDeliveries(context.Background(), models.AllOrgs(), orgID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestOperationMessageEmailsRequesterAndSigners(t *testing.T) {
 			r := startDispatchers(t, clock, newDispatcher(t, s, clock, "portal-a", sink.port(t), ""))
 			r.until(time.Minute, "the message emailed", sentAll(t, s, sink, org, models.EventOperationMessage, 2))
 			r.step(time.Minute) // room for anything extra to show up
-			url := "https://portal.example/operations/" + strconv.FormatInt(req.ID, 10)
+			url := "https://portal.example/operations/" + req.Ref
 			number := req.Number()
 
 			t.Run("one email to the requester and one to the signing contact", func(t *testing.T) {
@@ -191,7 +191,7 @@ func TestOperationMessageEmailsRequesterAndSigners(t *testing.T) {
 				if feedback == nil || feedback.Outcome != models.ClockMet || feedback.StopRef == nil || *feedback.StopRef != msg.ID {
 					t.Errorf("feedback clock = %+v, want met, stopped by the message", feedback)
 				}
-				c, err := s.OutageClock(ctx, org, o.ID)
+				c, err := s.OutageClock(ctx, models.AllOrgs(), org, o.ID)
 				if err != nil || c == nil || c.Outcome != models.ClockRunning || c.StoppedAt != nil || c.StopRef != nil {
 					t.Errorf("emergency clock = %+v (%v), want still running", c, err)
 				}
@@ -239,7 +239,7 @@ func TestOperationMessageEmailsRequesterAndSigners(t *testing.T) {
 // a request.
 func requestClocks(t *testing.T, s *models.Store, orgID, reqID int64) []models.Clock {
 	t.Helper()
-	d, err := s.GetRequestDetail(context.Background(), orgID, reqID)
+	d, err := s.GetRequestDetail(context.Background(), models.AllOrgs(), orgID, reqID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func newProberFixture(t *testing.T, s *models.Store, kinds ...models.CheckKind) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		def, err := s.ListChecks(ctx, f.org, d.ID)
+		def, err := s.ListChecks(ctx, models.AllOrgs(), f.org, d.ID)
 		if err != nil || len(def) != 1 {
 			t.Fatalf("default checks %v, %v", def, err)
 		}
@@ -233,7 +233,7 @@ func newProberFixture(t *testing.T, s *models.Store, kinds ...models.CheckKind) 
 // results returns the stored results of check id, oldest first.
 func (f *proberFixture) results(t *testing.T, s *models.Store, id int64) []models.ProbeResult {
 	t.Helper()
-	rs, err := s.Results(context.Background(), f.org, id, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	rs, err := s.Results(context.Background(), models.AllOrgs(), f.org, id, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func (f *proberFixture) results(t *testing.T, s *models.Store, id int64) []model
 // whatever was replayed.
 func (f *proberFixture) rollupProbes(t *testing.T, s *models.Store, id int64) int {
 	t.Helper()
-	rs, err := s.Rollups(context.Background(), f.org, id, "h", time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	rs, err := s.Rollups(context.Background(), models.AllOrgs(), f.org, id, "h", time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func testLogger(t *testing.T) *slog.Logger {
 func owners(t *testing.T, s *models.Store, f *proberFixture) map[int64]string {
 	t.Helper()
 	out := map[int64]string{}
-	cs, err := s.ListOrgChecks(context.Background(), f.org)
+	cs, err := s.ListOrgChecks(context.Background(), models.AllOrgs(), f.org)
 	if err != nil {
 		t.Fatal(err)
 	}

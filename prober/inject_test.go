@@ -226,7 +226,7 @@ type split struct{ all, before, during, after []models.ProbeResult }
 
 func (x *injectRun) results(w *watched) split {
 	x.t.Helper()
-	rs, err := x.s.Results(context.Background(), w.check.OrgID, w.check.ID, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	rs, err := x.s.Results(context.Background(), models.AllOrgs(), w.check.OrgID, w.check.ID, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func (x *injectRun) results(w *watched) split {
 
 func (x *injectRun) checkRow(w *watched) models.Check {
 	x.t.Helper()
-	cs, err := x.s.ListOrgChecks(context.Background(), w.check.OrgID)
+	cs, err := x.s.ListOrgChecks(context.Background(), models.AllOrgs(), w.check.OrgID)
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -282,12 +282,12 @@ func (x *injectRun) observe() {
 				t.Errorf("%s: result at %v = %+v outside the injected fault, want ok with an RTT", w.name, r.At, r)
 			}
 		}
-		outages, err := x.s.ListOutages(ctx, w.check.OrgID, w.check.DeviceID, 10)
+		outages, err := x.s.ListOutages(ctx, models.AllOrgs(), w.check.OrgID, w.check.DeviceID, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := x.checkRow(w)
-		kinds, err := x.s.OutboxKinds(ctx, w.check.OrgID)
+		kinds, err := x.s.OutboxKinds(ctx, models.AllOrgs(), w.check.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +330,7 @@ func (x *injectRun) observe() {
 			t.Errorf("%s: outage %+v, want check %d, started %v (first failure), confirmed %v (failure %d)",
 				w.name, o, w.check.ID, sp.during[0].At, sp.during[w.n-1].At, w.n)
 		}
-		ev, err := x.s.OutageEvidence(ctx, w.check.OrgID, o.ID)
+		ev, err := x.s.OutageEvidence(ctx, models.AllOrgs(), w.check.OrgID, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,7 +454,7 @@ func addWatchedCheck(t *testing.T, s *models.Store, org int64, name, addr string
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := s.ListChecks(ctx, org, d.ID)
+	def, err := s.ListChecks(ctx, models.AllOrgs(), org, d.ID)
 	if err != nil || len(def) != 1 {
 		t.Fatalf("default checks %+v, %v", def, err)
 	}

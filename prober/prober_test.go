@@ -89,7 +89,7 @@ func TestProbesEveryIntervalAndDetectsOutages(t *testing.T) {
 				}
 			}
 			c, _ := checkByID(t, s, f, failing)
-			outages, err := s.ListOutages(context.Background(), f.org, c.DeviceID, 10)
+			outages, err := s.ListOutages(context.Background(), models.AllOrgs(), f.org, c.DeviceID, 10)
 			if err != nil || len(outages) != 1 {
 				t.Fatalf("outages = %+v, %v; want one", outages, err)
 			}
@@ -98,7 +98,7 @@ func TestProbesEveryIntervalAndDetectsOutages(t *testing.T) {
 				t.Errorf("outage %+v: want started %v (first failure), confirmed %v (second), ended %v (first success), 3 failures",
 					o, rs[2].At, rs[3].At, rs[5].At)
 			}
-			kinds, _ := s.OutboxKinds(context.Background(), f.org)
+			kinds, _ := s.OutboxKinds(context.Background(), models.AllOrgs(), f.org)
 			if len(kinds) != 2 || kinds[0] != models.EventOutageOpened || kinds[1] != models.EventOutageClosed {
 				t.Errorf("outbox = %v, want opened then closed", kinds)
 			}
@@ -122,7 +122,7 @@ func TestProbesEveryIntervalAndDetectsOutages(t *testing.T) {
 
 func checkByID(t *testing.T, s *models.Store, f *proberFixture, id int64) (models.Check, bool) {
 	t.Helper()
-	cs, err := s.ListOrgChecks(context.Background(), f.org)
+	cs, err := s.ListOrgChecks(context.Background(), models.AllOrgs(), f.org)
 	if err != nil {
 		t.Fatal(err)
 	}

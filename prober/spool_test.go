@@ -334,7 +334,7 @@ func TestSpoolCarriesResultsOverDatabaseOutages(t *testing.T) {
 					recovered = &rs[i].At
 				}
 			}
-			outages, err := verify.ListOutages(context.Background(), f.org, downCheck.DeviceID, 10)
+			outages, err := verify.ListOutages(context.Background(), models.AllOrgs(), f.org, downCheck.DeviceID, 10)
 			if err != nil || firstFail == nil || recovered == nil || len(outages) != 1 {
 				t.Fatalf("outages %+v (%v), first failure %v, recovery %v: want one outage from the spooled failures", outages, err, firstFail, recovered)
 			}

@@ -80,10 +80,11 @@ func (vm OperationPageVM) ErrorsFor(form string) FormErrors {
 }
 
 // Base is the request's URL.
-func (vm OperationPageVM) Base() string { return OperationURL(vm.D.Request.ID) }
+func (vm OperationPageVM) Base() string { return OperationURL(vm.D.Request.Ref) }
 
-// OperationURL is the page of request id.
-func OperationURL(id int64) string { return fmt.Sprintf("/operations/%d", id) }
+// OperationURL is the page of the request with reference ref (its URLs
+// never carry the global ID: docs/agreement.md, record numbers).
+func OperationURL(ref string) string { return "/operations/" + ref }
 
 // CanFile reports whether engineers may file a written authorization: on
 // an open request, or on a finished one whose phone authorization still

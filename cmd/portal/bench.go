@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/colo-portal/portal/bench"
@@ -12,20 +14,27 @@ import (
 
 // `portal bench probe` measures the prober pool on a throw-away database,
 // `portal bench pages` the uptime, device and fleet pages over a year of
-// history; package bench does the work, this file reads the flags.
+// history, `portal bench signin` a running portal's sign-in under a burst
+// of guesses and of anonymous sign-ins; package bench does the work, this
+// file reads the flags.
 
 const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
                      [--duration D] [--warmup D] [--capacity D] [--db URL]
   portal bench pages [--devices K] [--fleet F] [--days N] [--iterations I] [--db URL]
+  portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
+                      [--anonymous M] [--spread] [--pid PID]
 --db is empty for a temporary SQLite file, sqlite:PATH for a new SQLite file
 at PATH, or mysql://user:pass@host:port/any for a throw-away database
-portal_bench_<random> on that server; the database is deleted afterwards.`
+portal_bench_<random> on that server; the database is deleted afterwards.
+signin attacks the portal at --url from outside (the password is read from
+standard input when --password is -); --pid names the server's process,
+whose memory is sampled from /proc during each burst.`
 
-// runBench is `portal bench probe|pages …`.
-func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+// runBench is `portal bench probe|pages|signin …`.
+func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which one, probe or pages?\n%s", benchUsage)
+		return fmt.Errorf("bench: which one, probe, pages or signin?\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "probe":
@@ -40,6 +49,12 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return bench.Pages(ctx, o, stdout)
+	case "signin":
+		o, err := benchSignInFlags(args[1:], stdin)
+		if err != nil {
+			return err
+		}
+		return bench.SignIn(ctx, o, stdout)
 	}
 	return fmt.Errorf("bench: unknown mode %q\n%s", args[0], benchUsage)
 }
@@ -97,4 +112,48 @@ func benchPagesFlags(args []string) (bench.PagesOptions, error) {
 		return o, errors.New("bench pages: --devices, --orgs, --days and --iterations must be at least 1")
 	}
 	return o, nil
+}
+
+func benchSignInFlags(args []string, stdin io.Reader) (bench.SignInOptions, error) {
+	fs := newFlagSet("bench signin")
+	var o bench.SignInOptions
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "base URL of the running portal")
+	fs.StringVar(&o.Email, "email", "", "an existing account's email, for the guess burst")
+	fs.StringVar(&o.Password, "password", "", "that account's password (- reads it from standard input)")
+	fs.IntVar(&o.Guesses, "guesses", 39, "wrong passwords sent at once for the account before the right one (0: no guess burst)")
+	fs.DurationVar(&o.RightDelay, "right-delay", 20*time.Millisecond, "the right password goes this long after the wrong ones")
+	fs.IntVar(&o.Anonymous, "anonymous", 0, "anonymous sign-ins for unknown emails sent at once (0: none)")
+	fs.BoolVar(&o.Spread, "spread", false, "give each anonymous sign-in its own X-Forwarded-For address (needs PORTAL_TRUSTED_PROXIES)")
+	fs.IntVar(&o.PID, "pid", 0, "the server's process ID, to sample its memory (0: not sampled)")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("bench signin: %w\n%s", err, benchUsage)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("bench signin: unexpected %q\n%s", fs.Arg(0), benchUsage)
+	}
+	if o.Password == "-" {
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return o, fmt.Errorf("bench signin: %w", err)
+		}
+		o.Password = pw
+	}
+	switch {
+	case o.Guesses < 0 || o.Anonymous < 0 || o.Guesses+o.Anonymous == 0:
+		return o, errors.New("bench signin: --guesses and --anonymous must not be negative, nor both 0")
+	case o.Guesses > 0 && (o.Email == "" || o.Password == ""):
+		return o, errors.New("bench signin: the guess burst needs --email and --password (or --guesses 0)")
+	case o.RightDelay < 0:
+		return o, errors.New("bench signin: --right-delay must not be negative")
+	}
+	return o, nil
+}
+
+// readPassword is the first line of r, as `portal user add` reads it.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

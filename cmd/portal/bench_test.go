@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ func TestBenchFlags(t *testing.T) {
 		{"probe", "--db", "postgres://x"},
 		{"pages", "--devices", "0"},
 		{"pages", "extra"},
+		{"signin", "--guesses", "0"},
+		{"signin", "--email", "a@b.example"},
+		{"signin", "--anonymous", "-1", "--guesses", "0"},
 	} {
 		var out bytes.Buffer
 		err := run(t.Context(), append([]string{"bench"}, args...), nil, &out, env(map[string]string{}))
@@ -47,5 +51,21 @@ func TestBenchFlagsToOptions(t *testing.T) {
 	}
 	if w := (bench.PagesOptions{Devices: 3, Fleet: 12, Orgs: 3, Days: 10, Iterations: 4}); g != w {
 		t.Errorf("pages options = %+v, want %+v", g, w)
+	}
+}
+
+func TestBenchSignInFlags(t *testing.T) {
+	o, err := benchSignInFlags([]string{"--url", "http://127.0.0.1:9", "--email", "v@acme.example", "--password", "-",
+		"--guesses", "9", "--anonymous", "12", "--spread", "--pid", "42"}, strings.NewReader("a long pass phrase\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bench.SignInOptions{URL: "http://127.0.0.1:9", Email: "v@acme.example", Password: "a long pass phrase",
+		Guesses: 9, RightDelay: 20 * time.Millisecond, Anonymous: 12, Spread: true, PID: 42}
+	if o != want {
+		t.Errorf("signin options = %+v, want %+v (the password read from standard input)", o, want)
+	}
+	if o, err := benchSignInFlags([]string{"--guesses", "0", "--anonymous", "200"}, nil); err != nil || o.Password != "" {
+		t.Errorf("anonymous burst alone: %+v, %v; want no account needed", o, err)
 	}
 }

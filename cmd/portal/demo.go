@@ -119,7 +119,7 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *bl
 	// Aurora has an authorized contact, so its outage shows a call task on
 	// the on-call page and a running 15-minute clock; Bravo has none yet,
 	// so its home page asks for one.
-	if cs, err := store.ListContacts(ctx, orgIDs["aurora"]); err != nil {
+	if cs, err := store.ListContacts(ctx, models.AllOrgs(), orgIDs["aurora"]); err != nil {
 		return err
 	} else if len(cs) == 0 {
 		_, err := store.CreateContact(ctx, sys, orgIDs["aurora"], models.ContactInput{Name: "孙丽 Sun Li", Title: "运维经理 Operations manager",
@@ -149,7 +149,7 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *bl
 // ensureDemoDevice creates a demo device and adds each of its checks whose
 // kind it lacks, so a second run adds nothing.
 func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) error {
-	devices, err := store.ListDevices(ctx, orgID)
+	devices, err := store.ListDevices(ctx, models.AllOrgs(), orgID)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 			return err
 		}
 	}
-	checks, err := store.ListChecks(ctx, orgID, d.ID)
+	checks, err := store.ListChecks(ctx, models.AllOrgs(), orgID, d.ID)
 	if err != nil {
 		return err
 	}

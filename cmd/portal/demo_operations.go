@@ -27,7 +27,7 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *blobsto
 	if err != nil {
 		return err
 	}
-	devices, err := store.ListDevices(ctx, orgID)
+	devices, err := store.ListDevices(ctx, models.AllOrgs(), orgID)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func loadDemoOperations(ctx context.Context, store *models.Store, blobs *blobsto
 	if web == 0 || db == 0 {
 		return nil
 	}
-	contacts, err := store.ListContacts(ctx, orgID)
+	contacts, err := store.ListContacts(ctx, models.AllOrgs(), orgID)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ds, err := store.ListDevices(ctx, o.ID)
+				ds, err := store.ListDevices(ctx, models.AllOrgs(), o.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -59,7 +59,7 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 				if len(ds) != 1 || ds[0].Cabinet != "A01" || ds[0].Position != "U7" {
 					t.Fatalf("devices = %+v", ds)
 				}
-				cs, err := store.ListChecks(ctx, ds[0].OrgID, ds[0].ID)
+				cs, err := store.ListChecks(ctx, models.AllOrgs(), ds[0].OrgID, ds[0].ID)
 				if err != nil || len(cs) != 1 || cs[0].Kind != models.KindICMP || cs[0].Target != "192.0.2.10" {
 					t.Errorf("checks = %+v, %v", cs, err)
 				}
@@ -131,7 +131,7 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 				if len(ds) != 2 || ds[0].Name != "db-1" || ds[1].Name != "web, front" {
 					t.Fatalf("devices = %+v", ds)
 				}
-				cs, _ := store.ListChecks(ctx, ds[0].OrgID, ds[0].ID)
+				cs, _ := store.ListChecks(ctx, models.AllOrgs(), ds[0].OrgID, ds[0].ID)
 				if len(cs) != 2 || cs[0].IntervalSec != 60 || cs[1].Kind != models.KindTCP {
 					t.Errorf("db-1 checks = %+v", cs)
 				}
@@ -206,11 +206,11 @@ func TestDemoDevices(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cs, err := store.ListOrgChecks(ctx, o.ID)
+				cs, err := store.ListOrgChecks(ctx, models.AllOrgs(), o.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ds, _ := store.ListDevices(ctx, o.ID)
+				ds, _ := store.ListDevices(ctx, models.AllOrgs(), o.ID)
 				devices += len(ds)
 				checks += len(cs)
 				for _, d := range ds {

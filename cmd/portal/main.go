@@ -45,6 +45,10 @@ Usage:
   portal bench pages [--devices K --fleet F --db URL]
                                       time the uptime, device and fleet pages over a year
                                       of history on a throw-away database
+  portal bench signin --url URL --email E --password P [--guesses N --anonymous M --spread --pid PID]
+                                      attack a running portal's sign-in with N parallel guesses
+                                      and M parallel anonymous sign-ins; print the answers and
+                                      the server's memory
   portal audit verify                 check the audit log's hash chain; fail at the first
                                       edited, deleted or slipped-in entry
   portal routes                       list every route with the roles allowed
@@ -79,6 +83,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		printSettings(stdout)
 		return nil
 	}
+	if cmd == "bench" {
+		// Its own throw-away database or a portal's URL, not the
+		// configuration (whose loading may create the key file).
+		return runBench(ctx, args, stdin, stdout)
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -86,9 +95,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	log := cfg.logger()
 	switch cmd {
 	case "serve", "demo", "migrate":
-	case "bench":
-		// Its own throw-away database, not the configured one.
-		return runBench(ctx, args, stdout)
 	case "org", "user":
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: portal %s add …", cmd)

@@ -125,14 +125,14 @@ func TestServeSendsNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks, _ := s.ListChecks(ctx, fx.OrgA.ID, dev.ID)
+	checks, _ := s.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID)
 	now := time.Now().UTC().Truncate(time.Second)
 	if _, err := s.RecordResults(ctx, []models.ProbeResult{
 		{CheckID: checks[0].ID, At: now.Add(-5 * time.Minute), Reason: models.ReasonTimeout},
 		{CheckID: checks[0].ID, At: now, Reason: models.ReasonTimeout}}); err != nil {
 		t.Fatal(err)
 	}
-	outs, _ := s.ListOutages(ctx, fx.OrgA.ID, dev.ID, 1)
+	outs, _ := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID, 1)
 	if len(outs) != 1 {
 		t.Fatalf("outages = %+v", outs)
 	}
@@ -161,7 +161,7 @@ func TestServeSendsNotices(t *testing.T) {
 	if hooks[0].Outage.URL != url || hooks[0].Contact.Address != "+8613800138000" || hooks[0].Language != "zh-CN" {
 		t.Errorf("webhook payload = %+v", hooks[0])
 	}
-	c, err := s.OutageClock(ctx, fx.OrgA.ID, outs[0].ID)
+	c, err := s.OutageClock(ctx, models.AllOrgs(), fx.OrgA.ID, outs[0].ID)
 	if err != nil || c == nil || c.Outcome != models.ClockMet {
 		t.Errorf("clock = %+v, %v; want met", c, err)
 	}
