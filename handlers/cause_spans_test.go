@@ -144,6 +144,31 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 				}
 			}
 		}()
+		// Step: A span laid later over the middle of the work cuts the
+		// operation's span in two; the report still has one row for the
+		// outage, with both exempt parts.
+		func() {
+			st, en := t0.Add(35*time.Minute), t0.Add(40*time.Minute)
+			if _, err := e.store.ChangeOutageCause(ctx, models.UserActor(e.fx.Engineer, "10.0.0.9"), models.CauseChange{OutageID: out.ID,
+				Cause: models.CauseFMPublic, Note: "public power cut", Start: &st, End: &en}); err != nil {
+				t.Fatal(err)
+			}
+			r := cust.get(req + "/report.pdf")
+			wantStatus(t, r, http.StatusOK)
+			text := pdfText(t, []byte(r.Body))
+			if text == "" {
+				return
+			}
+			flat := strings.Join(strings.Fields(text), " ")
+			for _, w := range []string{"(" + mins(10) + ")", "(" + mins(15) + ")"} {
+				if !strings.Contains(flat, strings.Join(strings.Fields(w), " ")) {
+					t.Errorf("report does not say %q:\n%s", w, text)
+				}
+			}
+			if n := strings.Count(flat, strings.Join(strings.Fields(mins(50)), " ")); n != 1 {
+				t.Errorf("the outage's counted minutes (%s) appear %d times, want one row for the outage:\n%s", mins(50), n, text)
+			}
+		}()
 	})
 }
 

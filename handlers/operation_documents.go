@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,33 +187,33 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 	return vm
 }
 
-// reportOutages lists the outages part of which was attributed to the
-// request's operation: the exempt part and what still counts.
+// reportOutages lists, one row each, the outages part of which was
+// attributed to the request's operation: the exempt parts (more than one
+// when a later span cut the request's in two) and what still counts.
 func (h *Handler) reportOutages(ctx context.Context, sc models.Scope, tr *locales.Translator, d *models.RequestDetail) ([]pdf.OutageLine, error) {
 	r := d.Request
-	spans, err := h.store.RequestCauseSpans(ctx, sc, r.OrgID, r.ID)
+	ros, err := h.store.RequestOutages(ctx, sc, r.OrgID, r.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := h.store.Now()
-	var out []pdf.OutageLine
-	for _, p := range spans {
-		o, err := h.store.GetOutage(ctx, sc, p.OutageID)
-		if err != nil {
-			return nil, err
-		}
-		parts, err := h.store.OutageCauseSpans(ctx, sc, r.OrgID, o.ID)
-		if err != nil {
-			return nil, err
-		}
-		counted, _ := views.SplitTotals(models.OutageSegments(*o, parts), now)
+	out := make([]pdf.OutageLine, 0, len(ros))
+	for _, ro := range ros {
+		o := ro.Outage
+		counted, _ := models.SplitTotals(models.OutageSegments(o, ro.Parts), now)
 		end := tr.T("outages.ongoing")
 		if o.EndedAt != nil {
 			end = h.docTime(*o.EndedAt)
 		}
+		var exempt, notes []string
+		for _, p := range ro.Spans {
+			exempt = append(exempt, h.docTime(p.StartAt)+" – "+h.docTime(p.EndAt)+" ("+tr.Duration(p.EndAt.Sub(p.StartAt))+")")
+			if p.Note != "" && !slices.Contains(notes, p.Note) {
+				notes = append(notes, p.Note)
+			}
+		}
 		out = append(out, pdf.OutageLine{Device: d.DeviceName(o.DeviceID), Outage: h.docTime(o.StartedAt) + " – " + end,
-			Exempt:  h.docTime(p.StartAt) + " – " + h.docTime(p.EndAt) + " (" + tr.Duration(p.EndAt.Sub(p.StartAt)) + ")",
-			Counted: tr.Duration(counted), Note: p.Note})
+			Exempt: strings.Join(exempt, "; "), Counted: tr.Duration(counted), Note: strings.Join(notes, "; ")})
 	}
 	return out, nil
 }

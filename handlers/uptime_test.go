@@ -392,6 +392,17 @@ func TestOutageCause(t *testing.T) {
 			wantBody(t, admin.get("/admin/audit?action="+models.AuditOutageCause), "customer_equipment")
 		})
 
+		t.Run("the customer's operation is not offered for a whole outage, and is refused when posted", func(t *testing.T) {
+			wantNoBody(t, eng.get(dev), `value="customer_operation"`)
+			r := eng.submit(dev, cause, url.Values{"cause": {string(models.CauseCustomerOperation)}, "note": {"the customer's work"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("outages.error.operation_cause_whole"))
+			o, err := e.store.GetOutage(context.Background(), models.AllOrgs(), p.ongoingID)
+			if err != nil || o.Cause == models.CauseCustomerOperation {
+				t.Fatalf("outage cause = %q, %v", o.Cause, err)
+			}
+		})
+
 		t.Run("only engineers and admins classify outages", func(t *testing.T) {
 			for _, u := range []*models.User{fx.CustA, fx.Service, fx.Reception} {
 				r := e.as(t, u).submit("/", cause, url.Values{"cause": {"provider_network"}})

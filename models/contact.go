@@ -379,7 +379,7 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 	if err := CheckLine("reason", reason, 500); err != nil {
 		return wrap(err, "mark contact detail wrong")
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		var c Contact
 		if err := tx.First(&c, contactID).Error; err != nil {
 			return notFound(err)

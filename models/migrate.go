@@ -41,6 +41,7 @@ var migrations = []migration{
 	{7, "notice outcomes: closed months, authorized contacts per clock, one line per missed clock", migrateNoticeOutcomes},
 	{8, "record numbers per organization and year, one-time form tokens", migrateRecordNumbers},
 	{9, "sign-in locks: one row per account and per address, locked while an attempt is reserved", migrateSignInLocks},
+	{10, "notice day index: the clocks a missed-notice re-derivation locks, by organization, kind, outcome and deadline", migrateNoticeDayIndex},
 	{11, "request references: an opaque key for operation request URLs instead of the global ID", migrateRequestRefs},
 }
 

@@ -101,10 +101,12 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 		return err
 	}
 	// Locking reads (MySQL): two re-evaluations of one day wait for each
-	// other, and each sees the other's lines. Their other inputs are plain
-	// reads, so a change committed meanwhile by a concurrent transaction
-	// may be seen only by the next re-evaluation; the month's close
-	// derives every line again from committed data.
+	// other, and each sees the other's lines. tx runs in rederiveTx (READ
+	// COMMITTED), so the plain reads after the lock (the outage's cause,
+	// marks, deliveries, whether the month is closed) see what the
+	// transaction that held it committed, not a snapshot from before.
+	// idx_clock_notice_day (migration 10) keeps the lock to the day's
+	// clocks of the organization.
 	var clocks []Clock
 	if err := forUpdate(tx).Where("org_id = ? AND kind = ? AND outcome = ? AND deadline_at >= ? AND deadline_at < ?",
 		orgID, ClockEmergencyNotice, ClockMissed, from.UTC(), from.AddDate(0, 0, 1).UTC()).
@@ -322,7 +324,7 @@ func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month 
 	if s.now().Before(next) {
 		return Invalid("month", "error.month_not_ended")
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&Organization{}, orgID).Error; err != nil {
 			return notFound(err)
 		}

@@ -306,7 +306,7 @@ var ErrLeaseLost = errors.New("lease lost")
 // an authorized contact stops the outage's emergency clock.
 func (s *Store) RecordAttempt(ctx context.Context, owner string, deliveryID int64, result, errText string, retryAt *time.Time) error {
 	retryAt = utcPtr(retryAt)
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND lease_owner = ? AND status = ?", deliveryID, owner, DeliveryPending).First(&d).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -388,7 +388,7 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 	if answered {
 		result = DeliveryAnswered
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
 			return notFound(err)
@@ -427,7 +427,7 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, c := range due {
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
 			r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).Update("outcome", ClockMissed)
 			if r.Error != nil || r.RowsAffected == 0 {
 				return r.Error

@@ -107,7 +107,9 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			}
 		}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// rederiveTx: ending the work may clip cause spans (clipRequestSpans),
+	// which re-derives missed notices.
+	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		r, err := lockRequest(tx, orgID, reqID)
 		if err != nil {
 			return err
@@ -177,6 +179,11 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		if res.RowsAffected != 1 {
 			return Invalid("state", "operation.error.transition")
 		}
+		if end, ok := upd["ended_at"].(time.Time); ok {
+			if err := s.clipRequestSpans(tx, actor, r, end); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
 			Staff: true, Kind: MessageState, Body: in.State, CreatedAt: now}).Error; err != nil {
 			return err
@@ -185,6 +192,55 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 			"request": r.Number(), "from": r.State, "to": in.State, "result": in.Result})
 	})
 	return wrapOp("set state of request", reqID, err)
+}
+
+// clipRequestSpans cuts the cause spans attributed to request r at end,
+// the end of the work as entered when it completes or is abandoned: a span
+// applied while the work ran reaches the moment it was applied, and time
+// after the work ended is not the operation's, so it goes back to the
+// outage's own cause. Each outage whose spans change is audited (the
+// spans before and after) and its missed notice re-derived. The outages'
+// rows are locked first, as ChangeOutageCause locks them, so the two wait
+// for each other rather than interleave their writes to the spans.
+func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, end time.Time) error {
+	var ps []OutageCauseSpan
+	if err := tx.Where("org_id = ? AND request_id = ? AND end_at > ?", r.OrgID, r.ID, end).Order("outage_id, start_at, id").Find(&ps).Error; err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	byOutage := map[int64][]OutageCauseSpan{}
+	for _, p := range ps {
+		byOutage[p.OutageID] = append(byOutage[p.OutageID], p)
+	}
+	ids := slices.Sorted(maps.Keys(byOutage))
+	var locked []Outage
+	if err := forUpdate(tx).Where("id IN ?", ids).Order("id").Find(&locked).Error; err != nil {
+		return err
+	}
+	for _, o := range locked {
+		var clipped []map[string]any
+		for _, p := range byOutage[o.ID] {
+			q := tx.Where("id = ?", p.ID)
+			if p.StartAt.Before(end) {
+				if err := q.Model(&OutageCauseSpan{}).Update("end_at", end).Error; err != nil {
+					return err
+				}
+			} else if err := q.Delete(&OutageCauseSpan{}).Error; err != nil {
+				return err
+			}
+			clipped = append(clipped, map[string]any{"span_start": p.StartAt, "previous_end": p.EndAt})
+		}
+		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
+			return err
+		}
+		if err := s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{"device_id": o.DeviceID,
+			"check_id": o.CheckID, "request": r.Number(), "clipped_to": end, "spans": clipped}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WithdrawRequest lets the customer take back a request nobody has
@@ -328,18 +384,47 @@ func (s *Store) ApplyOperationCause(ctx context.Context, actor Actor, d *Request
 	return p, nil
 }
 
-// RequestCauseSpans lists the cause spans set from request reqID of
-// orgID, with their outages, in time order: what the operation report
-// says about availability.
-func (s *Store) RequestCauseSpans(ctx context.Context, sc Scope, orgID, reqID int64) ([]OutageCauseSpan, error) {
+// RequestOutage is an outage part of which was attributed to an operation
+// request: the outage, every cause span it has, and the request's own.
+type RequestOutage struct {
+	Outage Outage
+	Parts  []OutageCauseSpan // all the outage's cause spans, in time order
+	Spans  []OutageCauseSpan // those attributed to the request, in time order
+}
+
+// RequestOutages lists the outages of orgID (inside sc) part of which was attributed
+// to request reqID, once each (a span of the request cut in two by a later
+// one is still one outage) and in time order, with their cause spans: what
+// the operation report says about availability, in two queries whatever
+// the number of spans.
+func (s *Store) RequestOutages(ctx context.Context, sc Scope, orgID, reqID int64) ([]RequestOutage, error) {
 	if !sc.Allows(orgID) {
-		return nil, wrap(ErrNotFound, "request cause spans")
+		return nil, wrap(ErrNotFound, "request outages")
+	}
+	db := s.db.WithContext(ctx)
+	mine := db.Model(&OutageCauseSpan{}).Select("outage_id").Where("org_id = ? AND request_id = ?", orgID, reqID)
+	var os []Outage
+	if err := db.Where("org_id = ? AND id IN (?)", orgID, mine).Order("started_at, id").Find(&os).Error; err != nil {
+		return nil, fmt.Errorf("models: outages of request %d: %w", reqID, err)
 	}
 	var ps []OutageCauseSpan
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ?", orgID, reqID).Order("start_at, id").Find(&ps).Error; err != nil {
-		return nil, fmt.Errorf("models: cause spans of request %d: %w", reqID, err)
+	if err := db.Where("org_id = ? AND outage_id IN (?)", orgID, mine).Order("start_at, id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("models: outages of request %d: %w", reqID, err)
 	}
-	return ps, nil
+	out := make([]RequestOutage, len(os))
+	at := map[int64]*RequestOutage{}
+	for i := range os {
+		out[i].Outage = os[i]
+		at[os[i].ID] = &out[i]
+	}
+	for _, p := range ps {
+		ro := at[p.OutageID]
+		ro.Parts = append(ro.Parts, p)
+		if p.RequestID != nil && *p.RequestID == reqID {
+			ro.Spans = append(ro.Spans, p)
+		}
+	}
+	return out, nil
 }
 
 // GetDocument returns document id of request reqID of orgID.

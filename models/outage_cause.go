@@ -69,9 +69,18 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		return nil, Invalid("cause", "outages.error.span_empty")
 	}
 	ch.Start, ch.End = utcPtr(ch.Start), utcPtr(ch.End)
+	// customer_operation comes only from an operation's page, as a span
+	// of its authorized work window (ApplyOperationCause), never for a
+	// whole outage: the time outside the work keeps its own cause.
+	if ch.Cause == CauseCustomerOperation && (ch.Start == nil || ch.RequestID == nil) {
+		return nil, wrap(Invalid("cause", "outages.error.operation_cause_whole"), "set outage cause")
+	}
 	var o Outage
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.First(&o, ch.OutageID).Error; err != nil {
+	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
+		// The outage's row lock comes first: two changes of one outage's
+		// cause or spans wait for each other, and the later one overlays
+		// its span on the spans the earlier one wrote.
+		if err := forUpdate(tx).First(&o, ch.OutageID).Error; err != nil {
 			return notFound(err)
 		}
 		detail := map[string]any{"device_id": o.DeviceID, "check_id": o.CheckID, "cause": ch.Cause, "note": ch.Note}

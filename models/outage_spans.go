@@ -54,6 +54,20 @@ func (g OutageSegment) Length(now time.Time) time.Duration {
 	return end.Sub(g.Start)
 }
 
+// SplitTotals adds up an outage's segments: the time that counts against
+// the provider and the time exempt, an open segment measured to now. The
+// pages, the operation report and the requester's email all total here.
+func SplitTotals(segs []OutageSegment, now time.Time) (counted, exempt time.Duration) {
+	for _, g := range segs {
+		if g.Counts() {
+			counted += g.Length(now)
+		} else {
+			exempt += g.Length(now)
+		}
+	}
+	return counted, exempt
+}
+
 // OutageSegments splits outage o by its cause spans, in time order: the
 // time inside a span has the span's cause, the time outside any span the
 // outage's own. An open outage's last segment is open.

@@ -103,6 +103,11 @@ func (c Cause) CountsAgainstProvider() bool {
 // ForceMajeure reports a force-majeure cause (clause 10).
 func (c Cause) ForceMajeure() bool { return strings.HasPrefix(string(c), "fm_") }
 
+// WholeOutage reports a cause an engineer may give a whole outage; the
+// customer's operation is given only to the authorized work's span, from
+// the operation's page (docs/agreement.md §1).
+func (c Cause) WholeOutage() bool { return c != CauseCustomerOperation }
+
 // Outage is a confirmed unavailability of one check, dated from its first
 // failed probe.
 type Outage struct {

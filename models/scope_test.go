@@ -294,9 +294,9 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				m, err := s.CauseSpansOf(ctx, sc, orgA, []int64{o.ID})
 				return n(len(m), err)
 			}},
-			{"RequestCauseSpans", true, func(sc models.Scope) (int, error) {
-				ps, err := s.RequestCauseSpans(ctx, sc, orgA, f.req.ID)
-				return n(len(ps), err)
+			{"RequestOutages", true, func(sc models.Scope) (int, error) {
+				ros, err := s.RequestOutages(ctx, sc, orgA, f.req.ID)
+				return n(len(ros), err)
 			}},
 			{"OutageClock", true, func(sc models.Scope) (int, error) {
 				c, err := s.OutageClock(ctx, sc, orgA, o.ID)

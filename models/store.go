@@ -8,6 +8,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -73,14 +74,33 @@ func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 // forUpdate makes tx's next read lock the rows it reads until commit. On
 // MySQL that is SELECT … FOR UPDATE (a row lock, which TiDB has too);
 // SQLite takes its write lock when the transaction begins (_txlock=
-// immediate), so writers are serialized already. Make it the first read of
-// a transaction: on MySQL the later plain reads then see what committed
-// before the lock was granted.
+// immediate), so writers are serialized already. A locking read always
+// sees the newest committed rows, but on MySQL at REPEATABLE READ (the
+// default) the transaction's plain reads keep seeing the snapshot of its
+// first plain read, from before any lock wait: a transaction that decides
+// from what it reads after a lock runs in rederiveTx instead.
 func forUpdate(tx *gorm.DB) *gorm.DB {
 	if dialectOf(tx) == MySQL {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
+}
+
+// rederiveTx runs fn in a transaction whose every read sees what has
+// committed by the time it runs: on MySQL at READ COMMITTED, so that the
+// reads after a lock (forUpdate) see what the transaction that held it
+// wrote. Every transaction that re-derives missed-notice outcomes
+// (reevaluateNoticeDay) or closes a month runs here: it decides from the
+// outage's cause, the marks, the deliveries and the closed months as they
+// are once it holds the day's lock, never from a snapshot taken before.
+// SQLite serializes writers from the first statement (_txlock=immediate),
+// so its transactions see everything committed before them already.
+func (s *Store) rederiveTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	db := s.db.WithContext(ctx)
+	if dialectOf(db) == MySQL {
+		return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	return db.Transaction(fn)
 }
 
 // Dialect says which database family the store runs on.

@@ -15,6 +15,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +67,10 @@ func (c *SMTPConfig) defaults() {
 	}
 }
 
-// BounceError is a refusal of the recipient by the mail server (a 5xx
-// reply): retrying will not change it, the address is likely wrong.
+// BounceError is the mail server's permanent refusal of the recipient's
+// address at RCPT TO: retrying will not change it, and the address, which
+// the customer keeps, is likely wrong (docs/agreement.md §4: a bounce is one
+// of the failures the customer's stale details can explain).
 type BounceError struct {
 	Stage string
 	Err   error
@@ -76,12 +79,26 @@ type BounceError struct {
 func (e *BounceError) Error() string { return fmt.Sprintf("smtp %s refused: %v", e.Stage, e.Err) }
 func (e *BounceError) Unwrap() error { return e.Err }
 
-// recipientError marks a permanent (5xx) reply to RCPT TO or to the message
-// as a bounce; anything else is worth another try.
+// enhancedStatus matches an RFC 3463 enhanced status code at the start of
+// a reply's text: class, subject, detail.
+var enhancedStatus = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)
+
+// recipientError makes a bounce of a permanent refusal of the address at
+// RCPT TO only: an enhanced status 5.1.x (bad mailbox or domain), or,
+// from a server that gives none, 550 or 553. Anything else, a 5.7.x
+// (relaying denied, policy), a refusal at DATA or of the message, or a
+// temporary reply, is the provider's side or may pass later: a failure,
+// retried like any other.
 func recipientError(stage string, err error) error {
 	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 && te.Code < 600 {
-		return &BounceError{Stage: stage, Err: err}
+	if stage == "RCPT TO" && errors.As(err, &te) && te.Code >= 500 && te.Code < 600 {
+		if m := enhancedStatus.FindStringSubmatch(te.Msg); m != nil {
+			if m[1] == "5" && m[2] == "1" {
+				return &BounceError{Stage: stage, Err: err}
+			}
+		} else if te.Code == 550 || te.Code == 553 {
+			return &BounceError{Stage: stage, Err: err}
+		}
 	}
 	return fmt.Errorf("smtp %s: %w", stage, err)
 }

@@ -115,13 +115,17 @@ func (t *fakeTimer) fireIfDue() {
 }
 
 // smtpSink is a real SMTP server (go-smtp) on 127.0.0.1 that keeps every
-// message it accepts. It refuses recipients at nobody@… with 550.
+// message it accepts. It refuses recipients at nobody@… with 550 5.1.1,
+// and answers the recipients in refuseRcpt and refuseData with their
+// error at RCPT TO or at the end of DATA.
 type smtpSink struct {
-	addr     string
-	user     string // when set, AUTH with user/pass is required
-	pass     string
-	mu       sync.Mutex
-	messages []sunkMail
+	addr       string
+	user       string // when set, AUTH with user/pass is required
+	pass       string
+	refuseRcpt map[string]error
+	refuseData map[string]error
+	mu         sync.Mutex
+	messages   []sunkMail
 }
 
 type sunkMail struct {
@@ -217,6 +221,9 @@ func (s *sinkSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if strings.HasPrefix(to, "nobody@") {
 		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
 	}
+	if err := s.k.refuseRcpt[to]; err != nil {
+		return err
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -225,6 +232,11 @@ func (s *sinkSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	for _, to := range s.to {
+		if err := s.k.refuseData[to]; err != nil {
+			return err
+		}
 	}
 	_, isTLS := s.conn.TLSConnectionState()
 	s.k.mu.Lock()

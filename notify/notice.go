@@ -217,14 +217,7 @@ func composeCauseSpan(del models.Delivery, f *models.CauseSpanFacts, to, baseURL
 	} else {
 		line(tr.T("email.cause_span_ongoing", at(f.Outage.StartedAt)))
 	}
-	var counted, exempt time.Duration
-	for _, g := range f.Segments {
-		if g.Counts() {
-			counted += g.Length(f.Now)
-		} else {
-			exempt += g.Length(f.Now)
-		}
-	}
+	counted, exempt := models.SplitTotals(f.Segments, f.Now)
 	line(tr.T("email.cause_span_rest", tr.Duration(counted), tr.Duration(exempt)))
 	if n.URL != "" {
 		line("")

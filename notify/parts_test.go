@@ -17,6 +17,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 func TestBackoffDoublesUpToFifteenMinutes(t *testing.T) {
@@ -173,6 +174,58 @@ func TestSMTPModes(t *testing.T) {
 			t.Fatalf("err = %v, want a bounce at RCPT TO", err)
 		}
 	})
+}
+
+// Only a permanent refusal of the address at RCPT TO is a bounce (which
+// stale contact details can explain, and which may waive a missed notice);
+// a relay or policy refusal, a refusal of the message at DATA, or a
+// temporary one is the provider's side: a failure. Before, every 5xx at
+// RCPT TO or DATA was a bounce.
+func TestOnlyAnAddressRefusedAtRCPTIsABounce(t *testing.T) {
+	del, n := testNotice()
+	smtpErr := func(code int, enh gosmtp.EnhancedCode, msg string) error {
+		return &gosmtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
+	}
+	cases := []struct {
+		name   string
+		to     string
+		rcpt   error
+		data   error
+		bounce bool
+	}{
+		{"a mailbox that does not exist (550 5.1.1) is a bounce", "nobody@alpha.test", nil, nil, true},
+		{"a bad domain (553 5.1.2) is a bounce", "gone@alpha.test", smtpErr(553, gosmtp.EnhancedCode{5, 1, 2}, "bad destination domain"), nil, true},
+		{"a 550 without an enhanced code is a bounce", "plain@alpha.test", smtpErr(550, gosmtp.NoEnhancedCode, "mailbox unavailable"), nil, true},
+		{"relaying denied (554 5.7.1) is a failure", "relay@alpha.test", smtpErr(554, gosmtp.EnhancedCode{5, 7, 1}, "relaying denied"), nil, false},
+		{"a 550 5.7.1 policy refusal is a failure", "policy@alpha.test", smtpErr(550, gosmtp.EnhancedCode{5, 7, 1}, "sender not allowed"), nil, false},
+		{"a full mailbox (552 5.2.2) is a failure", "full@alpha.test", smtpErr(552, gosmtp.EnhancedCode{5, 2, 2}, "mailbox full"), nil, false},
+		{"a temporary refusal (450 4.1.1) is a failure", "later@alpha.test", smtpErr(450, gosmtp.EnhancedCode{4, 1, 1}, "try later"), nil, false},
+		{"a message refused at DATA (554 5.6.0) is a failure", "content@alpha.test", nil, smtpErr(554, gosmtp.EnhancedCode{5, 6, 0}, "message refused"), false},
+		{"even a 550 5.1.1 at DATA is a failure", "late@alpha.test", nil, smtpErr(550, gosmtp.EnhancedCode{5, 1, 1}, "no such mailbox"), false},
+	}
+	k := startSMTP(t, ModeNone, nil, "", "")
+	k.refuseRcpt, k.refuseData = map[string]error{}, map[string]error{}
+	for _, tc := range cases {
+		if tc.rcpt != nil {
+			k.refuseRcpt[tc.to] = tc.rcpt
+		}
+		if tc.data != nil {
+			k.refuseData[tc.to] = tc.data
+		}
+	}
+	cfg := SMTPConfig{Host: "127.0.0.1", Port: k.port(t), Mode: ModeNone, From: "noc@idc.test", Timeout: 5 * time.Second}
+	cfg.defaults()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := del
+			d.Address = tc.to
+			err := newMailer(cfg).send(context.Background(), d, n, time.Now())
+			var b *BounceError
+			if err == nil || errors.As(err, &b) != tc.bounce {
+				t.Fatalf("err = %v (%T), want bounce %v", err, err, tc.bounce)
+			}
+		})
+	}
 }
 
 // Every email.* key the package uses exists in both catalogs (the

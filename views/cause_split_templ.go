@@ -35,7 +35,7 @@ func CauseSplit(segs []models.OutageSegment, now time.Time, names map[int64]stri
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		counted, exempt := SplitTotals(segs, now)
+		counted, exempt := models.SplitTotals(segs, now)
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"splitsum\"><span class=\"badge bad\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err

@@ -4021,7 +4021,7 @@ func overlapCard(vm OperationPageVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			counted, exempt := SplitTotals(vm.Splits[o.ID], vm.Now)
+			counted, exempt := models.SplitTotals(vm.Splits[o.ID], vm.Now)
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 358, "<div class=\"muted small-inline nowrap\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

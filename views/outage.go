@@ -18,7 +18,7 @@ type OutagePageVM struct {
 	Device   *models.Device
 	Check    *models.Check
 	Evidence []models.OutageProbe
-	// Segments split the outage by its cause spans (SplitTotals adds them up).
+	// Segments split the outage by its cause spans (models.SplitTotals adds them up).
 	Segments []models.OutageSegment
 	Clock    *models.Clock
 	// Deduction is the line a missed clock produced, or its waiver.
