@@ -98,7 +98,11 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench pages: operation: %w", err)
 	}
-	op := fmt.Sprintf("/operations/%d", opID)
+	opReq, err := store.GetRequest(ctx, models.AllOrgs(), opID)
+	if err != nil {
+		return fmt.Errorf("bench pages: operation: %w", err)
+	}
+	op := "/operations/" + opReq.Ref
 	dev := fmt.Sprintf("/devices/%d", fill.deviceID)
 	pages := []struct {
 		name, label, path string

@@ -76,7 +76,7 @@ func TestRequestURLsCarryAReferenceNotTheGlobalID(t *testing.T) {
 		if id != 4 {
 			t.Fatalf("the customer's request has ID %d, want 4 (after B's three)", id)
 		}
-		if strings.Contains(req, "/4") {
+		if req == "/operations/4" || strings.HasPrefix(req, "/operations/4/") {
 			t.Errorf("request page %q carries the global ID", req)
 		}
 		for _, page := range []string{"/operations", req} {
