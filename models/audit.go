@@ -165,3 +165,43 @@ func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]Audit
 	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
 	return out, wrap(err, "list audit")
 }
+
+// auditBatch holds the audit records of a transaction until it has taken
+// every lock it needs. appendAudit locks the head of the audit chain until
+// the transaction commits; a transaction that wrote a record and then
+// waited for a day's or an outage's lock could wait in a cycle with one
+// holding that lock and waiting for the head. So the transactions that
+// re-derive missed notices (rederiveTx) collect their records here and
+// write them last (writeAudits), after their last lock.
+type auditBatch struct{ evs []pendingAudit }
+
+type pendingAudit struct {
+	actor              Actor
+	action, targetType string
+	targetID, orgID    *int64
+	detail             map[string]any
+}
+
+// add queues a record, as audit would write it.
+func (b *auditBatch) add(a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) {
+	b.evs = append(b.evs, pendingAudit{a, action, targetType, copyID(targetID), copyID(orgID), detail})
+}
+
+func copyID(p *int64) *int64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// writeAudits writes the queued records in the order they were queued.
+func (s *Store) writeAudits(tx *gorm.DB, b *auditBatch) error {
+	for _, e := range b.evs {
+		if err := s.audit(tx, e.actor, e.action, e.targetType, e.targetID, e.orgID, e.detail); err != nil {
+			return err
+		}
+	}
+	b.evs = nil
+	return nil
+}

@@ -389,7 +389,11 @@ func (s *Store) MarkContactDetailWrong(ctx context.Context, actor Actor, contact
 			return err
 		}
 		// A mark counts for misses whose deadline is at most 24 hours old.
-		if err := s.reevaluateNoticesSince(tx, actor, c.OrgID, f.MarkedAt.Add(-24*time.Hour), f.MarkedAt.Add(time.Minute), TriggerMark); err != nil {
+		var b auditBatch
+		if err := s.reevaluateNoticesSince(tx, actor, c.OrgID, f.MarkedAt.Add(-24*time.Hour), f.MarkedAt.Add(time.Minute), TriggerMark, &b); err != nil {
+			return err
+		}
+		if err := s.writeAudits(tx, &b); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditContactMarkedWrong, "contact", &c.ID, &c.OrgID,

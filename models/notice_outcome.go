@@ -48,26 +48,41 @@ func (s *Store) noticeCause(tx *gorm.DB, o *Outage, c *Clock) (Cause, error) {
 // that changes an input of the outcome calls it: the outage's cause
 // (SetOutageCause), a delivery's result, the sweep. A clock that is not
 // missed, or an outage without one, is left alone.
-func (s *Store) reevaluateOutageNotice(tx *gorm.DB, actor Actor, outageID int64, trigger string) error {
-	var c Clock
-	err := tx.Where("kind = ? AND ref_id = ?", ClockEmergencyNotice, outageID).First(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil
-	}
-	if err != nil {
+func (s *Store) reevaluateOutageNotice(tx *gorm.DB, actor Actor, outageID int64, trigger string, b *auditBatch) error {
+	orgID, day, err := s.missedNoticeDay(tx, outageID)
+	if err != nil || day == "" {
 		return err
 	}
-	if c.Outcome != ClockMissed {
-		return nil
+	return s.reevaluateNoticeDay(tx, actor, orgID, day, trigger, b)
+}
+
+// missedNoticeDay returns the organization and the day (noticeDay) of the
+// outage's missed emergency notice, or "" when it has none. The clock is
+// read with a lock (MySQL): a sweep marking it missed and not yet
+// committed is waited for, not read as running and skipped (the sweep
+// would then derive the outcome from what it read before this change).
+func (s *Store) missedNoticeDay(tx *gorm.DB, outageID int64) (int64, string, error) {
+	var c Clock
+	err := forUpdate(tx).Where("kind = ? AND ref_id = ?", ClockEmergencyNotice, outageID).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, "", nil
 	}
-	return s.reevaluateNoticeDay(tx, actor, c.OrgID, s.noticeDay(&c), trigger)
+	if err != nil {
+		return 0, "", err
+	}
+	if c.Outcome != ClockMissed {
+		return 0, "", nil
+	}
+	return c.OrgID, s.noticeDay(&c), nil
 }
 
 // reevaluateNoticesSince re-derives the outcomes of orgID's misses whose
 // deadline is at or after since, day by day.
-func (s *Store) reevaluateNoticesSince(tx *gorm.DB, actor Actor, orgID int64, since, until time.Time, trigger string) error {
+func (s *Store) reevaluateNoticesSince(tx *gorm.DB, actor Actor, orgID int64, since, until time.Time, trigger string, b *auditBatch) error {
 	var deadlines []time.Time
-	if err := tx.Model(&Clock{}).Where("org_id = ? AND kind = ? AND outcome = ? AND deadline_at >= ? AND deadline_at < ?",
+	// A locking read, as in reevaluateOutageNotice: a miss being swept is
+	// waited for. The days are then locked in ascending order.
+	if err := forUpdate(tx).Model(&Clock{}).Where("org_id = ? AND kind = ? AND outcome = ? AND deadline_at >= ? AND deadline_at < ?",
 		orgID, ClockEmergencyNotice, ClockMissed, since.UTC(), until.UTC()).Order("deadline_at").Pluck("deadline_at", &deadlines).Error; err != nil {
 		return err
 	}
@@ -78,7 +93,7 @@ func (s *Store) reevaluateNoticesSince(tx *gorm.DB, actor Actor, orgID int64, si
 			continue
 		}
 		done[day] = true
-		if err := s.reevaluateNoticeDay(tx, actor, orgID, day, trigger); err != nil {
+		if err := s.reevaluateNoticeDay(tx, actor, orgID, day, trigger, b); err != nil {
 			return err
 		}
 	}
@@ -92,10 +107,10 @@ func (s *Store) noticeDay(c *Clock) string { return c.DeadlineAt.In(s.zone).Form
 // reevaluateNoticeDay derives the lines of every missed notice of orgID on
 // day, in deadline order: a waived miss costs nothing; the first miss that
 // is not waived is charged one day's fee; later ones are recorded as
-// already charged that day. Lines that change are updated and audited; in a
-// closed month nothing changes, and a change the inputs would make is
-// audited as ignored.
-func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, trigger string) error {
+// already charged that day. Lines that change are updated and their audit
+// records queued in b; in a closed month nothing changes, and a change the
+// inputs would make is queued as ignored.
+func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, trigger string, b *auditBatch) error {
 	from, err := time.ParseInLocation(time.DateOnly, day, s.zone)
 	if err != nil {
 		return err
@@ -149,9 +164,7 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 	if closed {
 		for i, c := range clocks {
 			if old := had[c.ID]; old == nil || !sameOutcome(old, &want[i]) {
-				if err := s.auditOutcome(tx, actor, AuditNoticeFrozen, &c, old, &want[i], trigger); err != nil {
-					return err
-				}
+				auditOutcome(b, actor, AuditNoticeFrozen, &c, old, &want[i], trigger)
 			}
 		}
 		return nil
@@ -180,9 +193,7 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 				return err
 			}
 		}
-		if err := s.auditOutcome(tx, actor, AuditNoticeOutcome, &c, old, d, trigger); err != nil {
-			return err
-		}
+		auditOutcome(b, actor, AuditNoticeOutcome, &c, old, d, trigger)
 	}
 	return nil
 }
@@ -203,15 +214,15 @@ func (d *Deduction) OutcomeReason() string {
 	return "day_already_charged"
 }
 
-// auditOutcome records a change of a miss's outcome (or, for
+// auditOutcome queues the record of a change of a miss's outcome (or, for
 // AuditNoticeFrozen, the change a closed month kept from happening).
-func (s *Store) auditOutcome(tx *gorm.DB, actor Actor, action string, c *Clock, old, now *Deduction, trigger string) error {
+func auditOutcome(b *auditBatch, actor Actor, action string, c *Clock, old, now *Deduction, trigger string) {
 	detail := map[string]any{"clock_id": c.ID, "outage_id": c.RefID, "day": now.Day, "trigger": trigger,
 		"outcome": now.Outcome(), "reason": now.OutcomeReason(), "days": now.Days}
 	if old != nil {
 		detail["previous_outcome"], detail["previous_reason"], detail["previous_days"] = old.Outcome(), old.OutcomeReason(), old.Days
 	}
-	return s.audit(tx, actor, action, "outage", &c.RefID, &c.OrgID, detail)
+	b.add(actor, action, "outage", &c.RefID, &c.OrgID, detail)
 }
 
 // detailCaused reports a delivery result that wrong or stale contact
@@ -342,13 +353,17 @@ func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month 
 		if running > 0 {
 			return Invalid("month", "error.month_clocks_running")
 		}
-		if err := s.reevaluateNoticesSince(tx, actor, orgID, first, next, TriggerClose); err != nil {
+		var b auditBatch
+		if err := s.reevaluateNoticesSince(tx, actor, orgID, first, next, TriggerClose, &b); err != nil {
 			return err
 		}
 		if err := tx.Create(&ClosedMonth{OrgID: orgID, Month: month, ClosedAt: s.now(), ClosedBy: actor.UserID}).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return Invalid("month", "error.month_closed")
 			}
+			return err
+		}
+		if err := s.writeAudits(tx, &b); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditMonthClosed, "organization", &orgID, &orgID, map[string]any{"month": month})

@@ -349,7 +349,11 @@ func (s *Store) finishAttempt(tx *gorm.DB, actor Actor, d *Delivery, result, err
 		return nil // still being tried: its result is not known yet
 	}
 	// A delivery's result is an input of a missed notice's outcome.
-	return s.reevaluateOutageNotice(tx, actor, d.OutageID, TriggerDelivery)
+	var b auditBatch
+	if err := s.reevaluateOutageNotice(tx, actor, d.OutageID, TriggerDelivery, &b); err != nil {
+		return err
+	}
+	return s.writeAudits(tx, &b)
 }
 
 // stopClock stops a running clock as met (at or before its deadline) or
@@ -437,7 +441,11 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 			if !feeClock(c.Kind) {
 				return nil
 			}
-			return s.reevaluateOutageNotice(tx, SystemActor("clock sweep"), c.RefID, TriggerMissed)
+			var b auditBatch
+			if err := s.reevaluateOutageNotice(tx, SystemActor("clock sweep"), c.RefID, TriggerMissed, &b); err != nil {
+				return err
+			}
+			return s.writeAudits(tx, &b)
 		})
 		if err != nil {
 			return n, fmt.Errorf("models: sweep clock %d: %w", c.ID, err)

@@ -179,13 +179,17 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		if res.RowsAffected != 1 {
 			return Invalid("state", "operation.error.transition")
 		}
+		var b auditBatch
 		if end, ok := upd["ended_at"].(time.Time); ok {
-			if err := s.clipRequestSpans(tx, actor, r, end); err != nil {
+			if err := s.clipRequestSpans(tx, actor, r, end, &b); err != nil {
 				return err
 			}
 		}
 		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),
 			Staff: true, Kind: MessageState, Body: in.State, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := s.writeAudits(tx, &b); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditOperationState, "operation", &r.ID, &orgID, map[string]any{
@@ -199,44 +203,65 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 // applied while the work ran reaches the moment it was applied, and time
 // after the work ended is not the operation's, so it goes back to the
 // outage's own cause. Each outage whose spans change is audited (the
-// spans before and after) and its missed notice re-derived. The outages'
-// rows are locked first, as ChangeOutageCause locks them, so the two wait
-// for each other rather than interleave their writes to the spans.
-func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, end time.Time) error {
-	var ps []OutageCauseSpan
-	if err := tx.Where("org_id = ? AND request_id = ? AND end_at > ?", r.OrgID, r.ID, end).Order("outage_id, start_at, id").Find(&ps).Error; err != nil {
+// spans before and after, queued in b) and its missed notice re-derived.
+//
+// The caller holds r's row lock, so no span of r is added meanwhile
+// (ChangeOutageCause locks the request first). The outages' rows are
+// locked next, in id order, as ChangeOutageCause locks one, and only then
+// are their spans read: a change committed before the lock, which
+// recreates an outage's spans with new IDs, is seen, and one after it
+// waits. Then the days of their missed notices, in ascending order.
+func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, end time.Time, b *auditBatch) error {
+	var ids []int64
+	if err := tx.Model(&OutageCauseSpan{}).Distinct("outage_id").Where("org_id = ? AND request_id = ? AND end_at > ?", r.OrgID, r.ID, end).
+		Order("outage_id").Pluck("outage_id", &ids).Error; err != nil {
 		return err
 	}
-	if len(ps) == 0 {
+	if len(ids) == 0 {
 		return nil
 	}
-	byOutage := map[int64][]OutageCauseSpan{}
-	for _, p := range ps {
-		byOutage[p.OutageID] = append(byOutage[p.OutageID], p)
-	}
-	ids := slices.Sorted(maps.Keys(byOutage))
 	var locked []Outage
 	if err := forUpdate(tx).Where("id IN ?", ids).Order("id").Find(&locked).Error; err != nil {
 		return err
 	}
+	days := map[string]bool{}
 	for _, o := range locked {
+		var ps []OutageCauseSpan
+		if err := tx.Where("outage_id = ? AND request_id = ? AND end_at > ?", o.ID, r.ID, end).Order("start_at, id").Find(&ps).Error; err != nil {
+			return err
+		}
 		var clipped []map[string]any
-		for _, p := range byOutage[o.ID] {
+		for _, p := range ps {
 			q := tx.Where("id = ?", p.ID)
+			var res *gorm.DB
 			if p.StartAt.Before(end) {
-				if err := q.Model(&OutageCauseSpan{}).Update("end_at", end).Error; err != nil {
-					return err
-				}
-			} else if err := q.Delete(&OutageCauseSpan{}).Error; err != nil {
-				return err
+				res = q.Model(&OutageCauseSpan{}).Update("end_at", end)
+			} else {
+				res = q.Delete(&OutageCauseSpan{})
+			}
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("models: cut cause span %d of outage %d: %d rows changed", p.ID, o.ID, res.RowsAffected)
 			}
 			clipped = append(clipped, map[string]any{"span_start": p.StartAt, "previous_end": p.EndAt})
 		}
-		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
+		if len(clipped) == 0 {
+			continue
+		}
+		_, day, err := s.missedNoticeDay(tx, o.ID)
+		if err != nil {
 			return err
 		}
-		if err := s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{"device_id": o.DeviceID,
-			"check_id": o.CheckID, "request": r.Number(), "clipped_to": end, "spans": clipped}); err != nil {
+		if day != "" {
+			days[day] = true
+		}
+		b.add(actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, map[string]any{"device_id": o.DeviceID,
+			"check_id": o.CheckID, "request": r.Number(), "clipped_to": end, "spans": clipped})
+	}
+	for _, day := range slices.Sorted(maps.Keys(days)) {
+		if err := s.reevaluateNoticeDay(tx, actor, r.OrgID, day, TriggerCause, b); err != nil {
 			return err
 		}
 	}

@@ -77,11 +77,26 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 	}
 	var o Outage
 	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
-		// The outage's row lock comes first: two changes of one outage's
+		// A span from a request: the request's row lock comes first, as in
+		// SetOperationState (request, then outages), so the work cannot end
+		// while the span is written, and the span must lie inside the
+		// authorized work as it is now, not as a page read earlier saw it.
+		var req *OperationRequest
+		if ch.RequestID != nil {
+			var r OperationRequest
+			if err := forUpdate(tx).First(&r, *ch.RequestID).Error; err != nil {
+				return notFound(err)
+			}
+			req = &r
+		}
+		// The outage's row lock comes next: two changes of one outage's
 		// cause or spans wait for each other, and the later one overlays
 		// its span on the spans the earlier one wrote.
 		if err := forUpdate(tx).First(&o, ch.OutageID).Error; err != nil {
 			return notFound(err)
+		}
+		if req != nil && req.OrgID != o.OrgID {
+			return ErrNotFound // the request must be the outage's organization's
 		}
 		detail := map[string]any{"device_id": o.DeviceID, "check_id": o.CheckID, "cause": ch.Cause, "note": ch.Note}
 		if ch.Start == nil {
@@ -100,13 +115,17 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 			}
 			p := OutageCauseSpan{OutageID: o.ID, OrgID: o.OrgID, StartAt: *ch.Start, EndAt: *ch.End, Cause: ch.Cause,
 				Note: ch.Note, SetBy: actor.UserID, RequestID: ch.RequestID, CreatedAt: s.now()}
-			if ch.RequestID != nil {
-				// The request must be the outage's organization's.
-				var r OperationRequest
-				if err := tx.Where("org_id = ? AND id = ?", o.OrgID, *ch.RequestID).First(&r).Error; err != nil {
-					return notFound(err)
+			if req != nil {
+				var accepted []Authorization
+				if err := tx.Where("request_id = ? AND status = ?", req.ID, AuthAccepted).Find(&accepted).Error; err != nil {
+					return err
 				}
-				p.RequestNo, p.RequestRef = r.Number(), r.Ref
+				d := RequestDetail{Request: req, Authorizations: accepted}
+				from, to, ok := d.OperationWindow(s.now())
+				if !ok || ch.Start.Before(from) || ch.End.After(to) {
+					return Invalid("cause", "outages.error.span_outside_work")
+				}
+				p.RequestNo, p.RequestRef = req.Number(), req.Ref
 			}
 			next := overlay(parts, p)
 			if err := tx.Where("outage_id = ?", o.ID).Delete(&OutageCauseSpan{}).Error; err != nil {
@@ -133,7 +152,11 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		}
 		// The cause decides the force-majeure waiver of a missed notice:
 		// every change of cause or cause span re-evaluates it.
-		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause); err != nil {
+		var b auditBatch
+		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause, &b); err != nil {
+			return err
+		}
+		if err := s.writeAudits(tx, &b); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditOutageCause, "outage", &o.ID, &o.OrgID, detail)
