@@ -48,7 +48,9 @@ func migrateRequestRefs(tx *gorm.DB) error {
 			return fmt.Errorf("give request %d a reference: %w", r.ID, err)
 		}
 	}
-	err := tx.Exec("UPDATE outage_cause_spans SET request_ref = (SELECT ref FROM operation_requests WHERE operation_requests.id = outage_cause_spans.request_id) " +
+	// COALESCE: a span whose request is no longer there keeps '' rather
+	// than NULL, which the NOT NULL column refuses.
+	err := tx.Exec("UPDATE outage_cause_spans SET request_ref = COALESCE((SELECT ref FROM operation_requests WHERE operation_requests.id = outage_cause_spans.request_id), '') " +
 		"WHERE request_id IS NOT NULL AND request_ref = ''").Error
 	if err != nil {
 		return fmt.Errorf("copy request references to cause spans: %w", err)
