@@ -46,31 +46,37 @@ func (s *Store) noticeCause(tx *gorm.DB, o *Outage, c *Clock) (Cause, error) {
 // outage's missed emergency notice, and of the other misses of the same
 // calendar day (at most one is charged a day), inside tx. Every caller
 // that changes an input of the outcome calls it: the outage's cause
-// (SetOutageCause), a delivery's result, the sweep. A clock that is not
-// missed, or an outage without one, is left alone.
+// (SetOutageCause), a delivery's result, the sweep. An outage without a
+// clock, or whose clock was met, is left alone. Its audit records are
+// queued in b.
 func (s *Store) reevaluateOutageNotice(tx *gorm.DB, actor Actor, outageID int64, trigger string, b *auditBatch) error {
-	orgID, day, err := s.missedNoticeDay(tx, outageID)
+	orgID, day, err := s.outageNoticeDay(tx, outageID)
 	if err != nil || day == "" {
 		return err
 	}
 	return s.reevaluateNoticeDay(tx, actor, orgID, day, trigger, b)
 }
 
-// missedNoticeDay returns the organization and the day (noticeDay) of the
-// outage's missed emergency notice, or "" when it has none. The clock is
-// read with a lock (MySQL): a sweep marking it missed and not yet
-// committed is waited for, not read as running and skipped (the sweep
-// would then derive the outcome from what it read before this change).
-func (s *Store) missedNoticeDay(tx *gorm.DB, outageID int64) (int64, string, error) {
+// outageNoticeDay returns the organization and the day (noticeDay) of the
+// outage's emergency notice clock while it is running or missed, or ""
+// (no clock, or met: final). A running clock counts: a sweep may have
+// marked it missed and not committed yet, and this plain read cannot see
+// that; the day's locking read in reevaluateNoticeDay then waits for the
+// sweep and sees the miss, instead of skipping it while the sweep derives
+// the outcome from what it read before this change. The clock's own row is
+// not locked here: every re-derivation locks a day's clocks only through
+// that one read, in deadline order, so two never wait for each other in a
+// cycle (a sweep holds its clock, then takes the day in order).
+func (s *Store) outageNoticeDay(tx *gorm.DB, outageID int64) (int64, string, error) {
 	var c Clock
-	err := forUpdate(tx).Where("kind = ? AND ref_id = ?", ClockEmergencyNotice, outageID).First(&c).Error
+	err := tx.Where("kind = ? AND ref_id = ?", ClockEmergencyNotice, outageID).First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return 0, "", nil
 	}
 	if err != nil {
 		return 0, "", err
 	}
-	if c.Outcome != ClockMissed {
+	if c.Outcome == ClockMet {
 		return 0, "", nil
 	}
 	return c.OrgID, s.noticeDay(&c), nil

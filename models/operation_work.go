@@ -250,7 +250,7 @@ func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, 
 		if len(clipped) == 0 {
 			continue
 		}
-		_, day, err := s.missedNoticeDay(tx, o.ID)
+		_, day, err := s.outageNoticeDay(tx, o.ID)
 		if err != nil {
 			return err
 		}

@@ -275,3 +275,45 @@ func TestEndingTheWorkTakesItsLocksBeforeItsAuditRecords(t *testing.T) {
 		noSpanAfter(t, s, org, o2.ID, f.req.ID, end)
 	})
 }
+
+// A cause change of one outage and the sweep of another outage's notice on
+// the same day: each re-derivation locks the day's clocks in deadline
+// order and nothing else of them first. A cause change that locked its
+// outage's clock before the day waited for the sweep, which held its own
+// clock and waited for that one: a deadlock, one of the two rolled back.
+func TestACauseChangeAndASweepOfTheSameDayDoNotWaitInACycle(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		s, in := interleavedStore(t, db, clock)
+		n := newNoticeScene(t, s, clock)
+		n.contact("Ann", "ann@alpha.test", true)
+		n.confirm()
+		first := n.miss(models.DeliveryFailed)
+		wantOutcome(t, n.line(first), models.OutcomeCharged, "")
+		clock.Advance(5 * time.Minute)
+		second := failOutage(t, s, n.org, n.chk, clock.Now())
+		ds := n.deliveries()
+		retry := clock.Now().Add(time.Hour)
+		for _, d := range ds {
+			if err := s.RecordAttempt(ctx, "me", d.ID, models.DeliveryFailed, "mail server down", &retry); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Advance(21 * time.Minute)
+		wait := func() {}
+		in.after("sla_clocks", func() {
+			wait = racing(t, db, func() {
+				if _, err := s.SweepClocks(ctx); err != nil {
+					t.Error(err)
+				}
+			})
+		})
+		_, err := s.SetOutageCause(ctx, n.eng, first.ID, models.CauseFMNatural, "typhoon")
+		wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOutcome(t, n.line(first), models.OutcomeWaived, models.WaiverForceMajeure)
+		wantOutcome(t, n.line(second), models.OutcomeCharged, "")
+	})
+}
