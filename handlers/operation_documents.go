@@ -53,15 +53,16 @@ func documentLang(c *fiber.Ctx) *locales.Translator {
 	return locales.For(state(c).lang)
 }
 
-// downloadDocument sends an uploaded authorization scan, after checking the
-// user may see its request.
+// downloadDocument sends an uploaded authorization scan, named in the URL
+// by its reference within the request, after checking the user may see
+// the request.
 func (h *Handler) downloadDocument(c *fiber.Ctx) error {
-	r, id, err := h.requestChild(c, "doc")
+	r, err := h.requestParam(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	doc, err := h.store.GetDocument(ctx, scope(c), r.OrgID, r.ID, id)
+	doc, err := h.store.GetDocumentByRef(ctx, scope(c), r.OrgID, r.ID, c.Params("doc"))
 	if err != nil {
 		return err
 	}

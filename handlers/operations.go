@@ -18,7 +18,8 @@ func (h *Handler) requestParam(c *fiber.Ctx) (*models.OperationRequest, error) {
 }
 
 // requestChild is the request of the path and the ID of the path
-// parameter param naming something of it (a document, an authorization),
+// parameter param naming something of it (an authorization, an outage;
+// staff-only actions: a document is named by its reference instead),
 // which the caller looks up within the request's organization.
 func (h *Handler) requestChild(c *fiber.Ctx, param string) (*models.OperationRequest, int64, error) {
 	r, err := h.requestParam(c)

@@ -246,7 +246,7 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			wantStatus(t, r, http.StatusSeeOther)
 			r = eng.get(req)
 			wantBody(t, r, "签字 scan.png", zh("operation.auth.status.pending"), zh("operation.auth.accept"))
-			m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/\d+)"`).FindStringSubmatch(r.Body)
+			m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/[0-9a-f]{16})"`).FindStringSubmatch(r.Body)
 			if m == nil {
 				t.Fatal("no document link")
 			}
@@ -557,7 +557,7 @@ func TestADocumentWhoseFileIsGoneIsNotFound(t *testing.T) {
 		req := o.raise(t, cust)
 		r := eng.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 30, 40))
 		wantStatus(t, r, http.StatusSeeOther)
-		m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/\d+)"`).FindStringSubmatch(eng.get(req).Body)
+		m := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/[0-9a-f]{16})"`).FindStringSubmatch(eng.get(req).Body)
 		if m == nil {
 			t.Fatal("no document link")
 		}

@@ -43,6 +43,7 @@ var migrations = []migration{
 	{9, "sign-in locks: one row per account and per address, locked while an attempt is reserved", migrateSignInLocks},
 	{10, "notice day index: the clocks a missed-notice re-derivation locks, by organization, kind, outcome and deadline", migrateNoticeDayIndex},
 	{11, "request references: an opaque key for operation request URLs instead of the global ID", migrateRequestRefs},
+	{12, "document references: an opaque key for document download URLs instead of the global ID", migrateDocumentRefs},
 	{13, "operation cause reset: outages whose whole cause is customer_operation get unknown back, with the reason in the note", migrateOperationCauseReset},
 }
 

@@ -98,7 +98,14 @@ func (r *OperationRequest) Number() string {
 }
 
 // newRequestRef is a new request reference: 16 random hex digits.
-func newRequestRef() string {
+func newRequestRef() string { return newRef() }
+
+// newDocumentRef is a new document reference, made as a request's.
+func newDocumentRef() string { return newRef() }
+
+// newRef is 16 random hex digits: a key for a URL that says nothing of how
+// many rows there are.
+func newRef() string {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
@@ -131,9 +138,13 @@ func (OperationDevice) TableName() string { return "operation_devices" }
 // Document is an uploaded file (a signed authorization scan), kept on disk
 // under StorageKey and identified by its SHA-256.
 type Document struct {
-	ID          int64
-	OrgID       int64
-	RequestID   int64
+	ID        int64
+	OrgID     int64
+	RequestID int64
+	// Ref names the document in its download URL, within its request:
+	// random, like the request's, so the link says nothing of other
+	// organizations' uploads. The ID stays internal.
+	Ref         string
 	StorageKey  string `json:"-"`
 	FileName    string
 	ContentType string
@@ -330,6 +341,20 @@ func (s *Store) GetRequestByRef(ctx context.Context, sc Scope, ref string) (*Ope
 		return nil, wrap(notFound(err), "get request")
 	}
 	return &r, nil
+}
+
+// GetDocumentByRef returns the document of reference ref (from a URL) of
+// request reqID of orgID if sc sees the organization; else ErrNotFound. A
+// document is found only within its own request.
+func (s *Store) GetDocumentByRef(ctx context.Context, sc Scope, orgID, reqID int64, ref string) (*Document, error) {
+	if !sc.Allows(orgID) || !ValidRequestRef(ref) {
+		return nil, wrap(ErrNotFound, "get document")
+	}
+	var doc Document
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND ref = ?", orgID, reqID, ref).First(&doc).Error; err != nil {
+		return nil, wrap(notFound(err), "get document")
+	}
+	return &doc, nil
 }
 
 // GetRequest returns request id if sc sees its organization; else ErrNotFound.

@@ -44,7 +44,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 			return err
 		}
 		now := s.now()
-		doc := Document{OrgID: orgID, RequestID: reqID, StorageKey: key, FileName: up.Name, ContentType: up.ContentType,
+		doc := Document{OrgID: orgID, RequestID: reqID, Ref: newDocumentRef(), StorageKey: key, FileName: up.Name, ContentType: up.ContentType,
 			Size: up.Size, SHA256: up.SHA256, UploadedBy: actor.UserID, CreatedAt: now}
 		if err := tx.Create(&doc).Error; err != nil {
 			return err
@@ -55,7 +55,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 			return err
 		}
 		return s.audit(tx, actor, AuditAuthUploaded, "authorization", &a.ID, &orgID, map[string]any{
-			"request": r.Number(), "contact": c.Name, "document_id": doc.ID, "file_name": doc.FileName,
+			"request": r.Number(), "contact": c.Name, "document_id": doc.ID, "document_ref": doc.Ref, "file_name": doc.FileName,
 			"content_type": doc.ContentType, "size": doc.Size, "sha256": doc.SHA256})
 	})
 	if err != nil {

@@ -169,6 +169,7 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		docRef := documentRef(t, s, orgA, f.req.ID, *auth.DocumentID)
 		if err := s.ConfirmContacts(ctx, f.customer, orgA, f.fx.CustA.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -341,6 +342,10 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 			}},
 			{"GetDocument", true, func(sc models.Scope) (int, error) {
 				d, err := s.GetDocument(ctx, sc, orgA, f.req.ID, *auth.DocumentID)
+				return one(d != nil, err)
+			}},
+			{"GetDocumentByRef", true, func(sc models.Scope) (int, error) {
+				d, err := s.GetDocumentByRef(ctx, sc, orgA, f.req.ID, docRef)
 				return one(d != nil, err)
 			}},
 			{"OverdueFollowUps", false, func(sc models.Scope) (int, error) {
