@@ -155,6 +155,10 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 		// read A's rows (rows says the fixture has some); B's scope and the
 		// zero scope get ErrNotFound, whatever ID they pass.
 		orgA := f.fx.OrgA.ID
+		// A span of the request lies inside its work: the work starts.
+		if err := s.SetOperationState(ctx, f.eng, orgA, f.req.ID, models.StateInput{State: models.OpInProgress}); err != nil {
+			t.Fatal(err)
+		}
 		clock.Advance(10 * time.Minute)
 		spanStart, spanEnd := o.StartedAt, o.StartedAt.Add(5*time.Minute)
 		if _, err := s.ChangeOutageCause(ctx, f.eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseCustomerOperation,
