@@ -335,7 +335,7 @@ func TestOperationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		fh.Close()
-		if _, err := s.GetDocument(ctx, models.AllOrgs(), f.fx.OrgB.ID, f.req.ID, doc.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := s.GetDocumentByRef(ctx, models.AllOrgs(), f.fx.OrgB.ID, f.req.ID, doc.Ref); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another organization reads the document: %v", err)
 		}
 		if err := s.AcceptAuthorization(ctx, f.eng, f.fx.OrgB.ID, f.req.ID, a.ID); !errors.Is(err, models.ErrNotFound) {

@@ -452,18 +452,6 @@ func (s *Store) RequestOutages(ctx context.Context, sc Scope, orgID, reqID int64
 	return out, nil
 }
 
-// GetDocument returns document id of request reqID of orgID.
-func (s *Store) GetDocument(ctx context.Context, sc Scope, orgID, reqID, id int64) (*Document, error) {
-	if !sc.Allows(orgID) {
-		return nil, wrap(ErrNotFound, "get document")
-	}
-	var doc Document
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, id).First(&doc).Error; err != nil {
-		return nil, wrap(notFound(err), "get document")
-	}
-	return &doc, nil
-}
-
 // OverdueFollowUps lists phone authorizations of orgID (0: all) whose signed
 // written form has not arrived by its deadline.
 func (s *Store) OverdueFollowUps(ctx context.Context, sc Scope, orgID int64) ([]Clock, error) {

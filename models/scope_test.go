@@ -344,10 +344,6 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				d, err := s.RequestDetailOf(ctx, sc, f.req)
 				return one(d != nil, err)
 			}},
-			{"GetDocument", true, func(sc models.Scope) (int, error) {
-				d, err := s.GetDocument(ctx, sc, orgA, f.req.ID, *auth.DocumentID)
-				return one(d != nil, err)
-			}},
 			{"GetDocumentByRef", true, func(sc models.Scope) (int, error) {
 				d, err := s.GetDocumentByRef(ctx, sc, orgA, f.req.ID, docRef)
 				return one(d != nil, err)
