@@ -29,9 +29,6 @@ type OutageCauseSpan struct {
 
 func (OutageCauseSpan) TableName() string { return "outage_cause_spans" }
 
-// Minutes is the span's length in minutes.
-func (p OutageCauseSpan) Minutes() float64 { return p.EndAt.Sub(p.StartAt).Minutes() }
-
 // OutageSegment is one stretch of an outage with the cause it has there:
 // a cause span's (Part set) or the outage's own (Part nil).
 type OutageSegment struct {
