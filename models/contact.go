@@ -349,9 +349,16 @@ func (s *Store) OrgSetUp(ctx context.Context, sc Scope, orgID int64) (bool, erro
 	if !sc.Allows(orgID) {
 		return false, wrap(ErrNotFound, "org set up")
 	}
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error
+	n, err := authorizedContacts(s.db.WithContext(ctx), orgID)
 	return n > 0, wrap(err, "org set up")
+}
+
+// authorizedContacts counts the contacts of organization orgID who may
+// authorize operations.
+func authorizedContacts(db *gorm.DB, orgID int64) (int64, error) {
+	var n int64
+	err := db.Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error
+	return n, err
 }
 
 // ContactFlag marks one detail of a contact as wrong, set by staff after a

@@ -273,8 +273,8 @@ func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
 	authorized := c.AuthorizedContacts
 	if authorized == nil {
 		// A clock from before the count was kept: the list as it is now.
-		var n int64
-		if err := tx.Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", c.OrgID, true).Count(&n).Error; err != nil {
+		n, err := authorizedContacts(tx, c.OrgID)
+		if err != nil {
 			return "", err
 		}
 		k := int(n)

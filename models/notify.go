@@ -178,8 +178,8 @@ func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start t
 		Outcome: ClockRunning, CreatedAt: s.now()}
 	if kind == ClockEmergencyNotice {
 		// Kept so a miss is judged later on the list as it was then.
-		var n int64
-		if err := tx.Model(&Contact{}).Where("org_id = ? AND may_authorize = ?", orgID, true).Count(&n).Error; err != nil {
+		n, err := authorizedContacts(tx, orgID)
+		if err != nil {
 			return err
 		}
 		k := int(n)
