@@ -85,16 +85,9 @@ func operationRecipients(tx *gorm.DB, orgID, messageID int64) ([]emailRecipient,
 	if err := tx.Where("org_id = ? AND id = ?", orgID, m.RequestID).First(&r).Error; err != nil {
 		return nil, optionalRow(err)
 	}
-	var out []emailRecipient
-	if r.RequestedBy != nil {
-		var us []User
-		if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *r.RequestedBy, orgID, RoleCustomer).
-			Find(&us).Error; err != nil {
-			return nil, err
-		}
-		for _, u := range us {
-			out = append(out, emailRecipient{Address: u.Email, Locale: u.Locale})
-		}
+	out, err := requesterRecipients(tx, orgID, r)
+	if err != nil {
+		return nil, err
 	}
 	var auths []Authorization
 	if err := tx.Select("contact_id").Where("org_id = ? AND request_id = ? AND status = ?", orgID, r.ID, AuthAccepted).
@@ -136,11 +129,17 @@ func causeSpanRecipients(tx *gorm.DB, ev OutboxEvent) ([]emailRecipient, error) 
 	if err := tx.Where("org_id = ? AND id = ?", ev.OrgID, n.RequestID).First(&r).Error; err != nil {
 		return nil, optionalRow(err)
 	}
+	return requesterRecipients(tx, ev.OrgID, r)
+}
+
+// requesterRecipients is the customer user who asked for request r, if
+// still enabled (none for a request raised by staff for a caller).
+func requesterRecipients(tx *gorm.DB, orgID int64, r OperationRequest) ([]emailRecipient, error) {
 	if r.RequestedBy == nil {
 		return nil, nil
 	}
 	var us []User
-	if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *r.RequestedBy, ev.OrgID, RoleCustomer).
+	if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *r.RequestedBy, orgID, RoleCustomer).
 		Find(&us).Error; err != nil {
 		return nil, err
 	}
