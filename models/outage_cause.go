@@ -109,10 +109,11 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 			if ch.Start.Before(o.StartedAt) || (o.EndedAt != nil && ch.End.After(*o.EndedAt)) || ch.End.After(s.now()) {
 				return Invalid("cause", "outages.error.span_outside")
 			}
-			var parts []OutageCauseSpan
-			if err := tx.Where("outage_id = ?", o.ID).Order("start_at, id").Find(&parts).Error; err != nil {
+			spans, err := causeSpansOf(tx, o.OrgID, []int64{o.ID})
+			if err != nil {
 				return err
 			}
+			parts := spans[o.ID]
 			p := OutageCauseSpan{OutageID: o.ID, OrgID: o.OrgID, StartAt: *ch.Start, EndAt: *ch.End, Cause: ch.Cause,
 				Note: ch.Note, SetBy: actor.UserID, RequestID: ch.RequestID, CreatedAt: s.now()}
 			if req != nil {
