@@ -94,7 +94,7 @@ func (s *Store) reevaluateNoticesSince(tx *gorm.DB, actor Actor, orgID int64, si
 	}
 	done := map[string]bool{}
 	for _, at := range deadlines {
-		day := at.In(s.zone).Format(time.DateOnly)
+		day := s.dayOf(at)
 		if done[day] {
 			continue
 		}
@@ -108,7 +108,10 @@ func (s *Store) reevaluateNoticesSince(tx *gorm.DB, actor Actor, orgID int64, si
 
 // noticeDay is the calendar day of a miss: that of its deadline in the
 // provider's zone.
-func (s *Store) noticeDay(c *Clock) string { return c.DeadlineAt.In(s.zone).Format(time.DateOnly) }
+func (s *Store) noticeDay(c *Clock) string { return s.dayOf(c.DeadlineAt) }
+
+// dayOf is the calendar day of t in the provider's zone.
+func (s *Store) dayOf(t time.Time) string { return t.In(s.zone).Format(time.DateOnly) }
 
 // reevaluateNoticeDay derives the lines of every missed notice of orgID on
 // day, in deadline order: a waived miss costs nothing; the first miss that
