@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -123,9 +124,12 @@ func MemoryLimit() int64 {
 	return limit
 }
 
+// processMemory is MemoryLimit, read once for the process.
+var processMemory = sync.OnceValue(MemoryLimit)
+
 // DefaultHashSlots sizes the gate for hasher h from this process's memory.
 func DefaultHashSlots(h PasswordHasher) int {
-	return HashSlotsFor(MemoryLimit(), int64(h.Memory)*1024)
+	return HashSlotsFor(processMemory(), int64(h.Memory)*1024)
 }
 
 // WithHashGate sets the gate that bounds concurrent password hashing.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/colo-portal/portal/models/seal"
@@ -59,16 +60,36 @@ func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
 		zone: time.UTC, confirmEvery: DefaultConfirmEvery}
-	WithSecretKey(nil)(s)
 	for _, o := range opts {
 		o(s)
+	}
+	if s.totpKey == (seal.Key{}) {
+		WithSecretKey(nil)(s)
 	}
 	if s.hashGate == nil {
 		s.hashGate = NewHashGate(DefaultHashSlots(s.hasher), DefaultHashWait)
 	}
-	s.dummyHash, _ = s.hasher.Hash("no user has this password 7f3c")
+	s.dummyHash = dummyHashFor(s.hasher)
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s
+}
+
+// dummyHashes holds one dummy hash per hasher's parameters for the
+// process, so that a new store does not run Argon2id again.
+var dummyHashes sync.Map // PasswordHasher -> string
+
+// dummyHashFor is the dummy hash made with h ("" if hashing failed, as
+// before; a failure is not kept).
+func dummyHashFor(h PasswordHasher) string {
+	if v, ok := dummyHashes.Load(h); ok {
+		return v.(string)
+	}
+	d, err := h.Hash("no user has this password 7f3c")
+	if err != nil {
+		return ""
+	}
+	v, _ := dummyHashes.LoadOrStore(h, d)
+	return v.(string)
 }
 
 // forUpdate makes tx's next read lock the rows it reads until commit. On
