@@ -100,7 +100,7 @@ func Open(ctx context.Context, opts OpenOptions) (*gorm.DB, Dialect, error) {
 		_ = sqlDB.Close()
 		return nil, "", fmt.Errorf("models: %s does not answer: %w", dialect, err)
 	}
-	return db, dialectOf(db), nil
+	return db, dialect, nil
 }
 
 // SQLiteDSN returns the connection string for an SQLite file with WAL, a busy
