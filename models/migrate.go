@@ -105,6 +105,31 @@ func createTables(tx *gorm.DB, tables ...any) error {
 	return createTablesWith(tx, "", tables...)
 }
 
+// addRefColumn gives model's table a ref column if it has none, fills each
+// row whose ref is empty with newRef(), then adds the unique index named
+// index, last, once every row has its own. what names a row in errors.
+func addRefColumn(tx *gorm.DB, model interface{ TableName() string }, what, index string) error {
+	m := tx.Migrator()
+	if !m.HasColumn(model, "Ref") {
+		if err := m.AddColumn(model, "Ref"); err != nil {
+			return fmt.Errorf("add %s.ref: %w", model.TableName(), err)
+		}
+	}
+	var ids []int64
+	if err := tx.Model(model).Where("ref = ''").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tx.Model(model).Where("id = ? AND ref = ''", id).Update("ref", newRef()).Error; err != nil {
+			return fmt.Errorf("give %s %d a reference: %w", what, id, err)
+		}
+	}
+	if !m.HasIndex(model, index) {
+		return m.CreateIndex(model, index)
+	}
+	return nil
+}
+
 // createTablesWith is createTables with extra SQLite table options, such as
 // WITHOUT ROWID for tables keyed by their primary key alone.
 func createTablesWith(tx *gorm.DB, sqliteOptions string, tables ...any) error {

@@ -24,29 +24,18 @@ type (
 func (opRequestV11) TableName() string { return "operation_requests" }
 func (causeSpanV11) TableName() string { return "outage_cause_spans" }
 
-// migrateRequestRefs gives every request a random reference and copies it
-// to the spans of its outages. The unique index comes last, once every row
-// has its own.
+// migrateRequestRefs gives every request a random reference (with its
+// unique index, added once every row has its own) and copies it to the
+// spans of its outages.
 func migrateRequestRefs(tx *gorm.DB) error {
 	m := tx.Migrator()
-	if !m.HasColumn(&opRequestV11{}, "Ref") {
-		if err := m.AddColumn(&opRequestV11{}, "Ref"); err != nil {
-			return fmt.Errorf("add operation_requests.ref: %w", err)
-		}
-	}
 	if !m.HasColumn(&causeSpanV11{}, "RequestRef") {
 		if err := m.AddColumn(&causeSpanV11{}, "RequestRef"); err != nil {
 			return fmt.Errorf("add outage_cause_spans.request_ref: %w", err)
 		}
 	}
-	var todo []opRequestV11
-	if err := tx.Where("ref = ''").Find(&todo).Error; err != nil {
+	if err := addRefColumn(tx, &opRequestV11{}, "request", "idx_operation_requests_ref"); err != nil {
 		return err
-	}
-	for _, r := range todo {
-		if err := tx.Model(&opRequestV11{}).Where("id = ? AND ref = ''", r.ID).Update("ref", newRequestRef()).Error; err != nil {
-			return fmt.Errorf("give request %d a reference: %w", r.ID, err)
-		}
 	}
 	// COALESCE: a span whose request is no longer there keeps '' rather
 	// than NULL, which the NOT NULL column refuses.
@@ -54,9 +43,6 @@ func migrateRequestRefs(tx *gorm.DB) error {
 		"WHERE request_id IS NOT NULL AND request_ref = ''").Error
 	if err != nil {
 		return fmt.Errorf("copy request references to cause spans: %w", err)
-	}
-	if !m.HasIndex(&opRequestV11{}, "idx_operation_requests_ref") {
-		return m.CreateIndex(&opRequestV11{}, "idx_operation_requests_ref")
 	}
 	return nil
 }

@@ -97,12 +97,6 @@ func (r *OperationRequest) Number() string {
 	return FormatNumber(NumberOperation, r.NumberYear, r.NumberSeq)
 }
 
-// newRequestRef is a new request reference: 16 random hex digits.
-func newRequestRef() string { return newRef() }
-
-// newDocumentRef is a new document reference, made as a request's.
-func newDocumentRef() string { return newRef() }
-
 // newRef is 16 random hex digits: a key for a URL that says nothing of how
 // many rows there are.
 func newRef() string {
@@ -305,7 +299,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 		if actor.UserID != nil {
 			raisedBy = *actor.UserID
 		}
-		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Ref: newRequestRef(), Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
+		r = &OperationRequest{OrgID: orgID, NumberYear: year, NumberSeq: seq, Ref: newRef(), Title: in.Title, Work: in.Work, Urgency: in.Urgency, WindowFrom: utcPtr(in.WindowFrom),
 			WindowTo: utcPtr(in.WindowTo), Channel: in.Channel, State: OpAwaiting, RequestedBy: in.RequestedBy,
 			RaisedBy: raisedBy, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(r).Error; err != nil {

@@ -44,7 +44,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 			return err
 		}
 		now := s.now()
-		doc := Document{OrgID: orgID, RequestID: reqID, Ref: newDocumentRef(), StorageKey: key, FileName: up.Name, ContentType: up.ContentType,
+		doc := Document{OrgID: orgID, RequestID: reqID, Ref: newRef(), StorageKey: key, FileName: up.Name, ContentType: up.ContentType,
 			Size: up.Size, SHA256: up.SHA256, UploadedBy: actor.UserID, CreatedAt: now}
 		if err := tx.Create(&doc).Error; err != nil {
 			return err
