@@ -40,15 +40,10 @@ func (s *Store) ClaimSubmission(ctx context.Context, token string, userID int64)
 	if res.RowsAffected == 1 {
 		return sub, true, nil
 	}
-	var got Submission
-	if err := db.Where("token = ?", token).Take(&got).Error; err != nil {
-		// Released meanwhile by a post that failed: the caller may try again.
-		return nil, false, fmt.Errorf("models: read submission: %w", notFound(err))
-	}
-	if got.UserID != userID {
-		return nil, false, fmt.Errorf("models: claim submission: %w", ErrConflict)
-	}
-	return &got, false, nil
+	// ErrNotFound: released meanwhile by a post that failed, and the
+	// caller may try again.
+	got, err := s.GetSubmission(ctx, token, userID)
+	return got, false, err
 }
 
 // GetSubmission reads the use of token by userID, without claiming it: a
