@@ -19,7 +19,9 @@ const (
 // CheckDate refuses a time outside the date range, seen in loc, as a
 // validation error of field.
 func CheckDate(field string, t time.Time, loc *time.Location) error {
-	if y := t.In(loc).Year(); y < 2000 || y > 2099 {
+	// Dates as YYYY-MM-DD compare as strings; a year outside 0000-9999
+	// formats with a sign or a fifth digit and falls below EarliestDate.
+	if d := t.In(loc).Format(time.DateOnly); d < EarliestDate || d > LatestDate {
 		return Invalid(field, "error.date_range", EarliestDate, LatestDate)
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 // Kinds of numbered records. Each customer-visible record is quoted by a
 // number of its own organization and year (OP-2026-0007), never by its
 // global ID, which would tell a customer how busy the others are. The ID
-// stays the key in URLs and in the database.
+// stays the key in the database; URLs carry a random reference (Ref).
 const (
 	NumberOperation = "operation"
 )

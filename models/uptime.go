@@ -140,7 +140,8 @@ func DailyAvailability(first time.Time, days int, since, now time.Time, spans []
 }
 
 // OrgUptime measures every device of organization orgID for the uptime
-// page, in three queries: devices, checks, and the outages of 90 days.
+// page, in four queries: devices, checks, the outages of 90 days, and
+// their cause spans.
 func (s *Store) OrgUptime(ctx context.Context, sc Scope, orgID int64, loc *time.Location) ([]DeviceUptime, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "org uptime")
