@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"image/png"
-	"math"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp"
@@ -34,14 +33,12 @@ func (h *Handler) changePassword(c *fiber.Ctx) error {
 	}
 	renewed, err := h.store.ChangePassword(c.UserContext(), currentUser(c).ID, c.FormValue("current"), c.FormValue("password"),
 		c.IP(), state(c).sessionID, h.limits)
-	if joined(err) {
-		h.logger(c).Error("password change: a write besides the answer failed", "err", err)
-	}
+	h.logSideWrite(c, "password change", err)
 	var limited *models.RateLimitedError
 	if errors.As(err, &limited) {
-		c.Set(fiber.HeaderRetryAfter, itoa(int64(limited.RetryAfter.Seconds())+1))
+		minutes := retryLimited(c, limited)
 		return h.renderAccount(c, fiber.StatusTooManyRequests, views.FormErrors{"current": &models.ValidationError{
-			Field: "current", Key: "error.current_password_limited", Args: []any{int(math.Ceil(limited.RetryAfter.Minutes()))}}})
+			Field: "current", Key: "error.current_password_limited", Args: []any{minutes}}})
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity, errs)

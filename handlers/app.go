@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -120,11 +118,12 @@ func New(d Deps) *fiber.App {
 	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {
-		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
-		// HEAD is GET without the body (fasthttp leaves the body out).
 		if r.Method == fiber.MethodGet {
-			app.Add(fiber.MethodHead, r.Path, h.guard(r.Access), r.Handler)
+			// fiber's Get registers HEAD too: GET without the body.
+			app.Get(r.Path, h.guard(r.Access), r.Handler)
+			continue
 		}
+		app.Add(r.Method, r.Path, h.guard(r.Access), r.Handler)
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
@@ -175,7 +174,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		status = http.StatusNotFound
 	case busy:
 		status = http.StatusTooManyRequests
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		retryBusy(c, wait)
 	case errors.As(err, &fe):
 		status = fe.Code
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

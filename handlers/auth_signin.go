@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"math"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,20 +29,15 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	}
 	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
 	var limited *models.RateLimitedError
-	if joined(err) {
-		// Authenticate joins a failed audit write to its answer: the
-		// answer stands, the failure is logged.
-		h.logger(c).Error("sign-in: a write besides the answer failed", "err", err, "ip", c.IP())
-	}
+	h.logSideWrite(c, "sign-in", err)
 	if wait, busy := models.IsHashBusy(err); busy {
-		c.Set(fiber.HeaderRetryAfter, itoa(int64(math.Ceil(wait.Seconds()))))
+		retryBusy(c, wait)
 		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.busy"}))
 	}
 	switch {
 	case errors.As(err, &limited):
-		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
-		c.Set(fiber.HeaderRetryAfter, itoa(int64(limited.RetryAfter.Seconds())+1))
+		minutes := retryLimited(c, limited)
 		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.rate_limited", Args: []any{minutes}}))
 	case errors.Is(err, models.ErrBadCredentials):
@@ -118,9 +112,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 		return redirect(c, "/login")
 	}
 	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP(), h.limits)
-	if joined(err) {
-		h.logger(c).Error("second factor: a write besides the answer failed", "err", err, "ip", c.IP())
-	}
+	h.logSideWrite(c, "second factor", err)
 	if errors.Is(err, models.ErrBadCode) {
 		// The failure that used up the limit ends the pending session now.
 		if lerr := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); lerr != nil {

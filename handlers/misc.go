@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/colo-portal/portal/assets"
 	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -70,4 +72,25 @@ func (h *Handler) setLanguage(c *fiber.Ctx) error {
 		}
 	}
 	return redirect(c, localPath(c.FormValue("next")))
+}
+
+// retryBusy sets Retry-After for a request that found every hashing slot
+// taken: the wait, in whole seconds rounded up.
+func retryBusy(c *fiber.Ctx, wait time.Duration) {
+	c.Set(fiber.HeaderRetryAfter, itoa(int64(math.Ceil(wait.Seconds()))))
+}
+
+// retryLimited sets Retry-After for a refusal by the sign-in limits and
+// returns the minutes to quote to the user.
+func retryLimited(c *fiber.Ctx, rl *models.RateLimitedError) int {
+	c.Set(fiber.HeaderRetryAfter, itoa(int64(rl.RetryAfter.Seconds())+1))
+	return int(math.Ceil(rl.RetryAfter.Minutes()))
+}
+
+// logSideWrite logs a failed write (an audit record) that the Store joined
+// to its answer: the answer stands, the failure must not go unseen.
+func (h *Handler) logSideWrite(c *fiber.Ctx, what string, err error) {
+	if joined(err) {
+		h.logger(c).Error(what+": a write besides the answer failed", "err", err, "ip", c.IP())
+	}
 }

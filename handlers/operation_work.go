@@ -56,7 +56,15 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 // operation would do, for the engineer to confirm: only the part inside
 // the authorized work takes the operation's cause.
 func (h *Handler) showClassifyOutage(c *fiber.Ctx) error {
-	return h.renderClassify(c, fiber.StatusOK, nil, "")
+	r, id, err := h.requestChild(c, "outage")
+	if err != nil {
+		return err
+	}
+	d, err := h.store.RequestDetailOf(c.UserContext(), scope(c), r)
+	if err != nil {
+		return err
+	}
+	return h.renderClassify(c, fiber.StatusOK, d, id, nil, "")
 }
 
 // classifyOutage attributes the part of an outage inside the authorized
@@ -75,7 +83,7 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 	note := c.FormValue("note")
 	_, err = h.store.ApplyOperationCause(ctx, actor(c), d, id, note)
 	if errs := views.FromError(err); errs != nil {
-		return h.renderClassify(c, fiber.StatusUnprocessableEntity, errs, note)
+		return h.renderClassify(c, fiber.StatusUnprocessableEntity, d, id, errs, note)
 	}
 	if err != nil {
 		return err
@@ -84,17 +92,12 @@ func (h *Handler) classifyOutage(c *fiber.Ctx) error {
 	return redirect(c, views.OperationURL(r.Ref)+"#ov-h")
 }
 
-func (h *Handler) renderClassify(c *fiber.Ctx, status int, errs views.FormErrors, note string) error {
-	r, id, err := h.requestChild(c, "outage")
-	if err != nil {
-		return err
-	}
+// renderClassify shows the split of outage id for request detail d, which
+// the caller has read within the request's scope.
+func (h *Handler) renderClassify(c *fiber.Ctx, status int, d *models.RequestDetail, id int64, errs views.FormErrors, note string) error {
 	ctx := c.UserContext()
-	d, err := h.store.RequestDetailOf(ctx, scope(c), r)
-	if err != nil {
-		return err
-	}
 	vm := views.OperationCausePageVM{D: d, Errors: errs, Note: note}
+	var err error
 	if vm.Plan, err = h.store.PlanOperationCause(ctx, d, id); err != nil {
 		return err
 	}

@@ -203,13 +203,19 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 		if vm.Outages, err = h.store.OverlappingOutages(ctx, d); err != nil {
 			return err
 		}
+		// One query for the spans of every overlapping outage, all of the
+		// request's organization.
+		ids := make([]int64, len(vm.Outages))
+		for i, o := range vm.Outages {
+			ids[i] = o.ID
+		}
+		parts, err := h.store.CauseSpansOf(ctx, scope(c), d.Request.OrgID, ids)
+		if err != nil {
+			return err
+		}
 		vm.Splits = map[int64][]models.OutageSegment{}
 		for _, o := range vm.Outages {
-			parts, err := h.store.OutageCauseSpans(ctx, scope(c), o.OrgID, o.ID)
-			if err != nil {
-				return err
-			}
-			vm.Splits[o.ID] = models.OutageSegments(o, parts)
+			vm.Splits[o.ID] = models.OutageSegments(o, parts[o.ID])
 		}
 	}
 	return h.render(c, status, views.OperationPage(vm))

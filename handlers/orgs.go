@@ -67,10 +67,9 @@ func (h *Handler) closeMonth(c *fiber.Ctx) error {
 		return err
 	}
 	month := c.FormValue("month")
-	u := currentUser(c)
-	err = h.store.CloseMonth(c.UserContext(), models.UserActor(u, c.IP()), id, month)
-	if v, ok := models.AsValidation(err); ok {
-		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, views.FormErrors{v.Field: v})
+	err = h.store.CloseMonth(c.UserContext(), actor(c), id, month)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, errs)
 	}
 	if err != nil {
 		return err
@@ -83,17 +82,13 @@ func (h *Handler) newOrg(c *fiber.Ctx) error {
 }
 
 func (h *Handler) editOrg(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	o, err := h.store.GetOrg(c.UserContext(), scope(c), id)
+	o, err := h.orgParam(c)
 	if err != nil {
 		return err
 	}
 	in := models.OrgInput{Slug: o.Slug, Name: o.Name, ContactAddress: o.ContactAddress,
 		ServiceRepUserID: o.ServiceRepUserID, EngineerUserID: o.EngineerUserID}
-	return h.renderOrgForm(c, fiber.StatusOK, id, in, nil)
+	return h.renderOrgForm(c, fiber.StatusOK, o.ID, in, nil)
 }
 
 func orgForm(c *fiber.Ctx) models.OrgInput {

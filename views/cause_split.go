@@ -17,5 +17,5 @@ type OperationCausePageVM struct {
 
 // Action is where the confirmation posts.
 func (vm OperationCausePageVM) Action() string {
-	return OperationURL(vm.D.Request.Ref) + Path("/outages/", vm.Plan.Outage.ID) + "/classify"
+	return ClassifyURL(vm.D.Request.Ref, vm.Plan.Outage.ID)
 }

@@ -86,6 +86,12 @@ func (vm OperationPageVM) Base() string { return OperationURL(vm.D.Request.Ref) 
 // never carry the global ID: docs/agreement.md, record numbers).
 func OperationURL(ref string) string { return "/operations/" + ref }
 
+// ClassifyURL is the page that attributes part of outage outageID to the
+// operation of request ref.
+func ClassifyURL(ref string, outageID int64) string {
+	return OperationURL(ref) + Path("/outages/", outageID) + "/classify"
+}
+
 // CanFile reports whether engineers may file a written authorization: on
 // an open request, or on a finished one whose phone authorization still
 // waits for its signed form.
