@@ -72,7 +72,16 @@ func TestAdministration(t *testing.T) {
 			wantBody(t, r, "carol@charlie.test", "Carol Charlie", zh("flash.user_created"))
 			wantAudit(t, admin, models.AuditUserCreated, fx.Admin.Email, userID)
 
+			// A password the admin chose is changed before anything else.
 			c := signIn(t, e.app, "carol@charlie.test", pw)
+			wantRedirect(t, c.get("/"), "/account/password")
+			wantRedirect(t, c.get("/contacts"), "/account/password")
+			r = c.get("/account/password")
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("account.must_change_password"))
+			r = c.submit("/account/password", "/account/password", url.Values{"current": {pw},
+				"password": {"Mulberry tide 42 lantern"}, "confirm": {"Mulberry tide 42 lantern"}})
+			wantRedirect(t, r, "/account")
 			r = c.get("/")
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, "Charlie Cloud 查理", fx.Service.Email, fx.Engineer.Email)

@@ -112,7 +112,7 @@ func enableTOTP(t *testing.T, e *env, u *models.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.ConfirmTOTP(ctx, models.UserActor(u, "127.0.0.1"), u.ID, code); err != nil {
+	if _, err := e.store.ConfirmTOTP(ctx, models.UserActor(u, "127.0.0.1"), u.ID, code); err != nil {
 		t.Fatalf("confirm TOTP: %v", err)
 	}
 	return en.Secret
