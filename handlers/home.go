@@ -47,5 +47,3 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 	}
 	return h.render(c, fiber.StatusOK, views.StaffHomePage(vm))
 }
-
-

@@ -271,6 +271,9 @@ type UserFilter struct {
 	Role  Role
 	OrgID int64
 	Query string
+	// EnabledOnly leaves disabled users out (choices such as a request's
+	// requester).
+	EnabledOnly bool
 }
 
 // ListUsers lists the users sc sees (staff users, who belong to no
@@ -282,6 +285,9 @@ func (s *Store) ListUsers(ctx context.Context, sc Scope, f UserFilter) ([]User, 
 	}
 	if f.OrgID != 0 {
 		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if f.EnabledOnly {
+		q = q.Where("disabled_at IS NULL")
 	}
 	if t := strings.TrimSpace(f.Query); t != "" {
 		like := "%" + escapeLike(strings.ToLower(t)) + "%"
