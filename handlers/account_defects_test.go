@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"regexp"
 	"testing"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
 )
 
 var qrSrcRE = regexp.MustCompile(`<img class="qr" src="([^"]*)"`)
@@ -66,5 +69,65 @@ func TestTheSignInPageLanguageWinsForTheSession(t *testing.T) {
 		if got := other.get("/account").Header.Get("Content-Language"); got != "zh-CN" {
 			t.Errorf("Content-Language %q without a choice, want the saved zh-CN", got)
 		}
+	})
+}
+
+func TestAdminRequiringASecondFactorSaysSo(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		admin := e.as(t, e.fx.Admin)
+		page := "/admin/users/" + ids(e.fx.CustA.ID)
+		wantRedirect(t, admin.submit(page, page+"/totp-required", url.Values{"required": {"1"}}), page)
+		r := admin.get(page)
+		wantBody(t, r, zh("flash.totp_required_on"))
+		wantNoBody(t, r, zh("flash.saved"))
+		wantRedirect(t, admin.submit(page, page+"/totp-required", url.Values{"required": {"0"}}), page)
+		wantBody(t, admin.get(page), zh("flash.totp_required_off"))
+	})
+}
+
+// Every mistake of the password form shows at once, translated.
+func TestPasswordFormShowsEveryError(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		for _, lang := range []string{"en", "zh-CN"} {
+			c := e.as(t, e.fx.CustA)
+			c.cookies["portal_lang"] = lang
+			if err := e.store.SetLocale(context.Background(), e.fx.CustA.ID, lang); err != nil {
+				t.Fatal(err)
+			}
+			r := c.submit("/account", "/account/password", url.Values{"current": {""}, "password": {"short"}, "confirm": {"other"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, tr(lang, "error.required"), tr(lang, "error.password_too_short", models.MinPasswordLen),
+				tr(lang, "error.password_mismatch"), tr(lang, "account.password_retype"))
+		}
+	})
+}
+
+// A disabled user is never offered, nor accepted, as a requester.
+func TestDisabledUserIsNoRequester(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		fx := e.fx
+		gone, err := e.store.CreateUser(ctx, models.SystemActor("test"), models.UserInput{Email: "gone@alpha.test", Name: "Gone Gopher",
+			Role: models.RoleCustomer, OrgID: &fx.OrgA.ID, Password: dbtest.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SetUserDisabled(ctx, models.SystemActor("test"), gone.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := e.store.CreateDevice(ctx, models.SystemActor("test"), models.DeviceInput{OrgID: fx.OrgA.ID, Name: "web-01", Address: "127.0.0.20"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng := e.as(t, fx.Engineer)
+		page := "/orgs/" + ids(fx.OrgA.ID) + "/operations/new"
+		r := eng.get(page)
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, fx.CustA.Email)
+		wantNoBody(t, r, "gone@alpha.test")
+		r = eng.submit(page, "/orgs/"+ids(fx.OrgA.ID)+"/operations", url.Values{"title": {"Reboot"}, "work": {"Reboot the box"},
+			"urgency": {"normal"}, "channel": {"phone"}, "requested_by": {ids(gone.ID)}, "devices": {ids(dev.ID)}})
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, zh("operation.error.requester_disabled"))
 	})
 }
