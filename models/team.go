@@ -362,3 +362,11 @@ func (s *Store) accountEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Tim
 	return []Delivery{{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, ContactID: 0, Channel: ChannelEmail, Transport: t,
 		Address: u.Email, Locale: locale, Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now}}, nil
 }
+
+// NewestInvitationID is the newest invitation of orgID, used or not (for
+// tests and the command line, which stand in for the email).
+func (s *Store) NewestInvitationID(ctx context.Context, orgID int64) (int64, error) {
+	var inv Invitation
+	err := s.db.WithContext(ctx).Select("id").Where("org_id = ?", orgID).Order("id DESC").First(&inv).Error
+	return inv.ID, wrap(notFound(err), "newest invitation")
+}
