@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -205,4 +206,45 @@ func TestBrowserTOTPEnrolmentByScanningAndRecoveryCodes(t *testing.T) {
 		t.Errorf("no refusal on the page:\n%s", got)
 	}
 	both(t, ctx, "second-factor-refused")
+}
+
+// The add-check form shows only the fields of the chosen kind (static
+// script: the CSP forbids inline script).
+func TestBrowserAddCheckFormShowsTheFieldsOfItsKind(t *testing.T) {
+	base, fx, store := startPortalStore(t)
+	dev, err := store.CreateDevice(context.Background(), models.SystemActor("test"), models.DeviceInput{OrgID: fx.OrgA.ID, Name: "web-01", Address: "127.0.0.20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	signInInBrowser(t, ctx, base, fx.Engineer.Email)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/devices/"+ids(dev.ID)+"/edit"), chromedp.WaitVisible(chromedp.CSS("#f-kind"))); err != nil {
+		t.Fatal(err)
+	}
+	visible := func(kind string) map[string]bool {
+		t.Helper()
+		js := `(function(){var s=document.getElementById('f-kind');s.value='` + kind + `';s.dispatchEvent(new Event('change',{bubbles:true}));
+			var v=function(sel){var e=document.querySelector(sel);return !!e && e.offsetParent !== null};
+			return {expect: v('#f-expect_min'), keyword: v('#f-keyword'), starttls: v('input[name=starttls]'), target: v('#f-target'), interval: v('#f-interval')}})()`
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]bool](js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for kind, want := range map[string]map[string]bool{
+		"icmp":  {"expect": false, "keyword": false, "starttls": false, "target": true, "interval": true},
+		"https": {"expect": true, "keyword": true, "starttls": false, "target": true, "interval": true},
+		"smtp":  {"expect": false, "keyword": false, "starttls": true, "target": true, "interval": true},
+		"tcp":   {"expect": false, "keyword": false, "starttls": false, "target": true, "interval": true},
+	} {
+		got := visible(kind)
+		for f, w := range want {
+			if got[f] != w {
+				t.Errorf("kind %s: field %s visible %v, want %v", kind, f, got[f], w)
+			}
+		}
+	}
+	visible("http")
+	shot(t, ctx, "add-check-http-1366")
 }
