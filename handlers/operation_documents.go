@@ -66,7 +66,7 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.blobs.Open(doc.StorageKey)
+	f, err := h.blobs.Open(ctx, doc.StorageKey)
 	if errors.Is(err, blobstore.ErrNotFound) {
 		err = models.ErrNotFound // a file gone from the disk is as missing as a row
 	}
