@@ -21,7 +21,6 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
 )
 
@@ -133,7 +132,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	case "audit":
 		return auditVerify(ctx, store, args[1:], stdout)
 	case "demo":
-		blobs, err := blobstore.New(cfg.DocumentsDir())
+		blobs, err := cfg.openDocuments(ctx)
 		if err != nil {
 			return err
 		}
@@ -171,10 +170,11 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	blobs, err := blobstore.New(cfg.DocumentsDir())
+	blobs, err := cfg.openDocuments(ctx)
 	if err != nil {
 		return err
 	}
+	log.Info("documents", "store", blobs.Where())
 	// Requests outlive the signal by the drain below; their contexts end
 	// when it is over, so that no Store call runs on after shutdown.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
