@@ -45,7 +45,7 @@ type manifest struct {
 	NoDocuments   bool   `json:"no_documents,omitempty"`
 	// Key is "secret.key" when the key file is in the backup, else it
 	// says where the secret comes from instead.
-	Key   string         `json:"key"`
+	Key   string       `json:"key"`
 	Files []backupFile `json:"files"`
 }
 
