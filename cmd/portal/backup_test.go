@@ -8,17 +8,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/colo-portal/portal/handlers"
+	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
@@ -582,4 +588,112 @@ func documentRows(t *testing.T, url string) map[string]string {
 		out[d.StorageKey] = d.SHA256
 	}
 	return out
+}
+
+// TestARestoreWithoutDocumentsSaysADocumentIsMissing: after the database
+// is restored without its documents (restore --no-documents, on MySQL as
+// on SQLite), opening a document answers a translated page saying the
+// file is missing and logs an error, instead of a 404 like a wrong link.
+func TestARestoreWithoutDocumentsSaysADocumentIsMissing(t *testing.T) {
+	ctx := context.Background()
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			srcEnv := placeEnv(db.URL, filepath.Join(t.TempDir(), "src"), nil)
+			srcCfg, src := openPlace(t, srcEnv)
+			blobs, err := srcCfg.openDocuments(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := loadDemo(ctx, src, ":8080", blobs, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "backup")
+			if err := run(ctx, []string{"backup", dir}, nil, io.Discard, srcEnv); err != nil {
+				t.Fatal(err)
+			}
+			fresh := "sqlite:" + filepath.Join(t.TempDir(), "restored.db")
+			if db.Name == "mysql" {
+				fresh = dbtest.Databases(t)[1].URL
+			}
+			dstEnv := placeEnv(fresh, filepath.Join(t.TempDir(), "dst"), nil)
+			if err := run(ctx, []string{"restore", "--no-documents", dir}, nil, io.Discard, dstEnv); err != nil {
+				t.Fatal(err)
+			}
+			dstCfg, dst := openPlace(t, dstEnv)
+			dstBlobs, err := dstCfg.openDocuments(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			app := handlers.New(handlers.Deps{Store: dst, Secret: dstCfg.Secret, Sessions: models.DefaultSessionPolicy,
+				SignIn: models.DefaultSignInLimits, Blobs: dstBlobs, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			get := signIn(t, app, "ops@aurora.example", "demo-Aurora-2026")
+
+			_, list := get("/operations")
+			var link string
+			for _, m := range regexp.MustCompile(`href="(/operations/[0-9a-f]{16})"`).FindAllStringSubmatch(list, -1) {
+				if _, page := get(m[1]); link == "" {
+					if d := regexp.MustCompile(`href="(/operations/[0-9a-f]{16}/documents/[0-9a-f]{16})"`).FindStringSubmatch(page); d != nil {
+						link = d[1]
+					}
+				}
+			}
+			if link == "" {
+				t.Fatal("no document link on the demo customer's requests")
+			}
+			status, body := get(link)
+			if status != http.StatusInternalServerError {
+				t.Fatalf("GET %s: status %d, want 500\n%s", link, status, body)
+			}
+			if !strings.Contains(body, locales.For("zh-CN").T("error.document_missing")) && !strings.Contains(body, locales.For("en").T("error.document_missing")) {
+				t.Errorf("GET %s does not say the file is missing:\n%s", link, body)
+			}
+			if !strings.Contains(logs.String(), `"level":"ERROR","msg":"document file missing from the document store"`) {
+				t.Errorf("no error logged for the missing file:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// signIn signs in through the app's form and returns a GET that carries
+// the session: it answers the status and the body.
+func signIn(t *testing.T, app *fiber.App, email, password string) func(path string) (int, string) {
+	t.Helper()
+	do := func(req *http.Request) (*http.Response, string) {
+		t.Helper()
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	resp, body := do(httptest.NewRequest(http.MethodGet, "/login", nil))
+	m := csrfInput.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("GET /login: no _csrf input in\n%s", body)
+	}
+	form := url.Values{"email": {email}, "password": {password}, "_csrf": {m[1]}}
+	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, ck := range resp.Cookies() {
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	resp, body = do(req)
+	var sess *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "portal_session" && ck.Value != "" {
+			sess = ck
+		}
+	}
+	if sess == nil {
+		t.Fatalf("POST /login as %s: status %d, no session\n%s", email, resp.StatusCode, body)
+	}
+	return func(path string) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(&http.Cookie{Name: sess.Name, Value: sess.Value})
+		resp, body := do(req)
+		return resp.StatusCode, body
+	}
 }
