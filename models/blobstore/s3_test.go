@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +46,29 @@ func stores(t *testing.T) map[string]blobstore.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]blobstore.Store{"folder": folder, "s3": s3}
+	out := map[string]blobstore.Store{"folder": folder, "s3": s3}
+	// PORTAL_TEST_S3_URL=http://KEY:SECRET@host:port/bucket runs the same
+	// steps against a real server too (SeaweedFS, MinIO, Garage), under a
+	// prefix of its own.
+	if raw := os.Getenv("PORTAL_TEST_S3_URL"); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || u.User == nil {
+			t.Fatalf("PORTAL_TEST_S3_URL: want http://KEY:SECRET@host:port/bucket")
+		}
+		secret, _ := u.User.Password()
+		run, err := blobstore.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		real, err := blobstore.NewS3(context.Background(), blobstore.S3Config{Endpoint: u.Scheme + "://" + u.Host,
+			Bucket: strings.Trim(u.Path, "/"), Prefix: "portal-test-" + run[:8] + "/", Region: "us-east-1",
+			AccessKey: u.User.Username(), SecretKey: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["s3-server"] = real
+	}
+	return out
 }
 
 // TestStoresKeepTheSameContract runs the same steps on the folder and on
