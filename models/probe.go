@@ -168,9 +168,17 @@ const (
 // instances, so that the others take the checks at once (a clean shutdown).
 func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&Check{}).Where("lease_owner = ?", owner).
-		UpdateColumns(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error; err != nil {
+	var own []int64
+	if err := db.Model(&Check{}).Where("lease_owner = ?", owner).Pluck("id", &own).Error; err != nil {
 		return wrap(err, "release checks")
+	}
+	for chunk := range chunks(own) { // by primary key: see ShareChecks
+		if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).
+				UpdateColumns(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error
+		}); err != nil {
+			return wrap(err, "release checks")
+		}
 	}
 	return wrap(db.Where("id = ?", owner).Delete(&ProberInstance{}).Error, "release checks")
 }

@@ -58,9 +58,10 @@ const idChunk = 1000
 // Checks nobody claimed for a third of a lease (new checks, released ones,
 // ones no instance below its share may take) go to whoever comes first.
 //
-// Every statement touches the rows it needs by primary key or through the
-// (lease_owner, lease_until) index, so that on InnoDB a renewal does not
-// lock other instances' rows; none needs a transaction.
+// Every statement that writes touches the rows it needs by primary key,
+// found by a plain (non-locking) read through the (lease_owner,
+// lease_until) index, and reads committed rows (leaseWrite), so that on
+// InnoDB a renewal never locks or waits for another instance's rows.
 func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (ShareRound, error) {
 	var r ShareRound
 	now := s.now()
@@ -76,9 +77,19 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	if err := db.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error; err != nil {
 		return r, wrap(err, "share checks: forget old instances")
 	}
+	// Renew by primary key: an UPDATE … WHERE lease_owner = ? may scan the
+	// table (the optimizer's choice on a small one) and lock every row.
+	var own []int64
 	if err := db.Model(&Check{}).Where("lease_owner = ? AND lease_until >= ?", owner, window).
-		UpdateColumn("lease_until", until).Error; err != nil {
+		Pluck("id", &own).Error; err != nil {
 		return r, wrap(err, "share checks: renew")
+	}
+	for chunk := range chunks(own) {
+		if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).UpdateColumn("lease_until", until).Error
+		}); err != nil {
+			return r, wrap(err, "share checks: renew")
+		}
 	}
 
 	var live []ProberInstance
@@ -129,16 +140,18 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 				return r, wrap(err, "share checks: pick offers")
 			}
 			for chunk := range chunks(ids) {
-				res := db.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).UpdateColumn("lease_until", window)
-				if res.Error != nil {
-					return r, wrap(res.Error, "share checks: offer")
+				if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+					res := tx.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).UpdateColumn("lease_until", window)
+					r.Offered += int(res.RowsAffected)
+					return res.Error
+				}); err != nil {
+					return r, wrap(err, "share checks: offer")
 				}
-				r.Offered += int(res.RowsAffected)
 			}
 		}
 	case mine < r.Target && mine < o.Max:
 		// Take leases that are ending or ended, the ones that end first.
-		n, err := s.claimChecks(db, owner, o, now, min(r.Target, o.Max)-mine, func(q *gorm.DB) *gorm.DB {
+		n, err := s.claimChecks(ctx, db, owner, o, now, min(r.Target, o.Max)-mine, func(q *gorm.DB) *gorm.DB {
 			return kinds(q, !o.SkipICMP).Where("lease_until < ?", window).Order("lease_until, id")
 		})
 		if err != nil {
@@ -149,7 +162,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	}
 	if mine < o.Max {
 		// Checks nobody took for a third of a lease: whoever comes first.
-		n, err := s.claimChecks(db, owner, o, now, o.Max-mine, func(q *gorm.DB) *gorm.DB {
+		n, err := s.claimChecks(ctx, db, owner, o, now, o.Max-mine, func(q *gorm.DB) *gorm.DB {
 			return kinds(q, !o.SkipICMP).Where("lease_until < ?", now.Add(-o.Lease/3)).Order("id")
 		})
 		if err != nil {
@@ -165,7 +178,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 // whose lease ends within the hand-over window. Each new lease starts when
 // the old one ends, or now if it ended already. Two instances may pick the
 // same rows; the WHERE on lease_until makes only one win each.
-func (s *Store) claimChecks(db *gorm.DB, owner string, o ShareOptions, now time.Time, n int,
+func (s *Store) claimChecks(ctx context.Context, db *gorm.DB, owner string, o ShareOptions, now time.Time, n int,
 	pick func(*gorm.DB) *gorm.DB) (int, error) {
 	if n <= 0 {
 		return 0, nil
@@ -177,15 +190,27 @@ func (s *Store) claimChecks(db *gorm.DB, owner string, o ShareOptions, now time.
 	claimed := 0
 	for chunk := range chunks(ids) {
 		// lease_from is set first: MySQL evaluates the assignments in order.
-		res := db.Exec("UPDATE checks SET lease_from = CASE WHEN lease_until > ? THEN lease_until ELSE ? END, "+
-			"lease_owner = ?, lease_until = ? WHERE id IN ? AND lease_until < ?",
-			now, now, owner, now.Add(o.Lease), chunk, now.Add(o.Lease/2))
-		if res.Error != nil {
-			return claimed, wrap(res.Error, "share checks: claim")
+		if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+			res := tx.Exec("UPDATE checks SET lease_from = CASE WHEN lease_until > ? THEN lease_until ELSE ? END, "+
+				"lease_owner = ?, lease_until = ? WHERE id IN ? AND lease_until < ?",
+				now, now, owner, now.Add(o.Lease), chunk, now.Add(o.Lease/2))
+			claimed += int(res.RowsAffected)
+			return res.Error
+		}); err != nil {
+			return claimed, wrap(err, "share checks: claim")
 		}
-		claimed += int(res.RowsAffected)
 	}
 	return claimed, nil
+}
+
+// leaseWrite runs one statement that changes leases. On MySQL it reads
+// committed rows: InnoDB then locks only the rows the statement changes,
+// and passes over a row another transaction holds if the row's last
+// committed version does not match (another instance's check, being
+// written by its result writer) instead of waiting for it, whatever plan
+// the optimizer picks (a small table is scanned whole).
+func (s *Store) leaseWrite(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.rederiveTx(ctx, fn) // READ COMMITTED on MySQL
 }
 
 // chunks yields ids idChunk at a time.

@@ -100,7 +100,8 @@ func TestPickedUpChecksAreProbedFromTheirArrival(t *testing.T) {
 // gets its share at once, a killed one's checks are taken over within two
 // lease periods, and every check is probed exactly once per interval
 // throughout, hand-overs included; only a killed instance's checks miss
-// slots, until its leases end.
+// slots, until its leases end, and a stopped one's, until the next round
+// of another instance.
 func TestInstancesShareTheChecksEvenly(t *testing.T) {
 	for _, db := range dbtest.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
@@ -145,7 +146,12 @@ func TestInstancesShareTheChecksEvenly(t *testing.T) {
 			clock.run(2 * lease)
 			want("two leases after c was killed", map[string]int{"a": 6, "b": 6})
 			clock.run(settle)
+			ofB := map[int64]bool{}
+			for id, o := range owners(t, s, f) {
+				ofB[id] = o == "b"
+			}
 			b.stop(t) // a clean stop: b releases its checks
+			stopped := clock.Now()
 			clock.run(settle)
 			want("b stopped", map[string]int{"a": 12})
 			clock.run(settle)
@@ -169,6 +175,8 @@ func TestInstancesShareTheChecksEvenly(t *testing.T) {
 					case gap == testInterval:
 					case ofC[ck.ID] && rs[i-1].At.Before(killed) && rs[i].At.Before(killed.Add(2*lease+testInterval)):
 						// c's check: no probe from c's death to the end of its lease.
+					case ofB[ck.ID] && rs[i-1].At.Before(stopped) && rs[i].At.Before(stopped.Add(lease/3+testInterval)):
+						// b's check: released at b's stop, claimed at a's next round.
 					default:
 						t.Errorf("check %d: no probe between %v and %v (%v)", ck.ID, rs[i-1].At.Format("15:04:05.000"),
 							rs[i].At.Format("15:04:05.000"), gap)
