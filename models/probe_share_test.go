@@ -14,9 +14,8 @@ import (
 )
 
 // shareOn opens two stores on one MySQL database, as two instances have,
-// with n devices (one ping check each); lockWait, when set, bounds every
-// lock wait of the stores' connections in seconds. It skips without MySQL.
-func shareOn(t *testing.T, n int, lockWait int) (a, b *models.Store, url string) {
+// with n devices (one ping check each). It skips without MySQL.
+func shareOn(t *testing.T, n int) (a, b *models.Store, url string) {
 	t.Helper()
 	var my *dbtest.DB
 	for _, db := range dbtest.Databases(t) {
@@ -26,9 +25,6 @@ func shareOn(t *testing.T, n int, lockWait int) (a, b *models.Store, url string)
 	}
 	if my == nil {
 		t.Skip("InnoDB locking: MySQL only (set PORTAL_TEST_MYSQL_DSN)")
-	}
-	if lockWait > 0 {
-		my.URL += fmt.Sprintf("?innodb_lock_wait_timeout=%d", lockWait)
 	}
 	clock := dbtest.NewClock()
 	a = dbtest.Open(t, *my, models.WithClock(clock.Now))
@@ -53,18 +49,19 @@ func share(t *testing.T, s *models.Store, owner string, max int) []models.Check 
 	return r.Checks
 }
 
-// A lease renewal locks only its own instance's rows: while the other
-// instance's result writer holds the row of one of its checks (it updates
-// check states by primary key inside its transaction), the renewal goes
-// through instead of waiting for it. The old renewal (UPDATE … WHERE
-// lease_owner = ?, no index on the owner, repeatable read) scanned and
-// locked every row of checks: it waited here until the lock wait timeout,
-// and with two instances the wait became a deadlock.
-func TestLeaseRenewalLocksOnlyItsOwnRows(t *testing.T) {
-	sa, sb, url := shareOn(t, 20, 2)
+// A lease renewal neither waits for nor deadlocks with the other
+// instance's result writer. The writer updates the rows of its checks by
+// primary key, a batch at a time, inside one transaction. The old renewal
+// (UPDATE … WHERE lease_owner = ?, no index on the owner, repeatable read)
+// scanned checks in key order and locked every row it passed: it stopped
+// at a row the writer held while holding rows the writer's next batch
+// needed, and InnoDB killed one of them as a deadlock (the writer then
+// logged "database unreachable").
+func TestLeaseRenewalDoesNotDeadlockWithResultWriter(t *testing.T) {
+	sa, sb, url := shareOn(t, 20)
 	ofA := share(t, sa, "a", 10)
 	ofB := share(t, sb, "b", 100)
-	if len(ofA) != 10 || len(ofB) == 0 {
+	if len(ofA) != 10 || len(ofB) < 4 {
 		t.Fatalf("a holds %d, b %d; want 10 and the rest", len(ofA), len(ofB))
 	}
 	raw, _, err := models.Open(context.Background(), models.OpenOptions{URL: url})
@@ -76,18 +73,57 @@ func TestLeaseRenewalLocksOnlyItsOwnRows(t *testing.T) {
 			d.Close()
 		}
 	}()
+	waiting := func() bool { // a statement of this test's database waits for a row lock
+		var n int64
+		if err := raw.Raw("SELECT COUNT(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p " +
+			"ON p.id = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
 	writer := raw.Begin()
 	defer writer.Rollback()
-	if err := writer.Exec("UPDATE checks SET last_reason = ?, consec_fails = consec_fails + 1 WHERE id = ?",
-		models.ReasonTimeout, ofB[len(ofB)/2].ID).Error; err != nil {
+	state := func(c models.Check) error {
+		return writer.Exec("UPDATE checks SET last_reason = ?, consec_fails = consec_fails + 1 WHERE id = ?",
+			models.ReasonTimeout, c.ID).Error
+	}
+	// The writer's first batch: one of b's last checks.
+	if err := state(ofB[len(ofB)-1]); err != nil {
 		t.Fatal(err)
 	}
-	renewed, err := sa.ShareChecks(context.Background(), "a", models.ShareOptions{Lease: time.Minute, Max: 10})
-	if err != nil {
-		t.Fatalf("a's renewal waited for b's writer: %v", err)
+	renewed := make(chan error, 1)
+	go func() {
+		_, err := sa.ShareChecks(context.Background(), "a", models.ShareOptions{Lease: time.Minute, Max: 10})
+		renewed <- err
+	}()
+	var renewErr error
+	done, waited := false, false
+	for deadline := time.Now().Add(20 * time.Second); !done && !waited; {
+		select {
+		case renewErr = <-renewed:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+			waited = waiting()
+			if time.Now().After(deadline) {
+				t.Fatal("the renewal neither finished nor waited for a lock")
+			}
+		}
 	}
-	if len(renewed.Checks) != 10 {
-		t.Errorf("a renewed %d leases, want its 10", len(renewed.Checks))
+	if waited {
+		t.Error("a's renewal waits for a row of b's check that b's result writer holds")
+	}
+	// The writer's next batch: one of b's first checks.
+	if err := state(ofB[0]); err != nil {
+		t.Errorf("b's result writer: %v", err)
+	}
+	if err := writer.Commit().Error; err != nil {
+		t.Errorf("b's result writer commits: %v", err)
+	}
+	if !done {
+		renewErr = <-renewed
+	}
+	if renewErr != nil {
+		t.Errorf("a's renewal: %v", renewErr)
 	}
 }
 
@@ -97,10 +133,10 @@ func TestLeaseRenewalLocksOnlyItsOwnRows(t *testing.T) {
 // at a time; the old renewal, scanning and locking the whole table, took
 // some of those rows before it waited for others the writer held.
 func TestRenewalsAndResultWritesOfTwoInstancesDoNotDeadlock(t *testing.T) {
-	sa, sb, _ := shareOn(t, 520, 0)
+	sa, sb, _ := shareOn(t, 300)
 	ofA := share(t, sa, "a", 60)
 	ofB := share(t, sb, "b", 1000)
-	if len(ofA) != 60 || len(ofB) < 450 {
+	if len(ofA) != 60 || len(ofB) < 240 {
 		t.Fatalf("a holds %d, b %d", len(ofA), len(ofB))
 	}
 	ctx := context.Background()
