@@ -194,3 +194,36 @@ func TestRenewalsAndResultWritesOfTwoInstancesDoNotDeadlock(t *testing.T) {
 		t.Log("a statement ran out of time")
 	}
 }
+
+func TestShareTargetsSplitEvenlyWithinEachInstancesLimit(t *testing.T) {
+	in := func(id string, max int) models.ProberInstance { return models.ProberInstance{ID: id, MaxChecks: max} }
+	for _, tc := range []struct {
+		name  string
+		total int
+		live  []models.ProberInstance
+		want  string
+	}{
+		{"one instance takes all", 10000, []models.ProberInstance{in("a", 100000)}, "map[a:10000]"},
+		{"two split evenly", 10000, []models.ProberInstance{in("b", 100000), in("a", 100000)}, "map[a:5000 b:5000]"},
+		{"the remainder goes to the first by ID", 10000, []models.ProberInstance{in("c", 0), in("b", 0), in("a", 0)},
+			"map[a:3334 b:3333 c:3333]"},
+		{"a small instance is full, the others share the rest", 10,
+			[]models.ProberInstance{in("a", 2), in("b", 100), in("c", 100)}, "map[a:2 b:4 c:4]"},
+		{"more checks than all take: each takes its most", 100, []models.ProberInstance{in("a", 10), in("b", 20)}, "map[a:10 b:20]"},
+		{"no checks", 0, []models.ProberInstance{in("a", 10), in("b", 0)}, "map[a:0 b:0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := models.ShareTargets(tc.total, tc.live)
+			if fmt.Sprint(got) != tc.want {
+				t.Errorf("split of %d: %v, want %s", tc.total, got, tc.want)
+			}
+			sum := 0
+			for _, n := range got {
+				sum += n
+			}
+			if sum > tc.total {
+				t.Errorf("the shares add up to %d, more than the %d checks", sum, tc.total)
+			}
+		})
+	}
+}
