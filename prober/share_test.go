@@ -186,4 +186,3 @@ func TestInstancesShareTheChecksEvenly(t *testing.T) {
 		})
 	}
 }
-
