@@ -22,7 +22,7 @@ func (ProberInstance) TableName() string { return "prober_instances" }
 
 // ShareOptions are one instance's terms in ShareChecks.
 type ShareOptions struct {
-	Lease    time.Duration // how long a lease lasts; rounds come every Lease/3
+	Lease    time.Duration // how long a lease lasts; rounds come every Lease/4
 	Max      int           // the most checks this instance takes
 	SkipICMP bool          // leave ping checks to instances that can send them
 }
@@ -42,21 +42,23 @@ type ShareRound struct {
 // idChunk bounds the IDs of one IN list (SQLite allows 32,766 variables).
 const idChunk = 1000
 
-// ShareChecks is one lease round of owner, run every Lease/3. It says owner
+// ShareChecks is one lease round of owner, run every Lease/4. It says owner
 // is alive, renews its leases, and moves it towards its fair share of the
 // enabled checks: the live instances (alive beyond the hand-over window)
 // split the checks evenly, within what each takes (Max).
 //
 // A lease that ends within the hand-over window (half a lease from now)
-// is changing hands: its owner does not renew it, and an instance below its
-// share claims it with LeaseFrom set to the old lease's end, so the old
+// is changing hands: an instance below its share may claim it with LeaseFrom set to the old lease's end, so the old
 // owner probes the slots before that time and the new one those from it:
 // no slot is probed twice or left out. An instance above its share offers
 // its excess by cutting those leases to the window; a killed instance's
 // leases reach the window on their own, at the same time as its liveness
 // ends, so the others take them over from the moment its leases end.
-// Checks nobody claimed for a third of a lease (new checks, released ones,
-// ones no instance below its share may take) go to whoever comes first.
+// The owner renews a lease only while more than a third of it is left: an
+// offered one has less by its next round, a lease of a round late by up to
+// 25 s (a loaded database) still has more. Checks nobody claimed for a
+// round (new checks, released ones, ones no instance below its share may
+// take) go to whoever comes first.
 //
 // Every statement that writes touches the rows it needs by primary key,
 // found by a plain (non-locking) read through the (lease_owner,
@@ -80,7 +82,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	// Renew by primary key: an UPDATE … WHERE lease_owner = ? may scan the
 	// table (the optimizer's choice on a small one) and lock every row.
 	var own []int64
-	if err := db.Model(&Check{}).Where("lease_owner = ? AND lease_until >= ?", owner, window).
+	if err := db.Model(&Check{}).Where("lease_owner = ? AND lease_until >= ?", owner, now.Add(o.Lease/3)).
 		Pluck("id", &own).Error; err != nil {
 		return r, wrap(err, "share checks: renew")
 	}
@@ -161,9 +163,9 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		mine += n
 	}
 	if mine < o.Max {
-		// Checks nobody took for a third of a lease: whoever comes first.
+		// Checks nobody took for a round: whoever comes first.
 		n, err := s.claimChecks(ctx, db, owner, o, now, o.Max-mine, func(q *gorm.DB) *gorm.DB {
-			return kinds(q, !o.SkipICMP).Where("lease_until < ?", now.Add(-o.Lease/3)).Order("id")
+			return kinds(q, !o.SkipICMP).Where("lease_until < ?", now.Add(-o.Lease/4)).Order("id")
 		})
 		if err != nil {
 			return r, err

@@ -24,8 +24,8 @@ type Config struct {
 	// hostname-pid-random.
 	InstanceID string
 	// Lease is how long a claim on a check lasts; it is renewed every
-	// Lease/3, so a dead instance's checks are taken over within two
-	// leases. Default 60 s.
+	// Lease/4, and a dead instance's checks are taken over when its leases
+	// end, within one lease. Default 60 s.
 	Lease time.Duration
 	// MaxChecks bounds the checks this instance holds. Default 100,000.
 	MaxChecks int
@@ -180,7 +180,7 @@ func (p *Prober) Run(ctx context.Context) error {
 	close(wstop)
 	<-wdone
 	if !p.cfg.keepLeases {
-		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := p.store.ReleaseChecks(rctx, p.cfg.InstanceID); err != nil {
 			p.log.Warn("prober: release leases (they expire on their own)", "err", err)
@@ -209,13 +209,13 @@ type claims struct {
 	failing bool
 }
 
-// lease runs a round of ShareChecks every Lease/3 and hands the set held
+// lease runs a round of ShareChecks every Lease/4 and hands the set held
 // to the scheduler. While rounds fail (the database is away) the scheduler
 // keeps probing what it last held, past the ends of those leases: with one
 // database, no other instance can take those checks meanwhile, and the
 // results go to the spool.
 func (p *Prober) lease(ctx context.Context, out chan claims) {
-	every := p.cfg.Lease / 3
+	every := p.cfg.Lease / 4
 	t := p.cfg.Clock.NewTimer(0)
 	defer t.Stop()
 	held, failing := 0, false

@@ -175,7 +175,7 @@ func TestInstancesShareTheChecksEvenly(t *testing.T) {
 					case gap == testInterval:
 					case ofC[ck.ID] && rs[i-1].At.Before(killed) && rs[i].At.Before(killed.Add(2*lease+testInterval)):
 						// c's check: no probe from c's death to the end of its lease.
-					case ofB[ck.ID] && rs[i-1].At.Before(stopped) && rs[i].At.Before(stopped.Add(lease/3+testInterval)):
+					case ofB[ck.ID] && rs[i-1].At.Before(stopped) && rs[i].At.Before(stopped.Add(lease/4+testInterval)):
 						// b's check: released at b's stop, claimed at a's next round.
 					default:
 						t.Errorf("check %d: no probe between %v and %v (%v)", ck.ID, rs[i-1].At.Format("15:04:05.000"),
