@@ -76,11 +76,14 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		DoUpdates: clause.AssignmentColumns([]string{"seen_until", "max_checks", "icmp"})}).Create(&me).Error; err != nil {
 		return r, wrap(err, "share checks: say alive")
 	}
-	if err := db.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error; err != nil {
+	if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+		return tx.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error
+	}); err != nil {
 		return r, wrap(err, "share checks: forget old instances")
 	}
-	// Renew by primary key: an UPDATE … WHERE lease_owner = ? may scan the
-	// table (the optimizer's choice on a small one) and lock every row.
+	// Renew by primary key, which locks the rows in key order as the result
+	// writer does; an UPDATE … WHERE lease_owner = ? may scan the table (the
+	// optimizer's choice on a small one) in any order.
 	var own []int64
 	if err := db.Model(&Check{}).Where("lease_owner = ? AND lease_until >= ?", owner, now.Add(o.Lease/3)).
 		Pluck("id", &own).Error; err != nil {
