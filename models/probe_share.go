@@ -37,6 +37,12 @@ type ShareRound struct {
 	Target    int // this instance's fair share
 	Offered   int // checks offered to instances below their share
 	Claimed   int // checks claimed in this round
+	// OfferedIDs are the checks whose leases this round cut to end at
+	// OfferedUntil. Another instance may take one before Checks is read,
+	// so it is missing there: the owner must stop probing it at
+	// OfferedUntil all the same, as the new owner starts then.
+	OfferedIDs   []int64
+	OfferedUntil time.Time
 }
 
 // idChunk bounds the IDs of one IN list (SQLite allows 32,766 variables).
@@ -144,6 +150,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 				Order("id DESC").Limit(n).Pluck("id", &ids).Error; err != nil {
 				return r, wrap(err, "share checks: pick offers")
 			}
+			r.OfferedIDs, r.OfferedUntil = ids, window
 			for chunk := range chunks(ids) {
 				if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
 					res := tx.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).UpdateColumn("lease_until", window)

@@ -31,11 +31,12 @@ func shareOn(t *testing.T, n int) (a, b *models.Store, url string) {
 	b = dbtest.Open(t, *my, models.WithClock(clock.Now))
 	ctx := context.Background()
 	fx := dbtest.Seed(t, a)
-	for i := range n {
-		if _, err := a.CreateDevice(ctx, models.SystemActor("test"), models.DeviceInput{OrgID: fx.OrgA.ID,
-			Name: fmt.Sprintf("d%d", i), Address: "127.0.1.1"}); err != nil {
-			t.Fatal(err)
-		}
+	rows := make([]models.DeviceImportRow, n)
+	for i := range rows {
+		rows[i] = models.DeviceImportRow{Line: i + 2, Org: fx.OrgA.Slug, Name: fmt.Sprintf("d%d", i), Address: "127.0.1.1"}
+	}
+	if _, err := a.ImportDevices(ctx, models.SystemActor("test"), rows); err != nil {
+		t.Fatal(err)
 	}
 	return a, b, my.URL
 }
@@ -165,7 +166,7 @@ func TestRenewalsAndResultWritesOfTwoInstancesDoNotDeadlock(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	for round := range 20 {
+	for round := range 12 {
 		var wg sync.WaitGroup
 		for _, inst := range []struct {
 			name string

@@ -207,6 +207,15 @@ func (p *Prober) openSpool() spool {
 type claims struct {
 	set     []models.Check
 	failing bool
+	// cuts are checks offered to other instances, whose leases end at a
+	// time of their own: held in set or not (another instance may have
+	// taken one already).
+	cuts []leaseCut
+}
+
+type leaseCut struct {
+	ids   []int64
+	until time.Time
 }
 
 // lease runs a round of ShareChecks every Lease/4 and hands the set held
@@ -220,8 +229,9 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 	defer t.Stop()
 	held, failing := 0, false
 	send := func(c claims) {
-		select { // replace what the scheduler has not taken yet
-		case <-out:
+		select { // replace what the scheduler has not taken yet, but keep its cuts
+		case old := <-out:
+			c.cuts = append(old.cuts, c.cuts...)
 		default:
 		}
 		out <- c
@@ -237,13 +247,19 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
 		cancel()
 		t.Reset(every)
+		var cuts []leaseCut
+		if len(round.OfferedIDs) > 0 { // also from a round that failed later
+			cuts = []leaseCut{{ids: round.OfferedIDs, until: round.OfferedUntil}}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			if !failing {
 				p.log.Warn("prober: cannot renew or claim checks; probing those already held", "held", held, "err", err)
-				send(claims{failing: true})
+			}
+			if !failing || len(cuts) > 0 {
+				send(claims{failing: true, cuts: cuts})
 			}
 			failing = true
 			continue
@@ -257,7 +273,7 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 				"offered", round.Offered, "claimed", round.Claimed)
 		}
 		held = len(round.Checks)
-		send(claims{set: round.Checks})
+		send(claims{set: round.Checks, cuts: cuts})
 	}
 }
 
@@ -267,7 +283,10 @@ type entry struct {
 	slot  time.Time     // when the next probe is due; its result's time
 	fire  time.Time     // slot plus jitter: when it is sent
 	until time.Time     // the lease's end: slots from here on are another instance's
-	index int
+	// offered: this instance cut the lease to until for another to take,
+	// so it ends then even while leases cannot be renewed.
+	offered bool
+	index   int
 	// running is set from dispatch until the probe's result is queued: a
 	// probe is skipped rather than run twice at once.
 	running atomic.Bool
@@ -312,7 +331,7 @@ func (p *Prober) schedule(ctx context.Context, in <-chan claims, icmp, proto *po
 		now := p.cfg.Clock.Now()
 		for len(h) > 0 && !h[0].fire.After(now) {
 			e := h[0]
-			if !holding && !e.slot.Before(e.until) {
+			if (!holding || e.offered) && !e.slot.Before(e.until) {
 				// The lease ends before this slot: another instance
 				// probes the check from its end on, or nobody should.
 				heap.Pop(&h)
@@ -345,12 +364,26 @@ func (p *Prober) schedule(ctx context.Context, in <-chan claims, icmp, proto *po
 			return
 		case c := <-in:
 			holding = c.failing
+			for _, cut := range c.cuts {
+				p.cut(cut.ids, cut.until, entries)
+			}
 			if !c.failing {
 				// The time the checks arrive, not the time this loop last
 				// woke: a slot before it would be dated before its probe.
 				p.apply(c.set, p.cfg.Clock.Now(), &h, entries)
 			}
 		case <-timer.C():
+		}
+	}
+}
+
+// cut ends the leases of the checks offered at until: the instance that
+// takes one probes it from then on, even if it took it before this
+// instance read back what it holds.
+func (p *Prober) cut(ids []int64, until time.Time, entries map[int64]*entry) {
+	for _, id := range ids {
+		if e := entries[id]; e != nil && e.until.After(until) {
+			e.until, e.offered = until, true
 		}
 	}
 }
@@ -388,6 +421,7 @@ func (p *Prober) apply(set []models.Check, now time.Time, h *schedHeap, entries 
 			continue
 		}
 		old, prevUntil := e.check, e.until
+		e.offered = e.offered && !c.LeaseUntil.After(prevUntil) // a lease again, if renewed or claimed back
 		e.check, e.until = c, c.LeaseUntil
 		gap := c.LeaseFrom != nil && prevUntil.Before(*c.LeaseFrom)
 		if old.IntervalSec != c.IntervalSec || gap && e.slot.Before(start) {

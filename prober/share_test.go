@@ -186,3 +186,32 @@ func TestInstancesShareTheChecksEvenly(t *testing.T) {
 		})
 	}
 }
+
+// An offered lease ends at the time it was cut to even when another
+// instance takes the check before this one reads back what it holds (the
+// check is then missing from the set, whose lease end the scheduler kept
+// from the round before): the new owner probes from the cut on. Seen in
+// a two-process run: 222 slots probed by both instances after a join.
+func TestOfferedLeaseEndsAtItsCutWhenTakenBeforeReadBack(t *testing.T) {
+	p := New(Config{InstanceID: "a", Jitter: -1}, nil, nil, nil)
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	c := models.Check{ID: 7, Enabled: true, IntervalSec: 10, LeaseUntil: now.Add(time.Minute)}
+	var h schedHeap
+	entries := map[int64]*entry{}
+	p.apply([]models.Check{c}, now, &h, entries)
+	if e := entries[7]; e == nil || !e.until.Equal(c.LeaseUntil) {
+		t.Fatalf("held until %v, want %v", entries[7], c.LeaseUntil)
+	}
+	cut := now.Add(30 * time.Second)
+	p.cut([]int64{7}, cut, entries)
+	p.apply(nil, now.Add(time.Second), &h, entries) // taken: missing from the set
+	if e := entries[7]; e == nil || !e.until.Equal(cut) || !e.offered {
+		t.Fatalf("after the offer: %+v, want held until the cut %v", entries[7], cut)
+	}
+	// Claimed back later: a lease again.
+	c.LeaseUntil = now.Add(2 * time.Minute)
+	p.apply([]models.Check{c}, now.Add(40*time.Second), &h, entries)
+	if e := entries[7]; e.offered || !e.until.Equal(c.LeaseUntil) {
+		t.Errorf("claimed back: offered %v until %v, want a lease until %v", e.offered, e.until, c.LeaseUntil)
+	}
+}
