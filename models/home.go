@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // What the home pages show that no other page reads in one piece: the
@@ -179,6 +181,49 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 		} else {
 			out[i].Request = requests[c.RefID]
 		}
+	}
+	return out, nil
+}
+
+// EventContactsRequested asks an organization's users by email to name
+// their authorized contacts (a staff member pressed the button on the
+// organization's page).
+const EventContactsRequested = "organization.contacts_requested"
+
+// AskForContacts emails the enabled portal users of orgID, through the
+// outbox, that the organization has no authorized contact yet and that
+// they add them; audited with how many users it goes to. An organization
+// without an enabled user is refused: nobody could read it.
+func (s *Store) AskForContacts(ctx context.Context, actor Actor, orgID int64) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var o Organization
+		if err := tx.Select("id", "name").Where("id = ?", orgID).First(&o).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&User{}).Where("org_id = ? AND role = ? AND disabled_at IS NULL", orgID, RoleCustomer).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return Invalid("users", "org.contacts_no_users")
+		}
+		if err := s.outbox(tx, EventContactsRequested, orgID, orgID, ""); err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditContactsRequested, "organization", &o.ID, &o.ID, map[string]any{"users": n})
+	})
+	return int(n), wrap(err, "ask for contacts")
+}
+
+// contactsRequestRecipients are the enabled portal users of orgID.
+func contactsRequestRecipients(tx *gorm.DB, orgID int64) ([]emailRecipient, error) {
+	var us []User
+	if err := tx.Where("org_id = ? AND role = ? AND disabled_at IS NULL", orgID, RoleCustomer).Order("id").Find(&us).Error; err != nil {
+		return nil, err
+	}
+	out := make([]emailRecipient, len(us))
+	for i, u := range us {
+		out[i] = emailRecipient{Address: u.Email, Locale: u.Locale}
 	}
 	return out, nil
 }

@@ -237,7 +237,7 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		}
 		switch ev.Kind {
 		case EventOutageOpened, EventOutageClosed:
-		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan:
+		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err
