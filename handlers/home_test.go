@@ -211,3 +211,32 @@ func TestStaffOrganizationPageShowsContactsAndAsksForThem(t *testing.T) {
 		wantStatus(t, svc.submit("/orgs/"+b, "/orgs/999999/ask-contacts", nil), http.StatusNotFound)
 	})
 }
+
+func TestPhoneAuthorizationFormShowsTheContactsNumbers(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		h := seedHome(t, e.store, e.fx, e.clock.Now())
+		runScenarios(t, e, []scenario{
+			{name: "the engineer checks the caller against the numbers on file",
+				who: "engineer", path: "/operations/" + h.sign.Ref, status: http.StatusOK,
+				contains: []string{zh("operation.phone.contacts"), "Sun Li", `href="tel:+8613800138000"`}},
+			{name: "the customer's own request page has no such table",
+				who: "custA", path: "/operations/" + h.sign.Ref, status: http.StatusOK,
+				lacks: []string{zh("operation.phone.contacts")}},
+		})
+	})
+}
+
+func TestOnCallLivePartIsAFragment(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		seedHome(t, e.store, e.fx, e.clock.Now())
+		runScenarios(t, e, []scenario{
+			{name: "staff get the live part alone, without the layout",
+				who: "reception", path: "/oncall/live", status: http.StatusOK,
+				contains: []string{"web-a", "db-b", zh("oncall.calls")}, lacks: []string{"<html", "<header"}},
+			{name: "the on-call page names its live part and loads the refresh script",
+				who: "engineer", path: "/oncall", status: http.StatusOK,
+				contains: []string{`data-refresh="/oncall/live"`, `data-every="15"`, "/assets/refresh."}},
+			{name: "customers get no live part", who: "custA", path: "/oncall/live", status: http.StatusForbidden},
+		})
+	})
+}
