@@ -137,11 +137,11 @@ func TestEachRoleHomeShowsItsWork(t *testing.T) {
 			{name: "reception sees the calls to make with the form to log them, and nothing about representatives",
 				who: "reception", path: "/", status: http.StatusOK,
 				contains: []string{callTask, `action="/deliveries/` + ids(h.call.ID) + `/call"`, `name="next" value="/"`},
-				lacks: []string{zh("staff_home.mine_empty"), zh("staff_home.mine"), zh("staff_home.to_check"), zh("oncall.failed")}},
+				lacks:    []string{zh("staff_home.mine_empty"), zh("staff_home.mine"), zh("staff_home.to_check"), zh("oncall.failed")}},
 			{name: "the service desk sees the calls and the bounced email",
 				who: "service", path: "/", status: http.StatusOK,
 				contains: []string{callTask, zh("oncall.failed"), "550 mailbox unavailable", zh("staff_home.mine")},
-				lacks: []string{zh("staff_home.to_check")}},
+				lacks:    []string{zh("staff_home.to_check")}},
 		})
 	})
 }
@@ -179,7 +179,7 @@ func TestStaffOrganizationPageShowsContactsAndAsksForThem(t *testing.T) {
 			{name: "staff see the customer's contacts with their numbers, read-only",
 				who: "reception", path: "/orgs/" + a, status: http.StatusOK,
 				contains: []string{zh("org.contacts_title"), "Sun Li", "+8613800138000", "sun.li@alpha.test", zh("contacts.may_authorize")},
-				lacks: []string{zh("home.commitments"), "/contacts/", passphrase}},
+				lacks:    []string{zh("home.commitments"), "/contacts/", passphrase}},
 			{name: "an organization without contacts says the customer adds them and offers to email its users",
 				who: "service", path: "/orgs/" + b, status: http.StatusOK,
 				contains: []string{zh("org.contacts_none"), zh("org.contacts_customer_adds"), `action="/orgs/` + b + `/ask-contacts"`, zh("org.contacts_ask", 1)}},

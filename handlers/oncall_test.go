@@ -154,7 +154,7 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			{name: "reception logs calls on the on-call page but handles no failed delivery",
 				who: "reception", path: "/oncall", status: http.StatusOK,
 				contains: []string{"web-a", callTask, `action="/deliveries/` + call + `/call"`},
-				lacks: []string{`action="/deliveries/` + email + `/retry"`, `action="/deliveries/` + email + `/mark-wrong"`}},
+				lacks:    []string{`action="/deliveries/` + email + `/retry"`, `action="/deliveries/` + email + `/mark-wrong"`}},
 			{name: "customer service can act on the on-call page",
 				who: "service", path: "/oncall", status: http.StatusOK, contains: []string{`action="/deliveries/` + call + `/call"`}},
 			{name: "customers have no on-call page", who: "custA", path: "/oncall", status: http.StatusForbidden},

@@ -126,7 +126,7 @@ type OnCallPageVM struct {
 	// seconds (0: never); Back is where a logged call returns to.
 	Refresh int
 	Back    string
-	Now    time.Time
+	Now     time.Time
 	// A refused form: which delivery, which form ("call" or "wrong"), what
 	// was entered and what is wrong.
 	FormDelivery int64
