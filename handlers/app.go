@@ -48,6 +48,9 @@ type Deps struct {
 	// RequestTimeout bounds each request's context; 0 is
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// OnCallRefresh is how often the on-call page fetches its live part;
+	// 0 is DefaultOnCallRefresh, negative never.
+	OnCallRefresh time.Duration
 }
 
 // Handler holds the dependencies of every route.
@@ -70,13 +73,19 @@ type Handler struct {
 	base         context.Context
 	timeout      time.Duration
 	trustProxies bool
+	// onCallRefresh is how often the on-call page refreshes itself.
+	onCallRefresh time.Duration
 }
 
 // New builds the fiber app with every route of the route table.
 func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
-		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0}
+		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0,
+		onCallRefresh: d.OnCallRefresh}
+	if h.onCallRefresh == 0 {
+		h.onCallRefresh = DefaultOnCallRefresh
+	}
 	if h.base == nil {
 		h.base = context.Background()
 	}

@@ -1,36 +1,103 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
 
 // showHome is the customer's organization page, or the staff start page.
 func (h *Handler) showHome(c *fiber.Ctx) error {
-	u := currentUser(c)
-	ctx := c.UserContext()
 	if orgID, ok := scope(c).Org(); ok {
-		home, err := h.store.GetOrgHome(ctx, scope(c), orgID)
-		if err != nil {
-			return err
-		}
-		st, err := h.contactStatus(ctx, scope(c), orgID)
-		if err != nil {
-			return err
-		}
-		// An empty list has nothing to confirm; the set-up notice asks first.
-		vm := views.HomePageVM{Home: home, SetUp: st.setUp, ConfirmDue: st.due && len(st.contacts) > 0,
-			ConfirmEvery: h.store.ConfirmEvery()}
-		if st.last != nil {
-			vm.LastConfirmed = &st.last.ConfirmedAt
-		}
-		if vm.Overdue, err = h.store.OverdueFollowUps(ctx, scope(c), orgID); err != nil {
-			return err
-		}
-		return h.render(c, fiber.StatusOK, views.HomePage(vm))
+		return h.showCustomerHome(c, orgID)
 	}
-	orgs, err := h.store.ListOrgs(ctx, scope(c))
+	return h.showStaffHome(c)
+}
+
+// showCustomerHome puts on top what needs the customer now, most urgent
+// first (open outages and their clocks, requests waiting on them, the
+// month's missed clocks, the contact re-confirmation), then each device's
+// month so far against the agreement's downtime allowance.
+func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
+	ctx, sc := c.UserContext(), scope(c)
+	home, err := h.store.GetOrgHome(ctx, sc, orgID)
+	if err != nil {
+		return err
+	}
+	st, err := h.contactStatus(ctx, sc, orgID)
+	if err != nil {
+		return err
+	}
+	// An empty list has nothing to confirm; the set-up notice asks first.
+	vm := views.HomePageVM{Home: home, SetUp: st.setUp, ConfirmDue: st.due && len(st.contacts) > 0,
+		ConfirmEvery: h.store.ConfirmEvery(), Now: h.store.Now()}
+	if st.last != nil {
+		vm.LastConfirmed = &st.last.ConfirmedAt
+	}
+	if vm.Overdue, err = h.store.OverdueFollowUps(ctx, sc, orgID); err != nil {
+		return err
+	}
+	if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
+		return err
+	}
+	if vm.Awaiting, err = h.store.RequestsAwaitingCustomer(ctx, sc, orgID); err != nil {
+		return err
+	}
+	from := monthStart(vm.Now, h.location())
+	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
+		return err
+	}
+	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.location())
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		vm.Devices = append(vm.Devices, deviceMonth(d))
+	}
+	return h.render(c, fiber.StatusOK, views.HomePage(vm))
+}
+
+// deviceMonth is a device's month so far with the downtime the agreement
+// allows it this month.
+func deviceMonth(d models.DeviceUptime) views.DeviceMonth {
+	dm := views.DeviceMonth{Device: d.Device, State: d.State}
+	for _, p := range d.Periods {
+		if p.Period == models.PeriodMonth {
+			dm.Month = p
+		}
+	}
+	since := models.MonitoredSince(d.Device)
+	dm.Allowance = models.Allowance(dm.Month.From, dm.Month.To, since)
+	if since.After(dm.Month.From) {
+		dm.Since = &since
+	}
+	return dm
+}
+
+func (h *Handler) location() *time.Location {
+	if h.loc == nil {
+		return time.UTC
+	}
+	return h.loc
+}
+
+// monthStart is midnight of the first of t's month in loc.
+func monthStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+}
+
+// showStaffHome shows each staff role its work: engineers open outages,
+// calls, authorizations to check, feedback clocks and overdue forms;
+// reception the calls to make; the service desk calls and failed
+// deliveries; admins all of it.
+func (h *Handler) showStaffHome(c *fiber.Ctx) error {
+	u := currentUser(c)
+	ctx, sc := c.UserContext(), scope(c)
+	orgs, err := h.store.ListOrgs(ctx, sc)
 	if err != nil {
 		return err
 	}
@@ -38,11 +105,48 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vm := views.StaffHomePageVM{OrgCount: len(orgs), UserCount: users}
+	now := h.store.Now()
+	role := u.Role
+	vm := views.StaffHomePageVM{Now: now, OrgCount: len(orgs), UserCount: users,
+		ShowMine:       role == models.RoleEngineer || role == models.RoleService,
+		ShowOutages:    engineers.Allows(role),
+		ShowOperations: engineers.Allows(role),
+		ShowFailed:     monthClosers.Allows(role)}
 	for _, o := range orgs {
-		mine := (o.ServiceRepUserID != nil && *o.ServiceRepUserID == u.ID) || (o.EngineerUserID != nil && *o.EngineerUserID == u.ID)
-		if mine {
+		if (o.ServiceRepUserID != nil && *o.ServiceRepUserID == u.ID) || (o.EngineerUserID != nil && *o.EngineerUserID == u.ID) {
 			vm.Mine = append(vm.Mine, o)
+		}
+	}
+	vm.Calls = views.OnCallPageVM{Now: now, CanCall: callers.Allows(role), Back: "/"}
+	if vm.Calls.Calls, err = h.store.CallTasks(ctx, sc); err != nil {
+		return err
+	}
+	if vm.ShowOutages {
+		if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
+			return err
+		}
+	}
+	if vm.ShowOperations {
+		ops, err := h.store.OnCallOperations(ctx, sc)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if op.Pending > 0 {
+				vm.ToCheck = append(vm.ToCheck, op)
+			}
+			if op.Feedback != nil {
+				vm.Feedback = append(vm.Feedback, op)
+			}
+			if op.Overdue > 0 {
+				vm.FormsOverdue = append(vm.FormsOverdue, op)
+			}
+		}
+	}
+	if vm.ShowFailed {
+		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}
+		if vm.Failed.Failed, err = h.store.FailedDeliveries(ctx, sc, now.Add(-failedShown), 200); err != nil {
+			return err
 		}
 	}
 	return h.render(c, fiber.StatusOK, views.StaffHomePage(vm))

@@ -13,29 +13,53 @@ import (
 // failedShown is how far back the on-call page lists failed deliveries.
 const failedShown = 7 * 24 * time.Hour
 
+// DefaultOnCallRefresh is how often the on-call page fetches its live part.
+const DefaultOnCallRefresh = 15 * time.Second
+
 // showOnCall is the staff's on-call page: open outages with their clocks,
 // phone calls to make, and failed notifications.
 func (h *Handler) showOnCall(c *fiber.Ctx) error {
 	return h.renderOnCall(c, fiber.StatusOK, views.OnCallPageVM{})
 }
 
+// showOnCallLive is the live part of the on-call page alone, which the
+// page's script fetches every few seconds.
+func (h *Handler) showOnCallLive(c *fiber.Ctx) error {
+	vm, err := h.onCall(c, views.OnCallPageVM{})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.render(c, fiber.StatusOK, views.OnCallLive(vm))
+}
+
 func (h *Handler) renderOnCall(c *fiber.Ctx, status int, vm views.OnCallPageVM) error {
-	ctx := c.UserContext()
-	vm.Now, vm.FailedFor, vm.CanAct = h.store.Now(), failedShown, responders.Allows(currentUser(c).Role)
-	var err error
-	if vm.Outages, err = h.store.OnCallOutages(ctx, scope(c)); err != nil {
-		return err
-	}
-	if vm.Calls, err = h.store.CallTasks(ctx, scope(c)); err != nil {
-		return err
-	}
-	if vm.Failed, err = h.store.FailedDeliveries(ctx, scope(c), vm.Now.Add(-failedShown), 200); err != nil {
-		return err
-	}
-	if vm.Operations, err = h.store.OnCallOperations(ctx, scope(c)); err != nil {
+	vm, err := h.onCall(c, vm)
+	if err != nil {
 		return err
 	}
 	return h.render(c, status, views.OnCallPage(vm))
+}
+
+// onCall fills the on-call page's lists for the signed-in staff member.
+func (h *Handler) onCall(c *fiber.Ctx, vm views.OnCallPageVM) (views.OnCallPageVM, error) {
+	ctx := c.UserContext()
+	role := currentUser(c).Role
+	vm.Now, vm.FailedFor = h.store.Now(), failedShown
+	vm.CanAct, vm.CanCall = responders.Allows(role), callers.Allows(role)
+	vm.Refresh = int(h.onCallRefresh / time.Second)
+	var err error
+	if vm.Outages, err = h.store.OnCallOutages(ctx, scope(c)); err != nil {
+		return vm, err
+	}
+	if vm.Calls, err = h.store.CallTasks(ctx, scope(c)); err != nil {
+		return vm, err
+	}
+	if vm.Failed, err = h.store.FailedDeliveries(ctx, scope(c), vm.Now.Add(-failedShown), 200); err != nil {
+		return vm, err
+	}
+	vm.Operations, err = h.store.OnCallOperations(ctx, scope(c))
+	return vm, err
 }
 
 // logCall records a phone call made for a call task: answered or not, and
@@ -63,6 +87,9 @@ func (h *Handler) logCall(c *fiber.Ctx) error {
 		return err
 	}
 	h.flash(c, "ok", "flash.call_logged")
+	if c.FormValue("next") == "/" { // logged from the home page
+		return redirect(c, "/#home-calls")
+	}
 	return redirect(c, "/oncall#calls")
 }
 

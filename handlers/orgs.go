@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/colo-portal/portal/models"
@@ -28,7 +30,8 @@ func (h *Handler) showOrgs(c *fiber.Ctx) error {
 		CanEdit: currentUser(c).Role == models.RoleAdmin}))
 }
 
-// showOrg shows staff an organization as its customers see it.
+// showOrg is the staff's page of a customer organization: who serves it,
+// its authorized contacts (read-only) and its closed months.
 func (h *Handler) showOrg(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -45,7 +48,7 @@ func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, er
 	if err != nil {
 		return err
 	}
-	setUp, err := h.store.OrgSetUp(ctx, scope(c), id)
+	contacts, err := h.store.ListContacts(ctx, scope(c), id)
 	if err != nil {
 		return err
 	}
@@ -53,10 +56,41 @@ func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, er
 	if err != nil {
 		return err
 	}
+	users, err := h.store.ListOrgUsers(ctx, scope(c), id)
+	if err != nil {
+		return err
+	}
 	role := currentUser(c).Role
-	return h.render(c, status, views.HomePage(views.HomePageVM{Home: home, Staff: true,
-		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), SetUp: setUp,
-		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs}))
+	vm := views.OrgPageVM{Home: home, Contacts: contacts, SetUp: slices.ContainsFunc(contacts, func(c models.Contact) bool { return c.MayAuthorize }),
+		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), CanAsk: true,
+		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs}
+	for _, u := range users {
+		if !u.Disabled() {
+			vm.Users++
+		}
+	}
+	return h.render(c, status, views.OrgPage(vm))
+}
+
+// askForContacts emails the customer's users that the organization has no
+// authorized contact yet and that they add them (audited).
+func (h *Handler) askForContacts(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.GetOrg(c.UserContext(), scope(c), id); err != nil {
+		return err
+	}
+	if _, err := h.store.AskForContacts(c.UserContext(), actor(c), id); err != nil {
+		if views.FromError(err) != nil {
+			h.flash(c, "bad", "flash.contacts_ask_nobody")
+			return redirect(c, "/orgs/"+itoa(id)+"#org-contacts")
+		}
+		return err
+	}
+	h.flash(c, "ok", "flash.contacts_asked")
+	return redirect(c, "/orgs/"+itoa(id)+"#org-contacts")
 }
 
 // closeMonth closes a month of an organization: its notice deductions and

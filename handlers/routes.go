@@ -41,8 +41,11 @@ var (
 	admin    = roles(models.RoleAdmin)
 	// engineers manage devices and checks and classify outages.
 	engineers = roles(models.RoleEngineer, models.RoleAdmin)
-	// responders log phone calls and handle failed notifications.
+	// responders handle failed notifications.
 	responders = roles(models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// callers log the phone calls of call tasks: every staff role, the
+	// reception desk included (it makes the calls when nobody else can).
+	callers = roles(models.RoleReception, models.RoleEngineer, models.RoleService, models.RoleAdmin)
 	// monthClosers close a month's notice deductions (customer service,
 	// who bill, and admins).
 	monthClosers = roles(models.RoleService, models.RoleAdmin)
@@ -146,6 +149,7 @@ func (h *Handler) routes() []Route {
 
 		{"GET", "/orgs", staff, h.showOrgs},
 		{"GET", "/orgs/:id", staff, h.showOrg},
+		{"POST", "/orgs/:id/ask-contacts", staff, h.askForContacts},
 		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
 
 		// Uptime: customers see their own organization's devices, read-only
@@ -166,9 +170,10 @@ func (h *Handler) routes() []Route {
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
 
 		// On call: every staff role sees open outages, call tasks and failed
-		// notifications; reception only watches.
+		// notifications and logs calls; reception handles no failures.
 		{"GET", "/oncall", staff, h.showOnCall},
-		{"POST", "/deliveries/:id/call", responders, h.logCall},
+		{"GET", "/oncall/live", staff, h.showOnCallLive},
+		{"POST", "/deliveries/:id/call", callers, h.logCall},
 		{"POST", "/deliveries/:id/retry", responders, h.retryDelivery},
 		{"POST", "/deliveries/:id/mark-wrong", responders, h.markDeliveryWrong},
 

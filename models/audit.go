@@ -79,6 +79,8 @@ const (
 	AuditOperationMessage   = "operation.message"
 	AuditOperationState     = "operation.state_changed"
 	AuditReportDownloaded   = "operation.report_downloaded"
+
+	AuditContactsRequested = "contact.list_requested"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -92,7 +94,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
 	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
-	AuditOperationState, AuditReportDownloaded}
+	AuditOperationState, AuditReportDownloaded, AuditContactsRequested}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

@@ -244,7 +244,7 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			}
 			n = len(ds)
 			return tx.Create(&ds).Error
-		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan:
+		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err

@@ -45,6 +45,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = phoneLockRecipients(tx, ev.OrgID, ev.RefID)
 	case EventOutageCauseSpan:
 		rs, err = causeSpanRecipients(tx, ev)
+	case EventContactsRequested:
+		rs, err = contactsRequestRecipients(tx, ev.OrgID)
 	}
 	if err != nil {
 		return nil, err

@@ -358,6 +358,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 		return composeInvitation(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
+	case models.EventContactsRequested:
+		org, err := d.store.GetOrg(ctx, models.AllOrgs(), del.OrgID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the organization no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
+		if err != nil {
+			return nil, "", err
+		}
+		return composeContactsRequest(del, org, to, d.cfg.BaseURL), "", nil
 	case models.EventOutageCauseSpan:
 		f, err := d.store.CauseSpanFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {

@@ -341,3 +341,26 @@ func composeInvitation(del models.Delivery, f *models.InvitationNotice, baseURL 
 	n.Body = b.String()
 	return n
 }
+
+// composeContactsRequest asks a customer's portal user to name the
+// organization's authorized contacts, which it has none of yet.
+func composeContactsRequest(del models.Delivery, org *models.Organization, to, baseURL string) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: to, URL: ContactsURL(baseURL)}
+	n.Subject = tr.T("email.contacts_request_subject", org.Name)
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, to))
+	line("")
+	line(tr.T("email.contacts_request_intro", org.Name))
+	line("")
+	line(tr.T("email.contacts_request_why"))
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.contacts_request_link", n.URL+"/new"))
+	}
+	line("")
+	signOff(tr, line, tr.T("email.phone_lock_why_user", org.Name))
+	n.Body = b.String()
+	return n
+}

@@ -151,7 +151,7 @@ func noticeOutcomeFinality(d *models.Deduction, closed *models.ClosedMonth) temp
 
 // closeMonthCard lists an organization's closed months and, for the staff
 // who may, a form to close one.
-func closeMonthCard(vm HomePageVM) templ.Component {
+func closeMonthCard(vm OrgPageVM) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -118,9 +118,15 @@ type OnCallPageVM struct {
 	Operations []models.OnCallOperation
 	// FailedFor is how far back failed deliveries are listed.
 	FailedFor time.Duration
-	// CanAct lets engineers, service and admins log calls and handle failures.
-	CanAct bool
-	Now    time.Time
+	// CanAct lets engineers, service and admins handle failed deliveries;
+	// CanCall lets every staff role, reception included, log calls.
+	CanAct  bool
+	CanCall bool
+	// Refresh is how often the page asks for its live part again, in
+	// seconds (0: never); Back is where a logged call returns to.
+	Refresh int
+	Back    string
+	Now     time.Time
 	// A refused form: which delivery, which form ("call" or "wrong"), what
 	// was entered and what is wrong.
 	FormDelivery int64

@@ -215,3 +215,16 @@ func ariaCurrent(current bool) string {
 	}
 	return "false"
 }
+
+// partlyWatched returns when a device began to be watched if that is
+// inside its longest period, so the page can say that its figures cover
+// only the time since (a device added this morning is not "90 days").
+func partlyWatched(d models.DeviceUptime) *time.Time {
+	since := models.MonitoredSince(d.Device)
+	for _, p := range d.Periods {
+		if since.After(p.From) {
+			return &since
+		}
+	}
+	return nil
+}

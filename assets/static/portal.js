@@ -29,26 +29,26 @@
     show();
   });
   // Count down running SLA clocks. The server renders the seconds left at
-  // its own time, so the count does not depend on this computer's clock.
-  var clocks = document.querySelectorAll(".countdown[data-left]");
-  if (clocks.length) {
-    var loaded = Date.now();
-    var tick = function () {
-      var gone = Math.floor((Date.now() - loaded) / 1000);
-      clocks.forEach(function (el) {
-        var left = parseInt(el.getAttribute("data-left"), 10) - gone;
-        if (left <= 0) {
-          el.textContent = el.getAttribute("data-overdue");
-          el.classList.add("overdue");
-          return;
-        }
-        // As views.Countdown writes it: m:ss, or h:mm:ss from an hour on.
-        var two = function (n) { return (n < 10 ? "0" : "") + n; };
-        var h = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
-        var text = h > 0 ? h + ":" + two(m) + ":" + two(s) : m + ":" + two(s);
-        el.textContent = el.getAttribute("data-template").replace("{}", text);
-      });
-    };
-    window.setInterval(tick, 1000);
-  }
+  // its own time, so the count does not depend on this computer's clock;
+  // each clock counts from when it reached the page (a refreshed part of
+  // the page brings new ones).
+  var two = function (n) { return (n < 10 ? "0" : "") + n; };
+  var tick = function () {
+    var now = Date.now();
+    document.querySelectorAll(".countdown[data-left]").forEach(function (el) {
+      if (!el.portalLoaded) { el.portalLoaded = now; }
+      var left = parseInt(el.getAttribute("data-left"), 10) - Math.floor((now - el.portalLoaded) / 1000);
+      if (left <= 0) {
+        el.textContent = el.getAttribute("data-overdue");
+        el.classList.add("overdue");
+        return;
+      }
+      // As views.Countdown writes it: m:ss, or h:mm:ss from an hour on.
+      var h = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
+      var text = h > 0 ? h + ":" + two(m) + ":" + two(s) : m + ":" + two(s);
+      el.textContent = el.getAttribute("data-template").replace("{}", text);
+    });
+  };
+  tick();
+  window.setInterval(tick, 1000);
 })();
