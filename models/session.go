@@ -81,7 +81,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 	ua = truncate(strings.ToValidUTF8(ua, ""), 300)
 	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if replace != "" {
 			if err := tx.Where("id_hash = ?", hashSessionID(replace)).Delete(&Session{}).Error; err != nil {
 				return err

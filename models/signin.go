@@ -174,7 +174,7 @@ func signInLockName(kind, key string) string {
 // whose transactions begin with the write lock (_txlock=immediate).
 func (s *Store) reserveSignIn(ctx context.Context, email, ip string, lim SignInLimits) (int64, error) {
 	var id int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		for _, name := range []string{signInLockName("a", email), signInLockName("i", ip)} {
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},

@@ -8,7 +8,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"sync"
 	"time"
@@ -34,6 +33,10 @@ type Store struct {
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
 	confirmEvery time.Duration
+	// txAttempts bounds the runs of one transaction (tx); 0 is
+	// txAttempts. txRetried, if set, hears of each run given up to retry.
+	txAttempts int
+	txRetried  func(error)
 }
 
 // StoreOption adjusts a Store at construction.
@@ -105,23 +108,6 @@ func forUpdate(tx *gorm.DB) *gorm.DB {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
-}
-
-// rederiveTx runs fn in a transaction whose every read sees what has
-// committed by the time it runs: on MySQL at READ COMMITTED, so that the
-// reads after a lock (forUpdate) see what the transaction that held it
-// wrote. Every transaction that re-derives missed-notice outcomes
-// (reevaluateNoticeDay) or closes a month runs here: it decides from the
-// outage's cause, the marks, the deliveries and the closed months as they
-// are once it holds the day's lock, never from a snapshot taken before.
-// SQLite serializes writers from the first statement (_txlock=immediate),
-// so its transactions see everything committed before them already.
-func (s *Store) rederiveTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	db := s.db.WithContext(ctx)
-	if dialectOf(db) == MySQL {
-		return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	}
-	return db.Transaction(fn)
 }
 
 // Dialect says which database family the store runs on.

@@ -113,7 +113,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 	if err != nil {
 		return wrap(err, "confirm totp")
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"totp_secret": sealed, "totp_pending": "",
 			"totp_enabled": true, "totp_last_step": step}).Error; err != nil {
 			return err
@@ -170,7 +170,7 @@ func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string, l
 
 // DisableTOTP turns the second factor off for a user.
 func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -184,7 +184,7 @@ func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) erro
 
 // SetTOTPRequired makes the second factor mandatory (or optional) for a user.
 func (s *Store) SetTOTPRequired(ctx context.Context, actor Actor, userID int64, required bool) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
