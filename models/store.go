@@ -73,6 +73,7 @@ func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 		s.hashGate = NewHashGate(DefaultHashSlots(s.hasher), DefaultHashWait)
 	}
 	s.dummyHash = dummyHashFor(s.hasher)
+	registerDeadlines(db)
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s
 }
@@ -148,4 +149,21 @@ func conflict(err error) error {
 		return ErrConflict
 	}
 	return err
+}
+
+// CheckDatabase asks the database a real question within ctx: in one
+// transaction it reads the newest applied schema version and runs an
+// update that matches no row, which still needs the table's write lock (a
+// global read lock, a held SQLite write lock or a stalled connection makes
+// it wait). A ping alone answers through all of those. It returns the
+// schema version.
+func (s *Store) CheckDatabase(ctx context.Context) (int, error) {
+	var v int
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error; err != nil {
+			return err
+		}
+		return tx.Model(&schemaMigration{}).Where("version < 0").Update("name", gorm.Expr("name")).Error
+	})
+	return v, wrap(err, "check database")
 }

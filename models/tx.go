@@ -37,7 +37,7 @@ const (
 // rolled it back, nothing of it is kept, and the same transaction a moment
 // later usually goes through. It tries at most txAttempts times, with a
 // short random pause between tries so that two victims do not meet again,
-// and never past ctx. Every other error, and the last one, is returned
+// and never past ctx or the database deadline it carries (WithDBTimeout). Every other error, and the last one, is returned
 // as fn or the database gave it.
 //
 // fn may therefore run more than once: it must not keep anything of a
@@ -54,6 +54,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error, opts ...txOp
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// The request's database deadline covers the transaction with its
+	// retries (WithDBTimeout); its statements run on this context.
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	db := s.db.WithContext(ctx)
 	var sqlOpts []*sql.TxOptions
 	if cfg.readCommitted && dialectOf(db) == MySQL {

@@ -179,10 +179,11 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	// when it is over, so that no Store call runs on after shutdown.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
+	ready := &handlers.Readiness{}
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
-		Context: reqCtx, RequestTimeout: cfg.RequestTimeout})
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -221,6 +222,15 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 		wg.Wait()
 		return err
 	case <-ctx.Done():
+	}
+	ready.SetDraining()
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down: not ready, still serving", "for", cfg.DrainDelay.String())
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case err := <-errc:
+			log.Warn("server stopped while draining", "err", err)
+		}
 	}
 	log.Info("shutting down: draining requests")
 	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
