@@ -131,7 +131,7 @@ func New(d Deps) *fiber.App {
 		cfg.TrustedProxies = d.TrustedProxies
 	}
 	app := fiber.New(cfg)
-	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
+	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.untilMigrated, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		if r.Method == fiber.MethodGet {

@@ -294,6 +294,9 @@ func TestReadyzSaysWhyNotReady(t *testing.T) {
 		wantStatus(t, r, http.StatusServiceUnavailable)
 		wantBody(t, r, "migrating")
 		wantStatus(t, c.get("/healthz"), http.StatusOK) // alive, only not ready
+		r = c.get("/login")
+		wantStatus(t, r, http.StatusServiceUnavailable) // no page before the schema is there
+		wantBody(t, r, zh("error.unavailable"))
 		ready.SetMigrating(false)
 		wantStatus(t, c.get("/readyz"), http.StatusOK)
 		ready.SetDraining()

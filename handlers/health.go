@@ -32,6 +32,15 @@ func (r *Readiness) SetDraining() { r.draining.Store(true) }
 // plain text, logged at debug level.
 func probePath(p string) bool { return p == "/healthz" || p == "/readyz" }
 
+// untilMigrated answers every request but /healthz and /readyz with 503
+// while the instance migrates: the tables the pages read may not exist yet.
+func (h *Handler) untilMigrated(c *fiber.Ctx) error {
+	if h.ready.migrating.Load() && !probePath(c.Path()) {
+		return fiber.ErrServiceUnavailable
+	}
+	return c.Next()
+}
+
 // checkDatabase runs the Store's database check (a real read and a write
 // that changes nothing) within the database deadline.
 func (h *Handler) checkDatabase(c *fiber.Ctx) (int, error) {
@@ -43,7 +52,17 @@ func (h *Handler) checkDatabase(c *fiber.Ctx) (int, error) {
 // health answers 200 while the database answers a real query in time,
 // 503 otherwise: is this process worth keeping (Docker, a supervisor)?
 func (h *Handler) health(c *fiber.Ctx) error {
-	if _, err := h.checkDatabase(c); err != nil {
+	check := h.checkDatabase
+	if h.ready.migrating.Load() {
+		// The schema is not there yet: a migrating instance is alive
+		// while its database answers.
+		check = func(c *fiber.Ctx) (int, error) {
+			ctx, cancel := context.WithTimeout(c.UserContext(), h.dbTimeout)
+			defer cancel()
+			return 0, h.store.Ping(ctx)
+		}
+	}
+	if _, err := check(c); err != nil {
 		h.logger(c).Warn("health check: database does not answer in time", "err", err)
 		c.Set(fiber.HeaderRetryAfter, itoa(retryUnavailable))
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
