@@ -241,7 +241,6 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 		runNotify(ctx, cfg, store, log)
 	}()
 
-
 	select {
 	case err := <-errc:
 		stop()
