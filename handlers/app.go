@@ -157,7 +157,7 @@ func (h *Handler) viewContext(c *fiber.Ctx) context.Context {
 	st := state(c)
 	r := &views.Request{User: st.user, Lang: st.lang, CSRF: h.csrfToken(c), Path: c.Path(),
 		T: locales.For(st.lang), Location: h.loc, Flash: st.flash, FlashKind: st.flashKind,
-		Limited: st.mustEnroll}
+		Limited: st.mustEnroll || st.mustRenew}
 	if st.stage != models.StageFull {
 		r.User = nil
 	}
@@ -217,7 +217,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	c.SetUserContext(context.WithoutCancel(c.UserContext()))
 	if c.GetRespHeader(fiber.HeaderContentLanguage) == "" {
 		st := state(c)
-		st.lang = localeOf(c, st.user)
+		st.lang = localeOf(c, st.user, st.sessionLang)
 		c.Set(fiber.HeaderContentLanguage, st.lang)
 	}
 	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {

@@ -37,3 +37,6 @@ func SetTxAttempts(s *Store, n int) { s.txAttempts = n }
 
 // RetryableTx is retryableTx.
 func RetryableTx(err error) bool { return retryableTx(err) }
+
+// ShareTargets is shareTargets, for its table test.
+func ShareTargets(total int, live []ProberInstance) map[string]int { return shareTargets(total, live) }
