@@ -51,6 +51,13 @@ type Deps struct {
 	// OnCallRefresh is how often the on-call page fetches its live part;
 	// 0 is DefaultOnCallRefresh, negative never.
 	OnCallRefresh time.Duration
+	// DBTimeout bounds each statement and each transaction of a request
+	// (models.WithDBTimeout), and the database check of /healthz and
+	// /readyz; 0 is models.DefaultDBTimeout.
+	DBTimeout time.Duration
+	// Readiness says whether this instance is migrating or draining, for
+	// /readyz; nil is always ready (as far as the database goes).
+	Readiness *Readiness
 }
 
 // Handler holds the dependencies of every route.
@@ -72,6 +79,8 @@ type Handler struct {
 	// whether a proxy's X-Request-ID may be kept.
 	base         context.Context
 	timeout      time.Duration
+	dbTimeout    time.Duration
+	ready        *Readiness
 	trustProxies bool
 	// onCallRefresh is how often the on-call page refreshes itself.
 	onCallRefresh time.Duration
@@ -81,8 +90,8 @@ type Handler struct {
 func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
-		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0,
-		onCallRefresh: d.OnCallRefresh}
+		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, dbTimeout: d.DBTimeout, ready: d.Readiness,
+		trustProxies: len(d.TrustedProxies) > 0, onCallRefresh: d.OnCallRefresh}
 	if h.onCallRefresh == 0 {
 		h.onCallRefresh = DefaultOnCallRefresh
 	}
@@ -91,6 +100,12 @@ func New(d Deps) *fiber.App {
 	}
 	if h.timeout <= 0 {
 		h.timeout = DefaultRequestTimeout
+	}
+	if h.dbTimeout <= 0 {
+		h.dbTimeout = models.DefaultDBTimeout
+	}
+	if h.ready == nil {
+		h.ready = &Readiness{}
 	}
 	if h.uploads.MaxBytes <= 0 {
 		h.uploads = models.DefaultUploadLimits
@@ -124,7 +139,7 @@ func New(d Deps) *fiber.App {
 		cfg.TrustedProxies = d.TrustedProxies
 	}
 	app := fiber.New(cfg)
-	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
+	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.untilMigrated, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		if r.Method == fiber.MethodGet {
@@ -187,8 +202,12 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		status = fe.Code
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		// The request ran out of time, or the server is shutting down.
+		// The database did not answer in time (PORTAL_DB_TIMEOUT), the
+		// request ran out of time, or the server is shutting down.
 		status = http.StatusServiceUnavailable
+	}
+	if status == http.StatusServiceUnavailable && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+		c.Set(fiber.HeaderRetryAfter, itoa(retryUnavailable))
 	}
 	if status == http.StatusMethodNotAllowed {
 		status = http.StatusNotFound
@@ -200,9 +219,16 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if status >= 500 {
 		h.logger(c).Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}
-	// The error page renders even when the request's time is up.
+	// The error page renders even when the request's time is up, in the
+	// reader's language even when the error came before pickLocale (the
+	// session could not be read).
 	c.SetUserContext(context.WithoutCancel(c.UserContext()))
-	if strings.HasPrefix(c.Path(), "/assets/") || c.Path() == "/healthz" {
+	if c.GetRespHeader(fiber.HeaderContentLanguage) == "" {
+		st := state(c)
+		st.lang = localeOf(c, st.user, st.sessionLang)
+		c.Set(fiber.HeaderContentLanguage, st.lang)
+	}
+	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {
 		return c.Status(status).SendString(http.StatusText(status))
 	}
 	return h.render(c, status, views.ErrorPage(status, key))

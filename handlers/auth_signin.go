@@ -51,15 +51,13 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if u.TOTPEnabled {
 		stage = models.StageMFA
 	}
-	if err := h.startSession(c, u, stage); err != nil {
+	// A full session is audited with it, in one transaction.
+	if err := h.startSession(c, u, stage, false); err != nil {
 		return err
 	}
 	if stage == models.StageMFA {
 		h.setCookie(c, "portal_next", localPath(next), h.sessions.MFA, true)
 		return redirect(c, "/login/totp")
-	}
-	if err := h.store.RecordSignIn(c.UserContext(), u, c.IP(), false); err != nil {
-		return err
 	}
 	return redirect(c, localPath(next))
 }
@@ -71,10 +69,13 @@ func joined(err error) bool {
 	return errors.As(err, &j)
 }
 
-// startSession replaces whatever session the browser had with a new one.
-func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string) error {
-	raw, err := h.store.CreateSession(c.UserContext(), u.ID, stage, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
-		c.Cookies(h.cookieName("portal_session")))
+// startSession replaces whatever session the browser had with a new one;
+// a full session is audited as a sign-in (mfa: after the second factor)
+// in the same transaction, and the cookie is set only once both are
+// written.
+func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string, mfa bool) error {
+	raw, err := h.store.SignInSession(c.UserContext(), u, stage, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
+		c.Cookies(h.cookieName("portal_session")), mfa)
 	if err != nil {
 		return err
 	}
@@ -130,10 +131,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return limited(err)
 	}
-	if err := h.startSession(c, st.user, models.StageFull); err != nil {
-		return err
-	}
-	if err := h.store.RecordSignIn(c.UserContext(), st.user, c.IP(), true); err != nil {
+	if err := h.startSession(c, st.user, models.StageFull, true); err != nil {
 		return err
 	}
 	next := localPath(c.Cookies(h.cookieName("portal_next")))

@@ -40,10 +40,13 @@ type env struct {
 	app   *fiber.App
 }
 
-// deps is the Deps every test app starts from.
+// deps is the Deps every test app starts from. The database deadline is
+// generous: the tests share a slow machine, and hundreds of parallel
+// sign-ins queue for the audit chain's head longer than the production
+// default; the deadline's own tests (db_deadline_test.go) set a short one.
 func deps(store *models.Store) handlers.Deps {
 	return handlers.Deps{Store: store, Secret: testSecret, Sessions: models.DefaultSessionPolicy,
-		SignIn: models.DefaultSignInLimits, Logger: quiet}
+		SignIn: models.DefaultSignInLimits, Logger: quiet, DBTimeout: time.Minute}
 }
 
 // newApp builds the real app on store; edit may change the Deps first.

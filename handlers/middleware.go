@@ -84,7 +84,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 	if u := state(c).user; u != nil {
 		attrs = append(attrs, "user_id", u.ID)
 	}
-	if strings.HasPrefix(c.Path(), "/assets/") || c.Path() == "/healthz" {
+	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {
 		h.logger(c).Debug("request", attrs...)
 	} else {
 		h.logger(c).Info("request", attrs...)
@@ -149,18 +149,25 @@ func (h *Handler) flash(c *fiber.Ctx, kind, key string) {
 // then Accept-Language.
 func (h *Handler) pickLocale(c *fiber.Ctx) error {
 	st := state(c)
-	switch {
-	case st.user != nil && locales.Valid(st.sessionLang):
-		st.lang = st.sessionLang
-	case st.user != nil && locales.Valid(st.user.Locale):
-		st.lang = st.user.Locale
-	case locales.Valid(c.Cookies("portal_lang")):
-		st.lang = c.Cookies("portal_lang")
-	default:
-		st.lang = locales.Match(c.Get(fiber.HeaderAcceptLanguage))
-	}
+	st.lang = localeOf(c, st.user, st.sessionLang)
 	c.Set(fiber.HeaderContentLanguage, st.lang)
 	return c.Next()
+}
+
+// localeOf is the language of a request: the session's (sessionLang, for
+// a signed-in user), else the user's, else the cookie's, else the best
+// match of Accept-Language.
+func localeOf(c *fiber.Ctx, u *models.User, sessionLang string) string {
+	switch {
+	case u != nil && locales.Valid(sessionLang):
+		return sessionLang
+	case u != nil && locales.Valid(u.Locale):
+		return u.Locale
+	case locales.Valid(c.Cookies("portal_lang")):
+		return c.Cookies("portal_lang")
+	default:
+		return locales.Match(c.Get(fiber.HeaderAcceptLanguage))
+	}
 }
 
 // csrfKey is what a token is tied to: the session, or before sign-in a

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -32,17 +31,6 @@ func optionalID(s string) *int64 {
 		return nil
 	}
 	return &id
-}
-
-// health answers 200 while the database answers, 503 otherwise.
-func (h *Handler) health(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	if err := h.store.Ping(ctx); err != nil {
-		h.logger(c).Warn("health check: database does not answer", "err", err)
-		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
-	}
-	return c.SendString("ok\n")
 }
 
 // serveAsset serves embedded files by their content-hashed names, so they

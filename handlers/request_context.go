@@ -27,7 +27,9 @@ type loggerKey struct{}
 
 // requestContext is the first middleware: it names the request, gives it a
 // logger that says so and a context with a deadline, derived from the
-// server's base context so that shutdown cancels it. Handlers pass
+// server's base context so that shutdown cancels it, and marked with the
+// database deadline (models.WithDBTimeout), so that each statement or
+// transaction of the request waits at most that long. Handlers pass
 // c.UserContext() to the Store.
 func (h *Handler) requestContext(c *fiber.Ctx) error {
 	// A copy: fiber's strings point into buffers reused after the request.
@@ -39,6 +41,7 @@ func (h *Handler) requestContext(c *fiber.Ctx) error {
 	log := h.log.With("request_id", id)
 	ctx, cancel := context.WithTimeout(h.base, h.timeout)
 	defer cancel()
+	ctx = models.WithDBTimeout(ctx, h.dbTimeout)
 	c.SetUserContext(context.WithValue(ctx, loggerKey{}, log))
 	return c.Next()
 }

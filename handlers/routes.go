@@ -101,6 +101,7 @@ type Route struct {
 func (h *Handler) routes() []Route {
 	return []Route{
 		{"GET", "/healthz", public, h.health},
+		{"GET", "/readyz", public, h.readiness},
 		{"GET", "/assets/:name", public, h.serveAsset},
 		{"POST", "/lang", public, h.setLanguage},
 

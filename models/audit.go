@@ -137,7 +137,7 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action, targetType string, targetID,
 
 // Audit records an event on its own, in its own transaction.
 func (s *Store) Audit(ctx context.Context, a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		return s.audit(tx, a, action, targetType, targetID, orgID, detail)
 	}), "audit")
 }

@@ -216,7 +216,8 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 	if c.PassphraseHash, c.PassphraseAt, err = s.hashPassphrase(ctx, in.Passphrase); err != nil {
 		return nil, wrap(err, "create contact")
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		c.ID = 0 // a run the database rolled back may have set it
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -257,7 +258,8 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 		return nil, wrap(err, "update contact")
 	}
 	var c Contact
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		c = Contact{}
 		if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
 			return notFound(err)
 		}
@@ -298,7 +300,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64,
 
 // DeleteContact removes a contact of orgID.
 func (s *Store) DeleteContact(ctx context.Context, actor Actor, orgID, id int64) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var c Contact
 		if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
 			return notFound(err)
@@ -449,7 +451,7 @@ const DefaultConfirmEvery = 90 * 24 * time.Hour
 
 // ConfirmContacts records that user confirms orgID's contact list.
 func (s *Store) ConfirmContacts(ctx context.Context, actor Actor, orgID, userID int64) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&ContactConfirmation{OrgID: orgID, UserID: userID, ConfirmedAt: s.now()}).Error; err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 		}
 		want[NotifyOptOut{OrgID: orgID, ContactID: o.ContactID, Event: o.Event}] = true
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var contacts []Contact
 		if err := tx.Select("id", "name").Where("org_id = ?", orgID).Find(&contacts).Error; err != nil {
 			return err

@@ -95,7 +95,8 @@ func (s *Store) CreateDevice(ctx context.Context, actor Actor, in DeviceInput) (
 		return nil, wrap(err, "create device")
 	}
 	d := &Device{OrgID: in.OrgID, Name: in.Name, Address: in.Address, Cabinet: in.Cabinet, Position: in.Position, Notes: in.Notes}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		d.ID = 0 // a run the database rolled back may have set it
 		var n int64
 		if err := tx.Model(&Organization{}).Where("id = ?", in.OrgID).Count(&n).Error; err != nil {
 			return err
@@ -125,7 +126,8 @@ func (s *Store) UpdateDevice(ctx context.Context, actor Actor, orgID, id int64, 
 		return nil, wrap(err, "update device")
 	}
 	var d Device
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		d = Device{}
 		if err := tx.Where("org_id = ? AND id = ?", orgID, id).First(&d).Error; err != nil {
 			return notFound(err)
 		}
@@ -344,7 +346,8 @@ func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64
 		return nil, wrap(err, "add check")
 	}
 	c := newCheck(d, in)
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		c.ID = 0 // a run the database rolled back may have set it
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -358,7 +361,7 @@ func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64
 
 // SetCheckEnabled pauses or resumes a check of organization orgID.
 func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID int64, enabled bool) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var c Check
 		if err := tx.Where("org_id = ? AND id = ?", orgID, checkID).First(&c).Error; err != nil {
 			return notFound(err)

@@ -180,7 +180,8 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 		return ImportSummary{}, wrap(&ImportError{Problems: problems}, "import devices")
 	}
 	var sum ImportSummary
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sum = ImportSummary{}
 		// The audit records go last: audit() locks the chain's head until
 		// commit, and nothing may lock other rows after it.
 		var audits []func() error

@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -63,9 +66,43 @@ func Versions() []int {
 // SchemaVersion is the newest migration this binary knows.
 func SchemaVersion() int { return migrations[len(migrations)-1].Version }
 
-// Migrate applies pending migrations in order and returns how many it applied.
+// MigrationLockWait is how long Migrate waits for another instance's
+// migrations (the migration lock) before it gives up.
+const MigrationLockWait = 10 * time.Minute
+
+// Migrate applies pending migrations in order and returns how many it
+// applied. It holds the migration lock while it reads the schema version
+// and applies the steps, so that instances started together on one
+// database take turns: the first migrates, the others wait, then find
+// nothing left to do. On MySQL the lock is GET_LOCK, named after the
+// database and held by one connection until the end (released by the
+// server if the process dies); on SQLite, whose DDL is transactional, the
+// whole run is one transaction begun with the write lock, so a step that
+// fails leaves nothing behind.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	db := s.db.WithContext(withMigrationZone(ctx, s.zone))
+	ctx = withMigrationZone(ctx, s.zone)
+	if dialectOf(s.db) == MySQL {
+		release, err := s.lockMigrationsMySQL(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+		return s.migrate(s.db.WithContext(ctx))
+	}
+	var n int
+	err := s.writeLockedSQLite(ctx, func(tx *gorm.DB) error {
+		var err error
+		n, err = s.migrate(tx)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// migrate applies the pending steps on db; the caller holds the lock.
+func (s *Store) migrate(db *gorm.DB) (int, error) {
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return 0, fmt.Errorf("models: create schema_migrations: %w", err)
 	}
@@ -94,6 +131,71 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// lockMigrationsMySQL takes the migration lock of the database on a
+// connection of its own and returns its release. GET_LOCK names are
+// server-wide, so the name carries the database's.
+func (s *Store) lockMigrationsMySQL(ctx context.Context) (func(), error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("models: migration lock: %w", err)
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("models: migration lock: %w", err)
+	}
+	var dbName string
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("models: migration lock: %w", err)
+	}
+	name := migrationLockName(dbName)
+	var got sql.NullInt64
+	err = conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int(MigrationLockWait/time.Second)).Scan(&got)
+	if err != nil || !got.Valid || got.Int64 != 1 {
+		conn.Close()
+		if err == nil {
+			err = fmt.Errorf("another instance held it for %s", MigrationLockWait)
+		}
+		return nil, fmt.Errorf("models: migration lock %s: %w", name, err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", name)
+		conn.Close()
+	}, nil
+}
+
+// migrationLockName is the GET_LOCK name for database dbName (at most 64
+// characters, MySQL's limit).
+func migrationLockName(dbName string) string {
+	name := "portal.migrate." + dbName
+	if len(name) > 64 {
+		sum := sha256.Sum256([]byte(dbName))
+		name = "portal.migrate." + hex.EncodeToString(sum[:16])
+	}
+	return name
+}
+
+// writeLockedSQLite runs fn in one transaction begun with SQLite's write
+// lock (_txlock=immediate). While another connection holds it, BEGIN
+// fails busy after the busy timeout; it tries again until
+// MigrationLockWait has passed.
+func (s *Store) writeLockedSQLite(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	giveUp := time.Now().Add(MigrationLockWait)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := s.db.WithContext(ctx).Transaction(fn)
+		if err == nil || !retryableTx(err) || time.Now().After(giveUp) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (waiting for the migration lock: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // AppliedVersions lists the versions recorded in the schema table.

@@ -226,7 +226,8 @@ func (s *Store) claimRows(ctx context.Context, model any, pending func(*gorm.DB)
 // An event already expanded (by another instance) is left alone.
 func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, channelFor func(Channel) string) (int, error) {
 	n := 0
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		n = 0
 		now := s.now()
 		r := tx.Model(&OutboxEvent{}).Where("id = ? AND done_at IS NULL AND lease_owner = ?", ev.ID, owner).Update("done_at", now)
 		if r.Error != nil {
@@ -414,7 +415,7 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 
 // RetryDelivery puts a failed or bounced delivery back in the queue.
 func (s *Store) RetryDelivery(ctx context.Context, actor Actor, deliveryID int64) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var d Delivery
 		if err := tx.Where("id = ? AND status IN ?", deliveryID, []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}).First(&d).Error; err != nil {
 			return notFound(err)
@@ -438,13 +439,15 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, c := range due {
+		swept := false
 		err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
+			swept = false
 			r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).Update("outcome", ClockMissed)
 			if r.Error != nil || r.RowsAffected == 0 {
 				return r.Error
 			}
 			c.Outcome = ClockMissed
-			n++
+			swept = true
 			if !feeClock(c.Kind) {
 				return nil
 			}
@@ -456,6 +459,9 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 		})
 		if err != nil {
 			return n, fmt.Errorf("models: sweep clock %d: %w", c.ID, err)
+		}
+		if swept {
+			n++
 		}
 	}
 	return n, nil

@@ -276,7 +276,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 		return nil, wrap(err, "create request")
 	}
 	var r *OperationRequest
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
 		var n int64
 		if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, ids).Count(&n).Error; err != nil {

@@ -34,7 +34,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 		return nil, fmt.Errorf("models: store upload: %w", err)
 	}
 	var a *Authorization
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		r, err := writtenRequest(tx, orgID, reqID, true)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (s *Store) authorize(tx *gorm.DB, r *OperationRequest, at time.Time) error 
 // starts its feedback clock; a written form that follows a phone
 // authorization stops that one's follow-up clock.
 func (s *Store) AcceptAuthorization(ctx context.Context, actor Actor, orgID, reqID, authID int64) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, err := writtenRequest(tx, orgID, reqID, true)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) RejectAuthorization(ctx context.Context, actor Actor, orgID, req
 	if err := CheckLine("reason", reason, 500); err != nil {
 		return wrap(err, "reject authorization")
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var a Authorization
 		if err := tx.Where("org_id = ? AND request_id = ? AND id = ?", orgID, reqID, authID).First(&a).Error; err != nil {
 			return notFound(err)
@@ -245,7 +245,8 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 	}
 	var a *Authorization
 	var refusal error
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		a, refusal = nil, nil
 		// The contact's row first: attempts on one contact take turns, so
 		// each counts the wrong passphrases of the others (the lockout).
 		var cur Contact

@@ -24,7 +24,7 @@ func (s *Store) PostMessage(ctx context.Context, actor Actor, orgID, reqID int64
 		return nil, wrap(err, "post message")
 	}
 	var m *OperationMessage
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var r OperationRequest
 		if err := tx.Where("org_id = ? AND id = ?", orgID, reqID).First(&r).Error; err != nil {
 			return notFound(err)
@@ -275,7 +275,7 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 	if err := CheckLine("reason", reason, 2000); err != nil {
 		return wrap(err, "withdraw request")
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, err := lockRequest(tx, orgID, reqID)
 		if err != nil {
 			return err

@@ -81,7 +81,8 @@ func (s *Store) CreateOrg(ctx context.Context, actor Actor, in OrgInput) (*Organ
 	}
 	o := &Organization{Slug: in.Slug, Name: in.Name, ContactAddress: in.ContactAddress,
 		ServiceRepUserID: in.ServiceRepUserID, EngineerUserID: in.EngineerUserID}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		o.ID = 0 // a run the database rolled back may have set it
 		if err := tx.Create(o).Error; err != nil {
 			return conflict(err)
 		}
@@ -102,7 +103,8 @@ func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id int64, in OrgInpu
 		return nil, wrap(err, "update org")
 	}
 	var o Organization
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		o = Organization{}
 		if err := tx.First(&o, id).Error; err != nil {
 			return notFound(err)
 		}

@@ -77,6 +77,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 	}
 	var o Outage
 	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
+		o = Outage{}
 		// A span from a request: the request's row lock comes first, as in
 		// SetOperationState (request, then outages), so the work cannot end
 		// while the span is written, and the span must lie inside the

@@ -196,7 +196,8 @@ func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, 
 		results[i].At = results[i].At.UTC().Truncate(time.Microsecond)
 	}
 	var inserted int
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		inserted = 0
 		ids := make([]int64, 0)
 		seenID := map[int64]bool{}
 		for _, r := range results {

@@ -15,7 +15,7 @@ func (s *Store) SetCertExpiries(ctx context.Context, expiries map[int64]time.Tim
 	if len(expiries) == 0 {
 		return nil
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		for id, at := range expiries {
 			if err := tx.Model(&Check{}).Where("id = ?", id).UpdateColumn("cert_expires_at", at.UTC()).Error; err != nil {
 				return fmt.Errorf("models: set certificate expiry of check %d: %w", id, err)

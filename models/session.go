@@ -75,6 +75,36 @@ func NewSessionID() string {
 // only the cookie holds. replace, if set, is the raw ID of a session it
 // supersedes (the password stage, say), deleted in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p SessionPolicy, ip, ua, replace string) (string, error) {
+	raw, err := s.startSession(ctx, userID, stage, p, ip, ua, replace, nil)
+	if err != nil {
+		return "", fmt.Errorf("models: create session: %w", err)
+	}
+	return raw, nil
+}
+
+// SignInSession starts the session of a sign-in as CreateSession does
+// and, for a full session (the password alone, or the second factor
+// done), stamps the user's last sign-in and audits it (AuditSignIn, with
+// mfa) in the same transaction: the session and its audit record commit
+// together or not at all, so a sign-in that could not be audited leaves
+// nobody signed in. A session pending its second factor is audited when
+// it completes.
+func (s *Store) SignInSession(ctx context.Context, u *User, stage string, p SessionPolicy, ip, ua, replace string, mfa bool) (string, error) {
+	var record func(tx *gorm.DB) error
+	if stage == StageFull {
+		record = func(tx *gorm.DB) error { return s.recordSignIn(tx, u, ip, mfa) }
+	}
+	raw, err := s.startSession(ctx, u.ID, stage, p, ip, ua, replace, record)
+	if err != nil {
+		return "", fmt.Errorf("models: sign in user %d: %w", u.ID, err)
+	}
+	return raw, nil
+}
+
+// startSession writes a new session, deleting the one it replaces, and
+// runs then (if any) in the same transaction.
+func (s *Store) startSession(ctx context.Context, userID int64, stage string, p SessionPolicy, ip, ua, replace string,
+	then func(tx *gorm.DB) error) (string, error) {
 	raw := NewSessionID()
 	now := s.now()
 	life := p.Absolute
@@ -84,16 +114,22 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, stage string, p
 	ua = truncate(strings.ToValidUTF8(ua, ""), 300)
 	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if replace != "" {
 			if err := tx.Where("id_hash = ?", hashSessionID(replace)).Delete(&Session{}).Error; err != nil {
 				return err
 			}
 		}
-		return tx.Create(&sess).Error
+		if err := tx.Create(&sess).Error; err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("models: create session: %w", err)
+		return "", err
 	}
 	return raw, nil
 }

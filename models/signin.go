@@ -174,7 +174,7 @@ func signInLockName(kind, key string) string {
 // whose transactions begin with the write lock (_txlock=immediate).
 func (s *Store) reserveSignIn(ctx context.Context, email, ip string, lim SignInLimits) (int64, error) {
 	var id int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		for _, name := range []string{signInLockName("a", email), signInLockName("i", ip)} {
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},
@@ -259,11 +259,17 @@ func (s *Store) retryAfter(db *gorm.DB, email, ip string, byEmail bool, lim Sign
 	return d, nil
 }
 
-// RecordSignIn audits a completed sign-in (after the second factor, if any).
+// RecordSignIn audits a completed sign-in (after the second factor, if
+// any) with the user's last sign-in time, in one transaction. The web
+// side signs in through SignInSession, which does this with the session.
 func (s *Store) RecordSignIn(ctx context.Context, u *User, ip string, mfa bool) error {
-	now := s.now()
-	if err := s.db.WithContext(ctx).Model(u).Update("last_sign_in_at", now).Error; err != nil {
-		return wrap(err, "record sign in")
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error { return s.recordSignIn(tx, u, ip, mfa) }), "record sign in")
+}
+
+// recordSignIn stamps u's last sign-in and audits it, in tx.
+func (s *Store) recordSignIn(tx *gorm.DB, u *User, ip string, mfa bool) error {
+	if err := tx.Model(u).Update("last_sign_in_at", s.now()).Error; err != nil {
+		return err
 	}
-	return wrap(s.Audit(ctx, UserActor(u, ip), AuditSignIn, "user", &u.ID, u.OrgID, map[string]any{"totp": mfa}), "record sign in")
+	return s.audit(tx, UserActor(u, ip), AuditSignIn, "user", &u.ID, u.OrgID, map[string]any{"totp": mfa})
 }

@@ -8,7 +8,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"sync"
 	"time"
@@ -36,6 +35,10 @@ type Store struct {
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
 	confirmEvery time.Duration
+	// txAttempts bounds the runs of one transaction (tx); 0 is
+	// txAttempts. txRetried, if set, hears of each run given up to retry.
+	txAttempts int
+	txRetried  func(error)
 }
 
 // StoreOption adjusts a Store at construction.
@@ -72,6 +75,7 @@ func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 		s.hashGate = NewHashGate(DefaultHashSlots(s.hasher), DefaultHashWait)
 	}
 	s.dummyHash = dummyHashFor(s.hasher)
+	registerDeadlines(db)
 	s.db = db.Session(&gorm.Session{NowFunc: s.now})
 	return s
 }
@@ -107,23 +111,6 @@ func forUpdate(tx *gorm.DB) *gorm.DB {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
-}
-
-// rederiveTx runs fn in a transaction whose every read sees what has
-// committed by the time it runs: on MySQL at READ COMMITTED, so that the
-// reads after a lock (forUpdate) see what the transaction that held it
-// wrote. Every transaction that re-derives missed-notice outcomes
-// (reevaluateNoticeDay) or closes a month runs here: it decides from the
-// outage's cause, the marks, the deliveries and the closed months as they
-// are once it holds the day's lock, never from a snapshot taken before.
-// SQLite serializes writers from the first statement (_txlock=immediate),
-// so its transactions see everything committed before them already.
-func (s *Store) rederiveTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	db := s.db.WithContext(ctx)
-	if dialectOf(db) == MySQL {
-		return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	}
-	return db.Transaction(fn)
 }
 
 // Dialect says which database family the store runs on.
@@ -164,4 +151,21 @@ func conflict(err error) error {
 		return ErrConflict
 	}
 	return err
+}
+
+// CheckDatabase asks the database a real question within ctx: in one
+// transaction it reads the newest applied schema version and runs an
+// update that matches no row, which still needs the table's write lock (a
+// global read lock, a held SQLite write lock or a stalled connection makes
+// it wait). A ping alone answers through all of those. It returns the
+// schema version.
+func (s *Store) CheckDatabase(ctx context.Context) (int, error) {
+	var v int
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error; err != nil {
+			return err
+		}
+		return tx.Model(&schemaMigration{}).Where("version < 0").Update("name", gorm.Expr("name")).Error
+	})
+	return v, wrap(err, "check database")
 }

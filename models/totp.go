@@ -123,7 +123,8 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 		return nil, wrap(err, "confirm totp")
 	}
 	var codes []string
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		codes = nil
 		if err := tx.Model(u).Updates(map[string]any{"totp_secret": sealed, "totp_pending": "",
 			"totp_enabled": true, "totp_last_step": step}).Error; err != nil {
 			return err
@@ -204,7 +205,7 @@ func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip s
 
 // DisableTOTP turns the second factor off for a user.
 func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -221,7 +222,7 @@ func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) erro
 
 // SetTOTPRequired makes the second factor mandatory (or optional) for a user.
 func (s *Store) SetTOTPRequired(ctx context.Context, actor Actor, userID int64, required bool) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)

@@ -170,7 +170,8 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*Use
 	// the demo) is the operator's own.
 	u := &User{Email: in.Email, Name: in.Name, Phone: in.Phone, Role: in.Role, OrgID: in.OrgID,
 		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale, MustChangePassword: actor.UserID != nil}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		u.ID = 0 // a run the database rolled back may have set it
 		if err := tx.Create(u).Error; err != nil {
 			return conflict(err)
 		}
@@ -191,7 +192,8 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, in UserIn
 		return nil, wrap(err, "update user")
 	}
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		u = User{}
 		if err := tx.First(&u, id).Error; err != nil {
 			return notFound(err)
 		}
@@ -323,7 +325,7 @@ func escapeLike(s string) string {
 // SetUserDisabled disables or re-enables a user; disabling ends every
 // session of the user at once.
 func (s *Store) SetUserDisabled(ctx context.Context, actor Actor, id int64, disabled bool) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, id).Error; err != nil {
 			return notFound(err)
@@ -380,7 +382,8 @@ func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password,
 		action = AuditPasswordReset
 	}
 	var newRaw string
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		newRaw = ""
 		// A reset by an admin is a password someone else knows: changed
 		// again at the next sign-in.
 		mustChange := action == AuditPasswordReset && actor.UserID != nil

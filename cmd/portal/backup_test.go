@@ -63,7 +63,7 @@ func openPlace(t *testing.T, getenv func(string) string) (*Config, *models.Store
 	if err := cfg.loadOrCreateSecret(); err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	store, err := openStore(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,13 @@ type Config struct {
 	// RequestTimeout ends each request's context, and with it its
 	// database work (PORTAL_REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
+	// DBTimeout bounds each statement and transaction of a request, and
+	// the database check of /healthz and /readyz (PORTAL_DB_TIMEOUT).
+	DBTimeout time.Duration
+	// DrainDelay is how long the server goes on serving, with /readyz
+	// answering 503, after SIGTERM before it closes its listener
+	// (PORTAL_DRAIN_DELAY).
+	DrainDelay time.Duration
 	// HashConcurrency is how many passwords may be hashed at once
 	// (PORTAL_HASH_CONCURRENCY); 0 sizes it from memory.
 	HashConcurrency int
@@ -194,6 +201,10 @@ func settings() []setting {
 			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
 		{name: "PORTAL_REQUEST_TIMEOUT", def: shortDuration(handlers.DefaultRequestTimeout), help: "how long one request may take; its database work is cancelled then",
 			set: durationIn(time.Second, 10*time.Minute, "30s", func(c *Config, d time.Duration) { c.RequestTimeout = d })},
+		{name: "PORTAL_DB_TIMEOUT", def: shortDuration(models.DefaultDBTimeout), help: "how long one database statement or transaction of a request may wait; then the page answers 503 and /healthz fails",
+			set: durationIn(500*time.Millisecond, 5*time.Minute, "5s", func(c *Config, d time.Duration) { c.DBTimeout = d })},
+		{name: "PORTAL_DRAIN_DELAY", def: "0s", help: "after SIGTERM, keep serving this long with /readyz answering 503 before closing the listener, so a load balancer stops sending first",
+			set: durationIn(0, 5*time.Minute, "15s", func(c *Config, d time.Duration) { c.DrainDelay = d })},
 		{name: "PORTAL_HASH_CONCURRENCY", help: "passwords hashed at once; default: sized from memory",
 			set: func(c *Config, v string) error {
 				if v == "" {

@@ -121,7 +121,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	if err := cfg.loadOrCreateSecret(); err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}
-	store, err := openStore(ctx, cfg, log)
+	// serve migrates once it listens, answering /readyz "migrating"
+	// meanwhile (it may wait for another instance's migration lock).
+	store, err := openStore(ctx, cfg, log, cmd != "serve")
 	if err != nil {
 		return err
 	}
@@ -150,12 +152,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		if err := loadDemo(ctx, store, cfg.Listen, blobs, stdout); err != nil {
 			return err
 		}
+		return serve(ctx, cfg, store, log, false)
 	}
-	return serve(ctx, cfg, store, log)
+	return serve(ctx, cfg, store, log, true)
 }
 
-// openStore connects and applies pending migrations.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Store, error) {
+// openStore connects and, with migrate, applies pending migrations.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool) (*models.Store, error) {
 	db, dialect, err := models.Open(ctx, models.OpenOptions{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
 	if err != nil {
 		return nil, err
@@ -166,19 +169,33 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
 	}
 	store := models.NewStore(db, storeOpts...)
-	n, err := store.Migrate(ctx)
-	if err != nil {
-		store.Close()
-		return nil, err
+	log.Info("database open", "dialect", dialect, "hash_slots", store.HashGate().Bound())
+	if migrate {
+		if err := migrateStore(ctx, store, log); err != nil {
+			store.Close()
+			return nil, err
+		}
 	}
-	log.Info("database ready", "dialect", dialect, "migrations_applied", n, "schema_version", models.SchemaVersion(),
-		"hash_slots", store.HashGate().Bound())
 	return store, nil
 }
 
+// migrateStore applies pending migrations under the migration lock,
+// waiting for another instance's run if there is one.
+func migrateStore(ctx context.Context, store *models.Store, log *slog.Logger) error {
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("database ready", "migrations_applied", n, "schema_version", models.SchemaVersion())
+	return nil
+}
+
 // serve runs the web server and the background work until SIGINT or
-// SIGTERM, then drains requests and stops the background work.
-func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
+// SIGTERM, then drains requests and stops the background work. With
+// migrate it listens first and applies pending migrations then: until they
+// are done, /readyz answers "migrating", /healthz only pings, every other
+// route answers 503, and no background work runs.
+func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger, migrate bool) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	blobs, err := cfg.openDocuments(ctx)
@@ -190,12 +207,33 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	// when it is over, so that no Store call runs on after shutdown.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
+	ready := &handlers.Readiness{}
+	ready.SetMigrating(migrate)
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
-		Context: reqCtx, RequestTimeout: cfg.RequestTimeout})
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready})
 
 	var wg sync.WaitGroup
+	// Listen before serving, so a taken port fails here and shutdown always
+	// has a listener to close.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		stop()
+		wg.Wait()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
+	if migrate {
+		if err := migrateStore(ctx, store, log); err != nil {
+			_ = app.ShutdownWithTimeout(5 * time.Second)
+			_ = ln.Close()
+			return err
+		}
+		ready.SetMigrating(false)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -214,24 +252,21 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 		runNotify(ctx, cfg, store, log)
 	}()
 
-	// Listen before serving, so a taken port fails here and shutdown always
-	// has a listener to close.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		stop()
-		wg.Wait()
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- app.Listener(ln) }()
-	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
-
 	select {
 	case err := <-errc:
 		stop()
 		wg.Wait()
 		return err
 	case <-ctx.Done():
+	}
+	ready.SetDraining()
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down: not ready, still serving", "for", cfg.DrainDelay.String())
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case err := <-errc:
+			log.Warn("server stopped while draining", "err", err)
+		}
 	}
 	log.Info("shutting down: draining requests")
 	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {

@@ -42,6 +42,7 @@ func TestRoutesCommand(t *testing.T) {
 	for _, want := range []string{
 		"GET /admin/users admin",
 		"GET /healthz public",
+		"GET /readyz public",
 		"GET /login public",
 		"POST /login public",
 		"GET /login/totp second-factor-pending",

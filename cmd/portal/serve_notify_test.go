@@ -101,14 +101,14 @@ func TestServeSendsNotices(t *testing.T) {
 	}()
 	client := &http.Client{Timeout: time.Second}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+		if resp, err := client.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no 200 from /healthz within 10 s")
+			t.Fatal("no 200 from /readyz within 10 s")
 		}
 	}
 

@@ -22,7 +22,7 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// TestServe starts the real server, waits for /healthz, then stops it by
+// TestServe starts the real server, waits for /readyz (migrated, ready), then stops it by
 // cancelling the context run was given.
 func TestServe(t *testing.T) {
 	for _, cmd := range []string{"serve", "demo"} {
@@ -44,14 +44,14 @@ func TestServe(t *testing.T) {
 			client := &http.Client{Timeout: time.Second}
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				resp, err := client.Get("http://" + addr + "/healthz")
+				resp, err := client.Get("http://" + addr + "/readyz")
 				if err == nil {
 					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						break
 					}
-					t.Logf("healthz: %d %s", resp.StatusCode, body)
+					t.Logf("readyz: %d %s", resp.StatusCode, body)
 				}
 				select {
 				case err := <-done:
@@ -59,7 +59,7 @@ func TestServe(t *testing.T) {
 				default:
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("no 200 from /healthz within 10s (last error %v)", err)
+					t.Fatalf("no 200 from /readyz within 10s (last error %v)", err)
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
