@@ -196,7 +196,7 @@ const EventContactsRequested = "organization.contacts_requested"
 // without an enabled user is refused: nobody could read it.
 func (s *Store) AskForContacts(ctx context.Context, actor Actor, orgID int64) (int, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var o Organization
 		if err := tx.Select("id", "name").Where("id = ?", orgID).First(&o).Error; err != nil {
 			return notFound(err)

@@ -128,7 +128,7 @@ func (s *Store) replaceRecoveryCodes(tx *gorm.DB, userID int64) ([]string, error
 // are returned to be shown once.
 func (s *Store) RegenerateRecoveryCodes(ctx context.Context, actor Actor, userID int64) ([]string, error) {
 	var codes []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -161,7 +161,8 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error
 // It reports whether the code was spent, and how many are left.
 func (s *Store) useRecoveryCode(ctx context.Context, u *User, code, ip string) (bool, int, error) {
 	spent, left := false, 0
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		spent, left = false, 0 // a retried transaction starts again
 		now := s.now()
 		r := tx.Model(&RecoveryCode{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", u.ID, s.recoveryHash(u.ID, code)).
 			Update("used_at", now)

@@ -221,7 +221,7 @@ func (sess *Session) IsSession(raw string) bool { return sess.IDHash == hashSess
 // audits how many sessions ended.
 func (s *Store) EndOtherSessions(ctx context.Context, actor Actor, userID int64, keep string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)

@@ -57,7 +57,7 @@ func (s *Store) IsOrgAdmin(ctx context.Context, u *User) (bool, error) {
 // (replacing the one before), or, with on false, leaves the organization
 // without one if userID was it. Only enabled customer users qualify.
 func (s *Store) SetOrgAdmin(ctx context.Context, actor Actor, userID int64, on bool) error {
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.First(&u, userID).Error; err != nil {
 			return notFound(err)
@@ -122,7 +122,8 @@ func (s *Store) InviteUser(ctx context.Context, actor Actor, sc Scope, orgID int
 	now := s.now()
 	u := &User{Email: ui.Email, Name: ui.Name, Phone: ui.Phone, Role: RoleCustomer, OrgID: &orgID,
 		PasswordHash: hash, PasswordChangedAt: now, Locale: ui.Locale}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		u.ID = 0 // a retried transaction inserts again
 		if err := tx.Create(u).Error; err != nil {
 			return conflict(err)
 		}
@@ -190,7 +191,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, raw, password, confirm, ip
 	if err != nil {
 		return nil, wrap(err, "accept invitation")
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		r := tx.Model(&Invitation{}).Where("id = ? AND used_at IS NULL AND expires_at > ?", inv.ID, now).
 			Updates(map[string]any{"used_at": now, "token_sealed": ""})
