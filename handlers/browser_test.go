@@ -73,6 +73,12 @@ func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
 // network, in Chinese first so the language switch has something to do.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserTimeout(t, 90*time.Second)
+}
+
+// newBrowserTimeout is newBrowser for a walk longer than one story.
+func newBrowserTimeout(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browserPath(t)),
 		chromedp.NoSandbox,
@@ -87,7 +93,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelC := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	return ctx
 }

@@ -1,0 +1,391 @@
+package handlers_test
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/colo-portal/portal/assets"
+	"github.com/colo-portal/portal/handlers"
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
+	"github.com/colo-portal/portal/models/dbtest"
+)
+
+// axeSource is axe-core, vendored for the tests only (testdata/README.md):
+// the test injects it into each page; the portal never serves it.
+//
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// phoneWidth is the CSS width of the phone every page must fit.
+const phoneWidth = 390
+
+// walkedSite is a portal with a bit of everything, so that every page with
+// an ID in its path has something to show.
+type walkedSite struct {
+	base string
+	fx   *dbtest.Fixture
+	// samples fills a path parameter: key "<segment before it>:<name>",
+	// e.g. "devices:id" for /devices/:id/edit.
+	samples map[string]string
+}
+
+// seedWalkedSite builds the portal the page walk visits: a device with two
+// checks, a closed outage with notices and a call task, an operation
+// request authorized by phone, carried out during that outage and
+// completed, and a contact.
+func seedWalkedSite(t *testing.T) *walkedSite {
+	t.Helper()
+	ctx := context.Background()
+	db := dbtest.Databases(t)[0]
+	clock := dbtest.NewClock()
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Hour)
+	clock.Advance(t0.Sub(clock.Now()))
+	store := dbtest.Open(t, db, models.WithClock(clock.Now))
+	fx := dbtest.Seed(t, store)
+	sys := models.SystemActor("test")
+	cust, eng := models.UserActor(fx.CustA, "192.0.2.1"), models.UserActor(fx.Engineer, "10.0.0.1")
+
+	contact, err := store.CreateContact(ctx, cust, fx.OrgA.ID, models.ContactInput{Name: "孙丽 Sun Li", Title: "运维主管 Operations lead",
+		Mobile: "138 0013 8000", OfficePhone: "+86 10 6552 8899", Email: "sun.li.operations@alpha-trading.example",
+		Channels: []models.Channel{models.ChannelMobile, models.ChannelEmail}, MayAuthorize: true, Passphrase: passphrase, Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: fx.OrgA.ID, Name: "web-01.alpha-trading.example", Address: "127.0.0.20",
+		Cabinet: "A-07", Position: "U12-U14"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AddCheck(ctx, sys, fx.OrgA.ID, dev.ID, models.CheckInput{Kind: models.KindTCP, Target: "127.0.0.20:443", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	checks, err := store.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID)
+	if err != nil || len(checks) < 2 {
+		t.Fatalf("checks %v, %v", checks, err)
+	}
+	var rs []models.ProbeResult
+	for i := 0; i < 12; i++ {
+		at := clock.Now().Add(time.Duration(i) * 5 * time.Minute)
+		rs = append(rs, models.ProbeResult{CheckID: checks[0].ID, At: at, OK: true, RTTus: 400 + 15*i},
+			models.ProbeResult{CheckID: checks[1].ID, At: at.Add(time.Second), OK: true, RTTus: 900})
+	}
+	if _, err := store.RecordResults(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	req, err := store.CreateRequest(ctx, cust, fx.OrgA.ID, models.RequestInput{Title: "更换硬盘 Replace the failed disk in slot 2", Work: "Swap the disk and rebuild RAID 1",
+		Urgency: "urgent", DeviceIDs: []int64{dev.ID}, RequestedBy: &fx.CustA.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := clock.Now().Add(time.Minute)
+	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: start, Reason: models.ReasonTimeout},
+		{CheckID: checks[0].ID, At: start.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(10 * time.Minute)
+	evs, err := store.ClaimEvents(ctx, "test", time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if _, err := store.ExpandEvent(ctx, ev, "test", phoneAndEmail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(12 * time.Minute)
+	if _, err := store.RecordPhoneAuthorization(ctx, eng, fx.OrgA.ID, req.ID, models.PhoneInput{ContactID: contact.ID, Passphrase: passphrase}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(3 * time.Minute)
+	if err := store.SetOperationState(ctx, eng, fx.OrgA.ID, req.ID, models.StateInput{State: models.OpInProgress}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(30 * time.Minute)
+	if err := store.SetOperationState(ctx, eng, fx.OrgA.ID, req.ID, models.StateInput{State: models.OpCompleted, WorkDone: "Disk swapped",
+		Result: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(25 * time.Minute)
+	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: clock.Now(), OK: true, RTTus: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := store.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, dev.ID, 1)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("outages %+v, %v", outs, err)
+	}
+	// A second request still waiting for its authorization.
+	if _, err := store.CreateRequest(ctx, cust, fx.OrgA.ID, models.RequestInput{Title: "Reboot the core switch after the firmware upgrade",
+		Work: "Power-cycle the switch", Urgency: "normal", DeviceIDs: []int64{dev.ID}, RequestedBy: &fx.CustA.ID}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Now().UTC().Sub(clock.Now())) // back to the present
+
+	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := handlers.New(handlers.Deps{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: []byte("browser-test-secret-browser-test-secret"),
+		Sessions: models.DefaultSessionPolicy, SignIn: models.DefaultSignInLimits, Blobs: blobs})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return &walkedSite{
+		base: "http://" + ln.Addr().String(),
+		fx:   fx,
+		samples: map[string]string{
+			"assets:name":    strings.TrimPrefix(assets.URL("portal.css"), assets.Prefix),
+			"contacts:id":    id(contact.ID),
+			"team:id":        id(fx.CustA.ID),
+			"orgs:id":        id(fx.OrgA.ID),
+			"devices:id":     id(dev.ID),
+			"outages:id":     id(outs[0].ID),
+			"operations:id":  req.Ref,
+			"outages:outage": id(outs[0].ID),
+			"users:id":       id(fx.CustA.ID),
+			// No document is uploaded: the route is a download, not a page.
+			"documents:doc": "",
+		},
+	}
+}
+
+// pagePath fills the parameters of a route's path from the samples; ok is
+// false when a parameter has no sample.
+func (w *walkedSite) pagePath(route string) (path string, missing string) {
+	segs := strings.Split(route, "/")
+	for i, s := range segs {
+		if !strings.HasPrefix(s, ":") {
+			continue
+		}
+		key := segs[i-1] + s
+		v, ok := w.samples[key]
+		if !ok || v == "" {
+			return "", key
+		}
+		segs[i] = v
+	}
+	return strings.Join(segs, "/"), ""
+}
+
+// pagesOf lists the GET routes a role may open, in the route table's order;
+// public ones are walked signed out.
+func pagesOf(role models.Role) []string {
+	var out []string
+	for _, r := range handlers.Routes() {
+		if r.Method != "GET" {
+			continue
+		}
+		switch r.Access.String() {
+		case "second-factor-pending":
+			// Only reachable halfway through a sign-in with a second factor.
+		case "public":
+			if role == "" {
+				out = append(out, r.Path)
+			}
+		case "any-session":
+			if role != "" {
+				out = append(out, r.Path)
+			}
+		default:
+			if role != "" && r.Access.Allows(role) {
+				out = append(out, r.Path)
+			}
+		}
+	}
+	return out
+}
+
+// pageCheck is what the walk found wrong with one page.
+type pageCheck struct {
+	Status      int    `json:"status"`
+	Type        string `json:"type"`
+	URL         string `json:"url"`
+	ScrollWidth int    `json:"sw"`
+	Viewport    int    `json:"vw"`
+	Wide        []string
+}
+
+const headJS = `fetch(%q, {method: 'HEAD', credentials: 'same-origin'}).then(r => ({status: r.status, type: r.headers.get('content-type') || '', url: r.url}))`
+
+// overflowJS measures the document and names the elements that reach past
+// the viewport's right edge, innermost first, so a failure says where.
+const overflowJS = `(() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > vw + 1 && out.length < 6) {
+      let name = el.tagName.toLowerCase();
+      if (el.id) name += '#' + el.id;
+      if (typeof el.className === 'string' && el.className) name += '.' + el.className.trim().split(/\s+/).join('.');
+      out.push(name + ' (right ' + Math.round(r.right) + ')');
+    }
+  }
+  return {sw: document.documentElement.scrollWidth, vw: vw, Wide: out.reverse()};
+})()`
+
+// axeJS runs axe-core and keeps the serious and critical violations.
+const axeJS = `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(' | ')))`
+
+// visit opens one page at phone width and reports its overflow and axe-core
+// violations; ok is false when the path is a download rather than a page.
+func visit(t *testing.T, ctx context.Context, base, path, who string, runAxe bool) (ok bool) {
+	t.Helper()
+	head, err := chromedp.Run(ctx, chromedp.Evaluate[pageCheck](fmt.Sprintf(headJS, base+path), chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Errorf("HEAD %s: %v", path, err)
+		return false
+	}
+	if head.Status != 200 || head.URL != base+path {
+		t.Errorf("%s answers %d at %s; the walk's seed should make every page answer 200", path, head.Status, head.URL)
+		return false
+	}
+	if !strings.HasPrefix(head.Type, "text/html") {
+		return false
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Errorf("open %s: %v", path, err)
+		return false
+	}
+	m, err := chromedp.Run(ctx, chromedp.Evaluate[pageCheck](overflowJS))
+	if err != nil {
+		t.Errorf("measure %s: %v", path, err)
+		return true
+	}
+	if m.Viewport != phoneWidth {
+		t.Fatalf("%s: the viewport is %d px wide, want %d", path, m.Viewport, phoneWidth)
+	}
+	if m.ScrollWidth > m.Viewport {
+		t.Errorf("%s is %d px wide on a %d px phone; too wide: %s", path, m.ScrollWidth, m.Viewport, strings.Join(m.Wide, ", "))
+	}
+	shotPage(t, ctx, who, path)
+	if !runAxe {
+		return true
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
+		t.Fatalf("inject axe-core into %s: %v", path, err)
+	}
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](axeJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Errorf("axe-core on %s: %v", path, err)
+		return true
+	}
+	for _, v := range vs {
+		t.Errorf("%s: axe-core: %s", path, v)
+	}
+	return true
+}
+
+// shotPages are the pages photographed at phone and desktop width when
+// PORTAL_SCREENSHOT_DIR is set.
+var shotPages = map[string]bool{"/": true, "/login": true, "/operations": true, "/operations/new": true, "/contacts": true,
+	"/contacts/new": true, "/uptime": true, "/fleet": true, "/oncall": true, "/orgs": true, "/admin/audit": true, "/admin/users": true}
+
+// shotPage photographs a main page at 390 and 1366 px, named after the
+// signed-in role (the header's class) and the page's language.
+func shotPage(t *testing.T, ctx context.Context, who, path string) {
+	t.Helper()
+	if os.Getenv("PORTAL_SCREENSHOT_DIR") == "" {
+		return
+	}
+	generic := regexp.MustCompile(`/[0-9a-f]{6,}|/\d+`).ReplaceAllString(path, "/x")
+	if !shotPages[path] && generic != "/operations/x" && generic != "/devices/x" && generic != "/outages/x" && generic != "/orgs/x" {
+		return
+	}
+	lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	name := who + "-" + lang + strings.ReplaceAll(generic, "/", "_")
+	shot(t, ctx, name+"-390")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 900), chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, name+"-1366")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)), chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every page of every role fits a 390 px phone without sideways scrolling
+// and has no serious or critical axe-core violation. The pages come from
+// the route table, so a new page is walked without touching this test; a
+// new path parameter needs a sample in seedWalkedSite.
+func TestBrowserEveryPageFitsAPhoneAndPassesAxe(t *testing.T) {
+	site := seedWalkedSite(t)
+	parent := newBrowserTimeout(t, 8*time.Minute)
+	if err := chromedp.Do(parent); err != nil { // start the browser
+		t.Fatal(err)
+	}
+	walkers := []struct {
+		role models.Role
+		user *models.User
+	}{
+		{"", nil}, // signed out: the public pages
+		{models.RoleCustomer, site.fx.CustA},
+		{models.RoleReception, site.fx.Reception},
+		{models.RoleEngineer, site.fx.Engineer},
+		{models.RoleService, site.fx.Service},
+		{models.RoleAdmin, site.fx.Admin},
+	}
+	pages := 0
+	for _, w := range walkers {
+		ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
+			t.Fatal(err)
+		}
+		if w.user != nil {
+			signInInBrowser(t, ctx, site.base, w.user.Email)
+		} else if err := chromedp.Do(ctx, chromedp.Navigate(site.base+"/login")); err != nil {
+			t.Fatal(err)
+		}
+		who := string(w.role)
+		if who == "" {
+			who = "public"
+		}
+		for _, route := range pagesOf(w.role) {
+			path, missing := site.pagePath(route)
+			if missing != "" {
+				if _, known := site.samples[missing]; !known {
+					t.Errorf("%s: no sample for the path parameter %q; add one to seedWalkedSite", route, missing)
+				}
+				continue
+			}
+			// Chinese first, the browser's language; then English, whose
+			// longer words are the likelier to overflow.
+			if visit(t, ctx, site.base, path, who, true) {
+				pages++
+			}
+		}
+		if w.user != nil {
+			switchLanguage(t, ctx, "en")
+			for _, route := range pagesOf(w.role) {
+				if path, missing := site.pagePath(route); missing == "" {
+					visit(t, ctx, site.base, path, who, true)
+				}
+			}
+		}
+		cancel()
+	}
+	if pages < 30 {
+		t.Fatalf("walked %d pages; the route table and the seed promise more", pages)
+	}
+	t.Logf("walked %d pages in two languages", pages)
+}
