@@ -222,6 +222,8 @@ type pageCheck struct {
 	ScrollWidth int    `json:"sw"`
 	Viewport    int    `json:"vw"`
 	Wide        []string
+	Small       []string // chart labels under 11 px on screen
+	Tiny        []string // controls under 24 × 24 px
 }
 
 const headJS = `fetch(%q, {method: 'HEAD', credentials: 'same-origin'}).then(r => ({status: r.status, type: r.headers.get('content-type') || '', url: r.url}))`
@@ -239,7 +241,21 @@ const overflowJS = `(() => {
       out.push(name + ' (right ' + Math.round(r.right) + ')');
     }
   }
-  return {sw: document.documentElement.scrollWidth, vw: vw, Wide: out.reverse()};
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+  const small = [];
+  for (const tx of document.querySelectorAll('svg text')) {
+    const cs = getComputedStyle(tx), svg = tx.ownerSVGElement, vb = svg && svg.viewBox.baseVal;
+    if (cs.display === 'none' || !vb || !vb.width || !tx.getClientRects().length) continue;
+    const px = parseFloat(cs.fontSize) * svg.getBoundingClientRect().width / vb.width;
+    if (px < 11 && small.length < 4) small.push('"' + tx.textContent + '" ' + px.toFixed(1) + ' px');
+  }
+  const tiny = [];
+  for (const el of document.querySelectorAll('button, select, input:not([type=hidden]), textarea, summary, nav a, .tabs a, a.btn')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.width < 24 || r.height < 24) && tiny.length < 4) tiny.push(name(el) + ' ' + Math.round(r.width) + '×' + Math.round(r.height));
+  }
+  return {sw: document.documentElement.scrollWidth, vw: vw, Wide: out.reverse(), Small: small, Tiny: tiny};
 })()`
 
 // axeJS runs axe-core and keeps the serious and critical violations.
@@ -277,6 +293,12 @@ func visit(t *testing.T, ctx context.Context, base, path, who string, runAxe boo
 	}
 	if m.ScrollWidth > m.Viewport {
 		t.Errorf("%s is %d px wide on a %d px phone; too wide: %s", path, m.ScrollWidth, m.Viewport, strings.Join(m.Wide, ", "))
+	}
+	if len(m.Small) > 0 {
+		t.Errorf("%s: chart labels under 11 px on a phone: %s", path, strings.Join(m.Small, ", "))
+	}
+	if len(m.Tiny) > 0 {
+		t.Errorf("%s: touch targets under 24 × 24 px: %s", path, strings.Join(m.Tiny, ", "))
 	}
 	shotPage(t, ctx, who, path)
 	if !runAxe {

@@ -133,17 +133,14 @@ func signInInBrowser(t *testing.T, ctx context.Context, base, email string) {
 }
 
 // switchLanguage picks a language in the header's switcher the way a person
-// does; the page's script submits the form on change.
+// does: a press of the button named in that language (behind the menu
+// button on a phone).
 func switchLanguage(t *testing.T, ctx context.Context, lang string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
-		chromedp.Focus(chromedp.CSS("#lang-select")),
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			// Choose the option and fire change, as picking it with the mouse does.
-			_, err := chromedp.Evaluate[any](`(function(){var s=document.getElementById('lang-select');s.value='`+lang+`';s.dispatchEvent(new Event('change',{bubbles:true}));return true})()`)(ctx, tg)
-			return err
-		}),
-	)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var b=document.querySelector('.menubtn');if(b&&b.offsetParent!==null&&b.getAttribute('aria-expanded')!=='true'){b.click()}return true})()`))
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.lang button[value="`+lang+`"]`)))
+	}
 	if err != nil {
 		t.Fatalf("switch language: %v", err)
 	}
