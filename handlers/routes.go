@@ -194,6 +194,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/admin/users/:id/totp-reset", admin, h.resetTOTP},
 
 		{"GET", "/admin/audit", admin, h.showAudit},
+		{"GET", "/admin/audit.csv", admin, h.downloadAudit},
 	}
 }
 
