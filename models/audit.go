@@ -74,7 +74,7 @@ const (
 	AuditOperationState     = "operation.state_changed"
 	AuditReportDownloaded   = "operation.report_downloaded"
 
-	AuditExported = "audit.exported"
+	AuditExported = "admin.audit_exported"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -137,9 +137,9 @@ func (s *Store) Audit(ctx context.Context, a Actor, action, targetType string, t
 
 // AuditFilter narrows the audit page.
 type AuditFilter struct {
-	Action   string
-	ActorID  int64
-	OrgID    int64
+	Action  string
+	ActorID int64
+	OrgID   int64
 	// From and To bound the time of the events: From <= At < To; zero is
 	// unbounded.
 	From, To time.Time
