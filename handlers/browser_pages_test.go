@@ -411,3 +411,71 @@ func TestBrowserEveryPageFitsAPhoneAndPassesAxe(t *testing.T) {
 	}
 	t.Logf("walked %d pages in two languages", pages)
 }
+
+// ringJS describes the focused element's focus ring: its width and its
+// contrast with the background behind the element (the first ancestor with
+// an opaque background), by WCAG's relative luminance.
+const ringJS = `(() => {
+  const el = document.activeElement, cs = getComputedStyle(el);
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  let bg = [255, 255, 255], p = el.parentElement;
+  while (p) { const c = rgb(getComputedStyle(p).backgroundColor); if (c.length >= 3 && (c.length < 4 || c[3] > 0.9)) { bg = c; break; } p = p.parentElement; }
+  const ring = rgb(cs.outlineColor), a = lum(ring), b = lum(bg);
+  return {style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+    current: el.getAttribute('aria-current') || '', text: el.textContent.trim().slice(0, 40), tag: el.tagName};
+})()`
+
+type ring struct {
+	Style    string  `json:"style"`
+	Width    float64 `json:"width"`
+	Contrast float64 `json:"contrast"`
+	Current  string  `json:"current"`
+	Text     string  `json:"text"`
+	Tag      string  `json:"tag"`
+}
+
+// Tabbing through the header shows a focus ring of at least 3:1 on every
+// stop, the current menu item included, and the language is changed by a
+// button, not by a select that submits on change.
+func TestBrowserKeyboardFocusRingAndLanguageButton(t *testing.T) {
+	base, fx := startPortal(t)
+	ctx := newBrowser(t)
+	signInInBrowser(t, ctx, base, fx.Engineer.Email)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/oncall"), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := countNodes(t, ctx, "select[data-autosubmit], #lang-select"); n != 0 {
+		t.Errorf("the header still has a language select that submits on change")
+	}
+	if n := countNodes(t, ctx, `form.lang button[name=lang][value=en]`); n != 1 {
+		t.Errorf("the header has %d English buttons, want 1", n)
+	}
+	sawCurrent := false
+	for i := 0; i < 14; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := chromedp.Run(ctx, chromedp.Evaluate[ring](ringJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Tag == "BODY" { // past the last stop
+			break
+		}
+		if r.Style == "none" || r.Width < 2 || r.Contrast < 3 {
+			t.Errorf("tab stop %d (%q, current=%q): focus ring %s %.0f px at %.2f:1, want a visible ring of 3:1", i+1, r.Text, r.Current, r.Style, r.Width, r.Contrast)
+		}
+		if r.Current == "page" {
+			sawCurrent = true
+		}
+	}
+	if !sawCurrent {
+		t.Errorf("tabbing never reached the current menu item")
+	}
+	switchLanguage(t, ctx, "en")
+	if h1 := text(t, ctx, "main h1"); h1 != "On call" {
+		t.Errorf("after pressing English the heading reads %q", h1)
+	}
+}
