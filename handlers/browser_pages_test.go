@@ -409,7 +409,7 @@ func TestBrowserEveryPageFitsAPhoneAndPassesAxe(t *testing.T) {
 	if pages < 30 {
 		t.Fatalf("walked %d pages; the route table and the seed promise more", pages)
 	}
-	t.Logf("walked %d pages in two languages", pages)
+	t.Logf("walked %d pages in Chinese, and those of signed-in roles again in English", pages)
 }
 
 // ringJS describes the focused element's focus ring: its width and its
