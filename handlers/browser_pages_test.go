@@ -370,17 +370,18 @@ func TestBrowserEveryPageFitsAPhoneAndPassesAxe(t *testing.T) {
 	pages := 0
 	for _, w := range walkers {
 		ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+		who := string(w.role)
+		if who == "" {
+			who = "public"
+		}
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
 			t.Fatal(err)
 		}
 		if w.user != nil {
 			signInInBrowser(t, ctx, site.base, w.user.Email)
+			checkPhoneMenu(t, ctx, who)
 		} else if err := chromedp.Do(ctx, chromedp.Navigate(site.base+"/login")); err != nil {
 			t.Fatal(err)
-		}
-		who := string(w.role)
-		if who == "" {
-			who = "public"
 		}
 		for _, route := range pagesOf(w.role) {
 			path, missing := site.pagePath(route)
@@ -477,5 +478,43 @@ func TestBrowserKeyboardFocusRingAndLanguageButton(t *testing.T) {
 	switchLanguage(t, ctx, "en")
 	if h1 := text(t, ctx, "main h1"); h1 != "On call" {
 		t.Errorf("after pressing English the heading reads %q", h1)
+	}
+}
+
+// checkPhoneMenu checks the header on a phone: one short bar with a menu
+// button, the navigation behind it until pressed.
+func checkPhoneMenu(t *testing.T, ctx context.Context, who string) {
+	t.Helper()
+	type bar struct {
+		Height   float64 `json:"height"`
+		NavShown bool    `json:"nav"`
+		Expanded string  `json:"expanded"`
+	}
+	const js = `({height: document.querySelector('header.topbar').getBoundingClientRect().height,
+		nav: !!document.querySelector('header nav a') && document.querySelector('header nav a').getClientRects().length > 0,
+		expanded: document.querySelector('.menubtn').getAttribute('aria-expanded')})`
+	closed, err := chromedp.Run(ctx, chromedp.Evaluate[bar](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if closed.Height > 64 || closed.NavShown || closed.Expanded != "false" {
+		t.Errorf("%s: the phone header is %.0f px high with the menu shown=%v (aria-expanded %q); want one bar of at most 64 px, menu folded",
+			who, closed.Height, closed.NavShown, closed.Expanded)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".menubtn"))); err != nil {
+		t.Fatal(err)
+	}
+	open, err := chromedp.Run(ctx, chromedp.Evaluate[bar](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !open.NavShown || open.Expanded != "true" {
+		t.Errorf("%s: after pressing the menu button the menu shown=%v, aria-expanded %q", who, open.NavShown, open.Expanded)
+	}
+	if os.Getenv("PORTAL_SCREENSHOT_DIR") != "" {
+		shot(t, ctx, who+"-menu-open-390")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".menubtn"))); err != nil {
+		t.Fatal(err)
 	}
 }
