@@ -73,6 +73,12 @@ func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
 // network, in Chinese first so the language switch has something to do.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserTimeout(t, 90*time.Second)
+}
+
+// newBrowserTimeout is newBrowser for a walk longer than one story.
+func newBrowserTimeout(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browserPath(t)),
 		chromedp.NoSandbox,
@@ -87,7 +93,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelC := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	return ctx
 }
@@ -127,17 +133,14 @@ func signInInBrowser(t *testing.T, ctx context.Context, base, email string) {
 }
 
 // switchLanguage picks a language in the header's switcher the way a person
-// does; the page's script submits the form on change.
+// does: a press of the button named in that language (behind the menu
+// button on a phone).
 func switchLanguage(t *testing.T, ctx context.Context, lang string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
-		chromedp.Focus(chromedp.CSS("#lang-select")),
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			// Choose the option and fire change, as picking it with the mouse does.
-			_, err := chromedp.Evaluate[any](`(function(){var s=document.getElementById('lang-select');s.value='`+lang+`';s.dispatchEvent(new Event('change',{bubbles:true}));return true})()`)(ctx, tg)
-			return err
-		}),
-	)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var b=document.querySelector('.menubtn');if(b&&b.offsetParent!==null&&b.getAttribute('aria-expanded')!=='true'){b.click()}return true})()`))
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.lang button[value="`+lang+`"]`)))
+	}
 	if err != nil {
 		t.Fatalf("switch language: %v", err)
 	}

@@ -218,6 +218,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/admin/users/:id/org-admin", admin, h.setOrgAdmin},
 
 		{"GET", "/admin/audit", admin, h.showAudit},
+		{"GET", "/admin/audit.csv", admin, h.downloadAudit},
 	}
 }
 

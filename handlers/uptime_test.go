@@ -389,7 +389,8 @@ func TestOutageCause(t *testing.T) {
 			wantBody(t, after, zh("uptime.minutes", "15.0", "38.0"))
 			admin := e.as(t, fx.Admin)
 			wantAudit(t, admin, models.AuditOutageCause, fx.Engineer.Email, ids(p.ongoingID))
-			wantBody(t, admin.get("/admin/audit?action="+models.AuditOutageCause), "customer_equipment")
+			// The log says it in a sentence, the cause translated.
+			wantBody(t, admin.get("/admin/audit?action="+models.AuditOutageCause), strings.Replace(zh("audit.say.outage.cause_set"), "{cause}", zh("cause.customer_equipment"), 1))
 		})
 
 		t.Run("the customer's operation is not offered for a whole outage, and is refused when posted", func(t *testing.T) {

@@ -81,6 +81,7 @@ const (
 	AuditReportDownloaded   = "operation.report_downloaded"
 
 	AuditContactsRequested = "contact.list_requested"
+	AuditExported          = "admin.audit_exported"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -94,7 +95,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
 	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
-	AuditOperationState, AuditReportDownloaded, AuditContactsRequested}
+	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).
@@ -144,9 +145,12 @@ func (s *Store) Audit(ctx context.Context, a Actor, action, targetType string, t
 
 // AuditFilter narrows the audit page.
 type AuditFilter struct {
-	Action   string
-	ActorID  int64
-	OrgID    int64
+	Action  string
+	ActorID int64
+	OrgID   int64
+	// From and To bound the time of the events: From <= At < To; zero is
+	// unbounded.
+	From, To time.Time
 	BeforeID int64 // keyset paging: events older than this ID
 	Limit    int
 }
@@ -157,6 +161,7 @@ func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]Audit
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	utc(&f.From, &f.To)
 	q := sc.apply(s.db.WithContext(ctx).Model(&AuditEvent{}), "org_id")
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
@@ -166,6 +171,12 @@ func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]Audit
 	}
 	if f.OrgID != 0 {
 		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
 	}
 	if f.BeforeID != 0 {
 		q = q.Where("id < ?", f.BeforeID)

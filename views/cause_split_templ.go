@@ -344,7 +344,7 @@ func CauseSplit(segs []models.OutageSegment, now time.Time, names map[int64]stri
 					return templ_7745c5c3_Err
 				}
 			} else {
-				if p.RequestID != nil {
+				if p.RequestID != nil && p.RequestRef != "" {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<a href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

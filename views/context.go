@@ -257,12 +257,38 @@ func auditBadge(action string) string {
 }
 
 func auditNext(vm AuditPageVM) string {
-	q := url.Values{}
+	q := auditQuery(vm)
 	q.Set("before", fmt.Sprint(vm.NextBefore))
+	return "/admin/audit?" + q.Encode()
+}
+
+// auditCSV is the CSV export of the page's filter.
+func auditCSV(vm AuditPageVM) string {
+	if q := auditQuery(vm).Encode(); q != "" {
+		return "/admin/audit.csv?" + q
+	}
+	return "/admin/audit.csv"
+}
+
+// auditQuery is the page's filter as a query.
+func auditQuery(vm AuditPageVM) url.Values {
+	q := url.Values{}
 	if vm.Filter.Action != "" {
 		q.Set("action", vm.Filter.Action)
 	}
-	return "/admin/audit?" + q.Encode()
+	if vm.Filter.ActorID != 0 {
+		q.Set("user", fmt.Sprint(vm.Filter.ActorID))
+	}
+	if vm.Filter.OrgID != 0 {
+		q.Set("org", fmt.Sprint(vm.Filter.OrgID))
+	}
+	if vm.From != "" {
+		q.Set("from", vm.From)
+	}
+	if vm.To != "" {
+		q.Set("to", vm.To)
+	}
+	return q
 }
 
 // NewOnceToken is a fresh one-time token for a form (see Once).

@@ -9,12 +9,26 @@
       ev.preventDefault();
     }
   });
-  // Submit the language switcher as soon as a language is picked.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
-    sel.addEventListener("change", function () { sel.form.submit(); });
-    var btn = sel.form.querySelector("[data-autosubmit-button]");
-    if (btn) { btn.hidden = true; }
-  });
+  // The header's menu button: on a phone the navigation folds behind it.
+  // Without this script the button stays hidden and the menu stays open.
+  var menubtn = document.querySelector(".menubtn");
+  if (menubtn) {
+    var bar = document.getElementById("topbar");
+    menubtn.hidden = false;
+    bar.classList.add("folds");
+    menubtn.addEventListener("click", function () {
+      var open = menubtn.getAttribute("aria-expanded") !== "true";
+      menubtn.setAttribute("aria-expanded", open ? "true" : "false");
+      bar.classList.toggle("open", open);
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && bar.classList.contains("open")) {
+        menubtn.setAttribute("aria-expanded", "false");
+        bar.classList.remove("open");
+        menubtn.focus();
+      }
+    });
+  }
   // A form with a kind switch (the add-check form) shows only the fields
   // of the chosen kind: each such field names its kinds in data-kinds.
   // Without this script every field shows, and the server ignores the
