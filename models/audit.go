@@ -79,7 +79,7 @@ const (
 var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, AuditSignOut,
 	AuditTOTPFailed, AuditTOTPEnabled, AuditTOTPDisabled, AuditTOTPRequired, AuditPasswordChanged,
 	AuditPasswordChangeFailed, AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
-	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated,
+	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated, AuditHistoryImported,
 	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
 	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings,
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,

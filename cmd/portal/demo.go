@@ -117,10 +117,13 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *bl
 			return fmt.Errorf("demo user %s: %w", d.email, err)
 		}
 	}
+	created := map[string]bool{}
 	for _, dd := range demoDevices(listen) {
-		if err := ensureDemoDevice(ctx, store, sys, orgIDs[dd.org], dd); err != nil {
+		isNew, err := ensureDemoDevice(ctx, store, sys, orgIDs[dd.org], dd)
+		if err != nil {
 			return fmt.Errorf("demo device %s: %w", dd.name, err)
 		}
+		created[dd.name] = isNew
 	}
 	// Aurora has an authorized contact, so its outage shows a call task on
 	// the on-call page and a running 15-minute clock; Bravo has none yet,
@@ -134,6 +137,15 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *bl
 		if err != nil {
 			return fmt.Errorf("demo contact: %w", err)
 		}
+	}
+	// The devices just created get their past: 90 days of probes, two
+	// outages with their notices (demo_history.go).
+	eng, err := store.GetUserByEmail(ctx, "engineer@idc.example")
+	if err != nil {
+		return err
+	}
+	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, "")); err != nil {
+		return err
 	}
 	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
 		return err
@@ -154,10 +166,10 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *bl
 
 // ensureDemoDevice creates a demo device and adds each of its checks it
 // lacks (same kind and target), so a second run adds nothing.
-func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) error {
+func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) (created bool, err error) {
 	devices, err := store.ListDevices(ctx, models.AllOrgs(), orgID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var d *models.Device
 	for i := range devices {
@@ -168,18 +180,19 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 	if d == nil {
 		if d, err = store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: orgID, Name: dd.name, Address: dd.address,
 			Cabinet: dd.cabinet, Position: dd.position}); err != nil {
-			return err
+			return false, err
 		}
+		created = true
 	}
 	checks, err := store.ListChecks(ctx, models.AllOrgs(), orgID, d.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	has := map[string]bool{}
 	for _, c := range checks {
 		if c.Kind == models.KindHTTP && c.Enabled && portalHealthz(c.Target) {
 			if err := store.SetCheckEnabled(ctx, sys, orgID, c.ID, false); err != nil {
-				return err
+				return false, err
 			}
 			continue
 		}
@@ -190,8 +203,8 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 			continue
 		}
 		if _, err := store.AddCheck(ctx, sys, orgID, d.ID, in); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return created, nil
 }
