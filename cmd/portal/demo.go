@@ -79,7 +79,7 @@ func portalHealthz(target string) bool {
 // the portal's PORTAL_LISTEN, which the demo service's address follows.
 // Running it again changes nothing that is already there, except that HTTP
 // checks of the portal's own /healthz (older demos) are switched off.
-func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *blobstore.Store, out io.Writer) error {
+func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blobstore.Store, out io.Writer) error {
 	sys := models.SystemActor("demo")
 	ensureUser := func(d demoUser, org *int64) (*models.User, error) {
 		if u, err := store.GetUserByEmail(ctx, d.email); err == nil {
