@@ -72,7 +72,16 @@ func TestAdministration(t *testing.T) {
 			wantBody(t, r, "carol@charlie.test", "Carol Charlie", zh("flash.user_created"))
 			wantAudit(t, admin, models.AuditUserCreated, fx.Admin.Email, userID)
 
+			// A password the admin chose is changed before anything else.
 			c := signIn(t, e.app, "carol@charlie.test", pw)
+			wantRedirect(t, c.get("/"), "/account/password")
+			wantRedirect(t, c.get("/contacts"), "/account/password")
+			r = c.get("/account/password")
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("account.must_change_password"))
+			r = c.submit("/account/password", "/account/password", url.Values{"current": {pw},
+				"password": {"Mulberry tide 42 lantern"}, "confirm": {"Mulberry tide 42 lantern"}})
+			wantRedirect(t, r, "/account")
 			r = c.get("/")
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, "Charlie Cloud 查理", fx.Service.Email, fx.Engineer.Email)
@@ -145,7 +154,8 @@ func TestAdministration(t *testing.T) {
 			if userID == "" {
 				t.Skip("no user")
 			}
-			other := signIn(t, e.app, "carol@charlie.test", pw)
+			own := "Mulberry tide 42 lantern" // set at the first sign-in above
+			other := signIn(t, e.app, "carol@charlie.test", own)
 			r := admin.submit("/admin/users/"+userID, "/admin/users/"+userID+"/reset-password", nil)
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, zh("users.new_password_once"))
@@ -161,8 +171,9 @@ func TestAdministration(t *testing.T) {
 			wantNoBody(t, again, m[1], zh("users.new_password_once"))
 
 			wantRedirect(t, other.get("/"), "/login?next=%2F") // signed out everywhere
-			wantStatus(t, newClient(t, e.app).login("carol@charlie.test", pw), http.StatusUnauthorized)
-			signIn(t, e.app, "carol@charlie.test", newPW)
+			wantStatus(t, newClient(t, e.app).login("carol@charlie.test", own), http.StatusUnauthorized)
+			// A reset password is the admin's too: changed at the next sign-in.
+			wantRedirect(t, signIn(t, e.app, "carol@charlie.test", newPW).get("/"), "/account/password")
 			wantAudit(t, admin, models.AuditPasswordReset, fx.Admin.Email, userID)
 		})
 

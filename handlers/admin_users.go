@@ -128,7 +128,15 @@ func (h *Handler) setTOTPRequired(c *fiber.Ctx) error {
 	if err := h.store.SetTOTPRequired(c.UserContext(), actor(c), u.ID, required); err != nil {
 		return err
 	}
-	h.flash(c, "ok", "flash.saved")
+	// Say what happens next, not only that it was saved.
+	key := "flash.totp_required_off"
+	switch {
+	case required && u.TOTPEnabled:
+		key = "flash.totp_required_on_enabled"
+	case required:
+		key = "flash.totp_required_on"
+	}
+	h.flash(c, "ok", key)
 	return redirect(c, "/admin/users/"+itoa(u.ID))
 }
 
@@ -159,6 +167,11 @@ func (h *Handler) renderUserForm(c *fiber.Ctx, status int, vm views.UserFormPage
 		return err
 	}
 	vm.Orgs = orgs
+	if vm.User != nil {
+		if vm.OrgAdmin, err = h.store.IsOrgAdmin(c.UserContext(), vm.User); err != nil {
+			return err
+		}
+	}
 	return h.render(c, status, views.UserFormPage(vm))
 }
 
@@ -176,4 +189,27 @@ func (h *Handler) showAudit(c *fiber.Ctx) error {
 		vm.NextBefore = events[len(events)-1].ID
 	}
 	return h.render(c, fiber.StatusOK, views.AuditPage(vm))
+}
+
+// setOrgAdmin makes a customer user the administrator of their
+// organization, or takes that away.
+func (h *Handler) setOrgAdmin(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	on, _ := strconv.ParseBool(c.FormValue("admin"))
+	err = h.store.SetOrgAdmin(c.UserContext(), actor(c), u.ID, on)
+	if errs := views.FromError(err); errs != nil {
+		return h.renderUserForm(c, fiber.StatusUnprocessableEntity, views.UserFormPageVM{User: u, Input: inputOf(u), Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	key := "flash.org_admin_off"
+	if on {
+		key = "flash.org_admin_on"
+	}
+	h.flash(c, "ok", key)
+	return redirect(c, "/admin/users/"+itoa(u.ID))
 }

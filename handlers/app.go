@@ -141,7 +141,7 @@ func (h *Handler) viewContext(c *fiber.Ctx) context.Context {
 	st := state(c)
 	r := &views.Request{User: st.user, Lang: st.lang, CSRF: h.csrfToken(c), Path: c.Path(),
 		T: locales.For(st.lang), Location: h.loc, Flash: st.flash, FlashKind: st.flashKind,
-		Limited: st.mustEnroll}
+		Limited: st.mustEnroll || st.mustRenew}
 	if st.stage != models.StageFull {
 		r.User = nil
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
@@ -82,6 +83,12 @@ func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string) error
 		life = h.sessions.MFA
 	}
 	h.setCookie(c, "portal_session", raw, life, true)
+	// A language chosen on the sign-in page (its cookie) wins for this
+	// session over the one saved with the user; without one, the user's
+	// becomes the browser's.
+	if lang := c.Cookies("portal_lang"); locales.Valid(lang) {
+		return h.store.SetSessionLocale(c.UserContext(), raw, lang)
+	}
 	if u.Locale != "" {
 		c.Cookie(&fiber.Cookie{Name: "portal_lang", Value: u.Locale, Path: "/", MaxAge: 365 * 86400,
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: h.secure})
@@ -111,7 +118,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 		h.flash(c, "bad", "flash.totp_too_many")
 		return redirect(c, "/login")
 	}
-	err := h.store.VerifyTOTP(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP(), h.limits)
+	res, err := h.store.VerifySecondFactor(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP(), h.limits)
 	h.logSideWrite(c, "second factor", err)
 	if errors.Is(err, models.ErrBadCode) {
 		// The failure that used up the limit ends the pending session now.
@@ -131,6 +138,15 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	}
 	next := localPath(c.Cookies(h.cookieName("portal_next")))
 	h.setCookie(c, "portal_next", "", -1, true)
+	if res.RecoveryCode {
+		// Say so, and how many are left, where the codes are managed.
+		key := "flash.recovery_code_used"
+		if res.CodesLeft <= 2 {
+			key = "flash.recovery_codes_low"
+		}
+		h.flash(c, "warn", key)
+		return redirect(c, "/account")
+	}
 	return redirect(c, next)
 }
 

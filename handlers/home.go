@@ -47,25 +47,3 @@ func (h *Handler) showHome(c *fiber.Ctx) error {
 	}
 	return h.render(c, fiber.StatusOK, views.StaffHomePage(vm))
 }
-
-// showTeam lists the users of the customer's own organization.
-func (h *Handler) showTeam(c *fiber.Ctx) error {
-	users, err := h.store.ListOrgUsers(c.UserContext(), scope(c), ownOrg(c))
-	if err != nil {
-		return err
-	}
-	return h.render(c, fiber.StatusOK, views.TeamPage(views.TeamPageVM{Users: users}))
-}
-
-// showTeamMember shows a colleague; a user of another organization is 404.
-func (h *Handler) showTeamMember(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	u, err := h.store.GetOrgUser(c.UserContext(), scope(c), id)
-	if err != nil {
-		return err
-	}
-	return h.render(c, fiber.StatusOK, views.TeamMemberPage(views.TeamMemberPageVM{User: u}))
-}

@@ -18,13 +18,19 @@ import (
 
 // reqState is what the middleware learns about a request.
 type reqState struct {
-	sessionID  string // raw ID from the cookie, when the session is live
-	stage      string
-	user       *models.User
-	lang       string
-	flash      string
-	flashKind  string
-	mustEnroll bool // second factor required but not set up yet
+	sessionID string // raw ID from the cookie, when the session is live
+	stage     string
+	user      *models.User
+	lang      string
+	// sessionLang is the language chosen on the sign-in page for this
+	// session, which wins over the user's saved one.
+	sessionLang string
+	flash       string
+	flashKind   string
+	mustEnroll  bool // second factor required but not set up yet
+	// mustRenew: the password was given by an admin and is changed
+	// before anything else.
+	mustRenew bool
 	// scope is what the user may read, decided once by decideScope.
 	scope models.Scope
 }
@@ -115,6 +121,8 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 		case err == nil:
 			st.sessionID, st.stage, st.user = raw, sess.Stage, u
 			st.mustEnroll = sess.Stage == models.StageFull && u.TOTPRequired && !u.TOTPEnabled
+			st.mustRenew = sess.Stage == models.StageFull && u.MustChangePassword
+			st.sessionLang = sess.Locale
 		case errors.Is(err, models.ErrNotFound):
 			h.setCookie(c, "portal_session", "", -1, true)
 		default:
@@ -136,11 +144,14 @@ func (h *Handler) flash(c *fiber.Ctx, kind, key string) {
 	h.setCookie(c, "portal_flash", kind+":"+key, time.Minute, true)
 }
 
-// pickLocale chooses the language: the user's saved choice, then the
-// language cookie, then Accept-Language.
+// pickLocale chooses the language: the one chosen on the sign-in page
+// for this session, the user's saved choice, then the language cookie,
+// then Accept-Language.
 func (h *Handler) pickLocale(c *fiber.Ctx) error {
 	st := state(c)
 	switch {
+	case st.user != nil && locales.Valid(st.sessionLang):
+		st.lang = st.sessionLang
 	case st.user != nil && locales.Valid(st.user.Locale):
 		st.lang = st.user.Locale
 	case locales.Valid(c.Cookies("portal_lang")):
@@ -230,6 +241,9 @@ func (h *Handler) guard(a Access) fiber.Handler {
 				return redirect(c, "/login?next="+url.QueryEscape(c.OriginalURL()))
 			}
 			return fiber.ErrUnauthorized
+		}
+		if st.mustRenew && !a.Renew {
+			return redirect(c, "/account/password")
 		}
 		if st.mustEnroll && !a.Enroll {
 			return redirect(c, "/account/totp")

@@ -70,6 +70,11 @@ func (h *Handler) setLanguage(c *fiber.Ctx) error {
 		if err := h.store.SetLocale(c.UserContext(), u.ID, lang); err != nil {
 			return err
 		}
+		if id := state(c).sessionID; id != "" {
+			if err := h.store.SetSessionLocale(c.UserContext(), id, lang); err != nil {
+				return err
+			}
+		}
 	}
 	return redirect(c, localPath(c.FormValue("next")))
 }

@@ -75,7 +75,7 @@ func (h *Handler) requestForm(c *fiber.Ctx, orgID int64, vm views.RequestFormVM)
 		return vm, err
 	}
 	if vm.Staff {
-		if vm.Users, err = h.store.ListUsers(ctx, scope(c), models.UserFilter{OrgID: orgID}); err != nil {
+		if vm.Users, err = h.store.ListUsers(ctx, scope(c), models.UserFilter{OrgID: orgID, Role: models.RoleCustomer, EnabledOnly: true}); err != nil {
 			return vm, err
 		}
 	}

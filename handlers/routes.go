@@ -26,6 +26,9 @@ type Access struct {
 	// Enroll lets a user whose second factor is required but not set up
 	// reach the route; every other route sends them to enroll first.
 	Enroll bool
+	// Renew lets a user who must change a password an admin gave them
+	// reach the route; every other route sends them to change it first.
+	Renew bool
 }
 
 var (
@@ -51,6 +54,8 @@ var (
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
 
 func (a Access) enroll() Access { a.Enroll = true; return a }
+
+func (a Access) renew() Access { a.Renew = true; return a }
 
 // String is how `portal routes` shows the policy.
 func (a Access) String() string {
@@ -104,7 +109,10 @@ func (h *Handler) routes() []Route {
 
 		{"GET", "/", everyone, h.showHome},
 		{"GET", "/account", everyone, h.showAccount},
-		{"POST", "/account/password", everyone, h.changePassword},
+		{"GET", "/account/password", everyone.enroll().renew(), h.showPasswordChange},
+		{"POST", "/account/password", everyone.enroll().renew(), h.changePassword},
+		{"POST", "/account/sessions/end-others", everyone, h.endOtherSessions},
+		{"POST", "/account/recovery-codes", everyone, h.regenerateRecoveryCodes},
 		{"GET", "/account/totp", everyone.enroll(), h.showTOTPSetup},
 		{"POST", "/account/totp/begin", everyone.enroll(), h.beginTOTP},
 		{"POST", "/account/totp/confirm", everyone.enroll(), h.confirmTOTP},
@@ -124,8 +132,17 @@ func (h *Handler) routes() []Route {
 		{"POST", "/contacts/:id", customer, h.updateContact},
 		{"POST", "/contacts/:id/delete", customer, h.deleteContact},
 
+		// The team: every customer sees their colleagues; the organization's
+		// administrator (checked by the handlers) invites and disables them
+		// and sees their sign-ins. Another organization's user is not found.
 		{"GET", "/team", customer, h.showTeam},
+		{"POST", "/team/invite", customer, h.inviteUser},
 		{"GET", "/team/:id", customer, h.showTeamMember},
+		{"POST", "/team/:id/disable", customer, h.disableTeamMember},
+		{"POST", "/team/:id/enable", customer, h.enableTeamMember},
+		// An invitation's one-time link: the token is the credential.
+		{"GET", "/invite/:token", public, h.showInvitation},
+		{"POST", "/invite/:token", public, h.acceptInvitation},
 
 		{"GET", "/orgs", staff, h.showOrgs},
 		{"GET", "/orgs/:id", staff, h.showOrg},
@@ -192,6 +209,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/admin/users/:id/reset-password", admin, h.resetPassword},
 		{"POST", "/admin/users/:id/totp-required", admin, h.setTOTPRequired},
 		{"POST", "/admin/users/:id/totp-reset", admin, h.resetTOTP},
+		{"POST", "/admin/users/:id/org-admin", admin, h.setOrgAdmin},
 
 		{"GET", "/admin/audit", admin, h.showAudit},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/views"
 )
 
 var alertRE = regexp.MustCompile(`(?s)<div class="alert bad" role="alert">(.*?)</div>`)
@@ -112,7 +113,7 @@ func enableTOTP(t *testing.T, e *env, u *models.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.ConfirmTOTP(ctx, models.UserActor(u, "127.0.0.1"), u.ID, code); err != nil {
+	if _, err := e.store.ConfirmTOTP(ctx, models.UserActor(u, "127.0.0.1"), u.ID, code); err != nil {
 		t.Fatalf("confirm TOTP: %v", err)
 	}
 	return en.Secret
@@ -248,13 +249,21 @@ func TestSecondFactor(t *testing.T) {
 				t.Fatalf("pending TOTP: %v", err)
 			}
 			r := c.get("/account/totp")
-			wantBody(t, r, en.Secret)
+			wantBody(t, r, views.GroupSecret(en.Secret), `src="data:image/png;base64,`)
+			wantNoBody(t, r, "TemplFailedSanitizationURL")
 			code, err := totp.GenerateCode(en.Secret, e.clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantRedirect(t, c.submit("/account/totp", "/account/totp/confirm", url.Values{"code": {code}}), "/account")
+			// Turning it on answers with the recovery codes, shown once.
+			r = c.submit("/account/totp", "/account/totp/confirm", url.Values{"code": {code}})
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("recovery.once"))
+			if n := len(recoveryCodeRE.FindAllString(r.Body, -1)); n != models.RecoveryCodeCount {
+				t.Fatalf("%d recovery codes on the page, want %d", n, models.RecoveryCodeCount)
+			}
 			wantStatus(t, c.get("/"), http.StatusOK)
+			wantNoBody(t, c.get("/account"), recoveryCodeRE.FindString(r.Body))
 			// A required factor cannot be turned off by its user.
 			wantStatus(t, c.submit("/account", "/account/totp/disable", nil), http.StatusForbidden)
 			if !e.user(t, fx.CustB.ID).TOTPEnabled {
@@ -263,3 +272,6 @@ func TestSecondFactor(t *testing.T) {
 		}()
 	})
 }
+
+// recoveryCodeRE finds a recovery code on a page.
+var recoveryCodeRE = regexp.MustCompile(`<code>([a-z2-9]{5}-[a-z2-9]{5})</code>`)

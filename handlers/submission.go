@@ -42,7 +42,7 @@ func (h *Handler) oneTimeSubmission(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	st := state(c)
-	if st.user == nil || st.stage != models.StageFull || st.mustEnroll {
+	if st.user == nil || st.stage != models.StageFull || st.mustEnroll || st.mustRenew {
 		return c.Next()
 	}
 	token := bodyField(c, "_once")

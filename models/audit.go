@@ -35,6 +35,12 @@ const (
 	AuditTOTPEnabled          = "auth.totp_enabled"
 	AuditTOTPDisabled         = "auth.totp_disabled"
 	AuditTOTPRequired         = "admin.totp_required"
+	AuditRecoveryCodeUsed     = "auth.recovery_code_used"
+	AuditRecoveryCodesMade    = "auth.recovery_codes_made"
+	AuditSessionsEnded        = "auth.other_sessions_ended"
+	AuditOrgAdminSet          = "admin.org_admin_set"
+	AuditUserInvited          = "admin.user_invited"
+	AuditInvitationAccepted   = "auth.invitation_accepted"
 	AuditPasswordChanged      = "auth.password_changed"
 	AuditPasswordChangeFailed = "auth.password_change_failed"
 	AuditPasswordReset        = "admin.password_reset"
@@ -77,7 +83,8 @@ const (
 
 // AuditActions lists every action, for the filter on the audit page.
 var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, AuditSignOut,
-	AuditTOTPFailed, AuditTOTPEnabled, AuditTOTPDisabled, AuditTOTPRequired, AuditPasswordChanged,
+	AuditTOTPFailed, AuditTOTPEnabled, AuditTOTPDisabled, AuditTOTPRequired, AuditRecoveryCodeUsed, AuditRecoveryCodesMade,
+	AuditSessionsEnded, AuditOrgAdminSet, AuditUserInvited, AuditInvitationAccepted, AuditPasswordChanged,
 	AuditPasswordChangeFailed, AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated, AuditHistoryImported,
 	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,

@@ -218,8 +218,11 @@ type Check struct {
 	FailThreshold int
 	Enabled       bool
 
-	LeaseOwner    string
-	LeaseUntil    time.Time
+	LeaseOwner string
+	LeaseUntil time.Time
+	// LeaseFrom is when the owner's lease began: a check handed over
+	// before its old lease ended is probed by the new owner from then on.
+	LeaseFrom     *time.Time
 	Status        string
 	ConsecFails   int
 	FailSince     *time.Time

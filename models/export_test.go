@@ -17,3 +17,6 @@ func RerunMigrations(ctx context.Context, s *Store) error {
 	}
 	return nil
 }
+
+// ShareTargets is shareTargets, for its table test.
+func ShareTargets(total int, live []ProberInstance) map[string]int { return shareTargets(total, live) }

@@ -237,6 +237,13 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		}
 		switch ev.Kind {
 		case EventOutageOpened, EventOutageClosed:
+		case EventRecoveryCodeUsed, EventUserInvited:
+			ds, err := s.accountEmailDeliveries(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return tx.Create(&ds).Error
 		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {

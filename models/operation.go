@@ -290,6 +290,9 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 			if err := tx.Where("id = ? AND org_id = ? AND role = ?", *in.RequestedBy, orgID, RoleCustomer).First(&u).Error; err != nil {
 				return Invalid("requested_by", "operation.error.requester_unknown")
 			}
+			if u.Disabled() {
+				return Invalid("requested_by", "operation.error.requester_disabled")
+			}
 		}
 		seq, err := nextNumber(tx, NumberOperation, orgID, year)
 		if err != nil {

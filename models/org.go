@@ -19,8 +19,11 @@ type Organization struct {
 	ContactAddress   string
 	ServiceRepUserID *int64
 	EngineerUserID   *int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// AdminUserID is the one customer user who administers the
+	// organization's users (invites, disables, sees their sign-ins).
+	AdminUserID *int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (Organization) TableName() string { return "organizations" }

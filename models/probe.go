@@ -164,51 +164,19 @@ const (
 	EventOutageClosed = "outage.closed"
 )
 
-// ClaimChecks leases up to limit enabled checks whose lease has expired to
-// owner until now+lease, and returns every check owner holds. The claim is
-// an optimistic UPDATE … WHERE lease_until < now, which works the same on
-// MySQL, SQLite and TiDB; a live owner renews its lease on every call.
-func (s *Store) ClaimChecks(ctx context.Context, owner string, lease time.Duration, limit int) ([]Check, error) {
-	return s.ClaimChecksOfKinds(ctx, owner, lease, limit, nil)
-}
-
-// ClaimChecksOfKinds is ClaimChecks restricted to checks of the given kinds
-// (every kind when kinds is empty), so that an instance which cannot send
-// ICMP leaves ping checks to one that can instead of holding them unprobed.
-func (s *Store) ClaimChecksOfKinds(ctx context.Context, owner string, lease time.Duration, limit int, kinds []CheckKind) ([]Check, error) {
-	now := s.now()
-	db := s.db.WithContext(ctx)
-	checks := func() *gorm.DB {
-		q := db.Model(&Check{}).Where("enabled = ?", true)
-		if len(kinds) > 0 {
-			q = q.Where("kind IN ?", kinds)
-		}
-		return q
-	}
-	if err := checks().Where("lease_owner = ?", owner).Update("lease_until", now.Add(lease)).Error; err != nil {
-		return nil, fmt.Errorf("models: renew leases: %w", err)
-	}
-	var free []int64
-	if err := checks().Where("lease_until < ?", now).Order("id").Limit(max(limit, 0)).Pluck("id", &free).Error; err != nil {
-		return nil, wrap(err, "claim checks of kinds")
-	}
-	if len(free) > 0 {
-		// Two instances may pick the same rows; the WHERE makes only one win.
-		if err := db.Model(&Check{}).Where("id IN ? AND lease_until < ?", free, now).
-			Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
-			return nil, fmt.Errorf("models: claim checks: %w", err)
-		}
-	}
-	var mine []Check
-	err := checks().Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&mine).Error
-	return mine, wrap(err, "claim checks of kinds")
-}
-
-// ReleaseChecks gives up owner's leases, so another instance takes the
-// checks at once (a clean shutdown).
+// ReleaseChecks gives up owner's leases and its place among the live
+// instances, so that the others take the checks at once (a clean shutdown).
 func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
-	return wrap(s.db.WithContext(ctx).Model(&Check{}).Where("lease_owner = ?", owner).
-		Updates(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error, "release checks")
+	db := s.db.WithContext(ctx)
+	// One statement, so that a stop under load gets it done in time; at
+	// READ COMMITTED it passes over other instances' rows (see leaseWrite).
+	if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&Check{}).Where("lease_owner = ?", owner).
+			UpdateColumns(map[string]any{"lease_owner": "", "lease_until": neverLeased}).Error
+	}); err != nil {
+		return wrap(err, "release checks")
+	}
+	return wrap(db.Where("id = ?", owner).Delete(&ProberInstance{}).Error, "release checks")
 }
 
 // RecordResults stores a batch of probe results in one transaction: new
@@ -462,6 +430,10 @@ func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
 		return []any{c.ID, c.Status, c.ConsecFails, c.FailSince, c.LastAt, c.LastOK, c.LastRTTus, c.LastReason, c.OpenOutageID}
 	}
 	now := s.now()
+	// In key order, as every statement that changes checks rows takes
+	// them (lease renewals by an IN list on the key): two transactions that
+	// lock rows in one order wait for each other, never in a cycle.
+	sort.Slice(checks, func(i, j int) bool { return checks[i].ID < checks[j].ID })
 	for len(checks) > 0 {
 		chunk := checks[:min(200, len(checks))]
 		checks = checks[len(chunk):]

@@ -112,23 +112,29 @@ func TestLeasesGiveEachCheckToOneInstance(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		a, err := s.ClaimChecks(ctx, "a", time.Minute, 4)
-		if err != nil || len(a) != 4 {
-			t.Fatalf("a claims %d, %v", len(a), err)
+		claim := func(owner string, max int) []models.Check {
+			t.Helper()
+			r, err := s.ShareChecks(ctx, owner, models.ShareOptions{Lease: time.Minute, Max: max})
+			if err != nil {
+				t.Fatalf("%s: %v", owner, err)
+			}
+			return r.Checks
 		}
-		b, err := s.ClaimChecks(ctx, "b", time.Minute, 100)
-		if err != nil || len(b) != 2 {
-			t.Fatalf("b claims %d, %v; want the 2 left", len(b), err)
+		if a := claim("a", 4); len(a) != 4 {
+			t.Fatalf("a claims %d, want 4", len(a))
+		}
+		if b := claim("b", 100); len(b) != 2 {
+			t.Fatalf("b claims %d; want the 2 left", len(b))
 		}
 		clock.Advance(30 * time.Second)
-		if a2, _ := s.ClaimChecks(ctx, "a", time.Minute, 100); len(a2) != 4 {
+		if a2 := claim("a", 100); len(a2) != 4 {
 			t.Fatalf("a renews %d, want its 4", len(a2))
 		}
 		// b stops renewing: after its lease runs out a takes its checks.
 		clock.Advance(61 * time.Second)
-		a3, err := s.ClaimChecks(ctx, "a", time.Minute, 100)
-		if err != nil || len(a3) != 6 {
-			t.Fatalf("after b's lease ran out a holds %d, %v; want all 6", len(a3), err)
+		a3, err := s.ShareChecks(ctx, "a", models.ShareOptions{Lease: time.Minute, Max: 100})
+		if err != nil || len(a3.Checks) != 6 {
+			t.Fatalf("after b's lease ran out a holds %d, %v; want all 6", len(a3.Checks), err)
 		}
 	})
 }

@@ -30,6 +30,9 @@ type Session struct {
 	ExpiresAt  time.Time
 	IP         string `gorm:"column:ip"`
 	UserAgent  string
+	// Locale is the language chosen on the sign-in page, which wins over
+	// the user's saved one for this session; "" follows the user's.
+	Locale string
 }
 
 func (Session) TableName() string { return "sessions" }
@@ -162,4 +165,44 @@ func (s *Store) PurgeExpired(ctx context.Context, idle, keepAttempts time.Durati
 	// A lock row unused as long is re-created by the next sign-in's upsert.
 	r3 := db.Where("used_at < ?", now.Add(-keepAttempts)).Delete(&signInLock{})
 	return r.RowsAffected + r2.RowsAffected + r3.RowsAffected, wrap(r3.Error, "purge expired")
+}
+
+// ListSessions lists the live sessions of a user (as CountSessions counts
+// them), most recently seen first.
+func (s *Store) ListSessions(ctx context.Context, userID int64, p SessionPolicy) ([]Session, error) {
+	var out []Session
+	now := s.now()
+	err := s.db.WithContext(ctx).
+		Where("user_id = ? AND stage = ? AND expires_at > ? AND last_seen_at > ?", userID, StageFull, now, p.idleSince(now)).
+		Order("last_seen_at DESC, created_at DESC").Limit(100).Find(&out).Error
+	return out, wrap(err, "list sessions")
+}
+
+// IsSession reports whether sess is the session of the raw ID keep.
+func (sess *Session) IsSession(raw string) bool { return sess.IDHash == hashSessionID(raw) }
+
+// EndOtherSessions signs a user out everywhere but the session keep, and
+// audits how many sessions ended.
+func (s *Store) EndOtherSessions(ctx context.Context, actor Actor, userID int64, keep string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.First(&u, userID).Error; err != nil {
+			return notFound(err)
+		}
+		r := tx.Where("user_id = ? AND id_hash <> ?", userID, hashSessionID(keep)).Delete(&Session{})
+		if r.Error != nil {
+			return r.Error
+		}
+		n = r.RowsAffected
+		return s.audit(tx, actor, AuditSessionsEnded, "user", &u.ID, u.OrgID, map[string]any{"ended": n})
+	})
+	return n, wrap(err, "end other sessions")
+}
+
+// SetSessionLocale sets the language of one session ("" follows the
+// user's saved language).
+func (s *Store) SetSessionLocale(ctx context.Context, raw, locale string) error {
+	return wrap(s.db.WithContext(ctx).Model(&Session{}).Where("id_hash = ?", hashSessionID(raw)).
+		Update("locale", locale).Error, "set session locale")
 }

@@ -24,6 +24,8 @@ type Store struct {
 	now     func() time.Time
 	hasher  PasswordHasher
 	totpKey seal.Key
+	// codeKey keys the hashes of recovery codes (recovery.go).
+	codeKey []byte
 	// hashGate bounds how many password hashes run at once.
 	hashGate *HashGate
 	// dummyHash, made with hasher, is verified against for unknown

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -22,7 +24,12 @@ const totpPeriod = 30
 // WithSecretKey sets the portal secret, from which the key that seals TOTP
 // secrets at rest is derived.
 func WithSecretKey(key []byte) StoreOption {
-	return func(s *Store) { s.totpKey = seal.NewKey(key, "portal totp secret sealing") }
+	return func(s *Store) {
+		s.totpKey = seal.NewKey(key, "portal totp secret sealing")
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("portal recovery code hashing"))
+		s.codeKey = m.Sum(nil)
+	}
 }
 
 // TOTPEnrollment is what the user needs to add the portal to an
@@ -95,31 +102,41 @@ func matchStep(secret, code string, now time.Time) int64 {
 	return 0
 }
 
-// ConfirmTOTP turns the pending secret on when code matches it.
-func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code string) error {
+// ConfirmTOTP turns the pending secret on when code matches it, and
+// returns a fresh set of recovery codes, made in the same transaction, to
+// be shown once.
+func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code string) ([]string, error) {
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return wrap(err, "confirm totp")
+		return nil, wrap(err, "confirm totp")
 	}
 	pending, err := s.pendingKey(u)
 	if err != nil {
-		return wrap(ErrBadCode, "confirm totp")
+		return nil, wrap(ErrBadCode, "confirm totp")
 	}
 	step := matchStep(pending.Secret, code, s.now())
 	if step == 0 {
-		return wrap(ErrBadCode, "confirm totp")
+		return nil, wrap(ErrBadCode, "confirm totp")
 	}
 	sealed, err := s.totpKey.Seal(pending.Secret)
 	if err != nil {
-		return wrap(err, "confirm totp")
+		return nil, wrap(err, "confirm totp")
 	}
-	return wrap(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var codes []string
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(u).Updates(map[string]any{"totp_secret": sealed, "totp_pending": "",
 			"totp_enabled": true, "totp_last_step": step}).Error; err != nil {
 			return err
 		}
+		if codes, err = s.replaceRecoveryCodes(tx, u.ID); err != nil {
+			return err
+		}
 		return s.audit(tx, actor, AuditTOTPEnabled, "user", &u.ID, u.OrgID, nil)
-	}), "confirm totp")
+	})
+	if err != nil {
+		return nil, wrap(err, "confirm totp")
+	}
+	return codes, nil
 }
 
 // VerifyTOTP checks a sign-in code. A code works once: the step it belongs
@@ -135,37 +152,54 @@ func (s *Store) ConfirmTOTP(ctx context.Context, actor Actor, userID int64, code
 // is the answer (an error, not ErrBadCode); one of a refusal by the limits
 // is joined to it.
 func (s *Store) VerifyTOTP(ctx context.Context, userID int64, code, ip string, lim SignInLimits) error {
+	_, err := s.VerifySecondFactor(ctx, userID, code, ip, lim)
+	return err
+}
+
+// VerifySecondFactor is VerifyTOTP that also takes one of the user's
+// recovery codes in place of the authenticator's code: each works once,
+// its use is audited and the user emailed (useRecoveryCode). It is
+// reserved and counted under the sign-in limits like a TOTP code.
+func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip string, lim SignInLimits) (SecondFactorResult, error) {
+	var res SecondFactorResult
 	u, err := s.GetUser(ctx, userID)
 	if err != nil {
-		return wrap(err, "verify totp")
+		return res, wrap(err, "verify totp")
 	}
 	if !u.TOTPEnabled {
-		return wrap(ErrBadCode, "verify totp")
+		return res, wrap(ErrBadCode, "verify totp")
 	}
 	secret, err := s.totpKey.Open(u.TOTPSecret)
 	if err != nil {
-		return wrap(err, "verify totp")
+		return res, wrap(err, "verify totp")
 	}
 	attemptID, err := s.reserveSignInAudited(ctx, UserActor(u, ip), signInEmail(u.Email), ip, lim)
 	if err != nil {
-		return wrap(err, "verify totp")
+		return res, wrap(err, "verify totp")
 	}
-	step := matchStep(secret, code, s.now())
-	if step > u.TOTPLastStep {
+	if looksLikeRecoveryCode(code) {
+		spent, left, err := s.useRecoveryCode(ctx, u, code, ip)
+		if err != nil {
+			return res, s.releaseSignIn(ctx, attemptID, err)
+		}
+		if spent {
+			return SecondFactorResult{RecoveryCode: true, CodesLeft: left}, wrap(s.succeedSignIn(ctx, attemptID), "verify totp")
+		}
+	} else if step := matchStep(secret, code, s.now()); step > u.TOTPLastStep {
 		r := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", u.ID, step).Update("totp_last_step", step)
 		if r.Error != nil {
-			return wrap(r.Error, "verify totp")
+			return res, wrap(r.Error, "verify totp")
 		}
 		if r.RowsAffected == 1 {
-			return wrap(s.succeedSignIn(ctx, attemptID), "verify totp")
+			return res, wrap(s.succeedSignIn(ctx, attemptID), "verify totp")
 		}
 	}
 	// The failure is counted already (the reserved attempt); an audit
 	// write that fails is the answer, as before the reservation.
 	if aerr := s.Audit(ctx, UserActor(u, ip), AuditTOTPFailed, "user", &u.ID, u.OrgID, nil); aerr != nil {
-		return wrap(fmt.Errorf("record the failure: %w", aerr), "verify totp")
+		return res, wrap(fmt.Errorf("record the failure: %w", aerr), "verify totp")
 	}
-	return wrap(ErrBadCode, "verify totp")
+	return res, wrap(ErrBadCode, "verify totp")
 }
 
 // DisableTOTP turns the second factor off for a user.
@@ -176,6 +210,9 @@ func (s *Store) DisableTOTP(ctx context.Context, actor Actor, userID int64) erro
 			return notFound(err)
 		}
 		if err := tx.Model(&u).Updates(map[string]any{"totp_secret": "", "totp_pending": "", "totp_enabled": false, "totp_last_step": 0}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&RecoveryCode{}).Error; err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditTOTPDisabled, "user", &u.ID, u.OrgID, nil)

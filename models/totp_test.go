@@ -52,7 +52,7 @@ func enroll(t *testing.T, s *models.Store, clock *dbtest.Clock, u *models.User) 
 	if err != nil {
 		t.Fatalf("begin TOTP: %v", err)
 	}
-	if err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, code(t, e.Secret, clock.Now())); err != nil {
+	if _, err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, code(t, e.Secret, clock.Now())); err != nil {
 		t.Fatalf("confirm TOTP: %v", err)
 	}
 	clock.Advance(30 * time.Second)
@@ -116,7 +116,7 @@ func TestTOTPEnrollment(t *testing.T) {
 
 		t.Run("a wrong confirmation code leaves TOTP off", func(t *testing.T) {
 			for _, c := range []string{"", "12345", "1234567", "abcdef", wrongCode(t, e.Secret, clock.Now())} {
-				if err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, c); !errors.Is(err, models.ErrBadCode) {
+				if _, err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, c); !errors.Is(err, models.ErrBadCode) {
 					t.Fatalf("confirm %q = %v, want ErrBadCode", c, err)
 				}
 			}
@@ -128,7 +128,7 @@ func TestTOTPEnrollment(t *testing.T) {
 
 		t.Run("the right confirmation code turns TOTP on and is audited", func(t *testing.T) {
 			c := code(t, e.Secret, clock.Now())
-			if err := s.ConfirmTOTP(ctx, models.UserActor(u, "10.1.1.1"), u.ID, c[:3]+" "+c[3:]); err != nil {
+			if _, err := s.ConfirmTOTP(ctx, models.UserActor(u, "10.1.1.1"), u.ID, c[:3]+" "+c[3:]); err != nil {
 				t.Fatalf("confirm with a spaced code: %v", err)
 			}
 			got, _ := s.GetUser(ctx, u.ID)
@@ -151,7 +151,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		})
 
 		t.Run("a confirmation without a pending enrollment fails", func(t *testing.T) {
-			if err := s.ConfirmTOTP(ctx, models.UserActor(f.CustB, ""), f.CustB.ID, "123456"); !errors.Is(err, models.ErrBadCode) {
+			if _, err := s.ConfirmTOTP(ctx, models.UserActor(f.CustB, ""), f.CustB.ID, "123456"); !errors.Is(err, models.ErrBadCode) {
 				t.Fatalf("confirm without begin = %v, want ErrBadCode", err)
 			}
 		})
@@ -197,7 +197,7 @@ func TestTOTPEnrollmentFitsRealIssuersAndEmails(t *testing.T) {
 				if err != nil || p.URI != e.URI {
 					t.Fatalf("pending = %+v, %v; want %s", p, err, e.URI)
 				}
-				if err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, code(t, e.Secret, clock.Now())); err != nil {
+				if _, err := s.ConfirmTOTP(ctx, models.UserActor(u, ""), u.ID, code(t, e.Secret, clock.Now())); err != nil {
 					t.Fatalf("confirm: %v", err)
 				}
 			})

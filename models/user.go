@@ -57,9 +57,13 @@ type User struct {
 	TOTPEnabled       bool   `gorm:"column:totp_enabled"`
 	TOTPRequired      bool   `gorm:"column:totp_required"`
 	TOTPLastStep      int64  `gorm:"column:totp_last_step" json:"-"`
-	LastSignInAt      *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// MustChangePassword: the password was given by someone else (an
+	// admin creating the user or resetting it); the next sign-in changes
+	// it before anything else.
+	MustChangePassword bool
+	LastSignInAt       *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 func (User) TableName() string { return "users" }
@@ -97,64 +101,75 @@ func NormalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
+// validate checks every field and returns every mistake at once (joined
+// validation errors), so a form shows them all in one answer.
 func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
+	var errs []error
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
-		return err
+		errs = append(errs, err)
+	} else {
+		in.Email = email
 	}
-	in.Email = email
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return Invalid("name", "error.required")
-	}
-	if err := CheckLine("name", in.Name, 200); err != nil {
-		return err
+		errs = append(errs, Invalid("name", "error.required"))
+	} else if err := CheckLine("name", in.Name, 200); err != nil {
+		errs = append(errs, err)
 	}
 	in.Phone = strings.TrimSpace(in.Phone)
 	if err := CheckLine("phone", in.Phone, 40); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if in.Role == RoleCustomer {
 		if in.OrgID == nil {
-			return Invalid("org", "error.customer_needs_org")
+			errs = append(errs, Invalid("org", "error.customer_needs_org"))
+		} else {
+			var n int64
+			if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				errs = append(errs, Invalid("org", "error.org_unknown"))
+			}
 		}
-		var n int64
-		if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return Invalid("org", "error.org_unknown")
-		}
-	} else if in.OrgID != nil {
-		return Invalid("org", "error.staff_no_org")
+	} else if in.OrgID != nil && in.Role.IsStaff() {
+		errs = append(errs, Invalid("org", "error.staff_no_org"))
 	}
 	if in.Locale != "" && in.Locale != "en" && in.Locale != "zh-CN" {
 		in.Locale = ""
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // CreateUser validates in, hashes the password and stores the user, all
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
-	if err := in.validate(ctx, s.db); err != nil {
-		return nil, wrap(err, "create user")
+	verr := in.validate(ctx, s.db)
+	if verr != nil {
+		if _, ok := AsValidation(verr); !ok {
+			return nil, wrap(verr, "create user")
+		}
 	}
-	if err := CheckLine("password", in.Password, 0); err != nil {
-		return nil, wrap(err, "create user")
+	perr := CheckLine("password", in.Password, 0)
+	if perr == nil {
+		perr = CheckPasswordPolicy(in.Password, in.Email)
 	}
-	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
+	if err := errors.Join(verr, perr); err != nil {
 		return nil, wrap(err, "create user")
 	}
 	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, wrap(err, "create user")
 	}
+	// A password an admin chose is known to two people: the user replaces
+	// it at the first sign-in. One set from the shell (the first admin,
+	// the demo) is the operator's own.
 	u := &User{Email: in.Email, Name: in.Name, Phone: in.Phone, Role: in.Role, OrgID: in.OrgID,
-		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale}
+		PasswordHash: hash, PasswordChangedAt: s.now(), Locale: in.Locale, MustChangePassword: actor.UserID != nil}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(u).Error; err != nil {
 			return conflict(err)
@@ -256,6 +271,9 @@ type UserFilter struct {
 	Role  Role
 	OrgID int64
 	Query string
+	// EnabledOnly leaves disabled users out (choices such as a request's
+	// requester).
+	EnabledOnly bool
 }
 
 // ListUsers lists the users sc sees (staff users, who belong to no
@@ -267,6 +285,9 @@ func (s *Store) ListUsers(ctx context.Context, sc Scope, f UserFilter) ([]User, 
 	}
 	if f.OrgID != 0 {
 		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if f.EnabledOnly {
+		q = q.Where("disabled_at IS NULL")
 	}
 	if t := strings.TrimSpace(f.Query); t != "" {
 		like := "%" + escapeLike(strings.ToLower(t)) + "%"
@@ -360,7 +381,11 @@ func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password,
 	}
 	var newRaw string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now()}).Error; err != nil {
+		// A reset by an admin is a password someone else knows: changed
+		// again at the next sign-in.
+		mustChange := action == AuditPasswordReset && actor.UserID != nil
+		if err := tx.Model(u).Updates(map[string]any{"password_hash": hash, "password_changed_at": s.now(),
+			"must_change_password": mustChange}).Error; err != nil {
 			return fmt.Errorf("models: set password of user %d: %w", u.ID, err)
 		}
 		var kept *Session

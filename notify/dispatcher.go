@@ -343,6 +343,31 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 // about no longer exists.
 func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice, gone string, err error) {
 	switch del.Event {
+	case models.EventRecoveryCodeUsed:
+		f, err := d.store.RecoveryFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the user no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return composeRecoveryUsed(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
+	case models.EventUserInvited:
+		ref, err := d.store.EventRef(ctx, models.AllOrgs(), del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the event no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		f, err := d.store.InvitationFacts(ctx, models.AllOrgs(), del.OrgID, ref)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the invitation was used or no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return composeInvitation(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
 	case models.EventOutageCauseSpan:

@@ -270,3 +270,74 @@ func shorten(text, url string) string {
 	r := []rune(text)
 	return string(r[:MaxShort-1]) + "…"
 }
+
+// InvitationURL is the link with which an invited user sets a password,
+// or "" without a base URL (the email then says to ask for a new one).
+func InvitationURL(baseURL, token string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimRight(baseURL, "/") + "/invite/" + token
+}
+
+// AccountURL is the user's account page, or "".
+func AccountURL(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimRight(baseURL, "/") + "/account"
+}
+
+// composeRecoveryUsed tells a user that one of their recovery codes was
+// used to sign in: when, from where, how many are left, and what to do
+// if it was not them.
+func composeRecoveryUsed(del models.Delivery, f *models.RecoveryNotice, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: f.UserName, URL: AccountURL(baseURL)}
+	n.Subject = tr.T("email.recovery_subject")
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, f.UserName))
+	line("")
+	line(tr.T("email.recovery_intro", f.Email, f.At.In(loc).Format(longTime), f.IP))
+	line(tr.T("email.recovery_left", f.Left))
+	line("")
+	line(tr.T("email.recovery_not_you"))
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.recovery_link", n.URL))
+	}
+	line("")
+	signOff(tr, line, tr.T("email.recovery_why"))
+	n.Body = b.String()
+	return n
+}
+
+// composeInvitation sends an invited colleague the one-time link to set
+// a password.
+func composeInvitation(del models.Delivery, f *models.InvitationNotice, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: f.UserName, URL: InvitationURL(baseURL, f.Token)}
+	n.Subject = tr.T("email.invite_subject", f.OrgName)
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, f.UserName))
+	line("")
+	if f.Inviter != "" {
+		line(tr.T("email.invite_intro", f.Inviter, f.OrgName))
+	} else {
+		line(tr.T("email.invite_intro_anonymous", f.OrgName))
+	}
+	line("")
+	if n.URL != "" {
+		line(tr.T("email.invite_link", n.URL))
+	} else {
+		line(tr.T("email.invite_no_link"))
+	}
+	line(tr.T("email.invite_expires", f.ExpiresAt.In(loc).Format(longTime)))
+	line(tr.T("email.invite_sign_in", f.Email))
+	line("")
+	signOff(tr, line, tr.T("email.invite_why", f.OrgName))
+	n.Body = b.String()
+	return n
+}

@@ -24,8 +24,8 @@ type Config struct {
 	// hostname-pid-random.
 	InstanceID string
 	// Lease is how long a claim on a check lasts; it is renewed every
-	// Lease/3, so a dead instance's checks are taken over within two
-	// leases. Default 60 s.
+	// Lease/4, and a dead instance's checks are taken over when its leases
+	// end, within one lease. Default 60 s.
 	Lease time.Duration
 	// MaxChecks bounds the checks this instance holds. Default 100,000.
 	MaxChecks int
@@ -155,7 +155,7 @@ func (p *Prober) Run(ctx context.Context) error {
 	p.log.Info("prober started", "lease", p.cfg.Lease, "workers", p.cfg.Workers, "icmp_workers", p.cfg.ICMPWorkers,
 		"skip_icmp", p.cfg.SkipICMP, "spool", sp.Name())
 
-	claims := make(chan []models.Check, 1)
+	claims := make(chan claims, 1)
 	var bg sync.WaitGroup
 	bg.Add(1)
 	go func() {
@@ -182,7 +182,7 @@ func (p *Prober) Run(ctx context.Context) error {
 	close(wstop)
 	<-wdone
 	if !p.cfg.keepLeases {
-		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := p.store.ReleaseChecks(rctx, p.cfg.InstanceID); err != nil {
 			p.log.Warn("prober: release leases (they expire on their own)", "err", err)
@@ -204,23 +204,40 @@ func (p *Prober) openSpool() spool {
 	return &memSpool{max: 1_000_000}
 }
 
-// lease claims checks every Lease/3 and hands the set held to the
-// scheduler. While claims fail (the database is away) the scheduler keeps
-// probing what it last held: with one database, no other instance can take
-// those checks meanwhile, and the results go to the spool.
-func (p *Prober) lease(ctx context.Context, out chan []models.Check) {
-	every := p.cfg.Lease / 3
-	kinds := []models.CheckKind(nil)
-	if p.cfg.SkipICMP {
-		for _, k := range models.CheckKinds {
-			if k != models.KindICMP {
-				kinds = append(kinds, k)
-			}
-		}
-	}
+// claims is what the lease loop tells the scheduler: the checks held now,
+// or that the database did not answer.
+type claims struct {
+	set     []models.Check
+	failing bool
+	// cuts are checks offered to other instances, whose leases end at a
+	// time of their own: held in set or not (another instance may have
+	// taken one already).
+	cuts []leaseCut
+}
+
+type leaseCut struct {
+	ids   []int64
+	until time.Time
+}
+
+// lease runs a round of ShareChecks every Lease/4 and hands the set held
+// to the scheduler. While rounds fail (the database is away) the scheduler
+// keeps probing what it last held, past the ends of those leases: with one
+// database, no other instance can take those checks meanwhile, and the
+// results go to the spool.
+func (p *Prober) lease(ctx context.Context, out chan claims) {
+	every := p.cfg.Lease / 4
 	t := p.cfg.Clock.NewTimer(0)
 	defer t.Stop()
 	held, failing := 0, false
+	send := func(c claims) {
+		select { // replace what the scheduler has not taken yet, but keep its cuts
+		case old := <-out:
+			c.cuts = append(old.cuts, c.cuts...)
+		default:
+		}
+		out <- c
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -228,15 +245,23 @@ func (p *Prober) lease(ctx context.Context, out chan []models.Check) {
 		case <-t.C():
 		}
 		cctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
-		set, err := p.store.ClaimChecksOfKinds(cctx, p.cfg.InstanceID, p.cfg.Lease, p.cfg.MaxChecks-held, kinds)
+		round, err := p.store.ShareChecks(cctx, p.cfg.InstanceID,
+			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
 		cancel()
 		t.Reset(every)
+		var cuts []leaseCut
+		if len(round.OfferedIDs) > 0 { // also from a round that failed later
+			cuts = []leaseCut{{ids: round.OfferedIDs, until: round.OfferedUntil}}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			if !failing {
-				p.log.Warn("prober: cannot claim checks; probing those already held", "held", held, "err", err)
+				p.log.Warn("prober: cannot renew or claim checks; probing those already held", "held", held, "err", err)
+			}
+			if !failing || len(cuts) > 0 {
+				send(claims{failing: true, cuts: cuts})
 			}
 			failing = true
 			continue
@@ -245,15 +270,12 @@ func (p *Prober) lease(ctx context.Context, out chan []models.Check) {
 			p.log.Info("prober: claiming checks again")
 			failing = false
 		}
-		if len(set) > p.cfg.MaxChecks {
-			set = set[:p.cfg.MaxChecks]
+		if round.Offered > 0 || round.Claimed > 0 {
+			p.log.Info("prober: sharing checks", "instances", round.Instances, "share", round.Target,
+				"offered", round.Offered, "claimed", round.Claimed)
 		}
-		held = len(set)
-		select { // replace a set the scheduler has not taken yet
-		case <-out:
-		default:
-		}
-		out <- set
+		held = len(round.Checks)
+		send(claims{set: round.Checks, cuts: cuts})
 	}
 }
 
@@ -262,7 +284,11 @@ type entry struct {
 	check *models.Check // replaced, never changed, when a claim brings a new copy
 	slot  time.Time     // when the next probe is due; its result's time
 	fire  time.Time     // slot plus jitter: when it is sent
-	index int
+	until time.Time     // the lease's end: slots from here on are another instance's
+	// offered: this instance cut the lease to until for another to take,
+	// so it ends then even while leases cannot be renewed.
+	offered bool
+	index   int
 	// running is set from dispatch until the probe's result is queued: a
 	// probe is skipped rather than run twice at once.
 	running atomic.Bool
@@ -295,15 +321,27 @@ type pool struct {
 }
 
 // schedule is the one goroutine that decides when each check is probed.
-func (p *Prober) schedule(ctx context.Context, claims <-chan []models.Check, icmp, proto *pool) {
+func (p *Prober) schedule(ctx context.Context, in <-chan claims, icmp, proto *pool) {
 	var h schedHeap
 	entries := map[int64]*entry{}
+	// holding: the lease loop cannot reach the database, so leases are not
+	// renewed and the checks held are probed on past their ends.
+	holding := false
 	timer := p.cfg.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		now := p.cfg.Clock.Now()
 		for len(h) > 0 && !h[0].fire.After(now) {
 			e := h[0]
+			if (!holding || e.offered) && !e.slot.Before(e.until) {
+				// The lease ends before this slot: another instance
+				// probes the check from its end on, or nobody should.
+				heap.Pop(&h)
+				delete(entries, e.check.ID)
+				p.stats.checks.Store(int64(len(entries)))
+				p.log.Debug("prober: lease ended, check dropped", "check_id", e.check.ID)
+				continue
+			}
 			pl := proto
 			if e.check.Kind == models.KindICMP {
 				pl = icmp
@@ -326,45 +364,74 @@ func (p *Prober) schedule(ctx context.Context, claims <-chan []models.Check, icm
 		select {
 		case <-ctx.Done():
 			return
-		case set := <-claims:
-			p.apply(set, now, &h, entries)
+		case c := <-in:
+			holding = c.failing
+			for _, cut := range c.cuts {
+				p.cut(cut.ids, cut.until, entries)
+			}
+			if !c.failing {
+				// The time the checks arrive, not the time this loop last
+				// woke: a slot before it would be dated before its probe.
+				p.apply(c.set, p.cfg.Clock.Now(), &h, entries)
+			}
 		case <-timer.C():
 		}
 	}
 }
 
-// apply makes the heap hold exactly the checks of set: new ones get their
-// first slot, changed ones their new settings, lost ones (taken by another
-// instance, disabled, deleted) go.
+// cut ends the leases of the checks offered at until: the instance that
+// takes one probes it from then on, even if it took it before this
+// instance read back what it holds.
+func (p *Prober) cut(ids []int64, until time.Time, entries map[int64]*entry) {
+	for _, id := range ids {
+		if e := entries[id]; e != nil && e.until.After(until) {
+			e.until, e.offered = until, true
+		}
+	}
+}
+
+// apply brings the heap up to date with the leases of set: new checks get
+// their first slot at or after both now and the start of their lease,
+// renewed ones their new lease end and settings, disabled ones go. A check
+// missing from set (taken over by another instance, deleted) stays until
+// its lease ends, when the scheduler drops it: the new owner's lease starts
+// there.
 func (p *Prober) apply(set []models.Check, now time.Time, h *schedHeap, entries map[int64]*entry) {
-	seen := make(map[int64]bool, len(set))
 	added, dropped := 0, 0
 	for i := range set {
 		c := &set[i]
-		seen[c.ID] = true
 		e := entries[c.ID]
+		if !c.Enabled {
+			if e != nil {
+				heap.Remove(h, e.index)
+				delete(entries, c.ID)
+				dropped++
+			}
+			continue
+		}
+		start := now
+		if c.LeaseFrom != nil && c.LeaseFrom.After(now) {
+			start = *c.LeaseFrom
+		}
 		if e == nil {
-			e = &entry{check: c}
-			e.slot = firstSlot(c, now)
+			e = &entry{check: c, until: c.LeaseUntil}
+			e.slot = slotFrom(c, start)
 			e.fire = e.slot.Add(p.jitter(interval(c)))
 			heap.Push(h, e)
 			entries[c.ID] = e
 			added++
 			continue
 		}
-		old := e.check
-		e.check = c
-		if old.IntervalSec != c.IntervalSec {
-			e.slot = firstSlot(c, now)
+		old, prevUntil := e.check, e.until
+		e.offered = e.offered && !c.LeaseUntil.After(prevUntil) // a lease again, if renewed or claimed back
+		e.check, e.until = c, c.LeaseUntil
+		gap := c.LeaseFrom != nil && prevUntil.Before(*c.LeaseFrom)
+		if old.IntervalSec != c.IntervalSec || gap && e.slot.Before(start) {
+			// A new grid, or a lease that does not follow the one held
+			// (another instance held the check in between).
+			e.slot = slotFrom(c, start)
 			e.fire = e.slot.Add(p.jitter(interval(c)))
 			heap.Fix(h, e.index)
-		}
-	}
-	for id, e := range entries {
-		if !seen[id] {
-			heap.Remove(h, e.index)
-			delete(entries, id)
-			dropped++
 		}
 	}
 	p.stats.checks.Store(int64(len(entries)))
@@ -474,6 +541,16 @@ func firstSlot(c *models.Check, now time.Time) time.Time {
 	phase := int64(mix(uint64(c.ID)) % uint64(iv))
 	k := floorDiv(now.UnixMilli()-phase, iv) + 1
 	return time.UnixMilli(k*iv + phase).UTC()
+}
+
+// slotFrom is the first slot of c at or after t: the first an instance
+// whose lease starts at t may probe.
+func slotFrom(c *models.Check, t time.Time) time.Time {
+	s := firstSlot(c, t.Add(-time.Millisecond))
+	for s.Before(t) { // t has a fraction of a millisecond
+		s = s.Add(interval(c))
+	}
+	return s
 }
 
 func (p *Prober) jitter(iv time.Duration) time.Duration {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -115,10 +116,35 @@ func (e FormErrors) Has(field string) bool { _, ok := e[field]; return ok }
 
 // FromError turns a validation error into FormErrors; other errors give nil.
 func FromError(err error) FormErrors {
-	if v, ok := models.AsValidation(err); ok {
-		return FormErrors{v.Field: v}
+	v, ok := models.AsValidation(err)
+	if !ok {
+		return nil
 	}
-	return nil
+	errs := FormErrors{v.Field: v}
+	// Joined validation errors (errors.Join) are every mistake of a form:
+	// each shows next to its field, the first one of a field wins.
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if w := errors.Unwrap(e); w != nil {
+			if _, isV := e.(*models.ValidationError); !isV {
+				walk(w)
+				return
+			}
+		}
+		if x, ok := e.(*models.ValidationError); ok {
+			if _, seen := errs[x.Field]; !seen {
+				errs[x.Field] = x
+			}
+		}
+	}
+	walk(err)
+	return errs
 }
 
 // I64 formats an ID for URLs.

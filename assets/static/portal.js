@@ -15,6 +15,19 @@
     var btn = sel.form.querySelector("[data-autosubmit-button]");
     if (btn) { btn.hidden = true; }
   });
+  // A form with a kind switch (the add-check form) shows only the fields
+  // of the chosen kind: each such field names its kinds in data-kinds.
+  // Without this script every field shows, and the server ignores the
+  // ones that do not apply.
+  document.querySelectorAll("select[data-kind-switch]").forEach(function (sel) {
+    var show = function () {
+      sel.form.querySelectorAll("[data-kinds]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-kinds").split(" ").indexOf(sel.value) < 0;
+      });
+    };
+    sel.addEventListener("change", show);
+    show();
+  });
   // Count down running SLA clocks. The server renders the seconds left at
   // its own time, so the count does not depend on this computer's clock.
   var clocks = document.querySelectorAll(".countdown[data-left]");
