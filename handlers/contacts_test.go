@@ -187,11 +187,16 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			}
 		}()
 
-		// Step: Once a contact may authorize the home page asks to confirm the list instead.
+		// Step: Once a contact may authorize the home page asks for none, and
+		// a list just entered counts as confirmed when it was entered: no
+		// prompt to confirm it either.
 		func() {
 			r := a.get("/")
-			wantNoBody(t, r, zh("home.setup_title"))
-			wantBody(t, r, zh("home.reconfirm_title"), zh("home.reconfirm_never"), `action="/contacts/confirm"`)
+			wantNoBody(t, r, zh("home.setup_title"), zh("home.reconfirm_title"), zh("home.reconfirm_never"))
+			last, err := e.store.LastConfirmation(ctx, models.AllOrgs(), orgA)
+			if err != nil || last == nil || last.UserID != fx.CustA.ID {
+				t.Fatalf("last confirmation of a new list = %+v, %v; want when Alice entered it", last, err)
+			}
 		}()
 
 		// Step: Confirming the list is recorded with who and when.

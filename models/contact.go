@@ -218,11 +218,29 @@ func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in 
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		c.ID = 0 // a run the database rolled back may have set it
+		var before int64
+		if err := tx.Model(&Contact{}).Where("org_id = ?", orgID).Count(&before).Error; err != nil {
+			return err
+		}
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
 		d := contactDetail(c)
 		d["passphrase_set"] = c.HasPassphrase()
+		if before == 0 {
+			// A new list counts as confirmed when it is entered: whoever
+			// wrote it has just checked it (the re-confirmation period,
+			// and the contacts_not_reconfirmed waiver, run from here).
+			// Adding to a list does not renew it.
+			var by int64
+			if actor.UserID != nil {
+				by = *actor.UserID
+			}
+			if err := tx.Create(&ContactConfirmation{OrgID: orgID, UserID: by, ConfirmedAt: s.now()}).Error; err != nil {
+				return err
+			}
+			d["list_confirmed"] = true
+		}
 		return s.audit(tx, actor, AuditContactCreated, "contact", &c.ID, &orgID, d)
 	})
 	if err != nil {
@@ -436,7 +454,8 @@ func wrongByContact(fs []ContactFlag) map[int64]map[Channel]bool {
 }
 
 // ContactConfirmation records a customer user confirming that the contact
-// list is correct.
+// list is correct, or a new list being entered (CreateContact of an
+// organization's first contact; UserID 0 when no user entered it).
 type ContactConfirmation struct {
 	ID          int64
 	OrgID       int64

@@ -390,3 +390,30 @@ func TestNoticeOutcomeFollowsLateDeliveriesNotLaterContacts(t *testing.T) {
 		})
 	})
 }
+
+// A contact list entered minutes before a miss is as good as a confirmed
+// one: the customer has just written it. It goes stale like a confirmed
+// list, and adding a contact to a list does not renew it.
+func TestANewContactListCountsAsConfirmedWhenEntered(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		n := newNoticeScene(t, s, clock)
+		n.contact("Sun Li", "sun.li@alpha.test", true)
+		if last, err := s.LastConfirmation(ctx, models.AllOrgs(), n.org); err != nil || last == nil || !last.ConfirmedAt.Equal(clock.Now()) {
+			t.Errorf("last confirmation after the list was entered = %+v, %v; want now", last, err)
+		}
+		clock.Advance(10 * time.Minute)
+
+		t.Run("a miss minutes later on the customer's address is deducted", func(t *testing.T) {
+			o := n.miss(models.DeliveryBounced)
+			wantOutcome(t, n.line(o), models.OutcomeCharged, "")
+		})
+		t.Run("a contact added to the list later does not renew it", func(t *testing.T) {
+			clock.Advance(models.DefaultConfirmEvery)
+			n.contact("Zhou Tao", "zhou.tao@alpha.test", true)
+			clock.Advance(time.Hour)
+			o := n.miss(models.DeliveryBounced)
+			wantOutcome(t, n.line(o), models.OutcomeWaived, models.WaiverNotReconfirmed)
+		})
+	})
+}

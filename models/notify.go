@@ -296,12 +296,34 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 }
 
 // ClaimDeliveries leases up to limit due deliveries of the given transports.
+// An outage's notices reach each recipient in order: a delivery waits while
+// an earlier notice of the same outage to the same contact, channel and
+// address is still pending (its retries, or its event not yet expanded), so
+// "recovered" never goes out before "down". An earlier notice that ends
+// failed or bounced no longer holds the later one back.
 func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Duration, limit int, transports []string) ([]Delivery, error) {
 	now := s.now()
-	var ds []Delivery
-	err := s.claimRows(ctx, &Delivery{}, func(q *gorm.DB) *gorm.DB {
+	due := func(q *gorm.DB) *gorm.DB {
 		return q.Where("status = ? AND transport IN ? AND next_attempt_at <= ?", DeliveryPending, transports, now)
-	}, owner, lease, limit, &ds)
+	}
+	// The candidates are chosen first: MySQL does not let an UPDATE read
+	// the table it changes in a subquery. What could change in between
+	// (an earlier notice put back to pending by staff) is rare and only
+	// costs order, never a notice.
+	var ids []int64
+	err := due(s.db.WithContext(ctx).Model(&Delivery{})).Where("lease_until < ?", now).
+		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.outage_id = deliveries.outage_id
+			AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel AND e.address = deliveries.address
+			AND e.event_id < deliveries.event_id AND e.status = ?))`, DeliveryPending).
+		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.done_at IS NULL AND o.ref_id = deliveries.outage_id
+			AND o.kind IN ? AND o.id < deliveries.event_id))`, []string{EventOutageOpened, EventOutageClosed}).
+		Order("id").Limit(limit).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return nil, wrap(err, "claim deliveries")
+	}
+	var ds []Delivery
+	err = s.claimRows(ctx, &Delivery{}, func(q *gorm.DB) *gorm.DB { return due(q).Where("id IN ?", ids) },
+		owner, lease, limit, &ds)
 	return ds, wrap(err, "claim deliveries")
 }
 

@@ -328,6 +328,13 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 	for _, k := range keys {
 		rows = append(rows, *agg[k])
 	}
+	return s.upsertRollups(tx, rows, 1000)
+}
+
+// upsertRollups adds rows to the rollups, many rows per statement: a rollup
+// already there takes their probes, failures and round trips in (a row's
+// median is kept only where the rollup is new).
+func (s *Store) upsertRollups(tx *gorm.DB, rows []Rollup, batch int) error {
 	least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
 	if dialectOf(s.db) == MySQL {
 		least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
@@ -347,7 +354,7 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 			{Column: clause.Column{Name: "rtt_sum_us"}, Value: gorm.Expr("rollups.rtt_sum_us + " + excluded("rtt_sum_us"))},
 			{Column: clause.Column{Name: "rtt_max_us"}, Value: gorm.Expr(greatest + "(rollups.rtt_max_us, " + excluded("rtt_max_us") + ")")},
 		},
-	}).CreateInBatches(rows, 1000).Error
+	}).CreateInBatches(rows, batch).Error
 }
 
 // advanceChecks runs each check's state machine over its new results in

@@ -46,7 +46,7 @@ type Config struct {
 	// Clock is the time source; default the system clock.
 	Clock Clock
 	// MaxAttempts is how many tries a delivery gets before it is failed.
-	// Default 8 (about 45 minutes of retries).
+	// Default 14 (about 45 minutes of retries).
 	MaxAttempts int
 	// Workers bounds the sends in flight, and so the deliveries one claim
 	// takes: each starts at once, well within its lease. Default 8.
@@ -57,9 +57,11 @@ type Config struct {
 
 const (
 	// firstRetry is the wait after the first failed try; it doubles after
-	// each further failure up to maxRetryWait.
+	// each further failure up to maxRetryWait. The bound is short: a mail
+	// server that is back is used within minutes, and a notice held back
+	// behind its outage's earlier one (ClaimDeliveries) waits no longer.
 	firstRetry   = 30 * time.Second
-	maxRetryWait = 15 * time.Minute
+	maxRetryWait = 4 * time.Minute
 	// maxProbesShown bounds the failed probes a notice lists.
 	maxProbesShown = 10
 )
@@ -81,7 +83,7 @@ func (c *Config) defaults() {
 		c.Clock = models.WallClock
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 8
+		c.MaxAttempts = 14
 	}
 	if c.Workers <= 0 {
 		c.Workers = 8
@@ -104,7 +106,7 @@ func (c *Config) sendBudget() time.Duration {
 }
 
 // Backoff is the wait before the next try of a delivery that has failed
-// `failed` times: 30 s, 1 min, 2 min, … at most 15 min.
+// `failed` times: 30 s, 1 min, 2 min, then every 4 min.
 func Backoff(failed int) time.Duration {
 	d := firstRetry
 	for i := 1; i < failed && d < maxRetryWait; i++ {
@@ -125,6 +127,12 @@ type Dispatcher struct {
 
 	// afterPass, when set (tests), is called after each pass.
 	afterPass func()
+
+	// dbMu guards dbDown and dbDownSince: whether the database failed the
+	// last time it was used, so an outage is logged once and its end once.
+	dbMu        sync.Mutex
+	dbDown      bool
+	dbDownSince time.Time
 }
 
 // New builds a dispatcher; Run starts it.
@@ -206,7 +214,9 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	}
 	n, err := d.store.SweepClocks(ctx)
 	if err != nil {
-		d.warn("sweep emergency clocks", err)
+		d.dbFailed("sweep emergency clocks", err)
+	} else {
+		d.dbAnswered()
 	}
 	if n > 0 {
 		d.log.Warn("emergency notice deadline missed", "clocks", n)
@@ -224,9 +234,10 @@ func (d *Dispatcher) expandEvents(ctx context.Context) {
 		}
 		evs, err := d.store.ClaimEvents(ctx, d.cfg.InstanceID, d.cfg.Lease, d.cfg.Batch)
 		if err != nil {
-			d.warn("claim outbox events", err)
+			d.dbFailed("claim outbox events", err)
 			return
 		}
+		d.dbAnswered()
 		for _, ev := range evs {
 			var n int
 			err := d.retry(ctx, func() (err error) {
@@ -234,7 +245,7 @@ func (d *Dispatcher) expandEvents(ctx context.Context) {
 				return err
 			})
 			if err != nil {
-				d.warn("expand outbox event", err, "event_id", ev.ID)
+				d.dbFailed("expand outbox event", err, "event_id", ev.ID)
 				continue
 			}
 			d.log.Debug("event expanded", "event_id", ev.ID, "kind", ev.Kind, "org_id", ev.OrgID, "deliveries", n)
@@ -252,9 +263,10 @@ func (d *Dispatcher) sendDue(ctx context.Context) {
 		}
 		ds, err := d.store.ClaimDeliveries(ctx, d.cfg.InstanceID, d.cfg.Lease, d.cfg.Workers, d.transports)
 		if err != nil {
-			d.warn("claim deliveries", err)
+			d.dbFailed("claim deliveries", err)
 			return
 		}
+		d.dbAnswered()
 		var wg sync.WaitGroup
 		for _, del := range ds {
 			wg.Add(1)
@@ -287,7 +299,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 	}
 	if err != nil {
 		// Leave it leased: another pass takes it once the lease ends.
-		d.warn("load notice", err, "delivery_id", del.ID)
+		d.dbFailed("load notice", err, "delivery_id", del.ID)
 		return
 	}
 	if n.Facts == nil && del.Transport != models.TransportEmail {
@@ -466,9 +478,35 @@ func (d *Dispatcher) retry(ctx context.Context, f func() error) error {
 	}
 }
 
-func (d *Dispatcher) warn(what string, err error, args ...any) {
+// dbFailed notes a failed use of the database. The first failure after it
+// answered is a warning; the next ones, each pass while it stays away,
+// only debug lines, until dbAnswered logs its return.
+func (d *Dispatcher) dbFailed(what string, err error, args ...any) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	d.log.Warn(what, append(args, "err", err)...)
+	args = append(args, "op", what, "err", err)
+	d.dbMu.Lock()
+	first := !d.dbDown
+	if first {
+		d.dbDown, d.dbDownSince = true, d.cfg.Clock.Now()
+	}
+	d.dbMu.Unlock()
+	if first {
+		d.log.Warn("database unavailable: notifications wait until it answers", args...)
+		return
+	}
+	d.log.Debug("database still unavailable", args...)
+}
+
+// dbAnswered notes a use of the database that worked, and logs the end of
+// an outage dbFailed logged.
+func (d *Dispatcher) dbAnswered() {
+	d.dbMu.Lock()
+	was, since := d.dbDown, d.dbDownSince
+	d.dbDown = false
+	d.dbMu.Unlock()
+	if was {
+		d.log.Info("database available again: notifications resume", "down_for", d.cfg.Clock.Now().Sub(since).Round(time.Second))
+	}
 }

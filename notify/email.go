@@ -3,9 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
@@ -202,8 +200,6 @@ func (m *mailer) message(del models.Delivery, n *notice, now time.Time) ([]byte,
 	if _, d, ok := strings.Cut(m.from.Address, "@"); ok && d != "" {
 		domain = d
 	}
-	rnd := make([]byte, 6)
-	_, _ = rand.Read(rnd)
 	var b bytes.Buffer
 	h := func(k, v string) {
 		if !strings.HasPrefix(v, "\r\n") {
@@ -212,7 +208,10 @@ func (m *mailer) message(del models.Delivery, n *notice, now time.Time) ([]byte,
 		b.WriteString(k + ":" + v + "\r\n")
 	}
 	h("Date", now.Format(time.RFC1123Z))
-	h("Message-ID", fmt.Sprintf("<portal.%d.%d.%s@%s>", del.ID, del.Attempts+1, hex.EncodeToString(rnd), domain))
+	// The same on every try of a delivery, so that a message sent again
+	// (the server took it, its answer was lost) is dropped as a duplicate;
+	// the creation time keeps IDs apart across databases.
+	h("Message-ID", fmt.Sprintf("<portal.%d.%s@%s>", del.ID, strconv.FormatInt(del.CreatedAt.UnixNano(), 36), domain))
 	h("From", m.from.String())
 	h("To", to.String())
 	h("Subject", encodeHeader(n.Subject))

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,8 +125,13 @@ type smtpSink struct {
 	pass       string
 	refuseRcpt map[string]error
 	refuseData map[string]error
-	mu         sync.Mutex
-	messages   []sunkMail
+	// down, while set, answers every message with 451 at the end of DATA
+	// (the message was sent, the server would not keep it) and keeps it
+	// in refused.
+	down     atomic.Bool
+	mu       sync.Mutex
+	messages []sunkMail
+	refused  []sunkMail
 }
 
 type sunkMail struct {
@@ -241,6 +247,12 @@ func (s *sinkSession) Data(r io.Reader) error {
 	_, isTLS := s.conn.TLSConnectionState()
 	s.k.mu.Lock()
 	defer s.k.mu.Unlock()
+	if s.k.down.Load() {
+		for _, to := range s.to {
+			s.k.refused = append(s.k.refused, sunkMail{From: s.from, To: to, Data: b})
+		}
+		return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
 	for _, to := range s.to {
 		s.k.messages = append(s.k.messages, sunkMail{From: s.from, To: to, Data: b, TLS: isTLS || s.tls, User: s.user})
 	}

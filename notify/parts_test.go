@@ -20,9 +20,9 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 )
 
-func TestBackoffDoublesUpToFifteenMinutes(t *testing.T) {
-	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
-		15 * time.Minute, 15 * time.Minute, 15 * time.Minute}
+func TestBackoffDoublesUpToFourMinutes(t *testing.T) {
+	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 4 * time.Minute,
+		4 * time.Minute, 4 * time.Minute, 4 * time.Minute}
 	for i, w := range want {
 		if got := Backoff(i + 1); got != w {
 			t.Errorf("Backoff(%d) = %v, want %v", i+1, got, w)

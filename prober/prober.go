@@ -128,13 +128,15 @@ type Stats struct {
 	Written  int64 // results the database took (replays not counted twice)
 	Spooled  int64 // results written to the spool
 	Replayed int64 // results handed from the spool to the database
+	Lost     int64 // results the spool could not keep (a failed append, a torn record skipped on replay)
 }
 
 // Stats returns the totals so far.
 func (p *Prober) Stats() Stats {
 	s := &p.stats
 	return Stats{Checks: s.checks.Load(), Probes: s.probes.Load(), Failures: s.failures.Load(), Skipped: s.skipped.Load(),
-		Written: s.written.Load(), Spooled: s.spooled.Load(), Replayed: s.replayed.Load()}
+		Written: s.written.Load(), Spooled: s.spooled.Load(), Replayed: s.replayed.Load(),
+		Lost: s.lost.Load()}
 }
 
 // Run probes until ctx is cancelled, then stops scheduling, lets running

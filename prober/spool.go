@@ -3,10 +3,13 @@ package prober
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"syscall"
 	"time"
@@ -28,7 +31,7 @@ type spool interface {
 	Close() error
 }
 
-// spoolLine is one result as a JSON line: short keys, the time in Unix
+// spoolLine is one result as JSON: short keys, the time in Unix
 // milliseconds (results are taken to the millisecond).
 type spoolLine struct {
 	Check  int64  `json:"c"`
@@ -38,21 +41,92 @@ type spoolLine struct {
 	Reason string `json:"r,omitempty"`
 }
 
+// A spool record is one result, framed so that a torn one (a full disk, a
+// crash mid-write) is found and skipped alone:
+//
+//	0x1E, length of the JSON (4 hex digits), its CRC-32C (8 hex digits),
+//	' ', the JSON, '\n'
+//
+// 0x1E (ASCII record separator) never appears inside JSON (encoding/json
+// escapes control characters), so after a bad record the reader looks
+// for the next 0x1E and goes on from there. Files written before records
+// were framed hold plain JSON lines; they replay too (a line is read up to
+// its newline or the next 0x1E, whichever comes first).
+const (
+	recordMark   = 0x1e
+	recordHeader = 1 + 4 + 8 + 1 // mark, length, checksum, space
+	maxRecordLen = 0xffff
+)
+
+var spoolCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// appendRecord adds r's record to buf.
+func appendRecord(buf []byte, r models.ProbeResult) ([]byte, error) {
+	b, err := json.Marshal(spoolLine{Check: r.CheckID, At: r.At.UnixMilli(), OK: r.OK, RTTus: r.RTTus, Reason: r.Reason})
+	if err != nil {
+		return buf, err
+	}
+	if len(b) > maxRecordLen {
+		return buf, fmt.Errorf("prober: spool record of %d bytes", len(b))
+	}
+	buf = append(buf, recordMark)
+	buf = fmt.Appendf(buf, "%04x%08x ", len(b), crc32.Checksum(b, spoolCRC))
+	buf = append(append(buf, b...), '\n')
+	return buf, nil
+}
+
+func (l spoolLine) result() models.ProbeResult {
+	return models.ProbeResult{CheckID: l.Check, At: time.UnixMilli(l.At).UTC(), OK: l.OK, RTTus: l.RTTus, Reason: l.Reason}
+}
+
+// AppendError is a failed append: Kept results were stored whole and will
+// be replayed, Lost ones never will. Kept+Lost is what was appended.
+type AppendError struct {
+	Kept, Lost int
+	Err        error
+}
+
+func (e *AppendError) Error() string {
+	return fmt.Sprintf("%v (%d results kept, %d lost)", e.Err, e.Kept, e.Lost)
+}
+
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// spoolLost is how many of the n results a failed Append lost.
+func spoolLost(err error, n int) int {
+	if err == nil {
+		return 0
+	}
+	var ae *AppendError
+	if errors.As(err, &ae) {
+		return ae.Lost
+	}
+	return n
+}
+
 // maxSpoolSiblings bounds the spool files tried when another process on the
 // same host already holds the configured one (two instances sharing a data
 // directory): path, path.1, … path.7.
 const maxSpoolSiblings = 8
 
-// fileSpool is an append-only file of JSON lines, fsync'd on every append
-// and locked (flock) for the life of the process. Replayed lines are
-// skipped by offset until the whole file has been replayed, then the file is
-// truncated: the file is only ever appended to or emptied, so a crash leaves
-// at worst a torn last line, and replaying a line twice stores it once.
+// fileSpool is an append-only file of framed records, fsync'd on every
+// append and locked (flock) for the life of the process. Replayed records
+// are skipped by offset until the whole file has been replayed, then the
+// file is truncated: the file is only ever appended to or emptied, so a
+// crash leaves at worst a torn last record, and replaying a record twice
+// stores it once. An append that fails part-way (a full disk) cuts the file
+// back to its last whole record; if even that fails, the torn record stays
+// and replay skips it.
 type fileSpool struct {
 	f    *os.File
 	path string
 	size int64 // bytes in the file
 	done int64 // bytes already replayed by this process
+	// tornLeft counts torn records an append left in the file (the cut
+	// back failed): they were reported lost then, so replay does not
+	// report them again.
+	tornLeft int
+	torn     int64 // torn records skipped by replay, reported by Torn
 }
 
 // openFileSpool opens (creating) path or the first free sibling.
@@ -75,82 +149,187 @@ func openFileSpool(path string) (*fileSpool, error) {
 			lastErr = fmt.Errorf("%s is locked by another process: %w", p, err)
 			continue
 		}
-		s := &fileSpool{f: f, path: p}
-		if err := s.repairTail(); err != nil {
+		st, err := f.Stat()
+		if err != nil {
 			f.Close()
 			return nil, err
 		}
-		return s, nil
+		return &fileSpool{f: f, path: p, size: st.Size()}, nil
 	}
 	return nil, lastErr
-}
-
-// repairTail ends a torn last line (a crash mid-append) so that the next
-// append starts a line of its own; the torn line is skipped on replay.
-func (s *fileSpool) repairTail() error {
-	st, err := s.f.Stat()
-	if err != nil {
-		return err
-	}
-	s.size = st.Size()
-	if s.size == 0 {
-		return nil
-	}
-	last := make([]byte, 1)
-	if _, err := s.f.ReadAt(last, s.size-1); err != nil {
-		return err
-	}
-	if last[0] == '\n' {
-		return nil
-	}
-	n, err := s.f.Write([]byte{'\n'})
-	s.size += int64(n)
-	if err != nil {
-		return err
-	}
-	return s.f.Sync()
 }
 
 func (s *fileSpool) Name() string { return s.path }
 
 func (s *fileSpool) Len() int64 { return s.size - s.done }
 
+// Torn is how many torn or damaged records replay has skipped so far, each
+// one result lost (those a failed append already reported are not counted).
+func (s *fileSpool) Torn() int64 { return s.torn }
+
 func (s *fileSpool) Append(rs []models.ProbeResult) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	buf := make([]byte, 0, len(rs)*64)
-	for _, r := range rs {
-		b, err := json.Marshal(spoolLine{Check: r.CheckID, At: r.At.UnixMilli(), OK: r.OK, RTTus: r.RTTus, Reason: r.Reason})
-		if err != nil {
+	buf := make([]byte, 0, len(rs)*72)
+	ends := make([]int, len(rs)) // where each record ends in buf
+	for i, r := range rs {
+		var err error
+		if buf, err = appendRecord(buf, r); err != nil {
 			return err
 		}
-		buf = append(append(buf, b...), '\n')
+		ends[i] = len(buf)
 	}
+	start := s.size
 	n, err := s.f.Write(buf)
 	s.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("prober: append to spool %s: %w", s.path, err)
+		kept := sort.SearchInts(ends, n+1) // records wholly written: those ending at or before n
+		lost := len(rs) - kept
+		whole := start
+		if kept > 0 {
+			whole += int64(ends[kept-1])
+		}
+		if s.size > whole {
+			// Cut the torn record off; truncating needs no space.
+			if terr := s.f.Truncate(whole); terr == nil {
+				s.size = whole
+			} else {
+				s.tornLeft++ // replay finds it and skips it silently
+			}
+		}
+		if kept > 0 {
+			// A failed sync leaves them in the file this process replays;
+			// only a crash of the host could still lose them.
+			_ = s.f.Sync()
+		}
+		return &AppendError{Kept: kept, Lost: lost, Err: fmt.Errorf("prober: append to spool %s: %w", s.path, err)}
 	}
 	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("prober: sync spool %s: %w", s.path, err)
+		// In the file, not known to be on the disk: kept for this process.
+		return &AppendError{Kept: len(rs), Err: fmt.Errorf("prober: sync spool %s: %w", s.path, err)}
 	}
 	return nil
 }
 
-// Replay reads from the first byte not yet replayed. A line that does not
-// parse (a torn line after a crash) is skipped.
+// spoolReader reads records from a section of the spool file, counting the
+// bytes it has consumed.
+type spoolReader struct {
+	r         *bufio.Reader
+	pos       int64 // offset of the next unread byte
+	lineStart bool  // the previous byte ended a line (or the file began)
+	torn      int   // damaged records skipped
+}
+
+// next returns the next whole record, skipping torn ones; io.EOF at the end.
+func (sr *spoolReader) next() (models.ProbeResult, error) {
+	for {
+		b, err := sr.r.ReadByte()
+		if err != nil {
+			return models.ProbeResult{}, err
+		}
+		sr.pos++
+		switch {
+		case b == recordMark:
+			sr.lineStart = false
+			if r, ok := sr.framed(); ok {
+				return r, nil
+			}
+			sr.torn++ // go on from the byte after its mark
+		case b == '\n':
+			sr.lineStart = true
+		case b == '{' && sr.lineStart:
+			if r, ok := sr.legacyLine(); ok {
+				return r, nil
+			}
+			sr.torn++
+		default:
+			sr.lineStart = false // the rest of a damaged record
+		}
+	}
+}
+
+// framed reads the record whose mark was just read; it consumes nothing
+// when the record is damaged.
+func (sr *spoolReader) framed() (models.ProbeResult, bool) {
+	h, _ := sr.r.Peek(recordHeader - 1)
+	if len(h) < recordHeader-1 || h[recordHeader-2] != ' ' {
+		return models.ProbeResult{}, false
+	}
+	n, err1 := strconv.ParseUint(string(h[:4]), 16, 32)
+	sum, err2 := strconv.ParseUint(string(h[4:12]), 16, 32)
+	if err1 != nil || err2 != nil {
+		return models.ProbeResult{}, false
+	}
+	whole := recordHeader - 1 + int(n) + 1
+	rec, _ := sr.r.Peek(whole)
+	if len(rec) < whole || rec[whole-1] != '\n' {
+		return models.ProbeResult{}, false
+	}
+	payload := rec[recordHeader-1 : whole-1]
+	if crc32.Checksum(payload, spoolCRC) != uint32(sum) {
+		return models.ProbeResult{}, false
+	}
+	var l spoolLine
+	if err := json.Unmarshal(payload, &l); err != nil || l.Check == 0 {
+		return models.ProbeResult{}, false
+	}
+	sr.r.Discard(whole)
+	sr.pos += int64(whole)
+	sr.lineStart = true
+	return l.result(), true
+}
+
+// legacyLine reads a JSON line of a spool written before records were
+// framed, the '{' already read: up to its newline, or up to the next mark
+// (a torn last line followed by framed records), which stays unread.
+func (sr *spoolReader) legacyLine() (models.ProbeResult, bool) {
+	line := []byte{'{'}
+	for {
+		b, err := sr.r.ReadByte()
+		if err != nil {
+			break
+		}
+		if b == recordMark {
+			sr.r.UnreadByte()
+			sr.lineStart = false
+			break
+		}
+		sr.pos++
+		if b == '\n' {
+			sr.lineStart = true
+			break
+		}
+		line = append(line, b)
+	}
+	var l spoolLine
+	if err := json.Unmarshal(line, &l); err != nil || l.Check == 0 {
+		return models.ProbeResult{}, false
+	}
+	return l.result(), true
+}
+
+// Replay reads from the first byte not yet replayed. A torn or damaged
+// record is skipped alone and counted (Torn).
 func (s *fileSpool) Replay(chunk int, write func([]models.ProbeResult) error) (int, error) {
 	if s.Len() <= 0 {
 		return 0, nil
 	}
-	sc := bufio.NewScanner(io.NewSectionReader(s.f, s.done, s.size-s.done))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sr := &spoolReader{r: bufio.NewReaderSize(io.NewSectionReader(s.f, s.done, s.size-s.done), 2*maxRecordLen),
+		pos: s.done, lineStart: s.done == 0 || s.lineStartAt(s.done)}
 	var (
 		batch    []models.ProbeResult
-		pos      = s.done // end of the lines read so far
 		replayed int
 	)
+	countTorn := func() {
+		n := sr.torn
+		sr.torn = 0
+		if d := min(n, s.tornLeft); d > 0 {
+			s.tornLeft -= d
+			n -= d
+		}
+		s.torn += int64(n)
+	}
 	flush := func() error {
 		if len(batch) > 0 {
 			if err := write(batch); err != nil {
@@ -159,25 +338,25 @@ func (s *fileSpool) Replay(chunk int, write func([]models.ProbeResult) error) (i
 			replayed += len(batch)
 			batch = batch[:0]
 		}
-		s.done = pos
+		s.done = sr.pos
+		countTorn()
 		return nil
 	}
-	for sc.Scan() {
-		line := sc.Bytes()
-		pos += int64(len(line)) + 1
-		var l spoolLine
-		if err := json.Unmarshal(line, &l); err != nil || l.Check == 0 {
-			continue
+	for {
+		r, err := sr.next()
+		if err == io.EOF {
+			break
 		}
-		batch = append(batch, models.ProbeResult{CheckID: l.Check, At: time.UnixMilli(l.At).UTC(), OK: l.OK, RTTus: l.RTTus, Reason: l.Reason})
+		if err != nil {
+			return replayed, fmt.Errorf("prober: read spool %s: %w", s.path, err)
+		}
+		batch = append(batch, r)
 		if len(batch) >= chunk {
+			// The bytes of this record are consumed: flush up to them.
 			if err := flush(); err != nil {
 				return replayed, err
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return replayed, fmt.Errorf("prober: read spool %s: %w", s.path, err)
 	}
 	if err := flush(); err != nil {
 		return replayed, err
@@ -188,8 +367,17 @@ func (s *fileSpool) Replay(chunk int, write func([]models.ProbeResult) error) (i
 	if err := s.f.Truncate(0); err != nil {
 		return replayed, fmt.Errorf("prober: empty spool %s: %w", s.path, err)
 	}
-	s.size, s.done = 0, 0
+	s.size, s.done, s.tornLeft = 0, 0, 0
 	return replayed, s.f.Sync()
+}
+
+// lineStartAt reports whether the byte before off ends a line or a record.
+func (s *fileSpool) lineStartAt(off int64) bool {
+	b := make([]byte, 1)
+	if _, err := s.f.ReadAt(b, off-1); err != nil {
+		return false
+	}
+	return b[0] == '\n'
 }
 
 func (s *fileSpool) Close() error { return s.f.Close() } // closing releases the lock

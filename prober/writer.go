@@ -45,6 +45,7 @@ type writer struct {
 	spoolSince time.Time
 	backoff    time.Duration
 	nextReplay time.Time
+	tornSeen   int64 // torn spool records already counted
 }
 
 func newWriter(cfg *Config, store *models.Store, sp spool, stats *counters, log *slog.Logger) *writer {
@@ -194,17 +195,41 @@ func (w *writer) toSpool(rs []models.ProbeResult) {
 	if len(rs) == 0 {
 		return
 	}
-	if err := w.spool.Append(rs); err != nil {
-		// Nowhere left to keep them: say so loudly.
-		w.log.Error("prober: spool append failed, results lost", "results", len(rs), "spool", w.spool.Name(), "err", err)
+	err := w.spool.Append(rs)
+	if err == nil {
+		w.stats.spooled.Add(int64(len(rs)))
 		return
 	}
-	w.stats.spooled.Add(int64(len(rs)))
+	lost := spoolLost(err, len(rs))
+	w.stats.spooled.Add(int64(len(rs) - lost))
+	w.stats.lost.Add(int64(lost))
+	if lost == 0 {
+		w.log.Warn("prober: spool not synced to disk; results kept unless the host crashes", "results", len(rs),
+			"spool", w.spool.Name(), "err", err)
+		return
+	}
+	// Nowhere left to keep them: say so loudly, with the exact count.
+	w.log.Error("prober: spool append failed, results lost", "results", lost, "kept", len(rs)-lost,
+		"spool", w.spool.Name(), "err", err)
+}
+
+// noteTorn counts and reports the torn records the last replay skipped.
+func (w *writer) noteTorn() {
+	t, ok := w.spool.(interface{ Torn() int64 })
+	if !ok {
+		return
+	}
+	if n := t.Torn() - w.tornSeen; n > 0 {
+		w.tornSeen += n
+		w.stats.lost.Add(n)
+		w.log.Error("prober: torn spool records skipped, results lost", "results", n, "spool", w.spool.Name())
+	}
 }
 
 func (w *writer) replay(timeout time.Duration) {
 	n, err := w.spool.Replay(w.max, func(rs []models.ProbeResult) error { return w.write(rs, timeout) })
 	w.stats.replayed.Add(int64(n))
+	w.noteTorn()
 	if err != nil {
 		w.backoff = min(2*w.backoff, maxReplayBackoff)
 		w.nextReplay = w.clock.Now().Add(w.backoff)
@@ -218,5 +243,5 @@ func (w *writer) replay(timeout time.Duration) {
 
 // counters are the prober's running totals, read by Stats.
 type counters struct {
-	checks, probes, failures, skipped, written, spooled, replayed atomic.Int64
+	checks, probes, failures, skipped, written, spooled, replayed, lost atomic.Int64
 }

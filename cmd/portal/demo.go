@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -45,34 +46,39 @@ type demoDevice struct {
 }
 
 // demoDevices are on 127.0.0.x so the prober has something real to probe:
-// pings of loopback, HTTP checks of the portal's own /healthz, and one TCP
-// check of a port nothing listens on, so a newcomer sees a live outage.
-func demoDevices(healthz string) []demoDevice {
-	http := models.CheckInput{Kind: models.KindHTTP, Target: healthz, Keyword: "ok", Interval: time.Minute, Enabled: true}
+// pings of loopback, HTTP checks of the demo service (demo_service.go,
+// never the portal itself), and one TCP check of a port nothing listens
+// on, so a newcomer sees a live outage. listen is the portal's address,
+// which the demo service's follows.
+func demoDevices(listen string) []demoDevice {
+	http := func(device string) models.CheckInput {
+		return models.CheckInput{Kind: models.KindHTTP, Target: demoServiceURL(listen, device), Keyword: "ok",
+			Interval: time.Minute, Enabled: true}
+	}
 	return []demoDevice{
-		{"aurora", "web-01", "127.0.0.11", "A03", "U12", []models.CheckInput{http}},
+		{"aurora", "web-01", "127.0.0.11", "A03", "U12", []models.CheckInput{http("web-01")}},
 		{"aurora", "db-01", "127.0.0.12", "A03", "U14", []models.CheckInput{
 			{Kind: models.KindTCP, Target: "127.0.0.12:9", Interval: 30 * time.Second, Enabled: true}}},
-		{"bravo", "game-01", "127.0.0.21", "B07", "U20", []models.CheckInput{http}},
+		{"bravo", "game-01", "127.0.0.21", "B07", "U20", []models.CheckInput{http("game-01")}},
 		{"bravo", "game-02", "127.0.0.22", "B07", "U22", nil},
 	}
 }
 
-// healthzURL is the portal's own /healthz as seen from this machine.
-func healthzURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		host, port = "", "8080"
+// portalHealthz reports an HTTP check target that is a portal's own
+// /healthz on this machine, as demos before the demo service watched.
+func portalHealthz(target string) bool {
+	u, err := url.Parse(target)
+	if err != nil || u.Path != "/healthz" {
+		return false
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // loadDemo fills the database with a small, realistic data set; listen is
-// the portal's PORTAL_LISTEN, for the checks of its own /healthz. Running
-// it again changes nothing that is already there.
+// the portal's PORTAL_LISTEN, which the demo service's address follows.
+// Running it again changes nothing that is already there, except that HTTP
+// checks of the portal's own /healthz (older demos) are switched off.
 func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blobstore.Store, out io.Writer) error {
 	sys := models.SystemActor("demo")
 	ensureUser := func(d demoUser, org *int64) (*models.User, error) {
@@ -111,10 +117,13 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 			return fmt.Errorf("demo user %s: %w", d.email, err)
 		}
 	}
-	for _, dd := range demoDevices(healthzURL(listen)) {
-		if err := ensureDemoDevice(ctx, store, sys, orgIDs[dd.org], dd); err != nil {
+	created := map[string]bool{}
+	for _, dd := range demoDevices(listen) {
+		isNew, err := ensureDemoDevice(ctx, store, sys, orgIDs[dd.org], dd)
+		if err != nil {
 			return fmt.Errorf("demo device %s: %w", dd.name, err)
 		}
+		created[dd.name] = isNew
 	}
 	// Aurora has an authorized contact, so its outage shows a call task on
 	// the on-call page and a running 15-minute clock; Bravo has none yet,
@@ -128,6 +137,15 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 		if err != nil {
 			return fmt.Errorf("demo contact: %w", err)
 		}
+	}
+	// The devices just created get their past: 90 days of probes, two
+	// outages with their notices (demo_history.go).
+	eng, err := store.GetUserByEmail(ctx, "engineer@idc.example")
+	if err != nil {
+		return err
+	}
+	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, "")); err != nil {
+		return err
 	}
 	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
 		return err
@@ -146,12 +164,12 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	return nil
 }
 
-// ensureDemoDevice creates a demo device and adds each of its checks whose
-// kind it lacks, so a second run adds nothing.
-func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) error {
+// ensureDemoDevice creates a demo device and adds each of its checks it
+// lacks (same kind and target), so a second run adds nothing.
+func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor, orgID int64, dd demoDevice) (created bool, err error) {
 	devices, err := store.ListDevices(ctx, models.AllOrgs(), orgID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var d *models.Device
 	for i := range devices {
@@ -162,24 +180,31 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 	if d == nil {
 		if d, err = store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: orgID, Name: dd.name, Address: dd.address,
 			Cabinet: dd.cabinet, Position: dd.position}); err != nil {
-			return err
+			return false, err
 		}
+		created = true
 	}
 	checks, err := store.ListChecks(ctx, models.AllOrgs(), orgID, d.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
-	has := map[models.CheckKind]bool{}
+	has := map[string]bool{}
 	for _, c := range checks {
-		has[c.Kind] = true
+		if c.Kind == models.KindHTTP && c.Enabled && portalHealthz(c.Target) {
+			if err := store.SetCheckEnabled(ctx, sys, orgID, c.ID, false); err != nil {
+				return false, err
+			}
+			continue
+		}
+		has[string(c.Kind)+" "+c.Target] = true
 	}
 	for _, in := range dd.checks {
-		if has[in.Kind] {
+		if has[string(in.Kind)+" "+in.Target] {
 			continue
 		}
 		if _, err := store.AddCheck(ctx, sys, orgID, d.ID, in); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return created, nil
 }

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/blobstore"
@@ -79,4 +84,90 @@ func demoBlobs(t *testing.T) blobstore.Store {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The demo's HTTP checks watch something other than the portal: a check of
+// the portal's own /healthz turns a database outage into customer outages
+// and notices.
+func TestDemoChecksDoNotWatchThePortal(t *testing.T) {
+	ctx := context.Background()
+	store := dbtest.Open(t, dbtest.Databases(t)[0])
+	const listen = "127.0.0.1:18390"
+	if err := loadDemo(ctx, store, listen, demoBlobs(t), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	https := 0
+	for _, slug := range []string{"aurora", "bravo"} {
+		o, err := store.GetOrgBySlug(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := store.ListOrgChecks(ctx, models.AllOrgs(), o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Kind != models.KindHTTP {
+				continue
+			}
+			https++
+			u, err := url.Parse(c.Target)
+			if err != nil || u.Host == listen || u.Hostname() != "127.0.0.1" {
+				t.Errorf("%s check %s: want a loopback address other than the portal's %s", c.Kind, c.Target, listen)
+			}
+		}
+	}
+	if https != 2 {
+		t.Errorf("%d HTTP checks in the demo, want 2", https)
+	}
+}
+
+// The demo service answers the demo devices' HTTP checks with their
+// keyword, and nothing else.
+func TestDemoServiceAnswersTheChecks(t *testing.T) {
+	srv := httptest.NewServer(demoServiceHandler())
+	defer srv.Close()
+	for path, want := range map[string]int{"/web-01": 200, "/game-01": 200, "/healthz": 404, "/": 404} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == 200 && !strings.Contains(string(body), "ok")) {
+			t.Errorf("GET %s = %d %q, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+}
+
+// A demo database from before the demo service keeps its history, but its
+// checks of the portal's own /healthz are switched off and the demo
+// service's added.
+func TestDemoSwitchesOffChecksOfThePortal(t *testing.T) {
+	ctx := context.Background()
+	store := dbtest.Open(t, dbtest.Databases(t)[0])
+	const listen = "127.0.0.1:18391"
+	if err := loadDemo(ctx, store, listen, demoBlobs(t), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	o, err := store.GetOrgBySlug(ctx, "bravo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := store.ListDevices(ctx, models.AllOrgs(), o.ID)
+	if err != nil || len(ds) == 0 {
+		t.Fatal(ds, err)
+	}
+	old, err := store.AddCheck(ctx, models.SystemActor("old demo"), o.ID, ds[0].ID, models.CheckInput{Kind: models.KindHTTP,
+		Target: "http://127.0.0.1:18391/healthz", Keyword: "ok", Interval: time.Minute, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemo(ctx, store, listen, demoBlobs(t), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.GetCheck(ctx, models.AllOrgs(), old.ID)
+	if err != nil || c.Enabled {
+		t.Errorf("the old check of the portal's /healthz after the demo ran again: %+v, %v; want switched off", c, err)
+	}
 }

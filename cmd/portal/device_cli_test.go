@@ -225,7 +225,7 @@ func TestDemoDevices(t *testing.T) {
 			if devices != 4 || checks != 7 {
 				t.Errorf("after two runs: %d devices, %d checks; want 4 and 7", devices, checks)
 			}
-			for _, want := range []string{"http http://127.0.0.1:9090/healthz", "tcp 127.0.0.12:9", "icmp 127.0.0.11"} {
+			for _, want := range []string{"http http://127.0.0.1:9091/web-01", "tcp 127.0.0.12:9", "icmp 127.0.0.11"} {
 				if !kinds[want] {
 					t.Errorf("no demo check %q in %v", want, kinds)
 				}
@@ -237,16 +237,16 @@ func TestDemoDevices(t *testing.T) {
 	}
 }
 
-func TestHealthzURL(t *testing.T) {
+func TestDemoServiceAddr(t *testing.T) {
 	for listen, want := range map[string]string{
-		":8080":          "http://127.0.0.1:8080/healthz",
-		"0.0.0.0:80":     "http://127.0.0.1:80/healthz",
-		"[::]:8443":      "http://127.0.0.1:8443/healthz",
-		"127.0.0.5:9000": "http://127.0.0.5:9000/healthz",
-		"[::1]:8080":     "http://[::1]:8080/healthz",
+		":8080":          "127.0.0.1:8081",
+		"0.0.0.0:80":     "127.0.0.1:81",
+		"[::]:8443":      "127.0.0.1:8444",
+		"127.0.0.5:9000": "127.0.0.1:9001",
+		"nonsense":       "127.0.0.1:8081",
 	} {
-		if got := healthzURL(listen); got != want {
-			t.Errorf("healthzURL(%q) = %q, want %q", listen, got, want)
+		if got := demoServiceAddr(listen); got != want {
+			t.Errorf("demoServiceAddr(%q) = %q, want %q", listen, got, want)
 		}
 	}
 }

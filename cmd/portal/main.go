@@ -152,6 +152,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		if err := loadDemo(ctx, store, cfg.Listen, blobs, stdout); err != nil {
 			return err
 		}
+		svcCtx, stopService := context.WithCancel(ctx)
+		defer stopService()
+		startDemoService(svcCtx, cfg.Listen, log)
 		return serve(ctx, cfg, store, log, false)
 	}
 	return serve(ctx, cfg, store, log, true)
