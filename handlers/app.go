@@ -48,6 +48,12 @@ type Deps struct {
 	// RequestTimeout bounds each request's context; 0 is
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Provider is the data center's identity, printed on documents and
+	// in the instructions for returning a signed form.
+	Provider models.Provider
+	// BaseURL is the portal's public URL, printed on documents; empty
+	// takes the request's own.
+	BaseURL string
 }
 
 // Handler holds the dependencies of every route.
@@ -70,13 +76,16 @@ type Handler struct {
 	base         context.Context
 	timeout      time.Duration
 	trustProxies bool
+	provider     models.Provider
+	baseURL      string
 }
 
 // New builds the fiber app with every route of the route table.
 func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
-		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0}
+		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0,
+		provider: d.Provider, baseURL: d.BaseURL}
 	if h.base == nil {
 		h.base = context.Background()
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	// HashConcurrency is how many passwords may be hashed at once
 	// (PORTAL_HASH_CONCURRENCY); 0 sizes it from memory.
 	HashConcurrency int
+	// Provider is the data center's identity on documents and in the
+	// return instructions (PORTAL_PROVIDER_*).
+	Provider models.Provider
 }
 
 // DocumentsDir is where uploaded documents are kept.
@@ -184,7 +187,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, notifySettings()...)
+	}, append(notifySettings(), providerSettings()...)...)
 }
 
 // printSettings lists the settings with their defaults, for portal help.

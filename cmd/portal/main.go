@@ -182,7 +182,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
-		Context: reqCtx, RequestTimeout: cfg.RequestTimeout})
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, Provider: cfg.Provider, BaseURL: cfg.BaseURL})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -213,6 +213,9 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
+	if cfg.Provider.Name == "" {
+		log.Warn("PORTAL_PROVIDER_NAME is not set: documents name no provider to return signed forms to")
+	}
 	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
 
 	select {
