@@ -84,7 +84,10 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 		t.Errorf("request page lacks the work or the device: %.400q", body)
 	}
 	if n := countNodes(t, cust, "#f-file"); n != 0 {
-		t.Errorf("the customer's page has an upload field; only engineers upload scans")
+		t.Errorf("the customer's page has the engineer's upload form")
+	}
+	if s := text(t, cust, "#return-form"); !strings.Contains(s, testProvider.Name) || !strings.Contains(s, "forms@idc.example") {
+		t.Errorf("the return card does not say who the form goes back to: %q", s)
 	}
 	shot(t, cust, "operation-customer-awaiting-zh")
 
@@ -94,37 +97,49 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 		t.Fatalf("the authorization form is not a PDF: %.20q", form)
 	}
 	if txt := pdfText(t, form); txt != "" {
-		for _, want := range []string{title, signer.Name, fx.OrgA.Name} {
+		for _, want := range []string{title, signer.Name, fx.OrgA.Name, testProvider.Name, "forms@idc.example"} {
 			if !strings.Contains(squashSpace(txt), squashSpace(want)) {
 				t.Errorf("authorization form lacks %q; its text:\n%s", want, txt)
 			}
 		}
 	}
 
-	// 3. The engineer, in a browser context of their own, takes the signed
-	// scan and does the work.
+	// 3. The customer uploads the signed scan on the request's page.
+	scan := filepath.Join(t.TempDir(), "签字授权书-scan.png")
+	if err := os.WriteFile(scan, pngOf(t, 60, 80), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(cust,
+		chromedp.WaitVisible(chromedp.CSS("#f-return_contact")),
+		chromedp.SetValue(chromedp.CSS("#f-return_contact"), strconv.FormatInt(signer.ID, 10)),
+		chromedp.SetUploadFiles(chromedp.CSS("#f-return-file"), []string{scan}),
+	)
+	if err != nil {
+		t.Fatalf("fill the return form: %v", err)
+	}
+	clickAndLoad(t, cust, `#return-form form button[type=submit]`)
+	if s := text(t, cust, "[role=status]"); !strings.Contains(s, "签署的授权书已上传") {
+		t.Errorf("after the upload, the notice reads %q", s)
+	}
+	if rows := text(t, cust, "table.authorizations tbody"); !strings.Contains(rows, "签字授权书-scan.png") || !strings.Contains(rows, "待核验") {
+		t.Errorf("after the upload the customer's authorizations read %q", rows)
+	}
+	if n := countNodes(t, cust, `form[action$="/accept"]`); n != 0 {
+		t.Errorf("the customer may accept their own form")
+	}
+	shot(t, cust, "operation-customer-returned-zh")
+
+	// 4. The engineer, in a browser context of their own, checks the signer,
+	// accepts the scan and does the work.
 	eng, cancel := chromedp.NewContext(cust, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	signInInBrowser(t, eng, base, fx.Engineer.Email)
 	clickAndLoad(t, eng, `nav a[href="/operations"]`)
 	clickAndLoad(t, eng, `table.operations a[href="`+reqPath+`"]`)
-	scan := filepath.Join(t.TempDir(), "签字授权书-scan.png")
-	if err := os.WriteFile(scan, pngOf(t, 60, 80), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	err = chromedp.Do(eng,
-		chromedp.WaitVisible(chromedp.CSS("#f-upload_contact")),
-		chromedp.SetValue(chromedp.CSS("#f-upload_contact"), strconv.FormatInt(signer.ID, 10)),
-		chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{scan}),
-	)
-	if err != nil {
-		t.Fatalf("fill the upload form: %v", err)
-	}
-	clickAndLoad(t, eng, `form[action$="/authorizations"] button[type=submit]`)
 	rows := text(t, eng, "table.authorizations tbody")
-	for _, want := range []string{signer.Name, "签字授权书-scan.png", "待核验"} {
+	for _, want := range []string{signer.Name, "签字授权书-scan.png", "待核验", fx.CustA.Name} {
 		if !strings.Contains(rows, want) {
-			t.Errorf("after the upload the authorizations read %q, want %q in them", rows, want)
+			t.Errorf("the engineer sees the authorizations %q, want %q in them", rows, want)
 		}
 	}
 	if n := countNodes(t, eng, `form[action$="/accept"]`); n != 1 {
@@ -189,7 +204,7 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 	}
 	shot(t, eng, "operation-engineer-completed-zh")
 
-	// 4. The customer sees the finished work and downloads the report.
+	// 5. The customer sees the finished work and downloads the report.
 	if err := chromedp.Do(cust, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#report-pdf"))); err != nil {
 		t.Fatalf("reload the request: %v", err)
 	}

@@ -32,7 +32,11 @@ func (h *Handler) uploadAuthorization(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "flash.authorization_uploaded")
+	if currentUser(c).Role == models.RoleCustomer {
+		h.flash(c, "ok", "flash.signed_form_returned")
+	} else {
+		h.flash(c, "ok", "flash.authorization_uploaded")
+	}
 	return redirect(c, views.OperationURL(r.Ref)+"#auth-h")
 }
 

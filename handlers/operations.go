@@ -195,7 +195,7 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 	if err != nil {
 		return err
 	}
-	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload = d, h.store.Now(), h.followUp, h.uploads.MaxBytes
+	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload, vm.Provider = d, h.store.Now(), h.followUp, h.uploads.MaxBytes, h.provider
 	vm.Staff = u.Role.IsStaff()
 	vm.CanOperate = engineers.Allows(u.Role)
 	vm.CanMessage = correspondents.Allows(u.Role)

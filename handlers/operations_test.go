@@ -204,9 +204,11 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			r = other.get("/operations")
 			wantNoBody(t, r, "Replace disk")
 		}()
-		// Step: A customer cannot upload or authorize.
+		// Step: Reception cannot file a form, and a customer cannot accept one.
 		func() {
-			r := cust.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
+			r := e.as(t, e.fx.Reception).upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
+			wantStatus(t, r, http.StatusForbidden)
+			r = cust.submit(req, req+"/authorizations/1/accept", nil)
 			wantStatus(t, r, http.StatusForbidden)
 		}()
 		good := url.Values{"contact": {ids(o.signer.ID)}}

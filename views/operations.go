@@ -69,6 +69,15 @@ type OperationPageVM struct {
 	EndedAt     string
 	RejectID    int64
 	RejectValue string
+	// Provider is who the signed form goes back to, and how.
+	Provider models.Provider
+}
+
+// CanReturn reports whether the customer is asked for the signed form
+// here: while the request waits for its authorization, or while a phone
+// authorization waits for its written form.
+func (vm OperationPageVM) CanReturn() bool {
+	return !vm.Staff && (vm.D.Request.State == models.OpAwaiting || vm.D.AwaitsWrittenForm())
 }
 
 // ErrorsFor returns the errors of form, or none.
@@ -104,7 +113,7 @@ func (vm OperationPageVM) CanFile() bool {
 func (vm OperationPageVM) inline() map[string]bool {
 	shown := map[string]bool{}
 	switch {
-	case vm.Form == "upload" && vm.CanFile():
+	case vm.Form == "upload" && (vm.CanFile() || vm.CanReturn()):
 		shown["contact"], shown["file"] = true, true
 	case vm.Form == "phone" && vm.CanOperate && vm.D.Request.Open():
 		shown["contact"], shown["passphrase"], shown["note"] = true, true, true
