@@ -120,6 +120,8 @@ func (h *Handler) createContact(c *fiber.Ctx) error {
 	var ct *models.Contact
 	if err == nil {
 		ct, err = h.store.CreateContact(c.UserContext(), actor(c), ownOrg(c), in)
+	} else {
+		err = errors.Join(err, models.CheckContact(in)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Form: f, Errors: errs,
@@ -160,6 +162,9 @@ func (h *Handler) updateContact(c *fiber.Ctx) error {
 	in, f, err := contactForm(c)
 	if err == nil {
 		_, err = h.store.UpdateContact(c.UserContext(), actor(c), ct.OrgID, ct.ID, in)
+	} else {
+		in.MayAuthorize = in.MayAuthorize && !ct.HasPassphrase() // an empty passphrase keeps the one on file
+		err = errors.Join(err, models.CheckContact(in))
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Contact: ct, Form: f,

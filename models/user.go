@@ -98,55 +98,53 @@ func NormalizeEmail(s string) (string, error) {
 }
 
 func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
+	var p problems
 	email, err := NormalizeEmail(in.Email)
-	if err != nil {
-		return err
+	if err == nil {
+		in.Email = email
 	}
-	in.Email = email
+	p.add(err)
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return Invalid("name", "error.required")
+		p.add(Invalid("name", "error.required"))
 	}
-	if err := CheckLine("name", in.Name, 200); err != nil {
-		return err
-	}
+	p.add(CheckLine("name", in.Name, 200))
 	in.Phone = strings.TrimSpace(in.Phone)
-	if err := CheckLine("phone", in.Phone, 40); err != nil {
-		return err
-	}
+	p.add(CheckLine("phone", in.Phone, 40))
 	if _, err := ParseRole(string(in.Role)); err != nil {
-		return err
-	}
-	if in.Role == RoleCustomer {
+		p.add(err)
+	} else if in.Role == RoleCustomer {
 		if in.OrgID == nil {
-			return Invalid("org", "error.customer_needs_org")
-		}
-		var n int64
-		if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return Invalid("org", "error.org_unknown")
+			p.add(Invalid("org", "error.customer_needs_org"))
+		} else {
+			var n int64
+			if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				p.add(Invalid("org", "error.org_unknown"))
+			}
 		}
 	} else if in.OrgID != nil {
-		return Invalid("org", "error.staff_no_org")
+		p.add(Invalid("org", "error.staff_no_org"))
 	}
 	if in.Locale != "" && in.Locale != "en" && in.Locale != "zh-CN" {
 		in.Locale = ""
 	}
-	return nil
+	return p.err()
 }
 
 // CreateUser validates in, hashes the password and stores the user, all
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
-	if err := in.validate(ctx, s.db); err != nil {
-		return nil, wrap(err, "create user")
-	}
+	var p problems
+	p.add(in.validate(ctx, s.db))
 	if err := CheckLine("password", in.Password, 0); err != nil {
-		return nil, wrap(err, "create user")
+		p.add(err)
+	} else {
+		p.add(CheckPasswordPolicy(in.Password, in.Email))
 	}
-	if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
+	if err := p.err(); err != nil {
 		return nil, wrap(err, "create user")
 	}
 	hash, err := s.hashPassword(ctx, in.Password)

@@ -115,10 +115,17 @@ func (e FormErrors) Has(field string) bool { _, ok := e[field]; return ok }
 
 // FromError turns a validation error into FormErrors; other errors give nil.
 func FromError(err error) FormErrors {
-	if v, ok := models.AsValidation(err); ok {
-		return FormErrors{v.Field: v}
+	vs := models.Validations(err)
+	if len(vs) == 0 {
+		return nil
 	}
-	return nil
+	out := FormErrors{}
+	for _, v := range vs {
+		if _, ok := out[v.Field]; !ok {
+			out[v.Field] = v
+		}
+	}
+	return out
 }
 
 // I64 formats an ID for URLs.
