@@ -64,5 +64,19 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 				}
 			})
 		}
+		t.Run("a phone authorization", func(t *testing.T) {
+			o := newOpEnv(t, e)
+			req := o.raise(t, e.as(t, e.fx.CustA))
+			eng := e.as(t, e.fx.Engineer)
+			r := eng.submit(req, req+"/phone", url.Values{"contact": {"0"}, "passphrase": {""}, "note": {"called at 9\x00"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-contact"`, `id="e-passphrase"`, `id="e-note"`, zh("operation.error.contact_unknown"), zh("error.required"))
+			// A wrong contact with a typed passphrase: it is not sent back,
+			// and the form says it must be typed again.
+			r = eng.submit(req, req+"/phone", url.Values{"contact": {"0"}, "passphrase": {"a passphrase"}, "note": {"kept note"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-contact"`, zh("operation.phone.passphrase_again"), ">kept note</textarea>")
+			wantNoBody(t, r, "a passphrase")
+		})
 	})
 }

@@ -97,7 +97,7 @@ func (h *Handler) recordPhoneAuthorization(c *fiber.Ctx) error {
 	_, err = h.store.RecordPhoneAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, in)
 	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "phone", Errors: errs,
-			PhoneWho: contact, PhoneNote: in.Note})
+			PhoneWho: contact, PhoneNote: in.Note, PhoneDropped: in.Passphrase != ""})
 	}
 	if err != nil {
 		return err

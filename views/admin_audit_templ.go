@@ -74,7 +74,7 @@ func AuditPage(vm AuditPageVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</p></div></div><form class=\"filters\" method=\"get\" action=\"/admin/audit\" role=\"search\"><div class=\"field\"><label for=\"action\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</p></div></div><form class=\"filters\" method=\"get\" action=\"/admin/audit\" role=\"search\" novalidate><div class=\"field\"><label for=\"action\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -63,6 +63,9 @@ type OperationPageVM struct {
 	Message     string
 	PhoneNote   string
 	PhoneWho    int64
+	// PhoneDropped: a passphrase was typed into a form that came back; it
+	// is never sent back, so the page asks for it again.
+	PhoneDropped bool
 	UploadWho   int64
 	State       models.StateInput
 	StartedAt   string
