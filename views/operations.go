@@ -58,20 +58,20 @@ type OperationPageVM struct {
 	FollowUp   time.Duration
 	MaxUpload  int64
 	// Forms that came back with errors keep what was typed.
-	Errors      FormErrors
-	Form        string // which form the errors belong to
-	Message     string
-	PhoneNote   string
-	PhoneWho    int64
+	Errors    FormErrors
+	Form      string // which form the errors belong to
+	Message   string
+	PhoneNote string
+	PhoneWho  int64
 	// PhoneDropped: a passphrase was typed into a form that came back; it
 	// is never sent back, so the page asks for it again.
 	PhoneDropped bool
-	UploadWho   int64
-	State       models.StateInput
-	StartedAt   string
-	EndedAt     string
-	RejectID    int64
-	RejectValue string
+	UploadWho    int64
+	State        models.StateInput
+	StartedAt    string
+	EndedAt      string
+	RejectID     int64
+	RejectValue  string
 	// Provider is who the signed form goes back to, and how.
 	Provider models.Provider
 }
