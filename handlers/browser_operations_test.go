@@ -153,7 +153,13 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 	if rows := text(t, eng, "table.authorizations tbody"); !strings.Contains(rows, "Waiting for check") {
 		t.Errorf("in English the pending authorization reads %q", rows)
 	}
-	clickAndLoad(t, eng, `form[action$="/accept"] button[type=submit]`)
+	// Accepting asks first, in a dialog that says what it changes;
+	// cancelling leaves everything as it was.
+	confirmInDialog(t, eng, `form[action$="/accept"] button[type=submit]`, false, signer.Name, "first-feedback clock")
+	if s := text(t, eng, "#op-state"); s != "Awaiting authorization" {
+		t.Errorf("after cancelling, the state reads %q", s)
+	}
+	confirmInDialog(t, eng, `form[action$="/accept"] button[type=submit]`, true, signer.Name)
 	if s := text(t, eng, "[role=status]"); !strings.Contains(s, "Authorization accepted") {
 		t.Errorf("after accepting, the notice reads %q", s)
 	}
@@ -198,7 +204,7 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 	if err != nil {
 		t.Fatalf("fill the completion: %v", err)
 	}
-	clickAndLoad(t, eng, `form[action$="/state"] button[type=submit]`)
+	confirmInDialog(t, eng, `form[action$="/state"] button[type=submit]`, true, "报告")
 	if s := text(t, eng, "#op-state"); s != "已完成" {
 		t.Fatalf("after completing the work the state reads %q, want 已完成; the page reads %.600q", s, text(t, eng, "main"))
 	}
@@ -245,6 +251,31 @@ func clickAndLoad(t *testing.T, ctx context.Context, sel string) {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
 		t.Fatalf("click %s (at %s): %v", sel, loc, err)
 	}
+}
+
+// confirmInDialog clicks sel, expects the confirmation dialog with want
+// in it, and confirms (waiting for the next page) or cancels.
+func confirmInDialog(t *testing.T, ctx context.Context, sel string, yes bool, want ...string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserStepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("dialog#confirm-dialog[open]"))); err != nil {
+		t.Fatalf("click %s: no confirmation dialog: %v", sel, err)
+	}
+	body := text(t, ctx, "dialog#confirm-dialog")
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("the confirmation reads %q, want %q in it", body, w)
+		}
+	}
+	shot(t, ctx, "confirm-dialog")
+	if !yes {
+		if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS("#confirm-dialog-cancel")), chromedp.WaitNotPresent(chromedp.CSS("dialog#confirm-dialog"))); err != nil {
+			t.Fatalf("cancel the confirmation: %v", err)
+		}
+		return
+	}
+	clickAndLoad(t, ctx, "#confirm-dialog-ok")
 }
 
 // allowDownloads makes the browser of ctx save downloads, each named by

@@ -88,7 +88,7 @@ func TestCustomerReturnsTheSignedForm(t *testing.T) {
 		if err != nil || len(d.Authorizations) != 1 {
 			t.Fatalf("detail: %v, %d authorizations", err, len(d.Authorizations))
 		}
-		r = eng.submit(req, req+"/authorizations/"+ids(d.Authorizations[0].ID)+"/accept", nil)
+		r = eng.submit(req, req+"/authorizations/"+ids(d.Authorizations[0].ID)+"/accept", url.Values{"confirmed": {"1"}})
 		wantStatus(t, r, http.StatusSeeOther)
 		r = cust.get(req)
 		wantBody(t, r, zh("operation.state.authorized"))
