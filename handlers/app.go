@@ -51,6 +51,9 @@ type Deps struct {
 	// Provider is the data center's identity, printed on documents and
 	// in the instructions for returning a signed form.
 	Provider models.Provider
+	// Means is how this data center delivers notices, told to customers
+	// choosing their channels.
+	Means views.DeliveryMeans
 	// BaseURL is the portal's public URL, printed on documents; empty
 	// takes the request's own.
 	BaseURL string
@@ -77,6 +80,7 @@ type Handler struct {
 	timeout      time.Duration
 	trustProxies bool
 	provider     models.Provider
+	means        views.DeliveryMeans
 	baseURL      string
 }
 
@@ -85,7 +89,7 @@ func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
 		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, trustProxies: len(d.TrustedProxies) > 0,
-		provider: d.Provider, baseURL: d.BaseURL}
+		provider: d.Provider, baseURL: d.BaseURL, means: d.Means}
 	if h.base == nil {
 		h.base = context.Background()
 	}

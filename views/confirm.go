@@ -61,3 +61,8 @@ func OutageWhat(ctx context.Context, device string, o *models.Outage, now time.T
 	}
 	return T(ctx, "confirm.cause.what", device, FormatTime(ctx, o.StartedAt), Duration(ctx, end.Sub(o.StartedAt)))
 }
+
+// ChannelNoun is a channel's name inside a sentence ("no gateway for pager").
+func ChannelNoun(ctx context.Context, ch models.Channel) string {
+	return strings.ToLower(ChannelName(ctx, ch))
+}

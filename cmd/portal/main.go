@@ -21,6 +21,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/views"
 	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
 )
@@ -182,7 +183,8 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
-		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, Provider: cfg.Provider, BaseURL: cfg.BaseURL})
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, Provider: cfg.Provider, BaseURL: cfg.BaseURL,
+		Means: views.DeliveryMeans{Email: cfg.Notify.SMTP.Host != "", Gateway: cfg.Notify.Webhook.URL != ""}})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
