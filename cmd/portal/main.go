@@ -21,9 +21,9 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/views"
 	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
+	"github.com/colo-portal/portal/views"
 )
 
 const usage = `portal: the colocation customer portal
