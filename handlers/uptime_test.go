@@ -174,7 +174,8 @@ func TestUptimeAndDevicePages(t *testing.T) {
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 				t.Errorf("Content-Type %q", ct)
 			}
-			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="device-`+a+`-results-`) {
+			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="device-`+a+`-results-`) ||
+				!strings.Contains(cd, `filename*=UTF-8''web-a-results-`) {
 				t.Errorf("Content-Disposition %q", cd)
 			}
 			lines := strings.Split(strings.TrimSpace(r.Body), "\n")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/colo-portal/portal/models"
 )
@@ -214,6 +216,14 @@ func AuthStatusClass(s string) string {
 
 // ChannelOfRequest translates how a request came in.
 func ChannelOfRequest(ctx context.Context, c string) string { return T(ctx, "operation.channel."+c) }
+
+// ChannelOption is ChannelOfRequest as a choice of a list, capitalized
+// ("Phone"; the sentence form stays "via phone").
+func ChannelOption(ctx context.Context, c string) string {
+	s := ChannelOfRequest(ctx, c)
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
 
 // FileSize shows a size for people.
 func FileSize(n int64) string {
