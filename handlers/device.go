@@ -6,8 +6,8 @@ import (
 	"encoding/csv"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
