@@ -201,6 +201,11 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if !ok {
 		key = "error.internal"
 	}
+	// Only a refused form talks about forms that expired; a page the
+	// role may not see says just that.
+	if fe != nil && status == http.StatusForbidden && fe.Message == "csrf" {
+		key = "error.csrf"
+	}
 	if status >= 500 {
 		h.logger(c).Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}
