@@ -416,7 +416,7 @@ func TestOutageCause(t *testing.T) {
 				r := e.as(t, u).submit("/", cause, url.Values{"cause": {"provider_network"}})
 				wantStatus(t, r, http.StatusForbidden)
 			}
-			wantRedirect(t, e.as(t, fx.Admin).submit(dev, cause, url.Values{"cause": {"provider_network"}}),
+			wantRedirect(t, e.as(t, fx.Admin).submit(dev, cause, url.Values{"cause": {"provider_network"}, "confirmed": {"1"}}),
 				dev+"#outage-"+ids(p.ongoingID))
 			wantStatus(t, eng.submit(dev, "/outages/999999/cause", url.Values{"cause": {"unknown"}}), http.StatusNotFound)
 		})

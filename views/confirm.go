@@ -66,3 +66,13 @@ func OutageWhat(ctx context.Context, device string, o *models.Outage, now time.T
 func ChannelNoun(ctx context.Context, ch models.Channel) string {
 	return strings.ToLower(ChannelName(ctx, ch))
 }
+
+// ShowAddress writes a contact's address on a channel for reading: phone
+// numbers grouped in the international format ("+86 138 0013 8000"),
+// email addresses as they are.
+func ShowAddress(ch models.Channel, addr string) string {
+	if ch == models.ChannelEmail {
+		return addr
+	}
+	return models.FormatPhone(addr)
+}

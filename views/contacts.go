@@ -172,7 +172,7 @@ func (vm ContactFormPageVM) action() string {
 // detail is what the form holds for a channel's number or address.
 func (f ContactForm) detail(ch models.Channel) string {
 	c := models.Contact{OfficePhone: f.OfficePhone, Mobile: f.Mobile, Pager: f.Pager, Fax: f.Fax, Email: f.Email}
-	return c.Address(ch)
+	return ShowAddress(ch, c.Address(ch))
 }
 
 // NotifySettingsPageVM is the grid of contacts and the events they get.
