@@ -141,7 +141,7 @@ func (m DeliveryMeans) ChannelHow(ctx context.Context, ch models.Channel) string
 			key = "contacts.how.gateway"
 		}
 	}
-	return T(ctx, key, ChannelName(ctx, ch))
+	return T(ctx, key)
 }
 
 // Delivers reports whether channel ch is sent as itself here.
