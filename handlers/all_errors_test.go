@@ -64,6 +64,17 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 				}
 			})
 		}
+		// The authorization form prints only the Basic Multilingual Plane:
+		// a name beyond it is refused with a message, never printed as �.
+		t.Run("a character the signed form cannot print", func(t *testing.T) {
+			r := e.as(t, e.fx.CustA).submit("/contacts/new", "/contacts", url.Values{"name": {"吉田 𠮷"}, "title": {"运维 😀"},
+				"channels": {"email"}, "email": {"ji@alpha.test"}, "priority": {"1"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("error.not_printable", "𠮷", "U+20BB7"), zh("error.not_printable", "😀", "U+1F600"), `value="吉田 𠮷"`)
+			r = e.as(t, e.fx.CustA).submit("/operations/new", "/operations", url.Values{"title": {"重启 𠮷"}, "work": {"x"}, "urgency": {"normal"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-title"`, zh("error.not_printable", "𠮷", "U+20BB7"))
+		})
 		t.Run("a phone authorization", func(t *testing.T) {
 			o := newOpEnv(t, e)
 			req := o.raise(t, e.as(t, e.fx.CustA))

@@ -129,8 +129,10 @@ func (in *ContactInput) validate() error {
 		p.add(Invalid("name", "error.required"))
 	}
 	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // signers are printed on the form
 	in.Title = strings.TrimSpace(in.Title)
 	p.add(CheckLine("title", in.Title, 100))
+	p.add(CheckPrintable("title", in.Title))
 	for _, f := range []struct {
 		field string
 		v     *string

@@ -64,6 +64,7 @@ func (in *DeviceInput) validate() error {
 		p.add(Invalid("name", "error.required"))
 	}
 	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // devices are printed on the form
 	in.Address = strings.TrimSpace(in.Address)
 	if in.Address == "" {
 		p.add(Invalid("address", "error.required"))

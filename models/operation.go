@@ -229,11 +229,13 @@ func (in *RequestInput) validate() error {
 		p.add(Invalid("title", "error.required"))
 	}
 	p.add(CheckLine("title", in.Title, 200))
+	p.add(CheckPrintable("title", in.Title)) // printed on the form to be signed
 	in.Work = strings.TrimSpace(in.Work)
 	if in.Work == "" {
 		p.add(Invalid("work", "error.required"))
 	}
 	p.add(CheckText("work", in.Work, 10000))
+	p.add(CheckPrintable("work", in.Work))
 	if !slices.Contains(Urgencies, in.Urgency) {
 		p.add(Invalid("urgency", "operation.error.urgency"))
 	}

@@ -49,6 +49,7 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 		p.add(Invalid("name", "error.required"))
 	}
 	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // the customer is named on the form
 	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
 	p.add(CheckText("contact_address", in.ContactAddress, 500))
 	check := func(field string, id *int64, role Role) error {

@@ -109,6 +109,7 @@ func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
 		p.add(Invalid("name", "error.required"))
 	}
 	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // a requester is named on the form
 	in.Phone = strings.TrimSpace(in.Phone)
 	p.add(CheckLine("phone", in.Phone, 40))
 	if _, err := ParseRole(string(in.Role)); err != nil {
