@@ -362,9 +362,16 @@ func (d *doc) table(cols []column, rows []row) {
 		d.rule(d.y+headH, 0.25, colorMuted)
 		d.y += headH
 	}
-	d.room(headH + leadTable + 2*cellPadY)
-	drawHead()
 	fresh := int((bodyBottom - marginTop - headH - 2*cellPadY) / leadTable)
+	// The heading row goes where the first row fits under it, or the whole
+	// page's worth of it: never alone at the foot of a page.
+	first := 1
+	if len(rows) > 0 {
+		_, n := wrapCells(rows[0].cells)
+		first = max(1, min(n, fresh))
+	}
+	d.room(headH + float64(first)*leadTable + 2*cellPadY)
+	drawHead()
 	for ri, r := range rows {
 		cells, n := wrapCells(r.cells)
 		for from := 0; from < n; {

@@ -467,3 +467,37 @@ func TestDocumentsRenderConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// A table whose first row is several lines tall starts on the next page
+// with its heading row, rather than leave the heading row alone at the
+// foot of a page.
+func TestATableHeadingIsNeverAloneAtThePageFoot(t *testing.T) {
+	tr := translator("en")
+	var timeline []TimelineEntry
+	long := strings.Repeat("A long line of the engineer's notes that wraps. ", 12)
+	for i := range 3 {
+		timeline = append(timeline, TimelineEntry{At: "2024-06-08 02:1" + strconv.Itoa(i), Who: "Wang", Text: long})
+	}
+	// Fill the first page so that the timeline's heading row would land
+	// just above its foot.
+	for pad := 0; pad < 60; pad++ {
+		vm := ReportVM{Lang: "en", RequestNo: "OP-1", Work: strings.Repeat("line\n", pad), Timeline: timeline}
+		doc, err := OperationReport(tr, vm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages := strings.Split(pdftotext(t, doc), "\f")
+		for i, pg := range pages {
+			body := strings.TrimSpace(pg)
+			// The heading row is the last thing on a page, footer aside.
+			idx := strings.LastIndex(body, tr("pdf.timeline.text"))
+			if idx < 0 {
+				continue
+			}
+			after := body[idx+len(tr("pdf.timeline.text")):]
+			if !strings.Contains(after, "Wang") && strings.Contains(after, "Page") && i < len(pages)-1 {
+				t.Fatalf("with %d lines of work the timeline's heading row stands alone at the foot of page %d:\n%s", pad, i+1, after)
+			}
+		}
+	}
+}
