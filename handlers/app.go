@@ -37,7 +37,7 @@ type Deps struct {
 	// Issuer names the portal in authenticator apps.
 	Issuer string
 	// Blobs keeps uploaded authorization scans; Uploads bounds them.
-	Blobs   *blobstore.Store
+	Blobs   blobstore.Store
 	Uploads models.UploadLimits
 	// FollowUp is how long the signed form may take after a phone
 	// authorization.
@@ -69,7 +69,7 @@ type Handler struct {
 	limits   models.SignInLimits
 	loc      *time.Location
 	issuer   string
-	blobs    *blobstore.Store
+	blobs    blobstore.Store
 	uploads  models.UploadLimits
 	followUp time.Duration
 	// uploadSlots bounds how many uploads are checked at once.

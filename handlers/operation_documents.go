@@ -3,9 +3,12 @@ package handlers
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -66,9 +69,13 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.blobs.Open(doc.StorageKey)
+	f, err := h.blobs.Open(ctx, doc.StorageKey)
 	if errors.Is(err, blobstore.ErrNotFound) {
-		err = models.ErrNotFound // a file gone from the disk is as missing as a row
+		// The row is there but its file is not: documents lost or not
+		// restored with the database. Say so, and tell the operator.
+		h.logger(c).Error("document file missing from the document store", "document_id", doc.ID, "request", r.Number(),
+			"store", h.blobs.Where(), "sha256", doc.SHA256)
+		return h.render(c, http.StatusInternalServerError, views.ErrorPage(http.StatusInternalServerError, "error.document_missing"))
 	}
 	if err != nil {
 		return fmt.Errorf("open document %d: %w", doc.ID, err)
@@ -77,6 +84,9 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return err
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != doc.SHA256 {
+		return fmt.Errorf("document %d: stored file's SHA-256 %x differs from the recorded %s", doc.ID, sum, doc.SHA256)
 	}
 	if err := h.store.Audit(ctx, actor(c), models.AuditDocumentDownloaded, "document", &doc.ID, &r.OrgID,
 		map[string]any{"request": r.Number(), "file_name": doc.FileName, "sha256": doc.SHA256}); err != nil {

@@ -563,11 +563,19 @@ func TestCustomerWithdrawsAndSeesRejectedForms(t *testing.T) {
 	})
 }
 
-// A document row whose file is gone from the disk answers 404, as the
-// blob store's not-found maps to the Store's.
-func TestADocumentWhoseFileIsGoneIsNotFound(t *testing.T) {
+// A document row whose file is gone from the document store (documents
+// lost, or a database restored without them) answers a page that says so
+// in the reader's language, and logs an error for the operators: not a
+// 404 that looks like a wrong link.
+func TestADocumentWhoseFileIsGoneSaysSoAndIsLogged(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		o := newOpEnv(t, e)
+		var logs logLines
+		blobs, err := blobstore.New(o.blobDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.app = newApp(e.store, func(d *handlers.Deps) { d.Blobs, d.Logger = blobs, logs.logger() })
 		cust := e.as(t, e.fx.CustA)
 		eng := e.as(t, e.fx.Engineer)
 		req := o.raise(t, cust)
@@ -581,6 +589,12 @@ func TestADocumentWhoseFileIsGoneIsNotFound(t *testing.T) {
 		if err := os.RemoveAll(o.blobDir); err != nil {
 			t.Fatal(err)
 		}
-		wantStatus(t, cust.get(m[1]), http.StatusNotFound)
+		r = cust.get(m[1])
+		wantStatus(t, r, http.StatusInternalServerError)
+		wantBody(t, r, zh("error.document_missing"), zh("error.document_missing_hint"))
+		missing := withMsg(logs.lines(t), "document file missing from the document store")
+		if len(missing) != 1 || missing[0]["level"] != "ERROR" || missing[0]["document_id"] == nil || missing[0]["store"] != blobs.Where() {
+			t.Fatalf("log lines about the missing file: %v", missing)
+		}
 	})
 }

@@ -16,7 +16,7 @@ import (
 // reqID of orgID, signed by contact contactID, as a pending authorization
 // for an engineer to accept. The file goes to blobs first; if the record
 // cannot be written the file is removed again.
-func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs *blobstore.Store, orgID, reqID, contactID int64,
+func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs blobstore.Store, orgID, reqID, contactID int64,
 	up *CheckedUpload, data []byte) (*Authorization, error) {
 	if up == nil || int64(len(data)) != up.Size {
 		return nil, Invalid("file", "upload.error.empty")
@@ -29,7 +29,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 	if _, err := authorizingContact(db, orgID, contactID); err != nil {
 		return nil, wrap(err, "add written authorization")
 	}
-	key, err := blobs.Put(data)
+	key, err := blobs.Put(ctx, data)
 	if err != nil {
 		return nil, fmt.Errorf("models: store upload: %w", err)
 	}
@@ -59,7 +59,7 @@ func (s *Store) AddWrittenAuthorization(ctx context.Context, actor Actor, blobs 
 			"content_type": doc.ContentType, "size": doc.Size, "sha256": doc.SHA256})
 	})
 	if err != nil {
-		if rmErr := blobs.Remove(key); rmErr != nil {
+		if rmErr := blobs.Remove(context.WithoutCancel(ctx), key); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
 		return nil, wrapOp("add written authorization to request", reqID, err)

@@ -30,7 +30,7 @@ type opFixture struct {
 	req      *models.OperationRequest
 	eng      models.Actor
 	customer models.Actor
-	blobs    *blobstore.Store
+	blobs    blobstore.Store
 	blobDir  string
 }
 
@@ -330,7 +330,7 @@ func TestOperationLifecycle(t *testing.T) {
 		if doc.SHA256 != hex.EncodeToString(sum[:]) || doc.ContentType != "image/png" {
 			t.Fatalf("document = %+v", doc)
 		}
-		fh, err := f.blobs.Open(doc.StorageKey)
+		fh, err := f.blobs.Open(context.Background(), doc.StorageKey)
 		if err != nil {
 			t.Fatal(err)
 		}

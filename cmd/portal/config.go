@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 )
 
 // Config is read once from the environment and validated before anything starts.
@@ -57,10 +59,25 @@ type Config struct {
 	// Provider is the data center's identity on documents and in the
 	// return instructions (PORTAL_PROVIDER_*).
 	Provider models.Provider
+	// Documents is "folder" (DocumentsDir) or "s3" (the bucket of S3)
+	// (PORTAL_DOCUMENTS, PORTAL_S3_*).
+	Documents string
+	S3        blobstore.S3Config
 }
 
-// DocumentsDir is where uploaded documents are kept.
+// DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
 func (c *Config) DocumentsDir() string { return filepath.Join(c.DataDir, "documents") }
+
+// openDocuments opens the configured document store: the folder under the
+// data directory, or the S3 bucket.
+func (c *Config) openDocuments(ctx context.Context) (blobstore.Store, error) {
+	if c.Documents == "s3" {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return blobstore.NewS3(ctx, c.S3)
+	}
+	return blobstore.New(c.DocumentsDir())
+}
 
 // setting is one PORTAL_* variable: its name, its default, what it is
 // for, and how its value goes into the Config. Every variable is read
@@ -187,7 +204,52 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(notifySettings(), providerSettings()...)...)
+	}, append(append(documentSettings(), notifySettings()...), providerSettings()...)...)
+}
+
+// documentSettings say where uploaded documents are kept.
+func documentSettings() []setting {
+	return []setting{
+		{name: "PORTAL_DOCUMENTS", def: "folder", help: "folder (DATA_DIR/documents) or s3 (the PORTAL_S3_* bucket)",
+			set: oneOf(func(c *Config, v string) { c.Documents = v }, "folder", "s3")},
+		{name: "PORTAL_S3_ENDPOINT", help: "S3-compatible server: http://host:port or https://host[:port]", set: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				return errors.New("want http://host:port or https://host[:port], without a path")
+			}
+			c.S3.Endpoint = u.Scheme + "://" + u.Host
+			return nil
+		}},
+		{name: "PORTAL_S3_BUCKET", help: "bucket holding the documents; it must exist", set: func(c *Config, v string) error {
+			c.S3.Bucket = v
+			return nil
+		}},
+		{name: "PORTAL_S3_PREFIX", def: "documents/", help: "put before every object name", set: func(c *Config, v string) error {
+			if strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+				return errors.New("want a relative prefix like documents/")
+			}
+			if v != "" && !strings.HasSuffix(v, "/") {
+				v += "/"
+			}
+			c.S3.Prefix = v
+			return nil
+		}},
+		{name: "PORTAL_S3_REGION", def: "us-east-1", help: "region the requests are signed for", set: func(c *Config, v string) error {
+			c.S3.Region = v
+			return nil
+		}},
+		{name: "PORTAL_S3_ACCESS_KEY", secret: true, help: "access key ID", set: func(c *Config, v string) error {
+			c.S3.AccessKey = v
+			return nil
+		}},
+		{name: "PORTAL_S3_SECRET_KEY", secret: true, help: "secret access key", set: func(c *Config, v string) error {
+			c.S3.SecretKey = v
+			return nil
+		}},
+	}
 }
 
 // printSettings lists the settings with their defaults, for portal help.
@@ -268,6 +330,14 @@ func (c *Config) crossCheck() []error {
 	var errs []error
 	if c.Sessions.Idle > c.Sessions.Absolute {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_IDLE (%s) is longer than PORTAL_SESSION_MAX (%s)", c.Sessions.Idle, c.Sessions.Absolute))
+	}
+	if c.Documents == "s3" {
+		if c.S3.Endpoint == "" || c.S3.Bucket == "" {
+			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ENDPOINT and PORTAL_S3_BUCKET"))
+		}
+		if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
+			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY (or their _FILE)"))
+		}
 	}
 	return append(errs, c.Notify.crossCheck()...)
 }

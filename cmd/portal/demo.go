@@ -73,7 +73,7 @@ func healthzURL(listen string) string {
 // loadDemo fills the database with a small, realistic data set; listen is
 // the portal's PORTAL_LISTEN, for the checks of its own /healthz. Running
 // it again changes nothing that is already there.
-func loadDemo(ctx context.Context, store *models.Store, listen string, blobs *blobstore.Store, out io.Writer) error {
+func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blobstore.Store, out io.Writer) error {
 	sys := models.SystemActor("demo")
 	ensureUser := func(d demoUser, org *int64) (*models.User, error) {
 		if u, err := store.GetUserByEmail(ctx, d.email); err == nil {

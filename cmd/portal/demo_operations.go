@@ -15,7 +15,7 @@ import (
 // loadDemoOperations gives Aurora one finished operation, with its signed
 // form, feedback and report, and one request waiting for its signature,
 // unless it has requests already.
-func loadDemoOperations(ctx context.Context, store *models.Store, blobs *blobstore.Store, orgID int64, customerEmail, engineerEmail string) error {
+func loadDemoOperations(ctx context.Context, store *models.Store, blobs blobstore.Store, orgID int64, customerEmail, engineerEmail string) error {
 	if rs, err := store.ListRequests(ctx, models.OrgScope(orgID), models.RequestFilter{Limit: 1}); err != nil || len(rs) > 0 {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestLoadDemoTwice(t *testing.T) {
 }
 
 // demoBlobs is a documents folder for a test's demo data.
-func demoBlobs(t *testing.T) *blobstore.Store {
+func demoBlobs(t *testing.T) blobstore.Store {
 	t.Helper()
 	b, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {

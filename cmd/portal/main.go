@@ -21,7 +21,6 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
-	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
 	"github.com/colo-portal/portal/views"
 )
@@ -52,6 +51,11 @@ Usage:
                                       the server's memory
   portal audit verify                 check the audit log's hash chain; fail at the first
                                       edited, deleted or slipped-in entry
+  portal backup [--no-documents] DIR  write a consistent snapshot of the running portal's database,
+                                      its documents and key file, with a manifest of SHA-256 sums
+  portal restore [--force] [--no-documents | --documents-only] DIR
+                                      check a backup against its manifest, then restore it into the
+                                      configured database, document store and data directory
   portal routes                       list every route with the roles allowed
   portal healthcheck                  ask the running portal's /healthz (for Docker)
 
@@ -95,7 +99,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	}
 	log := cfg.logger()
 	switch cmd {
-	case "serve", "demo", "migrate":
+	case "serve", "demo", "migrate", "backup":
+	case "restore":
+		// Before anything opens or migrates the database, or makes a key.
+		return restoreCmd(ctx, cfg, cfg.Secret != nil, args, stdout)
 	case "org", "user":
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: portal %s add …", cmd)
@@ -111,6 +118,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
+	secretInEnv := cfg.Secret != nil
 	if err := cfg.loadOrCreateSecret(); err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}
@@ -133,8 +141,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return deviceAdd(ctx, store, args[1:], stdout)
 	case "audit":
 		return auditVerify(ctx, store, args[1:], stdout)
+	case "backup":
+		return backupCmd(ctx, cfg, secretInEnv, store, args, stdout)
 	case "demo":
-		blobs, err := blobstore.New(cfg.DocumentsDir())
+		blobs, err := cfg.openDocuments(ctx)
 		if err != nil {
 			return err
 		}
@@ -172,10 +182,11 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*models.Stor
 func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	blobs, err := blobstore.New(cfg.DocumentsDir())
+	blobs, err := cfg.openDocuments(ctx)
 	if err != nil {
 		return err
 	}
+	log.Info("documents", "store", blobs.Where())
 	// Requests outlive the signal by the drain below; their contexts end
 	// when it is over, so that no Store call runs on after shutdown.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))

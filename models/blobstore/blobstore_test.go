@@ -2,6 +2,7 @@ package blobstore_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"github.com/colo-portal/portal/models/blobstore"
 )
 
-func newBlobs(t *testing.T) (*blobstore.Store, string) {
+func newBlobs(t *testing.T) (*blobstore.Folder, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "blobs")
 	b, err := blobstore.New(dir)
@@ -25,6 +26,7 @@ func newBlobs(t *testing.T) (*blobstore.Store, string) {
 }
 
 func TestStore(t *testing.T) {
+	ctx := context.Background()
 	keyRE := regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 	t.Run("a missing folder is created for its owner only", func(t *testing.T) {
@@ -41,14 +43,14 @@ func TestStore(t *testing.T) {
 	t.Run("what is put comes back under a random hex key", func(t *testing.T) {
 		b, dir := newBlobs(t)
 		data := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0, 0xff, '\n'}, 1000)...)
-		key, err := b.Put(data)
+		key, err := b.Put(ctx, data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !keyRE.MatchString(key) {
 			t.Fatalf("key %q is not 32 lowercase hex characters", key)
 		}
-		f, err := b.Open(key)
+		f, err := b.Open(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,14 +62,14 @@ func TestStore(t *testing.T) {
 		if !bytes.Equal(got, data) {
 			t.Fatal("the bytes read back differ from those put")
 		}
-		if want := filepath.Join(dir, key[:2], key); f.Name() != want {
-			t.Errorf("stored at %s, want %s", f.Name(), want)
+		if want := filepath.Join(dir, key[:2], key); f.(*os.File).Name() != want {
+			t.Errorf("stored at %s, want %s", f.(*os.File).Name(), want)
 		}
 	})
 
 	t.Run("a stored file and its folder are for the owner only, with no temporary file left", func(t *testing.T) {
 		b, dir := newBlobs(t)
-		key, err := b.Put([]byte("%PDF-1.4\n%%EOF\n"))
+		key, err := b.Put(ctx, []byte("%PDF-1.4\n%%EOF\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,8 +98,8 @@ func TestStore(t *testing.T) {
 
 	t.Run("two puts of the same bytes give different keys", func(t *testing.T) {
 		b, _ := newBlobs(t)
-		k1, err1 := b.Put([]byte("same"))
-		k2, err2 := b.Put([]byte("same"))
+		k1, err1 := b.Put(ctx, []byte("same"))
+		k2, err2 := b.Put(ctx, []byte("same"))
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)
 		}
@@ -108,11 +110,11 @@ func TestStore(t *testing.T) {
 
 	t.Run("an empty file can be stored", func(t *testing.T) {
 		b, _ := newBlobs(t)
-		key, err := b.Put(nil)
+		key, err := b.Put(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := b.Open(key)
+		f, err := b.Open(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,24 +123,24 @@ func TestStore(t *testing.T) {
 
 	t.Run("a removed file is not found, and removing it again is fine", func(t *testing.T) {
 		b, _ := newBlobs(t)
-		key, err := b.Put([]byte("x"))
+		key, err := b.Put(ctx, []byte("x"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Remove(key); err != nil {
+		if err := b.Remove(ctx, key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Open(key); !errors.Is(err, blobstore.ErrNotFound) {
+		if _, err := b.Open(ctx, key); !errors.Is(err, blobstore.ErrNotFound) {
 			t.Fatalf("open after remove: %v, want ErrNotFound", err)
 		}
-		if err := b.Remove(key); err != nil {
+		if err := b.Remove(ctx, key); err != nil {
 			t.Fatalf("second remove: %v", err)
 		}
 	})
 
 	t.Run("a well-formed key that was never put is not found", func(t *testing.T) {
 		b, _ := newBlobs(t)
-		if _, err := b.Open(strings.Repeat("ab", 16)); !errors.Is(err, blobstore.ErrNotFound) {
+		if _, err := b.Open(ctx, strings.Repeat("ab", 16)); !errors.Is(err, blobstore.ErrNotFound) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
 	})
@@ -155,13 +157,13 @@ func TestStore(t *testing.T) {
 	} {
 		t.Run("the key "+shortQuote(key)+" is refused by Open and Remove", func(t *testing.T) {
 			b, _ := newBlobs(t)
-			if f, err := b.Open(key); !errors.Is(err, blobstore.ErrNotFound) {
+			if f, err := b.Open(ctx, key); !errors.Is(err, blobstore.ErrNotFound) {
 				if f != nil {
 					f.Close()
 				}
 				t.Errorf("open: %v, want ErrNotFound", err)
 			}
-			if err := b.Remove(key); !errors.Is(err, blobstore.ErrNotFound) {
+			if err := b.Remove(ctx, key); !errors.Is(err, blobstore.ErrNotFound) {
 				t.Errorf("remove: %v, want ErrNotFound", err)
 			}
 		})
