@@ -95,9 +95,6 @@ func (p *problems) add(err error) {
 	}
 }
 
-// has reports whether field already has an error.
-func (p *problems) has(field string) bool { return p.seen[field] }
-
 // err is nil when nothing was wrong; else every validation error joined
 // (errors.As finds the first), or the other error.
 func (p *problems) err() error {
