@@ -58,6 +58,15 @@ type Deps struct {
 	// Readiness says whether this instance is migrating or draining, for
 	// /readyz; nil is always ready (as far as the database goes).
 	Readiness *Readiness
+	// Provider is the data center's identity, printed on documents and
+	// in the instructions for returning a signed form.
+	Provider models.Provider
+	// Means is how this data center delivers notices, told to customers
+	// choosing their channels.
+	Means views.DeliveryMeans
+	// BaseURL is the portal's public URL, printed on documents; empty
+	// takes the request's own.
+	BaseURL string
 }
 
 // Handler holds the dependencies of every route.
@@ -84,6 +93,9 @@ type Handler struct {
 	trustProxies bool
 	// onCallRefresh is how often the on-call page refreshes itself.
 	onCallRefresh time.Duration
+	provider     models.Provider
+	means        views.DeliveryMeans
+	baseURL      string
 }
 
 // New builds the fiber app with every route of the route table.
@@ -91,7 +103,8 @@ func New(d Deps) *fiber.App {
 	h := &Handler{store: d.Store, log: d.Logger, secret: d.Secret, secure: d.Secure,
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
 		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, dbTimeout: d.DBTimeout, ready: d.Readiness,
-		trustProxies: len(d.TrustedProxies) > 0, onCallRefresh: d.OnCallRefresh}
+		trustProxies: len(d.TrustedProxies) > 0, onCallRefresh: d.OnCallRefresh,
+		provider: d.Provider, baseURL: d.BaseURL, means: d.Means}
 	if h.onCallRefresh == 0 {
 		h.onCallRefresh = DefaultOnCallRefresh
 	}
@@ -215,6 +228,11 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	key, ok := errorKeys[status]
 	if !ok {
 		key = "error.internal"
+	}
+	// Only a refused form talks about forms that expired; a page the
+	// role may not see says just that.
+	if fe != nil && status == http.StatusForbidden && fe.Message == "csrf" {
+		key = "error.csrf"
 	}
 	if status >= 500 {
 		h.logger(c).Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)

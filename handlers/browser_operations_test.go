@@ -84,7 +84,10 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 		t.Errorf("request page lacks the work or the device: %.400q", body)
 	}
 	if n := countNodes(t, cust, "#f-file"); n != 0 {
-		t.Errorf("the customer's page has an upload field; only engineers upload scans")
+		t.Errorf("the customer's page has the engineer's upload form")
+	}
+	if s := text(t, cust, "#return-form"); !strings.Contains(s, testProvider.Name) || !strings.Contains(s, "forms@idc.example") {
+		t.Errorf("the return card does not say who the form goes back to: %q", s)
 	}
 	shot(t, cust, "operation-customer-awaiting-zh")
 
@@ -94,37 +97,49 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 		t.Fatalf("the authorization form is not a PDF: %.20q", form)
 	}
 	if txt := pdfText(t, form); txt != "" {
-		for _, want := range []string{title, signer.Name, fx.OrgA.Name} {
+		for _, want := range []string{title, signer.Name, fx.OrgA.Name, testProvider.Name, "forms@idc.example"} {
 			if !strings.Contains(squashSpace(txt), squashSpace(want)) {
 				t.Errorf("authorization form lacks %q; its text:\n%s", want, txt)
 			}
 		}
 	}
 
-	// 3. The engineer, in a browser context of their own, takes the signed
-	// scan and does the work.
+	// 3. The customer uploads the signed scan on the request's page.
+	scan := filepath.Join(t.TempDir(), "签字授权书-scan.png")
+	if err := os.WriteFile(scan, pngOf(t, 60, 80), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(cust,
+		chromedp.WaitVisible(chromedp.CSS("#f-return_contact")),
+		chromedp.SetValue(chromedp.CSS("#f-return_contact"), strconv.FormatInt(signer.ID, 10)),
+		chromedp.SetUploadFiles(chromedp.CSS("#f-return-file"), []string{scan}),
+	)
+	if err != nil {
+		t.Fatalf("fill the return form: %v", err)
+	}
+	clickAndLoad(t, cust, `#return-form form button[type=submit]`)
+	if s := text(t, cust, "[role=status]"); !strings.Contains(s, "签署的授权书已上传") {
+		t.Errorf("after the upload, the notice reads %q", s)
+	}
+	if rows := text(t, cust, "table.authorizations tbody"); !strings.Contains(rows, "签字授权书-scan.png") || !strings.Contains(rows, "待核验") {
+		t.Errorf("after the upload the customer's authorizations read %q", rows)
+	}
+	if n := countNodes(t, cust, `form[action$="/accept"]`); n != 0 {
+		t.Errorf("the customer may accept their own form")
+	}
+	shot(t, cust, "operation-customer-returned-zh")
+
+	// 4. The engineer, in a browser context of their own, checks the signer,
+	// accepts the scan and does the work.
 	eng, cancel := chromedp.NewContext(cust, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	signInInBrowser(t, eng, base, fx.Engineer.Email)
 	clickAndLoad(t, eng, `nav a[href="/operations"]`)
 	clickAndLoad(t, eng, `table.operations a[href="`+reqPath+`"]`)
-	scan := filepath.Join(t.TempDir(), "签字授权书-scan.png")
-	if err := os.WriteFile(scan, pngOf(t, 60, 80), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	err = chromedp.Do(eng,
-		chromedp.WaitVisible(chromedp.CSS("#f-upload_contact")),
-		chromedp.SetValue(chromedp.CSS("#f-upload_contact"), strconv.FormatInt(signer.ID, 10)),
-		chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{scan}),
-	)
-	if err != nil {
-		t.Fatalf("fill the upload form: %v", err)
-	}
-	clickAndLoad(t, eng, `form[action$="/authorizations"] button[type=submit]`)
 	rows := text(t, eng, "table.authorizations tbody")
-	for _, want := range []string{signer.Name, "签字授权书-scan.png", "待核验"} {
+	for _, want := range []string{signer.Name, "签字授权书-scan.png", "待核验", fx.CustA.Name} {
 		if !strings.Contains(rows, want) {
-			t.Errorf("after the upload the authorizations read %q, want %q in them", rows, want)
+			t.Errorf("the engineer sees the authorizations %q, want %q in them", rows, want)
 		}
 	}
 	if n := countNodes(t, eng, `form[action$="/accept"]`); n != 1 {
@@ -138,7 +153,13 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 	if rows := text(t, eng, "table.authorizations tbody"); !strings.Contains(rows, "Waiting for check") {
 		t.Errorf("in English the pending authorization reads %q", rows)
 	}
-	clickAndLoad(t, eng, `form[action$="/accept"] button[type=submit]`)
+	// Accepting asks first, in a dialog that says what it changes;
+	// cancelling leaves everything as it was.
+	confirmInDialog(t, eng, `form[action$="/accept"] button[type=submit]`, false, signer.Name, "first-feedback clock")
+	if s := text(t, eng, "#op-state"); s != "Awaiting authorization" {
+		t.Errorf("after cancelling, the state reads %q", s)
+	}
+	confirmInDialog(t, eng, `form[action$="/accept"] button[type=submit]`, true, signer.Name)
 	if s := text(t, eng, "[role=status]"); !strings.Contains(s, "Authorization accepted") {
 		t.Errorf("after accepting, the notice reads %q", s)
 	}
@@ -183,13 +204,13 @@ func TestBrowserCustomerRequestsOperationEngineerAuthorizesAndCompletesIt(t *tes
 	if err != nil {
 		t.Fatalf("fill the completion: %v", err)
 	}
-	clickAndLoad(t, eng, `form[action$="/state"] button[type=submit]`)
+	confirmInDialog(t, eng, `form[action$="/state"] button[type=submit]`, true, "报告")
 	if s := text(t, eng, "#op-state"); s != "已完成" {
 		t.Fatalf("after completing the work the state reads %q, want 已完成; the page reads %.600q", s, text(t, eng, "main"))
 	}
 	shot(t, eng, "operation-engineer-completed-zh")
 
-	// 4. The customer sees the finished work and downloads the report.
+	// 5. The customer sees the finished work and downloads the report.
 	if err := chromedp.Do(cust, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#report-pdf"))); err != nil {
 		t.Fatalf("reload the request: %v", err)
 	}
@@ -230,6 +251,31 @@ func clickAndLoad(t *testing.T, ctx context.Context, sel string) {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
 		t.Fatalf("click %s (at %s): %v", sel, loc, err)
 	}
+}
+
+// confirmInDialog clicks sel, expects the confirmation dialog with want
+// in it, and confirms (waiting for the next page) or cancels.
+func confirmInDialog(t *testing.T, ctx context.Context, sel string, yes bool, want ...string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserStepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("dialog#confirm-dialog[open]"))); err != nil {
+		t.Fatalf("click %s: no confirmation dialog: %v", sel, err)
+	}
+	body := text(t, ctx, "dialog#confirm-dialog")
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("the confirmation reads %q, want %q in it", body, w)
+		}
+	}
+	shot(t, ctx, "confirm-dialog")
+	if !yes {
+		if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS("#confirm-dialog-cancel")), chromedp.WaitNotPresent(chromedp.CSS("dialog#confirm-dialog"))); err != nil {
+			t.Fatalf("cancel the confirmation: %v", err)
+		}
+		return
+	}
+	clickAndLoad(t, ctx, "#confirm-dialog-ok")
 }
 
 // allowDownloads makes the browser of ctx save downloads, each named by

@@ -46,6 +46,10 @@ func startPortal(t *testing.T) (string, *dbtest.Fixture) {
 	return base, fx
 }
 
+// testProvider is the data center the browser tests' documents name.
+var testProvider = models.Provider{Name: "华北云数据 North China Cloud IDC", Address: "北京市朝阳区酒仙桥路 10 号\n100015",
+	Phone: "+861055550100", Fax: "+861055550199", Email: "forms@idc.example"}
+
 // startPortalStore is startPortal that also returns the store, for a test
 // that sets up rows before the browser walks; uploads go to a temporary
 // folder.
@@ -59,7 +63,7 @@ func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
 		t.Fatal(err)
 	}
 	app := handlers.New(handlers.Deps{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: []byte("browser-test-secret-browser-test-secret"),
-		Sessions: models.DefaultSessionPolicy, SignIn: models.DefaultSignInLimits, Blobs: blobs})
+		Sessions: models.DefaultSessionPolicy, SignIn: models.DefaultSignInLimits, Blobs: blobs, Provider: testProvider})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestAnOperationExemptsOnlyTheOutageMinutesInsideItsWork(t *testing.T) {
 		e.clock.Advance(3 * time.Minute) // work starts at t0+25m
 		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
 		e.clock.Advance(30 * time.Minute) // and ends at t0+55m
-		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "work_done": {"Disk replaced 已更换"},
+		wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "confirmed": {"1"}, "work_done": {"Disk replaced 已更换"},
 			"result": {"success"}}), req)
 		e.clock.Advance(25 * time.Minute) // the device answers again at t0+80m
 		if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: e.clock.Now(), OK: true, RTTus: 200}}); err != nil {

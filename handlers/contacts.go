@@ -112,7 +112,7 @@ func contactForm(c *fiber.Ctx) (models.ContactInput, views.ContactForm, error) {
 
 func (h *Handler) newContact(c *fiber.Ctx) error {
 	f := views.ContactForm{Locale: state(c).lang, Priority: "0", Channels: []models.Channel{models.ChannelMobile}}
-	return h.render(c, fiber.StatusOK, views.ContactFormPage(views.ContactFormPageVM{Form: f}))
+	return h.render(c, fiber.StatusOK, views.ContactFormPage(views.ContactFormPageVM{Means: h.means, Form: f}))
 }
 
 func (h *Handler) createContact(c *fiber.Ctx) error {
@@ -120,9 +120,11 @@ func (h *Handler) createContact(c *fiber.Ctx) error {
 	var ct *models.Contact
 	if err == nil {
 		ct, err = h.store.CreateContact(c.UserContext(), actor(c), ownOrg(c), in)
+	} else {
+		err = errors.Join(err, models.CheckContact(in)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
-		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Form: f, Errors: errs,
+		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Means: h.means, Form: f, Errors: errs,
 			PassphraseDropped: in.Passphrase != ""}))
 	}
 	if err != nil {
@@ -147,7 +149,7 @@ func (h *Handler) editContact(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, fiber.StatusOK, views.ContactFormPage(views.ContactFormPageVM{Contact: ct, Form: views.ContactFormOf(ct)}))
+	return h.render(c, fiber.StatusOK, views.ContactFormPage(views.ContactFormPageVM{Means: h.means, Contact: ct, Form: views.ContactFormOf(ct)}))
 }
 
 // updateContact saves the contact form; an empty passphrase keeps the one
@@ -160,9 +162,12 @@ func (h *Handler) updateContact(c *fiber.Ctx) error {
 	in, f, err := contactForm(c)
 	if err == nil {
 		_, err = h.store.UpdateContact(c.UserContext(), actor(c), ct.OrgID, ct.ID, in)
+	} else {
+		in.MayAuthorize = in.MayAuthorize && !ct.HasPassphrase() // an empty passphrase keeps the one on file
+		err = errors.Join(err, models.CheckContact(in))
 	}
 	if errs := views.FromError(err); errs != nil {
-		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Contact: ct, Form: f,
+		return h.render(c, fiber.StatusUnprocessableEntity, views.ContactFormPage(views.ContactFormPageVM{Means: h.means, Contact: ct, Form: f,
 			Errors: errs, PassphraseDropped: in.Passphrase != ""}))
 	}
 	if err != nil {

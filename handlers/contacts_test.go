@@ -124,10 +124,10 @@ func TestContactsAreManagedByTheirOrganization(t *testing.T) {
 			}
 			r = a.get("/contacts")
 			wantStatus(t, r, http.StatusOK)
-			wantBody(t, r, "Sun Li", "CTO", "+8613800138000", "sun.li@alpha.test", zh("contacts.may_authorize"),
+			wantBody(t, r, "Sun Li", "CTO", "+86 138 0013 8000", "sun.li@alpha.test", zh("contacts.may_authorize"),
 				zh("contacts.passphrase_set_on", e.clock.Now().Format("2006-01-02")), zh("contacts.priority_is", 1), zh("flash.contact_created"))
 			wantNoBody(t, r, passphrase, c.PassphraseHash, zh("contacts.not_set_up"))
-			if i, j := strings.Index(r.Body, "sun.li@alpha.test"), strings.Index(r.Body, "+8613800138000"); i < 0 || j < i {
+			if i, j := strings.Index(r.Body, "sun.li@alpha.test"), strings.Index(r.Body, "+86 138 0013 8000"); i < 0 || j < i {
 				t.Error("the list does not show email before mobile, the order chosen")
 			}
 		}()

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -163,9 +163,12 @@ func (h *Handler) downloadResults(c *fiber.Ctx) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("device-%d-results-%s-%s.csv", d.ID, from.In(h.loc).Format("20060102-1504"), to.In(h.loc).Format("20060102-1504"))
+	// Named after the device ("web-01-results-…"), in UTF-8 for names in
+	// Chinese, with the device's number as the plain-ASCII fallback.
+	period := "-results-" + from.In(h.loc).Format("20060102-1504") + "-" + to.In(h.loc).Format("20060102-1504") + ".csv"
+	name, ascii := fileNamePart(d.Name, "device-"+itoa(d.ID))+period, "device-"+itoa(d.ID)+period
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+ascii+`"; filename*=UTF-8''`+extValue(name))
 	return c.Send(buf.Bytes())
 }
 
@@ -208,4 +211,30 @@ func (h *Handler) resultsPeriod(fromS, toS string) (time.Time, time.Time, error)
 		return from, to, models.Invalid("to", "error.period_too_long", models.MaxResultsDays)
 	}
 	return from, end, nil
+}
+
+// fileNamePart makes a name fit a downloaded file's name: letters and
+// digits of any script kept, runs of anything else one hyphen; fallback
+// when nothing is left.
+func fileNamePart(name, fallback string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+		if b.Len() > 80 {
+			break
+		}
+	}
+	if s := strings.Trim(b.String(), "."); s != "" {
+		return s
+	}
+	return fallback
 }

@@ -40,7 +40,7 @@ func TestNoticeOutcomePages(t *testing.T) {
 		})
 
 		t.Run("force majeure set after the sweep shows the waiver and its reason everywhere", func(t *testing.T) {
-			wantRedirect(t, eng.submit(outage, outage+"/cause", url.Values{"cause": {string(models.CauseFMNatural)}, "note": {"typhoon"}}),
+			wantRedirect(t, eng.submit(outage, outage+"/cause", url.Values{"cause": {string(models.CauseFMNatural)}, "note": {"typhoon"}, "confirmed": {"1"}}),
 				"/devices/"+ids(n.device.ID)+"#outage-"+ids(n.outage.ID))
 			waived := zh("clock.waived", zh("waiver.force_majeure"))
 			wantBody(t, cust.get(outage), waived)
@@ -65,7 +65,7 @@ func TestNoticeOutcomePages(t *testing.T) {
 			wantBody(t, svc.get(org), zh("months.title"), month)
 			wantBody(t, cust.get(outage), zh("clock.outcome_final", month))
 			// Reclassified after closing: the cause is kept, the outcome is not changed.
-			wantRedirect(t, eng.submit(outage, outage+"/cause", url.Values{"cause": {string(models.CauseProviderNetwork)}}),
+			wantRedirect(t, eng.submit(outage, outage+"/cause", url.Values{"cause": {string(models.CauseProviderNetwork)}, "confirmed": {"1"}}),
 				"/devices/"+ids(n.device.ID)+"#outage-"+ids(n.outage.ID))
 			wantBody(t, cust.get(outage), zh("cause.provider_network"), zh("clock.waived", zh("waiver.force_majeure")))
 		})

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
@@ -32,7 +34,11 @@ func (h *Handler) uploadAuthorization(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "flash.authorization_uploaded")
+	if currentUser(c).Role == models.RoleCustomer {
+		h.flash(c, "ok", "flash.signed_form_returned")
+	} else {
+		h.flash(c, "ok", "flash.authorization_uploaded")
+	}
 	return redirect(c, views.OperationURL(r.Ref)+"#auth-h")
 }
 
@@ -93,7 +99,7 @@ func (h *Handler) recordPhoneAuthorization(c *fiber.Ctx) error {
 	_, err = h.store.RecordPhoneAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, in)
 	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "phone", Errors: errs,
-			PhoneWho: contact, PhoneNote: in.Note})
+			PhoneWho: contact, PhoneNote: in.Note, PhoneDropped: in.Passphrase != ""})
 	}
 	if err != nil {
 		return err
@@ -107,6 +113,22 @@ func (h *Handler) acceptAuthorization(c *fiber.Ctx) error {
 	r, id, err := h.requestChild(c, "auth")
 	if err != nil {
 		return err
+	}
+	if !confirmed(c) {
+		d, err := h.store.RequestDetailOf(c.UserContext(), scope(c), r)
+		if err != nil {
+			return err
+		}
+		for _, a := range d.Authorizations {
+			if a.ID == id && a.Status == models.AuthPending {
+				return h.confirmStep(c, views.ConfirmVM{Button: locales.For(state(c).lang).T("operation.auth.accept"),
+					Back: views.OperationURL(r.Ref) + "#auth-h",
+					Text: func(ctx context.Context) (string, []string) {
+						return views.T(ctx, "confirm.accept.title"), views.AcceptChanges(views.Tc(ctx), a.ContactName, r.Number())
+					}})
+			}
+		}
+		// Not pending (decided meanwhile) or not found: the Store says which.
 	}
 	err = h.store.AcceptAuthorization(c.UserContext(), actor(c), r.OrgID, r.ID, id)
 	if errs := views.FromError(err); errs != nil {

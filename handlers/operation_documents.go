@@ -111,9 +111,10 @@ func (h *Handler) downloadForm(c *fiber.Ctx) error {
 	tr := documentLang(c)
 	vm := pdf.AuthorizationFormVM{Lang: tr.Lang(), OrgName: d.Org.Name, RequestNo: r.Number(), Title: r.Title,
 		Devices: deviceLines(d.Devices), Work: r.Work, Urgency: tr.T("operation.urgency." + r.Urgency),
-		Window: h.windowText(r), RequestedBy: h.requesterText(d), Generated: h.docTime(h.store.Now())}
+		Window: h.windowText(r), RequestedBy: h.requesterText(d), Generated: h.docTime(h.store.Now()),
+		Provider: h.letterhead(), ReturnURL: h.publicURL(c, views.OperationURL(r.Ref))}
 	for _, ct := range d.Contacts {
-		vm.Signers = append(vm.Signers, pdf.Signer{Name: ct.Name, Title: ct.Title, Phone: cmp.Or(ct.Mobile, ct.OfficePhone), Email: ct.Email})
+		vm.Signers = append(vm.Signers, pdf.Signer{Name: ct.Name, Title: ct.Title, Phone: models.FormatPhone(cmp.Or(ct.Mobile, ct.OfficePhone)), Email: ct.Email})
 	}
 	b, err := pdf.AuthorizationForm(tr.T, vm)
 	if err != nil {
@@ -164,7 +165,7 @@ func (h *Handler) reportVM(tr *locales.Translator, d *models.RequestDetail) pdf.
 	vm := pdf.ReportVM{Lang: tr.Lang(), OrgName: d.Org.Name, RequestNo: r.Number(), Title: r.Title, Devices: deviceLines(d.Devices),
 		Work: r.Work, State: tr.T("operation.state." + r.State), Engineer: d.UserName(r.EngineerID),
 		Started: h.docTimePtr(r.StartedAt), Ended: h.docTimePtr(r.EndedAt), Done: r.WorkDone, FollowUp: r.FollowUp,
-		Generated: h.docTime(h.store.Now())}
+		Generated: h.docTime(h.store.Now()), Provider: h.letterhead()}
 	// The result, and what the engineer said of it (why the work was
 	// abandoned, most often, when there is no result).
 	if r.Result != "" {
@@ -240,7 +241,27 @@ func deviceLines(ds []models.Device) []string {
 	return out
 }
 
-func (h *Handler) docTime(t time.Time) string { return t.In(h.loc).Format("2006-01-02 15:04 MST") }
+// docTime writes a time on a document with its offset from UTC, never a
+// zone abbreviation: "CST" is China, Cuba and the American Central zone.
+func (h *Handler) docTime(t time.Time) string {
+	return t.In(h.loc).Format("2006-01-02 15:04 UTC-07:00")
+}
+
+// letterhead is the provider's identity as documents print it.
+func (h *Handler) letterhead() pdf.Letterhead {
+	p := h.provider
+	return pdf.Letterhead{Name: p.Name, Address: p.Address, Phone: models.FormatPhone(p.Phone), Fax: models.FormatPhone(p.Fax),
+		Email: p.Email, Logo: p.Logo, LogoType: p.LogoType}
+}
+
+// publicURL is the absolute URL of path: under PORTAL_BASE_URL, or the
+// request's own scheme and host when it is not set.
+func (h *Handler) publicURL(c *fiber.Ctx, path string) string {
+	if h.baseURL != "" {
+		return h.baseURL + path
+	}
+	return c.BaseURL() + path
+}
 
 func (h *Handler) docTimePtr(t *time.Time) string {
 	if t == nil {

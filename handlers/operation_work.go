@@ -1,8 +1,11 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/views"
 )
@@ -35,6 +38,14 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 	}
 	in := models.StateInput{State: c.FormValue("state"), Notes: c.FormValue("notes"), WorkDone: c.FormValue("work_done"),
 		Result: c.FormValue("result"), ResultNote: c.FormValue("result_note"), FollowUp: c.FormValue("follow_up")}
+	// Closing the request is for good: say what it changes first.
+	if views.Closes(in.State) && r.Open() && !confirmed(c) {
+		return h.confirmStep(c, views.ConfirmVM{Button: locales.For(state(c).lang).T("operation.to_state." + in.State),
+			Back: views.OperationURL(r.Ref) + "#st-h",
+			Text: func(ctx context.Context) (string, []string) {
+				return views.T(ctx, "confirm.state."+in.State+".title"), views.StateChanges(views.Tc(ctx), in.State, r.Number())
+			}})
+	}
 	started, ended := c.FormValue("started_at"), c.FormValue("ended_at")
 	if in.StartedAt, err = h.parseLocalTime("started_at", started); err == nil {
 		if in.EndedAt, err = h.parseLocalTime("ended_at", ended); err == nil {

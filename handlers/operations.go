@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -139,13 +140,15 @@ func (h *Handler) saveRequest(c *fiber.Ctx, orgID int64, staff bool, requester *
 			vm.Selected[id] = true
 		}
 	}
-	var err error
-	if in.WindowFrom, err = h.parseLocalTime("window_from", vm.WindowFrom); err == nil {
-		in.WindowTo, err = h.parseLocalTime("window_to", vm.WindowTo)
-	}
+	var fromErr, toErr error
+	in.WindowFrom, fromErr = h.parseLocalTime("window_from", vm.WindowFrom)
+	in.WindowTo, toErr = h.parseLocalTime("window_to", vm.WindowTo)
 	var r *models.OperationRequest
+	err := errors.Join(fromErr, toErr)
 	if err == nil {
 		r, err = h.store.CreateRequest(c.UserContext(), actor(c), orgID, in)
+	} else {
+		err = errors.Join(err, models.CheckRequest(in)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
 		vm.Errors = errs
@@ -195,7 +198,7 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 	if err != nil {
 		return err
 	}
-	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload = d, h.store.Now(), h.followUp, h.uploads.MaxBytes
+	vm.D, vm.Now, vm.FollowUp, vm.MaxUpload, vm.Provider = d, h.store.Now(), h.followUp, h.uploads.MaxBytes, h.provider
 	vm.Staff = u.Role.IsStaff()
 	vm.CanOperate = engineers.Allows(u.Role)
 	vm.CanMessage = correspondents.Allows(u.Role)

@@ -204,9 +204,11 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			r = other.get("/operations")
 			wantNoBody(t, r, "Replace disk")
 		}()
-		// Step: A customer cannot upload or authorize.
+		// Step: Reception cannot file a form, and a customer cannot accept one.
 		func() {
-			r := cust.upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
+			r := e.as(t, e.fx.Reception).upload(req, req+"/authorizations", url.Values{"contact": {ids(o.signer.ID)}}, "scan.png", pngOf(t, 10, 10))
+			wantStatus(t, r, http.StatusForbidden)
+			r = cust.submit(req, req+"/authorizations/1/accept", nil)
 			wantStatus(t, r, http.StatusForbidden)
 		}()
 		good := url.Values{"contact": {ids(o.signer.ID)}}
@@ -255,7 +257,14 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 			if am == nil {
 				t.Fatal("no accept button")
 			}
-			wantRedirect(t, eng.submit(req, am[1], nil), req)
+			// Accepting is for good: the first post only asks, saying what it
+			// changes, and changes nothing.
+			r = eng.submit(req, am[1], nil)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("confirm.accept.title"), zh("confirm.accept.changes", "孙丽 Sun Li"), `name="confirmed" value="1"`,
+				`action="`+am[1]+`"`, `href="`+req+`#auth-h"`)
+			wantBody(t, cust.get(req), zh("operation.state.awaiting_authorization"))
+			wantRedirect(t, eng.submit(req, am[1], url.Values{"confirmed": {"1"}}), req)
 			r = cust.get(req)
 			wantBody(t, r, zh("operation.state.authorized"), zh("clock.running"), "孙丽 Sun Li", zh("operation.auth.status.accepted"))
 		}()
@@ -292,7 +301,7 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 		func() {
 			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpInProgress}}), req)
 			e.clock.Advance(40 * time.Minute)
-			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"}})
+			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "confirmed": {"1"}, "result": {"success"}})
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, zh("error.required"))
 			if r := cust.get(req + "/report.pdf"); r.StatusCode != http.StatusNotFound {
@@ -301,9 +310,16 @@ func TestOperationFlowThroughThePortal(t *testing.T) {
 		}()
 		// Step: The engineer completes the work and the customer downloads the report.
 		func() {
-			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"},
+			// Unconfirmed, closing the request only asks, with what was typed kept.
+			r := eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "result": {"success"},
+				"work_done": {"Replaced the disk; RAID 重建完成"}})
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("confirm.state.completed.title"), zh("confirm.state.outages"),
+				`name="work_done" value="Replaced the disk; RAID 重建完成"`, `name="confirmed" value="1"`)
+			wantBody(t, cust.get(req), zh("operation.state.in_progress"))
+			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {models.OpCompleted}, "confirmed": {"1"}, "result": {"success"},
 				"work_done": {"Replaced the disk; RAID 重建完成"}, "follow_up": {"Watch the RAID status"}}), req)
-			r := cust.get(req)
+			r = cust.get(req)
 			wantBody(t, r, zh("operation.state.completed"), "Replaced the disk; RAID 重建完成", `href="`+req+`/report.pdf"`)
 			r = cust.get(req + "/report.pdf")
 			wantStatus(t, r, http.StatusOK)

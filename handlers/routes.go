@@ -46,6 +46,9 @@ var (
 	// callers log the phone calls of call tasks: every staff role, the
 	// reception desk included (it makes the calls when nobody else can).
 	callers = roles(models.RoleReception, models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// uploaders file a signed authorization form: the customer who
+	// signed it, or an engineer who received it by fax or post.
+	uploaders = roles(models.RoleCustomer, models.RoleEngineer, models.RoleAdmin)
 	// monthClosers close a month's notice deductions (customer service,
 	// who bill, and admins).
 	monthClosers = roles(models.RoleService, models.RoleAdmin)
@@ -192,7 +195,8 @@ func (h *Handler) routes() []Route {
 		{"GET", "/operations/:id/documents/:doc", everyone, h.downloadDocument},
 		{"POST", "/operations/:id/messages", correspondents, h.postMessage},
 		{"POST", "/operations/:id/withdraw", customer, h.withdrawRequest},
-		{"POST", "/operations/:id/authorizations", engineers, h.uploadAuthorization},
+		// The customer returns the signed form; engineers file one received otherwise.
+		{"POST", "/operations/:id/authorizations", uploaders, h.uploadAuthorization},
 		{"POST", "/operations/:id/authorizations/:auth/accept", engineers, h.acceptAuthorization},
 		{"POST", "/operations/:id/authorizations/:auth/reject", engineers, h.rejectAuthorization},
 		{"POST", "/operations/:id/phone", engineers, h.recordPhoneAuthorization},

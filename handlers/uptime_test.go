@@ -174,7 +174,8 @@ func TestUptimeAndDevicePages(t *testing.T) {
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 				t.Errorf("Content-Type %q", ct)
 			}
-			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="device-`+a+`-results-`) {
+			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="device-`+a+`-results-`) ||
+				!strings.Contains(cd, `filename*=UTF-8''web-a-results-`) {
 				t.Errorf("Content-Disposition %q", cd)
 			}
 			lines := strings.Split(strings.TrimSpace(r.Body), "\n")
@@ -381,7 +382,14 @@ func TestOutageCause(t *testing.T) {
 		t.Run("an engineer sets the cause, which changes the counted minutes and is audited", func(t *testing.T) {
 			before := e.as(t, fx.CustA).get("/uptime")
 			wantBody(t, before, zh("uptime.minutes", "38.0", "38.0"))
+			// The first post asks, saying what the cause changes, and
+			// changes nothing; the step's form posts it again, confirmed.
 			r := eng.submit(dev, cause, url.Values{"cause": {"customer_equipment"}, "note": {"Customer's switch rebooted <b>"}})
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("confirm.cause.title", zh("cause.customer_equipment")), zh("confirm.cause.excluded"), "web-a",
+				`name="note" value="Customer&#39;s switch rebooted &lt;b&gt;"`, `name="confirmed" value="1"`)
+			wantBody(t, e.as(t, fx.CustA).get("/uptime"), zh("uptime.minutes", "38.0", "38.0"))
+			r = eng.submit(dev, cause, url.Values{"cause": {"customer_equipment"}, "note": {"Customer's switch rebooted <b>"}, "confirmed": {"1"}})
 			wantRedirect(t, r, dev+"#outage-"+ids(p.ongoingID))
 			r = e.as(t, fx.CustA).get(dev)
 			wantBody(t, r, zh("cause.customer_equipment"), "Customer&#39;s switch rebooted &lt;b&gt;", zh("outages.excluded"))
@@ -409,7 +417,7 @@ func TestOutageCause(t *testing.T) {
 				r := e.as(t, u).submit("/", cause, url.Values{"cause": {"provider_network"}})
 				wantStatus(t, r, http.StatusForbidden)
 			}
-			wantRedirect(t, e.as(t, fx.Admin).submit(dev, cause, url.Values{"cause": {"provider_network"}}),
+			wantRedirect(t, e.as(t, fx.Admin).submit(dev, cause, url.Values{"cause": {"provider_network"}, "confirmed": {"1"}}),
 				dev+"#outage-"+ids(p.ongoingID))
 			wantStatus(t, eng.submit(dev, "/outages/999999/cause", url.Values{"cause": {"unknown"}}), http.StatusNotFound)
 		})

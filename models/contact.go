@@ -123,33 +123,33 @@ func NormalizePhone(field, s string) (string, error) {
 }
 
 func (in *ContactInput) validate() error {
+	var p problems
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return Invalid("name", "error.required")
+		p.add(Invalid("name", "error.required"))
 	}
-	if err := CheckLine("name", in.Name, 200); err != nil {
-		return err
-	}
+	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // signers are printed on the form
 	in.Title = strings.TrimSpace(in.Title)
-	if err := CheckLine("title", in.Title, 100); err != nil {
-		return err
-	}
+	p.add(CheckLine("title", in.Title, 100))
+	p.add(CheckPrintable("title", in.Title))
 	for _, f := range []struct {
 		field string
 		v     *string
 	}{{"office_phone", &in.OfficePhone}, {"mobile", &in.Mobile}, {"pager", &in.Pager}, {"fax", &in.Fax}} {
 		n, err := NormalizePhone(f.field, *f.v)
 		if err != nil {
-			return err
+			p.add(err) // the number stays as typed, so the form shows it again
+			continue
 		}
 		*f.v = n
 	}
 	if strings.TrimSpace(in.Email) != "" {
 		e, err := NormalizeEmail(in.Email)
-		if err != nil {
-			return err
+		if err == nil {
+			in.Email = e
 		}
-		in.Email = e
+		p.add(err)
 	} else {
 		in.Email = ""
 	}
@@ -157,7 +157,8 @@ func (in *ContactInput) validate() error {
 	var chans []Channel
 	for _, ch := range in.Channels {
 		if !slices.Contains(Channels, ch) {
-			return Invalid("channels", "error.channel_invalid")
+			p.add(Invalid("channels", "error.channel_invalid"))
+			continue
 		}
 		if seen[ch] {
 			continue
@@ -165,26 +166,24 @@ func (in *ContactInput) validate() error {
 		seen[ch] = true
 		c := Contact{OfficePhone: in.OfficePhone, Mobile: in.Mobile, Pager: in.Pager, Fax: in.Fax, Email: in.Email}
 		if c.Address(ch) == "" {
-			return Invalid("channels", "error.channel_without_detail", ch)
+			p.add(Invalid("channels", "error.channel_without_detail", ch))
 		}
 		chans = append(chans, ch)
 	}
 	in.Channels = chans
 	if in.Priority < 0 || in.Priority > 99 {
-		return Invalid("priority", "error.priority_range")
+		p.add(Invalid("priority", "error.priority_range"))
 	}
 	if in.Locale != "en" && in.Locale != "zh-CN" {
 		in.Locale = "zh-CN"
 	}
 	if in.Passphrase != "" {
-		if err := CheckLine("passphrase", in.Passphrase, MaxPasswordLen); err != nil {
-			return err
-		}
+		p.add(CheckLine("passphrase", in.Passphrase, MaxPasswordLen))
 		if len([]rune(in.Passphrase)) < 8 {
-			return Invalid("passphrase", "error.passphrase_too_short", 8)
+			p.add(Invalid("passphrase", "error.passphrase_too_short", 8))
 		}
 	}
-	return nil
+	return p.err()
 }
 
 func channelString(chs []Channel) string {
@@ -203,11 +202,13 @@ func contactDetail(c *Contact) map[string]any {
 
 // CreateContact adds an authorized contact to organization orgID.
 func (s *Store) CreateContact(ctx context.Context, actor Actor, orgID int64, in ContactInput) (*Contact, error) {
-	if err := in.validate(); err != nil {
-		return nil, wrap(err, "create contact")
-	}
+	var p problems
+	p.add(in.validate())
 	if in.MayAuthorize && in.Passphrase == "" {
-		return nil, Invalid("passphrase", "error.passphrase_required")
+		p.add(Invalid("passphrase", "error.passphrase_required"))
+	}
+	if err := p.err(); err != nil {
+		return nil, wrap(err, "create contact")
 	}
 	c := &Contact{OrgID: orgID, Name: in.Name, Title: in.Title, OfficePhone: in.OfficePhone, Mobile: in.Mobile,
 		Pager: in.Pager, Fax: in.Fax, Email: in.Email, Channels: channelString(in.Channels), Priority: in.Priority,

@@ -58,19 +58,18 @@ func ValidHost(s string) bool {
 }
 
 func (in *DeviceInput) validate() error {
+	var p problems
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return Invalid("name", "error.required")
+		p.add(Invalid("name", "error.required"))
 	}
-	if err := CheckLine("name", in.Name, 200); err != nil {
-		return err
-	}
+	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // devices are printed on the form
 	in.Address = strings.TrimSpace(in.Address)
 	if in.Address == "" {
-		return Invalid("address", "error.required")
-	}
-	if !ValidHost(in.Address) {
-		return Invalid("address", "error.host_invalid")
+		p.add(Invalid("address", "error.required"))
+	} else if !ValidHost(in.Address) {
+		p.add(Invalid("address", "error.host_invalid"))
 	}
 	for _, f := range []struct {
 		name string
@@ -82,11 +81,9 @@ func (in *DeviceInput) validate() error {
 		if f.name == "notes" {
 			check = CheckText
 		}
-		if err := check(f.name, *f.v, f.max); err != nil {
-			return err
-		}
+		p.add(check(f.name, *f.v, f.max))
 	}
-	return nil
+	return p.err()
 }
 
 // CreateDevice stores a device with its default ICMP check, as one change.

@@ -64,3 +64,81 @@ func (e *opError) Error() string {
 }
 
 func (e *opError) Unwrap() error { return e.err }
+
+// problems collects the validation errors of a whole form, the first of
+// each field, so that one answer shows every mistake. Any other error (a
+// database failure) wins over them.
+type problems struct {
+	errs  []error
+	seen  map[string]bool
+	other error
+}
+
+// add records err, unless it is nil: each validation error in it (a
+// joined error brings several) unless its field already has one.
+func (p *problems) add(err error) {
+	if err == nil {
+		return
+	}
+	vs := Validations(err)
+	if len(vs) == 0 {
+		if p.other == nil {
+			p.other = err
+		}
+		return
+	}
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	for _, v := range vs {
+		if !p.seen[v.Field] {
+			p.seen[v.Field] = true
+			p.errs = append(p.errs, v)
+		}
+	}
+}
+
+// err is nil when nothing was wrong; else every validation error joined
+// (errors.As finds the first), or the other error.
+func (p *problems) err() error {
+	if p.other != nil {
+		return p.other
+	}
+	return errors.Join(p.errs...)
+}
+
+// Validations lists every validation error in err, in order: one, or
+// the several of a form checked whole.
+func Validations(err error) []*ValidationError {
+	var out []*ValidationError
+	var walk func(error)
+	walk = func(e error) {
+		switch x := e.(type) {
+		case nil:
+		case *ValidationError:
+			out = append(out, x)
+		case interface{ Unwrap() []error }:
+			for _, in := range x.Unwrap() {
+				walk(in)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+// CheckContact validates a contact form without saving it, for a handler
+// whose own parsing already failed, so the form still shows every error.
+func CheckContact(in ContactInput) error {
+	var p problems
+	p.add(in.validate())
+	if in.MayAuthorize && in.Passphrase == "" {
+		p.add(Invalid("passphrase", "error.passphrase_required"))
+	}
+	return p.err()
+}
+
+// CheckRequest validates an operation request form without saving it.
+func CheckRequest(in RequestInput) error { return in.validate() }

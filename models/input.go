@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -52,6 +53,20 @@ func checkInput(field, s string, max int, multiline bool) error {
 				return Invalid(field, "error.control_chars_text")
 			}
 			return Invalid(field, "error.control_chars")
+		}
+	}
+	return nil
+}
+
+// CheckPrintable refuses characters beyond U+FFFF (CJK Extension B such
+// as 𠮷, emoji) in a field that is printed on a document to be signed:
+// the documents' font and encoding carry the Basic Multilingual Plane
+// only, and a signed form must not show a replacement mark where a name
+// should be. The message shows the character and its code point.
+func CheckPrintable(field, s string) error {
+	for _, r := range s {
+		if r > 0xFFFF {
+			return Invalid(field, "error.not_printable", string(r), fmt.Sprintf("U+%04X", r))
 		}
 	}
 	return nil

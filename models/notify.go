@@ -15,6 +15,15 @@ const (
 	TransportEmail   = "email"
 	TransportWebhook = "webhook"
 	TransportCall    = "call"
+	// TransportNone is a channel this portal cannot carry (no mail server,
+	// no gateway): its delivery is logged as not sent, never tried.
+	TransportNone = "none"
+)
+
+// Why a delivery was not sent (Delivery.LastError of a DeliveryNotSent).
+const (
+	NotSentNoMailServer = "no_mail_server"
+	NotSentNoGateway    = "no_gateway"
 )
 
 // Delivery results and states.
@@ -25,6 +34,7 @@ const (
 	DeliveryNoAnswer = "no_answer" // a phone call was not
 	DeliveryBounced  = "bounced"   // refused for the address (5xx)
 	DeliveryFailed   = "failed"    // gave up after retries
+	DeliveryNotSent  = "not_sent"  // no transport here for the channel: logged, never tried
 )
 
 // Delivered reports a result that reached the contact and stops the clock.
@@ -272,14 +282,29 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			if optedOut[c.ID] {
 				continue
 			}
+			// A channel this portal cannot carry is logged as not sent, and
+			// the notice becomes a call by staff when the contact has a
+			// phone number and no call is already due.
+			undeliverable, calling := false, false
 			for _, ch := range c.ChannelList() {
 				t := channelFor(ch)
 				addr := c.Address(ch)
-				if t == "" || addr == "" {
+				if addr == "" {
 					continue
 				}
-				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
+				d := Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
 					ContactID: c.ID, Channel: ch, Transport: t, Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize,
+					Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now}
+				if t == "" {
+					undeliverable = true
+					d.Transport, d.Status, d.LastError, d.DoneAt = TransportNone, DeliveryNotSent, notSentReason(ch), &now
+				}
+				calling = calling || t == TransportCall
+				ds = append(ds, d)
+			}
+			if ch, number := c.callNumber(); undeliverable && !calling && number != "" {
+				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
+					ContactID: c.ID, Channel: ch, Transport: TransportCall, Address: number, Locale: c.Locale, Authorized: c.MayAuthorize,
 					Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now})
 			}
 		}
@@ -536,4 +561,22 @@ func (s *Store) ListDeductions(ctx context.Context, sc Scope, orgID int64, fromD
 	var out []Deduction
 	err := s.db.WithContext(ctx).Where("org_id = ? AND day >= ? AND day < ?", orgID, fromDay, toDay).Order("day, id").Find(&out).Error
 	return out, wrap(err, "list deductions")
+}
+
+// notSentReason says why a channel has no transport here: email wants a
+// mail server, every other channel the gateway.
+func notSentReason(ch Channel) string {
+	if ch == ChannelEmail {
+		return NotSentNoMailServer
+	}
+	return NotSentNoGateway
+}
+
+// callNumber is the number staff call instead of a channel that cannot be
+// carried: the mobile, else the office phone.
+func (c *Contact) callNumber() (Channel, string) {
+	if c.Mobile != "" {
+		return ChannelMobile, c.Mobile
+	}
+	return ChannelOffice, c.OfficePhone
 }

@@ -223,36 +223,35 @@ type RequestInput struct {
 }
 
 func (in *RequestInput) validate() error {
+	var p problems
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" {
-		return Invalid("title", "error.required")
+		p.add(Invalid("title", "error.required"))
 	}
-	if err := CheckLine("title", in.Title, 200); err != nil {
-		return err
-	}
+	p.add(CheckLine("title", in.Title, 200))
+	p.add(CheckPrintable("title", in.Title)) // printed on the form to be signed
 	in.Work = strings.TrimSpace(in.Work)
 	if in.Work == "" {
-		return Invalid("work", "error.required")
+		p.add(Invalid("work", "error.required"))
 	}
-	if err := CheckText("work", in.Work, 10000); err != nil {
-		return err
-	}
+	p.add(CheckText("work", in.Work, 10000))
+	p.add(CheckPrintable("work", in.Work))
 	if !slices.Contains(Urgencies, in.Urgency) {
-		return Invalid("urgency", "operation.error.urgency")
+		p.add(Invalid("urgency", "operation.error.urgency"))
 	}
 	if in.Channel == "" {
 		in.Channel = "portal"
 	}
 	if !slices.Contains(RequestChannels, in.Channel) {
-		return Invalid("channel", "operation.error.channel")
+		p.add(Invalid("channel", "operation.error.channel"))
 	}
 	if len(in.DeviceIDs) == 0 {
-		return Invalid("devices", "operation.error.no_devices")
+		p.add(Invalid("devices", "operation.error.no_devices"))
 	}
 	if in.WindowFrom != nil && in.WindowTo != nil && !in.WindowTo.After(*in.WindowFrom) {
-		return Invalid("window_to", "operation.error.window_order")
+		p.add(Invalid("window_to", "operation.error.window_order"))
 	}
-	return nil
+	return p.err()
 }
 
 // CreateRequest records a request for work on devices of orgID.

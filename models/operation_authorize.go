@@ -214,9 +214,6 @@ type PhoneInput struct {
 // an hour and tells the customer. The returned error says which.
 func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID, reqID int64, in PhoneInput) (*Authorization, error) {
 	in.Note = strings.TrimSpace(in.Note)
-	if err := CheckText("note", in.Note, 2000); err != nil {
-		return nil, wrap(err, "record phone authorization")
-	}
 	if in.FollowUp <= 0 {
 		in.FollowUp = DefaultFollowUpDeadline
 	}
@@ -224,18 +221,24 @@ func (s *Store) RecordPhoneAuthorization(ctx context.Context, actor Actor, orgID
 	if _, err := openRequest(db, orgID, reqID); err != nil {
 		return nil, wrap(err, "record phone authorization")
 	}
+	// Every mistake of the form at once: the note, the contact, the passphrase.
+	var p problems
+	p.add(CheckText("note", in.Note, 2000))
 	c, err := authorizingContact(db, orgID, in.ContactID)
-	if err != nil {
-		return nil, wrap(err, "record phone authorization")
-	}
-	if until := c.PhoneLocked(s.now()); until != nil {
-		return nil, Invalid("passphrase", "operation.phone.locked", c.Name, *until)
-	}
-	if !c.HasPassphrase() {
-		return nil, Invalid("contact", "operation.phone.no_passphrase", c.Name)
+	p.add(err)
+	if c != nil {
+		if until := c.PhoneLocked(s.now()); until != nil {
+			p.add(Invalid("passphrase", "operation.phone.locked", c.Name, *until))
+		}
+		if !c.HasPassphrase() {
+			p.add(Invalid("contact", "operation.phone.no_passphrase", c.Name))
+		}
 	}
 	if strings.TrimSpace(in.Passphrase) == "" {
-		return nil, Invalid("passphrase", "error.required")
+		p.add(Invalid("passphrase", "error.required"))
+	}
+	if err := p.err(); err != nil {
+		return nil, wrap(err, "record phone authorization")
 	}
 	// Slow on purpose: outside the transaction. Busy hashing records no
 	// attempt: nothing was compared.

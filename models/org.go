@@ -40,24 +40,21 @@ type OrgInput struct {
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
 
 func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
+	var p problems
 	in.Slug = strings.ToLower(strings.TrimSpace(in.Slug))
 	if in.Slug == "" {
-		return Invalid("slug", "error.required")
-	}
-	if !slugRE.MatchString(in.Slug) {
-		return Invalid("slug", "error.slug_invalid")
+		p.add(Invalid("slug", "error.required"))
+	} else if !slugRE.MatchString(in.Slug) {
+		p.add(Invalid("slug", "error.slug_invalid"))
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return Invalid("name", "error.required")
+		p.add(Invalid("name", "error.required"))
 	}
-	if err := CheckLine("name", in.Name, 200); err != nil {
-		return err
-	}
+	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // the customer is named on the form
 	in.ContactAddress = strings.TrimSpace(in.ContactAddress)
-	if err := CheckText("contact_address", in.ContactAddress, 500); err != nil {
-		return err
-	}
+	p.add(CheckText("contact_address", in.ContactAddress, 500))
 	check := func(field string, id *int64, role Role) error {
 		if id == nil {
 			return nil
@@ -68,10 +65,9 @@ func (in *OrgInput) validate(ctx context.Context, tx *gorm.DB) error {
 		}
 		return nil
 	}
-	if err := check("service_rep", in.ServiceRepUserID, RoleService); err != nil {
-		return err
-	}
-	return check("engineer", in.EngineerUserID, RoleEngineer)
+	p.add(check("service_rep", in.ServiceRepUserID, RoleService))
+	p.add(check("engineer", in.EngineerUserID, RoleEngineer))
+	return p.err()
 }
 
 // CreateOrg stores a new organization.

@@ -104,61 +104,54 @@ func NormalizeEmail(s string) (string, error) {
 // validate checks every field and returns every mistake at once (joined
 // validation errors), so a form shows them all in one answer.
 func (in *UserInput) validate(ctx context.Context, tx *gorm.DB) error {
-	var errs []error
+	var p problems
 	email, err := NormalizeEmail(in.Email)
-	if err != nil {
-		errs = append(errs, err)
-	} else {
+	if err == nil {
 		in.Email = email
 	}
+	p.add(err)
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		errs = append(errs, Invalid("name", "error.required"))
-	} else if err := CheckLine("name", in.Name, 200); err != nil {
-		errs = append(errs, err)
+		p.add(Invalid("name", "error.required"))
 	}
+	p.add(CheckLine("name", in.Name, 200))
+	p.add(CheckPrintable("name", in.Name)) // a requester is named on the form
 	in.Phone = strings.TrimSpace(in.Phone)
-	if err := CheckLine("phone", in.Phone, 40); err != nil {
-		errs = append(errs, err)
-	}
+	p.add(CheckLine("phone", in.Phone, 40))
 	if _, err := ParseRole(string(in.Role)); err != nil {
-		errs = append(errs, err)
-	}
-	if in.Role == RoleCustomer {
+		p.add(err)
+	} else if in.Role == RoleCustomer {
 		if in.OrgID == nil {
-			errs = append(errs, Invalid("org", "error.customer_needs_org"))
+			p.add(Invalid("org", "error.customer_needs_org"))
 		} else {
 			var n int64
 			if err := tx.WithContext(ctx).Model(&Organization{}).Where("id = ?", *in.OrgID).Count(&n).Error; err != nil {
 				return err
 			}
 			if n == 0 {
-				errs = append(errs, Invalid("org", "error.org_unknown"))
+				p.add(Invalid("org", "error.org_unknown"))
 			}
 		}
-	} else if in.OrgID != nil && in.Role.IsStaff() {
-		errs = append(errs, Invalid("org", "error.staff_no_org"))
+	} else if in.OrgID != nil {
+		p.add(Invalid("org", "error.staff_no_org"))
 	}
 	if in.Locale != "" && in.Locale != "en" && in.Locale != "zh-CN" {
 		in.Locale = ""
 	}
-	return errors.Join(errs...)
+	return p.err()
 }
 
 // CreateUser validates in, hashes the password and stores the user, all
 // audited as done by actor.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, in UserInput) (*User, error) {
-	verr := in.validate(ctx, s.db)
-	if verr != nil {
-		if _, ok := AsValidation(verr); !ok {
-			return nil, wrap(verr, "create user")
-		}
+	var p problems
+	p.add(in.validate(ctx, s.db))
+	if err := CheckLine("password", in.Password, 0); err != nil {
+		p.add(err)
+	} else {
+		p.add(CheckPasswordPolicy(in.Password, in.Email))
 	}
-	perr := CheckLine("password", in.Password, 0)
-	if perr == nil {
-		perr = CheckPasswordPolicy(in.Password, in.Email)
-	}
-	if err := errors.Join(verr, perr); err != nil {
+	if err := p.err(); err != nil {
 		return nil, wrap(err, "create user")
 	}
 	hash, err := s.hashPassword(ctx, in.Password)

@@ -111,6 +111,48 @@ type ContactFormPageVM struct {
 	// PassphraseDropped says a passphrase was typed into a refused form:
 	// it is not sent back, so it must be typed again.
 	PassphraseDropped bool
+	// Means is how this data center delivers notices.
+	Means DeliveryMeans
+}
+
+// DeliveryMeans is what this data center can send notices with: a mail
+// server (PORTAL_SMTP_HOST) and an SMS, pager and fax gateway
+// (PORTAL_WEBHOOK_URL). Without them those channels are logged as not
+// sent and staff call the contact instead.
+type DeliveryMeans struct{ Email, Gateway bool }
+
+// ChannelHow says how a notice on channel ch reaches the contact here.
+func (m DeliveryMeans) ChannelHow(ctx context.Context, ch models.Channel) string {
+	key := "contacts.how.office_call"
+	switch ch {
+	case models.ChannelEmail:
+		key = "contacts.how.email_none"
+		if m.Email {
+			key = "contacts.how.email"
+		}
+	case models.ChannelMobile:
+		key = "contacts.how.mobile_call"
+		if m.Gateway {
+			key = "contacts.how.mobile_gateway"
+		}
+	case models.ChannelPager, models.ChannelFax:
+		key = "contacts.how.none_call"
+		if m.Gateway {
+			key = "contacts.how.gateway"
+		}
+	}
+	return T(ctx, key)
+}
+
+// Delivers reports whether channel ch is sent as itself here.
+func (m DeliveryMeans) Delivers(ch models.Channel) bool {
+	switch ch {
+	case models.ChannelEmail:
+		return m.Email
+	case models.ChannelPager, models.ChannelFax:
+		return m.Gateway
+	}
+	return true
 }
 
 func (vm ContactFormPageVM) title(ctx context.Context) string {
@@ -130,7 +172,7 @@ func (vm ContactFormPageVM) action() string {
 // detail is what the form holds for a channel's number or address.
 func (f ContactForm) detail(ch models.Channel) string {
 	c := models.Contact{OfficePhone: f.OfficePhone, Mobile: f.Mobile, Pager: f.Pager, Fax: f.Fax, Email: f.Email}
-	return c.Address(ch)
+	return ShowAddress(ch, c.Address(ch))
 }
 
 // NotifySettingsPageVM is the grid of contacts and the events they get.

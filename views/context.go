@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -116,35 +115,17 @@ func (e FormErrors) Has(field string) bool { _, ok := e[field]; return ok }
 
 // FromError turns a validation error into FormErrors; other errors give nil.
 func FromError(err error) FormErrors {
-	v, ok := models.AsValidation(err)
-	if !ok {
+	vs := models.Validations(err)
+	if len(vs) == 0 {
 		return nil
 	}
-	errs := FormErrors{v.Field: v}
-	// Joined validation errors (errors.Join) are every mistake of a form:
-	// each shows next to its field, the first one of a field wins.
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		if w := errors.Unwrap(e); w != nil {
-			if _, isV := e.(*models.ValidationError); !isV {
-				walk(w)
-				return
-			}
-		}
-		if x, ok := e.(*models.ValidationError); ok {
-			if _, seen := errs[x.Field]; !seen {
-				errs[x.Field] = x
-			}
+	out := FormErrors{}
+	for _, v := range vs {
+		if _, ok := out[v.Field]; !ok {
+			out[v.Field] = v
 		}
 	}
-	walk(err)
-	return errs
+	return out
 }
 
 // I64 formats an ID for URLs.

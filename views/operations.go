@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/colo-portal/portal/models"
 )
@@ -58,17 +60,29 @@ type OperationPageVM struct {
 	FollowUp   time.Duration
 	MaxUpload  int64
 	// Forms that came back with errors keep what was typed.
-	Errors      FormErrors
-	Form        string // which form the errors belong to
-	Message     string
-	PhoneNote   string
-	PhoneWho    int64
-	UploadWho   int64
-	State       models.StateInput
-	StartedAt   string
-	EndedAt     string
-	RejectID    int64
-	RejectValue string
+	Errors    FormErrors
+	Form      string // which form the errors belong to
+	Message   string
+	PhoneNote string
+	PhoneWho  int64
+	// PhoneDropped: a passphrase was typed into a form that came back; it
+	// is never sent back, so the page asks for it again.
+	PhoneDropped bool
+	UploadWho    int64
+	State        models.StateInput
+	StartedAt    string
+	EndedAt      string
+	RejectID     int64
+	RejectValue  string
+	// Provider is who the signed form goes back to, and how.
+	Provider models.Provider
+}
+
+// CanReturn reports whether the customer is asked for the signed form
+// here: while the request waits for its authorization, or while a phone
+// authorization waits for its written form.
+func (vm OperationPageVM) CanReturn() bool {
+	return !vm.Staff && (vm.D.Request.State == models.OpAwaiting || vm.D.AwaitsWrittenForm())
 }
 
 // ErrorsFor returns the errors of form, or none.
@@ -104,7 +118,7 @@ func (vm OperationPageVM) CanFile() bool {
 func (vm OperationPageVM) inline() map[string]bool {
 	shown := map[string]bool{}
 	switch {
-	case vm.Form == "upload" && vm.CanFile():
+	case vm.Form == "upload" && (vm.CanFile() || vm.CanReturn()):
 		shown["contact"], shown["file"] = true, true
 	case vm.Form == "phone" && vm.CanOperate && vm.D.Request.Open():
 		shown["contact"], shown["passphrase"], shown["note"] = true, true, true
@@ -202,6 +216,14 @@ func AuthStatusClass(s string) string {
 
 // ChannelOfRequest translates how a request came in.
 func ChannelOfRequest(ctx context.Context, c string) string { return T(ctx, "operation.channel."+c) }
+
+// ChannelOption is ChannelOfRequest as a choice of a list, capitalized
+// ("Phone"; the sentence form stays "via phone").
+func ChannelOption(ctx context.Context, c string) string {
+	s := ChannelOfRequest(ctx, c)
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
 
 // FileSize shows a size for people.
 func FileSize(n int64) string {

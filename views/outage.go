@@ -151,5 +151,5 @@ func callTask(ctx context.Context, t models.CallTask) string {
 		key = "oncall.call_task_closed"
 	}
 	// "on their mobile": the channel reads in lower case within the sentence.
-	return T(ctx, key, name, strings.ToLower(ChannelName(ctx, t.Delivery.Channel)), t.Delivery.Address, t.Device)
+	return T(ctx, key, name, strings.ToLower(ChannelName(ctx, t.Delivery.Channel)), ShowAddress(t.Delivery.Channel, t.Delivery.Address), t.Device)
 }

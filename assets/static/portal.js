@@ -1,14 +1,88 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
   "use strict";
-  // Ask before destructive actions marked with data-confirm.
+  // Ask before irreversible actions, in a dialog that says what the action
+  // changes. The text is the form's data-confirm, or, with
+  // data-confirm-from="field", that of the chosen radio button or option
+  // (none: no question). Its first line is the question. Confirming adds
+  // confirmed=1, which the server wants; without this file the server asks
+  // on a page of its own instead.
+  var confirmText = function (form) {
+    var from = form.getAttribute("data-confirm-from");
+    if (!from) { return [form.getAttribute("data-confirm"), form]; }
+    var field = form.elements[from];
+    if (!field) { return [null, null]; }
+    var chosen = null;
+    if (field.tagName === "SELECT") {
+      chosen = field.options[field.selectedIndex];
+    } else {
+      var list = field.length !== undefined ? field : [field];
+      for (var i = 0; i < list.length; i++) { if (list[i].checked) { chosen = list[i]; } }
+    }
+    return chosen ? [chosen.getAttribute("data-confirm"), chosen] : [null, null];
+  };
+  var zh = /^zh/.test(document.documentElement.lang);
+  var button = function (label, cls) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    b.textContent = label;
+    return b;
+  };
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
-    var msg = form.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) {
-      ev.preventDefault();
+    if (form.querySelector("input[name=confirmed]")) { return; }
+    var found = confirmText(form), msg = found[0];
+    if (!msg) { return; }
+    ev.preventDefault();
+    if (typeof HTMLDialogElement !== "function") {
+      // A browser without <dialog>: its own question, then the same path.
+      if (!window.confirm(msg)) { return; }
+    } else {
+      var dlg = document.createElement("dialog");
+      dlg.className = "confirm-dialog";
+      dlg.id = "confirm-dialog";
+      var lines = msg.split("\n");
+      var h = document.createElement("h2");
+      h.id = "confirm-dialog-title";
+      h.textContent = lines[0];
+      dlg.setAttribute("aria-labelledby", h.id);
+      dlg.appendChild(h);
+      for (var i = 1; i < lines.length; i++) {
+        var p = document.createElement("p");
+        p.textContent = lines[i];
+        dlg.appendChild(p);
+      }
+      var row = document.createElement("div");
+      row.className = "actions";
+      var ok = button(found[1].getAttribute("data-confirm-ok") || form.getAttribute("data-confirm-ok") || (zh ? "确定" : "OK"), "btn");
+      ok.id = "confirm-dialog-ok";
+      var no = button(form.getAttribute("data-confirm-cancel") || (zh ? "取消" : "Cancel"), "btn secondary");
+      no.id = "confirm-dialog-cancel";
+      row.appendChild(ok);
+      row.appendChild(no);
+      dlg.appendChild(row);
+      dlg.addEventListener("close", function () { dlg.remove(); });
+      no.addEventListener("click", function () { dlg.close(); });
+      ok.addEventListener("click", function () {
+        dlg.close();
+        submitConfirmed(form, ev.submitter);
+      });
+      document.body.appendChild(dlg);
+      dlg.showModal();
+      no.focus();
+      return;
     }
+    submitConfirmed(form, ev.submitter);
   });
+  var submitConfirmed = function (form, submitter) {
+    var yes = document.createElement("input");
+    yes.type = "hidden";
+    yes.name = "confirmed";
+    yes.value = "1";
+    form.appendChild(yes);
+    if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+  };
   // The header's menu button: on a phone the navigation folds behind it.
   // Without this script the button stays hidden and the menu stays open.
   var menubtn = document.querySelector(".menubtn");

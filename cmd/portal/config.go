@@ -63,6 +63,9 @@ type Config struct {
 	// HashConcurrency is how many passwords may be hashed at once
 	// (PORTAL_HASH_CONCURRENCY); 0 sizes it from memory.
 	HashConcurrency int
+	// Provider is the data center's identity on documents and in the
+	// return instructions (PORTAL_PROVIDER_*).
+	Provider models.Provider
 	// Documents is "folder" (DocumentsDir) or "s3" (the bucket of S3)
 	// (PORTAL_DOCUMENTS, PORTAL_S3_*).
 	Documents string
@@ -212,7 +215,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(documentSettings(), notifySettings()...)...)
+	}, append(append(documentSettings(), notifySettings()...), providerSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.

@@ -22,6 +22,7 @@ import (
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/prober"
+	"github.com/colo-portal/portal/views"
 )
 
 const usage = `portal: the colocation customer portal
@@ -215,7 +216,9 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
-		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready})
+		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready,
+		Provider: cfg.Provider, BaseURL: cfg.BaseURL,
+		Means: views.DeliveryMeans{Email: cfg.Notify.SMTP.Host != "", Gateway: cfg.Notify.Webhook.URL != ""}})
 
 	var wg sync.WaitGroup
 	// Listen before serving, so a taken port fails here and shutdown always
@@ -229,6 +232,9 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logg
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
+	if cfg.Provider.Name == "" {
+		log.Warn("PORTAL_PROVIDER_NAME is not set: documents name no provider to return signed forms to")
+	}
 	if migrate {
 		if err := migrateStore(ctx, store, log); err != nil {
 			_ = app.ShutdownWithTimeout(5 * time.Second)

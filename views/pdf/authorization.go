@@ -1,5 +1,7 @@
 package pdf
 
+import "strings"
+
 // Signer is an authorized contact who may sign the authorization form.
 type Signer struct{ Name, Title, Phone, Email string }
 
@@ -17,13 +19,16 @@ type AuthorizationFormVM struct {
 	RequestedBy string   // "Name <email>"
 	Signers     []Signer // authorized contacts who may sign
 	Generated   string   // formatted time
+	Provider    Letterhead
+	// ReturnURL is the request's page, where the scan may be uploaded.
+	ReturnURL string
 }
 
 // AuthorizationForm renders the form an authorized contact signs and
 // seals to authorize an operation (agreement clauses 6 and 7).
 func AuthorizationForm(t T, vm AuthorizationFormVM) ([]byte, error) {
 	title := t("pdf.auth.title")
-	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated))}
+	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated)), head: vm.Provider}
 	return render(t, m, func(d *doc) {
 		d.title(title)
 		d.fields([][2]string{
@@ -63,8 +68,53 @@ func AuthorizationForm(t T, vm AuthorizationFormVM) ([]byte, error) {
 		}
 
 		d.signatureBlock(t("pdf.auth.sign_title"))
-		d.paragraph(t("pdf.auth.return"), colorMuted)
+		d.returnInstructions(vm)
 	})
+}
+
+// returnInstructions says to whom and how the signed form goes back: the
+// upload on the request's page, and whichever of email, fax and post the
+// provider has set up.
+func (d *doc) returnInstructions(vm AuthorizationFormVM) {
+	t := d.t
+	name := strings.TrimSpace(vm.Provider.Name)
+	if name == "" {
+		name = t("pdf.auth.the_provider")
+	}
+	var ways [][2]string
+	if vm.ReturnURL != "" {
+		ways = append(ways, [2]string{t("pdf.auth.return_upload"), vm.ReturnURL})
+	}
+	if vm.Provider.Email != "" {
+		ways = append(ways, [2]string{t("pdf.auth.return_email"), vm.Provider.Email})
+	}
+	if vm.Provider.Fax != "" {
+		ways = append(ways, [2]string{t("pdf.auth.return_fax"), vm.Provider.Fax})
+	}
+	if a := strings.TrimSpace(vm.Provider.Address); a != "" {
+		ways = append(ways, [2]string{t("pdf.auth.return_post"), name + "\n" + a})
+	}
+	// Kept together, so the ways never start a page alone.
+	para := t("pdf.auth.return", name)
+	d.font(sizeBody, colorText)
+	need := float64(len(wrap(clean(para), contentW, d.width)))*leadBody + 1.5
+	d.font(sizeTable, colorText)
+	for _, w := range ways {
+		need += float64(len(wrap(clean(wayLine(w)), contentW-3, d.width))) * leadTable
+	}
+	d.room(need)
+	d.y += 1
+	d.paragraph(para, colorText)
+	d.y -= 1
+	d.font(sizeTable, colorText)
+	for _, w := range ways {
+		d.lines(wayLine(w), marginX+3, contentW-3, leadTable, false)
+	}
+}
+
+// wayLine is one way of returning the form, as a line of the list.
+func wayLine(w [2]string) string {
+	return "• " + w[0] + ": " + strings.ReplaceAll(w[1], "\n", ", ")
 }
 
 // signatureBlock draws, under a heading, blank lines for the signature,
@@ -72,10 +122,10 @@ func AuthorizationForm(t T, vm AuthorizationFormVM) ([]byte, error) {
 // together on one page.
 func (d *doc) signatureBlock(heading string) {
 	const (
-		gap   = 13.0 // between signature lines
+		gap   = 10.0 // between signature lines
 		sealW = 46.0
 	)
-	h := 3*gap + 10
+	h := 3*gap + 5
 	d.room(h + 20)
 	d.heading(heading)
 	y := d.y + 2

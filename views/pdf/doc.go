@@ -60,6 +60,7 @@ type meta struct {
 	title     string // the document's name: the PDF title and the running head
 	requestNo string
 	generated string // footer, left
+	head      Letterhead
 }
 
 // doc is one document being laid out. Each document is laid out twice
@@ -139,11 +140,21 @@ func (d *doc) newPage() {
 	if d.f != nil {
 		d.f.AddPage()
 	}
+	d.y = marginTop
+	// The first page carries the letterhead instead of the running head.
+	if d.page == 1 && d.m.head.drawn() {
+		d.y = 6
+		d.letterhead()
+		return
+	}
 	d.font(sizeSmall, colorMuted)
-	d.text(marginX, 12, d.m.title)
+	running := d.m.title
+	if n := strings.TrimSpace(d.m.head.Name); n != "" {
+		running = n + "  ·  " + running
+	}
+	d.text(marginX, 12, running)
 	d.text(pageW-marginX-d.width(d.m.requestNo), 12, d.m.requestNo)
 	d.rule(14, 0.2, colorRule)
-	d.y = marginTop
 }
 
 func (d *doc) footer() {
@@ -351,9 +362,16 @@ func (d *doc) table(cols []column, rows []row) {
 		d.rule(d.y+headH, 0.25, colorMuted)
 		d.y += headH
 	}
-	d.room(headH + leadTable + 2*cellPadY)
-	drawHead()
 	fresh := int((bodyBottom - marginTop - headH - 2*cellPadY) / leadTable)
+	// The heading row goes where the first row fits under it, or the whole
+	// page's worth of it: never alone at the foot of a page.
+	first := 1
+	if len(rows) > 0 {
+		_, n := wrapCells(rows[0].cells)
+		first = max(1, min(n, fresh))
+	}
+	d.room(headH + float64(first)*leadTable + 2*cellPadY)
+	drawHead()
 	for ri, r := range rows {
 		cells, n := wrapCells(r.cells)
 		for from := 0; from < n; {

@@ -3,6 +3,9 @@ package pdf
 import (
 	"bytes"
 	"flag"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +50,22 @@ func testAuthorizationVM(lang string) AuthorizationFormVM {
 		},
 		Generated: "2024-06-07 18:30 (UTC+8)",
 	}
+}
+
+// testLetterhead is a provider with every field set and a logo.
+func testLetterhead() Letterhead {
+	img := image.NewRGBA(image.Rect(0, 0, 120, 40))
+	for x := 0; x < 120; x++ {
+		for y := 0; y < 40; y++ {
+			img.Set(x, y, color.RGBA{0x1d, 0x4e, byte(0x89 + x), 0xff})
+		}
+	}
+	var logo bytes.Buffer
+	if err := png.Encode(&logo, img); err != nil {
+		panic(err)
+	}
+	return Letterhead{Name: "华北云数据中心有限公司 North China Cloud IDC Co., Ltd.", Address: "北京市朝阳区酒仙桥路 10 号\n100015",
+		Phone: "+86 10 5555 0100", Fax: "+86 10 5555 0199", Email: "noc@idc.example", Logo: logo.Bytes(), LogoType: "image/png"}
 }
 
 func testReportVM(lang string) ReportVM {
@@ -291,7 +310,9 @@ func TestShortDocumentsAreOnePageAndSmall(t *testing.T) {
 			Result: "正常。", Generated: "2024-06-09"}
 		form := AuthorizationFormVM{Lang: lang, OrgName: "星河数据", RequestNo: "OP-000007", Title: "重启 web-01",
 			Devices: []string{"web-01"}, Work: "请重启服务器。", Urgency: "一般", RequestedBy: "李娜 <li@example.cn>",
-			Signers: []Signer{{Name: "张伟", Title: "运维总监", Phone: "+86 138 0013 8000", Email: "zw@example.cn"}}, Generated: "2024-06-09"}
+			Signers: []Signer{{Name: "张伟", Title: "运维总监", Phone: "+86 138 0013 8000", Email: "zw@example.cn"}}, Generated: "2024-06-09",
+			Provider: testLetterhead(), ReturnURL: "https://portal.idc.example/operations/k3x9q2"}
+		report.Provider = testLetterhead()
 		for name, render := range map[string]func() ([]byte, error){
 			"report":             func() ([]byte, error) { return OperationReport(tr, report) },
 			"authorization form": func() ([]byte, error) { return AuthorizationForm(tr, form) },
@@ -310,8 +331,20 @@ func TestShortDocumentsAreOnePageAndSmall(t *testing.T) {
 				if len(doc) > 300<<10 {
 					t.Errorf("it is %d bytes: is the font embedded whole?", len(doc))
 				}
-				if missing := missingFrom(nonSpace(pdftotext(t, doc)), "重启 web-01"); missing != "" {
+				text := nonSpace(pdftotext(t, doc))
+				if missing := missingFrom(text, "重启 web-01"); missing != "" {
 					t.Errorf("text extraction lost %q", missing)
+				}
+				// The letterhead names the provider on every document, and
+				// the form says where the signed copy goes.
+				want := []string{"华北云数据中心有限公司", "北京市朝阳区酒仙桥路10号", "+861055550100", "noc@idc.example"}
+				if name == "authorization form" {
+					want = append(want, "https://portal.idc.example/operations/k3x9q2", "+861055550199", tr("pdf.auth.return_fax"))
+				}
+				for _, w := range want {
+					if !strings.Contains(string(text), string(nonSpace(w))) {
+						t.Errorf("the %s does not show %q", name, w)
+					}
 				}
 			})
 		}
@@ -431,6 +464,40 @@ func TestDocumentsRenderConcurrently(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// A table whose first row is several lines tall starts on the next page
+// with its heading row, rather than leave the heading row alone at the
+// foot of a page.
+func TestATableHeadingIsNeverAloneAtThePageFoot(t *testing.T) {
+	tr := translator("en")
+	var timeline []TimelineEntry
+	long := strings.Repeat("A long line of the engineer's notes that wraps. ", 12)
+	for i := range 3 {
+		timeline = append(timeline, TimelineEntry{At: "2024-06-08 02:1" + strconv.Itoa(i), Who: "Wang", Text: long})
+	}
+	// Fill the first page so that the timeline's heading row would land
+	// just above its foot.
+	for pad := 0; pad < 60; pad++ {
+		vm := ReportVM{Lang: "en", RequestNo: "OP-1", Work: strings.Repeat("line\n", pad), Timeline: timeline}
+		doc, err := OperationReport(tr, vm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages := strings.Split(pdftotext(t, doc), "\f")
+		for i, pg := range pages {
+			body := strings.TrimSpace(pg)
+			// The heading row is the last thing on a page, footer aside.
+			idx := strings.LastIndex(body, tr("pdf.timeline.text"))
+			if idx < 0 {
+				continue
+			}
+			after := body[idx+len(tr("pdf.timeline.text")):]
+			if !strings.Contains(after, "Wang") && strings.Contains(after, "Page") && i < len(pages)-1 {
+				t.Fatalf("with %d lines of work the timeline's heading row stands alone at the foot of page %d:\n%s", pad, i+1, after)
+			}
 		}
 	}
 }

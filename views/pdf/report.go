@@ -51,13 +51,14 @@ type ReportVM struct {
 	Clocks         []ClockLine
 	Outages        []OutageLine // outages attributed in part to this operation
 	Generated      string
+	Provider       Letterhead
 }
 
 // OperationReport renders the written report of an operation that the
 // provider owes the customer when the work is done (agreement clause 7).
 func OperationReport(t T, vm ReportVM) ([]byte, error) {
 	title := t("pdf.report.title")
-	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated))}
+	m := meta{lang: vm.Lang, title: title, requestNo: clean(vm.RequestNo), generated: t("pdf.generated", clean(vm.Generated)), head: vm.Provider}
 	return render(t, m, func(d *doc) { report(d, t, vm) })
 }
 
