@@ -93,9 +93,9 @@ type Handler struct {
 	trustProxies bool
 	// onCallRefresh is how often the on-call page refreshes itself.
 	onCallRefresh time.Duration
-	provider     models.Provider
-	means        views.DeliveryMeans
-	baseURL      string
+	provider      models.Provider
+	means         views.DeliveryMeans
+	baseURL       string
 }
 
 // New builds the fiber app with every route of the route table.

@@ -49,8 +49,8 @@ var migrations = []migration{
 	{12, "document references: an opaque key for document download URLs instead of the global ID", migrateDocumentRefs},
 	{13, "operation cause reset: outages whose whole cause is customer_operation get unknown back, with the reason in the note", migrateOperationCauseReset},
 	{14, "prober sharing: live instances, where each lease starts, the lease owner index", migrateProberSharing},
-	{18, "account security: second-factor recovery codes, password change at first sign-in, a session's own language", migrateAccountSecurity},
-	{19, "organization administrators: one customer user per organization, and the invitations they send", migrateOrgAdmins},
+	{15, "account security: second-factor recovery codes, password change at first sign-in, a session's own language", migrateAccountSecurity},
+	{16, "organization administrators: one customer user per organization, and the invitations they send", migrateOrgAdmins},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

@@ -7,7 +7,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Frozen structs of migration 19.
+// Frozen structs of migration 16.
 type (
 	orgV19 struct {
 		ID          int64

@@ -7,7 +7,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Frozen structs of migration 18.
+// Frozen structs of migration 15.
 type (
 	recoveryCodeV18 struct {
 		ID        int64
