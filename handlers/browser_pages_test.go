@@ -94,8 +94,13 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	start := clock.Now().Add(time.Minute)
-	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: start, Reason: models.ReasonTimeout},
-		{CheckID: checks[0].ID, At: start.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+	// More failed probes than a page of the outage's evidence lists, so
+	// the walk sees its pager.
+	var failed []models.ProbeResult
+	for i := 0; i < 60; i++ {
+		failed = append(failed, models.ProbeResult{CheckID: checks[0].ID, At: start.Add(time.Duration(i) * 9 * time.Second), Reason: models.ReasonTimeout})
+	}
+	if _, err := store.RecordResults(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(10 * time.Minute)
@@ -190,12 +195,16 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 	return strings.Join(segs, "/"), ""
 }
 
+// fragments are GET routes that answer a part of a page for its script to
+// swap in (no document of their own): walked as part of their page.
+var fragments = map[string]bool{"/oncall/live": true}
+
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.
 func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
-		if r.Method != "GET" {
+		if r.Method != "GET" || fragments[r.Path] {
 			continue
 		}
 		switch r.Access.String() {
