@@ -75,6 +75,25 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `id="e-title"`, zh("error.not_printable", "𠮷", "U+20BB7"))
 		})
+		// The state form checks its fields, its dates and what completing
+		// needs together, inside the transaction or before it.
+		t.Run("an operation's state", func(t *testing.T) {
+			o := newOpEnv(t, e)
+			req := o.raise(t, e.as(t, e.fx.CustA))
+			eng := e.as(t, e.fx.Engineer)
+			wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
+			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {"in_progress"}}), req)
+			r := eng.submit(req, req+"/state", url.Values{"state": {"completed"}, "confirmed": {"1"}, "work_done": {""}, "result": {"maybe"},
+				"ended_at": {"2090-01-01T00:00"}, "follow_up": {strings.Repeat("f", 10001)}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-work_done"`, `id="e-result"`, `id="e-ended_at"`, `id="e-follow_up"`,
+				zh("error.required"), zh("operation.error.result"), zh("operation.error.future"))
+			// A date the handler cannot read, with the model's own mistakes.
+			r = eng.submit(req, req+"/state", url.Values{"state": {"completed"}, "confirmed": {"1"}, "work_done": {""}, "result": {"success"},
+				"ended_at": {"tomorrow"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-ended_at"`, `id="e-work_done"`, zh("error.time_invalid"), zh("error.required"), `value="tomorrow"`)
+		})
 		t.Run("a phone authorization", func(t *testing.T) {
 			o := newOpEnv(t, e)
 			req := o.raise(t, e.as(t, e.fx.CustA))
