@@ -1,10 +1,13 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/colo-portal/portal/models"
 )
 
 // Every form checks every field and answers once with every error next
@@ -74,6 +77,25 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 			r = e.as(t, e.fx.CustA).submit("/operations/new", "/operations", url.Values{"title": {"重启 𠮷"}, "work": {"x"}, "urgency": {"normal"}})
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `id="e-title"`, zh("error.not_printable", "𠮷", "U+20BB7"))
+		})
+		// The check form reads every number, then checks the whole check.
+		t.Run("a check", func(t *testing.T) {
+			d, err := e.store.CreateDevice(context.Background(), models.SystemActor("test"), models.DeviceInput{OrgID: e.fx.OrgA.ID,
+				Name: "chk-a", Address: "127.0.0.9"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := e.as(t, e.fx.Engineer)
+			page, path := "/devices/"+ids(d.ID)+"/edit", "/devices/"+ids(d.ID)+"/checks"
+			r := eng.submit(page, path, url.Values{"kind": {"http"}, "target": {"ftp://x"}, "interval": {"five"}, "timeout": {"1s"},
+				"fail_threshold": {"99"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-target"`, `id="e-interval"`, `id="e-timeout"`, `id="e-fail_threshold"`,
+				zh("error.number_invalid"), zh("error.threshold_range"), `value="five"`)
+			r = eng.submit(page, path, url.Values{"kind": {"tcp"}, "target": {"nohost"}, "interval": {"1"}, "fail_threshold": {"99"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-target"`, `id="e-interval"`, `id="e-fail_threshold"`, zh("error.hostport_invalid"),
+				zh("error.threshold_range"))
 		})
 		// The state form checks its fields, its dates and what completing
 		// needs together, inside the transaction or before it.
