@@ -78,6 +78,21 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `id="e-title"`, zh("error.not_printable", "𠮷", "U+20BB7"))
 		})
+		// Editing a contact without a passphrase to let them authorize needs
+		// one: said with the other mistakes, not after they are fixed.
+		t.Run("an edited contact", func(t *testing.T) {
+			ct, err := e.store.CreateContact(context.Background(), models.UserActor(e.fx.CustA, "192.0.2.1"), e.fx.OrgA.ID, models.ContactInput{
+				Name: "Wu Fang", Email: "wu.fang@alpha.test", Channels: []models.Channel{models.ChannelEmail}, Priority: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := "/contacts/" + ids(ct.ID) + "/edit"
+			r := e.as(t, e.fx.CustA).submit(page, "/contacts/"+ids(ct.ID), url.Values{"name": {""}, "email": {"not-an-address"},
+				"channels": {"email"}, "priority": {"1"}, "may_authorize": {"on"}, "passphrase": {""}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-name"`, `id="e-email"`, `id="e-passphrase"`, zh("error.required"), zh("error.email_invalid"),
+				zh("error.passphrase_required"))
+		})
 		// The check form reads every number, then checks the whole check.
 		t.Run("a check", func(t *testing.T) {
 			d, err := e.store.CreateDevice(context.Background(), models.SystemActor("test"), models.DeviceInput{OrgID: e.fx.OrgA.ID,
