@@ -47,7 +47,7 @@ type walkedSite struct {
 // seedWalkedSite builds the portal the page walk visits: a device with two
 // checks, a closed outage with notices and a call task, an operation
 // request authorized by phone, carried out during that outage and
-// completed, and a contact.
+// completed, a contact and an open invitation.
 func seedWalkedSite(t *testing.T) *walkedSite {
 	t.Helper()
 	ctx := context.Background()
@@ -140,6 +140,19 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Now().UTC().Sub(clock.Now())) // back to the present
+	// An open invitation of a colleague, for the page its emailed link opens.
+	if _, err := store.InviteUser(ctx, cust, models.OrgScope(fx.OrgA.ID), fx.OrgA.ID, models.InviteInput{Email: "zhou.min@alpha-trading.example",
+		Name: "周敏 Zhou Min", Locale: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	invID, err := store.NewestInvitationID(ctx, fx.OrgA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite, err := store.InvitationFacts(ctx, models.AllOrgs(), fx.OrgA.ID, invID)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -170,9 +183,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"users:id":       id(fx.CustA.ID),
 			// No document is uploaded: the route is a download, not a page.
 			"documents:doc": "",
-			// Not walked yet: the invitation page (from main, merged at the
-			// end) needs an invitation's one-time token in the seed.
-			"invite:token": "",
+			"invite:token": invite.Token,
 		},
 	}
 }
