@@ -101,3 +101,14 @@ func csvCells(cells ...string) []string {
 	}
 	return cells
 }
+
+// loggedPath is the request's path as the log may keep it: a path that
+// carries a secret (an invitation's one-time token, the whole credential
+// for setting a password) has the secret cut out.
+func loggedPath(c *fiber.Ctx) string {
+	p := c.Path()
+	if strings.HasPrefix(p, "/invite/") {
+		return "/invite/…"
+	}
+	return p
+}
