@@ -290,8 +290,8 @@ func (h *Handler) downloadAudit(c *fiber.Ctx) error {
 			return err
 		}
 		for _, e := range page {
-			_ = w.Write([]string{itoa(e.ID), e.At.UTC().Format(time.RFC3339), optItoa(e.ActorID), e.ActorEmail, e.Action,
-				views.AuditSentence(vctx, e), e.TargetType, optItoa(e.TargetID), optItoa(e.OrgID), e.IP, e.Detail, e.Hash})
+			_ = w.Write(csvCells(itoa(e.ID), e.At.UTC().Format(time.RFC3339), optItoa(e.ActorID), e.ActorEmail, e.Action,
+				views.AuditSentence(vctx, e), e.TargetType, optItoa(e.TargetID), optItoa(e.OrgID), e.IP, e.Detail, e.Hash))
 		}
 		rows += len(page)
 		if len(page) < f.Limit {

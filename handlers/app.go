@@ -235,7 +235,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		key = "error.csrf"
 	}
 	if status >= 500 {
-		h.logger(c).Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+		h.logger(c).Error("request failed", "method", c.Method(), "path", loggedPath(c), "status", status, "err", err)
 	}
 	// The error page renders even when the request's time is up, in the
 	// reader's language even when the error came before pickLocale (the

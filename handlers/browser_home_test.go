@@ -138,7 +138,7 @@ func TestBrowserEachRoleHomeShowsItsWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			if org == fx.OrgA {
-				wantIn(t, ctx, "#org-contacts", "Sun Li", "+8613800138000")
+				wantIn(t, ctx, "#org-contacts", "Sun Li", "+86 138 0013 8000")
 			} else {
 				wantIn(t, ctx, "#org-contacts form button")
 			}

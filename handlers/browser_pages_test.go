@@ -218,6 +218,11 @@ func pagesOf(role models.Role) []string {
 		if r.Method != "GET" || fragments[r.Path] {
 			continue
 		}
+		if strings.HasSuffix(r.Path, "/live") {
+			// A fragment a page fetches into itself (the on-call page's
+			// live part), not a page: it is walked inside /oncall.
+			continue
+		}
 		switch r.Access.String() {
 		case "second-factor-pending":
 			// Only reachable halfway through a sign-in with a second factor.

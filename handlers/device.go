@@ -153,8 +153,8 @@ func (h *Handler) downloadResults(c *fiber.Ctx) error {
 		if r.OK {
 			rtt = strconv.FormatFloat(float64(r.RTTus)/1000, 'f', 3, 64)
 		}
-		return w.Write([]string{itoa(r.CheckID), string(r.Kind), r.Target, r.At.UTC().Format(time.RFC3339),
-			strconv.FormatBool(r.OK), rtt, r.Reason})
+		return w.Write(csvCells(itoa(r.CheckID), string(r.Kind), r.Target, r.At.UTC().Format(time.RFC3339),
+			strconv.FormatBool(r.OK), rtt, r.Reason))
 	})
 	if err != nil {
 		return err

@@ -117,7 +117,7 @@ func TestEachRoleHomeShowsItsWork(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		h := seedHome(t, e.store, e.fx, e.clock.Now())
 		fx := e.fx
-		callTask := zh("oncall.call_task", "Sun Li", "手机", "+8613800138000", "web-a")
+		callTask := zh("oncall.call_task", "Sun Li", "手机", "+86 138 0013 8000", "web-a")
 		runScenarios(t, e, []scenario{
 			{name: "the customer sees the open outages, the requests waiting on them, the missed clock with its deduction and each device's month",
 				who: "custA", path: "/", status: http.StatusOK,
@@ -181,7 +181,7 @@ func TestStaffOrganizationPageShowsContactsAndAsksForThem(t *testing.T) {
 		runScenarios(t, e, []scenario{
 			{name: "staff see the customer's contacts with their numbers, read-only",
 				who: "reception", path: "/orgs/" + a, status: http.StatusOK,
-				contains: []string{zh("org.contacts_title"), "Sun Li", "+8613800138000", "sun.li@alpha.test", zh("contacts.may_authorize")},
+				contains: []string{zh("org.contacts_title"), "Sun Li", "+86 138 0013 8000", "sun.li@alpha.test", zh("contacts.may_authorize")},
 				lacks:    []string{zh("home.commitments"), "/contacts/", passphrase}},
 			{name: "an organization without contacts says the customer adds them and offers to email its users",
 				who: "service", path: "/orgs/" + b, status: http.StatusOK,

@@ -79,7 +79,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	attrs := []any{"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
+	attrs := []any{"method", c.Method(), "path", loggedPath(c), "status", c.Response().StatusCode(),
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "ip", c.IP()}
 	if u := state(c).user; u != nil {
 		attrs = append(attrs, "user_id", u.ID)
@@ -205,7 +205,7 @@ func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 		got = bodyField(c, "_csrf")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.csrfToken(c))) != 1 {
-		h.logger(c).Warn("csrf token missing or wrong", "path", c.Path(), "ip", c.IP())
+		h.logger(c).Warn("csrf token missing or wrong", "path", loggedPath(c), "ip", c.IP())
 		return fiber.NewError(fiber.StatusForbidden, "csrf")
 	}
 	return c.Next()

@@ -87,3 +87,28 @@ func (h *Handler) logSideWrite(c *fiber.Ctx, what string, err error) {
 		h.logger(c).Error(what+": a write besides the answer failed", "err", err, "ip", c.IP())
 	}
 }
+
+// csvCells makes a row safe to open in a spreadsheet: a cell starting with
+// =, +, -, @, a tab or a carriage return would be read as a formula there
+// (CSV injection), so it gets a leading apostrophe, which spreadsheets show
+// as text. What people typed (names, a failed sign-in's email) reaches
+// the exports.
+func csvCells(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
+}
+
+// loggedPath is the request's path as the log may keep it: a path that
+// carries a secret (an invitation's one-time token, the whole credential
+// for setting a password) has the secret cut out.
+func loggedPath(c *fiber.Ctx) string {
+	p := c.Path()
+	if strings.HasPrefix(p, "/invite/") {
+		return "/invite/…"
+	}
+	return p
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -179,4 +180,27 @@ func TestAPanicIsLoggedWithItsStack(t *testing.T) {
 	if panics[0]["request_id"] != r.Header.Get(handlers.HeaderRequestID) || !strings.Contains(panics[0]["panic"].(string), "nil pointer") {
 		t.Fatalf("panic line = %v", panics[0])
 	}
+}
+
+// An invitation's token is the credential for setting a password: the log
+// keeps its path without it, for the page and for a post without a CSRF
+// token alike.
+func TestTheLogKeepsNoInvitationToken(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store, _ *dbtest.Clock) {
+		var logs logLines
+		app := newApp(store, func(d *handlers.Deps) { d.Logger = logs.logger() })
+		const token = "0123456789abcdef0123456789abcdef"
+		cl := newClient(t, app)
+		cl.do(http.MethodGet, "/invite/"+token, nil, nil)
+		cl.do(http.MethodPost, "/invite/"+token, url.Values{"password": {"x"}}, nil)
+		lines := logs.lines(t)
+		if len(withMsg(lines, "request")) != 2 {
+			t.Fatalf("log lines %v; want the two requests", lines)
+		}
+		for _, l := range lines {
+			if strings.Contains(fmt.Sprint(l), token) {
+				t.Errorf("log line carries the invitation token: %v", l)
+			}
+		}
+	})
 }

@@ -97,7 +97,7 @@ func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token strin
 			return
 		}
 		if err := h.store.ReleaseSubmission(ctx, token, userID); err != nil {
-			h.logger(c).Error("give back a form's token", "path", c.Path(), "err", err)
+			h.logger(c).Error("give back a form's token", "path", loggedPath(c), "err", err)
 		}
 	}()
 	err := c.Next()
@@ -106,7 +106,7 @@ func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token strin
 	if err == nil && status >= 300 && status < 400 && location != "" {
 		done = true
 		if err := h.store.CompleteSubmission(ctx, token, userID, location); err != nil {
-			h.logger(c).Error("record a form's submission", "path", c.Path(), "err", err)
+			h.logger(c).Error("record a form's submission", "path", loggedPath(c), "err", err)
 		}
 	}
 	return err

@@ -61,6 +61,11 @@ func (h *Handler) inviteUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !h.means.Email {
+		// Nothing carries the link: say so rather than "sent".
+		h.flash(c, "warn", "flash.user_invited_no_mail")
+		return redirect(c, "/team/"+itoa(u.ID))
+	}
 	h.flash(c, "ok", "flash.user_invited")
 	return redirect(c, "/team/"+itoa(u.ID))
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/views"
 )
 
 var teamPathRE = regexp.MustCompile(`^/team/(\d+)$`)
@@ -58,7 +61,7 @@ func TestOrganizationAdministrator(t *testing.T) {
 		r = a.submit("/team", "/team/invite", url.Values{"email": {"Dana@Alpha.test"}, "name": {"Dana Alpha"}, "locale": {"en"}})
 		danaID := idFrom(t, r, teamPathRE)
 		r = a.get("/team")
-		wantBody(t, r, "dana@alpha.test", zh("team.invited"), zh("flash.user_invited"))
+		wantBody(t, r, "dana@alpha.test", zh("team.invited"), zh("flash.user_invited_no_mail")) // the test app has no mail server
 		kinds, err := e.store.OutboxKinds(ctx, models.AllOrgs(), fx.OrgA.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -161,4 +164,27 @@ func mustID(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// An invitation says it was sent only where a mail server can send it;
+// without one the administrator is told that no email went out.
+func TestAnInvitationSaysWhetherItsEmailCanGo(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		if err := e.store.SetOrgAdmin(context.Background(), models.SystemActor("test"), e.fx.CustA.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		for i, mail := range []bool{false, true} {
+			e.app = newApp(e.store, func(d *handlers.Deps) { d.Means = views.DeliveryMeans{Email: mail} })
+			a := e.as(t, e.fx.CustA)
+			email := fmt.Sprintf("new%d@alpha.test", i)
+			a.submit("/team", "/team/invite", url.Values{"email": {email}, "name": {"New Colleague"}})
+			r := a.get("/team")
+			if mail {
+				wantBody(t, r, email, zh("flash.user_invited"))
+				wantNoBody(t, r, zh("flash.user_invited_no_mail"))
+			} else {
+				wantBody(t, r, email, zh("flash.user_invited_no_mail"))
+			}
+		}
+	})
 }

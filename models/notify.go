@@ -331,6 +331,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Du
 	due := func(q *gorm.DB) *gorm.DB {
 		return q.Where("status = ? AND transport IN ? AND next_attempt_at <= ?", DeliveryPending, transports, now)
 	}
+	// A call task (a person's job, ended only by logging the call) never
+	// holds a gateway's or a mail server's later notice back.
 	// The candidates are chosen first: MySQL does not let an UPDATE read
 	// the table it changes in a subquery. What could change in between
 	// (an earlier notice put back to pending by staff) is rare and only
@@ -339,7 +341,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Du
 	err := due(s.db.WithContext(ctx).Model(&Delivery{})).Where("lease_until < ?", now).
 		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.outage_id = deliveries.outage_id
 			AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel AND e.address = deliveries.address
-			AND e.event_id < deliveries.event_id AND e.status = ?))`, DeliveryPending).
+			AND e.event_id < deliveries.event_id AND e.status = ? AND e.transport <> ?))`, DeliveryPending, TransportCall).
 		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.done_at IS NULL AND o.ref_id = deliveries.outage_id
 			AND o.kind IN ? AND o.id < deliveries.event_id))`, []string{EventOutageOpened, EventOutageClosed}).
 		Order("id").Limit(limit).Pluck("id", &ids).Error

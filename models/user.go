@@ -409,7 +409,7 @@ func (s *Store) setPassword(ctx context.Context, actor Actor, u *User, password,
 				return fmt.Errorf("models: renew session of user %d: %w", u.ID, err)
 			}
 		}
-		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, nil)
+		return s.audit(tx, actor, action, "user", &u.ID, u.OrgID, map[string]any{"email": u.Email})
 	})
 	if err != nil {
 		return "", wrap(err, "set password")

@@ -20,7 +20,13 @@
     var poll = function () {
       if (document.hidden || busy()) { return; }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" }, cache: "no-store" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (r) {
+          // Signed out meanwhile (the answer is the sign-in page it was sent
+          // to): load the page again, which then asks to sign in, instead
+          // of showing that page inside this one.
+          if (r.redirected) { window.location.reload(); return null; }
+          return r.ok ? r.text() : null;
+        })
         .then(function (html) {
           if (html === null || html === last || busy()) { return; }
           last = html;
