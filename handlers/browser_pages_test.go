@@ -183,7 +183,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"users:id":       id(fx.CustA.ID),
 			// No document is uploaded: the route is a download, not a page.
 			"documents:doc": "",
-			"invite:token": invite.Token,
+			"invite:token":  invite.Token,
 		},
 	}
 }
