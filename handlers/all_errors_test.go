@@ -1,10 +1,13 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/colo-portal/portal/models"
 )
 
 // Every form checks every field and answers once with every error next
@@ -74,6 +77,59 @@ func TestEveryFormShowsEveryErrorAtOnce(t *testing.T) {
 			r = e.as(t, e.fx.CustA).submit("/operations/new", "/operations", url.Values{"title": {"重启 𠮷"}, "work": {"x"}, "urgency": {"normal"}})
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, `id="e-title"`, zh("error.not_printable", "𠮷", "U+20BB7"))
+		})
+		// Editing a contact without a passphrase to let them authorize needs
+		// one: said with the other mistakes, not after they are fixed.
+		t.Run("an edited contact", func(t *testing.T) {
+			ct, err := e.store.CreateContact(context.Background(), models.UserActor(e.fx.CustA, "192.0.2.1"), e.fx.OrgA.ID, models.ContactInput{
+				Name: "Wu Fang", Email: "wu.fang@alpha.test", Channels: []models.Channel{models.ChannelEmail}, Priority: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := "/contacts/" + ids(ct.ID) + "/edit"
+			r := e.as(t, e.fx.CustA).submit(page, "/contacts/"+ids(ct.ID), url.Values{"name": {""}, "email": {"not-an-address"},
+				"channels": {"email"}, "priority": {"1"}, "may_authorize": {"on"}, "passphrase": {""}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-name"`, `id="e-email"`, `id="e-passphrase"`, zh("error.required"), zh("error.email_invalid"),
+				zh("error.passphrase_required"))
+		})
+		// The check form reads every number, then checks the whole check.
+		t.Run("a check", func(t *testing.T) {
+			d, err := e.store.CreateDevice(context.Background(), models.SystemActor("test"), models.DeviceInput{OrgID: e.fx.OrgA.ID,
+				Name: "chk-a", Address: "127.0.0.9"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := e.as(t, e.fx.Engineer)
+			page, path := "/devices/"+ids(d.ID)+"/edit", "/devices/"+ids(d.ID)+"/checks"
+			r := eng.submit(page, path, url.Values{"kind": {"http"}, "target": {"ftp://x"}, "interval": {"five"}, "timeout": {"1s"},
+				"fail_threshold": {"99"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-target"`, `id="e-interval"`, `id="e-timeout"`, `id="e-fail_threshold"`,
+				zh("error.number_invalid"), zh("error.threshold_range"), `value="five"`)
+			r = eng.submit(page, path, url.Values{"kind": {"tcp"}, "target": {"nohost"}, "interval": {"1"}, "fail_threshold": {"99"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-target"`, `id="e-interval"`, `id="e-fail_threshold"`, zh("error.hostport_invalid"),
+				zh("error.threshold_range"))
+		})
+		// The state form checks its fields, its dates and what completing
+		// needs together, inside the transaction or before it.
+		t.Run("an operation's state", func(t *testing.T) {
+			o := newOpEnv(t, e)
+			req := o.raise(t, e.as(t, e.fx.CustA))
+			eng := e.as(t, e.fx.Engineer)
+			wantRedirect(t, eng.submit(req, req+"/phone", url.Values{"contact": {ids(o.signer.ID)}, "passphrase": {passphrase}}), req+"#auth-h")
+			wantRedirect(t, eng.submit(req, req+"/state", url.Values{"state": {"in_progress"}}), req)
+			r := eng.submit(req, req+"/state", url.Values{"state": {"completed"}, "confirmed": {"1"}, "work_done": {""}, "result": {"maybe"},
+				"ended_at": {"2090-01-01T00:00"}, "follow_up": {strings.Repeat("f", 10001)}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-work_done"`, `id="e-result"`, `id="e-ended_at"`, `id="e-follow_up"`,
+				zh("error.required"), zh("operation.error.result"), zh("operation.error.future"))
+			// A date the handler cannot read, with the model's own mistakes.
+			r = eng.submit(req, req+"/state", url.Values{"state": {"completed"}, "confirmed": {"1"}, "work_done": {""}, "result": {"success"},
+				"ended_at": {"tomorrow"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, `id="e-ended_at"`, `id="e-work_done"`, zh("error.time_invalid"), zh("error.required"), `value="tomorrow"`)
 		})
 		t.Run("a phone authorization", func(t *testing.T) {
 			o := newOpEnv(t, e)

@@ -47,7 +47,7 @@ type walkedSite struct {
 // seedWalkedSite builds the portal the page walk visits: a device with two
 // checks, a closed outage with notices and a call task, an operation
 // request authorized by phone, carried out during that outage and
-// completed, and a contact.
+// completed, a contact and an open invitation.
 func seedWalkedSite(t *testing.T) *walkedSite {
 	t.Helper()
 	ctx := context.Background()
@@ -94,8 +94,13 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	start := clock.Now().Add(time.Minute)
-	if _, err := store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: start, Reason: models.ReasonTimeout},
-		{CheckID: checks[0].ID, At: start.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+	// More failed probes than a page of the outage's evidence lists, so
+	// the walk sees its pager.
+	var failed []models.ProbeResult
+	for i := 0; i < 60; i++ {
+		failed = append(failed, models.ProbeResult{CheckID: checks[0].ID, At: start.Add(time.Duration(i) * 9 * time.Second), Reason: models.ReasonTimeout})
+	}
+	if _, err := store.RecordResults(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(10 * time.Minute)
@@ -135,6 +140,19 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Now().UTC().Sub(clock.Now())) // back to the present
+	// An open invitation of a colleague, for the page its emailed link opens.
+	if _, err := store.InviteUser(ctx, cust, models.OrgScope(fx.OrgA.ID), fx.OrgA.ID, models.InviteInput{Email: "zhou.min@alpha-trading.example",
+		Name: "周敏 Zhou Min", Locale: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	invID, err := store.NewestInvitationID(ctx, fx.OrgA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite, err := store.InvitationFacts(ctx, models.AllOrgs(), fx.OrgA.ID, invID)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -165,9 +183,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"users:id":       id(fx.CustA.ID),
 			// No document is uploaded: the route is a download, not a page.
 			"documents:doc": "",
-			// Not walked yet: the invitation page (from main, merged at the
-			// end) needs an invitation's one-time token in the seed.
-			"invite:token": "",
+			"invite:token":  invite.Token,
 		},
 	}
 }
@@ -190,12 +206,16 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 	return strings.Join(segs, "/"), ""
 }
 
+// fragments are GET routes that answer a part of a page for its script to
+// swap in (no document of their own): walked as part of their page.
+var fragments = map[string]bool{"/oncall/live": true}
+
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.
 func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
-		if r.Method != "GET" {
+		if r.Method != "GET" || fragments[r.Path] {
 			continue
 		}
 		if strings.HasSuffix(r.Path, "/live") {

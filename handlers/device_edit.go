@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -102,18 +103,17 @@ func checkInput(f views.CheckForm) (models.CheckInput, error) {
 		return nil
 	}
 	var interval, timeout int
+	var errs []error
 	for _, f := range []struct {
 		field, value string
 		into         *int
 	}{{"expect", f.ExpectMin, &in.ExpectMin}, {"expect", f.ExpectMax, &in.ExpectMax}, {"interval", f.Interval, &interval},
 		{"timeout", f.Timeout, &timeout}, {"fail_threshold", f.FailThreshold, &in.FailThreshold}} {
-		if err := num(f.field, f.value, f.into); err != nil {
-			return in, err
-		}
+		errs = append(errs, num(f.field, f.value, f.into))
 	}
 	in.Interval = time.Duration(interval) * time.Second
 	in.Timeout = time.Duration(timeout) * time.Millisecond
-	return in, nil
+	return in, errors.Join(errs...)
 }
 
 func (h *Handler) addCheck(c *fiber.Ctx) error {
@@ -125,6 +125,8 @@ func (h *Handler) addCheck(c *fiber.Ctx) error {
 	in, err := checkInput(f)
 	if err == nil {
 		_, err = h.store.AddCheck(c.UserContext(), actor(c), d.OrgID, d.ID, in)
+	} else {
+		err = errors.Join(err, models.ValidateCheck(&in, d.Address)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.renderDeviceForm(c, fiber.StatusUnprocessableEntity, d, views.DeviceFormPageVM{Input: deviceInputOf(d),

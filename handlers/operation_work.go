@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -47,10 +48,13 @@ func (h *Handler) setOperationState(c *fiber.Ctx) error {
 			}})
 	}
 	started, ended := c.FormValue("started_at"), c.FormValue("ended_at")
-	if in.StartedAt, err = h.parseLocalTime("started_at", started); err == nil {
-		if in.EndedAt, err = h.parseLocalTime("ended_at", ended); err == nil {
-			err = h.store.SetOperationState(c.UserContext(), actor(c), r.OrgID, r.ID, in)
-		}
+	var startErr, endErr error
+	in.StartedAt, startErr = h.parseLocalTime("started_at", started)
+	in.EndedAt, endErr = h.parseLocalTime("ended_at", ended)
+	if err = errors.Join(startErr, endErr); err == nil {
+		err = h.store.SetOperationState(c.UserContext(), actor(c), r.OrgID, r.ID, in)
+	} else {
+		err = errors.Join(err, h.store.CheckState(in)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
 		return h.renderOperation(c, fiber.StatusUnprocessableEntity, r, views.OperationPageVM{Form: "state", Errors: errs, State: in,

@@ -43,7 +43,7 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 			vm.Check = &checks[i]
 		}
 	}
-	if vm.Evidence, err = h.store.OutageEvidence(ctx, scope(c), o.OrgID, o.ID); err != nil {
+	if err := h.evidencePage(c, &vm); err != nil {
 		return err
 	}
 	if vm.Clock, err = h.store.OutageClock(ctx, scope(c), o.OrgID, o.ID); err != nil {
@@ -92,4 +92,30 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.OutagePage(vm))
+}
+
+// evidencePage fills in the page of evidence that ?page= asks for (the
+// first, newest, when it is missing or not a number; the last when beyond).
+func (h *Handler) evidencePage(c *fiber.Ctx, vm *views.OutagePageVM) error {
+	page := c.QueryInt("page", 1)
+	if page < 1 {
+		page = 1
+	}
+	ctx, o := c.UserContext(), vm.Outage
+	for {
+		ev, total, err := h.store.OutageEvidencePage(ctx, scope(c), o.OrgID, o.ID, (page-1)*views.EvidencePerPage, views.EvidencePerPage)
+		if err != nil {
+			return err
+		}
+		pages := int((total + views.EvidencePerPage - 1) / views.EvidencePerPage)
+		if pages < 1 {
+			pages = 1
+		}
+		if page > pages {
+			page = pages
+			continue
+		}
+		vm.Evidence, vm.EvidenceTotal, vm.EvidencePage, vm.EvidencePages = ev, total, page, pages
+		return nil
+	}
 }

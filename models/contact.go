@@ -268,7 +268,19 @@ func (s *Store) hashPassphrase(ctx context.Context, passphrase string) (string, 
 // old; an empty one keeps it. Details that change lose their "wrong" mark.
 func (s *Store) UpdateContact(ctx context.Context, actor Actor, orgID, id int64, in ContactInput) (*Contact, error) {
 	if err := in.validate(); err != nil {
-		return nil, wrap(err, "update contact")
+		// With every other mistake, the missing passphrase too (the
+		// transaction below finds it only once the rest is valid).
+		var p problems
+		p.add(err)
+		if in.MayAuthorize && in.Passphrase == "" {
+			var c Contact
+			if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).First(&c).Error; err != nil {
+				p.add(notFound(err))
+			} else if !c.HasPassphrase() {
+				p.add(Invalid("passphrase", "error.passphrase_required"))
+			}
+		}
+		return nil, wrap(p.err(), "update contact")
 	}
 	// Hashed before the transaction: Argon2id is slow on purpose, and
 	// writers would wait behind it.

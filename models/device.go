@@ -267,37 +267,33 @@ type CheckInput struct {
 // ValidateCheck checks and normalizes a check's settings; deviceAddr fills
 // an empty ICMP target.
 func ValidateCheck(in *CheckInput, deviceAddr string) error {
+	var p problems
 	in.Target = strings.TrimSpace(in.Target)
-	if err := CheckLine("target", in.Target, 500); err != nil {
-		return err
-	}
+	p.add(CheckLine("target", in.Target, 500))
 	switch in.Kind {
 	case KindICMP:
 		if in.Target == "" {
 			in.Target = deviceAddr
 		}
 		if !ValidHost(in.Target) {
-			return Invalid("target", "error.host_invalid")
+			p.add(Invalid("target", "error.host_invalid"))
 		}
 	case KindHTTP, KindHTTPS:
 		u, err := url.Parse(in.Target)
 		if err != nil || u.Scheme != string(in.Kind) || u.Host == "" || !ValidHost(u.Hostname()) || u.User != nil {
-			return Invalid("target", "error.url_invalid", string(in.Kind))
-		}
-		if p := u.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-				return Invalid("target", "error.url_invalid", string(in.Kind))
+			p.add(Invalid("target", "error.url_invalid", string(in.Kind)))
+		} else if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				p.add(Invalid("target", "error.url_invalid", string(in.Kind)))
 			}
 		}
 		if in.ExpectMin == 0 && in.ExpectMax == 0 {
 			in.ExpectMin, in.ExpectMax = 200, 399
 		}
 		if in.ExpectMin < 100 || in.ExpectMax > 599 || in.ExpectMin > in.ExpectMax {
-			return Invalid("expect", "error.status_range")
+			p.add(Invalid("expect", "error.status_range"))
 		}
-		if err := CheckLine("keyword", in.Keyword, 200); err != nil {
-			return err
-		}
+		p.add(CheckLine("keyword", in.Keyword, 200))
 	case KindSMTP, KindFTP, KindTCP:
 		defPort := map[CheckKind]string{KindSMTP: "25", KindFTP: "21"}[in.Kind]
 		host, port, err := net.SplitHostPort(in.Target)
@@ -306,31 +302,32 @@ func ValidateCheck(in *CheckInput, deviceAddr string) error {
 		}
 		n, perr := strconv.Atoi(port)
 		if err != nil || perr != nil || n < 1 || n > 65535 || !ValidHost(host) {
-			return Invalid("target", "error.hostport_invalid")
+			p.add(Invalid("target", "error.hostport_invalid"))
+		} else {
+			in.Target = net.JoinHostPort(host, port)
 		}
-		in.Target = net.JoinHostPort(host, port)
 	default:
-		return Invalid("kind", "error.check_kind")
+		p.add(Invalid("kind", "error.check_kind"))
 	}
 	if in.Interval == 0 {
 		in.Interval = DefaultInterval
 	}
 	if in.Interval < MinInterval || in.Interval > 24*time.Hour {
-		return Invalid("interval", "error.interval_range", int(MinInterval/time.Second))
+		p.add(Invalid("interval", "error.interval_range", int(MinInterval/time.Second)))
 	}
 	if in.Timeout == 0 {
 		in.Timeout = min(DefaultTimeout, in.Interval/2)
 	}
 	if in.Timeout < 100*time.Millisecond || in.Timeout >= in.Interval || in.Timeout > time.Minute {
-		return Invalid("timeout", "error.timeout_range")
+		p.add(Invalid("timeout", "error.timeout_range"))
 	}
 	if in.FailThreshold == 0 {
 		in.FailThreshold = DefaultFailThreshold
 	}
 	if in.FailThreshold < 1 || in.FailThreshold > 20 {
-		return Invalid("fail_threshold", "error.threshold_range")
+		p.add(Invalid("fail_threshold", "error.threshold_range"))
 	}
-	return nil
+	return p.err()
 }
 
 // AddCheck adds a check to a device of organization orgID.

@@ -83,30 +83,54 @@ var opTransitions = map[string][]string{
 // NextStates lists the states a request may move to from its state.
 func NextStates(state string) []string { return opTransitions[state] }
 
-// SetOperationState moves a request on: work starts (only once
-// authorized), then ends completed or abandoned with what was done and the
-// result. The change is written into the request's timeline.
-func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID int64, in StateInput) error {
+// trim drops the spaces around the form's texts.
+func (in *StateInput) trim() {
+	for _, v := range []*string{&in.Notes, &in.WorkDone, &in.ResultNote, &in.FollowUp} {
+		*v = strings.TrimSpace(*v)
+	}
+}
+
+// validate checks what a state change's form holds without the request:
+// the texts, the dates, and what completing needs. Every mistake is in the
+// answer.
+func (in StateInput) validate(zone *time.Location) error {
+	var p problems
 	for _, f := range []struct {
 		field string
-		v     *string
-		max   int
-	}{{"notes", &in.Notes, 10000}, {"work_done", &in.WorkDone, 10000}, {"result_note", &in.ResultNote, 10000}, {"follow_up", &in.FollowUp, 10000}} {
-		*f.v = strings.TrimSpace(*f.v)
-		if err := CheckText(f.field, *f.v, f.max); err != nil {
-			return wrap(err, "set operation state")
-		}
+		v     string
+	}{{"notes", in.Notes}, {"work_done", in.WorkDone}, {"result_note", in.ResultNote}, {"follow_up", in.FollowUp}} {
+		p.add(CheckText(f.field, f.v, 10000))
 	}
 	for _, w := range []struct {
 		field string
 		t     *time.Time
 	}{{"started_at", in.StartedAt}, {"ended_at", in.EndedAt}} {
 		if w.t != nil {
-			if err := CheckDate(w.field, *w.t, s.zone); err != nil {
-				return wrap(err, "set operation state")
-			}
+			p.add(CheckDate(w.field, *w.t, zone))
 		}
 	}
+	if in.State == OpCompleted && in.WorkDone == "" {
+		p.add(Invalid("work_done", "error.required"))
+	}
+	if (in.State == OpCompleted || in.Result != "") && !slices.Contains(OpResults, in.Result) {
+		p.add(Invalid("result", "operation.error.result"))
+	}
+	return p.err()
+}
+
+// CheckState validates a state change's form without the request, for a
+// handler whose own parsing already failed, so the form shows every error.
+func (s *Store) CheckState(in StateInput) error {
+	in.trim()
+	return in.validate(s.zone)
+}
+
+// SetOperationState moves a request on: work starts (only once
+// authorized), then ends completed or abandoned with what was done and the
+// result. The change is written into the request's timeline.
+func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID int64, in StateInput) error {
+	in.trim()
+	form := in.validate(s.zone)
 	// rederiveTx: ending the work may clip cause spans (clipRequestSpans),
 	// which re-derives missed notices.
 	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
@@ -114,12 +138,19 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		if err != nil {
 			return err
 		}
+		// Every mistake of the form in one answer: the state's first, then
+		// the fields', then those that need the request.
+		var p problems
 		if !slices.Contains(opTransitions[r.State], in.State) {
 			if in.State == OpInProgress && r.State == OpAwaiting {
-				return Invalid("state", "operation.error.not_authorized")
+				p.add(Invalid("state", "operation.error.not_authorized"))
+			} else {
+				p.add(Invalid("state", "operation.error.transition"))
 			}
-			return Invalid("state", "operation.error.transition")
+			p.add(form)
+			return p.err()
 		}
+		p.add(form)
 		now := s.now()
 		upd := map[string]any{"state": in.State, "updated_at": now}
 		if in.Notes != "" {
@@ -132,7 +163,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 				start = in.StartedAt.UTC()
 			}
 			if start.After(now) {
-				return Invalid("started_at", "operation.error.future")
+				p.add(Invalid("started_at", "operation.error.future"))
 			}
 			// Work cannot have started before anyone authorized it; a start
 			// dated earlier would also pull older outages into the window.
@@ -141,7 +172,7 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 				return notFound(err)
 			}
 			if first.DecidedAt != nil && start.Before(first.DecidedAt.Truncate(time.Minute)) {
-				return Invalid("started_at", "operation.error.before_authorization", *first.DecidedAt)
+				p.add(Invalid("started_at", "operation.error.before_authorization", *first.DecidedAt))
 			}
 			upd["started_at"], upd["engineer_id"] = start, actor.UserID
 		case OpCompleted, OpAbandoned:
@@ -150,27 +181,19 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 				end = in.EndedAt.UTC()
 			}
 			if end.After(now) {
-				return Invalid("ended_at", "operation.error.future")
+				p.add(Invalid("ended_at", "operation.error.future"))
 			}
 			if r.StartedAt != nil && end.Before(*r.StartedAt) {
-				return Invalid("ended_at", "operation.error.window_order")
-			}
-			if in.State == OpCompleted {
-				if in.WorkDone == "" {
-					return Invalid("work_done", "error.required")
-				}
-				if !slices.Contains(OpResults, in.Result) {
-					return Invalid("result", "operation.error.result")
-				}
-			}
-			if in.Result != "" && !slices.Contains(OpResults, in.Result) {
-				return Invalid("result", "operation.error.result")
+				p.add(Invalid("ended_at", "operation.error.window_order"))
 			}
 			upd["ended_at"], upd["work_done"], upd["result"], upd["result_note"], upd["follow_up"] =
 				end, in.WorkDone, in.Result, in.ResultNote, in.FollowUp
 			if r.EngineerID == nil {
 				upd["engineer_id"] = actor.UserID
 			}
+		}
+		if err := p.err(); err != nil {
+			return err
 		}
 		res := tx.Model(&OperationRequest{}).Where("id = ? AND state = ?", r.ID, r.State).Updates(upd)
 		if res.Error != nil {

@@ -585,6 +585,25 @@ func (s *Store) OutageEvidence(ctx context.Context, sc Scope, orgID, outageID in
 	return ev, wrap(err, "outage evidence")
 }
 
+// OutageEvidencePage is one page of an outage's evidence, newest first:
+// at most limit probes after skipping offset, with the count of them all.
+func (s *Store) OutageEvidencePage(ctx context.Context, sc Scope, orgID, outageID int64, offset, limit int) ([]OutageProbe, int64, error) {
+	if !sc.Allows(orgID) {
+		return nil, 0, wrap(ErrNotFound, "outage evidence page")
+	}
+	var o Outage
+	if err := s.db.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, outageID).First(&o).Error; err != nil {
+		return nil, 0, wrap(notFound(err), "outage evidence page")
+	}
+	var total int64
+	if err := s.db.WithContext(ctx).Model(&OutageProbe{}).Where("outage_id = ?", o.ID).Count(&total).Error; err != nil {
+		return nil, 0, wrap(err, "outage evidence page")
+	}
+	var ev []OutageProbe
+	err := s.db.WithContext(ctx).Where("outage_id = ?", o.ID).Order("at DESC").Offset(offset).Limit(limit).Find(&ev).Error
+	return ev, total, wrap(err, "outage evidence page")
+}
+
 // OutboxKinds lists the kinds of an organization's outbox events, oldest
 // first (the notifier of a later release reads the rows themselves).
 func (s *Store) OutboxKinds(ctx context.Context, sc Scope, orgID int64) ([]string, error) {

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +14,16 @@ import (
 // the probes behind it, the emergency-notice clock and every notification
 // sent about it with each attempt.
 type OutagePageVM struct {
-	Outage   *models.Outage
-	Org      *models.Organization
-	Device   *models.Device
-	Check    *models.Check
-	Evidence []models.OutageProbe
+	Outage *models.Outage
+	Org    *models.Organization
+	Device *models.Device
+	Check  *models.Check
+	// Evidence is one page of the probes, newest first: page EvidencePage
+	// of EvidencePages, EvidenceTotal probes in all.
+	Evidence      []models.OutageProbe
+	EvidenceTotal int64
+	EvidencePage  int
+	EvidencePages int
 	// Segments split the outage by its cause spans (models.SplitTotals adds them up).
 	Segments []models.OutageSegment
 	Clock    *models.Clock
@@ -152,4 +158,17 @@ func callTask(ctx context.Context, t models.CallTask) string {
 	}
 	// "on their mobile": the channel reads in lower case within the sentence.
 	return T(ctx, key, name, strings.ToLower(ChannelName(ctx, t.Delivery.Channel)), ShowAddress(t.Delivery.Channel, t.Delivery.Address), t.Device)
+}
+
+// EvidencePerPage is how many probes one page of an outage's evidence lists.
+const EvidencePerPage = 50
+
+// evidencePageURL links page n of the outage's evidence, at its section.
+func (vm OutagePageVM) evidencePageURL(n int) string {
+	return Path("/outages/", vm.Outage.ID) + "?page=" + strconv.Itoa(n) + "#evidence-h"
+}
+
+// evidenceStart numbers the page's first probe after those of the pages before.
+func (vm OutagePageVM) evidenceStart() string {
+	return strconv.Itoa((vm.EvidencePage-1)*EvidencePerPage + 1)
 }

@@ -208,3 +208,20 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 	}
 	return created, nil
 }
+
+// demoProvider is the demo's fictional data center when the configuration
+// names no provider at all (no name, address, phone, fax or email), so that
+// the demo's PDFs carry a letterhead and return instructions; ok is false,
+// and the configured identity stays, when any of them is set.
+func demoProvider(configured models.Provider) (p models.Provider, ok bool) {
+	if configured.Name != "" || configured.Address != "" || configured.Phone != "" || configured.Fax != "" || configured.Email != "" {
+		return configured, false
+	}
+	p = configured // a configured logo stays
+	p.Name = "示例云数据中心 Example Cloud Data Center Ltd."
+	p.Address = "北京市朝阳区示例路 88 号 3 层\nFloor 3, 88 Example Road, Chaoyang District, Beijing 100020"
+	p.Phone = "+861055550100"
+	p.Fax = "+861055550199"
+	p.Email = "service@idc.example"
+	return p, true
+}

@@ -171,3 +171,25 @@ func TestDemoSwitchesOffChecksOfThePortal(t *testing.T) {
 		t.Errorf("the old check of the portal's /healthz after the demo ran again: %+v, %v; want switched off", c, err)
 	}
 }
+
+// The demo names a fictional provider when none is configured, one that the
+// settings would accept as typed; a configured identity, even only a name,
+// stays as it is.
+func TestDemoProvider(t *testing.T) {
+	p, ok := demoProvider(models.Provider{})
+	if !ok || p.Name == "" || p.Address == "" || p.Phone == "" || p.Email == "" || !p.Returnable() {
+		t.Fatalf("demo provider = %+v, %v; want a name, address, phone and email", p, ok)
+	}
+	c, err := loadConfig(env(map[string]string{"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_PROVIDER_NAME": p.Name,
+		"PORTAL_PROVIDER_ADDRESS": p.Address, "PORTAL_PROVIDER_PHONE": p.Phone, "PORTAL_PROVIDER_FAX": p.Fax, "PORTAL_PROVIDER_EMAIL": p.Email}))
+	if err != nil {
+		t.Fatalf("the settings refuse the demo provider: %v", err)
+	}
+	if c.Provider.Name != p.Name || c.Provider.Address != p.Address || c.Provider.Phone != p.Phone || c.Provider.Email != p.Email {
+		t.Errorf("the settings read the demo provider as %+v, want %+v", c.Provider, p)
+	}
+	own := models.Provider{Email: "noc@own.example"}
+	if got, ok := demoProvider(own); ok || got.Name != "" || got.Email != own.Email {
+		t.Errorf("with a configured email the demo provider is %+v, %v; want the configured one", got, ok)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/colo-portal/portal/models"
 )
 
 func freePort(t *testing.T) string {
@@ -88,6 +90,9 @@ func TestServe(t *testing.T) {
 			}
 			if cmd == "demo" && !strings.Contains(out.String(), "admin@idc.example") {
 				t.Errorf("demo printed no sign-in table:\n%s", out.String())
+			}
+			if demo, _ := demoProvider(models.Provider{}); cmd == "demo" && !strings.Contains(out.String(), "headed "+demo.Name) {
+				t.Errorf("demo without PORTAL_PROVIDER_* did not take its fictional provider:\n%s", out.String())
 			}
 		})
 	}
