@@ -33,26 +33,26 @@ const (
 
 // OutageURL is the page of an outage, or "" without a base URL.
 func OutageURL(baseURL string, outageID int64) string {
+	return pageURL(baseURL, fmt.Sprintf("/outages/%d", outageID))
+}
+
+// pageURL is path on the portal at baseURL, or "" without a base URL (a
+// notice then carries no link).
+func pageURL(baseURL, path string) string {
 	if baseURL == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s/outages/%d", strings.TrimRight(baseURL, "/"), outageID)
+	return strings.TrimRight(baseURL, "/") + path
 }
 
 // OperationURL is the page of an operation request, or "" without a base URL.
 func OperationURL(baseURL, requestRef string) string {
-	if baseURL == "" {
-		return ""
-	}
-	return strings.TrimRight(baseURL, "/") + "/operations/" + requestRef
+	return pageURL(baseURL, "/operations/"+requestRef)
 }
 
 // ContactsURL is the customer's page of authorized contacts, or "".
 func ContactsURL(baseURL string) string {
-	if baseURL == "" {
-		return ""
-	}
-	return strings.TrimRight(baseURL, "/") + "/contacts"
+	return pageURL(baseURL, "/contacts")
 }
 
 func deviceName(f *models.NoticeFacts) string {
@@ -274,18 +274,12 @@ func shorten(text, url string) string {
 // InvitationURL is the link with which an invited user sets a password,
 // or "" without a base URL (the email then says to ask for a new one).
 func InvitationURL(baseURL, token string) string {
-	if baseURL == "" {
-		return ""
-	}
-	return strings.TrimRight(baseURL, "/") + "/invite/" + token
+	return pageURL(baseURL, "/invite/"+token)
 }
 
 // AccountURL is the user's account page, or "".
 func AccountURL(baseURL string) string {
-	if baseURL == "" {
-		return ""
-	}
-	return strings.TrimRight(baseURL, "/") + "/account"
+	return pageURL(baseURL, "/account")
 }
 
 // composeRecoveryUsed tells a user that one of their recovery codes was
