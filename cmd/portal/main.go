@@ -155,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		}
 		if p, ok := demoProvider(cfg.Provider); ok {
 			cfg.Provider = p
-			fmt.Fprintf(stdout, "No provider identity is configured (PORTAL_PROVIDER_*): the demo's documents are headed “%s”\n", p.Name)
+			fmt.Fprintf(stdout, "No provider identity is configured (PORTAL_PROVIDER_*): the demo's documents are headed %s\n", p.Name)
 		}
 		svcCtx, stopService := context.WithCancel(ctx)
 		defer stopService()
