@@ -186,7 +186,7 @@ func (h *Handler) showAudit(c *fiber.Ctx) error {
 		return err
 	}
 	if vm.Errors != nil {
-		return h.render(c, fiber.StatusUnprocessableEntity, views.AuditPage(vm))
+		return h.renderAudit(c, fiber.StatusUnprocessableEntity, vm)
 	}
 	f.Limit = 100
 	if id := optionalID(c.Query("before")); id != nil {
@@ -200,14 +200,13 @@ func (h *Handler) showAudit(c *fiber.Ctx) error {
 	if len(events) == f.Limit {
 		vm.NextBefore = events[len(events)-1].ID
 	}
-	return h.render(c, fiber.StatusOK, views.AuditPage(vm))
+	return h.renderAudit(c, fiber.StatusOK, vm)
 }
 
 // auditFilter reads the audit page's filter from the query (user,
 // organization, action, dates in the portal's zone, the end date
-// included) and fills the page's choices.
+// included).
 func (h *Handler) auditFilter(c *fiber.Ctx) (models.AuditFilter, views.AuditPageVM, error) {
-	ctx := c.UserContext()
 	f := models.AuditFilter{Action: c.Query("action")}
 	if !slices.Contains(models.AuditActions, f.Action) {
 		f.Action = ""
@@ -251,16 +250,23 @@ func (h *Handler) auditFilter(c *fiber.Ctx) (models.AuditFilter, views.AuditPage
 			vm.Errors[v.Field] = v
 		}
 	}
+	return f, vm, nil
+}
+
+// renderAudit shows the audit page with its filter's choices of users and
+// organizations, read only when a page is shown (not for a CSV export).
+func (h *Handler) renderAudit(c *fiber.Ctx, status int, vm views.AuditPageVM) error {
+	ctx := c.UserContext()
 	users, err := h.store.ListUsers(ctx, scope(c), models.UserFilter{})
 	if err != nil {
-		return f, vm, err
+		return err
 	}
 	orgs, err := h.store.ListOrgs(ctx, scope(c))
 	if err != nil {
-		return f, vm, err
+		return err
 	}
 	vm.Users, vm.Orgs = users, orgs
-	return f, vm, nil
+	return h.render(c, status, views.AuditPage(vm))
 }
 
 // auditExportMax bounds one CSV export; the filter narrows a larger one.
@@ -275,7 +281,7 @@ func (h *Handler) downloadAudit(c *fiber.Ctx) error {
 		return err
 	}
 	if vm.Errors != nil {
-		return h.render(c, fiber.StatusUnprocessableEntity, views.AuditPage(vm))
+		return h.renderAudit(c, fiber.StatusUnprocessableEntity, vm)
 	}
 	ctx := c.UserContext()
 	var buf bytes.Buffer

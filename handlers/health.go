@@ -52,17 +52,17 @@ func (h *Handler) checkDatabase(c *fiber.Ctx) (int, error) {
 // health answers 200 while the database answers a real query in time,
 // 503 otherwise: is this process worth keeping (Docker, a supervisor)?
 func (h *Handler) health(c *fiber.Ctx) error {
-	check := h.checkDatabase
+	ctx, cancel := context.WithTimeout(c.UserContext(), h.dbTimeout)
+	defer cancel()
+	var err error
 	if h.ready.migrating.Load() {
 		// The schema is not there yet: a migrating instance is alive
 		// while its database answers.
-		check = func(c *fiber.Ctx) (int, error) {
-			ctx, cancel := context.WithTimeout(c.UserContext(), h.dbTimeout)
-			defer cancel()
-			return 0, h.store.Ping(ctx)
-		}
+		err = h.store.Ping(ctx)
+	} else {
+		_, err = h.store.CheckDatabase(ctx)
 	}
-	if _, err := check(c); err != nil {
+	if err != nil {
 		h.logger(c).Warn("health check: database does not answer in time", "err", err)
 		c.Set(fiber.HeaderRetryAfter, itoa(retryUnavailable))
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")

@@ -46,11 +46,11 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Awaiting, err = h.store.RequestsAwaitingCustomer(ctx, sc, orgID); err != nil {
 		return err
 	}
-	from := monthStart(vm.Now, h.location())
+	from := monthStart(vm.Now, h.loc)
 	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
 		return err
 	}
-	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.location())
+	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.loc)
 	if err != nil {
 		return err
 	}
@@ -75,13 +75,6 @@ func deviceMonth(d models.DeviceUptime) views.DeviceMonth {
 		dm.Since = &since
 	}
 	return dm
-}
-
-func (h *Handler) location() *time.Location {
-	if h.loc == nil {
-		return time.UTC
-	}
-	return h.loc
 }
 
 // monthStart is midnight of the first of t's month in loc.

@@ -215,8 +215,10 @@ func (s *Store) AskForContacts(ctx context.Context, actor Actor, orgID int64) (i
 	return int(n), wrap(err, "ask for contacts")
 }
 
-// contactsRequestRecipients are the enabled portal users of orgID.
-func contactsRequestRecipients(tx *gorm.DB, orgID int64) ([]emailRecipient, error) {
+// orgUserRecipients are the enabled portal users of orgID, the
+// recipients of what concerns the whole organization (a phone lock, a
+// request to add contacts).
+func orgUserRecipients(tx *gorm.DB, orgID int64) ([]emailRecipient, error) {
 	var us []User
 	if err := tx.Where("org_id = ? AND role = ? AND disabled_at IS NULL", orgID, RoleCustomer).Order("id").Find(&us).Error; err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 	case EventOutageCauseSpan:
 		rs, err = causeSpanRecipients(tx, ev)
 	case EventContactsRequested:
-		rs, err = contactsRequestRecipients(tx, ev.OrgID)
+		rs, err = orgUserRecipients(tx, ev.OrgID)
 	}
 	if err != nil {
 		return nil, err
@@ -210,13 +210,9 @@ func phoneLockRecipients(tx *gorm.DB, orgID, contactID int64) ([]emailRecipient,
 	if err := tx.Select("id", "email", "locale").Where("org_id = ? AND id = ?", orgID, contactID).First(&c).Error; err != nil {
 		return nil, optionalRow(err)
 	}
-	var us []User
-	if err := tx.Where("org_id = ? AND role = ? AND disabled_at IS NULL", orgID, RoleCustomer).Order("id").Find(&us).Error; err != nil {
+	out, err := orgUserRecipients(tx, orgID)
+	if err != nil {
 		return nil, err
-	}
-	var out []emailRecipient
-	for _, u := range us {
-		out = append(out, emailRecipient{Address: u.Email, Locale: u.Locale})
 	}
 	if c.Email != "" {
 		out = append(out, emailRecipient{ContactID: c.ID, Address: c.Email, Locale: c.Locale})

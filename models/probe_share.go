@@ -107,23 +107,24 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	if err := db.Where("seen_until >= ?", window).Find(&live).Error; err != nil {
 		return r, wrap(err, "share checks: live instances")
 	}
-	var total int64
-	if err := db.Model(&Check{}).Where("enabled = ?", true).Count(&total).Error; err != nil {
-		return r, wrap(err, "share checks: count")
-	}
+	// One scan counts the enabled checks and, per owner, those whose lease
+	// is still running.
 	var rows []struct {
 		LeaseOwner string
 		N          int
+		Total      int
 	}
-	if err := db.Model(&Check{}).Select("lease_owner, COUNT(*) AS n").Where("enabled = ? AND lease_until >= ?", true, window).
-		Group("lease_owner").Scan(&rows).Error; err != nil {
+	if err := db.Model(&Check{}).Select("lease_owner, SUM(CASE WHEN lease_until >= ? THEN 1 ELSE 0 END) AS n, COUNT(*) AS total", window).
+		Where("enabled = ?", true).Group("lease_owner").Scan(&rows).Error; err != nil {
 		return r, wrap(err, "share checks: count held")
 	}
+	total := 0
 	held := map[string]int{}
 	for _, row := range rows {
+		total += row.Total
 		held[row.LeaseOwner] = row.N
 	}
-	targets := shareTargets(int(total), live)
+	targets := shareTargets(total, live)
 	r.Instances, r.Target = len(live), targets[owner]
 	mine := held[owner]
 

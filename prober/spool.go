@@ -27,6 +27,8 @@ type spool interface {
 	Replay(chunk int, write func([]models.ProbeResult) error) (int, error)
 	// Len is how many bytes (file) or results (memory) wait.
 	Len() int64
+	// Torn counts the damaged records replays have skipped so far.
+	Torn() int64
 	Name() string
 	Close() error
 }
@@ -390,6 +392,8 @@ type memSpool struct {
 }
 
 func (m *memSpool) Name() string { return "memory" }
+
+func (m *memSpool) Torn() int64 { return 0 }
 
 func (m *memSpool) Len() int64 { return int64(len(m.rs)) }
 

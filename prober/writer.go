@@ -215,11 +215,7 @@ func (w *writer) toSpool(rs []models.ProbeResult) {
 
 // noteTorn counts and reports the torn records the last replay skipped.
 func (w *writer) noteTorn() {
-	t, ok := w.spool.(interface{ Torn() int64 })
-	if !ok {
-		return
-	}
-	if n := t.Torn() - w.tornSeen; n > 0 {
+	if n := w.spool.Torn() - w.tornSeen; n > 0 {
 		w.tornSeen += n
 		w.stats.lost.Add(n)
 		w.log.Error("prober: torn spool records skipped, results lost", "results", n, "spool", w.spool.Name())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/colo-portal/portal/models"
@@ -156,8 +155,7 @@ func callTask(ctx context.Context, t models.CallTask) string {
 	if t.Delivery.Event == models.EventOutageClosed {
 		key = "oncall.call_task_closed"
 	}
-	// "on their mobile": the channel reads in lower case within the sentence.
-	return T(ctx, key, name, strings.ToLower(ChannelName(ctx, t.Delivery.Channel)), ShowAddress(t.Delivery.Channel, t.Delivery.Address), t.Device)
+	return T(ctx, key, name, ChannelNoun(ctx, t.Delivery.Channel), ShowAddress(t.Delivery.Channel, t.Delivery.Address), t.Device)
 }
 
 // EvidencePerPage is how many probes one page of an outage's evidence lists.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/prober"
 	"github.com/colo-portal/portal/views"
 )
@@ -160,9 +161,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		svcCtx, stopService := context.WithCancel(ctx)
 		defer stopService()
 		startDemoService(svcCtx, cfg.Listen, log)
-		return serve(ctx, cfg, store, log, false)
+		return serve(ctx, cfg, store, blobs, log, false)
 	}
-	return serve(ctx, cfg, store, log, true)
+	return serve(ctx, cfg, store, nil, log, true)
 }
 
 // openStore connects and, with migrate, applies pending migrations.
@@ -202,13 +203,16 @@ func migrateStore(ctx context.Context, store *models.Store, log *slog.Logger) er
 // SIGTERM, then drains requests and stops the background work. With
 // migrate it listens first and applies pending migrations then: until they
 // are done, /readyz answers "migrating", /healthz only pings, every other
-// route answers 503, and no background work runs.
-func serve(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger, migrate bool) error {
+// route answers 503, and no background work runs. blobs is the document
+// store when the caller opened it already (the demo), else nil.
+func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstore.Store, log *slog.Logger, migrate bool) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	blobs, err := cfg.openDocuments(ctx)
-	if err != nil {
-		return err
+	if blobs == nil {
+		var err error
+		if blobs, err = cfg.openDocuments(ctx); err != nil {
+			return err
+		}
 	}
 	log.Info("documents", "store", blobs.Where())
 	// Requests outlive the signal by the drain below; their contexts end
