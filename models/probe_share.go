@@ -45,9 +45,6 @@ type ShareRound struct {
 	OfferedUntil time.Time
 }
 
-// idChunk bounds the IDs of one IN list (SQLite allows 32,766 variables).
-const idChunk = 1000
-
 // ShareChecks is one lease round of owner, run every Lease/4. It says owner
 // is alive, renews its leases, and moves it towards its fair share of the
 // enabled checks: the live instances (alive beyond the hand-over window)
@@ -224,19 +221,6 @@ func (s *Store) claimChecks(ctx context.Context, db *gorm.DB, owner string, o Sh
 // the optimizer picks (a small table is scanned whole).
 func (s *Store) leaseWrite(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.rederiveTx(ctx, fn) // READ COMMITTED on MySQL
-}
-
-// chunks yields ids idChunk at a time.
-func chunks(ids []int64) func(func([]int64) bool) {
-	return func(yield func([]int64) bool) {
-		for len(ids) > 0 {
-			n := min(idChunk, len(ids))
-			if !yield(ids[:n]) {
-				return
-			}
-			ids = ids[n:]
-		}
-	}
 }
 
 // shareTargets splits total checks over the live instances: evenly, except
