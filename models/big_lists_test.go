@@ -158,6 +158,10 @@ func TestListStatementsPastTheVariableLimit(t *testing.T) {
 		org := f.fx.OrgA.ID
 
 		t.Run("one instance claims and renews 100,000 checks", func(t *testing.T) {
+			clock.Advance(models.UnprobedGrace + time.Second)
+			if u, err := f.s.UnprobedChecks(ctx, models.UnprobedGrace); err != nil || u.Checks != bigChecks {
+				t.Fatalf("before any claim: %d unprobed checks (%v), want %d", u.Checks, err, bigChecks)
+			}
 			for round := range 2 {
 				r, err := f.s.ShareChecks(ctx, "big", models.ShareOptions{Lease: time.Minute, Max: 2 * bigChecks})
 				if err != nil {
@@ -167,6 +171,9 @@ func TestListStatementsPastTheVariableLimit(t *testing.T) {
 					t.Fatalf("round %d holds %d checks, want %d", round, len(r.Checks), bigChecks)
 				}
 				clock.Advance(15 * time.Second)
+			}
+			if u, err := f.s.UnprobedChecks(ctx, models.UnprobedGrace); err != nil || u.Checks != 0 {
+				t.Fatalf("all held: %d unprobed checks (%v), want 0", u.Checks, err)
 			}
 		})
 

@@ -43,6 +43,10 @@ type ShareRound struct {
 	// OfferedUntil all the same, as the new owner starts then.
 	OfferedIDs   []int64
 	OfferedUntil time.Time
+	// Unprobed are the enabled checks no instance held for a lease and a
+	// round (Lease + Lease/4) before this round: an alarm. Counted at
+	// the round's start, so it is set even when the round fails later.
+	Unprobed Unprobed
 }
 
 // ShareChecks is one lease round of owner, run every Lease/4. It says owner
@@ -83,6 +87,10 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		return tx.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error
 	}); err != nil {
 		return r, wrap(err, "share checks: forget old instances")
+	}
+	var err error
+	if r.Unprobed, err = s.UnprobedChecks(ctx, o.Lease+o.Lease/4); err != nil {
+		return r, err // wrapped: "unprobed checks"
 	}
 	// Renew by primary key, which locks the rows in key order as the result
 	// writer does; an UPDATE … WHERE lease_owner = ? may scan the table (the
@@ -180,7 +188,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		}
 		r.Claimed += n
 	}
-	err := db.Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&r.Checks).Error
+	err = db.Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&r.Checks).Error
 	return r, wrap(err, "share checks: read held")
 }
 
