@@ -106,6 +106,24 @@ func newBigFleet(t *testing.T, db dbtest.DB, clock *dbtest.Clock) *bigFleet {
 	}
 	copyRows(t, g, "deliveries", nil, "FROM deliveries t JOIN nums ON nums.n BETWEEN 2 AND ? WHERE t.id = ?", bigChecks, dl.ID)
 
+	// A missed emergency-notice clock and its deduction line per outage,
+	// all on one day: a power failure across the data center.
+	day := f.outStart.UTC().Format(time.DateOnly)
+	c0 := models.Clock{OrgID: org, Kind: models.ClockEmergencyNotice, RefID: 0, StartedAt: f.outStart.Add(time.Minute),
+		DeadlineAt: f.outStart.Add(16 * time.Minute), Outcome: models.ClockMissed, CreatedAt: f.outStart}
+	if err := g.Create(&c0).Error; err != nil {
+		t.Fatal(err)
+	}
+	copyRows(t, g, "sla_clocks", map[string]string{"ref_id": "o.id"}, "FROM sla_clocks t JOIN outages o ON o.org_id = ? WHERE t.id = ?", org, c0.ID)
+	exec("DELETE FROM sla_clocks WHERE id = ?", c0.ID)
+	l0 := models.Deduction{OrgID: org, Kind: models.ClockEmergencyNotice, ClockID: 0, Day: day, CreatedAt: f.outStart}
+	if err := g.Create(&l0).Error; err != nil {
+		t.Fatal(err)
+	}
+	copyRows(t, g, "deductions", map[string]string{"clock_id": "c.id"},
+		"FROM deductions t JOIN sla_clocks c ON c.org_id = ? AND c.kind = ? WHERE t.id = ?", org, models.ClockEmergencyNotice, l0.ID)
+	exec("DELETE FROM deductions WHERE id = ?", l0.ID)
+
 	for _, q := range []struct {
 		table string
 		out   *[]int64
@@ -202,6 +220,27 @@ func TestListStatementsPastTheVariableLimit(t *testing.T) {
 			}
 			if _, err := f.s.CauseSpansOf(ctx, models.AllOrgs(), org, f.outages); err != nil {
 				t.Error(err)
+			}
+		})
+
+		t.Run("the missed notices of 50,000 outages on one day", func(t *testing.T) {
+			day := f.outStart.UTC().Format(time.DateOnly)
+			next := f.outStart.UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+			outs, err := f.s.NoticeOutcomes(ctx, models.AllOrgs(), org, day, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(outs) != bigDevices {
+				t.Fatalf("%d notice outcomes, want %d", len(outs), bigDevices)
+			}
+			seen := map[int64]bool{}
+			for _, o := range outs {
+				seen[o.OutageID] = true
+			}
+			for _, id := range []int64{f.outages[0], f.outages[bigDevices/2], f.outages[bigDevices-1]} {
+				if !seen[id] {
+					t.Errorf("outage %d has no notice outcome", id)
+				}
 			}
 		})
 
