@@ -461,3 +461,42 @@ func TestSQLiteBusyIsRetryable(t *testing.T) {
 		t.Errorf("%s: lock error %q (%T) is not retryable", models.SQLiteDriver, err, err)
 	}
 }
+
+// TestSQLitePragmas: the DSN's pragmas reach every pooled connection with
+// the linked driver (each driver parses its own DSN).
+func TestSQLitePragmas(t *testing.T) {
+	db := dbtest.DB{Name: "sqlite", URL: "sqlite:" + filepath.Join(t.TempDir(), "portal.db")}
+	dbtest.Open(t, db)
+	g := rawDB(t, db)
+	sqlDB, err := g.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Two connections held at once, so the second is not the first again.
+	var conns []*sql.Conn
+	for range 2 {
+		c, err := sqlDB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1", "synchronous": "1"} {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: %s = %s, want %s (driver %s)", i, pragma, got, want, models.SQLiteDriver)
+			}
+		}
+	}
+	var version string
+	if err := conns[0].QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s, SQLite %s", models.SQLiteDriver, version)
+}
