@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // DeviceState is a device's state from its checks: down when any enabled
@@ -182,23 +185,33 @@ func (s *Store) GetDeviceUptime(ctx context.Context, sc Scope, orgID, deviceID i
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "get device uptime")
 	}
-	if loc == nil {
-		loc = time.UTC
-	}
-	now := s.now()
 	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
 		return nil, wrap(err, "get device uptime")
 	}
-	checks, err := s.ListChecks(ctx, sc, orgID, deviceID)
-	if err != nil {
-		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
+	return s.DeviceUptimeOf(ctx, sc, d, loc)
+}
+
+// DeviceUptimeOf measures device d, already read through a scoped
+// GetDevice (the device page has it): two queries, its checks and its
+// outages. A device outside sc is ErrNotFound.
+func (s *Store) DeviceUptimeOf(ctx context.Context, sc Scope, d *Device, loc *time.Location) (*DeviceUptime, error) {
+	if !sc.Allows(d.OrgID) {
+		return nil, wrap(ErrNotFound, "get device uptime")
 	}
-	spans, err := s.OutageSpans(ctx, sc, orgID, []int64{deviceID}, uptimeFrom(now, loc), now)
-	if err != nil {
-		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
+	if loc == nil {
+		loc = time.UTC
 	}
-	u := ComputeUptime(*d, checks, spans[deviceID], now, loc)
+	now := s.now()
+	checks, err := s.ListChecks(ctx, sc, d.OrgID, d.ID)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of device %d: %w", d.ID, err)
+	}
+	spans, err := s.OutageSpans(ctx, sc, d.OrgID, []int64{d.ID}, uptimeFrom(now, loc), now)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of device %d: %w", d.ID, err)
+	}
+	u := ComputeUptime(*d, checks, spans[d.ID], now, loc)
 	return &u, nil
 }
 
@@ -212,54 +225,166 @@ type FleetDevice struct {
 	LastAt     *time.Time // the latest probe of any check
 }
 
-// ListFleet lists the devices of every organization that sc sees,
-// problems first: down, then unknown, then up; then by organization and
-// name. Two queries, whatever the size of the fleet.
-func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) {
+// FleetPageSize is how many devices one page of the fleet shows.
+const FleetPageSize = 100
+
+// FleetQuery narrows and pages the fleet: every field is optional.
+type FleetQuery struct {
+	// Search is part of a device's name or address, of one of its
+	// checks' targets, or of its organization's name (case-insensitive
+	// for Latin letters).
+	Search string
+	State  string // StatusDown, StatusUnknown or StatusUp; "" for any
+	OrgID  int64  // one organization; 0 for every one sc sees
+	Page   int    // from 1; past the last page is the last page
+}
+
+// FleetCounts counts devices by state.
+type FleetCounts struct{ Down, Unknown, Up int }
+
+// Total is every device counted.
+func (c FleetCounts) Total() int { return c.Down + c.Unknown + c.Up }
+
+// Of is the count of one state; "" is the total.
+func (c FleetCounts) Of(state string) int {
+	switch state {
+	case StatusDown:
+		return c.Down
+	case StatusUnknown:
+		return c.Unknown
+	case StatusUp:
+		return c.Up
+	}
+	return c.Total()
+}
+
+// Fleet is one page of the fleet.
+type Fleet struct {
+	Devices []FleetDevice
+	// Counts are the devices that the search and the organization match,
+	// whatever their state; the state filter picks one of them.
+	Counts      FleetCounts
+	Page, Pages int // Pages is at least 1
+}
+
+// fleetStateRank is a device's stateRank in SQL, from the aggregate of its
+// checks (cs, left-joined): down when an enabled check is down, unknown
+// when none is enabled or one is neither up nor down, else up; as
+// DeviceState decides it.
+const fleetStateRank = "CASE WHEN COALESCE(cs.down_n, 0) > 0 THEN 0 " +
+	"WHEN COALESCE(cs.enabled_n, 0) = 0 OR cs.notup_n > 0 THEN 1 ELSE 2 END"
+
+// likeEscape escapes the wildcards of a LIKE pattern with '!'.
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// fleetBase is the devices of the fleet that sc sees and q matches
+// (but for q.State), joined with their organization and the aggregate of
+// their checks as cs.
+func (s *Store) fleetBase(ctx context.Context, sc Scope, q FleetQuery) *gorm.DB {
 	db := s.db.WithContext(ctx)
-	var out []FleetDevice
-	if err := sc.apply(db.Model(&Device{}), "org_id").Select("devices.*, organizations.name AS org_name").
-		Joins("JOIN organizations ON organizations.id = devices.org_id").Scan(&out).Error; err != nil {
+	agg := sc.apply(db.Table("checks"), "checks.org_id").Select("device_id, "+
+		"SUM(CASE WHEN enabled = ? THEN 1 ELSE 0 END) AS enabled_n, "+
+		"SUM(CASE WHEN enabled = ? AND status = ? THEN 1 ELSE 0 END) AS down_n, "+
+		"SUM(CASE WHEN enabled = ? AND status <> ? THEN 1 ELSE 0 END) AS notup_n",
+		true, true, StatusDown, true, StatusUp).Group("device_id")
+	if q.OrgID != 0 {
+		agg = agg.Where("checks.org_id = ?", q.OrgID)
+	}
+	base := sc.apply(db.Table("devices"), "devices.org_id").
+		Joins("JOIN organizations ON organizations.id = devices.org_id").
+		Joins("LEFT JOIN (?) AS cs ON cs.device_id = devices.id", agg)
+	if q.OrgID != 0 {
+		base = base.Where("devices.org_id = ?", q.OrgID)
+	}
+	if term := strings.TrimSpace(q.Search); term != "" {
+		like := "%" + likeEscape(term) + "%"
+		base = base.Where("devices.name LIKE ? ESCAPE '!' OR devices.address LIKE ? ESCAPE '!' OR organizations.name LIKE ? ESCAPE '!' "+
+			"OR EXISTS (SELECT 1 FROM checks t WHERE t.device_id = devices.id AND t.target LIKE ? ESCAPE '!')", like, like, like, like)
+	}
+	return base
+}
+
+// ListFleet lists one page of the devices of every organization that sc
+// sees, problems first: down, then unknown, then up; then by
+// organization and name. Three queries, whatever the size of the fleet:
+// the counts by state, the page, and the page's checks.
+func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
+	var counts []struct {
+		StateRank int
+		N         int
+	}
+	ranked := s.fleetBase(ctx, sc, q).Select(fleetStateRank + " AS state_rank")
+	if err := s.db.WithContext(ctx).Table("(?) AS f", ranked).Select("state_rank, COUNT(*) AS n").
+		Group("state_rank").Scan(&counts).Error; err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
-	var checks []Check
-	if err := sc.apply(db, "org_id").Select("device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
+	f := &Fleet{}
+	for _, c := range counts {
+		switch c.StateRank {
+		case 0:
+			f.Counts.Down = c.N
+		case 1:
+			f.Counts.Unknown = c.N
+		default:
+			f.Counts.Up = c.N
+		}
+	}
+	rank := -1
+	if q.State != "" {
+		rank = stateRank(q.State)
+		if q.State != StatusDown && q.State != StatusUnknown && q.State != StatusUp {
+			return nil, wrap(Invalid("state", "error.bad_request"), "fleet")
+		}
+	}
+	matched := f.Counts.Of(q.State)
+	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
+	f.Page = min(max(q.Page, 1), f.Pages)
+	if matched == 0 {
+		return f, nil
+	}
+	page := s.fleetBase(ctx, sc, q).Select("devices.*, organizations.name AS org_name, " + fleetStateRank + " AS state_rank")
+	if rank >= 0 {
+		page = page.Where(fleetStateRank+" = ?", rank)
+	}
+	if err := page.Order("state_rank, organizations.name, devices.name, devices.id").
+		Limit(FleetPageSize).Offset((f.Page - 1) * FleetPageSize).Scan(&f.Devices).Error; err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
+	}
+	ids := make([]int64, len(f.Devices))
+	for i, d := range f.Devices {
+		ids[i] = d.ID
+	}
+	var checks []Check
+	if len(ids) > 0 {
+		// At most FleetPageSize IDs: one page.
+		if err := sc.apply(s.db.WithContext(ctx), "org_id").Select("device_id", "enabled", "status", "last_at").
+			Where("device_id IN ?", ids).Find(&checks).Error; err != nil {
+			return nil, fmt.Errorf("models: fleet: %w", err)
+		}
 	}
 	byDevice := map[int64][]Check{}
 	for _, c := range checks {
 		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
 	}
-	for i := range out {
-		f := &out[i]
-		cs := byDevice[f.ID]
-		f.State = DeviceState(cs)
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		cs := byDevice[d.ID]
+		d.State = DeviceState(cs)
 		for _, c := range cs {
-			if c.LastAt != nil && (f.LastAt == nil || c.LastAt.After(*f.LastAt)) {
+			if c.LastAt != nil && (d.LastAt == nil || c.LastAt.After(*d.LastAt)) {
 				at := *c.LastAt
-				f.LastAt = &at
+				d.LastAt = &at
 			}
 			if !c.Enabled {
 				continue
 			}
-			f.Checks++
+			d.Checks++
 			if c.Status == StatusDown {
-				f.ChecksDown++
+				d.ChecksDown++
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if ra, rb := stateRank(a.State), stateRank(b.State); ra != rb {
-			return ra < rb
-		}
-		if a.OrgName != b.OrgName {
-			return a.OrgName < b.OrgName
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.ID < b.ID
-	})
-	return out, nil
+	return f, nil
 }
