@@ -299,9 +299,12 @@ func (s *Store) fleetBase(ctx context.Context, sc Scope, q FleetQuery) *gorm.DB 
 		base = base.Where("devices.org_id = ?", q.OrgID)
 	}
 	if term := strings.TrimSpace(q.Search); term != "" {
-		like := "%" + likeEscape(term) + "%"
-		base = base.Where("devices.name LIKE ? ESCAPE '!' OR devices.address LIKE ? ESCAPE '!' OR organizations.name LIKE ? ESCAPE '!' "+
-			"OR EXISTS (SELECT 1 FROM checks t WHERE t.device_id = devices.id AND t.target LIKE ? ESCAPE '!')", like, like, like, like)
+		// LOWER on both sides: MySQL's tables compare text as bytes
+		// (utf8mb4_bin), as SQLite does; LIKE would differ between them.
+		like := "%" + likeEscape(strings.ToLower(term)) + "%"
+		base = base.Where("LOWER(devices.name) LIKE ? ESCAPE '!' OR LOWER(devices.address) LIKE ? ESCAPE '!' "+
+			"OR LOWER(organizations.name) LIKE ? ESCAPE '!' "+
+			"OR EXISTS (SELECT 1 FROM checks t WHERE t.device_id = devices.id AND LOWER(t.target) LIKE ? ESCAPE '!')", like, like, like, like)
 	}
 	return base
 }
