@@ -240,9 +240,9 @@ type filled struct {
 	deviceName                             string
 	// fleetOrgID is the second organization, one of the fleet's (the
 	// measured one when there is only one); fleetName a device of it.
-	fleetOrgID int64
-	fleetName  string
-	results, rollups, outages              int
+	fleetOrgID                int64
+	fleetName                 string
+	results, rollups, outages int
 }
 
 // fillHistory creates the organizations, users and devices, and a year of
