@@ -130,6 +130,24 @@ func TestFleetPagesSearchesAndFilters(t *testing.T) {
 			wantNoBody(t, r, zh("uptime.count_unknown", 104))
 		})
 
+		t.Run("an organization's uptime page is paged too, counting every device", func(t *testing.T) {
+			r := eng.get("/orgs/" + ids(fx.OrgB.ID) + "/uptime")
+			wantStatus(t, r, http.StatusOK)
+			if n := strings.Count(r.Body, `class="card devcard"`); n != 100 {
+				t.Errorf("page 1: %d devices, want 100", n)
+			}
+			wantBody(t, r, zh("uptime.devices_count", 104), zh("uptime.count_unknown", 104), zh("fleet.page_of", 1, 2),
+				`href="/orgs/`+ids(fx.OrgB.ID)+`/uptime?page=2"`)
+			r = eng.get("/orgs/" + ids(fx.OrgB.ID) + "/uptime?page=2")
+			if n := strings.Count(r.Body, `class="card devcard"`); n != 4 || !strings.Contains(r.Body, ">game-103<") {
+				t.Errorf("page 2: %d devices, want 4 ending with game-103", n)
+			}
+			// the customer's own page is the same, at its own address
+			r = e.as(t, fx.CustB).get("/uptime?page=2")
+			wantBody(t, r, ">game-103<", zh("fleet.page_of", 2, 2), `href="/uptime"`)
+			wantNoBody(t, r, "web-a")
+		})
+
 		t.Run("customers cannot open it", func(t *testing.T) {
 			wantStatus(t, e.as(t, fx.CustA).get("/fleet?q=game"), http.StatusForbidden)
 			wantStatus(t, e.as(t, fx.CustB).get("/fleet?org="+ids(fx.OrgA.ID)), http.StatusForbidden)

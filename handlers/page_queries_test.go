@@ -102,7 +102,7 @@ func TestPagesMakeFewStatements(t *testing.T) {
 			}{
 				{cust, "/healthz", 2},
 				{cust, "/readyz", 2},
-				{cust, "/uptime", 5},
+				{cust, "/uptime", 6},
 				{cust, "/", 14},
 				{cust, fmt.Sprintf("/devices/%d", dev), 7},
 				{eng, "/fleet", 5},

@@ -32,12 +32,12 @@ func (h *Handler) renderUptime(c *fiber.Ctx, orgID int64, staff bool) error {
 	if err != nil {
 		return err
 	}
-	devices, err := h.store.OrgUptime(ctx, scope(c), orgID, h.loc)
+	up, err := h.store.OrgUptimePage(ctx, scope(c), orgID, c.QueryInt("page", 1), h.loc)
 	if err != nil {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.UptimePage(views.UptimePageVM{Org: org, Staff: staff,
-		CanEdit: engineers.Allows(currentUser(c).Role), Devices: devices}))
+		CanEdit: engineers.Allows(currentUser(c).Role), Devices: up.Devices, Counts: up.Counts, Page: up.Page, Pages: up.Pages}))
 }
 
 // showFleet lists one page of the devices of every organization, problems

@@ -34,17 +34,6 @@ func DeviceState(checks []Check) string {
 	return state
 }
 
-// stateRank orders states problems first.
-func stateRank(state string) int {
-	switch state {
-	case StatusDown:
-		return 0
-	case StatusUnknown:
-		return 1
-	}
-	return 2
-}
-
 // Uptime periods, in the order the pages show them.
 const (
 	Period24h   = "24h"
@@ -179,6 +168,64 @@ func (s *Store) OrgUptime(ctx context.Context, sc Scope, orgID int64, loc *time.
 	return out, nil
 }
 
+// UptimePage is one page of an organization's devices on the uptime page.
+type UptimePage struct {
+	Devices     []DeviceUptime
+	Counts      FleetCounts // every device of the organization, by state
+	Page, Pages int         // Pages is at least 1
+}
+
+// OrgUptimePage measures one page of FleetPageSize devices of
+// organization orgID (by name, as OrgUptime), with the counts by state of
+// all of them: five queries, whatever the size of the organization.
+func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page int, loc *time.Location) (*UptimePage, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "org uptime")
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := s.now()
+	counts, err := s.fleetCounts(ctx, sc, FleetQuery{OrgID: orgID})
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	p := &UptimePage{Counts: counts, Pages: max(1, (counts.Total()+FleetPageSize-1)/FleetPageSize)}
+	p.Page = min(max(page, 1), p.Pages)
+	if counts.Total() == 0 {
+		return p, nil
+	}
+	var devices []Device
+	if err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").
+		Limit(FleetPageSize).Offset((p.Page - 1) * FleetPageSize).Find(&devices).Error; err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	ids := make([]int64, len(devices))
+	for i, d := range devices {
+		ids[i] = d.ID
+	}
+	var checks []Check
+	if len(ids) > 0 {
+		// At most FleetPageSize IDs: one page.
+		if err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
+			return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+		}
+	}
+	spans, err := s.OutageSpans(ctx, sc, orgID, ids, uptimeFrom(now, loc), now)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	byDevice := map[int64][]Check{}
+	for _, c := range checks {
+		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
+	}
+	p.Devices = make([]DeviceUptime, len(devices))
+	for i, d := range devices {
+		p.Devices[i] = ComputeUptime(d, byDevice[d.ID], spans[d.ID], now, loc)
+	}
+	return p, nil
+}
+
 // GetDeviceUptime measures one device of organization orgID; another
 // organization's device is ErrNotFound.
 func (s *Store) GetDeviceUptime(ctx context.Context, sc Scope, orgID, deviceID int64, loc *time.Location) (*DeviceUptime, error) {
@@ -267,93 +314,120 @@ type Fleet struct {
 	Page, Pages int // Pages is at least 1
 }
 
-// fleetStateRank is a device's stateRank in SQL, from the aggregate of its
-// checks (cs, left-joined): down when an enabled check is down, unknown
-// when none is enabled or one is neither up nor down, else up; as
-// DeviceState decides it.
-const fleetStateRank = "CASE WHEN COALESCE(cs.down_n, 0) > 0 THEN 0 " +
-	"WHEN COALESCE(cs.enabled_n, 0) = 0 OR cs.notup_n > 0 THEN 1 ELSE 2 END"
+// The fleet's states in SQL, as DeviceState decides them, for a device
+// d: down when an enabled check is down; unknown when none is enabled or
+// one is neither up nor down; else up. Each is answered from the index
+// idx_checks_device_state alone; "not up" is two ranges so that the index
+// idx_checks_state_device finds the few checks that are not up.
+const (
+	fleetEnabled = "EXISTS (SELECT 1 FROM checks c WHERE c.device_id = d.id AND c.enabled = ?)"
+	fleetNotUp   = "(status < ? OR status > ?)"
+)
+
+// fleetBands are the three bands of the fleet's order.
+var fleetBands = []string{StatusDown, StatusUnknown, StatusUp}
 
 // likeEscape escapes the wildcards of a LIKE pattern with '!'.
 func likeEscape(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }
 
-// fleetBase is the devices of the fleet that sc sees and q matches
-// (but for q.State), joined with their organization and the aggregate of
-// their checks as cs.
-func (s *Store) fleetBase(ctx context.Context, sc Scope, q FleetQuery) *gorm.DB {
-	db := s.db.WithContext(ctx)
-	agg := sc.apply(db.Table("checks"), "checks.org_id").Select("device_id, "+
-		"SUM(CASE WHEN enabled = ? THEN 1 ELSE 0 END) AS enabled_n, "+
-		"SUM(CASE WHEN enabled = ? AND status = ? THEN 1 ELSE 0 END) AS down_n, "+
-		"SUM(CASE WHEN enabled = ? AND status <> ? THEN 1 ELSE 0 END) AS notup_n",
-		true, true, StatusDown, true, StatusUp).Group("device_id")
+// fleetDevices is the devices d (joined with their organization o) that
+// sc sees and q's search and organization match.
+func (s *Store) fleetDevices(ctx context.Context, sc Scope, q FleetQuery) *gorm.DB {
+	db := sc.apply(s.db.WithContext(ctx).Table("devices AS d"), "d.org_id").
+		Joins("JOIN organizations o ON o.id = d.org_id")
 	if q.OrgID != 0 {
-		agg = agg.Where("checks.org_id = ?", q.OrgID)
-	}
-	base := sc.apply(db.Table("devices"), "devices.org_id").
-		Joins("JOIN organizations ON organizations.id = devices.org_id").
-		Joins("LEFT JOIN (?) AS cs ON cs.device_id = devices.id", agg)
-	if q.OrgID != 0 {
-		base = base.Where("devices.org_id = ?", q.OrgID)
+		db = db.Where("d.org_id = ?", q.OrgID)
 	}
 	if term := strings.TrimSpace(q.Search); term != "" {
 		// LOWER on both sides: MySQL's tables compare text as bytes
 		// (utf8mb4_bin), as SQLite does; LIKE would differ between them.
 		like := "%" + likeEscape(strings.ToLower(term)) + "%"
-		base = base.Where("LOWER(devices.name) LIKE ? ESCAPE '!' OR LOWER(devices.address) LIKE ? ESCAPE '!' "+
-			"OR LOWER(organizations.name) LIKE ? ESCAPE '!' "+
-			"OR EXISTS (SELECT 1 FROM checks t WHERE t.device_id = devices.id AND LOWER(t.target) LIKE ? ESCAPE '!')", like, like, like, like)
+		db = db.Where("LOWER(d.name) LIKE ? ESCAPE '!' OR LOWER(d.address) LIKE ? ESCAPE '!' "+
+			"OR LOWER(o.name) LIKE ? ESCAPE '!' "+
+			"OR d.id IN (SELECT device_id FROM checks WHERE LOWER(target) LIKE ? ESCAPE '!')", like, like, like, like)
 	}
-	return base
+	return db
+}
+
+// notUpChecks is the device IDs and states of the enabled checks that
+// are not up.
+func (s *Store) notUpChecks(ctx context.Context, status string) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("checks").Select("device_id").Where("enabled = ? AND "+fleetNotUp, true, StatusUp, StatusUp)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	return q
+}
+
+// inBand narrows fleetDevices to one band of states.
+func (s *Store) inBand(ctx context.Context, db *gorm.DB, band string) *gorm.DB {
+	switch band {
+	case StatusDown:
+		return db.Where("d.id IN (?)", s.notUpChecks(ctx, StatusDown))
+	case StatusUnknown:
+		return db.Where("d.id NOT IN (?)", s.notUpChecks(ctx, StatusDown)).
+			Where("d.id IN (?) OR NOT "+fleetEnabled, s.notUpChecks(ctx, ""), true)
+	}
+	return db.Where(fleetEnabled, true).Where("d.id NOT IN (?)", s.notUpChecks(ctx, ""))
+}
+
+// fleetCounts counts the devices that sc sees and q's search and
+// organization match, by state, in one query.
+func (s *Store) fleetCounts(ctx context.Context, sc Scope, q FleetQuery) (FleetCounts, error) {
+	var n struct{ NAll, NDown, NUnknown int }
+	down, notUp := s.notUpChecks(ctx, StatusDown), s.notUpChecks(ctx, "")
+	if err := s.fleetDevices(ctx, sc, q).Select("COUNT(*) AS n_all, "+
+		"COALESCE(SUM(CASE WHEN d.id IN (?) THEN 1 ELSE 0 END), 0) AS n_down, "+
+		"COALESCE(SUM(CASE WHEN d.id IN (?) THEN 0 WHEN d.id IN (?) THEN 1 WHEN "+fleetEnabled+" THEN 0 ELSE 1 END), 0) AS n_unknown",
+		down, down, notUp, true).Scan(&n).Error; err != nil {
+		return FleetCounts{}, fmt.Errorf("models: fleet: %w", err)
+	}
+	return FleetCounts{Down: n.NDown, Unknown: n.NUnknown, Up: n.NAll - n.NDown - n.NUnknown}, nil
 }
 
 // ListFleet lists one page of the devices of every organization that sc
 // sees, problems first: down, then unknown, then up; then by
-// organization and name. Three queries, whatever the size of the fleet:
-// the counts by state, the page, and the page's checks.
+// organization and name. It never aggregates every check: the counts
+// come from the checks that are not up (few) and one pass over the
+// matching devices, and each band of the page walks the
+// devices in order and stops. At most five queries: the counts, one per band on the page,
+// and the page's checks.
 func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
-	var counts []struct {
-		StateRank int
-		N         int
+	if q.State != "" && q.State != StatusDown && q.State != StatusUnknown && q.State != StatusUp {
+		return nil, wrap(Invalid("state", "error.bad_request"), "fleet")
 	}
-	ranked := s.fleetBase(ctx, sc, q).Select(fleetStateRank + " AS state_rank")
-	if err := s.db.WithContext(ctx).Table("(?) AS f", ranked).Select("state_rank, COUNT(*) AS n").
-		Group("state_rank").Scan(&counts).Error; err != nil {
-		return nil, fmt.Errorf("models: fleet: %w", err)
+	counts, err := s.fleetCounts(ctx, sc, q)
+	if err != nil {
+		return nil, err
 	}
-	f := &Fleet{}
-	for _, c := range counts {
-		switch c.StateRank {
-		case 0:
-			f.Counts.Down = c.N
-		case 1:
-			f.Counts.Unknown = c.N
-		default:
-			f.Counts.Up = c.N
-		}
-	}
-	rank := -1
-	if q.State != "" {
-		rank = stateRank(q.State)
-		if q.State != StatusDown && q.State != StatusUnknown && q.State != StatusUp {
-			return nil, wrap(Invalid("state", "error.bad_request"), "fleet")
-		}
-	}
+	f := &Fleet{Counts: counts}
 	matched := f.Counts.Of(q.State)
 	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
 	f.Page = min(max(q.Page, 1), f.Pages)
-	if matched == 0 {
-		return f, nil
-	}
-	page := s.fleetBase(ctx, sc, q).Select("devices.*, organizations.name AS org_name, " + fleetStateRank + " AS state_rank")
-	if rank >= 0 {
-		page = page.Where(fleetStateRank+" = ?", rank)
-	}
-	if err := page.Order("state_rank, organizations.name, devices.name, devices.id").
-		Limit(FleetPageSize).Offset((f.Page - 1) * FleetPageSize).Scan(&f.Devices).Error; err != nil {
-		return nil, fmt.Errorf("models: fleet: %w", err)
+	// The page is a slice of the bands one after the other; each band it
+	// touches is one query.
+	offset, want := (f.Page-1)*FleetPageSize, FleetPageSize
+	for _, band := range fleetBands {
+		if q.State != "" && band != q.State {
+			continue
+		}
+		n := f.Counts.Of(band)
+		if offset >= n {
+			offset -= n
+			continue
+		}
+		var part []FleetDevice
+		if err := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name").
+			Order("o.name, d.name, d.id").Limit(want).Offset(offset).Scan(&part).Error; err != nil {
+			return nil, fmt.Errorf("models: fleet: %w", err)
+		}
+		f.Devices = append(f.Devices, part...)
+		offset, want = 0, want-len(part)
+		if want <= 0 {
+			break
+		}
 	}
 	ids := make([]int64, len(f.Devices))
 	for i, d := range f.Devices {

@@ -184,21 +184,6 @@ func deviceWhere(d models.Device) string {
 	return strings.Join(parts, " / ")
 }
 
-// stateCounts counts devices by state for the page heads.
-func stateCounts(states []string) (up, down, unknown int) {
-	for _, s := range states {
-		switch s {
-		case models.StatusUp:
-			up++
-		case models.StatusDown:
-			down++
-		default:
-			unknown++
-		}
-	}
-	return
-}
-
 // FormatTimeSec shows t to the second in the viewer's time zone.
 func FormatTimeSec(ctx context.Context, t time.Time) string {
 	loc := Req(ctx).Location
