@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,10 @@ type HTTPOptions struct {
 	Connections   int           // kept-alive connections, each sending one request after another
 	Duration      time.Duration // per route
 	DB            string        // as ProbeOptions.DB
+	// CPUProfile, if set, is a file for a CPU profile of the server
+	// while the signed-in /uptime is loaded (the load generator's
+	// goroutines are in it too).
+	CPUProfile string
 }
 
 // HTTP fills a throw-away database with Days of history for Devices
@@ -96,7 +101,14 @@ func HTTP(ctx context.Context, o HTTPOptions, stdout io.Writer) error {
 		if r.cookie {
 			hdr.Set("Cookie", cookie)
 		}
+		stop := func() {}
+		if o.CPUProfile != "" && r.path == "/uptime" {
+			if stop, err = startCPUProfile(o.CPUProfile); err != nil {
+				return err
+			}
+		}
 		res, err := loadRoute(ctx, client, base+r.path, hdr, o.Connections, o.Duration)
+		stop()
 		if err != nil {
 			return fmt.Errorf("bench http: GET %s: %w", r.path, err)
 		}
@@ -106,6 +118,20 @@ func HTTP(ctx context.Context, o HTTPOptions, stdout io.Writer) error {
 	}
 	rep.print(stdout)
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // httpSignIn signs in through the real form and returns the Cookie header

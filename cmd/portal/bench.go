@@ -22,7 +22,7 @@ const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
                      [--duration D] [--warmup D] [--capacity D] [--db URL]
   portal bench pages [--devices K] [--fleet F] [--orgs O] [--days N] [--iterations I] [--db URL]
-  portal bench http [--devices K] [--days N] [--connections C] [--duration D] [--db URL]
+  portal bench http [--devices K] [--days N] [--connections C] [--duration D] [--db URL] [--cpuprofile FILE]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
                       [--anonymous M] [--spread] [--pid PID]
 --db is empty for a temporary SQLite file, sqlite:PATH for a new SQLite file
@@ -129,6 +129,7 @@ func benchHTTPFlags(args []string) (bench.HTTPOptions, error) {
 	fs.IntVar(&o.Connections, "connections", 50, "connections kept open, each sending one request after another")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each route is loaded")
 	fs.StringVar(&o.DB, "db", "", "database URL (empty: a temporary SQLite file)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the run while /uptime is loaded to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("bench http: %w\n%s", err, benchUsage)
 	}
