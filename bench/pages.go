@@ -118,7 +118,7 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 		{"fleet_last", "GET /fleet?page=(last)", fmt.Sprintf("/fleet?page=%d", (o.Fleet+models.FleetPageSize-1)/models.FleetPageSize), engineer, 150, "srv-"},
 		{"fleet_search", "GET /fleet?q=(a device name)", "/fleet?q=" + url.QueryEscape(fill.fleetName), engineer, 150, fill.fleetName},
 		{"fleet_down", "GET /fleet?state=down", "/fleet?state=down", engineer, 150, "srv-"},
-		{"org_uptime", fmt.Sprintf("GET /orgs/:id/uptime (%d devices)", fleetOrgDevices(o)), fmt.Sprintf("/orgs/%d/uptime", fill.fleetOrgID), engineer, 150, fill.fleetName},
+		{"org_uptime", fmt.Sprintf("GET /orgs/:id/uptime (%d devices, page 1)", fleetOrgDevices(o)), fmt.Sprintf("/orgs/%d/uptime", fill.fleetOrgID), engineer, 150, fill.fleetName},
 		{"oncall", "GET /oncall", "/oncall", engineer, 150, "</main>"},
 		{"orgs", fmt.Sprintf("GET /orgs (%d organizations)", o.Orgs), "/orgs", engineer, 150, "Benchmark 01"},
 		{"operation", "GET /operations/:id (40 messages)", op, engineer, 50, benchOperationTitle},
@@ -299,7 +299,7 @@ func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOpti
 			return nil, err
 		}
 		if org <= 1 && len(ds) > 0 {
-			f.fleetOrgID, f.fleetName = og.ID, ds[len(ds)-1].Device.Name
+			f.fleetOrgID, f.fleetName = og.ID, ds[0].Device.Name
 		}
 		if org == 0 {
 			measured = ds

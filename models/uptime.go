@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -387,6 +388,43 @@ func (s *Store) fleetCounts(ctx context.Context, sc Scope, q FleetQuery) (FleetC
 	return FleetCounts{Down: n.NDown, Unknown: n.NUnknown, Up: n.NAll - n.NDown - n.NUnknown}, nil
 }
 
+// fleetBandPages fills f.Devices with the page at offset: a slice of the
+// bands one after the other, each band it touches one query that walks
+// the devices in order (backwards from the band's end when the page lies
+// in its second half, so that the last pages cost what the first do).
+func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *Fleet, offset int) error {
+	want := FleetPageSize
+	for _, band := range fleetBands {
+		if q.State != "" && band != q.State {
+			continue
+		}
+		n := f.Counts.Of(band)
+		if offset >= n {
+			offset -= n
+			continue
+		}
+		take := min(want, n-offset)
+		var part []FleetDevice
+		in := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name")
+		var err error
+		if offset > n/2 {
+			err = in.Order("o.name DESC, d.name DESC, d.id DESC").Limit(take).Offset(n - offset - take).Scan(&part).Error
+			slices.Reverse(part)
+		} else {
+			err = in.Order("o.name, d.name, d.id").Limit(take).Offset(offset).Scan(&part).Error
+		}
+		if err != nil {
+			return fmt.Errorf("models: fleet: %w", err)
+		}
+		f.Devices = append(f.Devices, part...)
+		offset, want = 0, want-len(part)
+		if want <= 0 {
+			break
+		}
+	}
+	return nil
+}
+
 // ListFleet lists one page of the devices of every organization that sc
 // sees, problems first: down, then unknown, then up; then by
 // organization and name. It never aggregates every check: the counts
@@ -406,28 +444,22 @@ func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, 
 	matched := f.Counts.Of(q.State)
 	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
 	f.Page = min(max(q.Page, 1), f.Pages)
-	// The page is a slice of the bands one after the other; each band it
-	// touches is one query.
-	offset, want := (f.Page-1)*FleetPageSize, FleetPageSize
-	for _, band := range fleetBands {
-		if q.State != "" && band != q.State {
-			continue
+	offset := (f.Page - 1) * FleetPageSize
+	if q.Search != "" {
+		// A search scans the devices anyway: one query sorts what it
+		// matches (few) by state, instead of one scan per band.
+		down, notUp := s.notUpChecks(ctx, StatusDown), s.notUpChecks(ctx, "")
+		rank := "CASE WHEN d.id IN (?) THEN 0 WHEN d.id IN (?) THEN 1 WHEN " + fleetEnabled + " THEN 2 ELSE 1 END"
+		page := s.fleetDevices(ctx, sc, q).Select("d.*, o.name AS org_name, "+rank+" AS state_rank", down, notUp, true)
+		if q.State != "" {
+			page = s.inBand(ctx, page, q.State)
 		}
-		n := f.Counts.Of(band)
-		if offset >= n {
-			offset -= n
-			continue
-		}
-		var part []FleetDevice
-		if err := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name").
-			Order("o.name, d.name, d.id").Limit(want).Offset(offset).Scan(&part).Error; err != nil {
+		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(FleetPageSize).Offset(offset).
+			Scan(&f.Devices).Error; err != nil {
 			return nil, fmt.Errorf("models: fleet: %w", err)
 		}
-		f.Devices = append(f.Devices, part...)
-		offset, want = 0, want-len(part)
-		if want <= 0 {
-			break
-		}
+	} else if err := s.fleetBandPages(ctx, sc, q, f, offset); err != nil {
+		return nil, err
 	}
 	ids := make([]int64, len(f.Devices))
 	for i, d := range f.Devices {
