@@ -100,7 +100,7 @@ func TestPagesMakeFewStatements(t *testing.T) {
 				path string
 				max  int64
 			}{
-				{cust, "/healthz", 2},
+				{cust, "/healthz", 3},
 				{cust, "/readyz", 2},
 				{cust, "/uptime", 6},
 				{cust, "/", 14},
