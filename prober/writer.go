@@ -10,9 +10,15 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
-// maxReplayBackoff bounds the wait between two attempts to replay the spool
-// while the database stays away.
-const maxReplayBackoff = 30 * time.Second
+// Replays of the spool while the database stays away are tried after
+// firstReplayBackoff, then after twice the last wait, at most
+// maxReplayBackoff: a failed try costs one refused statement, and the spool
+// starts draining at most that long after the database is back (a lease
+// round that reaches it starts the replay even sooner).
+const (
+	firstReplayBackoff = time.Second
+	maxReplayBackoff   = 5 * time.Second
+)
 
 // finalTimeout bounds the last write at shutdown, which must finish well
 // inside the grace period a supervisor gives before SIGKILL.
@@ -314,7 +320,7 @@ func (w *writer) writeCerts(certs map[int64]time.Time) {
 func (w *writer) startSpooling(err error) {
 	w.spooling = true
 	w.spoolSince = w.clock.Now()
-	w.backoff = w.age
+	w.backoff = firstReplayBackoff
 	w.dbBack.Store(false)
 	w.nextReplay = w.spoolSince.Add(w.backoff)
 	if err != nil {
