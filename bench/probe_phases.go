@@ -195,6 +195,9 @@ func dbOutage(ctx context.Context, p *prober.Prober, counter *stmtCounter, d, dr
 	counter.down.Store(false)
 	back := time.Now()
 	atBack := p.Stats()
+	if atBack.Spooled == st0.Spooled {
+		return res, nil // no flush fell in the outage: nothing to replay
+	}
 	var firstAt time.Time
 	var firstWritten int64
 	for {
