@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,9 @@ type ProbeOptions struct {
 	// CompareFping runs fping over the same ICMP targets during the
 	// measured window, when it is installed.
 	CompareFping bool
+	// CPUProfile, when set, is a file the measured window's CPU profile
+	// is written to (go tool pprof).
+	CPUProfile string
 }
 
 // Probe runs the prober on a throw-away database for o.Duration, measures
@@ -200,6 +204,17 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 		return err
 	}
 	from := snap()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var fp *fpingRun
 	if o.CompareFping {
 		if path := fpingPath(); path == "" {
@@ -215,6 +230,9 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 		return err
 	}
 	to := snap()
+	if o.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	peakRSS := peakRSSMB()
 	var fpRes *fpingResult
 	if fp != nil {

@@ -23,6 +23,7 @@ const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
                      [--duration D] [--warmup D] [--capacity D] [--db URL]
                      [--batch N] [--batch-age D] [--victims K] [--db-outage D] [--compare-fping]
+                     [--cpuprofile FILE]
   portal bench pages [--devices K] [--fleet F] [--days N] [--iterations I] [--db URL]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
                       [--anonymous M] [--spread] [--pid PID]
@@ -77,6 +78,7 @@ func benchProbeFlags(args []string) (bench.ProbeOptions, error) {
 	fs.IntVar(&o.Victims, "victims", 10, "TCP checks every 10s that go down after the measured window, for the confirm-to-queued time (0: none)")
 	fs.DurationVar(&o.DBOutage, "db-outage", 0, "after that, refuse every database statement this long, then time the spool's replay (0: no outage)")
 	fs.BoolVar(&o.CompareFping, "compare-fping", false, "run fping over the same ICMP targets during the measured window and compare CPU")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the measured window's CPU profile to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("bench probe: %w\n%s", err, benchUsage)
 	}
