@@ -255,7 +255,10 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 			return
 		case <-t.C():
 		}
-		cctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
+		// A round may take up to half a lease: renewed every quarter,
+		// a lease still ends after a round that slow (100,000 checks
+		// on a loaded database take more than a quarter).
+		cctx, cancel := context.WithTimeout(ctx, max(p.cfg.Lease/2, time.Second))
 		round, err := p.store.ShareChecks(cctx, p.cfg.InstanceID,
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
 		cancel()
