@@ -367,13 +367,18 @@ func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID
 	}), "set check enabled")
 }
 
-// ListChecks lists the checks of a device of organization orgID.
+// ListChecks lists the checks of a device of organization orgID, each
+// with its last result.
 func (s *Store) ListChecks(ctx context.Context, sc Scope, orgID, deviceID int64) ([]Check, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "list checks")
 	}
 	var cs []Check
-	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
+	db := s.db.WithContext(ctx)
+	err := db.Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
+	if err == nil {
+		err = s.fillLatest(db, cs)
+	}
 	return cs, wrap(err, "list checks")
 }
 

@@ -40,3 +40,19 @@ func RetryableTx(err error) bool { return retryableTx(err) }
 
 // ShareTargets is shareTargets, for its table test.
 func ShareTargets(total int, live []ProberInstance) map[string]int { return shareTargets(total, live) }
+
+// StoredRollups lists the rollups of check checkID and period as stored
+// (built by the janitor or imported), oldest first.
+func StoredRollups(ctx context.Context, s *Store, checkID int64, period string) ([]Rollup, error) {
+	var rs []Rollup
+	err := s.db.WithContext(ctx).Where("check_id = ? AND period = ?", checkID, period).Order("start").Find(&rs).Error
+	return rs, err
+}
+
+// SetRollupChecksPerStatement sets how many checks one rollup statement
+// builds, and returns a func that puts it back.
+func SetRollupChecksPerStatement(n int) func() {
+	was := rollupChecksPerStatement
+	rollupChecksPerStatement = n
+	return func() { rollupChecksPerStatement = was }
+}

@@ -214,7 +214,7 @@ type FleetDevice struct {
 
 // ListFleet lists the devices of every organization that sc sees,
 // problems first: down, then unknown, then up; then by organization and
-// name. Two queries, whatever the size of the fleet.
+// name. Two queries, and one per idChunk checks for their last results.
 func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) {
 	db := s.db.WithContext(ctx)
 	var out []FleetDevice
@@ -223,7 +223,10 @@ func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) 
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
 	var checks []Check
-	if err := sc.apply(db, "org_id").Select("device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
+	if err := sc.apply(db, "org_id").Select("id", "device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
+		return nil, fmt.Errorf("models: fleet: %w", err)
+	}
+	if err := s.fillLatest(db, checks); err != nil {
 		return nil, fmt.Errorf("models: fleet: %w", err)
 	}
 	byDevice := map[int64][]Check{}
