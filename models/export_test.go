@@ -56,3 +56,32 @@ func SetRollupChecksPerStatement(n int) func() {
 	rollupChecksPerStatement = n
 	return func() { rollupChecksPerStatement = was }
 }
+
+// MigrateTo applies the migrations up to version v and no further, on a
+// database with none applied, as an older binary would have.
+func MigrateTo(ctx context.Context, s *Store, v int) error {
+	db := s.db.WithContext(withMigrationZone(ctx, s.zone))
+	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.Version > v {
+			break
+		}
+		if err := m.Up(db); err != nil {
+			return fmt.Errorf("migration %d: %w", m.Version, err)
+		}
+		if err := db.Create(&schemaMigration{Version: m.Version, Name: m.Name, AppliedAt: s.now()}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetResultsPerInsert sets the rows of one INSERT of results, and returns
+// a func that puts it back.
+func SetResultsPerInsert(n int) func() {
+	was := resultsPerInsert
+	resultsPerInsert = n
+	return func() { resultsPerInsert = was }
+}

@@ -2,9 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,7 +240,7 @@ var errResultsRaced = errors.New("results stored by another writer meanwhile")
 // each). The pure-Go SQLite driver binds values in time that grows with
 // the square of their number per statement; docs/benchmarks.md has the
 // measurement behind the size.
-const resultsPerInsert = 200
+var resultsPerInsert = 200
 
 // lateResult is how old a result must be to perhaps fall in an hour or
 // day the janitor built already (it waits rollupGrace past the period's
@@ -248,13 +250,17 @@ const lateResult = rollupGrace / 2
 func (s *Store) recordResults(tx *gorm.DB, results []ProbeResult, careful bool) (int, error) {
 	ids := make([]int64, 0)
 	seenID := map[int64]bool{}
+	failing := map[int64]bool{}
 	for _, r := range results {
 		if !seenID[r.CheckID] {
 			seenID[r.CheckID] = true
 			ids = append(ids, r.CheckID)
 		}
+		if !r.OK {
+			failing[r.CheckID] = true
+		}
 	}
-	byID, err := s.checkStates(tx, ids)
+	byID, steady, err := s.checkStates(tx, ids, failing)
 	if err != nil {
 		return 0, err
 	}
@@ -272,7 +278,7 @@ func (s *Store) recordResults(tx *gorm.DB, results []ProbeResult, careful bool) 
 			continue // a deleted check's result, or one twice in the batch
 		}
 		seen[k] = true
-		if !careful && (c.LastAt == nil || r.At.After(*c.LastAt)) {
+		if !careful && !steady[r.CheckID] && (c.LastAt == nil || r.At.After(*c.LastAt)) {
 			fresh = append(fresh, r)
 		} else {
 			old = append(old, r)
@@ -342,31 +348,95 @@ func (s *Store) recordResults(tx *gorm.DB, results []ProbeResult, careful bool) 
 
 // checkStates reads the state of checks ids, with the newest result each
 // has stored: the check's last result is that one (or the one it kept,
-// checks.last_at, if newer, or no result is left).
-func (s *Store) checkStates(tx *gorm.DB, ids []int64) (map[int64]*Check, error) {
-	type state struct {
-		Check
-		LatestAt *time.Time
-	}
+// checks.last_at, if newer, or no result is left). A check that is up
+// with no failure counted and none among its results in this batch
+// (failing) is steady: its results change nothing in its state whatever
+// their order, so its newest result is not looked up (its LastAt is what
+// its row keeps).
+func (s *Store) checkStates(tx *gorm.DB, ids []int64, failing map[int64]bool) (map[int64]*Check, map[int64]bool, error) {
 	byID := make(map[int64]*Check, len(ids))
+	steady := map[int64]bool{}
 	for chunk := range chunks(ids) {
-		var rows []state
-		if err := tx.Raw(`SELECT c.id, c.device_id, c.org_id, c.fail_threshold, c.status, c.consec_fails, c.fail_since,
-			c.open_outage_id, c.last_at, c.last_ok, c.last_rtt_us, c.last_reason, r.at AS latest_at
-			FROM checks c LEFT JOIN probe_results r ON r.check_id = c.id AND r.at = (SELECT MAX(at) FROM probe_results WHERE check_id = c.id)
-			WHERE c.id IN ?`, chunk).Scan(&rows).Error; err != nil {
-			return nil, err
-		}
-		for i := range rows {
-			c := rows[i].Check
-			if l := rows[i].LatestAt; l != nil && (c.LastAt == nil || l.After(*c.LastAt)) {
-				at := l.UTC()
-				c.LastAt = &at
+		var fails []int64
+		for _, id := range chunk {
+			if failing[id] {
+				fails = append(fails, id)
 			}
-			byID[c.ID] = &c
+		}
+		notFailing := ""
+		if len(fails) > 0 {
+			notFailing = " AND c.id NOT IN (" + intList(fails) + ")"
+		}
+		// The IDs are written into the statement (see insertResults), the
+		// rows scanned by hand: gorm's reflection cost as much as the query.
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT c.id, c.device_id, c.org_id, c.fail_threshold,
+			c.status, c.consec_fails, c.fail_since, c.open_outage_id, c.last_at,
+			CASE WHEN c.status = '`+StatusUp+`' AND c.consec_fails = 0 AND c.open_outage_id IS NULL`+notFailing+` THEN NULL
+				ELSE (SELECT MAX(at) FROM probe_results WHERE check_id = c.id) END
+			FROM checks c WHERE c.id IN (`+intList(chunk)+`)`)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			c := &Check{}
+			var failSince, lastAt sql.NullTime
+			var latest any
+			var outage sql.NullInt64
+			if err := rows.Scan(&c.ID, &c.DeviceID, &c.OrgID, &c.FailThreshold, &c.Status, &c.ConsecFails, &failSince,
+				&outage, &lastAt, &latest); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			if failSince.Valid {
+				c.FailSince = utcPtr(&failSince.Time)
+			}
+			if outage.Valid {
+				c.OpenOutageID = &outage.Int64
+			}
+			if lastAt.Valid {
+				c.LastAt = utcPtr(&lastAt.Time)
+			}
+			if latest == nil {
+				steady[c.ID] = c.Status == StatusUp && c.ConsecFails == 0 && c.OpenOutageID == nil && !failing[c.ID]
+			} else {
+				at, err := storedTime(latest)
+				if err != nil {
+					rows.Close()
+					return nil, nil, err
+				}
+				if c.LastAt == nil || at.After(*c.LastAt) {
+					c.LastAt = &at
+				}
+			}
+			byID[c.ID] = c
+		}
+		if err := rows.Close(); err != nil {
+			return nil, nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
 		}
 	}
-	return byID, nil
+	return byID, steady, nil
+}
+
+// storedTime reads a time an expression returned: MySQL gives a
+// time.Time, SQLite the text its driver stored (it knows a column's type,
+// not an expression's).
+func storedTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC(), nil
+	case []byte:
+		return storedTime(string(t))
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+			if at, err := time.Parse(layout, t); err == nil {
+				return at.UTC(), nil
+			}
+		}
+	}
+	return time.Time{}, fmt.Errorf("a time stored as %T %v", v, v)
 }
 
 // storedResults says which of rs are stored, by (check, time); under a
@@ -419,23 +489,55 @@ func (s *Store) insertResults(tx *gorm.DB, rs []ProbeResult) (int, error) {
 	if dialectOf(tx) == MySQL {
 		head, tail = "INSERT IGNORE INTO probe_results (check_id, at, ok, rtt_us, reason) VALUES ", ""
 	}
+	// The integers are written into the statement and only the times are
+	// bound: the SQLite driver's binding grows with the square of the
+	// values bound per statement, and a number needs no quoting. The
+	// statement goes to the transaction's connection as it is (gorm would
+	// parse it for its placeholders first).
 	var n int64
-	args := make([]any, 0, 5*min(len(rs), resultsPerInsert))
+	var q strings.Builder
+	args := make([]any, 0, min(len(rs), resultsPerInsert))
 	for len(rs) > 0 {
 		chunk := rs[:min(len(rs), resultsPerInsert)]
 		rs = rs[len(chunk):]
 		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r.CheckID, r.At, r.OK, r.RTTus, r.ReasonCode)
+		q.Reset()
+		q.WriteString(head)
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			ok := 0
+			if r.OK {
+				ok = 1
+			}
+			fmt.Fprintf(&q, "(%d, ?, %d, %d, %d)", r.CheckID, ok, r.RTTus, r.ReasonCode)
+			args = append(args, r.At)
 		}
-		q := head + strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?)" + tail
-		res := tx.Exec(q, args...)
-		if res.Error != nil {
-			return int(n), res.Error
+		q.WriteString(tail)
+		res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q.String(), args...)
+		if err != nil {
+			return int(n), err
 		}
-		n += res.RowsAffected
+		k, err := res.RowsAffected()
+		if err != nil {
+			return int(n), err
+		}
+		n += k
 	}
 	return int(n), nil
+}
+
+// intList writes ids as a comma-separated list of numbers.
+func intList(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
 }
 
 type resultKey struct {
