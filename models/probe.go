@@ -240,7 +240,7 @@ var errResultsRaced = errors.New("results stored by another writer meanwhile")
 // each). The pure-Go SQLite driver binds values in time that grows with
 // the square of their number per statement; docs/benchmarks.md has the
 // measurement behind the size.
-var resultsPerInsert = 200
+var resultsPerInsert = 50
 
 // lateResult is how old a result must be to perhaps fall in an hour or
 // day the janitor built already (it waits rollupGrace past the period's
