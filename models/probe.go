@@ -236,11 +236,14 @@ func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, 
 // the transaction looked: another writer stored some of them meanwhile.
 var errResultsRaced = errors.New("results stored by another writer meanwhile")
 
-// resultsPerInsert bounds the rows of one INSERT of results (5 values
-// each). The pure-Go SQLite driver binds values in time that grows with
-// the square of their number per statement; docs/benchmarks.md has the
-// measurement behind the size.
-var resultsPerInsert = 50
+// resultsPerInsert bounds the rows of one INSERT of results (one bound
+// value each, see insertResults). Smaller statements cost less CPU per row
+// on SQLite, whose pure-Go driver binds values in time that grows with the
+// square of their number per statement, but more statements: 200 costs
+// 9% more CPU per row than 50 and a quarter of the statements
+// (BenchmarkRecordResults, docs/benchmarks.md). A variable for the
+// benchmark.
+var resultsPerInsert = 200
 
 // lateResult is how old a result must be to perhaps fall in an hour or
 // day the janitor built already (it waits rollupGrace past the period's

@@ -86,7 +86,7 @@ func TestRecordResultsTakesABatchFor100000Checks(t *testing.T) {
 // probe` does, with INSERTs of a few sizes.
 func BenchmarkRecordResults(b *testing.B) {
 	for i, name := range dbtest.Databases(b) {
-		for _, per := range []int{50, 100, 200, 400} {
+		for _, per := range []int{50, 100, 200, 500, 1000} {
 			b.Run(fmt.Sprintf("%s/%d-rows-per-insert", name.Name, per), func(b *testing.B) {
 				db := dbtest.Databases(b)[i] // a new database for each run
 				defer models.SetResultsPerInsert(per)()

@@ -447,3 +447,32 @@ func (s *Store) fillLatest(db *gorm.DB, checks []Check) error {
 	}
 	return nil
 }
+
+// MarkRollupsBuilt records that the rollups of every period starting
+// before until are stored, for a writer that stores raw results and their
+// rollups itself (the page benchmark's year of history): Rollups then
+// reads those periods from the rollups alone, and the janitor builds from
+// the next one. A mark further on already stays.
+func (s *Store) MarkRollupsBuilt(ctx context.Context, until time.Time) error {
+	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
+		marks, err := s.readMarks(tx, false)
+		if err != nil {
+			return err
+		}
+		for _, p := range rollupPeriods {
+			at := p.startAtOrAfter(until.UTC())
+			mk, ok := marks[p.name]
+			switch {
+			case !ok:
+				err = tx.Table("rollup_marks").Create(&rollupMark{Period: p.name, DoneUntil: at}).Error
+			case mk.DoneUntil.Before(at):
+				err = tx.Table("rollup_marks").Where("period = ?", p.name).
+					Updates(map[string]any{"done_until": at, "next_check": 0}).Error
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "mark rollups built")
+}
