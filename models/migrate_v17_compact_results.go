@@ -32,7 +32,10 @@ var reasonsV17 = []string{"", "timeout", "refused", "unreachable", "dns", "bad_s
 
 // migrateCompactResults makes raw results and rollups smaller: a result's
 // failure reason becomes a small code (probe_reasons names them), latency
-// and counters the smallest integers that hold them; and it starts the
+// and counters the smallest integers that hold them, and on MariaDB both
+// tables are stored compressed (8 KB pages: 67 → 34 bytes a result row
+// measured, as InnoDB leaves pages part empty when every check's rows grow
+// at once; docs/benchmarks.md); and it starts the
 // marks of what the janitor has rolled up (rollup_marks): until now every
 // result was added to its rollups as it was written, so everything up to
 // the newest result is rolled up already, except the newest hour and day,
@@ -66,7 +69,8 @@ func migrateCompactResults(tx *gorm.DB) error {
 	if dialectOf(tx) == MySQL {
 		if err := tx.Exec(`ALTER TABLE rollups MODIFY period CHAR(1) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
 			MODIFY probes INT NOT NULL, MODIFY failures INT NOT NULL, MODIFY rtt_count INT NOT NULL,
-			MODIFY rtt_min_us INT NOT NULL, MODIFY rtt_max_us INT NOT NULL, MODIFY rtt_med_us INT NOT NULL DEFAULT 0`).Error; err != nil {
+			MODIFY rtt_min_us INT NOT NULL, MODIFY rtt_max_us INT NOT NULL, MODIFY rtt_med_us INT NOT NULL DEFAULT 0,
+			ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8`).Error; err != nil {
 			return fmt.Errorf("compact rollups: %w", err)
 		}
 	}
@@ -133,7 +137,7 @@ func compactResultsV17(tx *gorm.DB) error {
 	if dialectOf(tx) == MySQL {
 		create = `CREATE TABLE probe_results_v17 (check_id BIGINT NOT NULL, at DATETIME(3) NOT NULL, ok TINYINT(1) NOT NULL,
 			rtt_us INT NOT NULL, reason SMALLINT NOT NULL DEFAULT 0, PRIMARY KEY (check_id, at))
-			ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
+			ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8`
 	} else {
 		create = `CREATE TABLE probe_results_v17 (check_id integer NOT NULL, at datetime NOT NULL, ok numeric NOT NULL,
 			rtt_us integer NOT NULL, reason integer NOT NULL DEFAULT 0, PRIMARY KEY (check_id, at)) WITHOUT ROWID`
