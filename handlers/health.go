@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -51,6 +53,11 @@ func (h *Handler) checkDatabase(c *fiber.Ctx) (int, error) {
 
 // health answers 200 while the database answers a real query in time,
 // 503 otherwise: is this process worth keeping (Docker, a supervisor)?
+// Enabled checks that no prober instance holds (models.UnprobedChecks)
+// keep the 200, as restarting this process would not probe them, but the
+// body says "degraded" with their count and since when, for monitoring
+// that reads it; /readyz ignores them, so that a load balancer never
+// takes every instance out for them.
 func (h *Handler) health(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.dbTimeout)
 	defer cancel()
@@ -62,10 +69,17 @@ func (h *Handler) health(c *fiber.Ctx) error {
 	} else {
 		_, err = h.store.CheckDatabase(ctx)
 	}
+	var u models.Unprobed
+	if err == nil && !h.ready.migrating.Load() {
+		u, err = h.store.UnprobedChecks(ctx, models.UnprobedGrace)
+	}
 	if err != nil {
 		h.logger(c).Warn("health check: database does not answer in time", "err", err)
 		c.Set(fiber.HeaderRetryAfter, itoa(retryUnavailable))
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
+	}
+	if u.Checks > 0 {
+		return c.SendString(fmt.Sprintf("degraded: %d checks unprobed since %s\n", u.Checks, u.Since.Format(time.RFC3339)))
 	}
 	return c.SendString("ok\n")
 }

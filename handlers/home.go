@@ -110,6 +110,9 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 			vm.Mine = append(vm.Mine, o)
 		}
 	}
+	if vm.Unprobed, err = h.store.UnprobedChecks(ctx, models.UnprobedGrace); err != nil {
+		return err
+	}
 	vm.Calls = views.OnCallPageVM{Now: now, CanCall: callers.Allows(role), Back: "/"}
 	if vm.Calls.Calls, err = h.store.CallTasks(ctx, sc); err != nil {
 		return err

@@ -58,7 +58,10 @@ func (h *Handler) onCall(c *fiber.Ctx, vm views.OnCallPageVM) (views.OnCallPageV
 	if vm.Failed, err = h.store.FailedDeliveries(ctx, scope(c), vm.Now.Add(-failedShown), 200); err != nil {
 		return vm, err
 	}
-	vm.Operations, err = h.store.OnCallOperations(ctx, scope(c))
+	if vm.Operations, err = h.store.OnCallOperations(ctx, scope(c)); err != nil {
+		return vm, err
+	}
+	vm.Unprobed, err = h.store.UnprobedChecks(ctx, models.UnprobedGrace)
 	return vm, err
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Span is a stretch of downtime with its cause. A nil End is still open.
@@ -127,12 +129,17 @@ func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceID
 	}
 	utc(&from, &to)
 	db := s.db.WithContext(ctx)
-	q := db.Model(&Outage{}).Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
-	if deviceIDs != nil {
-		q = q.Where("device_id IN ?", deviceIDs)
+	q := func(q *gorm.DB) *gorm.DB {
+		return q.Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
 	}
 	var os []Outage
-	if err := q.Find(&os).Error; err != nil {
+	var err error
+	if deviceIDs != nil {
+		err = findIn(db, deviceIDs, &os, func(db *gorm.DB, chunk []int64) *gorm.DB { return q(db).Where("device_id IN ?", chunk) })
+	} else {
+		err = q(db).Find(&os).Error
+	}
+	if err != nil {
 		return nil, wrap(err, "outage spans")
 	}
 	ids := make([]int64, len(os))

@@ -67,7 +67,7 @@ func (s *Store) SetNotifyOptOuts(ctx context.Context, actor Actor, orgID int64, 
 		}
 		rows := sortedOptOuts(want)
 		if len(rows) > 0 {
-			if err := tx.Create(&rows).Error; err != nil {
+			if err := createInChunks(tx, rows); err != nil {
 				return err
 			}
 		}

@@ -78,7 +78,7 @@ func (s *Store) RequestsAwaitingCustomer(ctx context.Context, sc Scope, orgID in
 	byID := map[int64]OperationRequest{}
 	if len(ids) > 0 {
 		var rs []OperationRequest
-		if err := db.Where("org_id = ? AND id IN ?", orgID, ids).Find(&rs).Error; err != nil {
+		if err := findIn(db, ids, &rs, inOrg(orgID, whereID)); err != nil {
 			return nil, wrap(err, "requests awaiting customer")
 		}
 		for _, r := range rs {
@@ -140,7 +140,9 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 		}
 	}
 	var lines []Deduction
-	if err := db.Where("org_id = ? AND clock_id IN ?", orgID, clockIDs).Find(&lines).Error; err != nil {
+	if err := findIn(db, clockIDs, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("org_id = ? AND clock_id IN ?", orgID, chunk)
+	}); err != nil {
 		return nil, wrap(err, "missed clocks")
 	}
 	byClock := map[int64]*Deduction{}
@@ -151,7 +153,9 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 	var deviceIDs []int64
 	if len(outageIDs) > 0 {
 		var os []Outage
-		if err := db.Select("id", "device_id").Where("org_id = ? AND id IN ?", orgID, outageIDs).Find(&os).Error; err != nil {
+		if err := findIn(db, outageIDs, &os, func(q *gorm.DB, chunk []int64) *gorm.DB {
+			return q.Select("id", "device_id").Where("org_id = ? AND id IN ?", orgID, chunk)
+		}); err != nil {
 			return nil, wrap(err, "missed clocks")
 		}
 		for _, o := range os {
@@ -166,7 +170,7 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 	requests := map[int64]*OperationRequest{}
 	if len(requestIDs) > 0 {
 		var rs []OperationRequest
-		if err := db.Where("org_id = ? AND id IN ?", orgID, requestIDs).Find(&rs).Error; err != nil {
+		if err := findIn(db, requestIDs, &rs, inOrg(orgID, whereID)); err != nil {
 			return nil, wrap(err, "missed clocks")
 		}
 		for i := range rs {

@@ -144,8 +144,12 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 	for i, c := range clocks {
 		ids[i] = c.ID
 	}
+	// A power failure can miss thousands of clocks in a day: the lines are
+	// locked a bounded chunk at a time (under the day's clocks, locked above).
 	var lines []Deduction
-	if err := forUpdate(tx).Where("clock_id IN ?", ids).Find(&lines).Error; err != nil {
+	if err := findIn(tx, ids, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return forUpdate(q).Where("clock_id IN ?", chunk)
+	}); err != nil {
 		return err
 	}
 	had := map[int64]*Deduction{}
@@ -436,10 +440,10 @@ func (s *Store) NoticeOutcomes(ctx context.Context, sc Scope, orgID int64, fromD
 		ids[i] = l.ClockID
 	}
 	var clocks []Clock
-	if len(ids) > 0 {
-		if err := s.db.WithContext(ctx).Select("id", "ref_id").Where("org_id = ? AND id IN ?", orgID, ids).Find(&clocks).Error; err != nil {
-			return nil, fmt.Errorf("models: notice outcomes: %w", err)
-		}
+	if err := findIn(s.db.WithContext(ctx), ids, &clocks, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("id", "ref_id").Where("org_id = ? AND id IN ?", orgID, chunk)
+	}); err != nil {
+		return nil, fmt.Errorf("models: notice outcomes: %w", err)
 	}
 	ref := map[int64]int64{}
 	for _, c := range clocks {

@@ -201,31 +201,42 @@ func (s *Store) startClock(tx *gorm.DB, kind string, orgID, refID int64, start t
 // ClaimEvents leases up to limit unprocessed outbox events to owner.
 func (s *Store) ClaimEvents(ctx context.Context, owner string, lease time.Duration, limit int) ([]OutboxEvent, error) {
 	var evs []OutboxEvent
-	err := s.claimRows(ctx, &OutboxEvent{}, func(q *gorm.DB) *gorm.DB { return q.Where("done_at IS NULL") },
-		owner, lease, limit, &evs)
+	err := claimRows(ctx, s, func(q *gorm.DB) *gorm.DB { return q.Where("done_at IS NULL") }, owner, lease, limit, &evs)
 	return evs, wrap(err, "claim events")
 }
 
-// claimRows leases to owner up to limit rows of model that match pending
-// and whose lease has expired, and loads the rows it won into out. Two
-// instances may pick the same rows; the UPDATE's WHERE lets only one win,
-// with no SKIP LOCKED or advisory lock (TiDB has neither).
-func (s *Store) claimRows(ctx context.Context, model any, pending func(*gorm.DB) *gorm.DB, owner string,
-	lease time.Duration, limit int, out any) error {
+// claimRows leases to owner up to limit rows that match pending and whose
+// lease has expired, and loads the rows it won into out. Two instances may
+// pick the same rows; the UPDATE's WHERE lets only one win, with no SKIP
+// LOCKED or advisory lock (TiDB has neither).
+func claimRows[T any](ctx context.Context, s *Store, pending func(*gorm.DB) *gorm.DB, owner string,
+	lease time.Duration, limit int, out *[]T) error {
 	now := s.now()
-	db := s.db.WithContext(ctx)
 	var ids []int64
-	if err := pending(db.Model(model)).Where("lease_until < ?", now).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+	if err := pending(s.db.WithContext(ctx).Model(new(T))).Where("lease_until < ?", now).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
 		return err
 	}
+	return claimIDs(ctx, s, pending, ids, owner, lease, now, out)
+}
+
+// claimIDs leases to owner those of the rows ids (ascending) that still
+// match pending and whose lease ended before now, a bounded chunk per
+// statement, and loads the rows it won into out in ID order.
+func claimIDs[T any](ctx context.Context, s *Store, pending func(*gorm.DB) *gorm.DB, ids []int64, owner string,
+	lease time.Duration, now time.Time, out *[]T) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := pending(db.Model(model)).Where("id IN ? AND lease_until < ?", ids, now).
-		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
-		return err
+	db := s.db.WithContext(ctx)
+	for chunk := range chunks(ids) {
+		if err := pending(db.Model(new(T))).Where("id IN ? AND lease_until < ?", chunk, now).
+			Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(lease)}).Error; err != nil {
+			return err
+		}
 	}
-	return pending(db.Model(model)).Where("id IN ? AND lease_owner = ?", ids, owner).Order("id").Find(out).Error
+	return findIn(db, ids, out, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return pending(q.Model(new(T))).Where("id IN ? AND lease_owner = ?", chunk, owner).Order("id")
+	})
 }
 
 // ExpandEvent turns an outbox event into deliveries, one per contact and
@@ -254,14 +265,14 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 				return err
 			}
 			n = len(ds)
-			return tx.Create(&ds).Error
+			return createInChunks(tx, ds)
 		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err
 			}
 			n = len(ds)
-			return tx.Create(&ds).Error
+			return createInChunks(tx, ds)
 		default:
 			return nil // later issues' events: nothing to send yet
 		}
@@ -312,7 +323,7 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			return nil
 		}
 		n = len(ds)
-		return tx.Create(&ds).Error
+		return createInChunks(tx, ds)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("models: expand event %d: %w", ev.ID, err)
@@ -349,8 +360,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Du
 		return nil, wrap(err, "claim deliveries")
 	}
 	var ds []Delivery
-	err = s.claimRows(ctx, &Delivery{}, func(q *gorm.DB) *gorm.DB { return due(q).Where("id IN ?", ids) },
-		owner, lease, limit, &ds)
+	err = claimIDs(ctx, s, due, ids, owner, lease, now, &ds)
 	return ds, wrap(err, "claim deliveries")
 }
 
@@ -543,14 +553,15 @@ func (s *Store) OutageDeliveries(ctx context.Context, sc Scope, orgID, outageID 
 		ids[i] = d.ID
 	}
 	att := map[int64][]DeliveryAttempt{}
-	if len(ids) > 0 {
-		var as []DeliveryAttempt
-		if err := s.db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("at, id").Find(&as).Error; err != nil {
-			return nil, nil, wrap(err, "outage deliveries")
-		}
-		for _, a := range as {
-			att[a.DeliveryID] = append(att[a.DeliveryID], a)
-		}
+	// A delivery's attempts are all in its own chunk, so each keeps its order.
+	var as []DeliveryAttempt
+	if err := findIn(s.db.WithContext(ctx), ids, &as, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("delivery_id IN ?", chunk).Order("at, id")
+	}); err != nil {
+		return nil, nil, wrap(err, "outage deliveries")
+	}
+	for _, a := range as {
+		att[a.DeliveryID] = append(att[a.DeliveryID], a)
 	}
 	return ds, att, nil
 }

@@ -104,7 +104,9 @@ func operationRecipients(tx *gorm.DB, orgID, messageID int64) ([]emailRecipient,
 		ids[i] = a.ContactID
 	}
 	var cs []Contact
-	if err := tx.Select("id", "email", "locale").Where("org_id = ? AND id IN ?", orgID, ids).Find(&cs).Error; err != nil {
+	if err := findIn(tx, ids, &cs, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("id", "email", "locale").Where("org_id = ? AND id IN ?", orgID, chunk)
+	}); err != nil {
 		return nil, err
 	}
 	byID := map[int64]Contact{}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // The staff's on-call page: outages whose emergency notice is due, phone
@@ -48,7 +50,7 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 		return nil, wrap(err, "on call outages")
 	}
 	var checks []Check
-	if err := db.Where("id IN ?", checkIDs).Find(&checks).Error; err != nil {
+	if err := findIn(db, checkIDs, &checks, whereID); err != nil {
 		return nil, wrap(err, "on call outages")
 	}
 	byCheck := map[int64]*Check{}
@@ -62,10 +64,8 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 		}
 	}
 	var lines []Deduction
-	if len(clockIDs) > 0 {
-		if err := db.Where("clock_id IN ?", clockIDs).Find(&lines).Error; err != nil {
-			return nil, wrap(err, "on call outages")
-		}
+	if err := findIn(db, clockIDs, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB { return q.Where("clock_id IN ?", chunk) }); err != nil {
+		return nil, wrap(err, "on call outages")
 	}
 	byClock := map[int64]*Deduction{}
 	for i := range lines {
@@ -153,10 +153,10 @@ func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time,
 		contactIDs = append(contactIDs, d.ContactID)
 	}
 	var fs []ContactFlag
-	if len(contactIDs) > 0 {
-		if err := s.db.WithContext(ctx).Where("contact_id IN ? AND cleared_at IS NULL", contactIDs).Find(&fs).Error; err != nil {
-			return nil, wrap(err, "failed deliveries")
-		}
+	if err := findIn(s.db.WithContext(ctx), contactIDs, &fs, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("contact_id IN ? AND cleared_at IS NULL", chunk)
+	}); err != nil {
+		return nil, wrap(err, "failed deliveries")
 	}
 	wrong := wrongByContact(fs)
 	out := make([]FailedDelivery, len(ds))
@@ -205,14 +205,16 @@ func (s *Store) deliveryContext(ctx context.Context, ds []Delivery) (*deliveryNa
 		contactIDs, orgIDs, outageIDs = append(contactIDs, d.ContactID), append(orgIDs, d.OrgID), append(outageIDs, d.OutageID)
 	}
 	var cs []Contact
-	if err := db.Select("id", "name").Where("id IN ?", contactIDs).Find(&cs).Error; err != nil {
+	if err := findIn(db, contactIDs, &cs, idAndName); err != nil {
 		return nil, err
 	}
 	for _, c := range cs {
 		n.contacts[c.ID] = c.Name
 	}
 	var os []Outage
-	if err := db.Select("id", "device_id").Where("id IN ?", outageIDs).Find(&os).Error; err != nil {
+	if err := findIn(db, outageIDs, &os, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("id", "device_id").Where("id IN ?", chunk)
+	}); err != nil {
 		return nil, err
 	}
 	var deviceIDs []int64
@@ -236,7 +238,9 @@ func (s *Store) outageClocks(ctx context.Context, outageIDs []int64) (map[int64]
 		return out, nil
 	}
 	var cs []Clock
-	if err := s.db.WithContext(ctx).Where("kind = ? AND ref_id IN ?", ClockEmergencyNotice, outageIDs).Find(&cs).Error; err != nil {
+	if err := findIn(s.db.WithContext(ctx), outageIDs, &cs, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("kind = ? AND ref_id IN ?", ClockEmergencyNotice, chunk)
+	}); err != nil {
 		return nil, err
 	}
 	for i := range cs {
@@ -250,7 +254,7 @@ func (s *Store) orgAndDeviceNames(ctx context.Context, orgIDs, deviceIDs []int64
 	db := s.db.WithContext(ctx)
 	if len(orgIDs) > 0 {
 		var os []Organization
-		if err := db.Select("id", "name").Where("id IN ?", orgIDs).Find(&os).Error; err != nil {
+		if err := findIn(db, orgIDs, &os, idAndName); err != nil {
 			return nil, nil, err
 		}
 		for _, o := range os {
@@ -259,7 +263,7 @@ func (s *Store) orgAndDeviceNames(ctx context.Context, orgIDs, deviceIDs []int64
 	}
 	if len(deviceIDs) > 0 {
 		var ds []Device
-		if err := db.Select("id", "name").Where("id IN ?", deviceIDs).Find(&ds).Error; err != nil {
+		if err := findIn(db, deviceIDs, &ds, idAndName); err != nil {
 			return nil, nil, err
 		}
 		for _, d := range ds {

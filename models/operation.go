@@ -278,8 +278,12 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
 		var n int64
-		if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, ids).Count(&n).Error; err != nil {
-			return err
+		for chunk := range chunks(ids) {
+			var c int64
+			if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, chunk).Count(&c).Error; err != nil {
+				return err
+			}
+			n += c
 		}
 		if int(n) != len(ids) {
 			return Invalid("devices", "operation.error.device_unknown")
@@ -311,7 +315,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 		for i, id := range ids {
 			links[i] = OperationDevice{RequestID: r.ID, DeviceID: id, OrgID: orgID}
 		}
-		if err := tx.Create(&links).Error; err != nil {
+		if err := createInChunks(tx, links); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, AuditRequestCreated, "operation", &r.ID, &orgID, map[string]any{
@@ -522,7 +526,7 @@ func (s *Store) RequestDetailOf(ctx context.Context, sc Scope, r *OperationReque
 		}
 	}
 	var us []User
-	if err := db.Where("id IN ?", ids).Find(&us).Error; err != nil {
+	if err := findIn(db, ids, &us, whereID); err != nil {
 		return nil, wrap(err, "request detail of")
 	}
 	for i := range us {

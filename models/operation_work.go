@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -243,8 +244,10 @@ func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, 
 	if len(ids) == 0 {
 		return nil
 	}
-	var locked []Outage
-	if err := forUpdate(tx).Where("id IN ?", ids).Order("id").Find(&locked).Error; err != nil {
+	var locked []Outage // ascending IDs, chunk after chunk: the lock order
+	if err := findIn(tx, ids, &locked, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return forUpdate(q).Where("id IN ?", chunk).Order("id")
+	}); err != nil {
 		return err
 	}
 	days := map[string]bool{}
@@ -364,11 +367,20 @@ func (s *Store) OverlappingOutages(ctx context.Context, d *RequestDetail) ([]Out
 		ids[i] = dev.ID
 	}
 	var out []Outage
-	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
-		d.Request.OrgID, ids, to, from).Order("started_at, id").Find(&out).Error
+	err := findIn(s.db.WithContext(ctx), ids, &out, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("org_id = ? AND device_id IN ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)",
+			d.Request.OrgID, chunk, to, from)
+	})
 	if err != nil {
 		return nil, wrap(err, "overlapping outages")
 	}
+	// Chunked by device: one order across the chunks.
+	slices.SortFunc(out, func(a, b Outage) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
@@ -504,25 +516,28 @@ func (s *Store) RequestListClocks(ctx context.Context, sc Scope, ids []int64) (m
 		return feedback, overdue, nil
 	}
 	db := s.db.WithContext(ctx)
-	q := sc.apply(db.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, ids), "org_id")
 	var cs []Clock
-	if err := q.Find(&cs).Error; err != nil {
+	if err := findIn(db, ids, &cs, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return sc.apply(q.Where("kind = ? AND ref_id IN ?", ClockOperationFeedback, chunk), "org_id")
+	}); err != nil {
 		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
 	}
 	for i := range cs {
 		feedback[cs[i].RefID] = &cs[i]
 	}
-	var rows []struct {
-		Clock
-		RequestID int64
-	}
-	q = s.overdueFollowUps(db.Table("sla_clocks"), "sla_clocks.").Select("sla_clocks.*, authorizations.request_id AS request_id").
-		Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").Where("authorizations.request_id IN ?", ids)
-	if err := sc.apply(q, "sla_clocks.org_id").Scan(&rows).Error; err != nil {
-		return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
-	}
-	for _, r := range rows {
-		overdue[r.RequestID] = append(overdue[r.RequestID], r.Clock)
+	for chunk := range chunks(ids) {
+		var rows []struct {
+			Clock
+			RequestID int64
+		}
+		q := s.overdueFollowUps(db.Table("sla_clocks"), "sla_clocks.").Select("sla_clocks.*, authorizations.request_id AS request_id").
+			Joins("JOIN authorizations ON authorizations.id = sla_clocks.ref_id").Where("authorizations.request_id IN ?", chunk)
+		if err := sc.apply(q, "sla_clocks.org_id").Scan(&rows).Error; err != nil {
+			return nil, nil, fmt.Errorf("models: request list clocks: %w", err)
+		}
+		for _, r := range rows {
+			overdue[r.RequestID] = append(overdue[r.RequestID], r.Clock)
+		}
 	}
 	return feedback, overdue, nil
 }
@@ -568,17 +583,19 @@ func (s *Store) OnCallOperations(ctx context.Context, sc Scope) ([]OnCallOperati
 	if err != nil {
 		return nil, wrap(err, "on call operations")
 	}
-	var pending []struct {
-		RequestID int64
-		N         int
-	}
-	if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", ids, AuthPending).
-		Group("request_id").Scan(&pending).Error; err != nil {
-		return nil, wrap(err, "on call operations")
-	}
 	pend := map[int64]int{}
-	for _, p := range pending {
-		pend[p.RequestID] = p.N
+	for chunk := range chunks(ids) {
+		var pending []struct {
+			RequestID int64
+			N         int
+		}
+		if err := db.Model(&Authorization{}).Select("request_id, COUNT(*) AS n").Where("request_id IN ? AND status = ?", chunk, AuthPending).
+			Group("request_id").Scan(&pending).Error; err != nil {
+			return nil, wrap(err, "on call operations")
+		}
+		for _, p := range pending {
+			pend[p.RequestID] = p.N
+		}
 	}
 	names, _, err := s.orgAndDeviceNames(ctx, slices.Collect(maps.Keys(orgIDs)), nil)
 	if err != nil {

@@ -182,7 +182,8 @@ func segmentCauses(segs []OutageSegment, st, en time.Time) []Cause {
 }
 
 // EvidenceForOutages returns the first perOutage failed probes behind each
-// of the given outages of organization orgID, by outage, in one query;
+// of the given outages of organization orgID, by outage, in one query per
+// chunk of outages;
 // other organizations' outages yield nothing.
 func (s *Store) EvidenceForOutages(ctx context.Context, sc Scope, orgID int64, outageIDs []int64, perOutage int) (map[int64][]OutageProbe, error) {
 	if !sc.Allows(orgID) {
@@ -196,19 +197,22 @@ func (s *Store) EvidenceForOutages(ctx context.Context, sc Scope, orgID int64, o
 		perOutage = maxEvidence
 	}
 	// ROW_NUMBER works the same on SQLite, MySQL 8, MariaDB and TiDB.
-	numbered := s.db.Model(&OutageProbe{}).
-		Select("outage_probes.outage_id, outage_probes.at, outage_probes.reason, "+
-			"ROW_NUMBER() OVER (PARTITION BY outage_probes.outage_id ORDER BY outage_probes.at) AS n").
-		Joins("JOIN outages ON outages.id = outage_probes.outage_id AND outages.org_id = ?", orgID).
-		Where("outage_probes.outage_id IN ?", outageIDs)
-	var ev []OutageProbe
-	err := s.db.WithContext(ctx).Table("(?) AS ev", numbered).Select("outage_id, at, reason").
-		Where("n <= ?", perOutage).Order("outage_id, at").Scan(&ev).Error
-	if err != nil {
-		return nil, fmt.Errorf("models: outage evidence: %w", err)
-	}
-	for _, p := range ev {
-		out[p.OutageID] = append(out[p.OutageID], p)
+	// One query per chunk of outages; an outage's probes are all in its own.
+	for chunk := range chunks(outageIDs) {
+		numbered := s.db.Model(&OutageProbe{}).
+			Select("outage_probes.outage_id, outage_probes.at, outage_probes.reason, "+
+				"ROW_NUMBER() OVER (PARTITION BY outage_probes.outage_id ORDER BY outage_probes.at) AS n").
+			Joins("JOIN outages ON outages.id = outage_probes.outage_id AND outages.org_id = ?", orgID).
+			Where("outage_probes.outage_id IN ?", chunk)
+		var ev []OutageProbe
+		err := s.db.WithContext(ctx).Table("(?) AS ev", numbered).Select("outage_id, at, reason").
+			Where("n <= ?", perOutage).Order("outage_id, at").Scan(&ev).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: outage evidence: %w", err)
+		}
+		for _, p := range ev {
+			out[p.OutageID] = append(out[p.OutageID], p)
+		}
 	}
 	return out, nil
 }

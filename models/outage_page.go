@@ -42,7 +42,9 @@ func (s *Store) StaffNames(ctx context.Context, ids []int64) (map[int64]string, 
 		return out, nil
 	}
 	var us []User
-	if err := s.db.WithContext(ctx).Select("id", "name").Where("id IN ? AND org_id IS NULL", ids).Find(&us).Error; err != nil {
+	if err := findIn(s.db.WithContext(ctx), ids, &us, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return idAndName(q.Where("org_id IS NULL"), chunk)
+	}); err != nil {
 		return nil, wrap(err, "staff names")
 	}
 	for _, u := range us {

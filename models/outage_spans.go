@@ -112,16 +112,15 @@ func SplitOutage(o Outage, parts []OutageCauseSpan) []Span {
 // causeSpansOf loads the cause spans of the given outages of orgID, by outage.
 func causeSpansOf(db *gorm.DB, orgID int64, outageIDs []int64) (map[int64][]OutageCauseSpan, error) {
 	out := map[int64][]OutageCauseSpan{}
-	for len(outageIDs) > 0 {
-		n := min(len(outageIDs), 500)
-		var ps []OutageCauseSpan
-		if err := db.Where("org_id = ? AND outage_id IN ?", orgID, outageIDs[:n]).Order("start_at, id").Find(&ps).Error; err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			out[p.OutageID] = append(out[p.OutageID], p)
-		}
-		outageIDs = outageIDs[n:]
+	// An outage's spans are all in its own chunk, so each keeps its order.
+	var ps []OutageCauseSpan
+	if err := findIn(db, outageIDs, &ps, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Where("org_id = ? AND outage_id IN ?", orgID, chunk).Order("start_at, id")
+	}); err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.OutageID] = append(out[p.OutageID], p)
 	}
 	return out, nil
 }

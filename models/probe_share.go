@@ -43,10 +43,11 @@ type ShareRound struct {
 	// OfferedUntil all the same, as the new owner starts then.
 	OfferedIDs   []int64
 	OfferedUntil time.Time
+	// Unprobed are the enabled checks no instance held for a lease and a
+	// round (Lease + Lease/4) before this round: an alarm. Counted at
+	// the round's start, so it is set even when the round fails later.
+	Unprobed Unprobed
 }
-
-// idChunk bounds the IDs of one IN list (SQLite allows 32,766 variables).
-const idChunk = 1000
 
 // ShareChecks is one lease round of owner, run every Lease/4. It says owner
 // is alive, renews its leases, and moves it towards its fair share of the
@@ -86,6 +87,10 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		return tx.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error
 	}); err != nil {
 		return r, wrap(err, "share checks: forget old instances")
+	}
+	var err error
+	if r.Unprobed, err = s.UnprobedChecks(ctx, o.Lease+o.Lease/4); err != nil {
+		return r, err // wrapped: "unprobed checks"
 	}
 	// Renew by primary key, which locks the rows in key order as the result
 	// writer does; an UPDATE … WHERE lease_owner = ? may scan the table (the
@@ -183,7 +188,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 		}
 		r.Claimed += n
 	}
-	err := db.Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&r.Checks).Error
+	err = db.Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&r.Checks).Error
 	return r, wrap(err, "share checks: read held")
 }
 
@@ -224,19 +229,6 @@ func (s *Store) claimChecks(ctx context.Context, db *gorm.DB, owner string, o Sh
 // the optimizer picks (a small table is scanned whole).
 func (s *Store) leaseWrite(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.rederiveTx(ctx, fn) // READ COMMITTED on MySQL
-}
-
-// chunks yields ids idChunk at a time.
-func chunks(ids []int64) func(func([]int64) bool) {
-	return func(yield func([]int64) bool) {
-		for len(ids) > 0 {
-			n := min(idChunk, len(ids))
-			if !yield(ids[:n]) {
-				return
-			}
-			ids = ids[n:]
-		}
-	}
 }
 
 // shareTargets splits total checks over the live instances: evenly, except

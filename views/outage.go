@@ -121,6 +121,8 @@ type OnCallPageVM struct {
 	Failed  []models.FailedDelivery
 	// Operations need an engineer: a feedback clock, a form to check.
 	Operations []models.OnCallOperation
+	// Unprobed are enabled checks no prober holds (an alarm banner).
+	Unprobed models.Unprobed
 	// FailedFor is how far back failed deliveries are listed.
 	FailedFor time.Duration
 	// CanAct lets engineers, service and admins handle failed deliveries;
