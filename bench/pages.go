@@ -114,7 +114,13 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 		{"device_1y", "GET /devices/:id?range=1y", dev + "?range=1y", customer, 50, fill.deviceName},
 		{"device_30d", "GET /devices/:id?range=30d", dev + "?range=30d", customer, 50, fill.deviceName},
 		{"device_24h", "GET /devices/:id?range=24h", dev + "?range=24h", customer, 50, fill.deviceName},
-		{"fleet", fmt.Sprintf("GET /fleet (%d devices)", o.Fleet), "/fleet", engineer, 150, fill.deviceName},
+		{"fleet", fmt.Sprintf("GET /fleet (%d devices, page 1)", o.Fleet), "/fleet", engineer, 150, "srv-"},
+		{"fleet_last", "GET /fleet?page=(last)", fmt.Sprintf("/fleet?page=%d", (o.Fleet+models.FleetPageSize-1)/models.FleetPageSize), engineer, 150, "srv-"},
+		{"fleet_search", "GET /fleet?q=(a device name)", "/fleet?q=" + url.QueryEscape(fill.fleetName), engineer, 150, fill.fleetName},
+		{"fleet_down", "GET /fleet?state=down", "/fleet?state=down", engineer, 150, "srv-"},
+		{"org_uptime", fmt.Sprintf("GET /orgs/:id/uptime (%d devices, page 1)", fleetOrgDevices(o)), fmt.Sprintf("/orgs/%d/uptime", fill.fleetOrgID), engineer, 150, fill.fleetName},
+		{"oncall", "GET /oncall", "/oncall", engineer, 150, "</main>"},
+		{"orgs", fmt.Sprintf("GET /orgs (%d organizations)", o.Orgs), "/orgs", engineer, 150, "Benchmark 01"},
 		{"operation", "GET /operations/:id (40 messages)", op, engineer, 50, benchOperationTitle},
 		{"operations", "GET /operations?all=1 (staff)", "/operations?all=1", engineer, 50, benchOperationTitle},
 		{"report_pdf", "GET /operations/:id/report.pdf (40 messages)", op + "/report.pdf", customer, 200, "%PDF-"},
@@ -141,6 +147,19 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 	}
 	rep.print(stdout)
 	return nil
+}
+
+// fleetOrgDevices is how many devices the second organization holds.
+func fleetOrgDevices(o PagesOptions) int {
+	if o.Orgs == 1 {
+		return o.Devices
+	}
+	rest := o.Fleet - o.Devices
+	n := rest / (o.Orgs - 1)
+	if rest%(o.Orgs-1) >= 1 {
+		n++
+	}
+	return n
 }
 
 // pageTiming is the spread of one page's render times.
@@ -219,7 +238,11 @@ type filled struct {
 	customerEmail, engineerEmail, password string
 	deviceID                               int64 // a device of the measured organization, with outages
 	deviceName                             string
-	results, rollups, outages              int
+	// fleetOrgID is the second organization, one of the fleet's (the
+	// measured one when there is only one); fleetName a device of it.
+	fleetOrgID                int64
+	fleetName                 string
+	results, rollups, outages int
 }
 
 // fillHistory creates the organizations, users and devices, and a year of
@@ -274,6 +297,9 @@ func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOpti
 		}
 		if err := w.createDevices(ctx, ds); err != nil {
 			return nil, err
+		}
+		if org <= 1 && len(ds) > 0 {
+			f.fleetOrgID, f.fleetName = og.ID, ds[0].Device.Name
 		}
 		if org == 0 {
 			measured = ds

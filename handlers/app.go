@@ -96,6 +96,10 @@ type Handler struct {
 	provider      models.Provider
 	means         views.DeliveryMeans
 	baseURL       string
+	// barePaths and barePrefixes are the paths of the bare routes,
+	// which skip the session lookup.
+	barePaths    map[string]bool
+	barePrefixes []string
 }
 
 // New builds the fiber app with every route of the route table.
@@ -152,6 +156,17 @@ func New(d Deps) *fiber.App {
 		cfg.TrustedProxies = d.TrustedProxies
 	}
 	app := fiber.New(cfg)
+	h.barePaths = map[string]bool{}
+	for _, r := range h.routes() {
+		if !r.Access.bare {
+			continue
+		}
+		if i := strings.Index(r.Path, ":"); i >= 0 {
+			h.barePrefixes = append(h.barePrefixes, r.Path[:i])
+		} else {
+			h.barePaths[r.Path] = true
+		}
+	}
 	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.untilMigrated, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {

@@ -43,7 +43,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	if err != nil {
 		return err
 	}
-	up, err := h.store.GetDeviceUptime(ctx, scope(c), d.OrgID, d.ID, h.loc)
+	up, err := h.store.DeviceUptimeOf(ctx, scope(c), d, h.loc)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,12 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 }
 
 // loadSession finds the live session of the cookie, if any, and the flash.
+// A bare route (health checks, assets) is answered without either: it
+// makes no statement about the session, whatever cookie comes with it.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
+	if h.bareRoute(c.Path()) {
+		return c.Next()
+	}
 	st := state(c)
 	if raw := c.Cookies(h.cookieName("portal_session")); raw != "" {
 		sess, u, err := h.store.LookupSession(c.UserContext(), raw, h.sessions)
@@ -137,6 +142,19 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 		h.setCookie(c, "portal_flash", "", -1, true)
 	}
 	return c.Next()
+}
+
+// bareRoute reports whether path is a bare route's.
+func (h *Handler) bareRoute(path string) bool {
+	if h.barePaths[path] {
+		return true
+	}
+	for _, p := range h.barePrefixes {
+		if strings.HasPrefix(path, p) && !strings.Contains(path[len(p):], "/") {
+			return true
+		}
+	}
+	return false
 }
 
 // flash shows key once on the next page.

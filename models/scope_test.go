@@ -147,8 +147,11 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				return first(err, len(ops), func() int64 { return ops[0].Request.ID })
 			}},
 			{"ListFleet", func(sc models.Scope) (int64, error) {
-				ds, err := s.ListFleet(ctx, sc)
-				return first(err, len(ds), func() int64 { return ds[0].ID })
+				f, err := s.ListFleet(ctx, sc, models.FleetQuery{})
+				if err != nil {
+					return 0, err
+				}
+				return first(err, len(f.Devices), func() int64 { return f.Devices[0].ID })
 			}},
 		}
 		// Reads keyed by organization A's ID: A's scope and the staff's

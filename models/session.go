@@ -134,28 +134,41 @@ func (s *Store) startSession(ctx context.Context, userID int64, stage string, p 
 	return raw, nil
 }
 
+// sessionUser is a session and its user, read in one statement.
+type sessionUser struct {
+	Session `gorm:"embedded;embeddedPrefix:s_"`
+	User    `gorm:"embedded"`
+}
+
+// sessionUserColumns selects a sessionUser: the session's columns under
+// the prefix s_, then the user's.
+const sessionUserColumns = "sessions.id_hash AS s_id_hash, sessions.user_id AS s_user_id, sessions.stage AS s_stage, " +
+	"sessions.created_at AS s_created_at, sessions.last_seen_at AS s_last_seen_at, sessions.expires_at AS s_expires_at, " +
+	"sessions.ip AS s_ip, sessions.user_agent AS s_user_agent, sessions.locale AS s_locale, users.*"
+
 // LookupSession returns the live session with raw ID and its user, or
 // ErrNotFound when it is unknown, expired, idle too long, or its user is
-// disabled. It records activity when last_seen is TouchEvery old, to
-// spare writes, and ends a full session TouchEvery after the idle limit
-// counted from last_seen, so that it never ends early.
+// disabled. Every request of a signed-in browser calls it, so it reads
+// the session and its user in one statement (a revocation, an expiry or
+// a disabled user still takes effect on the next request), and records
+// activity only when last_seen is TouchEvery old, to spare writes; it
+// ends a full session TouchEvery after the idle limit counted from
+// last_seen, so that it never ends early.
 func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) (*Session, *User, error) {
 	if len(raw) != 32 {
 		return nil, nil, wrap(ErrNotFound, "lookup session")
 	}
-	var sess Session
+	var row sessionUser
 	db := s.db.WithContext(ctx)
-	if err := db.Where("id_hash = ?", hashSessionID(raw)).First(&sess).Error; err != nil {
+	if err := db.Table("sessions").Select(sessionUserColumns).Joins("JOIN users ON users.id = sessions.user_id").
+		Where("sessions.id_hash = ?", hashSessionID(raw)).Take(&row).Error; err != nil {
 		return nil, nil, wrap(notFound(err), "lookup session")
 	}
+	sess, u := row.Session, row.User
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !sess.LastSeenAt.After(p.idleSince(now))) {
 		db.Delete(&sess)
 		return nil, nil, wrap(ErrNotFound, "lookup session")
-	}
-	var u User
-	if err := db.First(&u, sess.UserID).Error; err != nil {
-		return nil, nil, wrap(notFound(err), "lookup session")
 	}
 	if u.Disabled() {
 		return nil, nil, wrap(ErrNotFound, "lookup session")

@@ -3,8 +3,12 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // DeviceState is a device's state from its checks: down when any enabled
@@ -29,17 +33,6 @@ func DeviceState(checks []Check) string {
 		return StatusUnknown
 	}
 	return state
-}
-
-// stateRank orders states problems first.
-func stateRank(state string) int {
-	switch state {
-	case StatusDown:
-		return 0
-	case StatusUnknown:
-		return 1
-	}
-	return 2
 }
 
 // Uptime periods, in the order the pages show them.
@@ -176,29 +169,97 @@ func (s *Store) OrgUptime(ctx context.Context, sc Scope, orgID int64, loc *time.
 	return out, nil
 }
 
+// UptimePage is one page of an organization's devices on the uptime page.
+type UptimePage struct {
+	Devices     []DeviceUptime
+	Counts      FleetCounts // every device of the organization, by state
+	Page, Pages int         // Pages is at least 1
+}
+
+// OrgUptimePage measures one page of FleetPageSize devices of
+// organization orgID (by name, as OrgUptime), with the counts by state of
+// all of them: five queries, whatever the size of the organization.
+func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page int, loc *time.Location) (*UptimePage, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "org uptime")
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := s.now()
+	counts, err := s.fleetCounts(ctx, sc, FleetQuery{OrgID: orgID})
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	p := &UptimePage{Counts: counts, Pages: max(1, (counts.Total()+FleetPageSize-1)/FleetPageSize)}
+	p.Page = min(max(page, 1), p.Pages)
+	if counts.Total() == 0 {
+		return p, nil
+	}
+	var devices []Device
+	if err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("name, id").
+		Limit(FleetPageSize).Offset((p.Page - 1) * FleetPageSize).Find(&devices).Error; err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	ids := make([]int64, len(devices))
+	for i, d := range devices {
+		ids[i] = d.ID
+	}
+	var checks []Check
+	if len(ids) > 0 {
+		// At most FleetPageSize IDs: one page.
+		if err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
+			return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+		}
+	}
+	spans, err := s.OutageSpans(ctx, sc, orgID, ids, uptimeFrom(now, loc), now)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
+	}
+	byDevice := map[int64][]Check{}
+	for _, c := range checks {
+		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
+	}
+	p.Devices = make([]DeviceUptime, len(devices))
+	for i, d := range devices {
+		p.Devices[i] = ComputeUptime(d, byDevice[d.ID], spans[d.ID], now, loc)
+	}
+	return p, nil
+}
+
 // GetDeviceUptime measures one device of organization orgID; another
 // organization's device is ErrNotFound.
 func (s *Store) GetDeviceUptime(ctx context.Context, sc Scope, orgID, deviceID int64, loc *time.Location) (*DeviceUptime, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "get device uptime")
 	}
-	if loc == nil {
-		loc = time.UTC
-	}
-	now := s.now()
 	d, err := s.GetDevice(ctx, OrgScope(orgID), deviceID)
 	if err != nil {
 		return nil, wrap(err, "get device uptime")
 	}
-	checks, err := s.ListChecks(ctx, sc, orgID, deviceID)
-	if err != nil {
-		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
+	return s.DeviceUptimeOf(ctx, sc, d, loc)
+}
+
+// DeviceUptimeOf measures device d, already read through a scoped
+// GetDevice (the device page has it): two queries, its checks and its
+// outages. A device outside sc is ErrNotFound.
+func (s *Store) DeviceUptimeOf(ctx context.Context, sc Scope, d *Device, loc *time.Location) (*DeviceUptime, error) {
+	if !sc.Allows(d.OrgID) {
+		return nil, wrap(ErrNotFound, "get device uptime")
 	}
-	spans, err := s.OutageSpans(ctx, sc, orgID, []int64{deviceID}, uptimeFrom(now, loc), now)
-	if err != nil {
-		return nil, fmt.Errorf("models: uptime of device %d: %w", deviceID, err)
+	if loc == nil {
+		loc = time.UTC
 	}
-	u := ComputeUptime(*d, checks, spans[deviceID], now, loc)
+	now := s.now()
+	checks, err := s.ListChecks(ctx, sc, d.OrgID, d.ID)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of device %d: %w", d.ID, err)
+	}
+	spans, err := s.OutageSpans(ctx, sc, d.OrgID, []int64{d.ID}, uptimeFrom(now, loc), now)
+	if err != nil {
+		return nil, fmt.Errorf("models: uptime of device %d: %w", d.ID, err)
+	}
+	u := ComputeUptime(*d, checks, spans[d.ID], now, loc)
 	return &u, nil
 }
 
@@ -212,57 +273,232 @@ type FleetDevice struct {
 	LastAt     *time.Time // the latest probe of any check
 }
 
-// ListFleet lists the devices of every organization that sc sees,
-// problems first: down, then unknown, then up; then by organization and
-// name. Two queries, and one per idChunk checks for their last results.
-func (s *Store) ListFleet(ctx context.Context, sc Scope) ([]FleetDevice, error) {
-	db := s.db.WithContext(ctx)
-	var out []FleetDevice
-	if err := sc.apply(db.Model(&Device{}), "org_id").Select("devices.*, organizations.name AS org_name").
-		Joins("JOIN organizations ON organizations.id = devices.org_id").Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("models: fleet: %w", err)
+// FleetPageSize is how many devices one page of the fleet shows.
+const FleetPageSize = 100
+
+// FleetQuery narrows and pages the fleet: every field is optional.
+type FleetQuery struct {
+	// Search is part of a device's name or address, of one of its
+	// checks' targets, or of its organization's name (case-insensitive
+	// for Latin letters).
+	Search string
+	State  string // StatusDown, StatusUnknown or StatusUp; "" for any
+	OrgID  int64  // one organization; 0 for every one sc sees
+	Page   int    // from 1; past the last page is the last page
+}
+
+// FleetCounts counts devices by state.
+type FleetCounts struct{ Down, Unknown, Up int }
+
+// Total is every device counted.
+func (c FleetCounts) Total() int { return c.Down + c.Unknown + c.Up }
+
+// Of is the count of one state; "" is the total.
+func (c FleetCounts) Of(state string) int {
+	switch state {
+	case StatusDown:
+		return c.Down
+	case StatusUnknown:
+		return c.Unknown
+	case StatusUp:
+		return c.Up
+	}
+	return c.Total()
+}
+
+// Fleet is one page of the fleet.
+type Fleet struct {
+	Devices []FleetDevice
+	// Counts are the devices that the search and the organization match,
+	// whatever their state; the state filter picks one of them.
+	Counts      FleetCounts
+	Page, Pages int // Pages is at least 1
+}
+
+// The fleet's states in SQL, as DeviceState decides them, for a device
+// d: down when an enabled check is down; unknown when none is enabled or
+// one is neither up nor down; else up. Each is answered from the index
+// idx_checks_device_state alone; "not up" is two ranges so that the index
+// idx_checks_state_device finds the few checks that are not up.
+const (
+	fleetEnabled = "EXISTS (SELECT 1 FROM checks c WHERE c.device_id = d.id AND c.enabled = ?)"
+	fleetNotUp   = "(status < ? OR status > ?)"
+)
+
+// fleetBands are the three bands of the fleet's order.
+var fleetBands = []string{StatusDown, StatusUnknown, StatusUp}
+
+// likeEscape escapes the wildcards of a LIKE pattern with '!'.
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// fleetDevices is the devices d (joined with their organization o) that
+// sc sees and q's search and organization match.
+func (s *Store) fleetDevices(ctx context.Context, sc Scope, q FleetQuery) *gorm.DB {
+	db := sc.apply(s.db.WithContext(ctx).Table("devices AS d"), "d.org_id").
+		Joins("JOIN organizations o ON o.id = d.org_id")
+	if q.OrgID != 0 {
+		db = db.Where("d.org_id = ?", q.OrgID)
+	}
+	if term := strings.TrimSpace(q.Search); term != "" {
+		// LOWER on both sides: MySQL's tables compare text as bytes
+		// (utf8mb4_bin), as SQLite does; LIKE would differ between them.
+		like := "%" + likeEscape(strings.ToLower(term)) + "%"
+		db = db.Where("LOWER(d.name) LIKE ? ESCAPE '!' OR LOWER(d.address) LIKE ? ESCAPE '!' "+
+			"OR LOWER(o.name) LIKE ? ESCAPE '!' "+
+			"OR d.id IN (SELECT device_id FROM checks WHERE LOWER(target) LIKE ? ESCAPE '!')", like, like, like, like)
+	}
+	return db
+}
+
+// notUpChecks is the device IDs and states of the enabled checks that
+// are not up.
+func (s *Store) notUpChecks(ctx context.Context, status string) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("checks").Select("device_id").Where("enabled = ? AND "+fleetNotUp, true, StatusUp, StatusUp)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	return q
+}
+
+// inBand narrows fleetDevices to one band of states.
+func (s *Store) inBand(ctx context.Context, db *gorm.DB, band string) *gorm.DB {
+	switch band {
+	case StatusDown:
+		return db.Where("d.id IN (?)", s.notUpChecks(ctx, StatusDown))
+	case StatusUnknown:
+		return db.Where("d.id NOT IN (?)", s.notUpChecks(ctx, StatusDown)).
+			Where("d.id IN (?) OR NOT "+fleetEnabled, s.notUpChecks(ctx, ""), true)
+	}
+	return db.Where(fleetEnabled, true).Where("d.id NOT IN (?)", s.notUpChecks(ctx, ""))
+}
+
+// fleetCounts counts the devices that sc sees and q's search and
+// organization match, by state, in one query.
+func (s *Store) fleetCounts(ctx context.Context, sc Scope, q FleetQuery) (FleetCounts, error) {
+	var n struct{ NAll, NDown, NUnknown int }
+	down, notUp := s.notUpChecks(ctx, StatusDown), s.notUpChecks(ctx, "")
+	if err := s.fleetDevices(ctx, sc, q).Select("COUNT(*) AS n_all, "+
+		"COALESCE(SUM(CASE WHEN d.id IN (?) THEN 1 ELSE 0 END), 0) AS n_down, "+
+		"COALESCE(SUM(CASE WHEN d.id IN (?) THEN 0 WHEN d.id IN (?) THEN 1 WHEN "+fleetEnabled+" THEN 0 ELSE 1 END), 0) AS n_unknown",
+		down, down, notUp, true).Scan(&n).Error; err != nil {
+		return FleetCounts{}, fmt.Errorf("models: fleet: %w", err)
+	}
+	return FleetCounts{Down: n.NDown, Unknown: n.NUnknown, Up: n.NAll - n.NDown - n.NUnknown}, nil
+}
+
+// fleetBandPages fills f.Devices with the page at offset: a slice of the
+// bands one after the other, each band it touches one query that walks
+// the devices in order (backwards from the band's end when the page lies
+// in its second half, so that the last pages cost what the first do).
+func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *Fleet, offset int) error {
+	want := FleetPageSize
+	for _, band := range fleetBands {
+		if q.State != "" && band != q.State {
+			continue
+		}
+		n := f.Counts.Of(band)
+		if offset >= n {
+			offset -= n
+			continue
+		}
+		take := min(want, n-offset)
+		var part []FleetDevice
+		in := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name")
+		var err error
+		if offset > n/2 {
+			err = in.Order("o.name DESC, d.name DESC, d.id DESC").Limit(take).Offset(n - offset - take).Scan(&part).Error
+			slices.Reverse(part)
+		} else {
+			err = in.Order("o.name, d.name, d.id").Limit(take).Offset(offset).Scan(&part).Error
+		}
+		if err != nil {
+			return fmt.Errorf("models: fleet: %w", err)
+		}
+		f.Devices = append(f.Devices, part...)
+		offset, want = 0, want-len(part)
+		if want <= 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// ListFleet lists one page of the devices of every organization that sc
+// sees, problems first: down, then unknown, then up; then by
+// organization and name. It never aggregates every check: the counts
+// come from the checks that are not up (few) and one pass over the
+// matching devices, and each band of the page walks the
+// devices in order and stops. At most five queries: the counts, one per band on the page,
+// and the page's checks.
+func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
+	if q.State != "" && q.State != StatusDown && q.State != StatusUnknown && q.State != StatusUp {
+		return nil, wrap(Invalid("state", "error.bad_request"), "fleet")
+	}
+	counts, err := s.fleetCounts(ctx, sc, q)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{Counts: counts}
+	matched := f.Counts.Of(q.State)
+	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
+	f.Page = min(max(q.Page, 1), f.Pages)
+	offset := (f.Page - 1) * FleetPageSize
+	if q.Search != "" {
+		// A search scans the devices anyway: one query sorts what it
+		// matches (few) by state, instead of one scan per band.
+		down, notUp := s.notUpChecks(ctx, StatusDown), s.notUpChecks(ctx, "")
+		rank := "CASE WHEN d.id IN (?) THEN 0 WHEN d.id IN (?) THEN 1 WHEN " + fleetEnabled + " THEN 2 ELSE 1 END"
+		page := s.fleetDevices(ctx, sc, q).Select("d.*, o.name AS org_name, "+rank+" AS state_rank", down, notUp, true)
+		if q.State != "" {
+			page = s.inBand(ctx, page, q.State)
+		}
+		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(FleetPageSize).Offset(offset).
+			Scan(&f.Devices).Error; err != nil {
+			return nil, fmt.Errorf("models: fleet: %w", err)
+		}
+	} else if err := s.fleetBandPages(ctx, sc, q, f, offset); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(f.Devices))
+	for i, d := range f.Devices {
+		ids[i] = d.ID
 	}
 	var checks []Check
-	if err := sc.apply(db, "org_id").Select("id", "device_id", "enabled", "status", "last_at").Find(&checks).Error; err != nil {
-		return nil, fmt.Errorf("models: fleet: %w", err)
-	}
-	if err := s.fillLatest(db, checks); err != nil {
-		return nil, fmt.Errorf("models: fleet: %w", err)
+	if len(ids) > 0 {
+		// At most FleetPageSize IDs: one page.
+		if err := sc.apply(s.db.WithContext(ctx), "org_id").Select("id", "device_id", "enabled", "status", "last_at").
+			Where("device_id IN ?", ids).Find(&checks).Error; err != nil {
+			return nil, fmt.Errorf("models: fleet: %w", err)
+		}
+		// A check's row keeps its last result only when its state
+		// changes: the newest result is read from the results.
+		if err := s.fillLatest(s.db.WithContext(ctx), checks); err != nil {
+			return nil, fmt.Errorf("models: fleet: %w", err)
+		}
 	}
 	byDevice := map[int64][]Check{}
 	for _, c := range checks {
 		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
 	}
-	for i := range out {
-		f := &out[i]
-		cs := byDevice[f.ID]
-		f.State = DeviceState(cs)
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		cs := byDevice[d.ID]
+		d.State = DeviceState(cs)
 		for _, c := range cs {
-			if c.LastAt != nil && (f.LastAt == nil || c.LastAt.After(*f.LastAt)) {
+			if c.LastAt != nil && (d.LastAt == nil || c.LastAt.After(*d.LastAt)) {
 				at := *c.LastAt
-				f.LastAt = &at
+				d.LastAt = &at
 			}
 			if !c.Enabled {
 				continue
 			}
-			f.Checks++
+			d.Checks++
 			if c.Status == StatusDown {
-				f.ChecksDown++
+				d.ChecksDown++
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if ra, rb := stateRank(a.State), stateRank(b.State); ra != rb {
-			return ra < rb
-		}
-		if a.OrgName != b.OrgName {
-			return a.OrgName < b.OrgName
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.ID < b.ID
-	})
-	return out, nil
+	return f, nil
 }

@@ -140,10 +140,11 @@ func TestFleetAndUptimeQueries(t *testing.T) {
 		clock.Advance(10 * time.Minute)
 
 		t.Run("the fleet puts the down device first with its organization", func(t *testing.T) {
-			fleet, err := s.ListFleet(ctx, models.AllOrgs())
-			if err != nil || len(fleet) != 2 {
-				t.Fatalf("fleet = %+v, %v", fleet, err)
+			f, err := s.ListFleet(ctx, models.AllOrgs(), models.FleetQuery{})
+			if err != nil || len(f.Devices) != 2 || f.Counts != (models.FleetCounts{Down: 1, Unknown: 1}) {
+				t.Fatalf("fleet = %+v, %v", f, err)
 			}
+			fleet := f.Devices
 			if fleet[0].ID != d.ID || fleet[0].State != models.StatusDown || fleet[0].OrgName != fx.OrgA.Name ||
 				fleet[0].ChecksDown != 1 || fleet[0].Checks != 1 || fleet[0].LastAt == nil {
 				t.Errorf("first = %+v", fleet[0])

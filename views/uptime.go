@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +15,14 @@ import (
 // 99.9% needs to be read at a glance.
 func Percent(p float64) string {
 	// Rounded down, so 99.9996% is not shown as a perfect 100.000%.
-	return fmt.Sprintf("%.3f%%", math.Floor(p*1000+1e-6)/1000)
+	// strconv, not fmt: the uptime page shows this for 90 days of each
+	// device, and it was a tenth of the page's time.
+	return strconv.FormatFloat(math.Floor(p*1000+1e-6)/1000, 'f', 3, 64) + "%"
 }
 
 // Minutes shows a duration in minutes with one decimal.
 func Minutes(d time.Duration) string {
-	return fmt.Sprintf("%.1f", d.Minutes())
+	return strconv.FormatFloat(d.Minutes(), 'f', 1, 64)
 }
 
 // Duration shows a duration in the viewer's language (locales.Translator.Duration).
@@ -157,7 +160,7 @@ func dayTitle(ctx context.Context, d models.DayAvailability) string {
 }
 
 // dayX places day i of the bar.
-func dayX(i int) string { return fmt.Sprint(i*10 + 1) }
+func dayX(i int) string { return strconv.Itoa(i*10 + 1) }
 
 // FormatDate shows the date of t in the viewer's time zone.
 func FormatDate(ctx context.Context, t time.Time) string {
@@ -182,21 +185,6 @@ func deviceWhere(d models.Device) string {
 		}
 	}
 	return strings.Join(parts, " / ")
-}
-
-// stateCounts counts devices by state for the page heads.
-func stateCounts(states []string) (up, down, unknown int) {
-	for _, s := range states {
-		switch s {
-		case models.StatusUp:
-			up++
-		case models.StatusDown:
-			down++
-		default:
-			unknown++
-		}
-	}
-	return
 }
 
 // FormatTimeSec shows t to the second in the viewer's time zone.

@@ -21,7 +21,8 @@ import (
 const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
                      [--duration D] [--warmup D] [--capacity D] [--db URL]
-  portal bench pages [--devices K] [--fleet F] [--days N] [--iterations I] [--db URL]
+  portal bench pages [--devices K] [--fleet F] [--orgs O] [--days N] [--iterations I] [--db URL]
+  portal bench http [--devices K] [--days N] [--connections C] [--duration D] [--db URL] [--cpuprofile FILE]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
                       [--anonymous M] [--spread] [--pid PID]
 --db is empty for a temporary SQLite file, sqlite:PATH for a new SQLite file
@@ -31,10 +32,10 @@ signin attacks the portal at --url from outside (the password is read from
 standard input when --password is -); --pid names the server's process,
 whose memory is sampled from /proc during each burst.`
 
-// runBench is `portal bench probe|pages|signin …`.
+// runBench is `portal bench probe|pages|http|signin …`.
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which one, probe, pages or signin?\n%s", benchUsage)
+		return fmt.Errorf("bench: which one, probe, pages, http or signin?\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "probe":
@@ -49,6 +50,12 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 			return err
 		}
 		return bench.Pages(ctx, o, stdout)
+	case "http":
+		o, err := benchHTTPFlags(args[1:])
+		if err != nil {
+			return err
+		}
+		return bench.HTTP(ctx, o, stdout)
 	case "signin":
 		o, err := benchSignInFlags(args[1:], stdin)
 		if err != nil {
@@ -110,6 +117,27 @@ func benchPagesFlags(args []string) (bench.PagesOptions, error) {
 	}
 	if o.Devices < 1 || o.Days < 1 || o.Iterations < 1 || o.Orgs < 1 {
 		return o, errors.New("bench pages: --devices, --orgs, --days and --iterations must be at least 1")
+	}
+	return o, nil
+}
+
+func benchHTTPFlags(args []string) (bench.HTTPOptions, error) {
+	fs := newFlagSet("bench http")
+	var o bench.HTTPOptions
+	fs.IntVar(&o.Devices, "devices", 100, "devices of the signed-in customer, each with --days of history")
+	fs.IntVar(&o.Days, "days", 365, "days of history (raw results for the last 90 of them, rollups for all)")
+	fs.IntVar(&o.Connections, "connections", 50, "connections kept open, each sending one request after another")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each route is loaded")
+	fs.StringVar(&o.DB, "db", "", "database URL (empty: a temporary SQLite file)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the run while /uptime is loaded to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("bench http: %w\n%s", err, benchUsage)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("bench http: unexpected %q\n%s", fs.Arg(0), benchUsage)
+	}
+	if o.Devices < 1 || o.Days < 1 || o.Connections < 1 || o.Duration <= 0 {
+		return o, errors.New("bench http: --devices, --days and --connections must be at least 1, --duration positive")
 	}
 	return o, nil
 }
