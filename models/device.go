@@ -373,12 +373,8 @@ func (s *Store) ListChecks(ctx context.Context, sc Scope, orgID, deviceID int64)
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "list checks")
 	}
-	var cs []Check
-	db := s.db.WithContext(ctx)
-	err := db.Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
-	if err == nil {
-		err = s.fillLatest(db, cs)
-	}
+	cs, err := s.findChecksWithLatest(s.db.WithContext(ctx).Where("checks.org_id = ? AND checks.device_id = ?", orgID, deviceID).
+		Order("checks.id"), "checks.*")
 	return cs, wrap(err, "list checks")
 }
 

@@ -679,7 +679,7 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 
 // checkState is what a check's row keeps of its probes: written when it
 // changes. Its last result is read from the results (checkStates,
-// fillLatest), so a probe that changes nothing writes nothing to it.
+// findChecksWithLatest), so a probe that changes nothing writes nothing to it.
 type checkState struct {
 	status       string
 	consecFails  int

@@ -412,40 +412,43 @@ func mergeRaw(rs []Rollup, raw []ProbeResult, p rollupPeriod) []Rollup {
 	return rs
 }
 
-// fillLatest gives each check its newest stored result as its last one
-// (LastAt, LastOK, LastRTTus, LastReason) where that is newer than what
-// the check's row keeps: the row is written only when the check's state
-// changes. One statement per idChunk checks, one index seek per check.
-func (s *Store) fillLatest(db *gorm.DB, checks []Check) error {
-	ids := make([]int64, len(checks))
-	for i, c := range checks {
-		ids[i] = c.ID
+// latestJoin joins each check (checks) to its newest stored result (r):
+// one index seek per check.
+const latestJoin = "LEFT JOIN probe_results r ON r.check_id = checks.id AND r.at = (SELECT MAX(at) FROM probe_results WHERE check_id = checks.id)"
+
+// checkWithLatest is a check with its newest stored result.
+type checkWithLatest struct {
+	Check
+	RAt     *time.Time `gorm:"column:r_at"`
+	ROK     *bool      `gorm:"column:r_ok"`
+	RRTTus  *int       `gorm:"column:r_rtt_us"`
+	RReason *int16     `gorm:"column:r_reason"`
+}
+
+// findChecksWithLatest runs q, a query of checks selecting cols, in one
+// statement with each check's newest result, and gives each check that
+// result as its last one (LastAt, LastOK, LastRTTus, LastReason) where it
+// is newer than what the check's row keeps: the row is written only when
+// the check's state changes.
+func (s *Store) findChecksWithLatest(q *gorm.DB, cols string) ([]Check, error) {
+	var rows []checkWithLatest
+	if err := q.Table("checks").Select(cols + ", r.at AS r_at, r.ok AS r_ok, r.rtt_us AS r_rtt_us, r.reason AS r_reason").
+		Joins(latestJoin).Find(&rows).Error; err != nil {
+		return nil, err
 	}
-	latest := map[int64]ProbeResult{}
-	for chunk := range chunks(ids) {
-		var rows []ProbeResult
-		if err := db.Raw(`SELECT r.check_id, r.at, r.ok, r.rtt_us, r.reason FROM checks c JOIN probe_results r ON r.check_id = c.id
-			AND r.at = (SELECT MAX(at) FROM probe_results WHERE check_id = c.id) WHERE c.id IN ?`, chunk).Scan(&rows).Error; err != nil {
-			return err
+	out := make([]Check, len(rows))
+	for i, r := range rows {
+		c := r.Check
+		if r.RAt != nil && (c.LastAt == nil || r.RAt.After(*c.LastAt)) {
+			name, err := s.reasons.name(q, *r.RReason)
+			if err != nil {
+				return nil, err
+			}
+			c.LastAt, c.LastOK, c.LastRTTus, c.LastReason = utcPtr(r.RAt), *r.ROK, *r.RRTTus, name
 		}
-		for _, r := range rows {
-			latest[r.CheckID] = r
-		}
+		out[i] = c
 	}
-	for i := range checks {
-		c := &checks[i]
-		r, ok := latest[c.ID]
-		if !ok || c.LastAt != nil && !r.At.After(*c.LastAt) {
-			continue
-		}
-		name, err := s.reasons.name(db, r.ReasonCode)
-		if err != nil {
-			return err
-		}
-		at := r.At.UTC()
-		c.LastAt, c.LastOK, c.LastRTTus, c.LastReason = &at, r.OK, r.RTTus, name
-	}
-	return nil
+	return out, nil
 }
 
 // MarkRollupsBuilt records that the rollups of every period starting
