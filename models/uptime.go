@@ -118,8 +118,12 @@ func DailyAvailability(first time.Time, days int, since, now time.Time, spans []
 	sorted := append([]Span(nil), spans...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
 	out := make([]DayAvailability, days)
+	end := first
 	for i := range out {
-		start, end := first.AddDate(0, 0, i), first.AddDate(0, 0, i+1)
+		// Each day starts where the one before ended (AddDate is costly:
+		// the uptime page cuts 90 days of each of its hundred devices).
+		start := end
+		end = first.AddDate(0, 0, i+1)
 		out[i].Day = start
 		if !end.After(since) || !now.After(start) {
 			out[i].NoData = true
@@ -171,6 +175,8 @@ func (s *Store) OrgUptime(ctx context.Context, sc Scope, orgID int64, loc *time.
 
 // UptimePage is one page of an organization's devices on the uptime page.
 type UptimePage struct {
+	// Devices' Checks carry only ID, DeviceID, OrgID, Kind, Enabled and
+	// Status: what the page shows of them is the device's state.
 	Devices     []DeviceUptime
 	Counts      FleetCounts // every device of the organization, by state
 	Page, Pages int         // Pages is at least 1
@@ -208,7 +214,10 @@ func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page i
 	var checks []Check
 	if len(ids) > 0 {
 		// At most FleetPageSize IDs: one page.
-		if err := s.db.WithContext(ctx).Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
+		// Only what the page shows of them (DeviceState): scanning every
+		// column of a hundred checks was a fifth of the page's time.
+		if err := s.db.WithContext(ctx).Select("id, device_id, org_id, kind, enabled, status").
+			Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
 			return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 		}
 	}
