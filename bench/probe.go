@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,22 @@ type ProbeOptions struct {
 	// SQLite file, or mysql://user:pass@host:port/any for a database
 	// portal_bench_<random> on that server; it is deleted afterwards.
 	DB string
+	// BatchMax and BatchAge set the prober's batch writer (0: its
+	// defaults).
+	BatchMax int
+	BatchAge time.Duration
+	// Victims is how many TCP checks (every 10 s) go down after the
+	// measured window, for the confirm-to-queued time; 0 skips it.
+	Victims int
+	// DBOutage takes the database away for this long after that, then
+	// measures the spool's replay; 0 skips it.
+	DBOutage time.Duration
+	// CompareFping runs fping over the same ICMP targets during the
+	// measured window, when it is installed.
+	CompareFping bool
+	// CPUProfile, when set, is a file the measured window's CPU profile
+	// is written to (go tool pprof).
+	CPUProfile string
 }
 
 // Probe runs the prober on a throw-away database for o.Duration, measures
@@ -100,10 +117,30 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var vict *victims
+	if o.Victims > 0 {
+		if vict, err = newVictims(); err != nil {
+			return err
+		}
+		defer vict.ln.Close()
+		c, err := vict.check()
+		if err != nil {
+			return err
+		}
+		for i := range o.Victims {
+			d := &devices[i%len(devices)]
+			d.Checks = append(d.Checks, c)
+		}
+	}
 	if err := (writer{db}).createDevices(ctx, devices); err != nil {
 		return err
 	}
 	devices = nil
+	if vict != nil {
+		if err := vict.load(ctx, db); err != nil {
+			return err
+		}
+	}
 	progress("%s: %d targets and %d service checks created in %s", tdb.desc, o.Targets, o.ServiceChecks,
 		time.Since(t0).Round(time.Millisecond))
 
@@ -121,7 +158,17 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS()
-	p := prober.New(prober.Config{}, store, prober.NewProbeFunc(pinger), log)
+	spoolDir, err := os.MkdirTemp("", "portal-bench-spool-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(spoolDir)
+	probe := prober.NewProbeFunc(pinger)
+	if vict != nil {
+		probe = vict.wrap(probe)
+	}
+	p := prober.New(prober.Config{BatchMax: o.BatchMax, BatchAge: o.BatchAge, MaxChecks: o.Targets + o.ServiceChecks + o.Victims,
+		SpoolPath: filepath.Join(spoolDir, "prober.spool")}, store, probe, log)
 	dbProc := findDBServer(tdb)
 	snap := func() benchSnap {
 		return benchSnap{at: time.Now(), stats: p.Stats(), cpu: processCPU(), stmts: counter.stmts.Load(),
@@ -157,18 +204,73 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 		return err
 	}
 	from := snap()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var fp *fpingRun
+	if o.CompareFping {
+		if path := fpingPath(); path == "" {
+			progress("--compare-fping: fping is not installed; skipped")
+		} else if o.Targets > 0 {
+			if fp, err = startFping(path, o.Targets, o.Interval); err != nil {
+				return err
+			}
+			defer fp.kill()
+		}
+	}
 	if err := wait(start.at.Add(o.Duration)); err != nil {
 		return err
 	}
 	to := snap()
+	if o.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	peakRSS := peakRSSMB()
+	var fpRes *fpingResult
+	if fp != nil {
+		res, err := fp.stop()
+		if err != nil {
+			return err
+		}
+		fpRes = &res
+	}
+	var confirm *confirmResult
+	if vict != nil {
+		progress("confirm phase: %d TCP checks every %s go down; waiting for their outages and notices", len(vict.ids), victimInterval)
+		res, err := vict.measure(ctx, db, 3*victimInterval+10*time.Second)
+		if err != nil {
+			return err
+		}
+		confirm = &res
+	}
+	var outage *outageResult
+	if o.DBOutage > 0 {
+		progress("database outage phase: every statement refused for %s, then the spool's replay", o.DBOutage)
+		res, err := dbOutage(ctx, p, counter, o.DBOutage, 15*time.Minute)
+		if err != nil {
+			return err
+		}
+		outage = &res
+	}
 	stop()
 	if err := <-runDone; err != nil {
 		return err
 	}
 	final := p.Stats()
 	var failedRows int64
-	if err := db.WithContext(ctx).Model(&models.ProbeResult{}).Where("ok = ?", false).Count(&failedRows).Error; err != nil {
+	failed := db.WithContext(ctx).Model(&models.ProbeResult{}).Where("ok = ?", false)
+	if vict != nil && len(vict.ids) > 0 {
+		failed = failed.Where("check_id NOT IN ?", vict.ids)
+	}
+	if err := failed.Count(&failedRows).Error; err != nil {
 		return err
 	}
 	sizeAfter, err := dbUsedBytes(ctx, db, store.Dialect())
@@ -189,7 +291,11 @@ func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 		return err
 	}
 
+	if vict != nil {
+		final.Failures -= vict.failed()
+	}
 	r := probeBenchResult(o, tdb, start, from, to, final, failedRows, peakRSS, sizeAfter-sizeBefore, capRes, sizes)
+	r.addPhases(o, fpRes, confirm, outage)
 	r.print(stdout)
 	return nil
 }
@@ -438,6 +544,27 @@ type probeReport struct {
 	BytesOtherPerCheck float64 `json:"db_bytes_other_per_check"`
 	LiveGrowthPerRes   float64 `json:"db_growth_bytes_per_result_live"`
 	MBPerTargetYear    float64 `json:"db_mb_per_target_year"`
+	BatchMax           int     `json:"batch_max"`
+	BatchAgeS          float64 `json:"batch_age_s"`
+
+	// --compare-fping: fping over the same ICMP targets in the window.
+	FpingProcs        int     `json:"fping_processes,omitempty"`
+	FpingProbes       int64   `json:"fping_probes,omitempty"`
+	FpingCPUPer1000   float64 `json:"fping_cpu_s_per_1000,omitempty"`
+	PortalVsFping     float64 `json:"portal_vs_fping,omitempty"`
+	PortalDBVsFping   float64 `json:"portal_and_db_server_vs_fping,omitempty"`
+	ConfirmVictims    int     `json:"confirm_victims,omitempty"`
+	ConfirmThreshold  int     `json:"confirm_threshold,omitempty"`
+	ConfirmP50Ms      float64 `json:"confirm_to_queued_p50_ms,omitempty"`
+	ConfirmMaxMs      float64 `json:"confirm_to_queued_max_ms,omitempty"`
+	ConfirmMissing    int     `json:"confirm_missing,omitempty"`
+	OutageS           float64 `json:"db_outage_s,omitempty"`
+	OutageSpooled     int64   `json:"db_outage_spooled,omitempty"`
+	OutageReplayed    int64   `json:"db_outage_replayed,omitempty"`
+	OutageFirstRowsS  float64 `json:"db_outage_first_replayed_s,omitempty"`
+	OutageDrainS      float64 `json:"db_outage_drained_s,omitempty"`
+	OutageReplayRowsS float64 `json:"db_outage_replay_rows_per_s,omitempty"`
+	OutageTimedOut    bool    `json:"db_outage_timed_out,omitempty"`
 
 	capacity capacityResult
 	sizes    dbSizes
@@ -500,6 +627,43 @@ func probeBenchResult(o ProbeOptions, tdb *throwawayDB, start, from, to benchSna
 	return r
 }
 
+// addPhases adds the figures of fping, the confirm phase and the
+// database outage to r.
+func (r *probeReport) addPhases(o ProbeOptions, fp *fpingResult, confirm *confirmResult, outage *outageResult) {
+	r.BatchMax, r.BatchAgeS = o.BatchMax, o.BatchAge.Seconds()
+	if r.BatchMax == 0 {
+		r.BatchMax = prober.DefaultBatchMax
+	}
+	if r.BatchAgeS == 0 {
+		r.BatchAgeS = prober.DefaultBatchAge.Seconds()
+	}
+	if fp != nil && fp.sent > 0 {
+		r.FpingProcs, r.FpingProbes = fp.procs, fp.sent
+		r.FpingCPUPer1000 = roundSig(fp.cpu.Seconds() / float64(fp.sent) * 1000)
+		if r.FpingCPUPer1000 > 0 {
+			r.PortalVsFping = roundSig(r.CPUPer1000 / r.FpingCPUPer1000)
+			if r.DBServerCPUPer1000 > 0 {
+				r.PortalDBVsFping = roundSig((r.CPUPer1000 + r.DBServerCPUPer1000) / r.FpingCPUPer1000)
+			}
+		}
+	}
+	if confirm != nil {
+		r.ConfirmVictims, r.ConfirmThreshold, r.ConfirmMissing = confirm.victims, confirm.threshold, confirm.missing
+		ms := func(d time.Duration) float64 { return roundSig(float64(d) / float64(time.Millisecond)) }
+		if len(confirm.delays) > 0 {
+			r.ConfirmP50Ms = ms(percentile(confirm.delays, 50))
+			r.ConfirmMaxMs = ms(confirm.delays[len(confirm.delays)-1])
+		}
+	}
+	if outage != nil {
+		r.OutageS, r.OutageSpooled, r.OutageReplayed = outage.length.Seconds(), outage.spooled, outage.replayed
+		r.OutageFirstRowsS = roundSig(outage.firstRows.Seconds())
+		r.OutageDrainS = roundSig(outage.drained.Seconds())
+		r.OutageReplayRowsS = roundSig(outage.rowsPerS)
+		r.OutageTimedOut = outage.timedOut
+	}
+}
+
 // roundSig rounds x to 4 significant digits, for a readable JSON line.
 func roundSig(x float64) float64 {
 	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
@@ -527,6 +691,28 @@ func (r *probeReport) print(w io.Writer) {
 	row("result rows/s", fmt.Sprintf("%.0f", r.RowsPerS), fmt.Sprintf("capacity phase after the run: RecordResults, %d batches of %d results for distinct checks in %.1fs, %.1f statements per 1,000",
 		r.capacity.batches, r.capacity.perBatch, r.capacity.elapsed.Seconds(), r.CapStmtsPer1000))
 	row("database per target and year", fmt.Sprintf("%.2f MB", r.MBPerTargetYear), "at a 5-minute interval, 90 days raw + a year of rollups (formula below)")
+	row("batch writer", fmt.Sprintf("%d / %gs", r.BatchMax, r.BatchAgeS), "a batch is written at this many results or when its oldest is this old; at once on a state change")
+	if r.FpingProbes > 0 {
+		note := fmt.Sprintf("%d pings by %d fping -l process(es) over the same targets in the measured window; portal ÷ fping = %.2f×",
+			r.FpingProbes, r.FpingProcs, r.PortalVsFping)
+		if r.PortalDBVsFping > 0 {
+			note += fmt.Sprintf(" (%.2f× with the database server)", r.PortalDBVsFping)
+		}
+		row("  fping CPU s per 1,000", fmt.Sprintf("%.3f", r.FpingCPUPer1000), note)
+	}
+	if r.ConfirmVictims > 0 {
+		row("confirm → queued", fmt.Sprintf("p50 %.0f ms, max %.0f ms", r.ConfirmP50Ms, r.ConfirmMaxMs),
+			fmt.Sprintf("%d TCP checks going down after the window (threshold %d): the probe reaching the threshold → outage row and outbox event read back; %d not seen in time",
+				r.ConfirmVictims, r.ConfirmThreshold, r.ConfirmMissing))
+	}
+	if r.OutageS > 0 {
+		v := fmt.Sprintf("%.0f rows/s", r.OutageReplayRowsS)
+		if r.OutageTimedOut {
+			v = "not drained in 15 min"
+		}
+		row("spool replay", v, fmt.Sprintf("after %gs without the database: %d results spooled, %d replayed; first chunk stored %.1fs after it came back, spool empty after %.1fs",
+			r.OutageS, r.OutageSpooled, r.OutageReplayed, r.OutageFirstRowsS, r.OutageDrainS))
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ndatabase size: %d result rows take %s (%.1f bytes/row), %d rollup rows %s (%.1f bytes/row), the other tables %s (%.0f bytes per check);\n",
 		r.sizes.results.rows, mb(r.sizes.results.bytes), r.BytesPerResult, r.sizes.rollups.rows, mb(r.sizes.rollups.bytes), r.BytesPerRollup,
@@ -546,6 +732,9 @@ func mb(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/1e6) }
 // Query) and transactions (each also a BEGIN and a COMMIT or ROLLBACK).
 type stmtCounter struct {
 	stmts, txs atomic.Int64
+	// down makes every statement and BEGIN outside a transaction fail,
+	// as if the database were away (--db-outage).
+	down atomic.Bool
 }
 
 // countingPool is gorm's connection pool with every statement counted: the
@@ -560,22 +749,36 @@ func (p *countingPool) PrepareContext(ctx context.Context, q string) (*sql.Stmt,
 }
 
 func (p *countingPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if p.n.down.Load() {
+		return nil, errBenchDBAway
+	}
 	p.n.stmts.Add(1)
 	return p.db.ExecContext(ctx, q, args...)
 }
 
 func (p *countingPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if p.n.down.Load() {
+		return nil, errBenchDBAway
+	}
 	p.n.stmts.Add(1)
 	return p.db.QueryContext(ctx, q, args...)
 }
 
 func (p *countingPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if p.n.down.Load() {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel() // a row that answers the cancelled context's error
+		return p.db.QueryRowContext(cctx, q, args...)
+	}
 	p.n.stmts.Add(1)
 	return p.db.QueryRowContext(ctx, q, args...)
 }
 
 // BeginTx makes countingPool a gorm.ConnPoolBeginner.
 func (p *countingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if p.n.down.Load() {
+		return nil, errBenchDBAway
+	}
 	tx, err := p.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err

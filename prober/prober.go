@@ -18,6 +18,13 @@ type (
 	Timer = models.Timer
 )
 
+// The batch writer's defaults, chosen from `portal bench probe` runs (see
+// docs/benchmarks.md, "Issue 12: data-center scale").
+const (
+	DefaultBatchAge = 5 * time.Second
+	DefaultBatchMax = 5000
+)
+
 // Config tunes a Prober. The zero value of each field means its default.
 type Config struct {
 	// InstanceID names this process in check leases; default
@@ -35,11 +42,14 @@ type Config struct {
 	// ICMPWorkers bounds the pings in flight. A ping is a packet on a
 	// shared socket and a wait, so this can be high. Default 2048.
 	ICMPWorkers int
-	// FlushEvery is the longest a result waits before it is written.
-	// Default 1 s.
-	FlushEvery time.Duration
+	// BatchAge is the longest a result waits in the batch before it is
+	// written; a result that changes its check's state (a failure after a
+	// success, the failure that reaches the threshold, a success after a
+	// failure) is written at once with everything buffered. Default 5 s.
+	BatchAge time.Duration
 	// BatchMax writes a batch as soon as it has this many results, and
-	// caps the results per RecordResults call. Default 5,000.
+	// caps the results per RecordResults call of the live path (a spool
+	// is replayed in chunks of at least 5,000). Default 5,000.
 	BatchMax int
 	// WriteTimeout bounds one RecordResults call. Default 15 s.
 	WriteTimeout time.Duration
@@ -77,11 +87,11 @@ func (c *Config) defaults() {
 	if c.ICMPWorkers <= 0 {
 		c.ICMPWorkers = 2048
 	}
-	if c.FlushEvery <= 0 {
-		c.FlushEvery = time.Second
+	if c.BatchAge <= 0 {
+		c.BatchAge = DefaultBatchAge
 	}
 	if c.BatchMax <= 0 {
-		c.BatchMax = 5000
+		c.BatchMax = DefaultBatchMax
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 15 * time.Second
@@ -126,6 +136,7 @@ type Stats struct {
 	Failures int64 // probes that failed
 	Skipped  int64 // slots missed: the previous probe still running, a pool full, or the scheduler late
 	Written  int64 // results the database took (replays not counted twice)
+	Batches  int64 // RecordResults calls that succeeded (live flushes and replayed chunks)
 	Spooled  int64 // results written to the spool
 	Replayed int64 // results handed from the spool to the database
 	Lost     int64 // results the spool could not keep (a failed append, a torn record skipped on replay)
@@ -135,7 +146,7 @@ type Stats struct {
 func (p *Prober) Stats() Stats {
 	s := &p.stats
 	return Stats{Checks: s.checks.Load(), Probes: s.probes.Load(), Failures: s.failures.Load(), Skipped: s.skipped.Load(),
-		Written: s.written.Load(), Spooled: s.spooled.Load(), Replayed: s.replayed.Load(),
+		Written: s.written.Load(), Batches: s.batches.Load(), Spooled: s.spooled.Load(), Replayed: s.replayed.Load(),
 		Lost: s.lost.Load()}
 }
 
@@ -244,7 +255,10 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 			return
 		case <-t.C():
 		}
-		cctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
+		// A round may take up to half a lease: renewed every quarter,
+		// a lease still ends after a round that slow (100,000 checks
+		// on a loaded database take more than a quarter).
+		cctx, cancel := context.WithTimeout(ctx, max(p.cfg.Lease/2, time.Second))
 		round, err := p.store.ShareChecks(cctx, p.cfg.InstanceID,
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
 		cancel()
@@ -272,6 +286,7 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 		if failing {
 			p.log.Info("prober: claiming checks again")
 			failing = false
+			p.w.databaseBack()
 		}
 		if round.Offered > 0 || round.Claimed > 0 {
 			p.log.Info("prober: sharing checks", "instances", round.Instances, "share", round.Target,
@@ -341,6 +356,7 @@ func (p *Prober) schedule(ctx context.Context, in <-chan claims, icmp, proto *po
 				// probes the check from its end on, or nobody should.
 				heap.Pop(&h)
 				delete(entries, e.check.ID)
+				p.w.forget(e.check.ID)
 				p.stats.checks.Store(int64(len(entries)))
 				p.log.Debug("prober: lease ended, check dropped", "check_id", e.check.ID)
 				continue
@@ -408,6 +424,7 @@ func (p *Prober) apply(set []models.Check, now time.Time, h *schedHeap, entries 
 			if e != nil {
 				heap.Remove(h, e.index)
 				delete(entries, c.ID)
+				p.w.forget(c.ID)
 				dropped++
 			}
 			continue
@@ -431,7 +448,11 @@ func (p *Prober) apply(set []models.Check, now time.Time, h *schedHeap, entries 
 		gap := c.LeaseFrom != nil && prevUntil.Before(*c.LeaseFrom)
 		if old.IntervalSec != c.IntervalSec || gap && e.slot.Before(start) {
 			// A new grid, or a lease that does not follow the one held
-			// (another instance held the check in between).
+			// (another instance held the check in between: what the
+			// writer knew of its state is stale).
+			if gap {
+				p.w.forget(c.ID)
+			}
 			e.slot = slotFrom(c, start)
 			e.fire = e.slot.Add(p.jitter(interval(c)))
 			heap.Fix(h, e.index)
@@ -526,7 +547,7 @@ func (p *Prober) probeOne(ctx context.Context, j job) {
 			cert = &seen
 		}
 	}
-	p.w.add(r, cert)
+	p.w.add(r, cert, c)
 }
 
 func interval(c *models.Check) time.Duration {

@@ -280,7 +280,7 @@ func TestSpoolCarriesResultsOverDatabaseOutages(t *testing.T) {
 			}
 
 			cutter.restore()
-			// Replays back off to at most 30 s while the database is away.
+			// Replays back off to at most maxReplayBackoff while the database is away.
 			clock.run(35 * time.Second)
 			eventually(t, "the spool is replayed", func() bool { return p1.p.Stats().Replayed > 0 && spoolSize() == 0 })
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/colo-portal/portal/bench"
+	"github.com/colo-portal/portal/prober"
 )
 
 // `portal bench probe` measures the prober pool on a throw-away database,
@@ -21,6 +22,8 @@ import (
 const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
                      [--duration D] [--warmup D] [--capacity D] [--db URL]
+                     [--batch N] [--batch-age D] [--victims K] [--db-outage D] [--compare-fping]
+                     [--cpuprofile FILE]
   portal bench pages [--devices K] [--fleet F] [--orgs O] [--days N] [--iterations I] [--db URL]
   portal bench http [--devices K] [--days N] [--connections C] [--duration D] [--db URL] [--cpuprofile FILE]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
@@ -74,9 +77,15 @@ func benchProbeFlags(args []string) (bench.ProbeOptions, error) {
 	fs.DurationVar(&o.Interval, "interval", 60*time.Second, "ICMP check interval")
 	fs.DurationVar(&o.ServiceInterval, "service-interval", 300*time.Second, "service check interval")
 	fs.DurationVar(&o.Duration, "duration", 2*time.Minute, "how long the prober runs")
-	fs.DurationVar(&o.Warmup, "warmup", -1, "start of the measured window (default: one ICMP interval, at most half the duration)")
+	fs.DurationVar(&o.Warmup, "warmup", -1, "start of the measured window (default: one ICMP interval and twice the batch age, at most half the duration)")
 	fs.DurationVar(&o.Capacity, "capacity", 5*time.Second, "length of the write-capacity phase after the run")
 	fs.StringVar(&o.DB, "db", "", "database URL (empty: a temporary SQLite file)")
+	fs.IntVar(&o.BatchMax, "batch", 0, "the prober's batch size (0: PORTAL_PROBER_BATCH's default)")
+	fs.DurationVar(&o.BatchAge, "batch-age", 0, "the prober's batch age (0: PORTAL_PROBER_BATCH_AGE's default)")
+	fs.IntVar(&o.Victims, "victims", 10, "TCP checks every 10s that go down after the measured window, for the confirm-to-queued time (0: none)")
+	fs.DurationVar(&o.DBOutage, "db-outage", 0, "after that, refuse every database statement this long, then time the spool's replay (0: no outage)")
+	fs.BoolVar(&o.CompareFping, "compare-fping", false, "run fping over the same ICMP targets during the measured window and compare CPU")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the measured window's CPU profile to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("bench probe: %w\n%s", err, benchUsage)
 	}
@@ -90,9 +99,21 @@ func benchProbeFlags(args []string) (bench.ProbeOptions, error) {
 		return o, errors.New("bench probe: service checks hang off the target devices: --targets must be at least 1")
 	case o.Duration <= 0:
 		return o, errors.New("bench probe: --duration must be positive")
+	case o.BatchMax < 0 || o.BatchAge < 0 || o.BatchAge > 5*time.Second:
+		return o, errors.New("bench probe: --batch must not be negative, --batch-age must be 0 to 5s")
+	case o.Victims < 0 || o.DBOutage < 0:
+		return o, errors.New("bench probe: --victims and --db-outage must not be negative")
+	case o.Victims > 0 && o.Targets == 0:
+		return o, errors.New("bench probe: victims hang off the target devices: --targets must be at least 1")
 	}
 	if o.Warmup < 0 {
-		o.Warmup = min(o.Interval, o.Duration/2)
+		// The first interval's results go out at once (the prober knows no
+		// check's state yet); steady batching starts an age later.
+		age := o.BatchAge
+		if age == 0 {
+			age = prober.DefaultBatchAge
+		}
+		o.Warmup = min(o.Interval+2*age, o.Duration/2)
 	}
 	if o.Warmup >= o.Duration {
 		return o, errors.New("bench probe: --warmup must be shorter than --duration")

@@ -20,6 +20,9 @@ func TestBenchFlags(t *testing.T) {
 		{"probe", "--interval", "1s"},
 		{"probe", "--duration", "1s", "--warmup", "2s"},
 		{"probe", "--db", "postgres://x"},
+		{"probe", "--batch-age", "10s"},
+		{"probe", "--victims", "-1"},
+		{"probe", "--db-outage", "-1s"},
 		{"pages", "--devices", "0"},
 		{"pages", "extra"},
 		{"signin", "--guesses", "0"},
@@ -41,9 +44,14 @@ func TestBenchFlagsToOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := bench.ProbeOptions{Targets: 40, ServiceChecks: 8, Interval: 10 * time.Second, ServiceInterval: 20 * time.Second,
-		Duration: 3 * time.Second, Warmup: 1500 * time.Millisecond, Capacity: 500 * time.Millisecond, DB: "sqlite:/tmp/x.db"}
+		Duration: 3 * time.Second, Warmup: 1500 * time.Millisecond, Capacity: 500 * time.Millisecond, DB: "sqlite:/tmp/x.db",
+		Victims: 10}
 	if p != want {
 		t.Errorf("probe options = %+v, want %+v (the warm-up defaults to at most half the duration)", p, want)
+	}
+	p, err = benchProbeFlags([]string{"--batch", "20000", "--batch-age", "2s", "--victims", "0", "--db-outage", "2m", "--compare-fping"})
+	if err != nil || p.BatchMax != 20000 || p.BatchAge != 2*time.Second || p.Victims != 0 || p.DBOutage != 2*time.Minute || !p.CompareFping {
+		t.Errorf("probe options = %+v, %v; want batch 20000, age 2s, no victims, a 2-minute outage, fping", p, err)
 	}
 	g, err := benchPagesFlags([]string{"--devices", "3", "--fleet", "12", "--orgs", "3", "--days", "10", "--iterations", "4"})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/blobstore"
+	"github.com/colo-portal/portal/prober"
 )
 
 // Config is read once from the environment and validated before anything starts.
@@ -42,6 +43,12 @@ type Config struct {
 	// Retention is how long raw probe results are kept (PORTAL_RETENTION_DAYS).
 	Retention     time.Duration
 	ProberWorkers int // protocol checks at once
+	// ProberBatch and ProberBatchAge are when the prober writes a batch of
+	// results: at this many, or when the oldest is this old
+	// (PORTAL_PROBER_BATCH, PORTAL_PROBER_BATCH_AGE); a result that
+	// changes a check's state is written at once.
+	ProberBatch    int
+	ProberBatchAge time.Duration
 	// Notify is how emergency notices go out (PORTAL_SMTP_*, PORTAL_WEBHOOK_*).
 	Notify NotifyConfig
 	// Uploads bounds uploaded authorization scans (PORTAL_UPLOAD_MAX_MB);
@@ -195,6 +202,10 @@ func settings() []setting {
 		{name: "PORTAL_PROBER", def: "on", help: "off serves pages only", set: oneOf(func(c *Config, v string) { c.Prober = v == "on" }, "on", "off")},
 		{name: "PORTAL_PROBER_WORKERS", def: "64", help: "protocol checks run at once",
 			set: intIn(1, 4096, "a number", func(c *Config, n int) { c.ProberWorkers = n })},
+		{name: "PORTAL_PROBER_BATCH", def: strconv.Itoa(prober.DefaultBatchMax), help: "probe results written in one transaction at most; a batch this size is written at once",
+			set: intIn(100, 50_000, "a number", func(c *Config, n int) { c.ProberBatch = n })},
+		{name: "PORTAL_PROBER_BATCH_AGE", def: shortDuration(prober.DefaultBatchAge), help: "the longest a probe result waits before it is written; a result that changes a check's state (an outage opened or closed) is written at once",
+			set: durationIn(100*time.Millisecond, 5*time.Second, "5s", func(c *Config, d time.Duration) { c.ProberBatchAge = d })},
 		{name: "PORTAL_RETENTION_DAYS", def: "90", help: "days raw probe results are kept",
 			set: intIn(7, 3650, "a number of days", func(c *Config, n int) { c.Retention = time.Duration(n) * 24 * time.Hour })},
 		// The request body limit follows it for every route, so it stays modest.

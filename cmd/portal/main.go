@@ -300,7 +300,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 // an ICMP socket it runs the protocol checks and leaves pings to instances
 // that have one, rather than record every ping as failed.
 func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
-	pcfg := prober.Config{Workers: cfg.ProberWorkers, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
+	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
 	pinger, err := prober.NewPinger(log)
 	if err != nil {
 		log.Error("prober: ICMP checks skipped on this instance", "err", err)
