@@ -337,6 +337,11 @@ func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOpti
 			progress("history: %d/%d devices", i+1, len(measured))
 		}
 	}
+	// The rollups written cover every result: no period is left for the
+	// janitor to build or for the charts to count from raw results.
+	if err := store.MarkRollupsBuilt(ctx, now); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 

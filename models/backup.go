@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -74,7 +73,7 @@ func (s *Store) backupSQLite(ctx context.Context, dir string) (*DatabaseSnapshot
 // sqliteRowCounts opens the SQLite file at path on its own and counts
 // each table's rows.
 func sqliteRowCounts(ctx context.Context, path string) (map[string]int64, error) {
-	db, err := gorm.Open(sqlite.Open("file:"+path+"?_pragma=busy_timeout(10000)"), &gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(sqliteDialector("file:"+path+"?_pragma=busy_timeout(10000)"+sqliteDriverParams), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", path, err)
 	}

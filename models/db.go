@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -65,7 +64,7 @@ func Open(ctx context.Context, opts OpenOptions) (*gorm.DB, Dialect, error) {
 			path = filepath.Join(opts.DataDir, "portal.db")
 		}
 		dialect = SQLite
-		db, err = gorm.Open(sqlite.Open(SQLiteDSN(path)), cfg)
+		db, err = gorm.Open(sqliteDialector(SQLiteDSN(path)), cfg)
 	case strings.HasPrefix(opts.URL, "mysql://"):
 		dsn, derr := MySQLDSN(opts.URL)
 		if derr != nil {
@@ -104,9 +103,10 @@ func Open(ctx context.Context, opts OpenOptions) (*gorm.DB, Dialect, error) {
 }
 
 // SQLiteDSN returns the connection string for an SQLite file with WAL, a busy
-// timeout and foreign keys on, set on every pooled connection.
+// timeout and foreign keys on, set on every pooled connection, and the
+// driver's parameters (the stored time layout).
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate" + sqliteDriverParams
 }
 
 // MySQLDSN turns mysql://user:pass@host:port/db?opts into a driver DSN that

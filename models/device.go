@@ -367,13 +367,14 @@ func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID
 	}), "set check enabled")
 }
 
-// ListChecks lists the checks of a device of organization orgID.
+// ListChecks lists the checks of a device of organization orgID, each
+// with its last result.
 func (s *Store) ListChecks(ctx context.Context, sc Scope, orgID, deviceID int64) ([]Check, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "list checks")
 	}
-	var cs []Check
-	err := s.db.WithContext(ctx).Where("org_id = ? AND device_id = ?", orgID, deviceID).Order("id").Find(&cs).Error
+	cs, err := s.findChecksWithLatest(s.db.WithContext(ctx).Where("checks.org_id = ? AND checks.device_id = ?", orgID, deviceID).
+		Order("checks.id"), "checks.*")
 	return cs, wrap(err, "list checks")
 }
 

@@ -40,3 +40,48 @@ func RetryableTx(err error) bool { return retryableTx(err) }
 
 // ShareTargets is shareTargets, for its table test.
 func ShareTargets(total int, live []ProberInstance) map[string]int { return shareTargets(total, live) }
+
+// StoredRollups lists the rollups of check checkID and period as stored
+// (built by the janitor or imported), oldest first.
+func StoredRollups(ctx context.Context, s *Store, checkID int64, period string) ([]Rollup, error) {
+	var rs []Rollup
+	err := s.db.WithContext(ctx).Where("check_id = ? AND period = ?", checkID, period).Order("start").Find(&rs).Error
+	return rs, err
+}
+
+// SetRollupChecksPerStatement sets how many checks one rollup statement
+// builds, and returns a func that puts it back.
+func SetRollupChecksPerStatement(n int) func() {
+	was := rollupChecksPerStatement
+	rollupChecksPerStatement = n
+	return func() { rollupChecksPerStatement = was }
+}
+
+// MigrateTo applies the migrations up to version v and no further, on a
+// database with none applied, as an older binary would have.
+func MigrateTo(ctx context.Context, s *Store, v int) error {
+	db := s.db.WithContext(withMigrationZone(ctx, s.zone))
+	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.Version > v {
+			break
+		}
+		if err := m.Up(db); err != nil {
+			return fmt.Errorf("migration %d: %w", m.Version, err)
+		}
+		if err := db.Create(&schemaMigration{Version: m.Version, Name: m.Name, AppliedAt: s.now()}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetResultsPerInsert sets the rows of one INSERT of results, and returns
+// a func that puts it back.
+func SetResultsPerInsert(n int) func() {
+	was := resultsPerInsert
+	resultsPerInsert = n
+	return func() { resultsPerInsert = was }
+}

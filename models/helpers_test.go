@@ -59,7 +59,7 @@ func eachDB(t *testing.T, f func(t *testing.T, db dbtest.DB, clock *dbtest.Clock
 }
 
 // rawDB opens a plain connection to db, to look at rows the Store hides.
-func rawDB(t *testing.T, db dbtest.DB) *gorm.DB {
+func rawDB(t testing.TB, db dbtest.DB) *gorm.DB {
 	t.Helper()
 	g, _, err := models.Open(context.Background(), models.OpenOptions{URL: db.URL})
 	if err != nil {

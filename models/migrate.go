@@ -51,6 +51,7 @@ var migrations = []migration{
 	{14, "prober sharing: live instances, where each lease starts, the lease owner index", migrateProberSharing},
 	{15, "account security: second-factor recovery codes, password change at first sign-in, a session's own language", migrateAccountSecurity},
 	{16, "organization administrators: one customer user per organization, and the invitations they send", migrateOrgAdmins},
+	{17, "compact results: reason codes, smaller integers, rollups built by the janitor from marks", migrateCompactResults},
 	{18, "fleet indexes: checks by state and by device with their state, devices and organizations by name", migrateFleetIndexes},
 }
 

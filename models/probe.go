@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +21,11 @@ type ProbeResult struct {
 	At      time.Time `gorm:"primaryKey"`
 	OK      bool      `gorm:"column:ok"`
 	RTTus   int       `gorm:"column:rtt_us"` // round trip in microseconds; 0 when failed
-	Reason  string    // short failure reason: timeout, refused, bad_status, …
+	// Reason is the short failure reason: timeout, refused, bad_status, …
+	// It is stored as ReasonCode (probe_reasons names the codes);
+	// RecordResults sets the code, Results the name.
+	Reason     string `gorm:"-"`
+	ReasonCode int16  `gorm:"column:reason"`
 }
 
 func (ProbeResult) TableName() string { return "probe_results" }
@@ -180,60 +187,360 @@ func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
 }
 
 // RecordResults stores a batch of probe results in one transaction: new
-// results, the rollups they add to, the state of their checks, and the
-// outages (with their outbox events) they open or close. Results already
-// stored are skipped, so replaying a batch changes nothing.
+// results, the state of the checks they change, and the outages (with
+// their outbox events) they open or close. Results already stored are
+// skipped, so replaying a batch changes nothing. Rollups are not written
+// here: the janitor builds those of finished hours and days from the raw
+// results (BuildRollups), and Rollups counts the rest on read. Only a
+// result that arrives after its hour or day was built (a spool replayed
+// long after) is added to that rollup here.
 //
-// The live path costs four statements whatever the batch size: read the
-// checks, insert the results, upsert the rollups, update the checks. Only
-// results no newer than their check's last one (replays, late arrivals)
-// cost a fifth, to find which are stored already.
+// The live path costs two statements per batch of up to a thousand
+// checks and resultsPerInsert results: read the checks' state (with each
+// one's newest stored result), insert the results. A check is written
+// only when its state changes (a failure, a recovery, an outage).
 func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, error) {
 	if len(results) == 0 {
 		return 0, nil
 	}
 	for i := range results {
 		results[i].At = results[i].At.UTC().Truncate(time.Microsecond)
+		code, err := s.reasons.code(s.db.WithContext(ctx), results[i].Reason)
+		if err != nil {
+			return 0, fmt.Errorf("models: record results: %w", err)
+		}
+		results[i].ReasonCode = code
 	}
 	var inserted int
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		inserted = 0
-		ids := make([]int64, 0)
-		seenID := map[int64]bool{}
-		for _, r := range results {
-			if !seenID[r.CheckID] {
-				seenID[r.CheckID] = true
-				ids = append(ids, r.CheckID)
-			}
-		}
-		var checks []Check
-		if err := tx.Where("id IN ?", ids).Find(&checks).Error; err != nil {
+	var err error
+	// careful is set after another writer stored some of the same new
+	// results at the same moment (two instances, or a replay racing the
+	// live write): the next run looks up which are stored, under lock.
+	for careful := false; ; careful = true {
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			inserted, err = s.recordResults(tx, results, careful)
 			return err
+		})
+		if !errors.Is(err, errResultsRaced) || careful {
+			break
 		}
-		byID := make(map[int64]*Check, len(checks))
-		for i := range checks {
-			byID[checks[i].ID] = &checks[i]
-		}
-		fresh, err := s.newResults(tx, results, byID)
-		if err != nil {
-			return err
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		if err := tx.CreateInBatches(fresh, 1000).Error; err != nil {
-			return fmt.Errorf("insert results: %w", err)
-		}
-		inserted = len(fresh)
-		if err := s.addToRollups(tx, fresh); err != nil {
-			return fmt.Errorf("rollups: %w", err)
-		}
-		return s.advanceChecks(tx, byID, fresh)
-	})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("models: record results: %w", err)
 	}
 	return inserted, nil
+}
+
+// errResultsRaced says that fewer new results went in than were new when
+// the transaction looked: another writer stored some of them meanwhile.
+var errResultsRaced = errors.New("results stored by another writer meanwhile")
+
+// resultsPerInsert bounds the rows of one INSERT of results (one bound
+// value each, see insertResults). Smaller statements cost less CPU per row
+// on SQLite, whose pure-Go driver binds values in time that grows with the
+// square of their number per statement, but more statements: 200 costs
+// 9% more CPU per row than 50 and a quarter of the statements
+// (BenchmarkRecordResults, docs/benchmarks.md). A variable for the
+// benchmark.
+var resultsPerInsert = 200
+
+// lateResult is how old a result must be to perhaps fall in an hour or
+// day the janitor built already (it waits rollupGrace past the period's
+// end; the margin covers clocks of instances a little apart).
+const lateResult = rollupGrace / 2
+
+func (s *Store) recordResults(tx *gorm.DB, results []ProbeResult, careful bool) (int, error) {
+	ids := make([]int64, 0)
+	seenID := map[int64]bool{}
+	failing := map[int64]bool{}
+	for _, r := range results {
+		if !seenID[r.CheckID] {
+			seenID[r.CheckID] = true
+			ids = append(ids, r.CheckID)
+		}
+		if !r.OK {
+			failing[r.CheckID] = true
+		}
+	}
+	byID, steady, err := s.checkStates(tx, ids, failing)
+	if err != nil {
+		return 0, err
+	}
+	// Results newer than their check's newest stored one are new, unless
+	// another writer races this one (careful, and errResultsRaced below);
+	// the others may be stored already.
+	var fresh, old []ProbeResult
+	seen := map[resultKey]bool{}
+	late := false
+	lateBefore := s.now().Add(-lateResult)
+	for _, r := range results {
+		c := byID[r.CheckID]
+		k := resultKey{r.CheckID, r.At.UnixMicro()}
+		if c == nil || seen[k] {
+			continue // a deleted check's result, or one twice in the batch
+		}
+		seen[k] = true
+		if !careful && !steady[r.CheckID] && (c.LastAt == nil || r.At.After(*c.LastAt)) {
+			fresh = append(fresh, r)
+		} else {
+			old = append(old, r)
+		}
+		late = late || r.At.Before(lateBefore)
+	}
+	var built rollupMarks
+	if late {
+		if built, err = s.readMarks(tx, true); err != nil {
+			return 0, err
+		}
+	}
+	// Old results that may be stored already are looked up when it
+	// matters which are new: a state to advance (careful) or a rollup
+	// built already to add them to. The rest go in if not stored.
+	var lookup, rest, known []ProbeResult
+	for _, r := range old {
+		if careful || built.covers(r) {
+			lookup = append(lookup, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if len(lookup) > 0 {
+		stored, err := s.storedResults(tx, lookup, careful)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range lookup {
+			switch c := byID[r.CheckID]; {
+			case stored[resultKey{r.CheckID, r.At.UnixMicro()}]:
+			case c.LastAt == nil || r.At.After(*c.LastAt):
+				fresh = append(fresh, r)
+			default:
+				known = append(known, r)
+			}
+		}
+	}
+	// Results known to be new must all go in; the rest, if not stored.
+	inserted := 0
+	for i, rs := range [][]ProbeResult{fresh, known, rest} {
+		n, err := s.insertResults(tx, rs)
+		if err != nil {
+			return 0, fmt.Errorf("insert results: %w", err)
+		}
+		if i < 2 && n != len(rs) {
+			return 0, errResultsRaced
+		}
+		inserted += n
+	}
+	// Results in periods built already: their rollups take them in.
+	var toRollups []ProbeResult
+	for _, rs := range [][]ProbeResult{fresh, known} {
+		for _, r := range rs {
+			if built.covers(r) {
+				toRollups = append(toRollups, r)
+			}
+		}
+	}
+	if len(toRollups) > 0 {
+		if err := s.addToRollups(tx, toRollups, built); err != nil {
+			return 0, fmt.Errorf("rollups: %w", err)
+		}
+	}
+	return inserted, s.advanceChecks(tx, byID, fresh)
+}
+
+// checkStates reads the state of checks ids, with the newest result each
+// has stored: the check's last result is that one (or the one it kept,
+// checks.last_at, if newer, or no result is left). A check that is up
+// with no failure counted and none among its results in this batch
+// (failing) is steady: its results change nothing in its state whatever
+// their order, so its newest result is not looked up (its LastAt is what
+// its row keeps).
+func (s *Store) checkStates(tx *gorm.DB, ids []int64, failing map[int64]bool) (map[int64]*Check, map[int64]bool, error) {
+	byID := make(map[int64]*Check, len(ids))
+	steady := map[int64]bool{}
+	for chunk := range chunks(ids) {
+		var fails []int64
+		for _, id := range chunk {
+			if failing[id] {
+				fails = append(fails, id)
+			}
+		}
+		notFailing := ""
+		if len(fails) > 0 {
+			notFailing = " AND c.id NOT IN (" + intList(fails) + ")"
+		}
+		// The IDs are written into the statement (see insertResults), the
+		// rows scanned by hand: gorm's reflection cost as much as the query.
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT c.id, c.device_id, c.org_id, c.fail_threshold,
+			c.status, c.consec_fails, c.fail_since, c.open_outage_id, c.last_at,
+			CASE WHEN c.status = '`+StatusUp+`' AND c.consec_fails = 0 AND c.open_outage_id IS NULL`+notFailing+` THEN NULL
+				ELSE (SELECT MAX(at) FROM probe_results WHERE check_id = c.id) END
+			FROM checks c WHERE c.id IN (`+intList(chunk)+`)`)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			c := &Check{}
+			var failSince, lastAt sql.NullTime
+			var latest any
+			var outage sql.NullInt64
+			if err := rows.Scan(&c.ID, &c.DeviceID, &c.OrgID, &c.FailThreshold, &c.Status, &c.ConsecFails, &failSince,
+				&outage, &lastAt, &latest); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			if failSince.Valid {
+				c.FailSince = utcPtr(&failSince.Time)
+			}
+			if outage.Valid {
+				c.OpenOutageID = &outage.Int64
+			}
+			if lastAt.Valid {
+				c.LastAt = utcPtr(&lastAt.Time)
+			}
+			if latest == nil {
+				steady[c.ID] = c.Status == StatusUp && c.ConsecFails == 0 && c.OpenOutageID == nil && !failing[c.ID]
+			} else {
+				at, err := storedTime(latest)
+				if err != nil {
+					rows.Close()
+					return nil, nil, err
+				}
+				if c.LastAt == nil || at.After(*c.LastAt) {
+					c.LastAt = &at
+				}
+			}
+			byID[c.ID] = c
+		}
+		if err := rows.Close(); err != nil {
+			return nil, nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return byID, steady, nil
+}
+
+// storedTime reads a time an expression returned: MySQL gives a
+// time.Time, SQLite the text its driver stored (it knows a column's type,
+// not an expression's).
+func storedTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC(), nil
+	case []byte:
+		return storedTime(string(t))
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+			if at, err := time.Parse(layout, t); err == nil {
+				return at.UTC(), nil
+			}
+		}
+	}
+	return time.Time{}, fmt.Errorf("a time stored as %T %v", v, v)
+}
+
+// storedResults says which of rs are stored, by (check, time); under a
+// shared lock on MySQL when lock is set, so no other writer stores one of
+// them until this transaction ends.
+func (s *Store) storedResults(tx *gorm.DB, rs []ProbeResult, lock bool) (map[resultKey]bool, error) {
+	byCheck := map[int64][]ProbeResult{}
+	var ids []int64
+	for _, r := range rs {
+		if _, ok := byCheck[r.CheckID]; !ok {
+			ids = append(ids, r.CheckID)
+		}
+		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
+	}
+	stored := map[resultKey]bool{}
+	for chunk := range chunks(ids) {
+		minAt, maxAt := byCheck[chunk[0]][0].At, byCheck[chunk[0]][0].At
+		for _, id := range chunk {
+			for _, r := range byCheck[id] {
+				if r.At.Before(minAt) {
+					minAt = r.At
+				}
+				if r.At.After(maxAt) {
+					maxAt = r.At
+				}
+			}
+		}
+		q := tx.Model(&ProbeResult{}).Select("check_id", "at").Where("check_id IN ? AND at >= ? AND at <= ?", chunk, minAt, maxAt)
+		if lock && dialectOf(tx) == MySQL {
+			q = q.Clauses(clause.Locking{Strength: "SHARE"})
+		}
+		var existing []ProbeResult
+		if err := q.Find(&existing).Error; err != nil {
+			return nil, err
+		}
+		for _, e := range existing {
+			stored[resultKey{e.CheckID, e.At.UnixMicro()}] = true
+		}
+	}
+	return stored, nil
+}
+
+// insertResults inserts rs, resultsPerInsert rows a statement, skipping
+// any stored already; it returns how many went in.
+func (s *Store) insertResults(tx *gorm.DB, rs []ProbeResult) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	head, tail := "INSERT INTO probe_results (check_id, at, ok, rtt_us, reason) VALUES ", " ON CONFLICT DO NOTHING"
+	if dialectOf(tx) == MySQL {
+		head, tail = "INSERT IGNORE INTO probe_results (check_id, at, ok, rtt_us, reason) VALUES ", ""
+	}
+	// The integers are written into the statement and only the times are
+	// bound: the SQLite driver's binding grows with the square of the
+	// values bound per statement, and a number needs no quoting. The
+	// statement goes to the transaction's connection as it is (gorm would
+	// parse it for its placeholders first).
+	var n int64
+	var q strings.Builder
+	args := make([]any, 0, min(len(rs), resultsPerInsert))
+	for len(rs) > 0 {
+		chunk := rs[:min(len(rs), resultsPerInsert)]
+		rs = rs[len(chunk):]
+		args = args[:0]
+		q.Reset()
+		q.WriteString(head)
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			ok := 0
+			if r.OK {
+				ok = 1
+			}
+			fmt.Fprintf(&q, "(%d, ?, %d, %d, %d)", r.CheckID, ok, r.RTTus, r.ReasonCode)
+			args = append(args, r.At)
+		}
+		q.WriteString(tail)
+		res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q.String(), args...)
+		if err != nil {
+			return int(n), err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return int(n), err
+		}
+		n += k
+	}
+	return int(n), nil
+}
+
+// intList writes ids as a comma-separated list of numbers.
+func intList(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
 }
 
 type resultKey struct {
@@ -241,55 +548,9 @@ type resultKey struct {
 	at    int64
 }
 
-// newResults keeps the results of known checks that are not stored yet and
-// not repeated within the batch. Only results no newer than their check's
-// last result can be stored already, so only they are looked up.
-func (s *Store) newResults(tx *gorm.DB, results []ProbeResult, checks map[int64]*Check) ([]ProbeResult, error) {
-	seen := map[resultKey]bool{}
-	var suspect []ProbeResult
-	for _, r := range results {
-		if c := checks[r.CheckID]; c != nil && c.LastAt != nil && !r.At.After(*c.LastAt) {
-			suspect = append(suspect, r)
-		}
-	}
-	if len(suspect) > 0 {
-		ids := map[int64]bool{}
-		var idList []int64
-		minAt, maxAt := suspect[0].At, suspect[0].At
-		for _, r := range suspect {
-			if !ids[r.CheckID] {
-				ids[r.CheckID] = true
-				idList = append(idList, r.CheckID)
-			}
-			if r.At.Before(minAt) {
-				minAt = r.At
-			}
-			if r.At.After(maxAt) {
-				maxAt = r.At
-			}
-		}
-		var existing []ProbeResult
-		if err := tx.Select("check_id", "at").Where("check_id IN ? AND at >= ? AND at <= ?", idList, minAt, maxAt).
-			Find(&existing).Error; err != nil {
-			return nil, err
-		}
-		for _, e := range existing {
-			seen[resultKey{e.CheckID, e.At.UnixMicro()}] = true
-		}
-	}
-	fresh := make([]ProbeResult, 0, len(results))
-	for _, r := range results {
-		k := resultKey{r.CheckID, r.At.UnixMicro()}
-		if checks[r.CheckID] == nil || seen[k] {
-			continue // a deleted check's result, or one stored already
-		}
-		seen[k] = true
-		fresh = append(fresh, r)
-	}
-	return fresh, nil
-}
-
-func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
+// addToRollups adds results to the rollups of the periods built already
+// that they fall in (the others are built from the raw results later).
+func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult, built rollupMarks) error {
 	type rollKey struct {
 		check  int64
 		period string
@@ -298,30 +559,19 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 	agg := map[rollKey]*Rollup{}
 	var keys []rollKey
 	for _, r := range results {
-		hour := r.At.Truncate(time.Hour)
-		day := time.Date(r.At.Year(), r.At.Month(), r.At.Day(), 0, 0, 0, 0, time.UTC)
-		for _, p := range []struct {
-			period string
-			start  time.Time
-		}{{"h", hour}, {"d", day}} {
-			k := rollKey{r.CheckID, p.period, p.start.Unix()}
+		for _, p := range rollupPeriods {
+			start := p.start(r.At)
+			if !built.built(p.name, r.CheckID, start) {
+				continue
+			}
+			k := rollKey{r.CheckID, p.name, start.Unix()}
 			ru := agg[k]
 			if ru == nil {
-				ru = &Rollup{CheckID: r.CheckID, Period: p.period, Start: p.start}
+				ru = &Rollup{CheckID: r.CheckID, Period: p.name, Start: start}
 				agg[k] = ru
 				keys = append(keys, k)
 			}
-			ru.Probes++
-			if !r.OK {
-				ru.Failures++
-				continue
-			}
-			if ru.RTTCount == 0 || r.RTTus < ru.RTTMinUs {
-				ru.RTTMinUs = r.RTTus
-			}
-			ru.RTTMaxUs = max(ru.RTTMaxUs, r.RTTus)
-			ru.RTTCount++
-			ru.RTTSumUs += int64(r.RTTus)
+			ru.add(r)
 		}
 	}
 	rows := make([]Rollup, 0, len(keys))
@@ -331,29 +581,32 @@ func (s *Store) addToRollups(tx *gorm.DB, results []ProbeResult) error {
 	return s.upsertRollups(tx, rows, 1000)
 }
 
+// add counts one result in r (its median aside).
+func (r *Rollup) add(p ProbeResult) {
+	r.Probes++
+	if !p.OK {
+		r.Failures++
+		return
+	}
+	if r.RTTCount == 0 || p.RTTus < r.RTTMinUs {
+		r.RTTMinUs = p.RTTus
+	}
+	r.RTTMaxUs = max(r.RTTMaxUs, p.RTTus)
+	r.RTTCount++
+	r.RTTSumUs += int64(p.RTTus)
+}
+
 // upsertRollups adds rows to the rollups, many rows per statement: a rollup
 // already there takes their probes, failures and round trips in (a row's
 // median is kept only where the rollup is new).
 func (s *Store) upsertRollups(tx *gorm.DB, rows []Rollup, batch int) error {
-	least, greatest, excluded := "MIN", "MAX", func(c string) string { return "excluded." + c }
-	if dialectOf(s.db) == MySQL {
-		least, greatest, excluded = "LEAST", "GREATEST", func(c string) string { return "VALUES(" + c + ")" }
+	var set clause.Set
+	for _, a := range rollupAdds(dialectOf(s.db)) {
+		set = append(set, clause.Assignment{Column: clause.Column{Name: a[0]}, Value: gorm.Expr(a[1])})
 	}
-	// rtt_min of a side with no successful probe is 0: take the other side
-	// then, not the smaller. It comes first because MySQL applies the
-	// assignments in order and later ones see earlier results.
-	minExpr := fmt.Sprintf("CASE WHEN rollups.rtt_count = 0 THEN %[2]s WHEN %[3]s = 0 THEN rollups.rtt_min_us ELSE %[1]s(rollups.rtt_min_us, %[2]s) END",
-		least, excluded("rtt_min_us"), excluded("rtt_count"))
 	return tx.Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "check_id"}, {Name: "period"}, {Name: "start"}},
-		DoUpdates: clause.Set{
-			{Column: clause.Column{Name: "rtt_min_us"}, Value: gorm.Expr(minExpr)},
-			{Column: clause.Column{Name: "probes"}, Value: gorm.Expr("rollups.probes + " + excluded("probes"))},
-			{Column: clause.Column{Name: "failures"}, Value: gorm.Expr("rollups.failures + " + excluded("failures"))},
-			{Column: clause.Column{Name: "rtt_count"}, Value: gorm.Expr("rollups.rtt_count + " + excluded("rtt_count"))},
-			{Column: clause.Column{Name: "rtt_sum_us"}, Value: gorm.Expr("rollups.rtt_sum_us + " + excluded("rtt_sum_us"))},
-			{Column: clause.Column{Name: "rtt_max_us"}, Value: gorm.Expr(greatest + "(rollups.rtt_max_us, " + excluded("rtt_max_us") + ")")},
-		},
+		Columns:   []clause.Column{{Name: "check_id"}, {Name: "period"}, {Name: "start"}},
+		DoUpdates: set,
 	}).CreateInBatches(rows, batch).Error
 }
 
@@ -370,10 +623,10 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
 	}
 	now := s.now()
-	changed := make([]*Check, 0, len(ids))
+	changed := make([]*Check, 0)
 	for _, id := range ids {
 		c := checks[id]
-		changed = append(changed, c)
+		was := checkState{c.Status, c.ConsecFails, c.FailSince, c.OpenOutageID}
 		rs := byCheck[c.ID]
 		sort.Slice(rs, func(a, b int) bool { return rs[a].At.Before(rs[b].At) })
 		var evidence []OutageProbe
@@ -417,8 +670,27 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 				return err
 			}
 		}
+		if !was.same(c) {
+			changed = append(changed, c)
+		}
 	}
 	return s.writeCheckStates(tx, changed)
+}
+
+// checkState is what a check's row keeps of its probes: written when it
+// changes. Its last result is read from the results (checkStates,
+// findChecksWithLatest), so a probe that changes nothing writes nothing to it.
+type checkState struct {
+	status       string
+	consecFails  int
+	failSince    *time.Time
+	openOutageID *int64
+}
+
+func (w checkState) same(c *Check) bool {
+	eqTime := w.failSince == nil && c.FailSince == nil || w.failSince != nil && c.FailSince != nil && w.failSince.Equal(*c.FailSince)
+	eqID := w.openOutageID == nil && c.OpenOutageID == nil || w.openOutageID != nil && c.OpenOutageID != nil && *w.openOutageID == *c.OpenOutageID
+	return w.status == c.Status && w.consecFails == c.ConsecFails && eqTime && eqID
 }
 
 // writeCheckStates stores the state of many checks in a few statements: an
@@ -500,7 +772,11 @@ func (s *Store) openOutage(tx *gorm.DB, c *Check, confirmedAt, now time.Time) er
 	}
 	ev := make([]OutageProbe, len(failed))
 	for i, f := range failed {
-		ev[i] = OutageProbe{OutageID: o.ID, At: f.At, Reason: f.Reason}
+		name, err := s.reasons.name(tx, f.ReasonCode)
+		if err != nil {
+			return err
+		}
+		ev[i] = OutageProbe{OutageID: o.ID, At: f.At, Reason: name}
 	}
 	if err := s.addEvidence(tx, o.ID, ev); err != nil {
 		return err
@@ -615,19 +891,6 @@ func (s *Store) OutboxKinds(ctx context.Context, sc Scope, orgID int64) ([]strin
 	return ks, wrap(err, "outbox kinds")
 }
 
-// Rollups returns the rollups of a check of orgID in [from, to), oldest first.
-func (s *Store) Rollups(ctx context.Context, sc Scope, orgID, checkID int64, period string, from, to time.Time) ([]Rollup, error) {
-	if !sc.Allows(orgID) {
-		return nil, wrap(ErrNotFound, "rollups")
-	}
-	utc(&from, &to)
-	var rs []Rollup
-	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = rollups.check_id AND checks.org_id = ?", orgID).
-		Where("rollups.check_id = ? AND rollups.period = ? AND rollups.start >= ? AND rollups.start < ?", checkID, period, from, to).
-		Order("rollups.start").Find(&rs).Error
-	return rs, wrap(err, "rollups")
-}
-
 // Results returns the raw results of a check of orgID in [from, to), oldest first.
 func (s *Store) Results(ctx context.Context, sc Scope, orgID, checkID int64, from, to time.Time) ([]ProbeResult, error) {
 	if !sc.Allows(orgID) {
@@ -635,8 +898,15 @@ func (s *Store) Results(ctx context.Context, sc Scope, orgID, checkID int64, fro
 	}
 	utc(&from, &to)
 	var rs []ProbeResult
-	err := s.db.WithContext(ctx).Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).
+	db := s.db.WithContext(ctx)
+	err := db.Joins("JOIN checks ON checks.id = probe_results.check_id AND checks.org_id = ?", orgID).
 		Where("probe_results.check_id = ? AND probe_results.at >= ? AND probe_results.at < ?", checkID, from, to).
 		Order("probe_results.at").Find(&rs).Error
+	for i := range rs {
+		if err != nil {
+			break
+		}
+		rs[i].Reason, err = s.reasons.name(db, rs[i].ReasonCode)
+	}
 	return rs, wrap(err, "results")
 }

@@ -138,3 +138,51 @@ func TestLeasesGiveEachCheckToOneInstance(t *testing.T) {
 		}
 	})
 }
+
+// A check's row is written only when its state changes; its last result
+// on the pages is read from the results, reason words included (one the
+// code list does not know as well), as are the reasons of an outage's
+// evidence and of the raw results.
+func TestLastResultAndReasonsReadBackAsWritten(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx, d, c := probeFixture(t, s)
+		t0 := clock.Now()
+		record := func(rs ...models.ProbeResult) {
+			t.Helper()
+			if n, err := s.RecordResults(ctx, rs); err != nil || n != len(rs) {
+				t.Fatalf("record %d: %d, %v", len(rs), n, err)
+			}
+		}
+		last := func() models.Check {
+			t.Helper()
+			cs, err := s.ListChecks(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID)
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("checks = %+v, %v", cs, err)
+			}
+			return cs[0]
+		}
+		record(models.ProbeResult{CheckID: c.ID, At: t0, OK: true, RTTus: 300})
+		record(models.ProbeResult{CheckID: c.ID, At: t0.Add(time.Minute), OK: true, RTTus: 456})
+		if l := last(); l.LastAt == nil || !l.LastAt.Equal(t0.Add(time.Minute)) || !l.LastOK || l.LastRTTus != 456 || l.Status != models.StatusUp {
+			t.Fatalf("after two successes: %+v", l)
+		}
+		record(models.ProbeResult{CheckID: c.ID, At: t0.Add(2 * time.Minute), Reason: "odd_new_reason"},
+			models.ProbeResult{CheckID: c.ID, At: t0.Add(3 * time.Minute), Reason: models.ReasonRefused})
+		if l := last(); !l.LastAt.Equal(t0.Add(3*time.Minute)) || l.LastOK || l.LastReason != models.ReasonRefused || l.Status != models.StatusDown {
+			t.Fatalf("after two failures: %+v", l)
+		}
+		os, err := s.ListOutages(ctx, models.AllOrgs(), fx.OrgA.ID, d.ID, 10)
+		if err != nil || len(os) != 1 {
+			t.Fatalf("outages = %+v, %v", os, err)
+		}
+		ev, err := s.OutageEvidence(ctx, models.AllOrgs(), fx.OrgA.ID, os[0].ID)
+		if err != nil || len(ev) != 2 || ev[0].Reason != "odd_new_reason" || ev[1].Reason != models.ReasonRefused {
+			t.Fatalf("evidence = %+v, %v", ev, err)
+		}
+		rs, err := s.Results(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, t0, t0.Add(time.Hour))
+		if err != nil || len(rs) != 4 || rs[2].Reason != "odd_new_reason" || rs[3].Reason != models.ReasonRefused || rs[0].Reason != "" {
+			t.Fatalf("results = %+v, %v", rs, err)
+		}
+	})
+}

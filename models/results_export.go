@@ -32,8 +32,9 @@ func (s *Store) EachDeviceResult(ctx context.Context, sc Scope, orgID, deviceID 
 	utc(&from, &to)
 	db := s.db.WithContext(ctx)
 	rows, err := db.Table("probe_results").
-		Select("probe_results.check_id, checks.kind, checks.target, probe_results.at, probe_results.ok, probe_results.rtt_us, probe_results.reason").
+		Select("probe_results.check_id, checks.kind, checks.target, probe_results.at, probe_results.ok, probe_results.rtt_us, COALESCE(probe_reasons.name, '')").
 		Joins("JOIN checks ON checks.id = probe_results.check_id").
+		Joins("LEFT JOIN probe_reasons ON probe_reasons.code = probe_results.reason").
 		Where("checks.org_id = ? AND checks.device_id = ? AND probe_results.at >= ? AND probe_results.at < ?", orgID, deviceID, from, to).
 		Order("probe_results.check_id, probe_results.at").Rows()
 	if err != nil {

@@ -9,13 +9,28 @@ import (
 
 // PurgeResults deletes raw results older than before, a few checks per
 // statement so no statement holds locks for long. Rollups, outages and
-// their evidence stay. It returns the rows deleted.
+// their evidence stay; so do the results of hours and days whose rollups
+// the janitor has not built yet (BuildRollups). It returns the rows
+// deleted.
 func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerStatement int) (int64, error) {
 	utc(&before)
 	if checksPerStatement <= 0 {
 		checksPerStatement = 50
 	}
 	db := s.db.WithContext(ctx)
+	marks, err := s.readMarks(db, false)
+	if err != nil {
+		return 0, wrap(err, "purge results")
+	}
+	for _, p := range rollupPeriods {
+		mk, ok := marks[p.name]
+		if !ok {
+			return 0, nil // nothing built yet
+		}
+		if mk.DoneUntil.Before(before) {
+			before = mk.DoneUntil
+		}
+	}
 	var ids []int64
 	if err := db.Model(&Check{}).Order("id").Pluck("id", &ids).Error; err != nil {
 		return 0, wrap(err, "purge results")
@@ -34,41 +49,6 @@ func (s *Store) PurgeResults(ctx context.Context, before time.Time, checksPerSta
 		}
 	}
 	return total, nil
-}
-
-// FinalizeMedians fills the median round trip of up to limit rollups whose
-// period ended before now minus grace, from the raw results. It returns how
-// many it filled; run it until it returns 0.
-func (s *Store) FinalizeMedians(ctx context.Context, grace time.Duration, limit int) (int, error) {
-	now := s.now()
-	db := s.db.WithContext(ctx)
-	var todo []Rollup
-	err := db.Where("rtt_med_us = 0 AND rtt_count > 0 AND ((period = 'h' AND start < ?) OR (period = 'd' AND start < ?))",
-		now.Add(-time.Hour-grace), now.Add(-24*time.Hour-grace)).Limit(limit).Find(&todo).Error
-	if err != nil {
-		return 0, wrap(err, "finalize medians")
-	}
-	for _, r := range todo {
-		end := r.Start.Add(time.Hour)
-		if r.Period == "d" {
-			end = r.Start.AddDate(0, 0, 1)
-		}
-		var rtts []int
-		if err := db.Model(&ProbeResult{}).Where("check_id = ? AND at >= ? AND at < ? AND ok = ?", r.CheckID, r.Start, end, true).
-			Pluck("rtt_us", &rtts).Error; err != nil {
-			return 0, wrap(err, "finalize medians")
-		}
-		med := median(rtts)
-		if med == 0 {
-			// Raw results already purged: the mean is the best left.
-			med = max(r.AvgUs(), 1)
-		}
-		if err := db.Model(&Rollup{}).Where("check_id = ? AND period = ? AND start = ?", r.CheckID, r.Period, r.Start).
-			Update("rtt_med_us", med).Error; err != nil {
-			return 0, wrap(err, "finalize medians")
-		}
-	}
-	return len(todo), nil
 }
 
 // median of xs (the lower middle of an even count), or 0 when empty.

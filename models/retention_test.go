@@ -25,23 +25,39 @@ func TestRetentionKeepsRollupsAndOutages(t *testing.T) {
 		if _, err := s.RecordResults(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
-		t.Run("medians wait until the hour is over", func(t *testing.T) {
-			if n, err := s.FinalizeMedians(ctx, 5*time.Minute, 100); err != nil || n != 0 {
-				t.Fatalf("finalized %d, %v during the hour", n, err)
+		hourly := func(t *testing.T) models.Rollup {
+			t.Helper()
+			rs, err := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", t0, t0.Add(time.Hour))
+			if err != nil || len(rs) != 1 {
+				t.Fatalf("hourly rollups = %+v, %v; want one", rs, err)
+			}
+			return rs[0]
+		}
+		t.Run("the current hour is counted from the raw results", func(t *testing.T) {
+			if n, err := s.BuildRollups(ctx, 100); err != nil || n > 2 {
+				t.Fatalf("built %d steps, %v during the hour; want only the marks started", n, err)
+			}
+			if r := hourly(t); r.Probes != 5 || r.Failures != 1 || r.RTTMedUs != 200 || r.RTTMinUs != 100 || r.RTTMaxUs != 900 {
+				t.Fatalf("hourly rollup = %+v; median of 100,200,300,900 (lower middle) is 200", r)
 			}
 		})
 		clock.Advance(2 * time.Hour)
-		t.Run("then the hourly median is the middle of the successful round trips", func(t *testing.T) {
-			if n, err := s.FinalizeMedians(ctx, 5*time.Minute, 100); err != nil || n != 1 {
-				t.Fatalf("finalized %d, %v; want the hourly rollup", n, err)
+		t.Run("once the hour is over the janitor builds it with the same figures", func(t *testing.T) {
+			if n, err := s.BuildRollups(ctx, 100); err != nil || n == 0 {
+				t.Fatalf("built %d steps, %v; want the hour", n, err)
 			}
-			rs, _ := s.Rollups(ctx, models.AllOrgs(), fx.OrgA.ID, c.ID, "h", t0, t0.Add(time.Hour))
-			if len(rs) != 1 || rs[0].RTTMedUs != 200 {
-				t.Fatalf("hourly rollup = %+v; median of 100,200,300,900 (lower middle) is 200", rs)
+			if r := hourly(t); r.Probes != 5 || r.Failures != 1 || r.RTTMedUs != 200 || r.RTTSumUs != 1500 {
+				t.Fatalf("hourly rollup = %+v", r)
+			}
+			if n, err := s.BuildRollups(ctx, 100); err != nil || n != 0 {
+				t.Fatalf("built %d more steps, %v; want none", n, err)
+			}
+			if r := hourly(t); r.Probes != 5 {
+				t.Fatalf("hourly rollup after a second run = %+v", r)
 			}
 		})
 		clock.Advance(100 * 24 * time.Hour)
-		if _, err := s.FinalizeMedians(ctx, 5*time.Minute, 100); err != nil {
+		if _, err := s.BuildRollups(ctx, 100000); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("purging raw results keeps rollups", func(t *testing.T) {

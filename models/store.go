@@ -39,6 +39,8 @@ type Store struct {
 	// txAttempts. txRetried, if set, hears of each run given up to retry.
 	txAttempts int
 	txRetried  func(error)
+	// reasons maps probe failure reasons to their stored codes.
+	reasons *reasonCache
 }
 
 // StoreOption adjusts a Store at construction.
@@ -64,7 +66,7 @@ func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 // NewStore wraps an open database.
 func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
-		zone: time.UTC, confirmEvery: DefaultConfirmEvery}
+		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache()}
 	for _, o := range opts {
 		o(s)
 	}

@@ -111,6 +111,12 @@ func retryableTx(err error) bool {
 	if errors.As(err, &me) {
 		return me.Number == 1213 || me.Number == 1205
 	}
+	return sqliteIsBusy(err)
+}
+
+// codedBusy reads SQLITE_BUSY from an error with an integer Code (the
+// modernc.org/sqlite drivers' *Error).
+func codedBusy(err error) bool {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
 		return coded.Code()&0xff == sqliteBusy

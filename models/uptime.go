@@ -507,8 +507,11 @@ func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, 
 	var checks []Check
 	if len(ids) > 0 {
 		// At most FleetPageSize IDs: one page.
-		if err := sc.apply(s.db.WithContext(ctx), "org_id").Select("device_id", "enabled", "status", "last_at").
-			Where("device_id IN ?", ids).Find(&checks).Error; err != nil {
+		// With each check's newest result: a check's row keeps its last
+		// result only when its state changes.
+		var err error
+		if checks, err = s.findChecksWithLatest(sc.apply(s.db.WithContext(ctx), "checks.org_id").Where("checks.device_id IN ?", ids),
+			"checks.id, checks.device_id, checks.enabled, checks.status, checks.last_at"); err != nil {
 			return nil, fmt.Errorf("models: fleet: %w", err)
 		}
 	}

@@ -314,10 +314,11 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 }
 
 // janitor keeps the database tidy every few minutes: expired sessions,
-// old sign-in attempts and day-old form tokens go, rollups of finished
-// hours and days get their medians, and raw probe results older than the
-// retention period go (rollups and outages stay for years). Every instance may run it: each
-// step is idempotent.
+// old sign-in attempts and day-old form tokens go, the rollups of
+// finished hours and days are built from the raw results, and raw probe
+// results older than the retention period go once rolled up (rollups and
+// outages stay for years). Every instance may run it: each step is
+// idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -333,9 +334,12 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 			log.Debug("purged expired rows", "rows", n)
 		}
 		for ctx.Err() == nil {
-			done, err := store.FinalizeMedians(ctx, 5*time.Minute, 500)
-			warn("finalize rollup medians", err)
-			if err != nil || done == 0 {
+			// Bounded runs, so the other chores are not held up for long
+			// after a long stop; the next tick goes on.
+			const steps = 200
+			done, err := store.BuildRollups(ctx, steps)
+			warn("build rollups", err)
+			if err != nil || done < steps {
 				break
 			}
 		}
