@@ -95,6 +95,9 @@ type interval struct{ start, end time.Time }
 
 // unionLength is the length covered by the intervals, overlaps once.
 func unionLength(iv []interval) time.Duration {
+	if len(iv) == 0 {
+		return 0 // most days of most devices: no sort, no allocation
+	}
 	sort.Slice(iv, func(i, j int) bool { return iv[i].start.Before(iv[j].start) })
 	var total time.Duration
 	var cur *interval
