@@ -48,9 +48,6 @@ func HTTP(ctx context.Context, o HTTPOptions, stdout io.Writer) error {
 	if o.Devices < 1 || o.Days < 1 || o.Connections < 1 || o.Duration <= 0 {
 		return errors.New("bench http: devices, days and connections must be at least 1, the duration positive")
 	}
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	}
 	tdb, err := newThrowawayDB(ctx, o.DB)
 	if err != nil {
 		return err
@@ -61,7 +58,7 @@ func HTTP(ctx context.Context, o HTTPOptions, stdout io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	fill, err := fillHistory(ctx, store, writer{db}, PagesOptions{Devices: o.Devices, Fleet: o.Devices, Orgs: 1, Days: o.Days}, progress)
+	fill, err := fillHistory(ctx, store, writer{db}, PagesOptions{Devices: o.Devices, Fleet: o.Devices, Orgs: 1, Days: o.Days})
 	if err != nil {
 		return err
 	}

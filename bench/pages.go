@@ -54,9 +54,6 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 	if o.Orgs == 1 {
 		o.Fleet = o.Devices // no other organization to hold the rest
 	}
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	}
 	tdb, err := newThrowawayDB(ctx, o.DB)
 	if err != nil {
 		return err
@@ -69,7 +66,7 @@ func Pages(ctx context.Context, o PagesOptions, stdout io.Writer) error {
 	defer store.Close()
 
 	t0 := time.Now()
-	fill, err := fillHistory(ctx, store, writer{db}, o, progress)
+	fill, err := fillHistory(ctx, store, writer{db}, o)
 	if err != nil {
 		return err
 	}
@@ -245,9 +242,15 @@ type filled struct {
 	results, rollups, outages int
 }
 
+// progress tells the person running a benchmark what it is doing, on
+// standard error (the figures go to stdout).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
 // fillHistory creates the organizations, users and devices, and a year of
 // history for the measured organization's devices.
-func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOptions, progress func(string, ...any)) (*filled, error) {
+func fillHistory(ctx context.Context, store *models.Store, w writer, o PagesOptions) (*filled, error) {
 	sys := models.SystemActor("bench")
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)

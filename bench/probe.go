@@ -87,9 +87,6 @@ type ProbeOptions struct {
 // the figures to stdout (progress goes to standard error).
 func Probe(ctx context.Context, o ProbeOptions, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	}
 	tdb, err := newThrowawayDB(ctx, o.DB)
 	if err != nil {
 		return err
