@@ -327,6 +327,13 @@ func (s *Store) Rollups(ctx context.Context, sc Scope, orgID, checkID int64, per
 	if err != nil {
 		return nil, wrap(err, "rollups")
 	}
+	// In UTC like the periods counted from raw results below: the SQLite
+	// driver reads stored times in the process's zone or a made-up one of
+	// the same offset, so the same instant would otherwise come back with
+	// two Locations in one list.
+	for i := range rs {
+		rs[i].Start = rs[i].Start.UTC()
+	}
 	marks, err := s.readMarks(db, false)
 	if err != nil {
 		return nil, wrap(err, "rollups")

@@ -71,17 +71,17 @@ func TestDemoSeedsNinetyDaysOfHistory(t *testing.T) {
 								d.Name, c.Kind, len(days), len(hours), len(raw))
 						}
 						// Each day's rollup adds up its hours.
-						byDay := map[time.Time]int{}
+						byDay := map[int64]int{} // by the day's Unix time: a time.Time key holds its Location too
 						allHours, _ := store.Rollups(ctx, models.AllOrgs(), org, c.ID, "h", now.Add(-92*24*time.Hour), now)
 						for _, h := range allHours {
-							byDay[h.Start.Truncate(24*time.Hour)] += h.Probes
+							byDay[h.Start.Truncate(24*time.Hour).Unix()] += h.Probes
 						}
 						for _, dr := range days {
 							if dr.Start.Before(now.Add(-demoHourlyDays * 24 * time.Hour)) {
 								continue // hourly rollups are written for the last demoHourlyDays
 							}
-							if byDay[dr.Start] != dr.Probes {
-								t.Errorf("%s %s on %v: daily rollup has %d probes, its hours %d", d.Name, c.Kind, dr.Start, dr.Probes, byDay[dr.Start])
+							if byDay[dr.Start.Unix()] != dr.Probes {
+								t.Errorf("%s %s on %v: daily rollup has %d probes, its hours %d", d.Name, c.Kind, dr.Start, dr.Probes, byDay[dr.Start.Unix()])
 								break
 							}
 						}
