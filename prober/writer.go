@@ -125,21 +125,27 @@ func (w *writer) wake() {
 
 // changes advances the state of r's check and reports whether r changes
 // it: a success after a failure, a failure after a success, or the failure
-// that reaches the threshold. A check the writer knows nothing of yet (just
-// claimed, taken over, or the process restarted) counts as changed: its
-// first result goes out at once, and its failures too as long as the count
-// is a guess below the threshold. w.mu is held.
+// that reaches the threshold. For a check the writer knows nothing of yet
+// (just claimed, taken over, or the process restarted) the check's row
+// decides: a first success changes it only if the row says it is down (it
+// closes the outage); a first failure goes out at once, and its failures
+// too as long as the count is a guess below the threshold. A first success
+// of a check that is up or new waits for the batch: after a start every
+// check has one, and each would otherwise be a flush of its own for a
+// whole interval (docs/benchmarks.md, "Targets, measured on the merged
+// main"). w.mu is held.
 func (w *writer) changes(r models.ProbeResult, c *models.Check) bool {
 	st := w.states[r.CheckID]
 	if st == nil {
 		st = &checkState{ok: r.OK, sure: r.OK}
-		if !r.OK {
-			st.fails = 1
-			if c != nil && c.LastAt != nil && !c.LastOK {
-				st.fails += c.ConsecFails
-			}
-		}
 		w.states[r.CheckID] = st
+		if r.OK {
+			return c == nil || c.Status == models.StatusDown || c.OpenOutageID != nil
+		}
+		st.fails = 1
+		if c != nil && c.LastAt != nil && !c.LastOK {
+			st.fails += c.ConsecFails
+		}
 		return true
 	}
 	if r.OK {
