@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -52,8 +53,21 @@ func TestBrowserFleetSearchesAndPages(t *testing.T) {
 	shot(t, bctx, "fleet-page2-390")
 	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1366, 900),
 		chromedp.SendKeys(chromedp.CSS("#f-q"), "game-10"),
-		chromedp.Click(chromedp.CSS(`form[role="search"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.fleet`))); err != nil {
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type=submit]`))); err != nil {
+		t.Fatal(err)
+	}
+	// The old page's table satisfies a wait for the table: wait for the
+	// search's page to have loaded first.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		loaded, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`location.search.includes("q=game-10") && document.readyState === "complete"`))
+		if err == nil && loaded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the search's page did not load (%v)", err)
+		}
+	}
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`table.fleet`))); err != nil {
 		t.Fatal(err)
 	}
 	wantIn(t, bctx, "table.fleet", "game-100", "game-104")
