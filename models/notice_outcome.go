@@ -291,7 +291,11 @@ func (s *Store) waiverReason(tx *gorm.DB, c *Clock) (string, error) {
 		return WaiverNoContacts, nil
 	}
 	var ds []Delivery
-	if err := tx.Where("outage_id = ? AND event = ? AND authorized = ?", o.ID, EventOutageOpened, true).Find(&ds).Error; err != nil {
+	// The outage's notices (a notice may cover several outages, and a
+	// storm summary several notices) and its own deliveries from before
+	// notices were grouped: a waiver decides every clock a notice covers.
+	if err := tx.Where("event = ? AND authorized = ? AND status <> ?", EventOutageOpened, true, DeliveryMerged).
+		Where(outageDeliveries(tx, o.ID)).Find(&ds).Error; err != nil {
 		return "", err
 	}
 	if len(ds) == 0 {

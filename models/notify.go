@@ -35,6 +35,7 @@ const (
 	DeliveryBounced  = "bounced"   // refused for the address (5xx)
 	DeliveryFailed   = "failed"    // gave up after retries
 	DeliveryNotSent  = "not_sent"  // no transport here for the channel: logged, never tried
+	DeliveryMerged   = "merged"    // held by storm control, then sent in the summary it names (MergedInto)
 )
 
 // Delivered reports a result that reached the contact and stops the clock.
@@ -42,11 +43,17 @@ func Delivered(status string) bool { return status == DeliveryAccepted || status
 
 // Delivery is one notification of one event to one contact by one channel.
 type Delivery struct {
-	ID            int64
-	OrgID         int64
-	EventID       int64
-	Event         string
-	OutageID      int64
+	ID      int64
+	OrgID   int64
+	EventID int64
+	Event   string
+	// OutageID is the outage a delivery of one outage tells of; for a
+	// delivery of a notice (NoticeID), the notice's first outage, which
+	// lists of deliveries name. What a notice covers is in notice_outages.
+	OutageID int64
+	// NoticeID is the notice it carries (0 before notices were grouped,
+	// and for deliveries about anything else).
+	NoticeID      int64
 	ContactID     int64
 	Channel       Channel
 	Transport     string
@@ -59,8 +66,13 @@ type Delivery struct {
 	LeaseOwner    string
 	LeaseUntil    time.Time
 	LastError     string
-	CreatedAt     time.Time
-	DoneAt        *time.Time
+	// Held is set while storm control keeps it back (a contact's hour is
+	// full); MergedInto names the storm summary it went out in
+	// (Status DeliveryMerged).
+	Held       bool
+	MergedInto int64
+	CreatedAt  time.Time
+	DoneAt     *time.Time
 }
 
 func (Delivery) TableName() string { return "deliveries" }
@@ -276,6 +288,21 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		default:
 			return nil // later issues' events: nothing to send yet
 		}
+		// A notice's deliveries wait for its window to gather the
+		// organization's other outages (models/notice.go); an event of one
+		// outage from before notices were grouped goes at once.
+		outageID, noticeID, due := ev.RefID, int64(0), now
+		np, isNotice := noticeOf(ev)
+		if isNotice {
+			var nt Notice
+			if err := tx.First(&nt, np.NoticeID).Error; err != nil {
+				return err
+			}
+			outageID, noticeID = np.OutageID, nt.ID
+			if nt.SendAt.After(due) {
+				due = nt.SendAt
+			}
+		}
 		var contacts []Contact
 		if err := tx.Where("org_id = ?", ev.OrgID).Order("priority, id").Find(&contacts).Error; err != nil {
 			return err
@@ -303,9 +330,9 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 				if addr == "" {
 					continue
 				}
-				d := Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
+				d := Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: outageID, NoticeID: noticeID,
 					ContactID: c.ID, Channel: ch, Transport: t, Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize,
-					Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now}
+					Status: DeliveryPending, NextAttemptAt: due, LeaseUntil: neverLeased, CreatedAt: now}
 				if t == "" {
 					undeliverable = true
 					d.Transport, d.Status, d.LastError, d.DoneAt = TransportNone, DeliveryNotSent, notSentReason(ch), &now
@@ -314,9 +341,20 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 				ds = append(ds, d)
 			}
 			if ch, number := c.callNumber(); undeliverable && !calling && number != "" {
-				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: ev.RefID,
+				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: outageID, NoticeID: noticeID,
 					ContactID: c.ID, Channel: ch, Transport: TransportCall, Address: number, Locale: c.Locale, Authorized: c.MayAuthorize,
-					Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now})
+					Status: DeliveryPending, NextAttemptAt: due, LeaseUntil: neverLeased, CreatedAt: now})
+			}
+		}
+		pending := false
+		for _, d := range ds {
+			pending = pending || d.Status == DeliveryPending
+		}
+		if isNotice && !pending {
+			// Nobody to tell: the outages confirmed from now on get a new
+			// notice, expanded to the contacts on file then.
+			if err := sealNotice(tx, noticeID, now); err != nil {
+				return err
 			}
 		}
 		if len(ds) == 0 {
@@ -332,11 +370,16 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 }
 
 // ClaimDeliveries leases up to limit due deliveries of the given transports.
-// An outage's notices reach each recipient in order: a delivery waits while
-// an earlier notice of the same outage to the same contact, channel and
-// address is still pending (its retries, or its event not yet expanded), so
-// "recovered" never goes out before "down". An earlier notice that ends
-// failed or bounced no longer holds the later one back.
+// Notices reach each recipient in order: a recovery waits while a notice
+// of the same outage's going down to the same contact, channel and
+// address is still pending (its retries, a storm summary it was merged
+// into, or its event not yet expanded), so "recovered" never goes out
+// before "down". For grouped notices that holds through membership: a
+// recovery notice waits for every opened notice that holds any of its
+// outages. An earlier notice that ends failed or bounced no longer holds
+// the later one back. Claiming a notice's delivery seals the notice (what
+// it says is fixed from then on), and storm control may hold it back
+// (holdStorm); held deliveries are not returned.
 func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Duration, limit int, transports []string) ([]Delivery, error) {
 	now := s.now()
 	due := func(q *gorm.DB) *gorm.DB {
@@ -350,18 +393,54 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, lease time.Du
 	// costs order, never a notice.
 	var ids []int64
 	err := due(s.db.WithContext(ctx).Model(&Delivery{})).Where("lease_until < ?", now).
-		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.outage_id = deliveries.outage_id
-			AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel AND e.address = deliveries.address
+		// Deliveries of one outage (written before notices were grouped).
+		Where(`(outage_id = 0 OR notice_id <> 0 OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.outage_id = deliveries.outage_id
+			AND e.notice_id = 0 AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel AND e.address = deliveries.address
 			AND e.event_id < deliveries.event_id AND e.status = ? AND e.transport <> ?))`, DeliveryPending, TransportCall).
-		Where(`(outage_id = 0 OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.done_at IS NULL AND o.ref_id = deliveries.outage_id
-			AND o.kind IN ? AND o.id < deliveries.event_id))`, []string{EventOutageOpened, EventOutageClosed}).
+		Where(`(outage_id = 0 OR notice_id <> 0 OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.done_at IS NULL AND o.ref_id = deliveries.outage_id
+			AND o.kind IN ? AND o.id < deliveries.event_id AND o.payload NOT LIKE ?))`, []string{EventOutageOpened, EventOutageClosed}, noticePayloadPrefix).
+		// Recovery notices: every opened notice of their outages first.
+		Where(`(notice_id = 0 OR event <> ? OR (NOT EXISTS (SELECT 1 FROM notice_outages nc
+				JOIN notice_outages nx ON nx.outage_id = nc.outage_id
+				JOIN notices n ON n.id = nx.notice_id AND n.kind = ?
+				JOIN deliveries e ON e.notice_id = n.id
+			WHERE nc.notice_id = deliveries.notice_id AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel
+				AND e.address = deliveries.address AND e.transport <> ?
+				AND (e.status = ? OR (e.status = ? AND EXISTS (SELECT 1 FROM deliveries m WHERE m.id = e.merged_into AND m.status = ?))))
+			AND NOT EXISTS (SELECT 1 FROM notice_outages nc
+				JOIN notice_outages nx ON nx.outage_id = nc.outage_id
+				JOIN outbox o ON o.ref_id = nx.notice_id AND o.kind = ? AND o.done_at IS NULL AND o.payload LIKE ?
+			WHERE nc.notice_id = deliveries.notice_id)
+			AND NOT EXISTS (SELECT 1 FROM notice_outages nc
+				JOIN deliveries e ON e.outage_id = nc.outage_id AND e.notice_id = 0 AND e.event = ?
+			WHERE nc.notice_id = deliveries.notice_id AND e.contact_id = deliveries.contact_id AND e.channel = deliveries.channel
+				AND e.address = deliveries.address AND e.transport <> ? AND e.status = ?)))`,
+			EventOutageClosed, NoticeOpened, TransportCall, DeliveryPending, DeliveryMerged, DeliveryPending,
+			EventOutageOpened, noticePayloadPrefix, EventOutageOpened, TransportCall, DeliveryPending).
 		Order("id").Limit(limit).Pluck("id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return nil, wrap(err, "claim deliveries")
 	}
 	var ds []Delivery
-	err = claimIDs(ctx, s, due, ids, owner, lease, now, &ds)
-	return ds, wrap(err, "claim deliveries")
+	if err := claimIDs(ctx, s, due, ids, owner, lease, now, &ds); err != nil {
+		return nil, wrap(err, "claim deliveries")
+	}
+	out := ds[:0]
+	for i := range ds {
+		d := &ds[i]
+		if d.NoticeID == 0 {
+			out = append(out, *d)
+			continue
+		}
+		send, err := s.claimNoticeDelivery(ctx, owner, d, now)
+		if err != nil {
+			return nil, wrap(err, "claim deliveries")
+		}
+		if send {
+			out = append(out, *d)
+		}
+	}
+	return out, nil
 }
 
 // ErrLeaseLost means another instance owns the delivery now.
@@ -406,6 +485,14 @@ func (s *Store) finishAttempt(tx *gorm.DB, actor Actor, d *Delivery, result, err
 	// clock; a delivery about anything else has no outage (OutageID 0).
 	if !d.Authorized || d.Event != EventOutageOpened || d.OutageID == 0 {
 		return nil
+	}
+	if d.NoticeID != 0 {
+		if retryAt != nil && !Delivered(result) {
+			return nil // still being tried: its result is not known yet
+		}
+		// Every outage the notice (and a storm summary's merged notices)
+		// covers: each clock met or missed by its own deadline.
+		return s.stopNoticeClocks(tx, actor, d, now, Delivered(result))
 	}
 	if Delivered(result) {
 		if err := s.stopClock(tx, ClockEmergencyNotice, d.OutageID, now, d.ID); err != nil {
@@ -463,6 +550,11 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 		var d Delivery
 		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
 			return notFound(err)
+		}
+		// The call told of the notice's outages as they were: later ones
+		// get a new notice.
+		if err := sealNotice(tx, d.NoticeID, s.now()); err != nil {
+			return err
 		}
 		if err := s.finishAttempt(tx, actor, &d, result, note, nil); err != nil {
 			return err
@@ -539,13 +631,17 @@ func (s *Store) OutageClock(ctx context.Context, sc Scope, orgID, outageID int64
 	return &c, wrap(err, "outage clock")
 }
 
-// OutageDeliveries lists the deliveries of an outage of orgID with their attempts.
+// OutageDeliveries lists the deliveries that told of an outage of orgID,
+// with their attempts: those of its notices (a notice may cover several
+// outages), the storm summaries they were merged into, and those of the
+// outage alone from before notices were grouped.
 func (s *Store) OutageDeliveries(ctx context.Context, sc Scope, orgID, outageID int64) ([]Delivery, map[int64][]DeliveryAttempt, error) {
 	if !sc.Allows(orgID) {
 		return nil, nil, wrap(ErrNotFound, "outage deliveries")
 	}
 	var ds []Delivery
-	if err := s.db.WithContext(ctx).Where("org_id = ? AND outage_id = ?", orgID, outageID).Order("id").Find(&ds).Error; err != nil {
+	db := s.db.WithContext(ctx)
+	if err := db.Where("org_id = ?", orgID).Where(outageDeliveries(db, outageID)).Order("id").Find(&ds).Error; err != nil {
 		return nil, nil, wrap(err, "outage deliveries")
 	}
 	ids := make([]int64, len(ds))

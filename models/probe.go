@@ -623,6 +623,7 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
 	}
 	now := s.now()
+	nj := noticeJoiner{}
 	changed := make([]*Check, 0)
 	for _, id := range ids {
 		c := checks[id]
@@ -638,7 +639,7 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			c.LastAt, c.LastOK, c.LastRTTus, c.LastReason = &at, r.OK, r.RTTus, r.Reason
 			if r.OK {
 				if c.OpenOutageID != nil {
-					if err := s.closeOutage(tx, c, at, len(evidence), evidence); err != nil {
+					if err := s.closeOutage(tx, nj, c, at, len(evidence), evidence); err != nil {
 						return err
 					}
 					evidence = nil
@@ -656,7 +657,7 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			}
 			threshold := max(c.FailThreshold, 1)
 			if c.ConsecFails >= threshold {
-				if err := s.openOutage(tx, c, at, now); err != nil {
+				if err := s.openOutage(tx, nj, c, at, now); err != nil {
 					return err
 				}
 				c.Status = StatusDown
@@ -757,7 +758,7 @@ func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
 	return nil
 }
 
-func (s *Store) openOutage(tx *gorm.DB, c *Check, confirmedAt, now time.Time) error {
+func (s *Store) openOutage(tx *gorm.DB, nj noticeJoiner, c *Check, confirmedAt, now time.Time) error {
 	o := &Outage{CheckID: c.ID, DeviceID: c.DeviceID, OrgID: c.OrgID, StartedAt: *c.FailSince,
 		ConfirmedAt: confirmedAt, Cause: CauseUnknown, Failures: c.ConsecFails}
 	if err := tx.Create(o).Error; err != nil {
@@ -785,10 +786,12 @@ func (s *Store) openOutage(tx *gorm.DB, c *Check, confirmedAt, now time.Time) er
 	if err := s.startClock(tx, ClockEmergencyNotice, o.OrgID, o.ID, confirmedAt, EmergencyDeadline); err != nil {
 		return err
 	}
-	return s.enqueue(tx, EventOutageOpened, o)
+	// Told in the organization's notice that is still gathering, or in
+	// a new one (models/notice.go).
+	return s.joinNotice(tx, nj, NoticeOpened, o, confirmedAt)
 }
 
-func (s *Store) closeOutage(tx *gorm.DB, c *Check, at time.Time, more int, evidence []OutageProbe) error {
+func (s *Store) closeOutage(tx *gorm.DB, nj noticeJoiner, c *Check, at time.Time, more int, evidence []OutageProbe) error {
 	id := *c.OpenOutageID
 	if err := s.addEvidence(tx, id, evidence); err != nil {
 		return err
@@ -803,7 +806,7 @@ func (s *Store) closeOutage(tx *gorm.DB, c *Check, at time.Time, more int, evide
 		return err
 	}
 	c.OpenOutageID = nil
-	return s.enqueue(tx, EventOutageClosed, &o)
+	return s.noticeRecovery(tx, nj, &o, at)
 }
 
 func (s *Store) addEvidence(tx *gorm.DB, outageID int64, ev []OutageProbe) error {
@@ -822,12 +825,6 @@ func (s *Store) addEvidence(tx *gorm.DB, outageID int64, ev []OutageProbe) error
 		ev = ev[:room]
 	}
 	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error
-}
-
-func (s *Store) enqueue(tx *gorm.DB, kind string, o *Outage) error {
-	payload := fmt.Sprintf(`{"outage_id":%d,"check_id":%d,"device_id":%d,"started_at":%q}`,
-		o.ID, o.CheckID, o.DeviceID, o.StartedAt.Format(time.RFC3339))
-	return s.outbox(tx, kind, o.OrgID, o.ID, payload)
 }
 
 // outbox writes an event for the notifier in the caller's transaction.

@@ -35,6 +35,11 @@ type Store struct {
 	// how often customers must re-confirm their contacts.
 	zone         *time.Location
 	confirmEvery time.Duration
+	// noticeWindow is how long a new notice gathers outages;
+	// noticeMaxPerHour bounds a contact's outage notices per hour
+	// (models/notice.go).
+	noticeWindow     time.Duration
+	noticeMaxPerHour int
 	// txAttempts bounds the runs of one transaction (tx); 0 is
 	// txAttempts. txRetried, if set, hears of each run given up to retry.
 	txAttempts int
@@ -66,7 +71,8 @@ func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 // NewStore wraps an open database.
 func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
-		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache()}
+		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache(),
+		noticeWindow: DefaultNoticeWindow, noticeMaxPerHour: DefaultNoticeMaxPerHour}
 	for _, o := range opts {
 		o(s)
 	}

@@ -66,6 +66,10 @@ const (
 	maxProbesShown = 10
 )
 
+// MaxListed bounds the devices a notice of several outages lists by name
+// (email body and webhook payload); the rest are counted and linked.
+const MaxListed = 50
+
 func (c *Config) defaults() {
 	if c.InstanceID == "" {
 		c.InstanceID = models.NewInstanceID()
@@ -397,7 +401,14 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 		}
 		return composeCauseSpan(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	}
-	facts, err := d.store.NoticeFacts(ctx, models.AllOrgs(), del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
+	// A notice's delivery tells of every outage it covers; one from
+	// before notices were grouped, of its outage.
+	var facts *models.NoticeFacts
+	if del.NoticeID != 0 {
+		facts, err = d.store.DeliveryNoticeFacts(ctx, models.AllOrgs(), del.OrgID, del.ID, del.ContactID, maxProbesShown, MaxListed)
+	} else {
+		facts, err = d.store.NoticeFacts(ctx, models.AllOrgs(), del.OrgID, del.OutageID, del.ContactID, maxProbesShown)
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "the outage no longer exists", nil
 	}

@@ -73,6 +73,9 @@ func checkLabel(kind string, c *models.Check) string {
 // compose renders a delivery's notice in its contact's language, times in
 // the provider's zone.
 func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *time.Location) *notice {
+	if f.Count > 1 {
+		return composeGroup(del, f, baseURL, loc)
+	}
 	tr := locales.For(del.Locale)
 	n := &notice{Lang: tr.Lang(), To: f.ContactName, URL: OutageURL(baseURL, f.Outage.ID), Facts: f}
 	kind := "?"
@@ -107,6 +110,10 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	if closed {
 		line(tr.T("email.ended", at(*f.Outage.EndedAt)))
 		line(tr.T("email.duration", tr.Duration(f.Outage.EndedAt.Sub(f.Outage.StartedAt))))
+	} else if f.Outage.EndedAt != nil {
+		// Recovered before its notice went out: no separate recovery
+		// notice follows (models/notice.go).
+		line(tr.T("email.recovered_since", at(*f.Outage.EndedAt)))
 	}
 	if !closed && len(f.Evidence) > 0 {
 		line("")
@@ -136,6 +143,86 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	} else {
 		n.Short = tr.T("email.short_opened", dev, f.Outage.StartedAt.In(loc).Format(shortTime), kind,
 			f.Outage.ConfirmedAt.In(loc).Format(shortTime))
+	}
+	n.Short = shorten(n.Short, n.URL)
+	return n
+}
+
+// UptimeURL is the customer's uptime page filtered to down devices (or
+// every device, for a recovery), or "" without a base URL.
+func UptimeURL(baseURL string, down bool) string {
+	if down {
+		return pageURL(baseURL, "/uptime?state=down")
+	}
+	return pageURL(baseURL, "/uptime")
+}
+
+// composeGroup renders a notice of several outages (a grouped notice, or
+// a storm summary of several notices): the count, the first MaxListed
+// devices each with its check, start and recovery, and a link to the
+// rest.
+func composeGroup(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	closed := del.Event == models.EventOutageClosed
+	n := &notice{Lang: tr.Lang(), To: f.ContactName, URL: UptimeURL(baseURL, !closed), Facts: f}
+	at := func(t time.Time) string { return t.In(loc).Format(longTime) }
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	line(greet(tr, f.ContactName))
+	line("")
+	if closed {
+		n.Subject = tr.T("email.group_subject_closed", f.Count, f.Org.Name)
+		line(tr.T("email.group_closed_intro", f.Count))
+	} else {
+		n.Subject = tr.T("email.group_subject_opened", f.Count, f.Org.Name)
+		line(tr.T("email.group_opened_intro", f.Count))
+		if f.Recovered > 0 {
+			line(tr.T("email.group_recovered", f.Recovered))
+		}
+	}
+	if f.Notices > 1 {
+		line(tr.T("email.group_summary", f.Notices))
+	}
+	line("")
+	line(tr.T("email.organization", f.Org.Name))
+	line("")
+	for _, it := range f.Items {
+		dev := it.Device.Name
+		if dev == "" {
+			dev = fmt.Sprintf("#%d", it.Outage.DeviceID)
+		}
+		if it.Device.Address != "" {
+			dev += " (" + it.Device.Address + ")"
+		}
+		kind := "?"
+		if it.Check.Kind != "" {
+			kind = tr.T("kind." + string(it.Check.Kind))
+		}
+		chk := checkLabel(kind, &it.Check)
+		if it.Outage.EndedAt != nil {
+			line(tr.T("email.group_item_recovered", dev, chk, at(it.Outage.StartedAt), at(*it.Outage.EndedAt)))
+		} else {
+			line(tr.T("email.group_item", dev, chk, at(it.Outage.StartedAt)))
+		}
+	}
+	if more := f.Count - len(f.Items); more > 0 {
+		line(tr.T("email.group_more", more))
+	}
+	if n.URL != "" {
+		line("")
+		line(tr.T("email.group_link", n.URL))
+	}
+	line("")
+	if !closed {
+		line(tr.T("email.promise"))
+		line("")
+	}
+	signOff(tr, line, tr.T("email.why", f.Org.Name))
+	n.Body = b.String()
+	if closed {
+		n.Short = tr.T("email.group_short_closed", f.Count, f.Org.Name)
+	} else {
+		n.Short = tr.T("email.group_short_opened", f.Count, f.Org.Name, f.Outage.StartedAt.In(loc).Format(shortTime))
 	}
 	n.Short = shorten(n.Short, n.URL)
 	return n

@@ -60,6 +60,13 @@ type Payload struct {
 	Organization PayloadOrg     `json:"organization"`
 	Contact      PayloadContact `json:"contact"`
 	Outage       PayloadOutage  `json:"outage"`
+	// A notice's delivery: NoticeID, the number of outages it covers
+	// (Count, with a storm summary's merged notices) and the first of them
+	// by start (Outages, at most MaxListed); Outage is the first. A notice
+	// of one outage has Count 1 and no list.
+	NoticeID int64           `json:"notice_id,omitempty"`
+	Count    int             `json:"count,omitempty"`
+	Outages  []PayloadOutage `json:"outages,omitempty"`
 	// Message is a short text in the contact's language, at most 140
 	// characters, ready to send as an SMS or a page.
 	Message  string `json:"message"`
@@ -128,6 +135,20 @@ func payload(del models.Delivery, n *notice) Payload {
 	if del.Event == models.EventOutageClosed && f.Outage.EndedAt != nil {
 		e := f.Outage.EndedAt.UTC()
 		p.Outage.EndedAt = &e
+	}
+	p.NoticeID, p.Count = f.NoticeID, f.Count
+	for _, it := range f.Items {
+		o := PayloadOutage{ID: it.Outage.ID, Device: it.Device.Name, DeviceAddress: it.Device.Address,
+			Check:     PayloadCheck{Kind: string(it.Check.Kind), Target: it.Check.Target},
+			StartedAt: it.Outage.StartedAt.UTC(), ConfirmedAt: it.Outage.ConfirmedAt.UTC()}
+		if it.Outage.EndedAt != nil {
+			e := it.Outage.EndedAt.UTC()
+			o.EndedAt = &e
+		}
+		p.Outages = append(p.Outages, o)
+	}
+	if len(f.Items) > 0 {
+		p.Outage.URL = ""
 	}
 	return p
 }

@@ -19,6 +19,13 @@ type NotifyConfig struct {
 	Webhook notify.WebhookConfig
 	// ConfirmEvery is PORTAL_CONTACT_CONFIRM_DAYS.
 	ConfirmEvery time.Duration
+	// NoticeWindow (PORTAL_NOTICE_WINDOW) is how long a new outage notice
+	// gathers the organization's other outages; NoticeMaxPerHour
+	// (PORTAL_NOTICE_MAX_PER_HOUR) bounds a contact's outage notices per
+	// hour (storm control). Both go to the Store (RecordResults,
+	// ClaimDeliveries).
+	NoticeWindow     time.Duration
+	NoticeMaxPerHour int
 }
 
 // minWebhookSecret is the shortest webhook secret accepted.
@@ -75,6 +82,10 @@ func notifySettings() []setting {
 			set: str(func(n *NotifyConfig, v string) { n.Webhook.Secret = v })},
 		{name: "PORTAL_CONTACT_CONFIRM_DAYS", def: strconv.Itoa(int(models.DefaultConfirmEvery / (24 * time.Hour))), help: "days between contact list confirmations",
 			set: intIn(7, 730, "a number of days", func(c *Config, n int) { c.Notify.ConfirmEvery = time.Duration(n) * 24 * time.Hour })},
+		{name: "PORTAL_NOTICE_WINDOW", def: models.DefaultNoticeWindow.String(), help: "how long an outage notice gathers the organization's other outages before it goes out",
+			set: durationIn(0, 10*time.Minute, "60s", func(c *Config, d time.Duration) { c.Notify.NoticeWindow = d })},
+		{name: "PORTAL_NOTICE_MAX_PER_HOUR", def: strconv.Itoa(models.DefaultNoticeMaxPerHour), help: "outage notices a contact gets by one channel in any hour; the rest wait for one summary",
+			set: intIn(1, 60, "a number of notices", func(c *Config, n int) { c.Notify.NoticeMaxPerHour = n })},
 	}
 }
 

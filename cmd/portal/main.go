@@ -173,7 +173,8 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 		return nil, err
 	}
 	storeOpts := []models.StoreOption{models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
-		models.WithConfirmEvery(cfg.Notify.ConfirmEvery)}
+		models.WithConfirmEvery(cfg.Notify.ConfirmEvery), models.WithNoticeWindow(cfg.Notify.NoticeWindow),
+		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour)}
 	if cfg.HashConcurrency > 0 {
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
 	}
