@@ -122,7 +122,13 @@ func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage,
 		}
 	}
 	if id == 0 {
-		n := Notice{OrgID: o.OrgID, Kind: kind, FirstAt: at, SendAt: at.Add(s.noticeWindow), CreatedAt: s.now()}
+		// The window runs from the confirmation (a spool replayed late
+		// sends at once), never from a probe time ahead of this clock.
+		from := at
+		if now := s.now(); now.Before(from) {
+			from = now
+		}
+		n := Notice{OrgID: o.OrgID, Kind: kind, FirstAt: at, SendAt: from.Add(s.noticeWindow), CreatedAt: s.now()}
 		if err := tx.Create(&n).Error; err != nil {
 			return err
 		}
@@ -283,8 +289,8 @@ func (s *Store) claimNoticeDelivery(ctx context.Context, owner string, d *Delive
 		if err != nil {
 			return err
 		}
-		if max := s.noticeMaxPerHour; len(times) >= max {
-			room := times[len(times)-max].Add(time.Hour)
+		if most := s.noticeMaxPerHour; len(times) >= most {
+			room := times[len(times)-most].Add(time.Hour)
 			return tx.Model(&Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{"held": true, "next_attempt_at": room,
 				"lease_owner": "", "lease_until": neverLeased}).Error
 		}
@@ -331,8 +337,10 @@ func (s *Store) recentNotices(tx *gorm.DB, d *Delivery, now time.Time) ([]time.T
 		}
 	}
 	var inFlight []int64
-	if err := sameRecipient(tx.Model(&Delivery{}), d).Where("event IN ? AND transport IN ? AND status = ? AND lease_owner <> '' AND lease_until > ? AND id <> ?",
-		outage, hooks, DeliveryPending, now, d.ID).Pluck("id", &inFlight).Error; err != nil {
+	// In flight: claimed and let through before d (claims are gated in ID
+	// order), not held.
+	if err := sameRecipient(tx.Model(&Delivery{}), d).Where("event IN ? AND transport IN ? AND status = ? AND held = ? AND lease_owner <> '' AND lease_until > ? AND id < ?",
+		outage, hooks, DeliveryPending, false, now, d.ID).Pluck("id", &inFlight).Error; err != nil {
 		return nil, err
 	}
 	for _, id := range inFlight {

@@ -29,8 +29,7 @@ func newDispatcher(t *testing.T, s *models.Store, clock *fakeClock, id string, s
 
 func openStore(t *testing.T, db dbtest.DB, clock *fakeClock) *models.Store {
 	t.Helper()
-	// Window 0: these tests time single notices; the window has its own (grouped_test.go).
-	return dbtest.Open(t, db, models.WithClock(clock.Now), models.WithZone(shanghai(t)), models.WithNoticeWindow(0))
+	return dbtest.Open(t, db, models.WithClock(clock.Now), models.WithZone(shanghai(t)))
 }
 
 // mailTo returns the one message sent to addr with the given delivery ID.

@@ -97,7 +97,11 @@ func Open(t testing.TB, db DB, opts ...models.StoreOption) *models.Store {
 	if err != nil {
 		t.Fatalf("open %s: %v", db.Name, err)
 	}
-	opts = append([]models.StoreOption{models.WithHasher(FastHasher), models.WithSecretKey([]byte("test secret"))}, opts...)
+	// Notices go out as soon as they are expanded (no gathering window),
+	// so tests of one outage's notice need not wait for it; the tests of
+	// grouping pass models.WithNoticeWindow.
+	opts = append([]models.StoreOption{models.WithHasher(FastHasher), models.WithSecretKey([]byte("test secret")),
+		models.WithNoticeWindow(0)}, opts...)
 	s := models.NewStore(gdb, opts...)
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {

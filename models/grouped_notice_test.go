@@ -1,0 +1,238 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
+	"gorm.io/gorm"
+)
+
+// massScene is an organization with many devices (one ping each) and two
+// authorized contacts staff call (no mail server, no gateway).
+type massScene struct {
+	t      *testing.T
+	s      *models.Store
+	raw    *gorm.DB
+	fx     *dbtest.Fixture
+	checks []int64
+	eng    models.Actor
+}
+
+func newMassScene(t *testing.T, db dbtest.DB, clock *dbtest.Clock, devices int) *massScene {
+	t.Helper()
+	ctx := context.Background()
+	s := dbtest.Open(t, db, models.WithClock(clock.Now), models.WithNoticeWindow(time.Minute))
+	fx := dbtest.Seed(t, s)
+	rows := make([]models.DeviceImportRow, devices)
+	for i := range rows {
+		rows[i] = models.DeviceImportRow{Line: i + 1, Org: "alpha", Name: fmt.Sprintf("srv-%04d", i),
+			Address: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Cabinet: "A03", Position: "U12"}
+	}
+	if _, err := s.ImportDevices(ctx, models.SystemActor("test"), rows); err != nil {
+		t.Fatal(err)
+	}
+	m := &massScene{t: t, s: s, raw: rawDB(t, db), fx: fx, eng: models.UserActor(fx.Engineer, "10.0.0.1")}
+	if err := m.raw.Table("checks").Joins("JOIN devices ON devices.id = checks.device_id").Where("devices.org_id = ?", fx.OrgA.ID).
+		Order("checks.id").Pluck("checks.id", &m.checks).Error; err != nil || len(m.checks) != devices {
+		t.Fatalf("checks: %d, %v", len(m.checks), err)
+	}
+	for _, in := range []models.ContactInput{
+		{Name: "Zhao Min", Email: "zhao@alpha.test", Mobile: "138 0013 8000", Channels: []models.Channel{models.ChannelEmail, models.ChannelMobile}},
+		{Name: "Li Wei", OfficePhone: "010 6552 0000", Channels: []models.Channel{models.ChannelOffice}},
+	} {
+		in.MayAuthorize, in.Passphrase, in.Locale = true, "blue harbour 42", "en"
+		if _, err := s.CreateContact(ctx, models.UserActor(fx.CustA, "127.0.0.1"), fx.OrgA.ID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ConfirmContacts(ctx, models.UserActor(fx.CustA, "127.0.0.1"), fx.OrgA.ID, fx.CustA.ID); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// fail makes checks[from:to] fail twice, the second failure at now.
+func (m *massScene) fail(from, to int, now time.Time) {
+	m.t.Helper()
+	var rs []models.ProbeResult
+	for _, id := range m.checks[from:to] {
+		rs = append(rs, models.ProbeResult{CheckID: id, At: now.Add(-time.Minute), Reason: models.ReasonTimeout},
+			models.ProbeResult{CheckID: id, At: now, Reason: models.ReasonTimeout})
+	}
+	if _, err := m.s.RecordResults(context.Background(), rs); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// expand plays the dispatcher's expansion with no mail server and no
+// gateway: email is not sent, phones are calls. It returns the events.
+func (m *massScene) expand() []models.OutboxEvent {
+	m.t.Helper()
+	ctx := context.Background()
+	evs, err := m.s.ClaimEvents(ctx, "me", time.Minute, 100)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if _, err := m.s.ExpandEvent(ctx, ev, "me", func(ch models.Channel) string {
+			if ch == models.ChannelMobile || ch == models.ChannelOffice {
+				return models.TransportCall
+			}
+			return ""
+		}); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+	return evs
+}
+
+// outageOf returns the outage of checks[i].
+func (m *massScene) outageOf(i int) int64 {
+	m.t.Helper()
+	var id int64
+	if err := m.raw.Table("outages").Where("check_id = ?", m.checks[i]).Order("id DESC").Limit(1).Pluck("id", &id).Error; err != nil || id == 0 {
+		m.t.Fatalf("outage of check %d: %d, %v", m.checks[i], id, err)
+	}
+	return id
+}
+
+func (m *massScene) deliveries(outageID int64) []models.Delivery {
+	m.t.Helper()
+	ds, _, err := m.s.OutageDeliveries(context.Background(), models.AllOrgs(), m.fx.OrgA.ID, outageID)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return ds
+}
+
+// The acceptance test of issue 13: 2,000 devices of one organization fail
+// at once → one notice per contact and channel; one call logged stops
+// every outage's clock, each met; 20 more failing 3 minutes later while
+// that notice is pending join it; 20 failing after it was delivered get a
+// second notice. (Before notices were grouped: 2,000 events, 6,000
+// deliveries, and a call stopped one clock.)
+func TestMassOutageIsOneNoticeAndOneCall(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		m := newMassScene(t, db, clock, 2040)
+		start := clock.Now()
+		m.fail(0, 2000, start)
+		evs := m.expand()
+		if len(evs) != 1 {
+			t.Fatalf("%d outbox events for 2,000 outages, want 1", len(evs))
+		}
+		ds := m.deliveries(m.outageOf(0))
+		// Zhao Min: email (not sent, no mail server) and a call to the
+		// mobile; Li Wei: a call to the office.
+		var calls []models.Delivery
+		for _, d := range ds {
+			if d.NoticeID == 0 || d.EventID != evs[0].ID {
+				t.Errorf("delivery %+v is not of the notice", d)
+			}
+			if d.Transport == models.TransportCall {
+				calls = append(calls, d)
+			}
+		}
+		if len(ds) != 3 || len(calls) != 2 {
+			t.Fatalf("deliveries of the mass outage: %+v, want 3 (one email not sent, two calls)", ds)
+		}
+		if again := m.deliveries(m.outageOf(1999)); len(again) != 3 || again[0].ID != ds[0].ID {
+			t.Fatalf("the last outage's deliveries %+v, want the same notice's", again)
+		}
+		var total int64
+		m.raw.Table("deliveries").Where("org_id = ?", m.fx.OrgA.ID).Count(&total)
+		if total != 3 {
+			t.Fatalf("%d deliveries in all, want 3", total)
+		}
+
+		clock.Advance(3 * time.Minute)
+		m.fail(2000, 2020, clock.Now())
+		if evs := m.expand(); len(evs) != 0 {
+			t.Fatalf("the 20 that failed while the notice was pending made %d events, want 0 (they join it)", len(evs))
+		}
+		if joined := m.deliveries(m.outageOf(2019)); len(joined) != 3 || joined[0].NoticeID != ds[0].NoticeID {
+			t.Fatalf("a late outage's deliveries %+v, want the first notice's", joined)
+		}
+
+		clock.Advance(2 * time.Minute)
+		logged := clock.Now()
+		if err := m.s.LogCall(ctx, m.eng, calls[0].ID, true, "told Zhao Min of every device"); err != nil {
+			t.Fatal(err)
+		}
+		var met, other int64
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome = ? AND stop_ref = ?", models.ClockEmergencyNotice, models.ClockMet, calls[0].ID).Count(&met)
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome <> ?", models.ClockEmergencyNotice, models.ClockMet).Count(&other)
+		if met != 2020 || other != 0 {
+			t.Fatalf("after one call: %d clocks met by it, %d not met; want 2,020 and 0", met, other)
+		}
+		c, err := m.s.OutageClock(ctx, models.AllOrgs(), m.fx.OrgA.ID, m.outageOf(2019))
+		if err != nil || c == nil || c.StoppedAt == nil || !c.StoppedAt.Equal(logged) || !c.StartedAt.Equal(start.Add(3*time.Minute)) {
+			t.Fatalf("a late outage's clock: %+v, %v; want its own start, stopped by the call", c, err)
+		}
+
+		clock.Advance(time.Minute)
+		m.fail(2020, 2040, clock.Now())
+		evs2 := m.expand()
+		if len(evs2) != 1 {
+			t.Fatalf("the 20 that failed after the call made %d events, want 1 (a second notice)", len(evs2))
+		}
+		second := m.deliveries(m.outageOf(2039))
+		if len(second) != 3 || second[0].NoticeID == ds[0].NoticeID {
+			t.Fatalf("deliveries after the call: %+v, want a second notice's 3", second)
+		}
+		var running int64
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome = ?", models.ClockEmergencyNotice, models.ClockRunning).Count(&running)
+		if running != 20 {
+			t.Fatalf("%d clocks running, want the second notice's 20", running)
+		}
+	})
+}
+
+// A notice delivered late stops every clock it covers by its own
+// deadline: the outages confirmed early are missed, the one confirmed
+// late is met, and the day is charged once.
+func TestALateNoticeJudgesEachClockByItsOwnDeadline(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		m := newMassScene(t, db, clock, 3)
+		m.fail(0, 1, clock.Now())
+		clock.Advance(time.Minute)
+		m.fail(1, 2, clock.Now())
+		clock.Advance(9 * time.Minute)
+		m.fail(2, 3, clock.Now()) // confirmed at +10 min: deadline +25 min
+		m.expand()
+		clock.Advance(10 * time.Minute) // +20 min: the first two deadlines passed
+		if _, err := m.s.SweepClocks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var call models.Delivery
+		for _, d := range m.deliveries(m.outageOf(0)) {
+			if d.Transport == models.TransportCall && d.Channel == models.ChannelMobile {
+				call = d
+			}
+		}
+		if err := m.s.LogCall(ctx, m.eng, call.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{models.ClockMissed, models.ClockMissed, models.ClockMet}
+		var lines []models.Deduction
+		for i, w := range want {
+			c, err := m.s.OutageClock(ctx, models.AllOrgs(), m.fx.OrgA.ID, m.outageOf(i))
+			if err != nil || c == nil || c.Outcome != w || c.StoppedAt == nil || c.StopRef == nil || *c.StopRef != call.ID {
+				t.Fatalf("clock of outage %d: %+v, %v; want %s, stopped by the call", i, c, err, w)
+			}
+			if d, err := m.s.ClockDeduction(ctx, models.AllOrgs(), m.fx.OrgA.ID, c.ID); err != nil {
+				t.Fatal(err)
+			} else if d != nil {
+				lines = append(lines, *d)
+			}
+		}
+		if len(lines) != 2 || lines[0].Outcome() != models.OutcomeCharged || lines[1].Outcome() != models.OutcomeNotFirst {
+			t.Fatalf("deduction lines %+v, want the first miss charged and the second already charged", lines)
+		}
+	})
+}
