@@ -36,8 +36,8 @@ func newMassScene(t *testing.T, db dbtest.DB, clock *dbtest.Clock, devices int) 
 		t.Fatal(err)
 	}
 	m := &massScene{t: t, s: s, raw: rawDB(t, db), fx: fx, eng: models.UserActor(fx.Engineer, "10.0.0.1")}
-	if err := m.raw.Table("checks").Joins("JOIN devices ON devices.id = checks.device_id").Where("devices.org_id = ?", fx.OrgA.ID).
-		Order("checks.id").Pluck("checks.id", &m.checks).Error; err != nil || len(m.checks) != devices {
+	if err := m.raw.Raw("SELECT checks.id FROM checks JOIN devices ON devices.id = checks.device_id WHERE devices.org_id = ? ORDER BY checks.id",
+		fx.OrgA.ID).Scan(&m.checks).Error; err != nil || len(m.checks) != devices {
 		t.Fatalf("checks: %d, %v", len(m.checks), err)
 	}
 	for _, in := range []models.ContactInput{
