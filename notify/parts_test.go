@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -330,4 +331,40 @@ func TestWebhookAnswersOtherThan2xxAreFailures(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// A notice of 2,000 outages reads in Chinese: the count in the subject,
+// the first MaxListed devices, how many more, the link to the uptime page
+// of down devices, and a short text that fits one SMS.
+func TestAMassNoticeListsTheFirstDevicesAndCountsTheRest(t *testing.T) {
+	start := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	f := &models.NoticeFacts{Org: models.Organization{ID: 1, Name: "极光云"}, ContactName: "赵敏", NoticeID: 9, Count: 2000, Recovered: 1, Notices: 1}
+	for i := range MaxListed {
+		it := models.NoticeItem{Outage: models.Outage{ID: int64(i + 1), DeviceID: int64(i + 1), StartedAt: start, ConfirmedAt: start.Add(time.Minute)},
+			Device: models.Device{Name: fmt.Sprintf("srv-%04d", i)}, Check: models.Check{Kind: models.KindICMP, Target: fmt.Sprintf("10.1.0.%d", i+1)}}
+		if i == 0 {
+			end := start.Add(2 * time.Minute)
+			it.Outage.EndedAt = &end
+		}
+		f.Items = append(f.Items, it)
+	}
+	f.Outage = f.Items[0].Outage
+	d := models.Delivery{ID: 5, Event: models.EventOutageOpened, Channel: models.ChannelEmail, Transport: models.TransportEmail, Locale: "zh-CN", NoticeID: 9}
+	n := compose(d, f, "https://portal.example", time.UTC)
+	if n.Subject != "[紧急] 极光云 的 2000 台设备中断" {
+		t.Errorf("subject = %q", n.Subject)
+	}
+	mustContain(t, "body", n.Body, "我们的监测已确认您的 2000 台设备发生中断。", "其中 1 台已恢复可达",
+		"srv-0000：Ping（ICMP） 10.1.0.1，2026-11-02 03:00:00 UTC+00:00 起中断，2026-11-02 03:02:00 UTC+00:00 已恢复",
+		"srv-0049：", "……另有 1950 台设备", "https://portal.example/uptime?state=down", "15 分钟内")
+	if strings.Contains(n.Body, "srv-0050") {
+		t.Error("the body lists more than MaxListed devices")
+	}
+	if utf8.RuneCountInString(n.Short) > MaxShort || !strings.Contains(n.Short, "2000 台设备自 11-02 03:00 起中断") {
+		t.Errorf("short text = %q", n.Short)
+	}
+	p := payload(d, n)
+	if p.NoticeID != 9 || p.Count != 2000 || len(p.Outages) != MaxListed || p.Outages[0].EndedAt == nil {
+		t.Errorf("payload: notice %d, count %d, %d outages listed", p.NoticeID, p.Count, len(p.Outages))
+	}
 }

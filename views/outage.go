@@ -81,7 +81,8 @@ func DeliveryStatusClass(s string) string {
 	switch {
 	case models.Delivered(s):
 		return "ok"
-	case s == models.DeliveryPending:
+	case s == models.DeliveryPending, s == models.DeliveryMerged:
+		// A merged notice went out in a storm summary, listed beside it.
 		return "warn"
 	}
 	return "bad"
