@@ -99,20 +99,15 @@ type noticeJoiner map[[2]any]int64
 // new one (first at at, sent a window later) with its outbox event. The
 // notice row is read with a lock, and a seal is an UPDATE of that row, so
 // a join and a seal never cross: an outage joins a notice before it is
-// sealed (and is in what it says) or gets a new one. Two transactions that
-// find no notice take the organization's row in turn, so they open one.
+// sealed (and is in what it says) or gets a new one. Transactions that
+// join take the organization's row in turn, so two never open two.
 func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage, at time.Time) error {
 	key := [2]any{o.OrgID, kind}
 	id := nj[key]
 	if id == 0 {
-		var err error
-		if id, err = s.unsealedNotice(tx, o.OrgID, kind); err != nil {
-			return err
-		}
-	}
-	if id == 0 {
-		// Two writers that found none wait here for each other; the second
-		// then finds the first one's notice.
+		// The organization's row first: two writers that would open a
+		// notice take turns (the second finds the first one's), and
+		// neither holds a gap lock of notices the other waits for.
 		if err := forUpdate(tx).Select("id").Where("id = ?", o.OrgID).Find(&[]Organization{}).Error; err != nil {
 			return err
 		}
