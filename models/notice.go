@@ -105,10 +105,7 @@ func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage,
 	key := [2]any{o.OrgID, kind}
 	id := nj[key]
 	if id == 0 {
-		// The organization's row first: two writers that would open a
-		// notice take turns (the second finds the first one's), and
-		// neither holds a gap lock of notices the other waits for.
-		if err := forUpdate(tx).Select("id").Where("id = ?", o.OrgID).Find(&[]Organization{}).Error; err != nil {
+		if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
 			return err
 		}
 		var err error
@@ -142,6 +139,22 @@ func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage,
 		Create(&NoticeOutage{NoticeID: id, OutageID: o.ID, OrgID: o.OrgID, JoinedAt: s.now()}).Error
 }
 
+// lockOrgNotices locks orgID's row once in the transaction, before any
+// of its notices: two writers that would open a notice take turns (the
+// second finds the first one's), and every transaction takes the
+// organization before its notice rows, so they never wait in a cycle.
+func lockOrgNotices(tx *gorm.DB, nj noticeJoiner, orgID int64) error {
+	key := [2]any{orgID, "org"}
+	if nj[key] != 0 {
+		return nil
+	}
+	if err := forUpdate(tx).Select("id").Where("id = ?", orgID).Find(&[]Organization{}).Error; err != nil {
+		return err
+	}
+	nj[key] = 1
+	return nil
+}
+
 // unsealedNotice returns orgID's newest unsealed notice of kind, locked,
 // or 0.
 func (s *Store) unsealedNotice(tx *gorm.DB, orgID int64, kind string) (int64, error) {
@@ -160,9 +173,13 @@ func (s *Store) unsealedNotice(tx *gorm.DB, orgID int64, kind string) (int64, er
 // notice has not gone out (that notice lists it as recovered), else in the
 // organization's unsealed recovery notice.
 func (s *Store) noticeRecovery(tx *gorm.DB, nj noticeJoiner, o *Outage, at time.Time) error {
+	if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
+		return err
+	}
 	var ns []Notice
 	if err := forUpdate(tx).Where("kind = ? AND sealed_at IS NULL AND id IN (?)", NoticeOpened,
-		tx.Model(&NoticeOutage{}).Select("notice_id").Where("outage_id = ?", o.ID)).Limit(1).Find(&ns).Error; err != nil {
+		tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{}).Select("notice_id").Where("outage_id = ?", o.ID)).
+		Limit(1).Find(&ns).Error; err != nil {
 		return err
 	}
 	if len(ns) == 1 && ns[0].SealedAt == nil {
