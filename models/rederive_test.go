@@ -46,7 +46,8 @@ func interleavedStore(t *testing.T, db dbtest.DB, clock *dbtest.Clock) (*models.
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := models.NewStore(g, models.WithHasher(dbtest.FastHasher), models.WithSecretKey([]byte("test secret")), models.WithClock(clock.Now))
+	s := models.NewStore(g, models.WithHasher(dbtest.FastHasher), models.WithSecretKey([]byte("test secret")), models.WithClock(clock.Now),
+		models.WithNoticeWindow(0))
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)

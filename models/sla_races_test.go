@@ -225,7 +225,8 @@ func TestEndingTheWorkTakesItsLocksBeforeItsAuditRecords(t *testing.T) {
 				t.Fatal(name, err)
 			}
 		}
-		s := models.NewStore(g, models.WithHasher(dbtest.FastHasher), models.WithSecretKey([]byte("test secret")), models.WithClock(clock.Now))
+		s := models.NewStore(g, models.WithHasher(dbtest.FastHasher), models.WithSecretKey([]byte("test secret")), models.WithClock(clock.Now),
+			models.WithNoticeWindow(0))
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
