@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"text/tabwriter"
 	"time"
 
@@ -421,6 +422,24 @@ type outagePageTiming struct {
 	name   string
 	Status int `json:"status"`
 	Limit  int `json:"limit_bytes,omitempty"`
+	// What the page lists, counted from its HTML: distinct outages and
+	// devices linked, and distinct deliveries with a call form.
+	Outages, Devices, CallForms int
+}
+
+var (
+	outageLink   = regexp.MustCompile(`/outages/(\d+)`)
+	deviceLink   = regexp.MustCompile(`/devices/(\d+)`)
+	callFormLink = regexp.MustCompile(`/deliveries/(\d+)/call`)
+)
+
+// distinct counts the distinct first groups of re's matches in body.
+func distinct(re *regexp.Regexp, body string) int {
+	seen := map[string]bool{}
+	for _, m := range re.FindAllStringSubmatch(body, -1) {
+		seen[m[1]] = true
+	}
+	return len(seen)
 }
 
 func timePage(pg outagePage, n int) (outagePageTiming, error) {
@@ -436,7 +455,8 @@ func timePage(pg outagePage, n int) (outagePageTiming, error) {
 		}
 		times = append(times, d)
 	}
-	return outagePageTiming{pageTiming: newPageTiming(pg.label, times, 0, len(body)), name: pg.name, Status: status, Limit: pg.limit}, nil
+	return outagePageTiming{pageTiming: newPageTiming(pg.label, times, 0, len(body)), name: pg.name, Status: status, Limit: pg.limit,
+		Outages: distinct(outageLink, body), Devices: distinct(deviceLink, body), CallForms: distinct(callFormLink, body)}, nil
 }
 
 type outagesReport struct {
@@ -494,7 +514,7 @@ func (r *outagesReport) print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d requests per page:\n", r.Iterations)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "page\tsize\tp50\tp95\tmax\tsize limit")
+	fmt.Fprintln(tw, "page\tsize\tp50\tp95\tmax\tsize limit\toutages linked\tdevices linked\tcall forms")
 	flat := map[string]any{}
 	b, _ := json.Marshal(r)
 	_ = json.Unmarshal(b, &flat)
@@ -507,10 +527,12 @@ func (r *outagesReport) print(w io.Writer) {
 				limit = fmt.Sprintf("%d KB: missed (%.1f×)", p.Limit>>10, float64(p.Bytes)/float64(p.Limit))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d KB\t%.1f ms\t%.1f ms\t%.1f ms\t%s\n", p.label, p.Bytes>>10, p.P50MS, p.P95MS, p.MaxMS, limit)
+		fmt.Fprintf(tw, "%s\t%d KB\t%.1f ms\t%.1f ms\t%.1f ms\t%s\t%d\t%d\t%d\n", p.label, p.Bytes>>10, p.P50MS, p.P95MS, p.MaxMS, limit,
+			p.Outages, p.Devices, p.CallForms)
 		flat[p.name+"_bytes"] = p.Bytes
 		flat[p.name+"_p50_ms"] = p.P50MS
 		flat[p.name+"_p95_ms"] = p.P95MS
+		flat[p.name+"_outages"], flat[p.name+"_devices"], flat[p.name+"_call_forms"] = p.Outages, p.Devices, p.CallForms
 	}
 	tw.Flush()
 	b, _ = json.Marshal(flat)
