@@ -317,6 +317,12 @@ func feedOutageRounds(ctx context.Context, store *models.Store, checks []int64) 
 	return took, nil
 }
 
+// notOpened are the event kinds that are not a notice of an outage
+// opened. The benchmark counts every other kind, so that its figures
+// hold when grouped notices come as events of a kind of their own.
+var notOpened = []string{models.EventOutageClosed, models.EventContactsRequested, models.EventOperationMessage,
+	models.EventPhoneLocked, models.EventOutageCauseSpan, models.EventRecoveryCodeUsed, models.EventUserInvited}
+
 // noticeWait is how long after the confirming round the notices were
 // queued (every event expanded, every contact holding a notice on each
 // channel) and due (no delivery of them waiting for a later time).
@@ -339,8 +345,8 @@ func waitForNotices(ctx context.Context, db *gorm.DB, o OutagesOptions, confirme
 			if err := db.WithContext(ctx).Model(&models.OutboxEvent{}).Where("done_at IS NULL").Count(&pending).Error; err != nil {
 				return w, err
 			}
-			if err := db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT DISTINCT org_id, contact_id, channel FROM deliveries WHERE event = ?) t",
-				models.EventOutageOpened).Scan(&covered).Error; err != nil {
+			if err := db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT DISTINCT org_id, contact_id, channel FROM deliveries WHERE event NOT IN ?) t",
+				notOpened).Scan(&covered).Error; err != nil {
 				return w, err
 			}
 			if pending == 0 && covered >= want {
@@ -352,8 +358,8 @@ func waitForNotices(ctx context.Context, db *gorm.DB, o OutagesOptions, confirme
 		}
 		if w.queued > 0 {
 			var waiting int64
-			if err := db.WithContext(ctx).Model(&models.Delivery{}).Where("event = ? AND status = ? AND next_attempt_at > ?",
-				models.EventOutageOpened, models.DeliveryPending, now.UTC()).Count(&waiting).Error; err != nil {
+			if err := db.WithContext(ctx).Model(&models.Delivery{}).Where("event NOT IN ? AND status = ? AND next_attempt_at > ?",
+				notOpened, models.DeliveryPending, now.UTC()).Count(&waiting).Error; err != nil {
 				return w, err
 			}
 			if waiting == 0 {
@@ -378,14 +384,14 @@ func countNotices(ctx context.Context, db *gorm.DB, rep *outagesReport) error {
 	if err := q.Model(&models.Outage{}).Where("ended_at IS NULL").Count(&rep.Outages).Error; err != nil {
 		return err
 	}
-	if err := q.Model(&models.OutboxEvent{}).Where("kind = ?", models.EventOutageOpened).Count(&rep.Events).Error; err != nil {
+	if err := q.Model(&models.OutboxEvent{}).Where("kind NOT IN ?", notOpened).Count(&rep.Events).Error; err != nil {
 		return err
 	}
 	var rows []struct {
 		Transport string
 		N         int64
 	}
-	if err := q.Model(&models.Delivery{}).Select("transport, COUNT(*) AS n").Where("event = ?", models.EventOutageOpened).
+	if err := q.Model(&models.Delivery{}).Select("transport, COUNT(*) AS n").Where("event NOT IN ?", notOpened).
 		Group("transport").Scan(&rows).Error; err != nil {
 		return err
 	}
@@ -402,11 +408,11 @@ func countNotices(ctx context.Context, db *gorm.DB, rep *outagesReport) error {
 			rep.NotSent = r.N
 		}
 	}
-	if err := q.Raw("SELECT COUNT(DISTINCT org_id) FROM deliveries WHERE event = ?", models.EventOutageOpened).Scan(&rep.OrgsNotified).Error; err != nil {
+	if err := q.Raw("SELECT COUNT(DISTINCT org_id) FROM deliveries WHERE event NOT IN ?", notOpened).Scan(&rep.OrgsNotified).Error; err != nil {
 		return err
 	}
-	return q.Raw("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM deliveries WHERE event = ? AND transport = ? GROUP BY contact_id) t",
-		models.EventOutageOpened, models.TransportCall).Scan(&rep.MaxCallsPerContact).Error
+	return q.Raw("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM deliveries WHERE event NOT IN ? AND transport = ? GROUP BY contact_id) t",
+		notOpened, models.TransportCall).Scan(&rep.MaxCallsPerContact).Error
 }
 
 // outagePage is one page timed after the storm.
@@ -504,10 +510,11 @@ func (r *outagesReport) print(w io.Writer) {
 	if r.QueuedS > target {
 		met = "missed"
 	}
-	fmt.Fprintf(tw, "confirming round → every notice queued\t%.1fs (target ≤ %.0fs, the window and 60 s: %s)\n", r.QueuedS, target, met)
-	fmt.Fprintf(tw, "confirming round → every notice due\t%.1fs\n", r.DueS)
+	fmt.Fprintf(tw, "confirming round committed → every notice queued\t%.1fs (target ≤ %.0fs, the window and 60 s: %s)\n", r.QueuedS, target, met)
+	fmt.Fprintf(tw, "confirming round started → every notice queued\t%.1fs\n", r.ConfirmRoundS+r.QueuedS)
+	fmt.Fprintf(tw, "confirming round committed → every notice due\t%.1fs\n", r.DueS)
 	fmt.Fprintf(tw, "outages open\t%d\n", r.Outages)
-	fmt.Fprintf(tw, "outage.opened events\t%d\n", r.Events)
+	fmt.Fprintf(tw, "notice events (all but outage.closed and other issues' kinds)\t%d\n", r.Events)
 	fmt.Fprintf(tw, "deliveries\t%d (call tasks %d, emails %d, webhooks %d, not sent %d)\n", r.Deliveries, r.Calls, r.Emails, r.Webhooks, r.NotSent)
 	fmt.Fprintf(tw, "organizations notified\t%d of %d\n", r.OrgsNotified, r.Orgs)
 	fmt.Fprintf(tw, "most call tasks for one contact\t%d\n", r.MaxCallsPerContact)
