@@ -178,7 +178,7 @@ func benchOutagesFlags(args []string) (bench.OutagesOptions, error) {
 	fs.IntVar(&o.Devices, "devices", 10000, "devices in all, one ICMP check each, all going down in the same round")
 	fs.IntVar(&o.Orgs, "orgs", 100, "organizations the devices are spread over")
 	fs.IntVar(&o.Contacts, "contacts", 2, "authorized contacts per organization, each with an email address and a mobile")
-	fs.DurationVar(&o.Window, "window", 0, "notice grouping window (reported; this build groups no notices)")
+	fs.DurationVar(&o.Window, "window", time.Minute, "notice grouping window, as PORTAL_NOTICE_WINDOW (0: none; this build groups no notices and only reports it)")
 	fs.IntVar(&o.OneOrgDevices, "one-org-devices", 2000, "then one organization with this many devices down, for its uptime page (0: none)")
 	fs.IntVar(&o.Iterations, "iterations", 20, "requests timed per page")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "longest wait for the notices (0: 30 minutes and the window)")

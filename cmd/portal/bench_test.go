@@ -66,7 +66,7 @@ func TestBenchFlagsToOptions(t *testing.T) {
 		t.Errorf("pages options = %+v, want %+v", g, w)
 	}
 	u, err := benchOutagesFlags(nil)
-	if w := (bench.OutagesOptions{Devices: 10000, Orgs: 100, Contacts: 2, OneOrgDevices: 2000, Iterations: 20}); err != nil || u != w {
+	if w := (bench.OutagesOptions{Devices: 10000, Orgs: 100, Contacts: 2, Window: time.Minute, OneOrgDevices: 2000, Iterations: 20}); err != nil || u != w {
 		t.Errorf("outages defaults = %+v, %v; want %+v (the issue's storm)", u, err, w)
 	}
 	u, err = benchOutagesFlags([]string{"--devices", "500", "--orgs", "5", "--contacts", "3", "--window", "1m",
