@@ -26,9 +26,8 @@ type OutagesOptions struct {
 	Devices  int // in all, spread evenly over Orgs organizations, one ICMP check each
 	Orgs     int
 	Contacts int // authorized contacts per organization, each with an email address and a mobile
-	// Window is the notice grouping window (issue 13; 0: none). Main
-	// has no grouping yet: the value is reported but reaches neither the
-	// Store nor the dispatcher; noticeWindow is where it is to be wired.
+	// Window is the notice grouping window (PORTAL_NOTICE_WINDOW; 0:
+	// notices go out as soon as they are expanded).
 	Window time.Duration
 	// OneOrgDevices, when positive, adds afterwards one organization with
 	// that many devices, all down, for its customer's uptime page.
@@ -47,11 +46,13 @@ const outageBatch = 5000
 // three rounds are this far apart.
 const outageInterval = 60 * time.Second
 
-// noticeWindow is where --window goes once notices are grouped: a Store
-// option (models.WithNoticeWindow) or a field of the dispatcher's Config;
-// it reports whether the window was passed. On main as measured there is
-// neither, and the window is only reported.
-func noticeWindow(_ time.Duration, _ *[]models.StoreOption, _ *notify.Config) bool { return false }
+// noticeWindow passes --window to the Store (models.WithNoticeWindow,
+// used by RecordResults when it opens a notice); it reports whether the
+// window was passed.
+func noticeWindow(d time.Duration, opts *[]models.StoreOption, _ *notify.Config) bool {
+	*opts = append(*opts, models.WithNoticeWindow(d))
+	return true
+}
 
 // Outages measures a provider-wide failure: Devices devices in Orgs
 // organizations, each organization with Contacts authorized contacts,
