@@ -22,7 +22,7 @@ type massScene struct {
 	eng    models.Actor
 }
 
-func newMassScene(t *testing.T, db dbtest.DB, clock *dbtest.Clock, devices int) *massScene {
+func newMassScene(t *testing.T, db dbtest.DB, clock *dbtest.Clock, devices int, contacts ...models.ContactInput) *massScene {
 	t.Helper()
 	ctx := context.Background()
 	s := dbtest.Open(t, db, models.WithClock(clock.Now), models.WithNoticeWindow(time.Minute))
@@ -40,10 +40,13 @@ func newMassScene(t *testing.T, db dbtest.DB, clock *dbtest.Clock, devices int) 
 		fx.OrgA.ID).Scan(&m.checks).Error; err != nil || len(m.checks) != devices {
 		t.Fatalf("checks: %d, %v", len(m.checks), err)
 	}
-	for _, in := range []models.ContactInput{
-		{Name: "Zhao Min", Email: "zhao@alpha.test", Mobile: "138 0013 8000", Channels: []models.Channel{models.ChannelEmail, models.ChannelMobile}},
-		{Name: "Li Wei", OfficePhone: "010 6552 0000", Channels: []models.Channel{models.ChannelOffice}},
-	} {
+	if len(contacts) == 0 {
+		contacts = []models.ContactInput{
+			{Name: "Zhao Min", Email: "zhao@alpha.test", Mobile: "138 0013 8000", Channels: []models.Channel{models.ChannelEmail, models.ChannelMobile}},
+			{Name: "Li Wei", OfficePhone: "010 6552 0000", Channels: []models.Channel{models.ChannelOffice}},
+		}
+	}
+	for _, in := range contacts {
 		in.MayAuthorize, in.Passphrase, in.Locale = true, "blue harbour 42", "en"
 		if _, err := s.CreateContact(ctx, models.UserActor(fx.CustA, "127.0.0.1"), fx.OrgA.ID, in); err != nil {
 			t.Fatal(err)
@@ -233,6 +236,57 @@ func TestALateNoticeJudgesEachClockByItsOwnDeadline(t *testing.T) {
 		}
 		if len(lines) != 2 || lines[0].Outcome() != models.OutcomeCharged || lines[1].Outcome() != models.OutcomeNotFirst {
 			t.Fatalf("deduction lines %+v, want the first miss charged and the second already charged", lines)
+		}
+	})
+}
+
+// A waiver decides every clock a notice covers: the notice to the only
+// authorized contact bounced on an address staff had marked wrong, so
+// both outages' misses are waived, the second (which is not the notice's
+// first outage) too.
+func TestAWaiverOfANoticeCoversEveryOutageInIt(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		m := newMassScene(t, db, clock, 2, models.ContactInput{Name: "Ann", Email: "ann@alpha.test", Channels: []models.Channel{models.ChannelEmail}})
+		cs, err := m.s.ListContacts(ctx, models.AllOrgs(), m.fx.OrgA.ID)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("contacts: %+v, %v", cs, err)
+		}
+		if err := m.s.MarkContactDetailWrong(ctx, m.eng, cs[0].ID, models.ChannelEmail, "mailbox does not exist"); err != nil {
+			t.Fatal(err)
+		}
+		m.fail(0, 1, clock.Now())
+		clock.Advance(20 * time.Second)
+		m.fail(1, 2, clock.Now())
+		evs, err := m.s.ClaimEvents(ctx, "me", time.Minute, 10)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("events: %d, %v", len(evs), err)
+		}
+		if _, err := m.s.ExpandEvent(ctx, evs[0], "me", emailOnly); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		ds, err := m.s.ClaimDeliveries(ctx, "me", time.Minute, 10, []string{models.TransportEmail})
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claimed %+v, %v; want the notice's email", ds, err)
+		}
+		if err := m.s.RecordAttempt(ctx, "me", ds[0].ID, models.DeliveryBounced, "550 5.1.1 no such user", nil); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(16 * time.Minute)
+		if n, err := m.s.SweepClocks(ctx); err != nil || n != 2 {
+			t.Fatalf("swept %d, %v; want both clocks", n, err)
+		}
+		for i := range 2 {
+			c, err := m.s.OutageClock(ctx, models.AllOrgs(), m.fx.OrgA.ID, m.outageOf(i))
+			if err != nil || c == nil {
+				t.Fatal(err)
+			}
+			d, err := m.s.ClockDeduction(ctx, models.AllOrgs(), m.fx.OrgA.ID, c.ID)
+			if err != nil || d == nil {
+				t.Fatalf("line of outage %d: %+v, %v", i, d, err)
+			}
+			wantOutcome(t, d, models.OutcomeWaived, models.WaiverWrongDetails)
 		}
 	})
 }
