@@ -92,8 +92,27 @@ func noticeOf(ev OutboxEvent) (noticePayload, bool) {
 
 // noticeJoiner remembers, within one RecordResults transaction, the notice
 // each organization's outages joined: its row is locked until commit, so
-// it cannot be sealed meanwhile and needs no second look.
-type noticeJoiner map[[2]any]int64
+// it cannot be sealed meanwhile and needs no second look. The memberships
+// are written together at the end (flush), 200 rows a statement.
+type noticeJoiner struct {
+	notices map[[2]any]int64 // (organization, kind) → notice; (organization, "org") → 1 once locked
+	opened  map[int64]int64  // outage → the opened notice it joined in this transaction
+	rows    []NoticeOutage
+}
+
+func newNoticeJoiner() *noticeJoiner {
+	return &noticeJoiner{notices: map[[2]any]int64{}, opened: map[int64]int64{}}
+}
+
+// flush writes the memberships gathered.
+func (nj *noticeJoiner) flush(tx *gorm.DB) error {
+	if len(nj.rows) == 0 {
+		return nil
+	}
+	err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(nj.rows, rowChunk).Error
+	nj.rows = nil
+	return err
+}
 
 // joinNotice adds outage o to orgID's unsealed notice of kind, or opens a
 // new one (first at at, sent a window later) with its outbox event. The
@@ -101,9 +120,9 @@ type noticeJoiner map[[2]any]int64
 // a join and a seal never cross: an outage joins a notice before it is
 // sealed (and is in what it says) or gets a new one. Transactions that
 // join take the organization's row in turn, so two never open two.
-func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage, at time.Time) error {
+func (s *Store) joinNotice(tx *gorm.DB, nj *noticeJoiner, kind string, o *Outage, at time.Time) error {
 	key := [2]any{o.OrgID, kind}
-	id := nj[key]
+	id := nj.notices[key]
 	if id == 0 {
 		if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
 			return err
@@ -134,24 +153,27 @@ func (s *Store) joinNotice(tx *gorm.DB, nj noticeJoiner, kind string, o *Outage,
 			return err
 		}
 	}
-	nj[key] = id
-	return tx.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&NoticeOutage{NoticeID: id, OutageID: o.ID, OrgID: o.OrgID, JoinedAt: s.now()}).Error
+	nj.notices[key] = id
+	if kind == NoticeOpened {
+		nj.opened[o.ID] = id
+	}
+	nj.rows = append(nj.rows, NoticeOutage{NoticeID: id, OutageID: o.ID, OrgID: o.OrgID, JoinedAt: s.now()})
+	return nil
 }
 
 // lockOrgNotices locks orgID's row once in the transaction, before any
 // of its notices: two writers that would open a notice take turns (the
 // second finds the first one's), and every transaction takes the
 // organization before its notice rows, so they never wait in a cycle.
-func lockOrgNotices(tx *gorm.DB, nj noticeJoiner, orgID int64) error {
+func lockOrgNotices(tx *gorm.DB, nj *noticeJoiner, orgID int64) error {
 	key := [2]any{orgID, "org"}
-	if nj[key] != 0 {
+	if nj.notices[key] != 0 {
 		return nil
 	}
 	if err := forUpdate(tx).Select("id").Where("id = ?", orgID).Find(&[]Organization{}).Error; err != nil {
 		return err
 	}
-	nj[key] = 1
+	nj.notices[key] = 1
 	return nil
 }
 
@@ -172,7 +194,10 @@ func (s *Store) unsealedNotice(tx *gorm.DB, orgID int64, kind string) (int64, er
 // noticeRecovery tells of outage o's end: not at all while its opened
 // notice has not gone out (that notice lists it as recovered), else in the
 // organization's unsealed recovery notice.
-func (s *Store) noticeRecovery(tx *gorm.DB, nj noticeJoiner, o *Outage, at time.Time) error {
+func (s *Store) noticeRecovery(tx *gorm.DB, nj *noticeJoiner, o *Outage, at time.Time) error {
+	if nj.opened[o.ID] != 0 {
+		return nil // opened in this transaction: its notice, locked by it, has not gone out
+	}
 	if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
 		return err
 	}

@@ -623,7 +623,7 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
 	}
 	now := s.now()
-	nj := noticeJoiner{}
+	nj := newNoticeJoiner()
 	changed := make([]*Check, 0)
 	for _, id := range ids {
 		c := checks[id]
@@ -674,6 +674,9 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 		if !was.same(c) {
 			changed = append(changed, c)
 		}
+	}
+	if err := nj.flush(tx); err != nil {
+		return err
 	}
 	return s.writeCheckStates(tx, changed)
 }
@@ -758,7 +761,7 @@ func (s *Store) writeCheckStates(tx *gorm.DB, checks []*Check) error {
 	return nil
 }
 
-func (s *Store) openOutage(tx *gorm.DB, nj noticeJoiner, c *Check, confirmedAt, now time.Time) error {
+func (s *Store) openOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, confirmedAt, now time.Time) error {
 	o := &Outage{CheckID: c.ID, DeviceID: c.DeviceID, OrgID: c.OrgID, StartedAt: *c.FailSince,
 		ConfirmedAt: confirmedAt, Cause: CauseUnknown, Failures: c.ConsecFails}
 	if err := tx.Create(o).Error; err != nil {
@@ -791,7 +794,7 @@ func (s *Store) openOutage(tx *gorm.DB, nj noticeJoiner, c *Check, confirmedAt, 
 	return s.joinNotice(tx, nj, NoticeOpened, o, confirmedAt)
 }
 
-func (s *Store) closeOutage(tx *gorm.DB, nj noticeJoiner, c *Check, at time.Time, more int, evidence []OutageProbe) error {
+func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Time, more int, evidence []OutageProbe) error {
 	id := *c.OpenOutageID
 	if err := s.addEvidence(tx, id, evidence); err != nil {
 		return err
