@@ -122,8 +122,8 @@ type confirmResult struct {
 }
 
 // measure closes the listener and waits until every victim's confirming
-// probe has returned and its outage row and outage.opened outbox event are
-// in the database. The database is looked at every 5 ms, and only while a
+// probe has returned and its outage row and the outage.opened outbox
+// event of its notice are in the database. The database is looked at every 5 ms, and only while a
 // confirmed victim is not yet found there; the delay is taken when the
 // query that finds it returns, so it is an upper bound.
 func (v *victims) measure(ctx context.Context, db *gorm.DB, timeout time.Duration) (confirmResult, error) {
@@ -149,8 +149,11 @@ func (v *victims) measure(ctx context.Context, db *gorm.DB, timeout time.Duratio
 		v.mu.Unlock()
 		if len(pending) > 0 {
 			var found []int64
+			// The outage is in a notice whose event is queued (grouped
+			// notices: the event names the notice, models/notice.go).
 			err := db.WithContext(ctx).Raw(`SELECT DISTINCT o.check_id FROM outages o
-				JOIN outbox e ON e.ref_id = o.id AND e.kind = ?
+				JOIN notice_outages n ON n.outage_id = o.id
+				JOIN outbox e ON e.ref_id = n.notice_id AND e.kind = ?
 				WHERE o.check_id IN ?`, models.EventOutageOpened, pending).Scan(&found).Error
 			if err != nil {
 				return res, err
