@@ -33,9 +33,22 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	if err := sc.apply(db, "org_id").Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
 		return nil, wrap(err, "on call outages")
 	}
+	out, err := s.onCallDetails(ctx, os)
+	if err != nil {
+		return nil, wrap(err, "on call outages")
+	}
+	// Running clocks first, nearest deadline first; then the rest.
+	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
+	return out, nil
+}
+
+// onCallDetails adds to outages what the on-call lists show of them: the
+// clock and its deduction, the names, the check.
+func (s *Store) onCallDetails(ctx context.Context, os []Outage) ([]OnCallOutage, error) {
 	if len(os) == 0 {
 		return nil, nil
 	}
+	db := s.db.WithContext(ctx)
 	var outageIDs, orgIDs, deviceIDs, checkIDs []int64
 	for _, o := range os {
 		outageIDs, orgIDs = append(outageIDs, o.ID), append(orgIDs, o.OrgID)
@@ -43,15 +56,15 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	}
 	clocks, err := s.outageClocks(ctx, outageIDs)
 	if err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	orgs, devices, err := s.orgAndDeviceNames(ctx, orgIDs, deviceIDs)
 	if err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	var checks []Check
 	if err := findIn(db, checkIDs, &checks, whereID); err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	byCheck := map[int64]*Check{}
 	for i := range checks {
@@ -65,7 +78,7 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	}
 	var lines []Deduction
 	if err := findIn(db, clockIDs, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB { return q.Where("clock_id IN ?", chunk) }); err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	byClock := map[int64]*Deduction{}
 	for i := range lines {
@@ -78,8 +91,6 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 			out[i].Deduction = byClock[c.ID]
 		}
 	}
-	// Running clocks first, nearest deadline first; then the rest.
-	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
 	return out, nil
 }
 
