@@ -114,11 +114,12 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		return err
 	}
 	vm.Calls = views.OnCallPageVM{Now: now, CanCall: callers.Allows(role), Back: "/"}
-	if vm.Calls.Calls, err = h.store.CallTasks(ctx, sc); err != nil {
+	if err := h.callLines(c, &vm.Calls); err != nil {
 		return err
 	}
 	if vm.ShowOutages {
-		if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
+		vm.Outages = views.OnCallPageVM{Now: now}
+		if err := h.outageLines(c, &vm.Outages); err != nil {
 			return err
 		}
 	}
@@ -141,7 +142,7 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 	}
 	if vm.ShowFailed {
 		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}
-		if vm.Failed.Failed, err = h.store.FailedDeliveries(ctx, sc, now.Add(-failedShown), 200); err != nil {
+		if err := h.failedList(c, &vm.Failed); err != nil {
 			return err
 		}
 	}

@@ -178,6 +178,15 @@ func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time,
 	return out, nil
 }
 
+// CountFailedDeliveries counts the deliveries that sc sees that failed,
+// bounced or went unanswered since since.
+func (s *Store) CountFailedDeliveries(ctx context.Context, sc Scope, since time.Time) (int64, error) {
+	utc(&since)
+	var n int64
+	err := sc.apply(s.db.WithContext(ctx).Model(&Delivery{}), "org_id").Where("status IN ? AND done_at >= ?", FailedStatuses, since).Count(&n).Error
+	return n, wrap(err, "count failed deliveries")
+}
+
 // GetDelivery returns delivery id if sc sees its organization; else
 // ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, sc Scope, id int64) (*Delivery, error) {
