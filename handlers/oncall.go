@@ -124,8 +124,10 @@ func (h *Handler) failedList(c *fiber.Ctx, vm *views.OnCallPageVM) error {
 	return err
 }
 
-// logCall records a phone call made for a call task: answered or not, and
-// a note. An answered call to a contact who may authorize stops the clock.
+// logCall records a phone call made for one call task: answered or not,
+// and a note. An answered call to a contact who may authorize stops the
+// clock. The pages log a whole line at once (logCalls); this route stays
+// for one delivery.
 func (h *Handler) logCall(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -142,8 +144,13 @@ func (h *Handler) logCall(c *fiber.Ctx) error {
 		}
 	}
 	if errs := views.FromError(err); errs != nil {
-		return h.renderOnCall(c, fiber.StatusUnprocessableEntity, views.OnCallPageVM{FormDelivery: id, FormKind: "call",
-			Answered: answered, Note: note, Errors: errs})
+		// The page shows the call's line with the error.
+		vm := views.OnCallPageVM{FormDelivery: id, FormKind: "call", Answered: answered, Note: note, Errors: errs}
+		if d, err := h.store.GetDelivery(c.UserContext(), scope(c), id); err == nil {
+			g := models.CallGroup{OrgID: d.OrgID, ContactID: d.ContactID, Address: d.Address}
+			vm.FormGroup, vm.FormKind = g.Key(), "calls"
+		}
+		return h.renderOnCall(c, fiber.StatusUnprocessableEntity, vm)
 	}
 	if err != nil {
 		return err
