@@ -2010,7 +2010,7 @@ func CallGroupList(vm OnCallPageVM, prefix string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = callGroupDevices(g, prefix).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = callGroupDevices(g, vm.Now, prefix).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2068,7 +2068,7 @@ func CallGroupList(vm OnCallPageVM, prefix string) templ.Component {
 // callGroupDevices is a call line's devices, folded: the first of the
 // organization's outages with their check, start and whether recovered,
 // and a link to the rest.
-func callGroupDevices(g models.CallGroup, prefix string) templ.Component {
+func callGroupDevices(g models.CallGroup, now time.Time, prefix string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -2198,9 +2198,9 @@ func callGroupDevices(g models.CallGroup, prefix string) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var124 string
-				templ_7745c5c3_Var124, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "oncall.group_started", FormatTimeSec(ctx, o.Outage.StartedAt)))
+				templ_7745c5c3_Var124, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "oncall.group_started", FormatSince(ctx, o.Outage.StartedAt, now)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `oncall.templ`, Line: 322, Col: 99}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `oncall.templ`, Line: 322, Col: 102}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var124))
 				if templ_7745c5c3_Err != nil {
