@@ -256,4 +256,7 @@ func TestBrowserOnCallStormLineFoldsAndStaysOpenAcrossARefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot(t, ctx, "oncall-storm-open-1366")
+	switchLanguage(t, ctx, "en")
+	wantIn(t, ctx, "#calls li.callgroup", "Zhao Min", "device(s) down since")
+	shotsAtBothWidths(t, ctx, "oncall-storm-en")
 }
