@@ -214,13 +214,12 @@ func (s *Store) DetectIncident(ctx context.Context, rules IncidentRules) (*Incid
 		key := incidentOpenKey
 		inc = &Incident{State: IncidentOpen, OpenKey: &key, StartedAt: start, DetectedAt: now, Cause: CauseUnknown,
 			CreatedAt: now, UpdatedAt: now}
-		r := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(inc)
-		if r.Error != nil {
-			return r.Error
-		}
-		if r.RowsAffected == 0 {
-			inc = nil // another instance opened one first: it joins them
-			return nil
+		if err := tx.Create(inc).Error; err != nil {
+			if errors.Is(conflict(err), ErrConflict) {
+				inc = nil // another instance opened one first: it joins them
+				return nil
+			}
+			return err
 		}
 		opened = true
 		return s.audit(tx, SystemActor("incident detection"), AuditIncidentOpened, "incident", &inc.ID, nil,
@@ -826,7 +825,8 @@ func (s *Store) SetOrgServiceType(ctx context.Context, actor Actor, orgID int64,
 		if err := forUpdate(tx).First(&o, orgID).Error; err != nil {
 			return notFound(err)
 		}
-		if err := tx.Model(&o).Updates(map[string]any{"service_type": v, "updated_at": s.now()}).Error; err != nil {
+		// By table, not model: the field is read only on the model.
+		if err := tx.Table("organizations").Where("id = ?", o.ID).Updates(map[string]any{"service_type": v, "updated_at": s.now()}).Error; err != nil {
 			return err
 		}
 		prev := ""

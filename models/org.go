@@ -25,7 +25,8 @@ type Organization struct {
 	// ServiceType is the service the organization contracted
 	// (ServiceTypes), nil when not set; it orders an incident's phone list.
 	// The contracts issue replaces it by the contract's service.
-	ServiceType *string
+	// Read only here: SetOrgServiceType writes it.
+	ServiceType *string `gorm:"->"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
