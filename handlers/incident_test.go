@@ -95,6 +95,7 @@ func TestProviderWideIncidentPages(t *testing.T) {
 		r = eng.get(page)
 		wantStatus(t, r, http.StatusOK)
 		wantBody(t, r, "Alpha Trading", "Customer 59", "Sun Li", "13800138000", zh("incidents.set_cause", 60))
+		wantNoBody(t, r, `id="incident-banner"`) // not on the incident's own page
 		for _, p := range []string{"/incidents", page} {
 			wantStatus(t, custA.get(p), http.StatusForbidden)
 		}
