@@ -139,12 +139,13 @@ func (r IncidentRules) withDefaults() IncidentRules {
 }
 
 // meets reports whether a burst of orgs organizations and devices
-// devices out of monitored is an incident.
+// devices out of monitored is an incident (monitored 0: not counted, as
+// when the burst's devices are too few for the devices rule).
 func (r IncidentRules) meets(orgs, devices int, monitored int64) bool {
 	if orgs >= r.Orgs {
 		return true
 	}
-	return orgs >= 2 && devices >= IncidentMinDevices && int64(devices)*100 >= int64(r.DevicesPercent)*monitored
+	return orgs >= 2 && devices >= IncidentMinDevices && monitored > 0 && int64(devices)*100 >= int64(r.DevicesPercent)*monitored
 }
 
 type burstRow struct {
@@ -189,7 +190,7 @@ func (s *Store) DetectIncident(ctx context.Context, rules IncidentRules) (*Incid
 		return nil, false, nil
 	}
 	var monitored int64
-	if agg.Orgs < rules.Orgs {
+	if agg.Devices >= IncidentMinDevices {
 		if err := db.Model(&Check{}).Where("enabled = ?", true).Distinct("device_id").Count(&monitored).Error; err != nil {
 			return nil, false, wrap(err, "detect incident")
 		}

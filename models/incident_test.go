@@ -495,6 +495,13 @@ func TestIncidentThresholds(t *testing.T) {
 			clock.Advance(2 * time.Minute)
 			detect(fmt.Sprintf("burst %d of three devices", b), false)
 		}
+		// The last 15 minutes hold 16 organizations, but no window more
+		// than 13 (the ten and the first three, a minute apart): a
+		// threshold of 14 organizations opens nothing either, and the
+		// devices rule still counts the monitored devices.
+		if inc, _, err := s.DetectIncident(ctx, models.IncidentRules{Orgs: 14}); err != nil || inc != nil {
+			t.Fatalf("14 organizations over 10 minutes: incident %+v, %v", inc, err)
+		}
 		// A burst of 20 devices (20 %) in four organizations.
 		var burst []models.Check
 		for i := 16; i < 20; i++ {
