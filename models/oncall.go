@@ -24,13 +24,27 @@ type OnCallOutage struct {
 	Deduction *Deduction
 }
 
+// onCallOutageRows selects the outages OnCallOutages lists: open, or
+// with their emergency clock still running.
+func (s *Store) onCallOutageRows(ctx context.Context, sc Scope) *gorm.DB {
+	db := s.db.WithContext(ctx)
+	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
+	return sc.apply(db.Model(&Outage{}), "org_id").Where("ended_at IS NULL OR id IN (?)", running)
+}
+
+// CountOnCallOutages counts what OnCallOutages lists, without its bound:
+// a page that shows the first few says how many there are.
+func (s *Store) CountOnCallOutages(ctx context.Context, sc Scope) (int64, error) {
+	var n int64
+	err := s.onCallOutageRows(ctx, sc).Count(&n).Error
+	return n, wrap(err, "count on call outages")
+}
+
 // OnCallOutages lists every open outage that sc sees and every one whose
 // emergency clock still runs, the most urgent clock first.
 func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, error) {
-	db := s.db.WithContext(ctx)
-	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 	var os []Outage
-	if err := sc.apply(db, "org_id").Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
+	if err := s.onCallOutageRows(ctx, sc).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
 		return nil, wrap(err, "on call outages")
 	}
 	out, err := s.onCallDetails(ctx, os)
