@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,6 +45,20 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
 		return err
 	}
+	// When many devices are down at once the home shows the most urgent
+	// few and says how many there are; the uptime page lists them all.
+	vm.OutagesTotal = int64(len(vm.Outages))
+	if len(vm.Outages) > homeShown {
+		if vm.OutagesTotal, err = h.store.CountOnCallOutages(ctx, sc); err != nil {
+			return err
+		}
+		vm.Outages = vm.Outages[:homeShown]
+	}
+	if state(c).recentIncident != 0 {
+		if vm.Incident, err = h.store.CustomerIncidentNotice(ctx, sc, orgID); err != nil {
+			return err
+		}
+	}
 	if vm.Awaiting, err = h.store.RequestsAwaitingCustomer(ctx, sc, orgID); err != nil {
 		return err
 	}
@@ -57,8 +73,19 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	for _, d := range devices {
 		vm.Devices = append(vm.Devices, deviceMonth(d))
 	}
+	// The devices that used most of their allowance first; the rest are on
+	// the uptime page.
+	slices.SortStableFunc(vm.Devices, func(a, b views.DeviceMonth) int { return cmp.Compare(b.Used(), a.Used()) })
+	vm.DevicesTotal = len(vm.Devices)
+	if len(vm.Devices) > homeShown {
+		vm.Devices = vm.Devices[:homeShown]
+	}
 	return h.render(c, fiber.StatusOK, views.HomePage(vm))
 }
+
+// homeShown bounds the outages and the devices a customer's home lists,
+// so that the page stays small when thousands of devices are down.
+const homeShown = 20
 
 // deviceMonth is a device's month so far with the downtime the agreement
 // allows it this month.
@@ -114,11 +141,12 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		return err
 	}
 	vm.Calls = views.OnCallPageVM{Now: now, CanCall: callers.Allows(role), Back: "/"}
-	if vm.Calls.Calls, err = h.store.CallTasks(ctx, sc); err != nil {
+	if err := h.callLines(c, &vm.Calls); err != nil {
 		return err
 	}
 	if vm.ShowOutages {
-		if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
+		vm.Outages = views.OnCallPageVM{Now: now}
+		if err := h.outageLines(c, &vm.Outages); err != nil {
 			return err
 		}
 	}
@@ -141,7 +169,7 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 	}
 	if vm.ShowFailed {
 		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}
-		if vm.Failed.Failed, err = h.store.FailedDeliveries(ctx, sc, now.Add(-failedShown), 200); err != nil {
+		if err := h.failedList(c, &vm.Failed); err != nil {
 			return err
 		}
 	}

@@ -285,6 +285,8 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			}
 			n = len(ds)
 			return createInChunks(tx, ds)
+		case EventIncidentUpdate:
+			return s.expandIncidentUpdate(tx, ev, now, channelFor, &n)
 		default:
 			return nil // later issues' events: nothing to send yet
 		}
@@ -481,6 +483,13 @@ func (s *Store) finishAttempt(tx *gorm.DB, actor Actor, d *Delivery, result, err
 	if err := tx.Model(&Delivery{}).Where("id = ?", d.ID).Updates(upd).Error; err != nil {
 		return err
 	}
+	if d.Transport == TransportCall {
+		// A logged call (LogCall, LogCalls) told of its notice's outages
+		// as they were: later ones get a new notice.
+		if err := sealNotice(tx, d.NoticeID, now); err != nil {
+			return err
+		}
+	}
 	// Only a notice of an outage to a contact who may authorize stops its
 	// clock; a delivery about anything else has no outage (OutageID 0).
 	if !d.Authorized || d.Event != EventOutageOpened || d.OutageID == 0 {
@@ -550,11 +559,6 @@ func (s *Store) LogCall(ctx context.Context, actor Actor, deliveryID int64, answ
 		var d Delivery
 		if err := tx.Where("id = ? AND transport = ? AND status = ?", deliveryID, TransportCall, DeliveryPending).First(&d).Error; err != nil {
 			return notFound(err)
-		}
-		// The call told of the notice's outages as they were: later ones
-		// get a new notice.
-		if err := sealNotice(tx, d.NoticeID, s.now()); err != nil {
-			return err
 		}
 		if err := s.finishAttempt(tx, actor, &d, result, note, nil); err != nil {
 			return err
