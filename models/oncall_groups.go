@@ -110,14 +110,22 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 		ClockID   int64
 		Running   int
 	}
+	// The outages a pending call is about: its own (a call from before
+	// notices were grouped), or every outage of its notice.
+	calls := func() *gorm.DB {
+		return pendingCalls(sc.apply(db.Table("deliveries d"), "d.org_id"), "d.").Where("d.event = ?", EventOutageOpened)
+	}
+	about := db.Raw("? UNION ALL ?",
+		calls().Select("d.org_id, d.contact_id, d.address, d.outage_id AS oid").Where("d.notice_id = 0 AND d.outage_id <> 0"),
+		calls().Joins("JOIN notice_outages n ON n.notice_id = d.notice_id").
+			Select("d.org_id, d.contact_id, d.address, n.outage_id AS oid").Where("d.notice_id <> 0"))
 	part := "PARTITION BY d.org_id, d.contact_id, d.address"
-	numbered := pendingCalls(sc.apply(db.Table("deliveries d"), "d.org_id"), "d.").
+	numbered := db.Table("(?) AS d", about).
 		Select("d.org_id, d.contact_id, d.address, c.id AS clock_id, "+
 			"SUM(CASE WHEN c.outcome = ? THEN 1 ELSE 0 END) OVER ("+part+") AS running, "+
 			"ROW_NUMBER() OVER ("+part+" ORDER BY CASE WHEN c.outcome = ? THEN 0 ELSE 1 END, c.deadline_at, c.id) AS n",
 			ClockRunning, ClockRunning).
-		Joins("JOIN sla_clocks c ON c.kind = ? AND c.ref_id = d.outage_id", ClockEmergencyNotice).
-		Where("d.event = ? AND d.outage_id <> 0", EventOutageOpened)
+		Joins("JOIN sla_clocks c ON c.kind = ? AND c.ref_id = d.oid", ClockEmergencyNotice)
 	var crs []clockRow
 	if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, clock_id, running").
 		Where("n = 1").Scan(&crs).Error; err != nil {
