@@ -21,7 +21,7 @@ const (
 // DeviceTag is one tag of one device; OrgID repeats the device's, so
 // that an organization's tags are read by index.
 type DeviceTag struct {
-	DeviceID int64 `gorm:"primaryKey;autoIncrement:false"`
+	DeviceID int64  `gorm:"primaryKey;autoIncrement:false"`
 	Tag      string `gorm:"primaryKey"`
 	OrgID    int64
 }

@@ -333,7 +333,7 @@ type FleetQuery struct {
 	// Cabinet is a device's cabinet, exactly; Tag one of its tags (any
 	// case). Across organizations a tag is matched by name.
 	Cabinet, Tag string
-	Page   int    // from 1; past the last page is the last page
+	Page         int // from 1; past the last page is the last page
 }
 
 // FleetCounts counts devices by state.
