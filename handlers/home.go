@@ -50,15 +50,21 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
 		return err
 	}
-	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.loc)
+	// The first homeDevices devices, problems first: the uptime page
+	// pages through the rest.
+	up, err := h.store.OrgUptimeList(ctx, sc, orgID, models.FleetQuery{PageSize: homeDevices}, h.loc)
 	if err != nil {
 		return err
 	}
-	for _, d := range devices {
+	vm.DeviceCounts = up.Counts
+	for _, d := range up.Devices {
 		vm.Devices = append(vm.Devices, deviceMonth(d))
 	}
 	return h.render(c, fiber.StatusOK, views.HomePage(vm))
 }
+
+// homeDevices is how many devices the customer's home shows.
+const homeDevices = 20
 
 // deviceMonth is a device's month so far with the downtime the agreement
 // allows it this month.

@@ -55,6 +55,7 @@ func TestUptimePageOf2000DownDevicesIsSmall(t *testing.T) {
 		_ = os.WriteFile("/tmp/pages_uptime.html", []byte(r.Body), 0o644)
 		home := cust.get("/")
 		t.Logf("/: %d bytes", len(home.Body))
+		_ = os.WriteFile("/tmp/pages_home.html", []byte(home.Body), 0o644)
 		if len(r.Body) > 300_000 {
 			t.Errorf("/uptime is %d bytes, want at most 300 KB", len(r.Body))
 		}

@@ -221,7 +221,7 @@ func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page i
 	return s.OrgUptimeList(ctx, sc, orgID, FleetQuery{Page: page}, loc)
 }
 
-// OrgUptimeList measures one page of FleetPageSize devices of
+// OrgUptimeList measures one page of q.PageSize devices of
 // organization orgID that q's search (a device's name or address, or a
 // check's target), cabinet, tag and state match, problems first (down,
 // unknown, up; then by name, as the fleet), with the counts by state of
@@ -334,6 +334,17 @@ type FleetQuery struct {
 	// case). Across organizations a tag is matched by name.
 	Cabinet, Tag string
 	Page         int // from 1; past the last page is the last page
+	// PageSize is how many devices a page holds: FleetPageSize when 0
+	// or more.
+	PageSize int
+}
+
+// size is the number of devices on one of q's pages.
+func (q FleetQuery) size() int {
+	if q.PageSize <= 0 || q.PageSize > FleetPageSize {
+		return FleetPageSize
+	}
+	return q.PageSize
 }
 
 // FleetCounts counts devices by state.
@@ -457,7 +468,7 @@ func (s *Store) fleetCounts(ctx context.Context, sc Scope, q FleetQuery) (FleetC
 // the devices in order (backwards from the band's end when the page lies
 // in its second half, so that the last pages cost what the first do).
 func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *Fleet, offset int) error {
-	want := FleetPageSize
+	want := q.size()
 	for _, band := range fleetBands {
 		if q.State != "" && band != q.State {
 			continue
@@ -501,9 +512,10 @@ func (s *Store) fleetSelect(ctx context.Context, sc Scope, q FleetQuery) (*Fleet
 	}
 	f := &Fleet{Counts: counts}
 	matched := f.Counts.Of(q.State)
-	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
+	size := q.size()
+	f.Pages = max(1, (matched+size-1)/size)
 	f.Page = min(max(q.Page, 1), f.Pages)
-	offset := (f.Page - 1) * FleetPageSize
+	offset := (f.Page - 1) * size
 	if q.Search != "" {
 		// A search scans the devices anyway: one query sorts what it
 		// matches (few) by state, instead of one scan per band.
@@ -513,7 +525,7 @@ func (s *Store) fleetSelect(ctx context.Context, sc Scope, q FleetQuery) (*Fleet
 		if q.State != "" {
 			page = s.inBand(ctx, page, q.State)
 		}
-		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(FleetPageSize).Offset(offset).
+		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(size).Offset(offset).
 			Scan(&f.Devices).Error; err != nil {
 			return nil, fmt.Errorf("models: fleet: %w", err)
 		}
