@@ -237,6 +237,13 @@ func TestDeviceListFilters(t *testing.T) {
 				}
 			})
 		}
+		t.Run("the organization's staff page counts its devices and links them, without listing them", func(t *testing.T) {
+			r := eng.get("/orgs/" + ids(fx.OrgA.ID))
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("uptime.devices_count", 3), zh("uptime.count_down", 1), zh("uptime.count_unknown", 1),
+				`href="`+orgA+`?state=down"`, `href="`+orgA+`"`)
+			wantNoBody(t, r, "web-1", "db-1")
+		})
 		t.Run("the summary counts worst first, each a link that filters, and tags show on the rows", func(t *testing.T) {
 			r := cust.get("/uptime?tag=web")
 			body := r.Body

@@ -272,6 +272,16 @@ func (s *Store) OrgUptimeList(ctx context.Context, sc Scope, orgID int64, q Flee
 	return p, nil
 }
 
+// OrgDeviceCounts counts the devices of organization orgID by state, in
+// one query (the organization's staff page links them to its uptime
+// page instead of listing them).
+func (s *Store) OrgDeviceCounts(ctx context.Context, sc Scope, orgID int64) (FleetCounts, error) {
+	if !sc.Allows(orgID) {
+		return FleetCounts{}, wrap(ErrNotFound, "org device counts")
+	}
+	return s.fleetCounts(ctx, sc, FleetQuery{OrgID: orgID})
+}
+
 // GetDeviceUptime measures one device of organization orgID; another
 // organization's device is ErrNotFound.
 func (s *Store) GetDeviceUptime(ctx context.Context, sc Scope, orgID, deviceID int64, loc *time.Location) (*DeviceUptime, error) {
