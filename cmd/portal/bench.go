@@ -15,7 +15,8 @@ import (
 
 // `portal bench probe` measures the prober pool on a throw-away database,
 // `portal bench pages` the uptime, device and fleet pages over a year of
-// history, `portal bench signin` a running portal's sign-in under a burst
+// history, `portal bench outages` a provider-wide failure's notices and
+// pages, `portal bench signin` a running portal's sign-in under a burst
 // of guesses and of anonymous sign-ins; package bench does the work, this
 // file reads the flags.
 
@@ -26,6 +27,8 @@ const benchUsage = `usage:
                      [--cpuprofile FILE]
   portal bench pages [--devices K] [--fleet F] [--orgs O] [--days N] [--iterations I] [--db URL]
   portal bench http [--devices K] [--days N] [--connections C] [--duration D] [--db URL] [--cpuprofile FILE]
+  portal bench outages [--devices N] [--orgs O] [--contacts K] [--window D] [--one-org-devices M]
+                       [--iterations I] [--timeout D] [--db URL]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
                       [--anonymous M] [--spread] [--pid PID]
 --db is empty for a temporary SQLite file, sqlite:PATH for a new SQLite file
@@ -38,7 +41,7 @@ whose memory is sampled from /proc during each burst.`
 // runBench is `portal bench probe|pages|http|signin …`.
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which one, probe, pages, http or signin?\n%s", benchUsage)
+		return fmt.Errorf("bench: which one, probe, pages, http, outages or signin?\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "probe":
@@ -59,6 +62,12 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 			return err
 		}
 		return bench.HTTP(ctx, o, stdout)
+	case "outages":
+		o, err := benchOutagesFlags(args[1:])
+		if err != nil {
+			return err
+		}
+		return bench.Outages(ctx, o, stdout)
 	case "signin":
 		o, err := benchSignInFlags(args[1:], stdin)
 		if err != nil {
@@ -159,6 +168,34 @@ func benchHTTPFlags(args []string) (bench.HTTPOptions, error) {
 	}
 	if o.Devices < 1 || o.Days < 1 || o.Connections < 1 || o.Duration <= 0 {
 		return o, errors.New("bench http: --devices, --days and --connections must be at least 1, --duration positive")
+	}
+	return o, nil
+}
+
+func benchOutagesFlags(args []string) (bench.OutagesOptions, error) {
+	fs := newFlagSet("bench outages")
+	var o bench.OutagesOptions
+	fs.IntVar(&o.Devices, "devices", 10000, "devices in all, one ICMP check each, all going down in the same round")
+	fs.IntVar(&o.Orgs, "orgs", 100, "organizations the devices are spread over")
+	fs.IntVar(&o.Contacts, "contacts", 2, "authorized contacts per organization, each with an email address and a mobile")
+	fs.DurationVar(&o.Window, "window", time.Minute, "notice grouping window, as PORTAL_NOTICE_WINDOW (0: none; this build groups no notices and only reports it)")
+	fs.IntVar(&o.OneOrgDevices, "one-org-devices", 2000, "then one organization with this many devices down, for its uptime page (0: none)")
+	fs.IntVar(&o.Iterations, "iterations", 20, "requests timed per page")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "longest wait for the notices (0: 30 minutes and the window)")
+	fs.StringVar(&o.DB, "db", "", "database URL (empty: a temporary SQLite file)")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("bench outages: %w\n%s", err, benchUsage)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("bench outages: unexpected %q\n%s", fs.Arg(0), benchUsage)
+	}
+	switch {
+	case o.Devices < 1 || o.Orgs < 1 || o.Contacts < 1 || o.Iterations < 1:
+		return o, errors.New("bench outages: --devices, --orgs, --contacts and --iterations must be at least 1")
+	case o.Orgs > o.Devices:
+		return o, errors.New("bench outages: --orgs must not exceed --devices")
+	case o.Window < 0 || o.OneOrgDevices < 0 || o.Timeout < 0:
+		return o, errors.New("bench outages: --window, --one-org-devices and --timeout must not be negative")
 	}
 	return o, nil
 }

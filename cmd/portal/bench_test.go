@@ -25,6 +25,11 @@ func TestBenchFlags(t *testing.T) {
 		{"probe", "--db-outage", "-1s"},
 		{"pages", "--devices", "0"},
 		{"pages", "extra"},
+		{"outages", "--devices", "0"},
+		{"outages", "--orgs", "20", "--devices", "10"},
+		{"outages", "--contacts", "0"},
+		{"outages", "--window", "-1s"},
+		{"outages", "extra"},
 		{"signin", "--guesses", "0"},
 		{"signin", "--email", "a@b.example"},
 		{"signin", "--anonymous", "-1", "--guesses", "0"},
@@ -59,6 +64,16 @@ func TestBenchFlagsToOptions(t *testing.T) {
 	}
 	if w := (bench.PagesOptions{Devices: 3, Fleet: 12, Orgs: 3, Days: 10, Iterations: 4}); g != w {
 		t.Errorf("pages options = %+v, want %+v", g, w)
+	}
+	u, err := benchOutagesFlags(nil)
+	if w := (bench.OutagesOptions{Devices: 10000, Orgs: 100, Contacts: 2, Window: time.Minute, OneOrgDevices: 2000, Iterations: 20}); err != nil || u != w {
+		t.Errorf("outages defaults = %+v, %v; want %+v (the issue's storm)", u, err, w)
+	}
+	u, err = benchOutagesFlags([]string{"--devices", "500", "--orgs", "5", "--contacts", "3", "--window", "1m",
+		"--one-org-devices", "0", "--iterations", "4", "--timeout", "5m", "--db", "sqlite:/tmp/x.db"})
+	if w := (bench.OutagesOptions{Devices: 500, Orgs: 5, Contacts: 3, Window: time.Minute, Iterations: 4,
+		Timeout: 5 * time.Minute, DB: "sqlite:/tmp/x.db"}); err != nil || u != w {
+		t.Errorf("outages options = %+v, %v; want %+v", u, err, w)
 	}
 }
 

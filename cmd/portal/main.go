@@ -46,6 +46,9 @@ Usage:
   portal bench pages [--devices K --fleet F --db URL]
                                       time the uptime, device and fleet pages over a year
                                       of history on a throw-away database
+  portal bench outages [--devices N --orgs O --window D --db URL]
+                                      fail N devices in O organizations at once; time the
+                                      notices and the on-call, uptime and home pages
   portal bench signin --url URL --email E --password P [--guesses N --anonymous M --spread --pid PID]
                                       attack a running portal's sign-in with N parallel guesses
                                       and M parallel anonymous sign-ins; print the answers and
