@@ -382,7 +382,8 @@ func TestOutageCause(t *testing.T) {
 		})
 
 		t.Run("an engineer sets the cause, which changes the counted minutes and is audited", func(t *testing.T) {
-			before := e.as(t, fx.CustA).get("/uptime")
+			// The minutes, counted and in all, are on the device page.
+			before := e.as(t, fx.CustA).get(dev)
 			wantBody(t, before, zh("uptime.minutes", "38.0", "38.0"))
 			// The first post asks, saying what the cause changes, and
 			// changes nothing; the step's form posts it again, confirmed.
@@ -390,12 +391,12 @@ func TestOutageCause(t *testing.T) {
 			wantStatus(t, r, http.StatusOK)
 			wantBody(t, r, zh("confirm.cause.title", zh("cause.customer_equipment")), zh("confirm.cause.excluded"), "web-a",
 				`name="note" value="Customer&#39;s switch rebooted &lt;b&gt;"`, `name="confirmed" value="1"`)
-			wantBody(t, e.as(t, fx.CustA).get("/uptime"), zh("uptime.minutes", "38.0", "38.0"))
+			wantBody(t, e.as(t, fx.CustA).get(dev), zh("uptime.minutes", "38.0", "38.0"))
 			r = eng.submit(dev, cause, url.Values{"cause": {"customer_equipment"}, "note": {"Customer's switch rebooted <b>"}, "confirmed": {"1"}})
 			wantRedirect(t, r, dev+"#outage-"+ids(p.ongoingID))
 			r = e.as(t, fx.CustA).get(dev)
 			wantBody(t, r, zh("cause.customer_equipment"), "Customer&#39;s switch rebooted &lt;b&gt;", zh("outages.excluded"))
-			after := e.as(t, fx.CustA).get("/uptime")
+			after := e.as(t, fx.CustA).get(dev)
 			wantBody(t, after, zh("uptime.minutes", "15.0", "38.0"))
 			admin := e.as(t, fx.Admin)
 			wantAudit(t, admin, models.AuditOutageCause, fx.Engineer.Email, ids(p.ongoingID))

@@ -286,7 +286,7 @@ func UptimePage(vm UptimePageVM) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if len(vm.Choices.Cabinets) > 0 {
+				if vm.Choices != nil && len(vm.Choices.Cabinets) > 0 {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"field\"><label for=\"f-cabinet\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -364,7 +364,7 @@ func UptimePage(vm UptimePageVM) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if len(vm.Choices.Tags) > 0 {
+				if vm.Choices != nil && len(vm.Choices.Tags) > 0 {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<div class=\"field\"><label for=\"f-tag\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
