@@ -197,6 +197,9 @@ func (h *Handler) viewContext(c *fiber.Ctx) context.Context {
 	if st.stage != models.StageFull {
 		r.User = nil
 	}
+	if r.User != nil && r.User.Role.IsStaff() {
+		r.OpenIncident = st.openIncident
+	}
 	return views.WithRequest(c.UserContext(), r)
 }
 

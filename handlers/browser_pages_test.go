@@ -154,6 +154,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inc := walkedIncident(t, store, clock, fx, eng)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -185,6 +186,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			// No document is uploaded: the route is a download, not a page.
 			"documents:doc": "",
 			"invite:token":  invite.Token,
+			"incidents:id":  id(inc.ID),
 		},
 	}
 }
@@ -560,4 +562,44 @@ func checkPhoneMenu(t *testing.T, ctx context.Context, who string) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".menubtn"))); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// walkedIncident opens a provider-wide incident for the walk: a device of
+// each organization fails at once (the threshold lowered to two
+// organizations), with a contracted service and an update, so that the
+// staff banner, the incident's pages and the customer's notice are seen.
+func walkedIncident(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *dbtest.Fixture, eng models.Actor) *models.Incident {
+	t.Helper()
+	ctx := context.Background()
+	sys := models.SystemActor("test")
+	var rs []models.ProbeResult
+	for i, org := range []int64{fx.OrgA.ID, fx.OrgB.ID} {
+		d, err := store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: org, Name: fmt.Sprintf("edge-%02d.example", i+1), Address: fmt.Sprintf("127.0.0.%d", 40+i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := store.AddCheck(ctx, sys, org, d.ID, models.CheckInput{Kind: models.KindICMP, Target: d.Address})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, models.ProbeResult{CheckID: c.ID, At: clock.Now().Add(-2 * time.Minute), Reason: models.ReasonTimeout},
+			models.ProbeResult{CheckID: c.ID, At: clock.Now().Add(-time.Minute), Reason: models.ReasonTimeout})
+	}
+	if _, err := store.RecordResults(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	inc, _, err := store.DetectIncident(ctx, models.IncidentRules{Orgs: 2})
+	if err != nil || inc == nil {
+		t.Fatalf("incident %+v, %v", inc, err)
+	}
+	if err := store.SetOrgServiceType(ctx, eng, fx.OrgA.ID, models.ServiceFullCabinet); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RenameIncident(ctx, eng, inc.ID, "上游链路中断 Upstream link down"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PostIncidentUpdate(ctx, eng, inc.ID, "上游光缆被挖断，工程师已到现场。The upstream fibre was cut; engineers are on site.", "zh-CN"); err != nil {
+		t.Fatal(err)
+	}
+	return inc
 }

@@ -43,6 +43,11 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
 		return err
 	}
+	if state(c).recentIncident != 0 {
+		if vm.Incident, err = h.store.CustomerIncidentNotice(ctx, sc, orgID); err != nil {
+			return err
+		}
+	}
 	if vm.Awaiting, err = h.store.RequestsAwaitingCustomer(ctx, sc, orgID); err != nil {
 		return err
 	}

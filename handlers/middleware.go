@@ -25,9 +25,15 @@ type reqState struct {
 	// sessionLang is the language chosen on the sign-in page for this
 	// session, which wins over the user's saved one.
 	sessionLang string
-	flash       string
-	flashKind   string
-	mustEnroll  bool // second factor required but not set up yet
+	// openIncident is the open provider-wide incident, read with the
+	// session: staff pages show a banner linking to it.
+	openIncident int64
+	// recentIncident is an incident open or resolved within a day: only
+	// then does a customer's home read the incident update to show.
+	recentIncident int64
+	flash          string
+	flashKind      string
+	mustEnroll     bool // second factor required but not set up yet
 	// mustRenew: the password was given by an admin and is changed
 	// before anything else.
 	mustRenew bool
@@ -128,6 +134,7 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 			st.mustEnroll = sess.Stage == models.StageFull && u.TOTPRequired && !u.TOTPEnabled
 			st.mustRenew = sess.Stage == models.StageFull && u.MustChangePassword
 			st.sessionLang = sess.Locale
+			st.openIncident, st.recentIncident = sess.OpenIncidentID, sess.RecentIncidentID
 		case errors.Is(err, models.ErrNotFound):
 			h.setCookie(c, "portal_session", "", -1, true)
 		default:

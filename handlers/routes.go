@@ -159,6 +159,15 @@ func (h *Handler) routes() []Route {
 		{"GET", "/orgs/:id", staff, h.showOrg},
 		{"POST", "/orgs/:id/ask-contacts", staff, h.askForContacts},
 		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
+		{"POST", "/orgs/:id/service", responders, h.setOrgServiceType},
+		// Provider-wide incidents: every staff role sees them; engineers
+		// name, classify and resolve; responders post updates to customers.
+		{"GET", "/incidents", staff, h.showIncidents},
+		{"GET", "/incidents/:id", staff, h.showIncident},
+		{"POST", "/incidents/:id/title", engineers, h.renameIncident},
+		{"POST", "/incidents/:id/cause", engineers, h.setIncidentCause},
+		{"POST", "/incidents/:id/updates", responders, h.postIncidentUpdate},
+		{"POST", "/incidents/:id/resolve", engineers, h.resolveIncident},
 
 		// Uptime: customers see their own organization's devices, read-only
 		// (another organization's device is not found); staff see any.

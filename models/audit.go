@@ -82,6 +82,13 @@ const (
 
 	AuditContactsRequested = "contact.list_requested"
 	AuditExported          = "admin.audit_exported"
+
+	AuditIncidentOpened   = "incident.opened"
+	AuditIncidentRenamed  = "incident.renamed"
+	AuditIncidentCause    = "incident.cause_set"
+	AuditIncidentUpdate   = "incident.update_posted"
+	AuditIncidentResolved = "incident.resolved"
+	AuditOrgServiceSet    = "admin.org_service_set"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -95,7 +102,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
 	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
-	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported}
+	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported,
+	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

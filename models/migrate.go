@@ -53,6 +53,7 @@ var migrations = []migration{
 	{16, "organization administrators: one customer user per organization, and the invitations they send", migrateOrgAdmins},
 	{17, "compact results: reason codes, smaller integers, rollups built by the janitor from marks", migrateCompactResults},
 	{18, "fleet indexes: checks by state and by device with their state, devices and organizations by name", migrateFleetIndexes},
+	{20, "incidents: provider-wide incidents, their outages and updates, an organization's contracted service", migrateIncidents},
 	{21, "device tags: short labels on devices, devices by cabinet", migrateDeviceTags},
 }
 

@@ -273,6 +273,8 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			}
 			n = len(ds)
 			return createInChunks(tx, ds)
+		case EventIncidentUpdate:
+			return s.expandIncidentUpdate(tx, ev, now, channelFor, &n)
 		default:
 			return nil // later issues' events: nothing to send yet
 		}

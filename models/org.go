@@ -22,6 +22,11 @@ type Organization struct {
 	// AdminUserID is the one customer user who administers the
 	// organization's users (invites, disables, sees their sign-ins).
 	AdminUserID *int64
+	// ServiceType is the service the organization contracted
+	// (ServiceTypes), nil when not set; it orders an incident's phone list.
+	// The contracts issue replaces it by the contract's service.
+	// Read only here: SetOrgServiceType writes it.
+	ServiceType *string `gorm:"->"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

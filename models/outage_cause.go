@@ -102,8 +102,7 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		detail := map[string]any{"device_id": o.DeviceID, "check_id": o.CheckID, "cause": ch.Cause, "note": ch.Note}
 		if ch.Start == nil {
 			detail["previous"] = o.Cause
-			o.Cause, o.CauseNote, o.CauseSetBy = ch.Cause, ch.Note, actor.UserID
-			if err := tx.Model(&o).Select("cause", "cause_note", "cause_set_by").Updates(&o).Error; err != nil {
+			if err := setOwnCause(tx, actor, &o, ch.Cause, ch.Note); err != nil {
 				return err
 			}
 		} else {
@@ -167,6 +166,31 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		return nil, fmt.Errorf("models: set cause of outage %d: %w", ch.OutageID, err)
 	}
 	return &o, nil
+}
+
+// checkWholeCause checks a cause and note given to whole outages (one, or
+// every outage of an incident) and returns the note trimmed.
+// customer_operation is never a whole outage's cause.
+func checkWholeCause(cause Cause, note string) (string, error) {
+	if _, err := ParseCause(string(cause)); err != nil {
+		return "", err
+	}
+	note = strings.TrimSpace(note)
+	if err := CheckText("note", note, 500); err != nil {
+		return "", err
+	}
+	if !cause.WholeOutage() {
+		return "", Invalid("cause", "outages.error.operation_cause_whole")
+	}
+	return note, nil
+}
+
+// setOwnCause gives outage o (its row locked by the caller) its own cause:
+// the time outside its cause spans has it. The caller re-derives the
+// missed notice and audits.
+func setOwnCause(tx *gorm.DB, actor Actor, o *Outage, cause Cause, note string) error {
+	o.Cause, o.CauseNote, o.CauseSetBy = cause, note, actor.UserID
+	return tx.Model(o).Select("cause", "cause_note", "cause_set_by").Updates(o).Error
 }
 
 // segmentCauses lists the causes the segments had inside [st, en), for

@@ -33,6 +33,14 @@ type Session struct {
 	// Locale is the language chosen on the sign-in page, which wins over
 	// the user's saved one for this session; "" follows the user's.
 	Locale string
+	// OpenIncidentID is the open provider-wide incident (0 when none),
+	// read with the session for the staff banner (LookupSession only):
+	// it costs no statement of its own.
+	OpenIncidentID int64 `gorm:"->"`
+	// RecentIncidentID is the newest incident open or resolved less than
+	// IncidentBannerAfter ago (0 when none): only then does a customer's
+	// home look for an incident update to show.
+	RecentIncidentID int64 `gorm:"->"`
 }
 
 func (Session) TableName() string { return "sessions" }
@@ -144,7 +152,9 @@ type sessionUser struct {
 // the prefix s_, then the user's.
 const sessionUserColumns = "sessions.id_hash AS s_id_hash, sessions.user_id AS s_user_id, sessions.stage AS s_stage, " +
 	"sessions.created_at AS s_created_at, sessions.last_seen_at AS s_last_seen_at, sessions.expires_at AS s_expires_at, " +
-	"sessions.ip AS s_ip, sessions.user_agent AS s_user_agent, sessions.locale AS s_locale, users.*"
+	"sessions.ip AS s_ip, sessions.user_agent AS s_user_agent, sessions.locale AS s_locale, " +
+	"(SELECT COALESCE(MAX(id), 0) FROM incidents WHERE open_key = 'open') AS s_open_incident_id, " +
+	"(SELECT COALESCE(MAX(id), 0) FROM incidents WHERE open_key = 'open' OR resolved_at > ?) AS s_recent_incident_id, users.*"
 
 // LookupSession returns the live session with raw ID and its user, or
 // ErrNotFound when it is unknown, expired, idle too long, or its user is
@@ -160,12 +170,12 @@ func (s *Store) LookupSession(ctx context.Context, raw string, p SessionPolicy) 
 	}
 	var row sessionUser
 	db := s.db.WithContext(ctx)
-	if err := db.Table("sessions").Select(sessionUserColumns).Joins("JOIN users ON users.id = sessions.user_id").
+	now := s.now()
+	if err := db.Table("sessions").Select(sessionUserColumns, now.Add(-IncidentBannerAfter).UTC()).Joins("JOIN users ON users.id = sessions.user_id").
 		Where("sessions.id_hash = ?", hashSessionID(raw)).Take(&row).Error; err != nil {
 		return nil, nil, wrap(notFound(err), "lookup session")
 	}
 	sess, u := row.Session, row.User
-	now := s.now()
 	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageFull && !sess.LastSeenAt.After(p.idleSince(now))) {
 		db.Delete(&sess)
 		return nil, nil, wrap(ErrNotFound, "lookup session")

@@ -53,6 +53,9 @@ type Config struct {
 	Workers int
 	// Batch is how many outbox events one claim takes. Default 50.
 	Batch int
+	// Incident decides when outages of many organizations open a
+	// provider-wide incident (each pass runs the detection).
+	Incident models.IncidentRules
 }
 
 const (
@@ -205,6 +208,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // clocks past their deadline. Sending comes first so that a notice
 // accepted just before the deadline stops its clock as met.
 func (d *Dispatcher) pass(ctx context.Context) {
+	d.detectIncident(ctx)
 	d.expandEvents(ctx)
 	if len(d.transports) > 0 {
 		d.sendDue(ctx)
@@ -302,7 +306,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 		d.dbFailed("load notice", err, "delivery_id", del.ID)
 		return
 	}
-	if n.Facts == nil && del.Transport != models.TransportEmail {
+	if n.Facts == nil && n.Incident == nil && del.Transport != models.TransportEmail {
 		// Only outage notices have a webhook payload; nothing else is
 		// expanded to other transports.
 		d.record(ctx, log, del, models.DeliveryFailed, fmt.Sprintf("%s is sent by email only", del.Event), nil)
@@ -368,6 +372,8 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeInvitation(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
+	case models.EventIncidentUpdate:
+		return d.incidentNotice(ctx, del)
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
 	case models.EventContactsRequested:

@@ -13,13 +13,14 @@ import (
 // notice is one notification rendered in its recipient's language: an
 // email subject and body, and a short text for SMS and pagers.
 type notice struct {
-	Lang    string
-	To      string // the recipient's name, "" when unknown
-	Subject string
-	Body    string
-	Short   string
-	URL     string
-	Facts   *models.NoticeFacts // outage notices only; the webhook payload needs it
+	Lang     string
+	To       string // the recipient's name, "" when unknown
+	Subject  string
+	Body     string
+	Short    string
+	URL      string
+	Facts    *models.NoticeFacts         // outage notices only; the webhook payload needs it
+	Incident *models.IncidentUpdateFacts // incident updates only (notify/incident.go)
 }
 
 // MaxShort is the most characters of the short text (one SMS).

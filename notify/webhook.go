@@ -134,7 +134,7 @@ func payload(del models.Delivery, n *notice) Payload {
 
 // send posts the signed notice; a 2xx answer means the gateway took it.
 func (h *webhook) send(ctx context.Context, del models.Delivery, n *notice, now time.Time) error {
-	body, err := json.Marshal(payload(del, n))
+	body, err := json.Marshal(webhookBody(del, n))
 	if err != nil {
 		return err
 	}

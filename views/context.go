@@ -31,6 +31,9 @@ type Request struct {
 	// Limited is set while a user must finish enrolling a second factor:
 	// the layout then offers only that and signing out.
 	Limited bool
+	// OpenIncident is the open provider-wide incident (0: none), set for
+	// staff only: the layout shows a banner linking to it.
+	OpenIncident int64
 }
 
 type ctxKey struct{}
@@ -165,10 +168,10 @@ func Nav(u *models.User) []NavItem {
 			NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
-			NavItem{"/fleet", "nav.fleet"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
 	default:
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
-			NavItem{"/fleet", "nav.fleet"})
+			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	}
 	return items
 }

@@ -51,6 +51,9 @@ type Config struct {
 	ProberBatchAge time.Duration
 	// Notify is how emergency notices go out (PORTAL_SMTP_*, PORTAL_WEBHOOK_*).
 	Notify NotifyConfig
+	// Incident decides when a provider-wide incident opens
+	// (PORTAL_INCIDENT_*).
+	Incident models.IncidentRules
 	// Uploads bounds uploaded authorization scans (PORTAL_UPLOAD_MAX_MB);
 	// they are kept under DataDir/documents, outside anything served.
 	Uploads models.UploadLimits
@@ -226,7 +229,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(documentSettings(), notifySettings()...), providerSettings()...)...)
+	}, append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
