@@ -430,14 +430,15 @@ type outagePageTiming struct {
 	Status int `json:"status"`
 	Limit  int `json:"limit_bytes,omitempty"`
 	// What the page lists, counted from its HTML: distinct outages and
-	// devices linked, and distinct deliveries with a call form.
+	// devices linked, and call forms (one per call line, or per delivery
+	// on pages that still log calls one by one).
 	Outages, Devices, CallForms int
 }
 
 var (
 	outageLink   = regexp.MustCompile(`/outages/(\d+)`)
 	deviceLink   = regexp.MustCompile(`/devices/(\d+)`)
-	callFormLink = regexp.MustCompile(`/deliveries/(\d+)/call`)
+	callFormLink = regexp.MustCompile(`action="(/orgs/\d+/calls|/deliveries/\d+/call)"`)
 )
 
 // distinct counts the distinct first groups of re's matches in body.
@@ -463,7 +464,7 @@ func timePage(pg outagePage, n int) (outagePageTiming, error) {
 		times = append(times, d)
 	}
 	return outagePageTiming{pageTiming: newPageTiming(pg.label, times, 0, len(body)), name: pg.name, Status: status, Limit: pg.limit,
-		Outages: distinct(outageLink, body), Devices: distinct(deviceLink, body), CallForms: distinct(callFormLink, body)}, nil
+		Outages: distinct(outageLink, body), Devices: distinct(deviceLink, body), CallForms: len(callFormLink.FindAllString(body, -1))}, nil
 }
 
 type outagesReport struct {

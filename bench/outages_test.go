@@ -34,4 +34,9 @@ func TestBenchOutagesTiny(t *testing.T) {
 		}
 		number(t, got, page+"_p95_ms")
 	}
+	// The engineer's on-call page has a call form for each contact's line
+	// of the organizations it shows (4 organizations, 2 contacts each).
+	if v := number(t, got, "oncall_call_forms"); v < 4*2 {
+		t.Errorf("oncall_call_forms = %v, want a call form for each of the 8 contacts\n%s", v, out)
+	}
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,6 +45,15 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
 		return err
 	}
+	// When many devices are down at once the home shows the most urgent
+	// few and says how many there are; the uptime page lists them all.
+	vm.OutagesTotal = int64(len(vm.Outages))
+	if len(vm.Outages) > homeShown {
+		if vm.OutagesTotal, err = h.store.CountOnCallOutages(ctx, sc); err != nil {
+			return err
+		}
+		vm.Outages = vm.Outages[:homeShown]
+	}
 	if state(c).recentIncident != 0 {
 		if vm.Incident, err = h.store.CustomerIncidentNotice(ctx, sc, orgID); err != nil {
 			return err
@@ -55,21 +66,26 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
 		return err
 	}
-	// The first homeDevices devices, problems first: the uptime page
-	// pages through the rest.
-	up, err := h.store.OrgUptimeList(ctx, sc, orgID, models.FleetQuery{PageSize: homeDevices}, h.loc)
+	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.loc)
 	if err != nil {
 		return err
 	}
-	vm.DeviceCounts = up.Counts
-	for _, d := range up.Devices {
+	for _, d := range devices {
 		vm.Devices = append(vm.Devices, deviceMonth(d))
+	}
+	// The devices that used most of their allowance first; the rest are on
+	// the uptime page.
+	slices.SortStableFunc(vm.Devices, func(a, b views.DeviceMonth) int { return cmp.Compare(b.Used(), a.Used()) })
+	vm.DevicesTotal = len(vm.Devices)
+	if len(vm.Devices) > homeShown {
+		vm.Devices = vm.Devices[:homeShown]
 	}
 	return h.render(c, fiber.StatusOK, views.HomePage(vm))
 }
 
-// homeDevices is how many devices the customer's home shows.
-const homeDevices = 20
+// homeShown bounds the outages and the devices a customer's home lists,
+// so that the page stays small when thousands of devices are down.
+const homeShown = 20
 
 // deviceMonth is a device's month so far with the downtime the agreement
 // allows it this month.
@@ -125,11 +141,12 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		return err
 	}
 	vm.Calls = views.OnCallPageVM{Now: now, CanCall: callers.Allows(role), Back: "/"}
-	if vm.Calls.Calls, err = h.store.CallTasks(ctx, sc); err != nil {
+	if err := h.callLines(c, &vm.Calls); err != nil {
 		return err
 	}
 	if vm.ShowOutages {
-		if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
+		vm.Outages = views.OnCallPageVM{Now: now}
+		if err := h.outageLines(c, &vm.Outages); err != nil {
 			return err
 		}
 	}
@@ -152,7 +169,7 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 	}
 	if vm.ShowFailed {
 		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}
-		if vm.Failed.Failed, err = h.store.FailedDeliveries(ctx, sc, now.Add(-failedShown), 200); err != nil {
+		if err := h.failedList(c, &vm.Failed); err != nil {
 			return err
 		}
 	}

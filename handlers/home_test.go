@@ -117,7 +117,8 @@ func TestEachRoleHomeShowsItsWork(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		h := seedHome(t, e.store, e.fx, e.clock.Now())
 		fx := e.fx
-		callTask := zh("oncall.call_task", "Sun Li", "手机", "+86 138 0013 8000", "web-a")
+		callTask := zh("oncall.group_call", fx.OrgA.Name, "Sun Li", "手机", "+86 138 0013 8000")
+		callForm := `action="/orgs/` + ids(fx.OrgA.ID) + `/calls"`
 		runScenarios(t, e, []scenario{
 			{name: "the customer sees the open outages, the requests waiting on them, the missed clock with its deduction and each device's month",
 				who: "custA", path: "/", status: http.StatusOK,
@@ -134,12 +135,12 @@ func TestEachRoleHomeShowsItsWork(t *testing.T) {
 				lacks: []string{"web-a", "db-b", h.sign.Number(), zh("home.missed_title", 1)}},
 			{name: "the engineer sees outages, calls, forms to check and feedback clocks",
 				who: "engineer", path: "/", status: http.StatusOK,
-				contains: []string{"web-a", "db-b", callTask, `action="/deliveries/` + ids(h.call.ID) + `/call"`,
+				contains: []string{"web-a", "db-b", callTask, callForm, zh("oncall.group_calls", "2"),
 					zh("staff_home.to_check"), h.scan.Number(), zh("staff_home.feedback"), h.phoned.Number(), zh("staff_home.forms_overdue_none")},
 				lacks: []string{zh("oncall.failed")}},
 			{name: "reception sees the calls to make with the form to log them, and nothing about representatives",
 				who: "reception", path: "/", status: http.StatusOK,
-				contains: []string{callTask, `action="/deliveries/` + ids(h.call.ID) + `/call"`, `name="next" value="/"`},
+				contains: []string{callTask, callForm, zh("oncall.group_calls", "2"), `name="next" value="/"`},
 				lacks:    []string{zh("staff_home.mine_empty"), zh("staff_home.mine"), zh("staff_home.to_check"), zh("oncall.failed")}},
 			{name: "the service desk sees the calls and the bounced email",
 				who: "service", path: "/", status: http.StatusOK,

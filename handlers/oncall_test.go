@@ -123,7 +123,8 @@ func TestOutagePageAndOnCall(t *testing.T) {
 		fx := e.fx
 		n := seedNotices(t, e)
 		o, call, email := ids(n.outage.ID), ids(n.call.ID), ids(n.email.ID)
-		callTask := zh("oncall.call_task", "Sun Li", "手机", "+86 138 0013 8000", "web-a")
+		callTask := zh("oncall.group_call", fx.OrgA.Name, "Sun Li", "手机", "+86 138 0013 8000")
+		callForm := `action="/orgs/` + ids(fx.OrgA.ID) + `/calls"`
 
 		runScenarios(t, e, []scenario{
 			{name: "a customer sees their outage with its clock running and every notification",
@@ -148,15 +149,15 @@ func TestOutagePageAndOnCall(t *testing.T) {
 			{name: "an engineer's on-call page lists the open outage, the call to make and the bounced email",
 				who: "engineer", path: "/oncall", status: http.StatusOK,
 				contains: []string{"web-a", fx.OrgA.Name, zh("clock.running"), `href="/outages/` + o + `"`, callTask,
-					`action="/deliveries/` + call + `/call"`, "sun.li@alpha.test", n.emailBounced,
+					callForm, "web-a", "sun.li@alpha.test", n.emailBounced,
 					`action="/deliveries/` + email + `/retry"`, `action="/deliveries/` + email + `/mark-wrong"`,
 					`href="/oncall" aria-current="page"`}},
 			{name: "reception logs calls on the on-call page but handles no failed delivery",
 				who: "reception", path: "/oncall", status: http.StatusOK,
-				contains: []string{"web-a", callTask, `action="/deliveries/` + call + `/call"`},
+				contains: []string{"web-a", callTask, callForm},
 				lacks:    []string{`action="/deliveries/` + email + `/retry"`, `action="/deliveries/` + email + `/mark-wrong"`}},
 			{name: "customer service can act on the on-call page",
-				who: "service", path: "/oncall", status: http.StatusOK, contains: []string{`action="/deliveries/` + call + `/call"`}},
+				who: "service", path: "/oncall", status: http.StatusOK, contains: []string{callForm}},
 			{name: "customers have no on-call page", who: "custA", path: "/oncall", status: http.StatusForbidden},
 			{name: "staff navigation offers On call", who: "admin", path: "/", status: http.StatusOK,
 				contains: []string{`href="/oncall"`, zh("nav.oncall")}},

@@ -191,6 +191,7 @@ func (h *Handler) routes() []Route {
 		{"GET", "/oncall", staff, h.showOnCall},
 		{"GET", "/oncall/live", staff, h.showOnCallLive},
 		{"POST", "/deliveries/:id/call", callers, h.logCall},
+		{"POST", "/orgs/:id/calls", callers, h.logCalls},
 		{"POST", "/deliveries/:id/retry", responders, h.retryDelivery},
 		{"POST", "/deliveries/:id/mark-wrong", responders, h.markDeliveryWrong},
 

@@ -24,18 +24,45 @@ type OnCallOutage struct {
 	Deduction *Deduction
 }
 
+// onCallOutageRows selects the outages OnCallOutages lists: open, or
+// with their emergency clock still running.
+func (s *Store) onCallOutageRows(ctx context.Context, sc Scope) *gorm.DB {
+	db := s.db.WithContext(ctx)
+	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
+	return sc.apply(db.Model(&Outage{}), "org_id").Where("ended_at IS NULL OR id IN (?)", running)
+}
+
+// CountOnCallOutages counts what OnCallOutages lists, without its bound:
+// a page that shows the first few says how many there are.
+func (s *Store) CountOnCallOutages(ctx context.Context, sc Scope) (int64, error) {
+	var n int64
+	err := s.onCallOutageRows(ctx, sc).Count(&n).Error
+	return n, wrap(err, "count on call outages")
+}
+
 // OnCallOutages lists every open outage that sc sees and every one whose
 // emergency clock still runs, the most urgent clock first.
 func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, error) {
-	db := s.db.WithContext(ctx)
-	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 	var os []Outage
-	if err := sc.apply(db, "org_id").Where("ended_at IS NULL OR id IN (?)", running).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
+	if err := s.onCallOutageRows(ctx, sc).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
 		return nil, wrap(err, "on call outages")
 	}
+	out, err := s.onCallDetails(ctx, os)
+	if err != nil {
+		return nil, wrap(err, "on call outages")
+	}
+	// Running clocks first, nearest deadline first; then the rest.
+	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
+	return out, nil
+}
+
+// onCallDetails adds to outages what the on-call lists show of them: the
+// clock and its deduction, the names, the check.
+func (s *Store) onCallDetails(ctx context.Context, os []Outage) ([]OnCallOutage, error) {
 	if len(os) == 0 {
 		return nil, nil
 	}
+	db := s.db.WithContext(ctx)
 	var outageIDs, orgIDs, deviceIDs, checkIDs []int64
 	for _, o := range os {
 		outageIDs, orgIDs = append(outageIDs, o.ID), append(orgIDs, o.OrgID)
@@ -43,15 +70,15 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	}
 	clocks, err := s.outageClocks(ctx, outageIDs)
 	if err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	orgs, devices, err := s.orgAndDeviceNames(ctx, orgIDs, deviceIDs)
 	if err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	var checks []Check
 	if err := findIn(db, checkIDs, &checks, whereID); err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	byCheck := map[int64]*Check{}
 	for i := range checks {
@@ -65,7 +92,7 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 	}
 	var lines []Deduction
 	if err := findIn(db, clockIDs, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB { return q.Where("clock_id IN ?", chunk) }); err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, err
 	}
 	byClock := map[int64]*Deduction{}
 	for i := range lines {
@@ -78,8 +105,6 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, er
 			out[i].Deduction = byClock[c.ID]
 		}
 	}
-	// Running clocks first, nearest deadline first; then the rest.
-	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
 	return out, nil
 }
 
@@ -165,6 +190,15 @@ func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time,
 			Device: dc.devices[dc.outageDevice[d.OutageID]], MarkedWrong: wrong[d.ContactID][d.Channel]}
 	}
 	return out, nil
+}
+
+// CountFailedDeliveries counts the deliveries that sc sees that failed,
+// bounced or went unanswered since since.
+func (s *Store) CountFailedDeliveries(ctx context.Context, sc Scope, since time.Time) (int64, error) {
+	utc(&since)
+	var n int64
+	err := sc.apply(s.db.WithContext(ctx).Model(&Delivery{}), "org_id").Where("status IN ? AND done_at >= ?", FailedStatuses, since).Count(&n).Error
+	return n, wrap(err, "count failed deliveries")
 }
 
 // GetDelivery returns delivery id if sc sees its organization; else

@@ -142,6 +142,14 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				os, err := s.OnCallOutages(ctx, sc)
 				return first(err, len(os), func() int64 { return os[0].Outage.ID })
 			}},
+			{"CallGroups", func(sc models.Scope) (int64, error) {
+				gs, err := s.CallGroups(ctx, sc, 10)
+				return first(err, len(gs), func() int64 { return gs[0].FirstID })
+			}},
+			{"OnCallOutageGroups", func(sc models.Scope) (int64, error) {
+				gs, err := s.OnCallOutageGroups(ctx, sc, 10)
+				return first(err, len(gs), func() int64 { return gs[0].First[0].Outage.ID })
+			}},
 			{"OnCallOperations", func(sc models.Scope) (int64, error) {
 				ops, err := s.OnCallOperations(ctx, sc)
 				return first(err, len(ops), func() int64 { return ops[0].Request.ID })

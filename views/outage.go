@@ -116,9 +116,22 @@ func (vm OutagePageVM) backURL() string {
 
 // OnCallPageVM is the staff's on-call page.
 type OnCallPageVM struct {
-	Outages []models.OnCallOutage
-	Calls   []models.CallTask
-	Failed  []models.FailedDelivery
+	// OutageGroups are the open outages, one line per organization, the
+	// worst first; OutageLines counts the lines and OutagesOpen the
+	// outages of all of them when only the first lines are shown (All
+	// shows every line of both lists).
+	OutageGroups []models.OutageGroup
+	OutageLines  int
+	OutagesOpen  int
+	// CallGroups are the calls to make, one line per organization,
+	// contact and number, the most urgent first; CallLines counts them
+	// all when only the first are shown.
+	CallGroups []models.CallGroup
+	CallLines  int
+	All        bool
+	// Failed are the newest failed deliveries, FailedCount all of them.
+	Failed      []models.FailedDelivery
+	FailedCount int64
 	// Operations need an engineer: a feedback clock, a form to check.
 	Operations []models.OnCallOperation
 	// Unprobed are enabled checks no prober holds (an alarm banner).
@@ -134,9 +147,11 @@ type OnCallPageVM struct {
 	Refresh int
 	Back    string
 	Now     time.Time
-	// A refused form: which delivery, which form ("call" or "wrong"), what
-	// was entered and what is wrong.
+	// A refused form: which delivery or call line (FormGroup, a
+	// CallGroup's Key), which form ("call", "calls" or "wrong"), what was
+	// entered and what is wrong.
 	FormDelivery int64
+	FormGroup    string
 	FormKind     string
 	Answered     string
 	Note, Reason string
@@ -147,18 +162,69 @@ func (vm OnCallPageVM) failed(id int64, kind string) bool {
 	return vm.FormDelivery == id && vm.FormKind == kind
 }
 
-// callTask says what to do: call whom, on which line, about what.
-func callTask(ctx context.Context, t models.CallTask) string {
-	name := t.Contact
-	if name == "" {
-		name = "#" + I64(t.Delivery.ContactID)
-	}
-	key := "oncall.call_task"
-	if t.Delivery.Event == models.EventOutageClosed {
-		key = "oncall.call_task_closed"
-	}
-	return T(ctx, key, name, ChannelNoun(ctx, t.Delivery.Channel), ShowAddress(t.Delivery.Channel, t.Delivery.Address), t.Device)
+func (vm OnCallPageVM) groupFailed(g models.CallGroup) bool {
+	return vm.FormKind == "calls" && vm.FormGroup == g.Key()
 }
+
+// MoreOutageLines is how many organizations' outage lines are not shown.
+func (vm OnCallPageVM) MoreOutageLines() int { return max(0, vm.OutageLines-len(vm.OutageGroups)) }
+
+// liveURL is where the page's script fetches its live part.
+func (vm OnCallPageVM) liveURL() string {
+	if vm.All {
+		return "/oncall/live?all=1"
+	}
+	return "/oncall/live"
+}
+
+// MoreCalls is how many call lines are not shown.
+func (vm OnCallPageVM) MoreCalls() int { return max(0, vm.CallLines-len(vm.CallGroups)) }
+
+// callGroupTask says whom to call, at which number, for which customer.
+func callGroupTask(ctx context.Context, g models.CallGroup) string {
+	name := g.Contact
+	if name == "" {
+		name = "#" + I64(g.ContactID)
+	}
+	return T(ctx, "oncall.group_call", g.Org, name, ChannelNoun(ctx, g.Channel), ShowAddress(g.Channel, g.Address))
+}
+
+// callGroupDown says how many of the organization's devices are down and
+// since when, or that none is down any more.
+func callGroupDown(ctx context.Context, g models.CallGroup, now time.Time) string {
+	if g.Down == 0 || g.Since == nil {
+		return T(ctx, "oncall.group_none_down")
+	}
+	return T(ctx, "oncall.group_down", Count(g.Down), FormatSince(ctx, g.Since.StartedAt, now))
+}
+
+// FormatSince is a time of today (in the viewer's zone) as 15:04, of
+// another day with its date.
+func FormatSince(ctx context.Context, t, now time.Time) string {
+	loc := Req(ctx).Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if t.In(loc).Format(time.DateOnly) == now.In(loc).Format(time.DateOnly) {
+		return t.In(loc).Format("15:04")
+	}
+	return FormatTime(ctx, t)
+}
+
+// Count writes a count with thousands separators: 2,001.
+func Count(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + Count(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// DownURL is the organization's uptime page filtered to its down devices.
+func DownURL(orgID int64) string { return Path("/orgs/", orgID, "/uptime") + "?state=down" }
 
 // EvidencePerPage is how many probes one page of an outage's evidence lists.
 const EvidencePerPage = 50

@@ -2,7 +2,8 @@
 // same-origin URL) and data-every (seconds) gets its content fetched again
 // and replaced when it changed. Nothing is replaced while a form inside it
 // is being used (focused or typed into), so a call being logged is never
-// lost. Progressive enhancement: without this file the page is reloaded
+// lost, and a folded list (details) keeps the state the reader left it
+// in. Progressive enhancement: without this file the page is reloaded
 // by hand.
 (function () {
   "use strict";
@@ -30,7 +31,14 @@
         .then(function (html) {
           if (html === null || html === last || busy()) { return; }
           last = html;
+          // A folded list (details with an ID) keeps the state the reader
+          // left it in: one opened to read its devices stays open.
+          var open = {};
+          region.querySelectorAll("details[id]").forEach(function (d) { open[d.id] = d.open; });
           region.innerHTML = html;
+          region.querySelectorAll("details[id]").forEach(function (d) {
+            if (Object.prototype.hasOwnProperty.call(open, d.id)) { d.open = open[d.id]; }
+          });
           document.dispatchEvent(new CustomEvent("portal:refreshed"));
         })
         .catch(function () { /* try again at the next tick */ });
