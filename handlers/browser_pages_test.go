@@ -66,8 +66,9 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	devTags := "web production trading-frontend"
 	dev, err := store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: fx.OrgA.ID, Name: "web-01.alpha-trading.example", Address: "127.0.0.20",
-		Cabinet: "A-07", Position: "U12-U14"})
+		Cabinet: "A-07", Position: "U12-U14", Tags: &devTags})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,13 +21,18 @@ func (h *Handler) orgParam(c *fiber.Ctx) (*models.Organization, error) {
 }
 
 func deviceForm(c *fiber.Ctx) models.DeviceInput {
+	tags := c.FormValue("tags")
 	return models.DeviceInput{Name: c.FormValue("name"), Address: c.FormValue("address"),
-		Cabinet: c.FormValue("cabinet"), Position: c.FormValue("position"), Notes: c.FormValue("notes")}
+		Cabinet: c.FormValue("cabinet"), Position: c.FormValue("position"), Notes: c.FormValue("notes"), Tags: &tags}
 }
 
-func deviceInputOf(d *models.Device) models.DeviceInput {
+// deviceInput is the device form's fields filled from device d and its
+// tags.
+func (h *Handler) deviceInput(c *fiber.Ctx, d *models.Device) (models.DeviceInput, error) {
+	tags, err := h.store.DeviceTags(c.UserContext(), scope(c), d.OrgID, d.ID)
+	t := strings.Join(tags, " ")
 	return models.DeviceInput{OrgID: d.OrgID, Name: d.Name, Address: d.Address, Cabinet: d.Cabinet,
-		Position: d.Position, Notes: d.Notes}
+		Position: d.Position, Notes: d.Notes, Tags: &t}, err
 }
 
 func (h *Handler) newDevice(c *fiber.Ctx) error {
@@ -61,7 +66,11 @@ func (h *Handler) editDevice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderDeviceForm(c, fiber.StatusOK, d, views.DeviceFormPageVM{Input: deviceInputOf(d)})
+	in, err := h.deviceInput(c, d)
+	if err != nil {
+		return err
+	}
+	return h.renderDeviceForm(c, fiber.StatusOK, d, views.DeviceFormPageVM{Input: in})
 }
 
 func (h *Handler) updateDevice(c *fiber.Ctx) error {
@@ -129,7 +138,11 @@ func (h *Handler) addCheck(c *fiber.Ctx) error {
 		err = errors.Join(err, models.ValidateCheck(&in, d.Address)) // every error in one answer
 	}
 	if errs := views.FromError(err); errs != nil {
-		return h.renderDeviceForm(c, fiber.StatusUnprocessableEntity, d, views.DeviceFormPageVM{Input: deviceInputOf(d),
+		din, err := h.deviceInput(c, d)
+		if err != nil {
+			return err
+		}
+		return h.renderDeviceForm(c, fiber.StatusUnprocessableEntity, d, views.DeviceFormPageVM{Input: din,
 			Check: f, CheckErrors: errs})
 	}
 	if err != nil {

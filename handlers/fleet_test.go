@@ -133,13 +133,13 @@ func TestFleetPagesSearchesAndFilters(t *testing.T) {
 		t.Run("an organization's uptime page is paged too, counting every device", func(t *testing.T) {
 			r := eng.get("/orgs/" + ids(fx.OrgB.ID) + "/uptime")
 			wantStatus(t, r, http.StatusOK)
-			if n := strings.Count(r.Body, `class="card devcard"`); n != 100 {
+			if n := strings.Count(r.Body, `<tr class="state-`); n != 100 {
 				t.Errorf("page 1: %d devices, want 100", n)
 			}
 			wantBody(t, r, zh("uptime.devices_count", 104), zh("uptime.count_unknown", 104), zh("fleet.page_of", 1, 2),
 				`href="/orgs/`+ids(fx.OrgB.ID)+`/uptime?page=2"`)
 			r = eng.get("/orgs/" + ids(fx.OrgB.ID) + "/uptime?page=2")
-			if n := strings.Count(r.Body, `class="card devcard"`); n != 4 || !strings.Contains(r.Body, ">game-103<") {
+			if n := strings.Count(r.Body, `<tr class="state-`); n != 4 || !strings.Contains(r.Body, ">game-103<") {
 				t.Errorf("page 2: %d devices, want 4 ending with game-103", n)
 			}
 			// the customer's own page is the same, at its own address

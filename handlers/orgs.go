@@ -60,11 +60,15 @@ func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, er
 	if err != nil {
 		return err
 	}
+	devices, err := h.store.OrgDeviceCounts(ctx, scope(c), id)
+	if err != nil {
+		return err
+	}
 	role := currentUser(c).Role
 	vm := views.OrgPageVM{Home: home, Contacts: contacts, SetUp: slices.ContainsFunc(contacts, func(c models.Contact) bool { return c.MayAuthorize }),
 		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), CanAsk: true,
 		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs,
-		CanSetService: responders.Allows(role)}
+		CanSetService: responders.Allows(role), Devices: devices}
 	for _, u := range users {
 		if !u.Disabled() {
 			vm.Users++

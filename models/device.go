@@ -24,6 +24,8 @@ type Device struct {
 	Notes     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Tags are read only by the pages that show them (sorted).
+	Tags []string `gorm:"-"`
 }
 
 func (Device) TableName() string { return "devices" }
@@ -36,6 +38,9 @@ type DeviceInput struct {
 	Cabinet  string
 	Position string
 	Notes    string
+	// Tags, as typed (ParseTags); nil leaves a device's tags as they are.
+	Tags *string
+	tags []string // parsed by validate
 }
 
 var hostLabelRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
@@ -83,6 +88,11 @@ func (in *DeviceInput) validate() error {
 		}
 		p.add(check(f.name, *f.v, f.max))
 	}
+	if in.Tags != nil {
+		tags, err := ParseTags(*in.Tags)
+		p.add(err)
+		in.tags = tags
+	}
 	return p.err()
 }
 
@@ -108,7 +118,15 @@ func (s *Store) CreateDevice(ctx context.Context, actor Actor, in DeviceInput) (
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, AuditDeviceCreated, "device", &d.ID, &d.OrgID, map[string]any{"name": d.Name, "address": d.Address})
+		details := map[string]any{"name": d.Name, "address": d.Address}
+		if len(in.tags) > 0 {
+			if err := addDeviceTags(tx, d, in.tags); err != nil {
+				return err
+			}
+			details["tags"] = strings.Join(in.tags, ",")
+		}
+		d.Tags = in.tags
+		return s.audit(tx, actor, AuditDeviceCreated, "device", &d.ID, &d.OrgID, details)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: create device: %w", err)
@@ -140,7 +158,15 @@ func (s *Store) UpdateDevice(ctx context.Context, actor Actor, orgID, id int64, 
 				return err
 			}
 		}
-		return s.audit(tx, actor, AuditDeviceUpdated, "device", &d.ID, &d.OrgID, map[string]any{"name": d.Name, "address": d.Address})
+		details := map[string]any{"name": d.Name, "address": d.Address}
+		if in.Tags != nil {
+			if err := setDeviceTags(tx, &d, in.tags); err != nil {
+				return err
+			}
+			d.Tags = in.tags
+			details["tags"] = strings.Join(in.tags, ",")
+		}
+		return s.audit(tx, actor, AuditDeviceUpdated, "device", &d.ID, &d.OrgID, details)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: update device %d: %w", id, err)

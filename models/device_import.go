@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type DeviceImportRow struct {
 	Kind     string
 	Target   string
 	Interval string // seconds, or a duration such as 5m; empty is the default
+	Tags     string // separated by spaces (or commas, in quotes); see ParseTags
 }
 
 // ImportProblem is what is wrong with one line.
@@ -123,7 +125,8 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 				existing[org.ID][n] = true
 			}
 		}
-		in := DeviceInput{OrgID: org.ID, Name: r.Name, Address: r.Address, Cabinet: r.Cabinet, Position: r.Position}
+		tags := r.Tags
+		in := DeviceInput{OrgID: org.ID, Name: r.Name, Address: r.Address, Cabinet: r.Cabinet, Position: r.Position, Tags: &tags}
 		key := fmt.Sprintf("%d\x00%s", org.ID, strings.TrimSpace(r.Name))
 		d := devices[key]
 		if d == nil {
@@ -144,6 +147,13 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 				{"cabinet", r.Cabinet, d.in.Cabinet}, {"position", r.Position, d.in.Position}} {
 				if g := strings.TrimSpace(f.got); g != "" && g != f.want {
 					bad(r.Line, Invalid(f.field, "error.import_differs", d.line))
+				}
+			}
+			if strings.TrimSpace(r.Tags) != "" {
+				if tags, err := ParseTags(r.Tags); err != nil {
+					bad(r.Line, err)
+				} else if !slices.Equal(tags, d.in.tags) {
+					bad(r.Line, Invalid("tags", "error.import_differs", d.line))
 				}
 			}
 		}
@@ -191,6 +201,9 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 			if err := tx.Create(dev).Error; err != nil {
 				return err
 			}
+			if err := addDeviceTags(tx, dev, d.in.tags); err != nil {
+				return err
+			}
 			ping := DefaultICMPCheck(dev)
 			if d.ping != nil {
 				ping.IntervalSec = int(d.ping.Interval / time.Second)
@@ -202,7 +215,7 @@ func (s *Store) ImportDevices(ctx context.Context, actor Actor, rows []DeviceImp
 			}
 			audits = append(audits, func() error {
 				return s.audit(tx, actor, AuditDeviceCreated, "device", &dev.ID, &dev.OrgID,
-					map[string]any{"name": dev.Name, "address": dev.Address, "import_line": d.line})
+					map[string]any{"name": dev.Name, "address": dev.Address, "tags": strings.Join(d.in.tags, ","), "import_line": d.line})
 			})
 			sum.Devices++
 			for _, in := range d.checks {

@@ -55,6 +55,7 @@ var migrations = []migration{
 	{18, "fleet indexes: checks by state and by device with their state, devices and organizations by name", migrateFleetIndexes},
 	{19, "grouped notices: a notice covers several outages of an organization; deliveries name their notice, storm summaries", migrateGroupedNotices},
 	{20, "incidents: provider-wide incidents, their outages and updates, an organization's contracted service", migrateIncidents},
+	{21, "device tags: short labels on devices, devices by cabinet", migrateDeviceTags},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

@@ -99,8 +99,12 @@ func uptimeDayBounds(now time.Time, loc *time.Location) []time.Time {
 	return dayBounds(startOfDay(now, loc).AddDate(0, 0, -(UptimeDays-1)), UptimeDays)
 }
 
+// noDays, as computeUptime's bounds, leaves out the bar of days.
+var noDays = []time.Time{}
+
 // computeUptime is ComputeUptime with the bar's day bounds
-// (uptimeDayBounds) cut once for a whole page of devices; nil cuts them.
+// (uptimeDayBounds) cut once for a whole page of devices; nil cuts them,
+// noDays leaves the bar out.
 func computeUptime(d Device, checks []Check, spans []Span, now time.Time, loc *time.Location, bounds []time.Time) DeviceUptime {
 	if loc == nil {
 		loc = time.UTC
@@ -121,7 +125,9 @@ func computeUptime(d Device, checks []Check, spans []Span, now time.Time, loc *t
 		p.Availability = ComputeAvailability(p.From, p.To, since, now, spans)
 		u.Periods = append(u.Periods, p)
 	}
-	u.Days = dailyAvailability(bounds, since, now, spans)
+	if len(bounds) > 0 {
+		u.Days = dailyAvailability(bounds, since, now, spans)
+	}
 	return u
 }
 
@@ -210,10 +216,19 @@ type UptimePage struct {
 	Page, Pages int         // Pages is at least 1
 }
 
-// OrgUptimePage measures one page of FleetPageSize devices of
-// organization orgID (by name, as OrgUptime), with the counts by state of
-// all of them: five queries, whatever the size of the organization.
+// OrgUptimePage is OrgUptimeList of page page of every device.
 func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page int, loc *time.Location) (*UptimePage, error) {
+	return s.OrgUptimeList(ctx, sc, orgID, FleetQuery{Page: page}, loc)
+}
+
+// OrgUptimeList measures one page of q.PageSize devices of
+// organization orgID that q's search (a device's name or address, or a
+// check's target), cabinet, tag and state match, problems first (down,
+// unknown, up; then by name, as the fleet), with the counts by state of
+// those the search, cabinet and tag match. q.OrgID is orgID. Without the
+// bar of days (the device page has it): at most six queries, whatever
+// the size of the organization.
+func (s *Store) OrgUptimeList(ctx context.Context, sc Scope, orgID int64, q FleetQuery, loc *time.Location) (*UptimePage, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "org uptime")
 	}
@@ -221,34 +236,26 @@ func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page i
 		loc = time.UTC
 	}
 	now := s.now()
-	counts, err := s.fleetCounts(ctx, sc, FleetQuery{OrgID: orgID})
+	q.OrgID = orgID
+	f, err := s.fleetSelect(ctx, sc, q)
 	if err != nil {
 		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 	}
-	p := &UptimePage{Counts: counts, Pages: max(1, (counts.Total()+FleetPageSize-1)/FleetPageSize)}
-	p.Page = min(max(page, 1), p.Pages)
-	if counts.Total() == 0 {
+	p := &UptimePage{Counts: f.Counts, Page: f.Page, Pages: f.Pages}
+	if len(f.Devices) == 0 {
 		return p, nil
 	}
-	var devices []Device
-	if err := s.db.WithContext(ctx).Select("id, org_id, name, address, cabinet, position, created_at").
-		Where("org_id = ?", orgID).Order("name, id").
-		Limit(FleetPageSize).Offset((p.Page - 1) * FleetPageSize).Find(&devices).Error; err != nil {
-		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
-	}
-	ids := make([]int64, len(devices))
-	for i, d := range devices {
+	ids := make([]int64, len(f.Devices))
+	for i, d := range f.Devices {
 		ids[i] = d.ID
 	}
 	var checks []Check
-	if len(ids) > 0 {
-		// At most FleetPageSize IDs: one page.
-		// Only what the page shows of them (DeviceState): scanning every
-		// column of a hundred checks was a fifth of the page's time.
-		if err := s.db.WithContext(ctx).Select("id, device_id, org_id, kind, enabled, status").
-			Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
-			return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
-		}
+	// At most FleetPageSize IDs: one page.
+	// Only what the page shows of them (DeviceState): scanning every
+	// column of a hundred checks was a fifth of the page's time.
+	if err := s.db.WithContext(ctx).Select("id, device_id, org_id, kind, enabled, status").
+		Where("org_id = ? AND device_id IN ?", orgID, ids).Order("device_id, id").Find(&checks).Error; err != nil {
+		return nil, fmt.Errorf("models: uptime of org %d: %w", orgID, err)
 	}
 	spans, err := s.OutageSpans(ctx, sc, orgID, ids, uptimeFrom(now, loc), now)
 	if err != nil {
@@ -258,12 +265,21 @@ func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page i
 	for _, c := range checks {
 		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
 	}
-	p.Devices = make([]DeviceUptime, len(devices))
-	bounds := uptimeDayBounds(now, loc)
-	for i, d := range devices {
-		p.Devices[i] = computeUptime(d, byDevice[d.ID], spans[d.ID], now, loc, bounds)
+	p.Devices = make([]DeviceUptime, len(f.Devices))
+	for i, d := range f.Devices {
+		p.Devices[i] = computeUptime(d.Device, byDevice[d.ID], spans[d.ID], now, loc, noDays)
 	}
 	return p, nil
+}
+
+// OrgDeviceCounts counts the devices of organization orgID by state, in
+// one query (the organization's staff page links them to its uptime
+// page instead of listing them).
+func (s *Store) OrgDeviceCounts(ctx context.Context, sc Scope, orgID int64) (FleetCounts, error) {
+	if !sc.Allows(orgID) {
+		return FleetCounts{}, wrap(ErrNotFound, "org device counts")
+	}
+	return s.fleetCounts(ctx, sc, FleetQuery{OrgID: orgID})
 }
 
 // GetDeviceUptime measures one device of organization orgID; another
@@ -305,6 +321,7 @@ func (s *Store) DeviceUptimeOf(ctx context.Context, sc Scope, d *Device, loc *ti
 // FleetDevice is one line of the staff fleet page.
 type FleetDevice struct {
 	Device
+	TagList    string // Device.Tags as the query joined them
 	OrgName    string
 	State      string
 	Checks     int        // enabled checks
@@ -323,7 +340,21 @@ type FleetQuery struct {
 	Search string
 	State  string // StatusDown, StatusUnknown or StatusUp; "" for any
 	OrgID  int64  // one organization; 0 for every one sc sees
-	Page   int    // from 1; past the last page is the last page
+	// Cabinet is a device's cabinet, exactly; Tag one of its tags (any
+	// case). Across organizations a tag is matched by name.
+	Cabinet, Tag string
+	Page         int // from 1; past the last page is the last page
+	// PageSize is how many devices a page holds: FleetPageSize when 0
+	// or more.
+	PageSize int
+}
+
+// size is the number of devices on one of q's pages.
+func (q FleetQuery) size() int {
+	if q.PageSize <= 0 || q.PageSize > FleetPageSize {
+		return FleetPageSize
+	}
+	return q.PageSize
 }
 
 // FleetCounts counts devices by state.
@@ -380,13 +411,28 @@ func (s *Store) fleetDevices(ctx context.Context, sc Scope, q FleetQuery) *gorm.
 	if q.OrgID != 0 {
 		db = db.Where("d.org_id = ?", q.OrgID)
 	}
+	if q.Cabinet != "" {
+		db = db.Where("d.cabinet = ?", q.Cabinet)
+	}
+	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
+		if q.OrgID != 0 {
+			db = db.Where("d.id IN (SELECT device_id FROM device_tags WHERE org_id = ? AND tag = ?)", q.OrgID, tag)
+		} else {
+			db = db.Where("d.id IN (SELECT device_id FROM device_tags WHERE tag = ?)", tag)
+		}
+	}
 	if term := strings.TrimSpace(q.Search); term != "" {
 		// LOWER on both sides: MySQL's tables compare text as bytes
 		// (utf8mb4_bin), as SQLite does; LIKE would differ between them.
+		// The organization's name only across organizations: within
+		// one it would match every device.
 		like := "%" + likeEscape(strings.ToLower(term)) + "%"
-		db = db.Where("LOWER(d.name) LIKE ? ESCAPE '!' OR LOWER(d.address) LIKE ? ESCAPE '!' "+
-			"OR LOWER(o.name) LIKE ? ESCAPE '!' "+
-			"OR d.id IN (SELECT device_id FROM checks WHERE LOWER(target) LIKE ? ESCAPE '!')", like, like, like, like)
+		org, args := "", []any{like, like}
+		if q.OrgID == 0 {
+			org, args = "OR LOWER(o.name) LIKE ? ESCAPE '!' ", append(args, like)
+		}
+		db = db.Where("LOWER(d.name) LIKE ? ESCAPE '!' OR LOWER(d.address) LIKE ? ESCAPE '!' "+org+
+			"OR d.id IN (SELECT device_id FROM checks WHERE LOWER(target) LIKE ? ESCAPE '!')", append(args, like)...)
 	}
 	return db
 }
@@ -432,7 +478,7 @@ func (s *Store) fleetCounts(ctx context.Context, sc Scope, q FleetQuery) (FleetC
 // the devices in order (backwards from the band's end when the page lies
 // in its second half, so that the last pages cost what the first do).
 func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *Fleet, offset int) error {
-	want := FleetPageSize
+	want := q.size()
 	for _, band := range fleetBands {
 		if q.State != "" && band != q.State {
 			continue
@@ -444,7 +490,7 @@ func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *F
 		}
 		take := min(want, n-offset)
 		var part []FleetDevice
-		in := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name")
+		in := s.inBand(ctx, s.fleetDevices(ctx, sc, q), band).Select("d.*, o.name AS org_name, " + tagListSQL)
 		var err error
 		if offset > n/2 {
 			err = in.Order("o.name DESC, d.name DESC, d.id DESC").Limit(take).Offset(n - offset - take).Scan(&part).Error
@@ -464,14 +510,9 @@ func (s *Store) fleetBandPages(ctx context.Context, sc Scope, q FleetQuery, f *F
 	return nil
 }
 
-// ListFleet lists one page of the devices of every organization that sc
-// sees, problems first: down, then unknown, then up; then by
-// organization and name. It never aggregates every check: the counts
-// come from the checks that are not up (few) and one pass over the
-// matching devices, and each band of the page walks the
-// devices in order and stops. At most five queries: the counts, one per band on the page,
-// and the page's checks.
-func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
+// fleetSelect counts what q matches and picks the page's devices (with
+// their tags), problems first, as ListFleet describes.
+func (s *Store) fleetSelect(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
 	if q.State != "" && q.State != StatusDown && q.State != StatusUnknown && q.State != StatusUp {
 		return nil, wrap(Invalid("state", "error.bad_request"), "fleet")
 	}
@@ -481,23 +522,42 @@ func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, 
 	}
 	f := &Fleet{Counts: counts}
 	matched := f.Counts.Of(q.State)
-	f.Pages = max(1, (matched+FleetPageSize-1)/FleetPageSize)
+	size := q.size()
+	f.Pages = max(1, (matched+size-1)/size)
 	f.Page = min(max(q.Page, 1), f.Pages)
-	offset := (f.Page - 1) * FleetPageSize
+	offset := (f.Page - 1) * size
 	if q.Search != "" {
 		// A search scans the devices anyway: one query sorts what it
 		// matches (few) by state, instead of one scan per band.
 		down, notUp := s.notUpChecks(ctx, StatusDown), s.notUpChecks(ctx, "")
 		rank := "CASE WHEN d.id IN (?) THEN 0 WHEN d.id IN (?) THEN 1 WHEN " + fleetEnabled + " THEN 2 ELSE 1 END"
-		page := s.fleetDevices(ctx, sc, q).Select("d.*, o.name AS org_name, "+rank+" AS state_rank", down, notUp, true)
+		page := s.fleetDevices(ctx, sc, q).Select("d.*, o.name AS org_name, "+tagListSQL+", "+rank+" AS state_rank", down, notUp, true)
 		if q.State != "" {
 			page = s.inBand(ctx, page, q.State)
 		}
-		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(FleetPageSize).Offset(offset).
+		if err := page.Order("state_rank, o.name, d.name, d.id").Limit(size).Offset(offset).
 			Scan(&f.Devices).Error; err != nil {
 			return nil, fmt.Errorf("models: fleet: %w", err)
 		}
 	} else if err := s.fleetBandPages(ctx, sc, q, f, offset); err != nil {
+		return nil, err
+	}
+	for i := range f.Devices {
+		f.Devices[i].Tags = splitTagList(f.Devices[i].TagList)
+	}
+	return f, nil
+}
+
+// ListFleet lists one page of the devices of every organization that sc
+// sees, problems first: down, then unknown, then up; then by
+// organization and name. It never aggregates every check: the counts
+// come from the checks that are not up (few) and one pass over the
+// matching devices, and each band of the page walks the
+// devices in order and stops. At most five queries: the counts, one per band on the page,
+// and the page's checks.
+func (s *Store) ListFleet(ctx context.Context, sc Scope, q FleetQuery) (*Fleet, error) {
+	f, err := s.fleetSelect(ctx, sc, q)
+	if err != nil {
 		return nil, err
 	}
 	ids := make([]int64, len(f.Devices))

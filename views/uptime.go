@@ -283,3 +283,11 @@ func partlyWatched(d models.DeviceUptime) *time.Time {
 	}
 	return nil
 }
+
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -16,8 +16,8 @@ import (
 
 var barRect = regexp.MustCompile(`<rect x="(\d+)" y="0" width="(\d+)" height="34" rx="1.5" class="([^"]*)"><title>([^<]*)</title></rect>`)
 
-// TestDayBarMergesAlikeDaysAndKeepsEveryDowntime renders the uptime page of
-// a device watched for the last 60 of the bar's 90 days with one outage:
+// TestDayBarMergesAlikeDaysAndKeepsEveryDowntime renders the uptime list and
+// the bar of days (of the device page) of a device watched for the last 60 of the bar's 90 days with one outage:
 // the days not watched are one bar, the days without downtime before and
 // after the outage one bar each with the range in its tooltip, and the day
 // of the outage its own bar with its own figures.
@@ -42,6 +42,13 @@ func TestDayBarMergesAlikeDaysAndKeepsEveryDowntime(t *testing.T) {
 				Counts: models.FleetCounts{Up: 1}, Page: 1, Pages: 1}
 			var b strings.Builder
 			if err := UptimePage(vm).Render(ctx, &b); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "<rect") {
+				t.Errorf("the uptime list draws a bar of days: it is on the device page")
+			}
+			// The device page's bar.
+			if err := dayBar(u.Days).Render(ctx, &b); err != nil {
 				t.Fatal(err)
 			}
 			html := b.String()

@@ -20,7 +20,8 @@ func deviceAdd(ctx context.Context, store *models.Store, args []string, stdout i
 	address := fs.String("address", "", "IPv4 or IPv6 address, or host name")
 	cabinet := fs.String("cabinet", "", "cabinet")
 	position := fs.String("position", "", "position in the cabinet")
-	const use = "usage: portal device add --org SLUG --name N --address A [--cabinet C --position P]"
+	tags := fs.String("tags", "", "tags, separated by commas or spaces (web,db,rack-a)")
+	const use = "usage: portal device add --org SLUG --name N --address A [--cabinet C --position P --tags T1,T2]"
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("device add: %w (%s)", err, use)
 	}
@@ -37,7 +38,7 @@ func deviceAdd(ctx context.Context, store *models.Store, args []string, stdout i
 		return fmt.Errorf("device add: %w", err)
 	}
 	d, err := store.CreateDevice(ctx, models.SystemActor("cli"), models.DeviceInput{OrgID: o.ID, Name: *name,
-		Address: *address, Cabinet: *cabinet, Position: *position})
+		Address: *address, Cabinet: *cabinet, Position: *position, Tags: tags})
 	if err != nil {
 		return cliError("device add", err)
 	}
@@ -47,7 +48,7 @@ func deviceAdd(ctx context.Context, store *models.Store, args []string, stdout i
 
 // importColumns are the columns of a device import file; org and name are
 // required, the others may be left out.
-var importColumns = []string{"org", "name", "address", "cabinet", "position", "kind", "target", "interval"}
+var importColumns = []string{"org", "name", "address", "cabinet", "position", "kind", "target", "interval", "tags"}
 
 // deviceImport is `portal device import FILE.csv`: every line is checked
 // before anything is written, and one bad line imports nothing.
@@ -136,7 +137,7 @@ func readImport(r io.Reader) ([]models.DeviceImportRow, error) {
 			return ""
 		}
 		rows = append(rows, models.DeviceImportRow{Line: line, Org: get("org"), Name: get("name"), Address: get("address"),
-			Cabinet: get("cabinet"), Position: get("position"), Kind: get("kind"), Target: get("target"), Interval: get("interval")})
+			Cabinet: get("cabinet"), Position: get("position"), Kind: get("kind"), Target: get("target"), Interval: get("interval"), Tags: get("tags")})
 	}
 	if len(rows) == 0 {
 		return nil, errors.New("no rows below the header")

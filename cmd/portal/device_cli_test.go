@@ -115,11 +115,11 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 			})
 
 			t.Run("a good import creates every device and check", func(t *testing.T) {
-				file := writeFile(t, "good.csv", "\ufefforg,name,address,cabinet,position,kind,target,interval\r\n"+
-					"zeta,db-1,192.0.2.20,B01,U1,icmp,,60\r\n"+
-					"zeta,db-1,,,,tcp,192.0.2.20:5432,60\r\n"+
+				file := writeFile(t, "good.csv", "\ufefforg,name,address,cabinet,position,kind,target,interval,tags\r\n"+
+					"zeta,db-1,192.0.2.20,B01,U1,icmp,,60,\"DB primary,pg\"\r\n"+
+					"zeta,db-1,,,,tcp,192.0.2.20:5432,60,\r\n"+
 					"\r\n"+
-					"zeta,\"web, front\",web.zeta.example,B01,U3,https,https://web.zeta.example/health,5m\r\n")
+					"zeta,\"web, front\",web.zeta.example,B01,U3,https,https://web.zeta.example/health,5m,\r\n")
 				out, err := c.run("", "device", "import", file)
 				if err != nil {
 					t.Fatalf("import: %v", err)
@@ -134,6 +134,9 @@ func TestCLIDeviceAddAndImport(t *testing.T) {
 				cs, _ := store.ListChecks(ctx, models.AllOrgs(), ds[0].OrgID, ds[0].ID)
 				if len(cs) != 2 || cs[0].IntervalSec != 60 || cs[1].Kind != models.KindTCP {
 					t.Errorf("db-1 checks = %+v", cs)
+				}
+				if tags, err := store.DeviceTags(ctx, models.AllOrgs(), ds[0].OrgID, ds[0].ID); err != nil || strings.Join(tags, " ") != "db pg primary" {
+					t.Errorf("db-1 tags = %q, %v; want db pg primary", tags, err)
 				}
 			})
 
