@@ -8,7 +8,7 @@ import (
 
 // incidentSettings decide when outages of many organizations open a
 // provider-wide incident (PORTAL_INCIDENT_*); either threshold opens it.
-// Its window is the notice window's default (60 s).
+// Its window is the notice window (PORTAL_NOTICE_WINDOW, incidentRules).
 func incidentSettings() []setting {
 	return []setting{
 		{name: "PORTAL_INCIDENT_DEVICES_PERCENT", def: strconv.Itoa(models.DefaultIncidentPercent),

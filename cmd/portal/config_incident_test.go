@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The incident thresholds: their defaults, a value within bounds, and
@@ -20,5 +21,14 @@ func TestIncidentSettings(t *testing.T) {
 		if _, err := loadConfig(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, v, err)
 		}
+	}
+	// The burst an incident is judged by is the notice window.
+	c, err = loadConfig(env(map[string]string{"PORTAL_NOTICE_WINDOW": "90s"}))
+	if err != nil || incidentRules(c).Window != 90*time.Second {
+		t.Errorf("PORTAL_NOTICE_WINDOW=90s: incident window %v, %v; want 90s", incidentRules(c).Window, err)
+	}
+	c, err = loadConfig(env(map[string]string{"PORTAL_NOTICE_WINDOW": "0s"}))
+	if err != nil || incidentRules(c).Window != 0 {
+		t.Errorf("PORTAL_NOTICE_WINDOW=0s: incident window %v, %v; want its own default (0 here)", incidentRules(c).Window, err)
 	}
 }

@@ -20,8 +20,19 @@ func runNotify(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 		log.Warn("notify: PORTAL_BASE_URL is not set: notices carry no link to the outage page")
 	}
 	d := notify.New(notify.Config{BaseURL: cfg.BaseURL, Location: cfg.TimeZone, SMTP: cfg.Notify.SMTP,
-		Webhook: cfg.Notify.Webhook, Incident: cfg.Incident}, store, log)
+		Webhook: cfg.Notify.Webhook, Incident: incidentRules(cfg)}, store, log)
 	if err := d.Run(ctx); err != nil {
 		log.Error("notification dispatcher stopped", "err", err)
 	}
+}
+
+// incidentRules are the incident thresholds with the notice window: the
+// outages one notice gathers are the burst an incident is judged by (a
+// window of 0, notices not grouped, keeps the incident's own default).
+func incidentRules(cfg *Config) models.IncidentRules {
+	r := cfg.Incident
+	if cfg.Notify.NoticeWindow > 0 {
+		r.Window = cfg.Notify.NoticeWindow
+	}
+	return r
 }
