@@ -177,13 +177,17 @@ func (h *Handler) logCalls(c *fiber.Ctx) error {
 	}
 	address := c.FormValue("address")
 	answered, note := c.FormValue("answered"), c.FormValue("note")
-	if answered != "yes" && answered != "no" {
+	asOf, ok := callPageAsOf(c.FormValue("as_of"))
+	switch {
+	case answered != "yes" && answered != "no":
 		err = models.Invalid("answered", "error.answer_required")
+	case !ok:
+		err = models.Invalid("as_of", "error.call_page_unknown")
 	}
 	if err == nil {
 		var clean string
 		if clean, err = models.CallNote(note); err == nil {
-			_, err = h.store.LogCalls(c.UserContext(), actor(c), orgID, contactID, address, answered == "yes", clean)
+			_, err = h.store.LogCalls(c.UserContext(), actor(c), orgID, contactID, address, answered == "yes", clean, asOf)
 		}
 	}
 	if errs := views.FromError(err); errs != nil {
@@ -199,6 +203,17 @@ func (h *Handler) logCalls(c *fiber.Ctx) error {
 		return redirect(c, "/#home-calls")
 	}
 	return redirect(c, "/oncall#calls")
+}
+
+// callPageAsOf reads a call form's as_of: when the page it was on was
+// drawn, in Unix milliseconds (views.AsOf). ok is false when it is
+// missing or garbled.
+func callPageAsOf(v string) (time.Time, bool) {
+	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 // retryDelivery queues a failed, bounced or unanswered delivery again.

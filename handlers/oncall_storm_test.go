@@ -12,6 +12,7 @@ import (
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/views"
 )
 
 // stormOrg imports n devices named prefix-i into org, fails each one's
@@ -126,17 +127,43 @@ func TestOnCallPageInAStormIsOneLinePerContact(t *testing.T) {
 		t.Run("a line of another organization or nobody is not found", func(t *testing.T) {
 			rec := e.as(t, fx.Reception)
 			for _, path := range []string{"/orgs/" + ids(fx.OrgB.ID) + "/calls", "/orgs/999999/calls"} {
-				wantStatus(t, rec.submit("/oncall", path, url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}}),
+				wantStatus(t, rec.submit("/oncall", path, url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"},
+					"as_of": {views.AsOf(e.clock.Now())}}),
 					http.StatusNotFound)
 			}
 			wantStatus(t, rec.submit("/oncall", "/orgs/"+ids(fx.OrgA.ID)+"/calls", url.Values{"contact": {ids(zhao.ID)},
-				"address": {"+8613900000000"}, "answered": {"yes"}}), http.StatusNotFound)
+				"address": {"+8613900000000"}, "answered": {"yes"}, "as_of": {views.AsOf(e.clock.Now())}}), http.StatusNotFound)
+		})
+		t.Run("a call logged from a page that does not say when it was drawn is refused", func(t *testing.T) {
+			for _, asOf := range []string{"", "soon", "-5"} {
+				r := e.as(t, fx.Reception).submit("/oncall", "/orgs/"+ids(fx.OrgA.ID)+"/calls",
+					url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}, "note": {"told her"}, "as_of": {asOf}})
+				wantStatus(t, r, http.StatusUnprocessableEntity)
+				wantBody(t, r, zh("error.call_page_unknown"), `value="told her"`)
+			}
+		})
+		t.Run("a call logged from a page drawn before the list changed is refused and stops nothing", func(t *testing.T) {
+			// Drawn before the outages joined the notice and its call task
+			// was queued: the page showed none of the 2,000 devices the call
+			// covers.
+			r := e.as(t, fx.Reception).submit("/oncall", "/orgs/"+ids(fx.OrgA.ID)+"/calls",
+				url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}, "note": {"told her"},
+					"as_of": {views.AsOf(t0.Add(-time.Second))}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			// The page shown again lists the line as it is now, with a
+			// form drawn now and the note kept.
+			wantBody(t, r, zh("error.call_list_changed", n), `value="told her"`,
+				`name="as_of" value="`+views.AsOf(e.clock.Now())+`"`)
+			if og, err := e.store.OnCallOutageGroups(ctx, models.AllOrgs(), 0); err != nil || og[0].Running != n {
+				t.Fatalf("outage groups after the refused call = %+v, %v", og, err)
+			}
 		})
 		t.Run("one logged call ends the line and stops every clock", func(t *testing.T) {
 			e.clock.Advance(time.Minute)
 			rec := e.as(t, fx.Reception)
 			r := rec.submit("/oncall", "/orgs/"+ids(fx.OrgA.ID)+"/calls",
-				url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}, "note": {"told her"}})
+				url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}, "note": {"told her"},
+					"as_of": {views.AsOf(e.clock.Now())}})
 			wantRedirect(t, r, "/oncall#calls")
 			og, err := e.store.OnCallOutageGroups(ctx, models.AllOrgs(), 0)
 			if err != nil || len(og) != 1 || og[0].Met != n || og[0].Running != 0 {
@@ -145,7 +172,8 @@ func TestOnCallPageInAStormIsOneLinePerContact(t *testing.T) {
 			r = rec.get("/oncall")
 			wantBody(t, r, zh("flash.calls_logged"), zh("oncall.no_calls"))
 			wantStatus(t, e.as(t, fx.Reception).submit("/oncall", "/orgs/"+ids(fx.OrgA.ID)+"/calls",
-				url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}}), http.StatusNotFound)
+				url.Values{"contact": {ids(zhao.ID)}, "address": {g.Address}, "answered": {"yes"}, "as_of": {views.AsOf(e.clock.Now())}}),
+				http.StatusNotFound)
 		})
 	})
 }

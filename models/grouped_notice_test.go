@@ -152,7 +152,11 @@ func TestMassOutageIsOneNoticeAndOneCall(t *testing.T) {
 			t.Fatalf("%d deliveries in all, want 3", total)
 		}
 
-		clock.Advance(3 * time.Minute)
+		// Staff open the on-call page a minute in and call Zhao Min:
+		// "2,000 devices are down".
+		clock.Advance(time.Minute)
+		drawn := clock.Now()
+		clock.Advance(2 * time.Minute)
 		m.fail(2000, 2020, clock.Now())
 		if evs := m.expand(); len(evs) != 0 {
 			t.Fatalf("the 20 that failed while the notice was pending made %d events, want 0 (they join it)", len(evs))
@@ -162,9 +166,21 @@ func TestMassOutageIsOneNoticeAndOneCall(t *testing.T) {
 		}
 
 		clock.Advance(2 * time.Minute)
+		// Logged from the page drawn before the 20 joined: the call did
+		// not tell of them, so it is refused and stops nothing.
+		_, err := m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, calls[0].ContactID, calls[0].Address, true, "told Zhao Min of 2,000 devices", drawn)
+		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != 20 {
+			t.Fatalf("a call logged from a page drawn before 20 joined: %v, want refused naming 20 more devices", err)
+		}
+		var still int64
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome = ?", models.ClockEmergencyNotice, models.ClockRunning).Count(&still)
+		if still != 2020 {
+			t.Fatalf("%d clocks running after the refused call, want 2,020", still)
+		}
+		// Staff look again (the page now lists 2,020) and call: it stops all.
 		logged := clock.Now()
-		if err := m.s.LogCall(ctx, m.eng, calls[0].ID, true, "told Zhao Min of every device"); err != nil {
-			t.Fatal(err)
+		if n, err := m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, calls[0].ContactID, calls[0].Address, true, "told Zhao Min of every device", logged); err != nil || n != 1 {
+			t.Fatalf("LogCalls = %d, %v", n, err)
 		}
 		var met, other int64
 		m.raw.Table("sla_clocks").Where("kind = ? AND outcome = ? AND stop_ref = ?", models.ClockEmergencyNotice, models.ClockMet, calls[0].ID).Count(&met)
@@ -287,6 +303,88 @@ func TestAWaiverOfANoticeCoversEveryOutageInIt(t *testing.T) {
 				t.Fatalf("line of outage %d: %+v, %v", i, d, err)
 			}
 			wantOutcome(t, d, models.OutcomeWaived, models.WaiverWrongDetails)
+		}
+	})
+}
+
+// An unanswered call ends its call task, and outages that fail after it
+// get a new notice and a new call. The line to call says what its own
+// pending calls cover (2 devices), not every device of the organization
+// down (12): before, it listed 12, and an answered call then stopped 2
+// clocks and left 10 running to be missed. Staff put the unanswered call
+// back (the on-call page lists it among failed deliveries); the line then
+// covers all 12, and one answered call stops every clock.
+func TestAnUnansweredCallLeavesItsClocksToTheNextCall(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		m := newMassScene(t, db, clock, 12,
+			models.ContactInput{Name: "Zhao Min", Mobile: "138 0013 8000", Channels: []models.Channel{models.ChannelMobile}})
+		t0 := clock.Now()
+		m.fail(0, 10, t0)
+		m.expand()
+		ds := m.deliveries(m.outageOf(0))
+		if len(ds) != 1 || ds[0].Transport != models.TransportCall {
+			t.Fatalf("deliveries of the first notice: %+v, want one call", ds)
+		}
+		first := ds[0]
+		clock.Advance(2 * time.Minute)
+		if n, err := m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, first.ContactID, first.Address, false, "no answer", clock.Now()); err != nil || n != 1 {
+			t.Fatalf("LogCalls (no answer) = %d, %v", n, err)
+		}
+		clock.Advance(time.Minute)
+		m.fail(10, 12, clock.Now())
+		if evs := m.expand(); len(evs) != 1 {
+			t.Fatalf("the 2 that failed after the unanswered call made %d events, want 1 (a new notice)", len(evs))
+		}
+		line := func() models.CallGroup {
+			t.Helper()
+			gs, err := m.s.CallGroups(ctx, models.AllOrgs(), 100)
+			if err != nil || len(gs) != 1 {
+				t.Fatalf("call groups = %+v, %v; want Zhao Min's line", gs, err)
+			}
+			return gs[0]
+		}
+		g := line()
+		if g.Calls != 1 || g.Running != 2 || g.Down != 2 || len(g.Devices) != 2 || g.More != 0 || g.Since == nil ||
+			!g.Since.StartedAt.Equal(clock.Now().Add(-time.Minute)) { // the first failure
+			t.Fatalf("the line after the unanswered call: %d calls, %d running, %d down, %d listed, %d more, since %+v; "+
+				"want the new notice's 2 devices", g.Calls, g.Running, g.Down, len(g.Devices), g.More, g.Since)
+		}
+		for _, d := range g.Devices {
+			if d.Outage.ID != m.outageOf(10) && d.Outage.ID != m.outageOf(11) {
+				t.Fatalf("the line lists %s (outage %d), which its call does not cover", d.Device, d.Outage.ID)
+			}
+		}
+		// The unanswered call is on the on-call page's failed list, where
+		// staff put it back.
+		failed, err := m.s.FailedDeliveries(ctx, models.AllOrgs(), t0, 10)
+		if err != nil || len(failed) != 1 || failed[0].Delivery.ID != first.ID || failed[0].Delivery.Status != models.DeliveryNoAnswer {
+			t.Fatalf("failed deliveries = %+v, %v; want the unanswered call", failed, err)
+		}
+		drawn := clock.Now()
+		clock.Advance(30 * time.Second)
+		if err := m.s.RetryDelivery(ctx, m.eng, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		g = line()
+		if g.Calls != 2 || g.Running != 12 || g.Down != 12 || len(g.Devices) != 12 || !g.Since.StartedAt.Equal(t0.Add(-time.Minute)) {
+			t.Fatalf("the line after the call was put back: %d calls, %d running, %d down, %d listed; want 2, 12, 12, 12",
+				g.Calls, g.Running, g.Down, len(g.Devices))
+		}
+		// A page drawn before the call was put back showed 2 devices.
+		_, err = m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, first.ContactID, first.Address, true, "", drawn)
+		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != 10 {
+			t.Fatalf("a call logged from a page drawn before the retry: %v, want refused naming 10 more devices", err)
+		}
+		clock.Advance(30 * time.Second)
+		if n, err := m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, first.ContactID, first.Address, true, "told her of 12 devices", clock.Now()); err != nil || n != 2 {
+			t.Fatalf("LogCalls (answered) = %d, %v", n, err)
+		}
+		var met, other int64
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome = ?", models.ClockEmergencyNotice, models.ClockMet).Count(&met)
+		m.raw.Table("sla_clocks").Where("kind = ? AND outcome <> ?", models.ClockEmergencyNotice, models.ClockMet).Count(&other)
+		if met != 12 || other != 0 {
+			t.Fatalf("after the answered call: %d clocks met, %d not; want 12 and 0", met, other)
 		}
 	})
 }

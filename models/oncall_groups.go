@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -40,13 +41,16 @@ type CallGroup struct {
 	// Clock is the group's most urgent clock: the running one nearest its
 	// deadline, else a stopped one; nil when none.
 	Clock *Clock
-	// Down counts the organization's devices with an open outage, down
-	// since the earliest start (nil when none is open any more).
+	// The line's outages are those its pending calls cover (what the
+	// call tells of), not every outage of its organization: an outage
+	// whose call went unanswered is on the line again once staff put
+	// that call back (RetryDelivery). Down counts their devices still
+	// down, since the earliest start of those (nil when none is open).
 	Down  int
 	Since *Outage
-	// Devices are the organization's first outages (open ones first, by
-	// start), at most GroupDevices and fewer when the page's budget is
-	// spent (see CallGroups); More is how many are not listed.
+	// Devices are the line's first outages (open ones first, by start),
+	// at most GroupDevices and fewer when the page's budget is spent (see
+	// CallGroups); More is how many are not listed.
 	Devices []OnCallOutage
 	More    int
 }
@@ -61,7 +65,7 @@ func pendingCalls(q *gorm.DB, prefix string) *gorm.DB {
 
 // CallGroups lists the pending phone calls that sc sees as one group per
 // organization, contact and number, the most urgent clock first. Each
-// group lists up to GroupDevices of its organization's outages, as long
+// group lists up to GroupDevices of the outages its calls cover, as long
 // as budget (the rows of the whole list) lasts: the most urgent groups
 // get theirs first; budget <= 0 lists none.
 func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGroup, error) {
@@ -112,13 +116,7 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 	}
 	// The outages a pending call is about: its own (a call from before
 	// notices were grouped), or every outage of its notice.
-	calls := func() *gorm.DB {
-		return pendingCalls(sc.apply(db.Table("deliveries d"), "d.org_id"), "d.").Where("d.event = ?", EventOutageOpened)
-	}
-	about := db.Raw("? UNION ALL ?",
-		calls().Select("d.org_id, d.contact_id, d.address, d.outage_id AS oid").Where("d.notice_id = 0 AND d.outage_id <> 0"),
-		calls().Joins("JOIN notice_outages n ON n.notice_id = d.notice_id").
-			Select("d.org_id, d.contact_id, d.address, n.outage_id AS oid").Where("d.notice_id <> 0"))
+	about := callOutages(db, sc, EventOutageOpened)
 	part := "PARTITION BY d.org_id, d.contact_id, d.address"
 	numbered := db.Table("(?) AS d", about).
 		Select("d.org_id, d.contact_id, d.address, c.id AS clock_id, "+
@@ -160,16 +158,9 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 	if err != nil {
 		return nil, wrap(err, "call groups")
 	}
-	down, err := s.devicesDown(ctx, orgIDs)
-	if err != nil {
-		return nil, wrap(err, "call groups")
-	}
 	for i := range out {
 		g := &out[i]
 		g.Contact, g.Org = names[g.ContactID], orgs[g.OrgID]
-		if d, ok := down[g.OrgID]; ok {
-			g.Down, g.Since = d.devices, d.first
-		}
 	}
 	slices.SortStableFunc(out, func(a, b CallGroup) int {
 		if c := runningFirst(a.Clock, b.Clock); c != 0 {
@@ -177,76 +168,136 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 		}
 		return a.Queued.CreatedAt.Compare(b.Queued.CreatedAt)
 	})
-	// The organizations' outages, the most urgent groups first, within
-	// budget; two contacts of one organization list the same outages.
-	want := map[int64]int{}
+	// Each line's own outages (what its call tells of), the most urgent
+	// lines first, within budget.
+	want := map[string]int{}
 	for _, g := range out {
-		if _, seen := want[g.OrgID]; seen || budget <= 0 {
-			continue
+		if budget <= 0 {
+			break
 		}
 		n := min(GroupDevices, budget)
-		want[g.OrgID], budget = n, budget-n
+		want[g.Key()], budget = n, budget-n
 	}
-	listed, err := s.orgOutagesFirst(ctx, want, false)
-	if err != nil {
+	if err := s.callGroupOutages(ctx, sc, out, want); err != nil {
 		return nil, wrap(err, "call groups")
 	}
-	all, err := s.countOnCall(ctx, orgIDs)
+	return out, nil
+}
+
+// callOutages is a subquery of the outages the pending phone calls that
+// sc sees are about, by organization, contact and number (org_id,
+// contact_id, address, oid): a call's own outage (a call from before
+// notices were grouped), or every outage of its notice. events narrows
+// the calls to those events (none: every call).
+func callOutages(db *gorm.DB, sc Scope, events ...string) *gorm.DB {
+	calls := func() *gorm.DB {
+		q := pendingCalls(sc.apply(db.Table("deliveries d"), "d.org_id"), "d.")
+		if len(events) > 0 {
+			q = q.Where("d.event IN ?", events)
+		}
+		return q
+	}
+	return db.Raw("? UNION ALL ?",
+		calls().Select("d.org_id, d.contact_id, d.address, d.outage_id AS oid").Where("d.notice_id = 0 AND d.outage_id <> 0"),
+		calls().Joins("JOIN notice_outages n ON n.notice_id = d.notice_id").
+			Select("d.org_id, d.contact_id, d.address, n.outage_id AS oid").Where("d.notice_id <> 0"))
+}
+
+// callGroupOutages fills each line's devices from the outages its pending
+// calls cover, not from its organization's: Down counts their devices
+// still down and Since is the earliest of those outages; Devices lists the
+// first want[line] of them (open ones first, by start) and More counts the
+// rest. A line says what its call tells of, so that an answered call
+// stops the clocks the line listed and no other.
+func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup, want map[string]int) error {
+	db := s.db.WithContext(ctx)
+	covered := db.Table("(?) AS a", callOutages(db, sc)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
+	type aggRow struct {
+		OrgID     int64
+		ContactID int64
+		Address   string
+		Outages   int
+		Down      int
+	}
+	var aggs []aggRow
+	if err := db.Table("(?) AS k", covered).Joins("JOIN outages o ON o.id = k.oid").
+		Select("k.org_id, k.contact_id, k.address, COUNT(*) AS outages, " +
+			"COUNT(DISTINCT CASE WHEN o.ended_at IS NULL THEN o.device_id END) AS down").
+		Group("k.org_id, k.contact_id, k.address").Scan(&aggs).Error; err != nil {
+		return err
+	}
+	idx := map[string]int{}
+	for i := range out {
+		idx[out[i].Key()] = i
+	}
+	total := map[string]int{}
+	for _, a := range aggs {
+		key := fmt.Sprintf("%d-%d-%s", a.OrgID, a.ContactID, a.Address)
+		if i, ok := idx[key]; ok {
+			out[i].Down, total[key] = a.Down, a.Outages
+		}
+	}
+	part := "PARTITION BY k.org_id, k.contact_id, k.address"
+	numbered := db.Table("(?) AS k", covered).Joins("JOIN outages o ON o.id = k.oid").
+		Select("k.org_id, k.contact_id, k.address, o.id AS outage_id, " +
+			"ROW_NUMBER() OVER (" + part + " ORDER BY CASE WHEN o.ended_at IS NULL THEN 0 ELSE 1 END, o.started_at, o.id) AS n")
+	type numRow struct {
+		OrgID     int64
+		ContactID int64
+		Address   string
+		OutageID  int64
+		N         int
+	}
+	var rs []numRow
+	if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, outage_id, n").
+		Where("n <= ?", GroupDevices).Order("n").Scan(&rs).Error; err != nil {
+		return err
+	}
+	// The first outage of every line (its Since when open), and the
+	// listed ones of the lines within budget.
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, r := range rs {
+		key := fmt.Sprintf("%d-%d-%s", r.OrgID, r.ContactID, r.Address)
+		if (r.N == 1 || r.N <= want[key]) && !seen[r.OutageID] {
+			seen[r.OutageID] = true
+			ids = append(ids, r.OutageID)
+		}
+	}
+	var os []Outage
+	if err := findIn(db, ids, &os, whereID); err != nil {
+		return err
+	}
+	byID := map[int64]*Outage{}
+	for i := range os {
+		byID[os[i].ID] = &os[i]
+	}
+	details, err := s.onCallDetails(ctx, os)
 	if err != nil {
-		return nil, wrap(err, "call groups")
+		return err
+	}
+	detail := map[int64]OnCallOutage{}
+	for _, d := range details {
+		detail[d.Outage.ID] = d
+	}
+	for _, r := range rs {
+		i, ok := idx[fmt.Sprintf("%d-%d-%s", r.OrgID, r.ContactID, r.Address)]
+		if !ok {
+			continue
+		}
+		g := &out[i]
+		if o := byID[r.OutageID]; r.N == 1 && o != nil && o.EndedAt == nil {
+			g.Since = o
+		}
+		if d, ok := detail[r.OutageID]; ok && r.N <= want[g.Key()] {
+			g.Devices = append(g.Devices, d)
+		}
 	}
 	for i := range out {
 		g := &out[i]
-		if n, ok := want[g.OrgID]; ok && n > 0 {
-			g.Devices = listed[g.OrgID]
-		}
-		g.More = max(0, all[g.OrgID]-len(g.Devices))
+		g.More = max(0, total[g.Key()]-len(g.Devices))
 	}
-	return out, nil
-}
-
-type orgDown struct {
-	devices int
-	first   *Outage
-}
-
-// devicesDown counts each organization's devices with an open outage and
-// finds its earliest open outage.
-func (s *Store) devicesDown(ctx context.Context, orgIDs []int64) (map[int64]orgDown, error) {
-	out := map[int64]orgDown{}
-	if len(orgIDs) == 0 {
-		return out, nil
-	}
-	db := s.db.WithContext(ctx)
-	type row struct {
-		OrgID   int64
-		Devices int
-	}
-	var firsts []Outage
-	for chunk := range chunks(slices.Compact(sortedIDs(orgIDs))) {
-		var rs []row
-		if err := db.Model(&Outage{}).Select("org_id, COUNT(DISTINCT device_id) AS devices").
-			Where("ended_at IS NULL AND org_id IN ?", chunk).Group("org_id").Scan(&rs).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			out[r.OrgID] = orgDown{devices: r.Devices}
-		}
-		numbered := db.Model(&Outage{}).Select("id, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY started_at, id) AS n").
-			Where("ended_at IS NULL AND org_id IN ?", chunk)
-		var part []Outage
-		if err := db.Where("id IN (?)", db.Table("(?) AS x", numbered).Select("id").Where("n = 1")).Find(&part).Error; err != nil {
-			return nil, err
-		}
-		firsts = append(firsts, part...)
-	}
-	for i := range firsts {
-		o := &firsts[i]
-		d := out[o.OrgID]
-		d.first = o
-		out[o.OrgID] = d
-	}
-	return out, nil
+	return nil
 }
 
 func sortedIDs(ids []int64) []int64 {
@@ -261,27 +312,6 @@ func onCallSet(db *gorm.DB, prefix string) *gorm.DB {
 	running := db.Session(&gorm.Session{NewDB: true}).Model(&Clock{}).Select("ref_id").
 		Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 	return db.Where("("+prefix+"ended_at IS NULL OR "+prefix+"id IN (?))", running)
-}
-
-// countOnCall counts each organization's outages on the on-call page.
-func (s *Store) countOnCall(ctx context.Context, orgIDs []int64) (map[int64]int, error) {
-	out := map[int64]int{}
-	db := s.db.WithContext(ctx)
-	for chunk := range chunks(slices.Compact(sortedIDs(orgIDs))) {
-		type row struct {
-			OrgID int64
-			N     int
-		}
-		var rs []row
-		if err := onCallSet(db.Model(&Outage{}), "").Select("org_id, COUNT(*) AS n").Where("org_id IN ?", chunk).
-			Group("org_id").Scan(&rs).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			out[r.OrgID] = r.N
-		}
-	}
-	return out, nil
 }
 
 // orgOutagesFirst lists, for each organization of want, its first want[org]
@@ -522,7 +552,14 @@ const callAuditIDs = 1000
 // all in one transaction. The call is audited once, as notify.call_logged
 // naming the delivery IDs (one record per 1,000 of them). It returns how
 // many deliveries it ended; a group with none pending is ErrNotFound.
-func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int64, address string, answered bool, note string) (int, error) {
+//
+// asOf is when the page staff called from was drawn: what they told the
+// contact is what it listed. A call covers no outage staff did not see:
+// when an outage joined one of the line's notices after asOf, or one of
+// its pending calls was queued (or put back) after asOf, nothing is
+// logged and the result is a validation error on "as_of" naming how many
+// devices the page did not show (CallListChanged).
+func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int64, address string, answered bool, note string, asOf time.Time) (int, error) {
 	result := DeliveryNoAnswer
 	if answered {
 		result = DeliveryAnswered
@@ -548,6 +585,11 @@ func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int6
 		}
 		if len(ds) == 0 {
 			return ErrNotFound
+		}
+		if later, err := coveredSince(tx, ds, asOf); err != nil {
+			return err
+		} else if later > 0 {
+			return CallListChanged(later)
 		}
 		// Outages in ascending order, the order every re-derivation takes.
 		slices.SortStableFunc(ds, func(a, b Delivery) int {
@@ -576,4 +618,61 @@ func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int6
 		return nil
 	})
 	return n, wrap(err, "log calls")
+}
+
+// CallListChanged is the refusal of a call logged from a page drawn before
+// n more devices joined what the call covers.
+func CallListChanged(n int) error { return Invalid("as_of", "error.call_list_changed", n) }
+
+// coveredSince counts the outages the call deliveries ds cover that staff
+// could not have seen on a page drawn at asOf: those that joined one of
+// their notices (or a storm summary's merged notices) after asOf, and
+// every outage of a delivery queued after asOf or put back after it (a
+// retried call: it has attempts, and next_attempt_at is when it was put
+// back). A delivery of one outage (from before notices were grouped)
+// covers its own outage.
+func coveredSince(tx *gorm.DB, ds []Delivery, asOf time.Time) (int, error) {
+	later := map[int64]bool{}
+	var fresh, old []int64
+	for _, d := range ds {
+		isNew := d.CreatedAt.After(asOf) || (d.Attempts > 0 && d.NextAttemptAt.After(asOf))
+		switch {
+		case d.NoticeID == 0 && d.OutageID != 0:
+			if isNew {
+				later[d.OutageID] = true
+			}
+		case isNew:
+			fresh = append(fresh, d.ID)
+		default:
+			old = append(old, d.ID)
+		}
+	}
+	notices := func(ids []int64) *gorm.DB {
+		return tx.Session(&gorm.Session{NewDB: true}).Model(&Delivery{}).Select("notice_id").
+			Where("(id IN ? OR merged_into IN ?) AND notice_id <> 0", ids, ids)
+	}
+	add := func(ids []int64, joinedAfter bool) error {
+		for chunk := range chunks(ids) {
+			q := tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{}).Distinct("outage_id").
+				Where("notice_id IN (?)", notices(chunk))
+			if joinedAfter {
+				q = q.Where("joined_at > ?", asOf)
+			}
+			var oids []int64
+			if err := q.Pluck("outage_id", &oids).Error; err != nil {
+				return err
+			}
+			for _, id := range oids {
+				later[id] = true
+			}
+		}
+		return nil
+	}
+	if err := add(fresh, false); err != nil {
+		return 0, err
+	}
+	if err := add(old, true); err != nil {
+		return 0, err
+	}
+	return len(later), nil
 }

@@ -140,10 +140,10 @@ func TestCallGroupsInAStorm(t *testing.T) {
 		t.Run("one logged call ends every pending call of the line and stops every clock, met", func(t *testing.T) {
 			clock.Advance(2 * time.Minute)
 			eng := models.UserActor(fx.Engineer, "10.0.0.9")
-			if _, err := s.LogCalls(ctx, eng, fx.OrgB.ID, zhao.ID, z.Address, true, "x"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.LogCalls(ctx, eng, fx.OrgB.ID, zhao.ID, z.Address, true, "x", clock.Now()); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("another organization's line: %v, want not found", err)
 			}
-			got, err := s.LogCalls(ctx, eng, fx.OrgA.ID, zhao.ID, z.Address, true, "told her: every server of hall 2 is down")
+			got, err := s.LogCalls(ctx, eng, fx.OrgA.ID, zhao.ID, z.Address, true, "told her: every server of hall 2 is down", clock.Now())
 			if err != nil || got != 1 {
 				t.Fatalf("LogCalls = %d, %v; want the notice's one call", got, err)
 			}
@@ -169,12 +169,12 @@ func TestCallGroupsInAStorm(t *testing.T) {
 				*evs[0].ActorID != fx.Engineer.ID {
 				t.Fatalf("call audit = %+v, %v, want one record of the notice's call", evs, err)
 			}
-			if _, err := s.LogCalls(ctx, eng, fx.OrgA.ID, zhao.ID, z.Address, true, ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.LogCalls(ctx, eng, fx.OrgA.ID, zhao.ID, z.Address, true, "", clock.Now()); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("logging the ended line again: %v, want not found", err)
 			}
 			// An unanswered call to the contact who may not authorize ends
 			// their calls and stops nothing.
-			if got, err := s.LogCalls(ctx, eng, fx.OrgA.ID, qian.ID, by[qian.ID].Address, false, "no answer"); err != nil || got != 1 {
+			if got, err := s.LogCalls(ctx, eng, fx.OrgA.ID, qian.ID, by[qian.ID].Address, false, "no answer", clock.Now()); err != nil || got != 1 {
 				t.Fatalf("LogCalls (Qian) = %d, %v", got, err)
 			}
 		})

@@ -190,6 +190,10 @@ func callGroupTask(ctx context.Context, g models.CallGroup) string {
 	return T(ctx, "oncall.group_call", g.Org, name, ChannelNoun(ctx, g.Channel), ShowAddress(g.Channel, g.Address))
 }
 
+// AsOf is the as_of of a call form: when its page was drawn, in Unix
+// milliseconds; a call logged from it covers only what the page showed.
+func AsOf(now time.Time) string { return strconv.FormatInt(now.UnixMilli(), 10) }
+
 // callGroupDown says how many of the organization's devices are down and
 // since when, or that none is down any more.
 func callGroupDown(ctx context.Context, g models.CallGroup, now time.Time) string {
