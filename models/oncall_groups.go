@@ -169,14 +169,20 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 		return a.Queued.CreatedAt.Compare(b.Queued.CreatedAt)
 	})
 	// Each line's own outages (what its call tells of), the most urgent
-	// lines first, within budget.
-	want := map[string]int{}
+	// lines first, within budget: charged once per organization, as its
+	// contacts' lines mostly cover the same notices.
+	want, perOrg := map[string]int{}, map[int64]int{}
 	for _, g := range out {
-		if budget <= 0 {
-			break
+		n, seen := perOrg[g.OrgID]
+		if !seen {
+			n = 0
+			if budget > 0 {
+				n = min(GroupDevices, budget)
+				budget -= n
+			}
+			perOrg[g.OrgID] = n
 		}
-		n := min(GroupDevices, budget)
-		want[g.Key()], budget = n, budget-n
+		want[g.Key()] = n
 	}
 	if err := s.callGroupOutages(ctx, sc, out, want); err != nil {
 		return nil, wrap(err, "call groups")
