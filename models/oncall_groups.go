@@ -592,6 +592,16 @@ func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int6
 		if len(ds) == 0 {
 			return ErrNotFound
 		}
+		// The line's notices are locked first (by key, ascending), so no
+		// outage joins one between this check and its seal, and the check
+		// reads their members with a locking read (the latest committed).
+		for chunk := range chunks(ids) {
+			if err := forUpdate(tx.Model(&Notice{})).Select("id").Where("id IN (?)", tx.Session(&gorm.Session{NewDB: true}).
+				Model(&Delivery{}).Select("notice_id").Where("(id IN ? OR merged_into IN ?) AND notice_id <> 0", chunk, chunk)).
+				Order("id").Find(&[]Notice{}).Error; err != nil {
+				return err
+			}
+		}
 		if later, err := coveredSince(tx, ds, asOf); err != nil {
 			return err
 		} else if later > 0 {
@@ -659,7 +669,7 @@ func coveredSince(tx *gorm.DB, ds []Delivery, asOf time.Time) (int, error) {
 	}
 	add := func(ids []int64, joinedAfter bool) error {
 		for chunk := range chunks(ids) {
-			q := tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{}).Distinct("outage_id").
+			q := forUpdate(tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{})).
 				Where("notice_id IN (?)", notices(chunk))
 			if joinedAfter {
 				q = q.Where("joined_at > ?", asOf)
