@@ -66,6 +66,13 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
 		return err
 	}
+	vm.MissedTotal = int64(len(vm.Missed))
+	if len(vm.Missed) > homeShown {
+		if vm.MissedTotal, err = h.store.CountMissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
+			return err
+		}
+		vm.Missed = vm.Missed[:homeShown]
+	}
 	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.loc)
 	if err != nil {
 		return err
@@ -83,7 +90,7 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	return h.render(c, fiber.StatusOK, views.HomePage(vm))
 }
 
-// homeShown bounds the outages and the devices a customer's home lists,
+// homeShown bounds the outages, missed clocks and devices a customer's home lists,
 // so that the page stays small when thousands of devices are down.
 const homeShown = 20
 

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ func TestCustomerHomeInAStormListsTheFirstFew(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		fx := e.fx
 		const n = 60
+		stormContact(t, e.store, fx.OrgA.ID, "Zhao Min", "138 0013 8000")
 		t0 := e.clock.Now()
 		stormOrg(t, e.store, fx.OrgA, "a", n, t0)
 		e.clock.Advance(6 * time.Minute)
@@ -39,5 +41,24 @@ func TestCustomerHomeInAStormListsTheFirstFew(t *testing.T) {
 			t.Errorf("%d devices in the month's availability, want 20", got)
 		}
 		t.Logf("customer home with %d devices down: %d bytes", n, len(r.Body))
+
+		// Nobody called: every clock is missed. The home lists the first
+		// 20 misses and counts them all; the contacts page the newest 50.
+		e.clock.Advance(15 * time.Minute)
+		if swept, err := e.store.SweepClocks(t.Context()); err != nil || swept != n {
+			t.Fatalf("swept %d clocks, %v; want %d", swept, err, n)
+		}
+		r = e.as(t, fx.CustA).get("/")
+		wantBody(t, r, zh("home.missed_title", n), zh("home.missed_more", n-20), `href="/contacts#outcomes-h"`)
+		missed := regexp.MustCompile(`(?s)id="home-missed".*?</section>`).FindString(r.Body)
+		if got := strings.Count(missed, "<tr"); got != 20+1 {
+			t.Errorf("%d rows in the missed clocks (with the head), want 20 and the head", got)
+		}
+		r = e.as(t, fx.CustA).get("/contacts")
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, zh("contacts.outcomes_more", n-50))
+		if got := len(regexp.MustCompile(`<li id="outcome-\d+"`).FindAllString(r.Body, -1)); got != 50 {
+			t.Errorf("%d missed notices on the contacts page, want the newest 50", got)
+		}
 	})
 }

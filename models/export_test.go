@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -84,4 +85,18 @@ func SetResultsPerInsert(n int) func() {
 	was := resultsPerInsert
 	resultsPerInsert = n
 	return func() { resultsPerInsert = was }
+}
+
+// SetIncidentCauseChunk sets how many outages one transaction of
+// SetIncidentCause changes, and returns a func that puts it back.
+func SetIncidentCauseChunk(n int) func() {
+	was := incidentCauseChunk
+	incidentCauseChunk = n
+	return func() { incidentCauseChunk = was }
+}
+
+// JoinIncident is joinIncident: inc as read by a detection pass, perhaps
+// resolved since.
+func JoinIncident(ctx context.Context, s *Store, inc *Incident, window time.Duration) (bool, error) {
+	return s.joinIncident(ctx, inc, window)
 }

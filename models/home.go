@@ -114,17 +114,33 @@ type MissedClock struct {
 	Request   *OperationRequest // the request, for a first-feedback clock
 }
 
+// missedClocks selects orgID's missed emergency-notice and first-feedback
+// clocks whose deadline fell in [from, to).
+func missedClocks(db *gorm.DB, orgID int64, from, to time.Time) *gorm.DB {
+	utc(&from, &to)
+	return db.Model(&Clock{}).Where("org_id = ? AND outcome = ? AND kind IN ? AND deadline_at >= ? AND deadline_at < ?", orgID, ClockMissed,
+		[]string{ClockEmergencyNotice, ClockOperationFeedback}, from, to)
+}
+
+// CountMissedClocks counts what MissedClocks lists, without its bound.
+func (s *Store) CountMissedClocks(ctx context.Context, sc Scope, orgID int64, from, to time.Time) (int64, error) {
+	if !sc.Allows(orgID) {
+		return 0, wrap(ErrNotFound, "count missed clocks")
+	}
+	var n int64
+	err := missedClocks(s.db.WithContext(ctx), orgID, from, to).Count(&n).Error
+	return n, wrap(err, "count missed clocks")
+}
+
 // MissedClocks lists the missed emergency-notice and first-feedback clocks
 // of orgID whose deadline fell in [from, to), oldest first.
 func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, to time.Time) ([]MissedClock, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "missed clocks")
 	}
-	utc(&from, &to)
 	db := s.db.WithContext(ctx)
 	var cs []Clock
-	if err := db.Where("org_id = ? AND outcome = ? AND kind IN ? AND deadline_at >= ? AND deadline_at < ?", orgID, ClockMissed,
-		[]string{ClockEmergencyNotice, ClockOperationFeedback}, from, to).Order("deadline_at, id").Limit(500).Find(&cs).Error; err != nil {
+	if err := missedClocks(db, orgID, from, to).Order("deadline_at, id").Limit(500).Find(&cs).Error; err != nil {
 		return nil, wrap(err, "missed clocks")
 	}
 	if len(cs) == 0 {

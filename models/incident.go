@@ -7,7 +7,9 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -156,8 +158,9 @@ type burstRow struct {
 }
 
 // DetectIncident runs one round of incident detection (the dispatcher's
-// pass calls it): while an incident is open, the outages that started
-// since its start and are in no incident join it; otherwise, when the
+// pass calls it): while an incident is open, the outages in no incident
+// that start within the window of its latest member's start join it
+// (joinIncident); otherwise, when the
 // outages that started in the last IncidentLookback and are in no
 // incident hold a burst that meets the rules, an incident opens with
 // them. It returns the open incident (nil when none) and whether this
@@ -171,7 +174,8 @@ func (s *Store) DetectIncident(ctx context.Context, rules IncidentRules) (*Incid
 		return nil, false, wrap(err, "detect incident")
 	}
 	if inc != nil {
-		if _, err := s.joinIncident(ctx, inc); err != nil {
+		open, err := s.joinIncident(ctx, inc, rules.Window)
+		if err != nil || !open {
 			return nil, false, wrap(err, "detect incident")
 		}
 		return inc, false, nil
@@ -190,8 +194,8 @@ func (s *Store) DetectIncident(ctx context.Context, rules IncidentRules) (*Incid
 		return nil, false, nil
 	}
 	var monitored int64
-	if agg.Devices >= IncidentMinDevices {
-		if err := db.Model(&Check{}).Where("enabled = ?", true).Distinct("device_id").Count(&monitored).Error; err != nil {
+	if agg.Orgs < rules.Orgs && agg.Devices >= IncidentMinDevices {
+		if monitored, err = s.monitoredDevices(db); err != nil {
 			return nil, false, wrap(err, "detect incident")
 		}
 	}
@@ -234,7 +238,8 @@ func (s *Store) DetectIncident(ctx context.Context, rules IncidentRules) (*Incid
 			return nil, false, wrap(err, "detect incident")
 		}
 	}
-	if _, err := s.joinIncident(ctx, inc); err != nil {
+	open, err := s.joinIncident(ctx, inc, rules.Window)
+	if err != nil || !open {
 		return nil, false, wrap(err, "detect incident")
 	}
 	return inc, opened, nil
@@ -265,6 +270,35 @@ func findBurst(rows []burstRow, rules IncidentRules, monitored int64) (time.Time
 	return time.Time{}, false
 }
 
+// monitoredMemo keeps the count of monitored devices for detection.
+type monitoredMemo struct {
+	mu sync.Mutex
+	at time.Time
+	n  int64
+}
+
+// monitoredMemoFor is how long detection reuses the count of monitored
+// devices: a minute of checks added or disabled moves a percentage little.
+const monitoredMemoFor = time.Minute
+
+// monitoredDevices is the number of devices with an enabled check, read
+// at most once a minute (detection asks every pass while a burst lasts).
+func (s *Store) monitoredDevices(db *gorm.DB) (int64, error) {
+	m := s.monitored
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := s.now()
+	if !m.at.IsZero() && now.Sub(m.at) < monitoredMemoFor && !now.Before(m.at) {
+		return m.n, nil
+	}
+	var n int64
+	if err := db.Model(&Check{}).Where("enabled = ?", true).Distinct("device_id").Count(&n).Error; err != nil {
+		return 0, err
+	}
+	m.at, m.n = now, n
+	return n, nil
+}
+
 func (s *Store) openIncident(db *gorm.DB) (*Incident, error) {
 	var inc Incident
 	err := db.Where("open_key = ?", incidentOpenKey).Take(&inc).Error
@@ -277,27 +311,72 @@ func (s *Store) openIncident(db *gorm.DB) (*Incident, error) {
 	return &inc, nil
 }
 
-// joinIncident puts the outages that started since inc's start and are
-// in no incident into inc. The candidates are read without locks (the
-// prober keeps writing outages), then inserted 200 a statement; an outage
-// another instance put in first is skipped.
-func (s *Store) joinIncident(ctx context.Context, inc *Incident) (int, error) {
+// joinIncident puts into inc the outages in no incident that start
+// within window of its latest member's start (from its own start while it
+// has none), and again from the new latest until none is left: a rolling
+// burst, so that an incident left open does not take in every later
+// outage of any organization, and the scan stays bounded by the burst.
+// The candidates are read without locks (the prober keeps writing
+// outages), then inserted 200 a statement in a transaction that holds the
+// incident's row and finds it still open (ResolveIncident locks it too);
+// an outage another instance put in first is skipped. It reports whether
+// inc was still open.
+func (s *Store) joinIncident(ctx context.Context, inc *Incident, window time.Duration) (bool, error) {
 	db := s.db.WithContext(ctx)
-	var rows []IncidentOutage
-	if err := db.Model(&Outage{}).Select("id AS outage_id, ? AS incident_id, org_id, device_id", inc.ID).
-		Where("outages.started_at >= ? AND NOT EXISTS (SELECT 1 FROM incident_outages x WHERE x.outage_id = outages.id)", inc.StartedAt).
-		Order("id").Scan(&rows).Error; err != nil {
-		return 0, err
+	var starts []time.Time
+	if err := db.Table("incident_outages x").Joins("JOIN outages o ON o.id = x.outage_id").Where("x.incident_id = ?", inc.ID).
+		Order("o.started_at DESC").Limit(1).Pluck("o.started_at", &starts).Error; err != nil {
+		return false, err
 	}
-	for i := range rows {
-		rows[i].IncidentID = inc.ID
+	latest := inc.StartedAt
+	if len(starts) == 1 && starts[0].After(latest) {
+		latest = starts[0]
 	}
-	for chunk := range chunksOf(rows, 200) {
-		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&chunk).Error; err != nil {
-			return 0, err
+	for {
+		from := latest.Add(-window)
+		if from.Before(inc.StartedAt) {
+			from = inc.StartedAt
 		}
+		var rows []burstRow
+		if err := db.Model(&Outage{}).Select("id, org_id, device_id, started_at").
+			Where("outages.started_at >= ? AND outages.started_at <= ? AND NOT EXISTS (SELECT 1 FROM incident_outages x WHERE x.outage_id = outages.id)",
+				from, latest.Add(window)).Order("id").Scan(&rows).Error; err != nil {
+			return false, err
+		}
+		if len(rows) == 0 {
+			return true, nil
+		}
+		joins := make([]IncidentOutage, len(rows))
+		next := latest
+		for i, r := range rows {
+			joins[i] = IncidentOutage{OutageID: r.ID, IncidentID: inc.ID, OrgID: r.OrgID, DeviceID: r.DeviceID}
+			if r.StartedAt.After(next) {
+				next = r.StartedAt
+			}
+		}
+		open := false
+		if err := s.tx(ctx, func(tx *gorm.DB) error {
+			var cur Incident
+			if err := forUpdate(tx).Select("id", "state").First(&cur, inc.ID).Error; err != nil {
+				return notFound(err)
+			}
+			if open = cur.State == IncidentOpen; !open {
+				return nil
+			}
+			for chunk := range chunksOf(joins, 200) {
+				if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&chunk).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil || !open {
+			return false, err
+		}
+		if !next.After(latest) {
+			return true, nil
+		}
+		latest = next
 	}
-	return len(rows), nil
 }
 
 // chunksOf yields xs n at a time.
@@ -311,17 +390,6 @@ func chunksOf[T any](xs []T, n int) func(func([]T) bool) {
 			xs = xs[k:]
 		}
 	}
-}
-
-// OpenIncidentID is the open incident's ID, or 0: the staff banner.
-// Read with the session (LookupSession), so it costs no statement of its
-// own; this is for callers without a session.
-func (s *Store) OpenIncidentID(ctx context.Context) (int64, error) {
-	inc, err := s.openIncident(s.db.WithContext(ctx))
-	if err != nil || inc == nil {
-		return 0, wrap(err, "open incident")
-	}
-	return inc.ID, nil
 }
 
 // GetIncident returns an incident. Incidents span organizations: only
@@ -537,16 +605,19 @@ func (s *Store) ResolveIncident(ctx context.Context, actor Actor, id int64) erro
 }
 
 // incidentCauseChunk is how many outages one transaction of
-// SetIncidentCause changes: their rows stay locked until it commits.
-const incidentCauseChunk = 500
+// SetIncidentCause changes: their rows stay locked until it commits. A
+// variable so that a test can lower it (SetIncidentCauseChunk).
+var incidentCauseChunk = 500
 
 // SetIncidentCause sets one cause for every outage of an incident, each
 // exactly as SetOutageCause would (the outage's own cause; its cause
 // spans stay; its missed notice re-derived, a force-majeure cause waiving
 // it). The outages go 500 to a transaction, locked in ascending ID as a
-// single change locks one; the incident's own record and its one audit
-// record commit with the last chunk. Run again, it sets the same cause
-// again, so an interrupted run is finished by repeating it.
+// single change locks one; each transaction writes its own
+// incident.cause_set record naming its outages and their previous
+// causes, and the last one also the incident's own cause. Run again, it
+// sets the same cause again, so an interrupted run is finished by
+// repeating it, and every outage it changed is named by a record.
 func (s *Store) SetIncidentCause(ctx context.Context, actor Actor, id int64, cause Cause, note string) (int, error) {
 	note, err := checkWholeCause(cause, note)
 	if err != nil {
@@ -557,7 +628,6 @@ func (s *Store) SetIncidentCause(ctx context.Context, actor Actor, id int64, cau
 		Pluck("outage_id", &ids).Error; err != nil {
 		return 0, wrap(err, "set incident cause")
 	}
-	previous := map[Cause]int{}
 	parts := [][]int64{}
 	for c := range chunksOf(ids, incidentCauseChunk) {
 		parts = append(parts, c)
@@ -567,15 +637,16 @@ func (s *Store) SetIncidentCause(ctx context.Context, actor Actor, id int64, cau
 	}
 	for i, part := range parts {
 		last := i == len(parts)-1
-		var prev map[Cause]int
 		err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
-			prev = map[Cause]int{}
 			var inc Incident
+			q := tx
 			if last {
-				if err := forUpdate(tx).First(&inc, id).Error; err != nil {
-					return notFound(err)
-				}
+				q = forUpdate(tx)
 			}
+			if err := q.First(&inc, id).Error; err != nil {
+				return notFound(err)
+			}
+			prev := map[string]Cause{}
 			var b auditBatch
 			if err := s.setCauseOfOutages(tx, actor, part, cause, note, prev, &b); err != nil {
 				return err
@@ -583,25 +654,19 @@ func (s *Store) SetIncidentCause(ctx context.Context, actor Actor, id int64, cau
 			if err := s.writeAudits(tx, &b); err != nil {
 				return err
 			}
-			if !last {
-				return nil
+			detail := map[string]any{"cause": cause, "note": note, "outages": len(part), "previous": prev,
+				"part": i + 1, "parts": len(parts)}
+			if last {
+				if err := tx.Model(&inc).Updates(map[string]any{"cause": cause, "cause_note": note, "cause_set_by": actor.UserID,
+					"updated_at": s.now()}).Error; err != nil {
+					return err
+				}
+				detail["previous_cause"], detail["total"] = inc.Cause, len(ids)
 			}
-			if err := tx.Model(&inc).Updates(map[string]any{"cause": cause, "cause_note": note, "cause_set_by": actor.UserID,
-				"updated_at": s.now()}).Error; err != nil {
-				return err
-			}
-			all := maps.Clone(previous)
-			for k, v := range prev {
-				all[k] += v
-			}
-			return s.audit(tx, actor, AuditIncidentCause, "incident", &inc.ID, nil,
-				map[string]any{"cause": cause, "note": note, "previous_cause": inc.Cause, "outages": len(ids), "previous": all})
+			return s.audit(tx, actor, AuditIncidentCause, "incident", &inc.ID, nil, detail)
 		})
 		if err != nil {
 			return 0, fmt.Errorf("models: set cause of incident %d: %w", id, err)
-		}
-		for k, v := range prev {
-			previous[k] += v
 		}
 	}
 	return len(ids), nil
@@ -610,8 +675,8 @@ func (s *Store) SetIncidentCause(ctx context.Context, actor Actor, id int64, cau
 // setCauseOfOutages gives the outages ids (ascending) their own cause
 // as ChangeOutageCause does for one: rows locked in ID order, then the
 // missed notices' days re-derived in ascending order (by day, then
-// organization). prev counts the causes replaced.
-func (s *Store) setCauseOfOutages(tx *gorm.DB, actor Actor, ids []int64, cause Cause, note string, prev map[Cause]int, b *auditBatch) error {
+// organization). prev records each outage's replaced cause by its ID.
+func (s *Store) setCauseOfOutages(tx *gorm.DB, actor Actor, ids []int64, cause Cause, note string, prev map[string]Cause, b *auditBatch) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -628,7 +693,7 @@ func (s *Store) setCauseOfOutages(tx *gorm.DB, actor Actor, ids []int64, cause C
 	days := map[orgDay]bool{}
 	for i := range locked {
 		o := &locked[i]
-		prev[o.Cause]++
+		prev[strconv.FormatInt(o.ID, 10)] = o.Cause
 		if err := setOwnCause(tx, actor, o, cause, note); err != nil {
 			return err
 		}

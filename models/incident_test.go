@@ -524,3 +524,185 @@ func TestIncidentThresholds(t *testing.T) {
 		}
 	})
 }
+
+// addFailingOrg makes an organization with one monitored device and an
+// authorized contact, whose device fails at at (confirmed 30 s later).
+func (w *incidentWorld) addFailingOrg(t *testing.T, slug string, at time.Time) *models.Organization {
+	t.Helper()
+	ctx := context.Background()
+	sys := models.SystemActor("test")
+	o, err := w.s.CreateOrg(ctx, sys, models.OrgInput{Slug: slug, Name: "Org " + slug})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.s.CreateDevice(ctx, sys, models.DeviceInput{OrgID: o.ID, Name: slug + "-srv", Address: fmt.Sprintf("10.%d.9.1", o.ID%250)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.s.AddCheck(ctx, sys, o.ID, d.ID, models.CheckInput{Kind: models.KindICMP, Target: d.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.CreateContact(ctx, sys, o.ID, models.ContactInput{Name: "Owner of " + slug, Email: "owner@" + slug + ".test",
+		Channels: []models.Channel{models.ChannelEmail}, MayAuthorize: true, Passphrase: "blue harbour 42"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.RecordResults(ctx, []models.ProbeResult{{CheckID: c.ID, At: at, Reason: models.ReasonTimeout},
+		{CheckID: c.ID, At: at.Add(30 * time.Second), Reason: models.ReasonTimeout}}); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// An open incident takes in a rolling burst, not every later outage:
+// an outage that starts within the window of its latest member's start
+// joins (even past a window after the incident's own start), and one
+// after it too; an outage two hours later does not, and its organization
+// gets neither the update nor the banner. A detection pass that read the
+// incident before staff resolved it adds nothing to it. (Before: the late
+// outage joined, got the update and the banner; the stale pass joined
+// outages to the resolved incident.)
+func TestIncidentJoinsARollingBurstWhileOpen(t *testing.T) {
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newIncidentWorld(t, db)
+			s := w.s
+			inc, opened, err := s.DetectIncident(ctx, models.IncidentRules{})
+			if err != nil || !opened {
+				t.Fatalf("detect: %+v %v %v", inc, opened, err)
+			}
+			members := func() (orgs, outages int) {
+				t.Helper()
+				d, err := s.GetIncidentDetail(ctx, models.AllOrgs(), inc.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d.Incident.Orgs, d.Incident.Outages
+			}
+			// The latest member started at orgStart(0), 23.6 s after the
+			// incident: 50 s after it is past the incident's first window
+			// but within the latest member's.
+			near := w.addFailingOrg(t, "near", w.orgStart(0).Add(50*time.Second))
+			nearer := w.addFailingOrg(t, "nearer", w.orgStart(0).Add(100*time.Second))
+			w.clock.Advance(2 * time.Hour)
+			late := w.addFailingOrg(t, "late", w.clock.Now())
+			w.clock.Advance(time.Minute)
+			if got, _, err := s.DetectIncident(ctx, models.IncidentRules{}); err != nil || got == nil || got.ID != inc.ID {
+				t.Fatalf("detect again: %+v, %v", got, err)
+			}
+			if orgs, outages := members(); orgs != incidentOrgs+2 || outages != 2*incidentOrgs+2 {
+				t.Fatalf("incident holds %d organizations, %d outages; want %d, %d (the burst and the two near ones, not the late one)",
+					orgs, outages, incidentOrgs+2, 2*incidentOrgs+2)
+			}
+			u, err := s.PostIncidentUpdate(ctx, w.eng, inc.ID, "Upstream link down.", "en")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []*models.Organization{near, nearer} {
+				if n, err := s.CustomerIncidentNotice(ctx, models.OrgScope(o.ID), o.ID); err != nil || n == nil || n.Body != u.Body {
+					t.Errorf("%s: banner %+v, %v", o.Slug, n, err)
+				}
+			}
+			if n, err := s.CustomerIncidentNotice(ctx, models.OrgScope(late.ID), late.ID); err != nil || n != nil {
+				t.Errorf("the late organization's banner: %+v, %v", n, err)
+			}
+			if _, err := s.GetIncidentUpdateFacts(ctx, models.AllOrgs(), late.ID, u.ID, 0); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("the late organization's update facts: %v", err)
+			}
+			evs, err := s.ClaimEvents(ctx, "t", time.Minute, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, ev := range evs {
+				if ev.Kind == models.EventIncidentUpdate {
+					n++
+					if ev.OrgID == late.ID {
+						t.Errorf("the update was queued for the late organization")
+					}
+				}
+			}
+			if n != incidentOrgs+2 {
+				t.Errorf("%d update events, want %d", n, incidentOrgs+2)
+			}
+
+			// A pass read the incident open; staff resolve it; an outage
+			// starts within its window: the pass adds nothing.
+			stale := *inc
+			if err := s.ResolveIncident(ctx, w.eng, inc.ID); err != nil {
+				t.Fatal(err)
+			}
+			w.addFailingOrg(t, "racer", w.orgStart(0).Add(110*time.Second))
+			open, err := models.JoinIncident(ctx, s, &stale, models.DefaultIncidentWindow)
+			if err != nil || open {
+				t.Errorf("join into the resolved incident: open %v, %v", open, err)
+			}
+			if orgs, outages := members(); orgs != incidentOrgs+2 || outages != 2*incidentOrgs+2 {
+				t.Errorf("the resolved incident holds %d organizations, %d outages: it took in an outage", orgs, outages)
+			}
+		})
+	}
+}
+
+// Setting the incident's cause in several transactions: each writes
+// its own incident.cause_set record naming its outages and their previous
+// causes, so that a run stopped half way leaves no outage changed without
+// a record. (Before: one record, with the last chunk, naming no outage.)
+func TestIncidentCauseAuditedWithEachChunk(t *testing.T) {
+	defer models.SetIncidentCauseChunk(50)()
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newIncidentWorld(t, db)
+			s := w.s
+			inc, _, err := s.DetectIncident(ctx, models.IncidentRules{})
+			if err != nil || inc == nil {
+				t.Fatalf("detect: %+v, %v", inc, err)
+			}
+			n, err := s.SetIncidentCause(ctx, w.eng, inc.ID, models.CauseProviderNetwork, "core switch")
+			if err != nil || n != 2*incidentOrgs {
+				t.Fatalf("set cause: %d, %v", n, err)
+			}
+			recs := auditOf(t, s, models.AuditIncidentCause)
+			if len(recs) != 3 { // 120 outages, 50 a transaction
+				t.Fatalf("%d incident.cause_set records, want 3", len(recs))
+			}
+			named := map[string]string{}
+			withIncident := 0
+			for _, r := range recs {
+				d := detailOf(t, r)
+				prev, _ := d["previous"].(map[string]any)
+				if len(prev) == 0 || d["outages"] != float64(len(prev)) {
+					t.Errorf("record %s names outages %v", r.Detail[:min(len(r.Detail), 200)], prev)
+				}
+				for id, c := range prev {
+					if _, dup := named[id]; dup {
+						t.Errorf("outage %s named twice", id)
+					}
+					named[id], _ = c.(string)
+				}
+				if _, ok := d["previous_cause"]; ok {
+					withIncident++
+				}
+			}
+			if withIncident != 1 {
+				t.Errorf("%d records carry the incident's previous cause, want 1", withIncident)
+			}
+			for i, o := range w.orgs {
+				for _, c := range w.checks[i] {
+					ou := w.outageOf(t, o.ID, c)
+					if ou.Cause != models.CauseProviderNetwork {
+						t.Fatalf("outage %d cause %s", ou.ID, ou.Cause)
+					}
+					if got := named[fmt.Sprint(ou.ID)]; got != string(models.CauseUnknown) {
+						t.Errorf("outage %d: named with previous cause %q, want %q", ou.ID, got, models.CauseUnknown)
+					}
+				}
+			}
+			if len(named) != 2*incidentOrgs {
+				t.Errorf("%d outages named, want %d", len(named), 2*incidentOrgs)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -90,18 +91,66 @@ func noticeOf(ev OutboxEvent) (noticePayload, bool) {
 	return p, true
 }
 
-// noticeJoiner remembers, within one RecordResults transaction, the notice
-// each organization's outages joined: its row is locked until commit, so
-// it cannot be sealed meanwhile and needs no second look. The memberships
-// are written together at the end (flush), 200 rows a statement.
+// noticeJoiner gathers, within one RecordResults transaction, the outages
+// to tell of, and joins them to notices at its end (joinNotices): the
+// organizations' rows are locked there in ascending ID, as every joiner
+// takes them, so two transactions whose batches touch the same
+// organizations in different orders wait for each other instead of in a
+// cycle. It remembers the notice each organization's outages joined: its
+// row is locked until commit, so it cannot be sealed meanwhile and needs
+// no second look. The memberships are written together (200 rows a
+// statement) after the joins.
 type noticeJoiner struct {
+	pending []noticeJoin
 	notices map[[2]any]int64 // (organization, kind) → notice; (organization, "org") → 1 once locked
 	opened  map[int64]int64  // outage → the opened notice it joined in this transaction
 	rows    []NoticeOutage
 }
 
+// noticeJoin is an outage to tell of: confirmed (NoticeOpened) or ended
+// (NoticeClosed) at at.
+type noticeJoin struct {
+	kind     string
+	orgID    int64
+	outageID int64
+	at       time.Time
+}
+
 func newNoticeJoiner() *noticeJoiner {
 	return &noticeJoiner{notices: map[[2]any]int64{}, opened: map[int64]int64{}}
+}
+
+// open notes outage o confirmed at at: it joins the organization's
+// gathering notice, or a new one, at the end of the transaction.
+func (nj *noticeJoiner) open(o *Outage, at time.Time) {
+	nj.pending = append(nj.pending, noticeJoin{kind: NoticeOpened, orgID: o.OrgID, outageID: o.ID, at: at})
+}
+
+// recovered notes outage o ended at at (noticeRecovery, at the end of the
+// transaction, decides how it is told).
+func (nj *noticeJoiner) recovered(o *Outage, at time.Time) {
+	nj.pending = append(nj.pending, noticeJoin{kind: NoticeClosed, orgID: o.OrgID, outageID: o.ID, at: at})
+}
+
+// joinNotices tells of the outages gathered, organization by organization in
+// ascending ID, each organization's in the order they were noted (an
+// outage confirmed and ended in one batch is opened before its recovery,
+// which its opened notice then lists), and writes the memberships.
+func (s *Store) joinNotices(tx *gorm.DB, nj *noticeJoiner) error {
+	slices.SortStableFunc(nj.pending, func(a, b noticeJoin) int { return cmp.Compare(a.orgID, b.orgID) })
+	for _, j := range nj.pending {
+		var err error
+		if j.kind == NoticeOpened {
+			err = s.joinNotice(tx, nj, NoticeOpened, j.orgID, j.outageID, j.at)
+		} else {
+			err = s.noticeRecovery(tx, nj, j.orgID, j.outageID, j.at)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	nj.pending = nil
+	return nj.flush(tx)
 }
 
 // flush writes the memberships gathered.
@@ -114,21 +163,22 @@ func (nj *noticeJoiner) flush(tx *gorm.DB) error {
 	return err
 }
 
-// joinNotice adds outage o to orgID's unsealed notice of kind, or opens a
-// new one (first at at, sent a window later) with its outbox event. The
-// notice row is read with a lock, and a seal is an UPDATE of that row, so
-// a join and a seal never cross: an outage joins a notice before it is
-// sealed (and is in what it says) or gets a new one. Transactions that
-// join take the organization's row in turn, so two never open two.
-func (s *Store) joinNotice(tx *gorm.DB, nj *noticeJoiner, kind string, o *Outage, at time.Time) error {
-	key := [2]any{o.OrgID, kind}
+// joinNotice adds outage outageID to orgID's unsealed notice of kind, or
+// opens a new one (first at at, sent a window later) with its outbox
+// event. The notice row is read with a lock, and a seal is an UPDATE of
+// that row, so a join and a seal never cross: an outage joins a notice
+// before it is sealed (and is in what it says) or gets a new one.
+// Transactions that join take the organization's row in turn, so two
+// never open two.
+func (s *Store) joinNotice(tx *gorm.DB, nj *noticeJoiner, kind string, orgID, outageID int64, at time.Time) error {
+	key := [2]any{orgID, kind}
 	id := nj.notices[key]
 	if id == 0 {
-		if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
+		if err := lockOrgNotices(tx, nj, orgID); err != nil {
 			return err
 		}
 		var err error
-		if id, err = s.unsealedNotice(tx, o.OrgID, kind); err != nil {
+		if id, err = s.unsealedNotice(tx, orgID, kind); err != nil {
 			return err
 		}
 	}
@@ -139,7 +189,7 @@ func (s *Store) joinNotice(tx *gorm.DB, nj *noticeJoiner, kind string, o *Outage
 		if now := s.now(); now.Before(from) {
 			from = now
 		}
-		n := Notice{OrgID: o.OrgID, Kind: kind, FirstAt: at, SendAt: from.Add(s.noticeWindow), CreatedAt: s.now()}
+		n := Notice{OrgID: orgID, Kind: kind, FirstAt: at, SendAt: from.Add(s.noticeWindow), CreatedAt: s.now()}
 		if err := tx.Create(&n).Error; err != nil {
 			return err
 		}
@@ -148,23 +198,24 @@ func (s *Store) joinNotice(tx *gorm.DB, nj *noticeJoiner, kind string, o *Outage
 		if kind == NoticeClosed {
 			ev = EventOutageClosed
 		}
-		payload, _ := json.Marshal(noticePayload{NoticeID: n.ID, OutageID: o.ID, Kind: kind})
-		if err := s.outbox(tx, ev, o.OrgID, n.ID, string(payload)); err != nil {
+		payload, _ := json.Marshal(noticePayload{NoticeID: n.ID, OutageID: outageID, Kind: kind})
+		if err := s.outbox(tx, ev, orgID, n.ID, string(payload)); err != nil {
 			return err
 		}
 	}
 	nj.notices[key] = id
 	if kind == NoticeOpened {
-		nj.opened[o.ID] = id
+		nj.opened[outageID] = id
 	}
-	nj.rows = append(nj.rows, NoticeOutage{NoticeID: id, OutageID: o.ID, OrgID: o.OrgID, JoinedAt: s.now()})
+	nj.rows = append(nj.rows, NoticeOutage{NoticeID: id, OutageID: outageID, OrgID: orgID, JoinedAt: s.now()})
 	return nil
 }
 
 // lockOrgNotices locks orgID's row once in the transaction, before any
 // of its notices: two writers that would open a notice take turns (the
-// second finds the first one's), and every transaction takes the
-// organization before its notice rows, so they never wait in a cycle.
+// second finds the first one's). Every transaction takes the organization
+// before its notice rows, and the organizations in ascending ID
+// (joinNotices sorts the joins), so they never wait in a cycle.
 func lockOrgNotices(tx *gorm.DB, nj *noticeJoiner, orgID int64) error {
 	key := [2]any{orgID, "org"}
 	if nj.notices[key] != 0 {
@@ -191,26 +242,26 @@ func (s *Store) unsealedNotice(tx *gorm.DB, orgID int64, kind string) (int64, er
 	return ns[0].ID, nil
 }
 
-// noticeRecovery tells of outage o's end: not at all while its opened
-// notice has not gone out (that notice lists it as recovered), else in the
-// organization's unsealed recovery notice.
-func (s *Store) noticeRecovery(tx *gorm.DB, nj *noticeJoiner, o *Outage, at time.Time) error {
-	if nj.opened[o.ID] != 0 {
+// noticeRecovery tells of outage outageID's end: not at all while its
+// opened notice has not gone out (that notice lists it as recovered),
+// else in the organization's unsealed recovery notice.
+func (s *Store) noticeRecovery(tx *gorm.DB, nj *noticeJoiner, orgID, outageID int64, at time.Time) error {
+	if nj.opened[outageID] != 0 {
 		return nil // opened in this transaction: its notice, locked by it, has not gone out
 	}
-	if err := lockOrgNotices(tx, nj, o.OrgID); err != nil {
+	if err := lockOrgNotices(tx, nj, orgID); err != nil {
 		return err
 	}
 	var ns []Notice
 	if err := forUpdate(tx).Where("kind = ? AND sealed_at IS NULL AND id IN (?)", NoticeOpened,
-		tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{}).Select("notice_id").Where("outage_id = ?", o.ID)).
+		tx.Session(&gorm.Session{NewDB: true}).Model(&NoticeOutage{}).Select("notice_id").Where("outage_id = ?", outageID)).
 		Limit(1).Find(&ns).Error; err != nil {
 		return err
 	}
 	if len(ns) == 1 && ns[0].SealedAt == nil {
 		return nil
 	}
-	return s.joinNotice(tx, nj, NoticeClosed, o, at)
+	return s.joinNotice(tx, nj, NoticeClosed, orgID, outageID, at)
 }
 
 // sealNotice closes the membership of notice id: what it says is fixed.

@@ -675,7 +675,10 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			changed = append(changed, c)
 		}
 	}
-	if err := nj.flush(tx); err != nil {
+	// The organizations' rows, then their notices, then the checks' rows:
+	// each in ascending ID (docs/architecture.md, "Locks are taken in one
+	// order").
+	if err := s.joinNotices(tx, nj); err != nil {
 		return err
 	}
 	return s.writeCheckStates(tx, changed)
@@ -790,8 +793,9 @@ func (s *Store) openOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, confirmedAt,
 		return err
 	}
 	// Told in the organization's notice that is still gathering, or in
-	// a new one (models/notice.go).
-	return s.joinNotice(tx, nj, NoticeOpened, o, confirmedAt)
+	// a new one, at the end of the transaction (models/notice.go).
+	nj.open(o, confirmedAt)
+	return nil
 }
 
 func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Time, more int, evidence []OutageProbe) error {
@@ -809,7 +813,8 @@ func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Tim
 		return err
 	}
 	c.OpenOutageID = nil
-	return s.noticeRecovery(tx, nj, &o, at)
+	nj.recovered(&o, at)
+	return nil
 }
 
 func (s *Store) addEvidence(tx *gorm.DB, outageID int64, ev []OutageProbe) error {

@@ -46,6 +46,8 @@ type Store struct {
 	txRetried  func(error)
 	// reasons maps probe failure reasons to their stored codes.
 	reasons *reasonCache
+	// monitored is incident detection's count of monitored devices.
+	monitored *monitoredMemo
 }
 
 // StoreOption adjusts a Store at construction.
@@ -71,7 +73,7 @@ func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 // NewStore wraps an open database.
 func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
-		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache(),
+		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache(), monitored: &monitoredMemo{},
 		noticeWindow: DefaultNoticeWindow, noticeMaxPerHour: DefaultNoticeMaxPerHour}
 	for _, o := range opts {
 		o(s)

@@ -216,11 +216,6 @@ type UptimePage struct {
 	Page, Pages int         // Pages is at least 1
 }
 
-// OrgUptimePage is OrgUptimeList of page page of every device.
-func (s *Store) OrgUptimePage(ctx context.Context, sc Scope, orgID int64, page int, loc *time.Location) (*UptimePage, error) {
-	return s.OrgUptimeList(ctx, sc, orgID, FleetQuery{Page: page}, loc)
-}
-
 // OrgUptimeList measures one page of q.PageSize devices of
 // organization orgID that q's search (a device's name or address, or a
 // check's target), cabinet, tag and state match, problems first (down,

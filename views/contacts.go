@@ -188,3 +188,8 @@ func notifyValue(contactID int64, event string) string { return Path(contactID, 
 func EventName(ctx context.Context, event string) string {
 	return T(ctx, "event."+event)
 }
+
+// outcomesShown bounds the missed notices the contacts page lists (the
+// newest first): a storm can miss thousands in a day, of which at most one
+// a day is charged.
+const outcomesShown = 50

@@ -43,6 +43,7 @@ var demoCustomers = []demoUser{
 type demoDevice struct {
 	org, name, address, cabinet, position string
 	checks                                []models.CheckInput
+	tags                                  string // as typed on the device form
 }
 
 // demoDevices are on 127.0.0.x so the prober has something real to probe:
@@ -56,11 +57,11 @@ func demoDevices(listen string) []demoDevice {
 			Interval: time.Minute, Enabled: true}
 	}
 	return []demoDevice{
-		{"aurora", "web-01", "127.0.0.11", "A03", "U12", []models.CheckInput{http("web-01")}},
+		{"aurora", "web-01", "127.0.0.11", "A03", "U12", []models.CheckInput{http("web-01")}, "web prod"},
 		{"aurora", "db-01", "127.0.0.12", "A03", "U14", []models.CheckInput{
-			{Kind: models.KindTCP, Target: "127.0.0.12:9", Interval: 30 * time.Second, Enabled: true}}},
-		{"bravo", "game-01", "127.0.0.21", "B07", "U20", []models.CheckInput{http("game-01")}},
-		{"bravo", "game-02", "127.0.0.22", "B07", "U22", nil},
+			{Kind: models.KindTCP, Target: "127.0.0.12:9", Interval: 30 * time.Second, Enabled: true}}, "db prod"},
+		{"bravo", "game-01", "127.0.0.21", "B07", "U20", []models.CheckInput{http("game-01")}, "game"},
+		{"bravo", "game-02", "127.0.0.22", "B07", "U22", nil, "game spare"},
 	}
 }
 
@@ -179,7 +180,7 @@ func ensureDemoDevice(ctx context.Context, store *models.Store, sys models.Actor
 	}
 	if d == nil {
 		if d, err = store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: orgID, Name: dd.name, Address: dd.address,
-			Cabinet: dd.cabinet, Position: dd.position}); err != nil {
+			Cabinet: dd.cabinet, Position: dd.position, Tags: &dd.tags}); err != nil {
 			return false, err
 		}
 		created = true
