@@ -123,7 +123,12 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 			"SUM(CASE WHEN c.outcome = ? THEN 1 ELSE 0 END) OVER ("+part+") AS running, "+
 			"ROW_NUMBER() OVER ("+part+" ORDER BY CASE WHEN c.outcome = ? THEN 0 ELSE 1 END, c.deadline_at, c.id) AS n",
 			ClockRunning, ClockRunning).
-		Joins("JOIN sla_clocks c ON c.kind = ? AND c.ref_id = d.oid", ClockEmergencyNotice)
+		// CROSS JOIN keeps SQLite's join order: without statistics it
+		// scanned every emergency clock for each call and probed the
+		// notice's outages (0.6 s at 10,000 outages), instead of reading
+		// each call's outages and then their clocks by key (9 ms). MySQL
+		// reads it as the inner join it is.
+		Joins("CROSS JOIN sla_clocks c").Where("c.kind = ? AND c.ref_id = d.oid", ClockEmergencyNotice)
 	var crs []clockRow
 	if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, clock_id, running").
 		Where("n = 1").Scan(&crs).Error; err != nil {
