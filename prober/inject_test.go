@@ -131,7 +131,10 @@ func (x *injectRun) step() {
 		}
 	}
 	c.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
+	// A bound on waiting, not on speed: on a loaded machine (load average
+	// 12, CI and other builds sharing two cores) a probe once needed more
+	// than 10 s of real time to come back.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// Every loop of the prober (scheduler, lease, writer) takes its
 		// tick and sets its timer again before doing the work; wait for
