@@ -106,37 +106,33 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 		g := &out[idx[fmt.Sprintf("%d-%d-%s", d.OrgID, d.ContactID, d.Address)]]
 		g.Queued, g.Channel = d, d.Channel
 	}
-	// Each group's most urgent clock, and how many of its clocks run.
-	type clockRow struct {
-		OrgID     int64
-		ContactID int64
-		Address   string
-		ClockID   int64
-		Running   int
+	// Each group's most urgent clock, and how many of its clocks run: the
+	// outages a pending call is about are its own (a call from before
+	// notices were grouped) or every outage of its notice, so both are
+	// read per notice (a handful of rows) and summed per line here,
+	// instead of numbering every outage of every call.
+	calls, err := pendingCallSources(db, sc)
+	if err != nil {
+		return nil, wrap(err, "call groups")
 	}
-	// The outages a pending call is about: its own (a call from before
-	// notices were grouped), or every outage of its notice.
-	about := callOutages(db, sc, EventOutageOpened)
-	part := "PARTITION BY d.org_id, d.contact_id, d.address"
-	numbered := db.Table("(?) AS d", about).
-		Select("d.org_id, d.contact_id, d.address, c.id AS clock_id, "+
-			"SUM(CASE WHEN c.outcome = ? THEN 1 ELSE 0 END) OVER ("+part+") AS running, "+
-			"ROW_NUMBER() OVER ("+part+" ORDER BY CASE WHEN c.outcome = ? THEN 0 ELSE 1 END, c.deadline_at, c.id) AS n",
-			ClockRunning, ClockRunning).
-		// CROSS JOIN keeps SQLite's join order: without statistics it
-		// scanned every emergency clock for each call and probed the
-		// notice's outages (0.6 s at 10,000 outages), instead of reading
-		// each call's outages and then their clocks by key (9 ms). MySQL
-		// reads it as the inner join it is.
-		Joins("CROSS JOIN sla_clocks c").Where("c.kind = ? AND c.ref_id = d.oid", ClockEmergencyNotice)
-	var crs []clockRow
-	if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, clock_id, running").
-		Where("n = 1").Scan(&crs).Error; err != nil {
+	var noticeIDs, ownIDs []int64
+	for _, c := range calls {
+		if c.Event != EventOutageOpened {
+			continue
+		}
+		if c.NoticeID != 0 {
+			noticeIDs = append(noticeIDs, c.NoticeID)
+		} else if c.OutageID != 0 {
+			ownIDs = append(ownIDs, c.OutageID)
+		}
+	}
+	noticeRunning, noticeClock, err := noticeClocks(db, noticeIDs)
+	if err != nil {
 		return nil, wrap(err, "call groups")
 	}
 	var clockIDs []int64
-	for _, c := range crs {
-		clockIDs = append(clockIDs, c.ClockID)
+	for _, id := range noticeClock {
+		clockIDs = append(clockIDs, id)
 	}
 	var clocks []Clock
 	if err := findIn(db, clockIDs, &clocks, whereID); err != nil {
@@ -146,9 +142,37 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 	for i := range clocks {
 		byID[clocks[i].ID] = &clocks[i]
 	}
-	for _, c := range crs {
-		if i, ok := idx[fmt.Sprintf("%d-%d-%s", c.OrgID, c.ContactID, c.Address)]; ok {
-			out[i].Clock, out[i].Running = byID[c.ClockID], c.Running
+	ownClock, ownRunning := map[int64]*Clock{}, map[int64]int{}
+	for chunk := range chunks(sortedIDs(slices.Compact(sortedIDs(ownIDs)))) {
+		var cs []Clock
+		if err := db.Where("kind = ? AND ref_id IN ?", ClockEmergencyNotice, chunk).Find(&cs).Error; err != nil {
+			return nil, wrap(err, "call groups")
+		}
+		for i := range cs {
+			if cs[i].Outcome == ClockRunning {
+				ownRunning[cs[i].RefID]++
+			}
+			if c := ownClock[cs[i].RefID]; c == nil || urgentFirst(&cs[i], c) < 0 {
+				ownClock[cs[i].RefID] = &cs[i]
+			}
+		}
+	}
+	for _, c := range calls {
+		i, ok := idx[fmt.Sprintf("%d-%d-%s", c.OrgID, c.ContactID, c.Address)]
+		if !ok || c.Event != EventOutageOpened {
+			continue
+		}
+		g := &out[i]
+		var best *Clock
+		if c.NoticeID != 0 {
+			g.Running += noticeRunning[c.NoticeID]
+			best = byID[noticeClock[c.NoticeID]]
+		} else if c.OutageID != 0 {
+			g.Running += ownRunning[c.OutageID]
+			best = ownClock[c.OutageID]
+		}
+		if best != nil && (g.Clock == nil || urgentFirst(best, g.Clock) < 0) {
+			g.Clock = best
 		}
 	}
 	var cs []Contact
@@ -189,22 +213,88 @@ func (s *Store) CallGroups(ctx context.Context, sc Scope, budget int) ([]CallGro
 		}
 		want[g.Key()] = n
 	}
-	if err := s.callGroupOutages(ctx, sc, out, want); err != nil {
+	if err := s.callGroupOutages(ctx, sc, out, want, calls); err != nil {
 		return nil, wrap(err, "call groups")
 	}
 	return out, nil
 }
 
+// callSource is a pending phone call: its line and what it is about (its
+// notice, or its own outage when NoticeID is 0).
+type callSource struct {
+	OrgID     int64
+	ContactID int64
+	Address   string
+	Event     string
+	NoticeID  int64
+	OutageID  int64
+}
+
+// pendingCallSources lists the pending phone calls sc sees.
+func pendingCallSources(db *gorm.DB, sc Scope) ([]callSource, error) {
+	var rs []callSource
+	err := pendingCalls(sc.apply(db.Model(&Delivery{}), "org_id"), "").
+		Select("org_id, contact_id, address, event, notice_id, outage_id").Order("id").Scan(&rs).Error
+	return rs, err
+}
+
+// noticeClocks reads, for each notice of ids, how many of its outages'
+// emergency clocks run and its most urgent clock (the running one nearest
+// its deadline, else the first stopped one by deadline; as urgentFirst).
+func noticeClocks(db *gorm.DB, ids []int64) (map[int64]int, map[int64]int64, error) {
+	running, best := map[int64]int{}, map[int64]int64{}
+	type row struct {
+		NoticeID int64
+		Running  int
+		ClockID  int64
+	}
+	for chunk := range chunks(slices.Compact(sortedIDs(ids))) {
+		var rs []row
+		// CROSS JOIN keeps SQLite's join order (each notice's outages by
+		// key, then their clocks by key; without statistics it scanned
+		// every emergency clock once); MySQL reads it as an inner join.
+		first := db.Session(&gorm.Session{NewDB: true}).Table("notice_outages n2").
+			Joins("CROSS JOIN sla_clocks c2").
+			Select("c2.id").Where("n2.notice_id = n.notice_id AND c2.kind = ? AND c2.ref_id = n2.outage_id", ClockEmergencyNotice).
+			Order(fmt.Sprintf("CASE WHEN c2.outcome = '%s' THEN 0 ELSE 1 END, c2.deadline_at, c2.id", ClockRunning)).Limit(1)
+		if err := db.Table("notice_outages n").Joins("CROSS JOIN sla_clocks c").
+			Select("n.notice_id, SUM(CASE WHEN c.outcome = ? THEN 1 ELSE 0 END) AS running, (?) AS clock_id", ClockRunning, first).
+			Where("n.notice_id IN ? AND c.kind = ? AND c.ref_id = n.outage_id", chunk, ClockEmergencyNotice).
+			Group("n.notice_id").Scan(&rs).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rs {
+			running[r.NoticeID], best[r.NoticeID] = r.Running, r.ClockID
+		}
+	}
+	return running, best, nil
+}
+
+// urgentFirst orders clocks the running ones first, then by deadline, then
+// by ID: the order of a line's most urgent clock.
+func urgentFirst(a, b *Clock) int {
+	if ar, br := a.Outcome == ClockRunning, b.Outcome == ClockRunning; ar != br {
+		if ar {
+			return -1
+		}
+		return 1
+	}
+	if c := a.DeadlineAt.Compare(b.DeadlineAt); c != 0 {
+		return c
+	}
+	return int(a.ID - b.ID)
+}
+
 // callOutages is a subquery of the outages the pending phone calls that
 // sc sees are about, by organization, contact and number (org_id,
 // contact_id, address, oid): a call's own outage (a call from before
-// notices were grouped), or every outage of its notice. events narrows
-// the calls to those events (none: every call).
-func callOutages(db *gorm.DB, sc Scope, events ...string) *gorm.DB {
+// notices were grouped), or every outage of its notice. orgIDs narrows
+// the calls to those of its organizations (nil: every organization).
+func callOutages(db *gorm.DB, sc Scope, orgIDs []int64) *gorm.DB {
 	calls := func() *gorm.DB {
 		q := pendingCalls(sc.apply(db.Table("deliveries d"), "d.org_id"), "d.")
-		if len(events) > 0 {
-			q = q.Where("d.event IN ?", events)
+		if orgIDs != nil {
+			q = q.Where("d.org_id IN ?", orgIDs)
 		}
 		return q
 	}
@@ -220,9 +310,9 @@ func callOutages(db *gorm.DB, sc Scope, events ...string) *gorm.DB {
 // first want[line] of them (open ones first, by start) and More counts the
 // rest. A line says what its call tells of, so that an answered call
 // stops the clocks the line listed and no other.
-func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup, want map[string]int) error {
+func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup, want map[string]int, calls []callSource) error {
 	db := s.db.WithContext(ctx)
-	covered := db.Table("(?) AS a", callOutages(db, sc)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
+	covered := db.Table("(?) AS a", callOutages(db, sc, nil)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
 	type aggRow struct {
 		OrgID     int64
 		ContactID int64
@@ -248,10 +338,45 @@ func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup,
 			out[i].Down, total[key] = a.Down, a.Outages
 		}
 	}
-	part := "PARTITION BY k.org_id, k.contact_id, k.address"
-	numbered := db.Table("(?) AS k", covered).Joins("JOIN outages o ON o.id = k.oid").
-		Select("k.org_id, k.contact_id, k.address, o.id AS outage_id, " +
-			"ROW_NUMBER() OVER (" + part + " ORDER BY CASE WHEN o.ended_at IS NULL THEN 0 ELSE 1 END, o.started_at, o.id) AS n")
+	// Since: the earliest open outage a line's calls cover, the earliest
+	// of its notices' (read per notice) and of its calls' own outages.
+	var noticeIDs, sinceIDs []int64
+	for _, c := range calls {
+		if c.NoticeID != 0 {
+			noticeIDs = append(noticeIDs, c.NoticeID)
+		} else if c.OutageID != 0 {
+			sinceIDs = append(sinceIDs, c.OutageID)
+		}
+	}
+	firstOpen := map[int64]int64{}
+	for chunk := range chunks(slices.Compact(sortedIDs(noticeIDs))) {
+		first := db.Session(&gorm.Session{NewDB: true}).Table("notice_outages n2").Joins("JOIN outages o2 ON o2.id = n2.outage_id").
+			Select("n2.outage_id").Where("n2.notice_id = n.id AND o2.ended_at IS NULL").Order("o2.started_at, o2.id").Limit(1)
+		type row struct {
+			NoticeID int64
+			OutageID *int64
+		}
+		var rs []row
+		if err := db.Table("notices n").Select("n.id AS notice_id, (?) AS outage_id", first).Where("n.id IN ?", chunk).
+			Scan(&rs).Error; err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.OutageID != nil {
+				firstOpen[r.NoticeID] = *r.OutageID
+				sinceIDs = append(sinceIDs, *r.OutageID)
+			}
+		}
+	}
+	// The listed outages, numbered only for the lines that list some
+	// (want is per organization: every line of one gets the same).
+	var orgIDs []int64
+	for _, g := range out {
+		if want[g.Key()] > 0 {
+			orgIDs = append(orgIDs, g.OrgID)
+		}
+	}
+	orgIDs = slices.Compact(sortedIDs(orgIDs))
 	type numRow struct {
 		OrgID     int64
 		ContactID int64
@@ -260,30 +385,60 @@ func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup,
 		N         int
 	}
 	var rs []numRow
-	if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, outage_id, n").
-		Where("n <= ?", GroupDevices).Order("n").Scan(&rs).Error; err != nil {
-		return err
+	if len(orgIDs) > 0 {
+		listed := db.Table("(?) AS a", callOutages(db, sc, orgIDs)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
+		part := "PARTITION BY k.org_id, k.contact_id, k.address"
+		numbered := db.Table("(?) AS k", listed).Joins("JOIN outages o ON o.id = k.oid").
+			Select("k.org_id, k.contact_id, k.address, o.id AS outage_id, " +
+				"ROW_NUMBER() OVER (" + part + " ORDER BY CASE WHEN o.ended_at IS NULL THEN 0 ELSE 1 END, o.started_at, o.id) AS n")
+		if err := db.Table("(?) AS x", numbered).Select("org_id, contact_id, address, outage_id, n").
+			Where("n <= ?", GroupDevices).Order("n").Scan(&rs).Error; err != nil {
+			return err
+		}
 	}
-	// The first outage of every line (its Since when open), and the
-	// listed ones of the lines within budget.
-	var ids []int64
-	seen := map[int64]bool{}
+	// The first open outage of every line (its Since), and the listed
+	// ones of the lines within budget.
+	ids := slices.Clone(sinceIDs)
 	for _, r := range rs {
-		key := fmt.Sprintf("%d-%d-%s", r.OrgID, r.ContactID, r.Address)
-		if (r.N == 1 || r.N <= want[key]) && !seen[r.OutageID] {
-			seen[r.OutageID] = true
+		if r.N <= want[fmt.Sprintf("%d-%d-%s", r.OrgID, r.ContactID, r.Address)] {
 			ids = append(ids, r.OutageID)
 		}
 	}
 	var os []Outage
-	if err := findIn(db, ids, &os, whereID); err != nil {
+	if err := findIn(db, slices.Compact(sortedIDs(ids)), &os, whereID); err != nil {
 		return err
 	}
 	byID := map[int64]*Outage{}
 	for i := range os {
 		byID[os[i].ID] = &os[i]
 	}
-	details, err := s.onCallDetails(ctx, os)
+	for _, c := range calls {
+		i, ok := idx[fmt.Sprintf("%d-%d-%s", c.OrgID, c.ContactID, c.Address)]
+		if !ok {
+			continue
+		}
+		id := c.OutageID
+		if c.NoticeID != 0 {
+			id = firstOpen[c.NoticeID]
+		}
+		o := byID[id]
+		if o == nil || o.EndedAt != nil {
+			continue
+		}
+		g := &out[i]
+		if g.Since == nil || o.StartedAt.Before(g.Since.StartedAt) || (o.StartedAt.Equal(g.Since.StartedAt) && o.ID < g.Since.ID) {
+			g.Since = o
+		}
+	}
+	var listedOutages []Outage
+	seen := map[int64]bool{}
+	for _, r := range rs {
+		if o := byID[r.OutageID]; o != nil && !seen[o.ID] && r.N <= want[fmt.Sprintf("%d-%d-%s", r.OrgID, r.ContactID, r.Address)] {
+			seen[o.ID] = true
+			listedOutages = append(listedOutages, *o)
+		}
+	}
+	details, err := s.onCallDetails(ctx, listedOutages)
 	if err != nil {
 		return err
 	}
@@ -297,9 +452,6 @@ func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup,
 			continue
 		}
 		g := &out[i]
-		if o := byID[r.OutageID]; r.N == 1 && o != nil && o.EndedAt == nil {
-			g.Since = o
-		}
 		if d, ok := detail[r.OutageID]; ok && r.N <= want[g.Key()] {
 			g.Devices = append(g.Devices, d)
 		}
