@@ -312,7 +312,25 @@ func callOutages(db *gorm.DB, sc Scope, orgIDs []int64) *gorm.DB {
 // stops the clocks the line listed and no other.
 func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup, want map[string]int, calls []callSource) error {
 	db := s.db.WithContext(ctx)
-	covered := db.Table("(?) AS a", callOutages(db, sc, nil)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
+	idx := map[string]int{}
+	for i := range out {
+		idx[out[i].Key()] = i
+	}
+	// A line's outages are a set: when its calls are all about one notice
+	// (or one outage), the notice's counts are the line's, read per notice
+	// (each notice's outages once); the lines of several sources are
+	// counted from what their calls cover, for their organizations only.
+	source := map[string]callSource{}
+	var several []int64
+	for _, c := range calls {
+		key := fmt.Sprintf("%d-%d-%s", c.OrgID, c.ContactID, c.Address)
+		if first, ok := source[key]; !ok {
+			source[key] = c
+		} else if first.NoticeID != c.NoticeID || (c.NoticeID == 0 && first.OutageID != c.OutageID) {
+			several = append(several, c.OrgID)
+		}
+	}
+	several = slices.Compact(sortedIDs(several))
 	type aggRow struct {
 		OrgID     int64
 		ContactID int64
@@ -320,22 +338,77 @@ func (s *Store) callGroupOutages(ctx context.Context, sc Scope, out []CallGroup,
 		Outages   int
 		Down      int
 	}
-	var aggs []aggRow
-	if err := db.Table("(?) AS k", covered).Joins("JOIN outages o ON o.id = k.oid").
-		Select("k.org_id, k.contact_id, k.address, COUNT(*) AS outages, " +
-			"COUNT(DISTINCT CASE WHEN o.ended_at IS NULL THEN o.device_id END) AS down").
-		Group("k.org_id, k.contact_id, k.address").Scan(&aggs).Error; err != nil {
-		return err
-	}
-	idx := map[string]int{}
-	for i := range out {
-		idx[out[i].Key()] = i
-	}
 	total := map[string]int{}
-	for _, a := range aggs {
-		key := fmt.Sprintf("%d-%d-%s", a.OrgID, a.ContactID, a.Address)
+	set := func(key string, outages, down int) {
 		if i, ok := idx[key]; ok {
-			out[i].Down, total[key] = a.Down, a.Outages
+			out[i].Down, total[key] = down, outages
+		}
+	}
+	if len(several) > 0 {
+		covered := db.Table("(?) AS a", callOutages(db, sc, several)).Distinct("a.org_id, a.contact_id, a.address, a.oid")
+		var aggs []aggRow
+		if err := db.Table("(?) AS k", covered).Joins("JOIN outages o ON o.id = k.oid").
+			Select("k.org_id, k.contact_id, k.address, COUNT(*) AS outages, " +
+				"COUNT(DISTINCT CASE WHEN o.ended_at IS NULL THEN o.device_id END) AS down").
+			Group("k.org_id, k.contact_id, k.address").Scan(&aggs).Error; err != nil {
+			return err
+		}
+		for _, a := range aggs {
+			set(fmt.Sprintf("%d-%d-%s", a.OrgID, a.ContactID, a.Address), a.Outages, a.Down)
+		}
+	}
+	type noticeAgg struct {
+		NoticeID int64
+		Outages  int
+		Down     int
+	}
+	var oneNotice, oneOutage []int64
+	for key, c := range source {
+		if _, done := total[key]; done || slices.Contains(several, c.OrgID) {
+			continue
+		}
+		if c.NoticeID != 0 {
+			oneNotice = append(oneNotice, c.NoticeID)
+		} else if c.OutageID != 0 {
+			oneOutage = append(oneOutage, c.OutageID)
+		}
+	}
+	noticeCounts := map[int64]noticeAgg{}
+	for chunk := range chunks(slices.Compact(sortedIDs(oneNotice))) {
+		var rs []noticeAgg
+		if err := db.Table("notice_outages n").Joins("JOIN outages o ON o.id = n.outage_id").
+			Select("n.notice_id, COUNT(*) AS outages, COUNT(DISTINCT CASE WHEN o.ended_at IS NULL THEN o.device_id END) AS down").
+			Where("n.notice_id IN ?", chunk).Group("n.notice_id").Scan(&rs).Error; err != nil {
+			return err
+		}
+		for _, r := range rs {
+			noticeCounts[r.NoticeID] = r
+		}
+	}
+	own := map[int64]Outage{}
+	for chunk := range chunks(slices.Compact(sortedIDs(oneOutage))) {
+		var os []Outage
+		if err := db.Select("id, ended_at").Where("id IN ?", chunk).Find(&os).Error; err != nil {
+			return err
+		}
+		for _, o := range os {
+			own[o.ID] = o
+		}
+	}
+	for key, c := range source {
+		if slices.Contains(several, c.OrgID) {
+			continue
+		}
+		if c.NoticeID != 0 {
+			if n, ok := noticeCounts[c.NoticeID]; ok {
+				set(key, n.Outages, n.Down)
+			}
+		} else if o, ok := own[c.OutageID]; ok {
+			down := 0
+			if o.EndedAt == nil {
+				down = 1
+			}
+			set(key, 1, down)
 		}
 	}
 	// Since: the earliest open outage a line's calls cover, the earliest
@@ -629,29 +702,32 @@ func (s *Store) OnCallOutageGroups(ctx context.Context, sc Scope, budget int) ([
 	}
 	// Each organization's worst clock and earliest start.
 	for chunk := range chunks(sortedIDs(orgIDs)) {
-		numbered := onCallSet(db.Table("outages o"), "o.").
-			Select("c.id AS clock_id, o.id AS outage_id, "+
-				fmt.Sprintf("ROW_NUMBER() OVER (PARTITION BY o.org_id ORDER BY CASE c.outcome WHEN '%s' THEN 0 WHEN '%s' THEN 1 ELSE 2 END, c.deadline_at, o.id) AS w, ",
-					ClockRunning, ClockMissed)+
-				"ROW_NUMBER() OVER (PARTITION BY o.org_id ORDER BY o.started_at, o.id) AS f").
+		// One ordered LIMIT 1 per organization (its own outages, by key)
+		// rather than numbering every outage on the page twice.
+		sub := func() *gorm.DB { return db.Session(&gorm.Session{NewDB: true}) }
+		worst := onCallSet(sub().Table("outages o"), "o.").Select("c.id").
 			Joins("LEFT JOIN sla_clocks c ON c.kind = ? AND c.ref_id = o.id", ClockEmergencyNotice).
-			Where("o.org_id IN ?", chunk)
+			Where("o.org_id = g.id").
+			Order(fmt.Sprintf("CASE c.outcome WHEN '%s' THEN 0 WHEN '%s' THEN 1 ELSE 2 END, c.deadline_at, o.id", ClockRunning, ClockMissed)).
+			Limit(1)
+		first := onCallSet(sub().Table("outages o"), "o.").Select("o.id").Where("o.org_id = g.id").
+			Order("o.started_at, o.id").Limit(1)
 		type row struct {
 			ClockID  *int64
-			OutageID int64
-			W, F     int
+			OutageID *int64
 		}
 		var rs []row
-		if err := db.Table("(?) AS x", numbered).Select("clock_id, outage_id, w, f").Where("w = 1 OR f = 1").Scan(&rs).Error; err != nil {
+		if err := db.Table("organizations g").Select("(?) AS clock_id, (?) AS outage_id", worst, first).
+			Where("g.id IN ?", chunk).Scan(&rs).Error; err != nil {
 			return nil, wrap(err, "on call outage groups")
 		}
 		var clockIDs, outageIDs []int64
 		for _, r := range rs {
-			if r.W == 1 && r.ClockID != nil {
+			if r.ClockID != nil {
 				clockIDs = append(clockIDs, *r.ClockID)
 			}
-			if r.F == 1 {
-				outageIDs = append(outageIDs, r.OutageID)
+			if r.OutageID != nil {
+				outageIDs = append(outageIDs, *r.OutageID)
 			}
 		}
 		var clocks []Clock
