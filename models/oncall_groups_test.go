@@ -180,3 +180,83 @@ func TestCallGroupsInAStorm(t *testing.T) {
 		})
 	})
 }
+
+// Calls from before notices were grouped are each about their own
+// outage: a line of several such calls counts, lists and times what they
+// cover together, and a line of one counts its own outage.
+func TestCallGroupsOfCallsFromBeforeNotices(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		raw := rawDB(t, db)
+		fx := dbtest.Seed(t, s)
+		contact := func(org int64, name, mobile string) *models.Contact {
+			c, err := s.CreateContact(ctx, models.SystemActor("test"), org, models.ContactInput{Name: name, Mobile: mobile,
+				Channels: []models.Channel{models.ChannelMobile}, MayAuthorize: true, Passphrase: "blue lantern river", Locale: "en"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		zhao := contact(fx.OrgA.ID, "Zhao Min", "138 0013 8000")
+		bob := contact(fx.OrgB.ID, "Bob Bravo", "139 0013 9000")
+		t0 := clock.Now()
+		failAll(t, s, fx.OrgA.ID, fx.OrgA.Slug, "a", 3, t0)
+		failAll(t, s, fx.OrgB.ID, fx.OrgB.Slug, "b", 1, t0)
+		clock.Advance(6 * time.Minute)
+		// Each notice's call becomes one call per outage, as before notices.
+		var outages []int64
+		for _, c := range []*models.Contact{zhao, bob} {
+			var ids []int64
+			if err := raw.Table("deliveries").Where("contact_id = ? AND transport = ? AND status = ?", c.ID, models.TransportCall,
+				models.DeliveryPending).Pluck("id", &ids).Error; err != nil || len(ids) != 1 {
+				t.Fatalf("%s's calls: %v, %v; want one", c.Name, ids, err)
+			}
+			id := ids[0]
+			copyRows(t, raw, "deliveries", map[string]string{"notice_id": "0", "outage_id": "n.outage_id"},
+				"FROM deliveries t JOIN notice_outages n ON n.notice_id = t.notice_id WHERE t.id = ?", id)
+			execSQL(t, raw, "DELETE FROM deliveries WHERE id = ?", id)
+		}
+		if err := raw.Table("outages").Where("org_id = ?", fx.OrgA.ID).Order("id").Pluck("id", &outages).Error; err != nil || len(outages) != 3 {
+			t.Fatalf("organization A's outages: %v, %v", outages, err)
+		}
+		// The first one's clock is met, the last one recovered.
+		execSQL(t, raw, "UPDATE sla_clocks SET outcome = ? WHERE kind = ? AND ref_id = ?", models.ClockMet, models.ClockEmergencyNotice, outages[0])
+		execSQL(t, raw, "UPDATE outages SET ended_at = ? WHERE id = ?", clock.Now(), outages[2])
+
+		groups, err := s.CallGroups(ctx, models.AllOrgs(), 100)
+		if err != nil || len(groups) != 2 {
+			t.Fatalf("call groups = %+v, %v; want Zhao's and Bob's", groups, err)
+		}
+		by := map[int64]models.CallGroup{}
+		for _, g := range groups {
+			by[g.ContactID] = g
+		}
+		z := by[zhao.ID]
+		if z.Calls != 3 || z.Running != 2 || z.Down != 2 || len(z.Devices) != 3 || z.More != 0 || z.Since == nil ||
+			z.Since.ID != outages[0] || !z.Since.StartedAt.Equal(t0) {
+			t.Fatalf("Zhao's line = calls %d, running %d, down %d, %d listed, %d more, since %+v; want 3 calls, 2 running, 2 down, 3 listed",
+				z.Calls, z.Running, z.Down, len(z.Devices), z.More, z.Since)
+		}
+		if z.Clock == nil || z.Clock.Outcome != models.ClockRunning || z.Clock.RefID != outages[1] {
+			t.Fatalf("Zhao's clock = %+v, want the running one of outage %d", z.Clock, outages[1])
+		}
+		if z.Devices[2].Outage.ID != outages[2] {
+			t.Fatalf("Zhao's devices list %d last, want the recovered %d", z.Devices[2].Outage.ID, outages[2])
+		}
+		if b := by[bob.ID]; b.Calls != 1 || b.Running != 1 || b.Down != 1 || len(b.Devices) != 1 || b.More != 0 || b.Since == nil ||
+			b.Clock == nil || b.Clock.Outcome != models.ClockRunning {
+			t.Fatalf("Bob's line = %+v", b)
+		}
+		// Without a budget no line lists devices, and the counts stay.
+		if none, err := s.CallGroups(ctx, models.AllOrgs(), 0); err != nil || len(none) != 2 {
+			t.Fatalf("with no budget: %+v, %v", none, err)
+		} else {
+			for _, g := range none {
+				if len(g.Devices) != 0 || g.Since == nil || (g.ContactID == zhao.ID && (g.More != 3 || g.Down != 2 || g.Running != 2)) {
+					t.Fatalf("with no budget, line %+v", g)
+				}
+			}
+		}
+	})
+}
