@@ -114,6 +114,17 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			t.Fatal(err)
 		}
 	}
+	// The email bounces: the outage page and the on-call page offer to
+	// send it again.
+	mails, err := store.ClaimDeliveries(ctx, "test", time.Minute, 10, []string{models.TransportEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range mails {
+		if err := store.RecordAttempt(ctx, "test", d.ID, models.DeliveryBounced, "550 5.1.1 mailbox unavailable", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	clock.Advance(12 * time.Minute)
 	if _, err := store.RecordPhoneAuthorization(ctx, eng, fx.OrgA.ID, req.ID, models.PhoneInput{ContactID: contact.ID, Passphrase: passphrase}); err != nil {
 		t.Fatal(err)

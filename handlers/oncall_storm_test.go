@@ -152,7 +152,8 @@ func TestOnCallPageInAStormIsOneLinePerContact(t *testing.T) {
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			// The page shown again lists the line as it is now, with a
 			// form drawn now and the note kept.
-			wantBody(t, r, zh("error.call_list_changed", n), `value="told her"`,
+			// The count is formatted as on the rest of the page, not "2000".
+			wantBody(t, r, zh("error.call_list_changed", "2,000"), "又有 2,000 台设备宕机", `value="told her"`,
 				`name="as_of" value="`+views.AsOf(e.clock.Now())+`"`)
 			if og, err := e.store.OnCallOutageGroups(ctx, models.AllOrgs(), 0); err != nil || og[0].Running != n {
 				t.Fatalf("outage groups after the refused call = %+v, %v", og, err)

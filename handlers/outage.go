@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/colo-portal/portal/models"
@@ -27,7 +29,8 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	u := currentUser(c)
-	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role.IsStaff(), CanEdit: engineers.Allows(u.Role)}
+	vm := views.OutagePageVM{Outage: o, Now: h.store.Now(), Staff: u.Role.IsStaff(), CanEdit: engineers.Allows(u.Role),
+		CanRetry: responders.Allows(u.Role)}
 	if vm.Org, err = h.store.GetOrg(ctx, scope(c), o.OrgID); err != nil {
 		return err
 	}
@@ -92,6 +95,34 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 		return err
 	}
 	return h.render(c, fiber.StatusOK, views.OutagePage(vm))
+}
+
+// retryOutageDelivery queues one of the outage's failed, bounced or
+// unanswered deliveries again, from the outage page. A delivery that is not
+// one of this outage's (another organization's, another outage's) is not
+// found.
+func (h *Handler) retryOutageDelivery(c *fiber.Ctx) error {
+	o, err := h.outageParam(c)
+	if err != nil {
+		return err
+	}
+	id, err := paramID(c, "delivery")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	ds, _, err := h.store.OutageDeliveries(ctx, scope(c), o.OrgID, o.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ds, func(d models.Delivery) bool { return d.ID == id }) {
+		return models.ErrNotFound
+	}
+	if err := h.store.RetryDelivery(ctx, actor(c), id); err != nil {
+		return err
+	}
+	h.flash(c, "ok", "flash.delivery_retried")
+	return redirect(c, views.Path("/outages/", o.ID, "#delivery-", id))
 }
 
 // evidencePage fills in the page of evidence that ?page= asks for (the

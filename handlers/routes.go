@@ -185,6 +185,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
 		{"GET", "/outages/:id", everyone, h.showOutage},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
+		{"POST", "/outages/:id/deliveries/:delivery/retry", responders, h.retryOutageDelivery},
 
 		// On call: every staff role sees open outages, call tasks and failed
 		// notifications and logs calls; reception handles no failures.

@@ -185,8 +185,9 @@ func TestListStatementsPastTheVariableLimit(t *testing.T) {
 				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}
-				if len(r.Checks) != bigChecks {
-					t.Fatalf("round %d holds %d checks, want %d", round, len(r.Checks), bigChecks)
+				if len(r.Checks) != bigChecks || r.Unprobed.Checks != 0 {
+					t.Fatalf("round %d holds %d checks and reports %d unprobed, want %d and 0 (those it claimed are held)",
+						round, len(r.Checks), r.Unprobed.Checks, bigChecks)
 				}
 				clock.Advance(15 * time.Second)
 			}

@@ -25,6 +25,11 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("invalid %s: %s %v", e.Field, e.Key, e.Args)
 }
 
+// Number is a count in a validation error's message; views formats it as
+// the rest of the page does ("2,000", views.Count), the message's verb
+// being %s.
+type Number int
+
 // Invalid builds a ValidationError.
 func Invalid(field, key string, args ...any) error {
 	return &ValidationError{Field: field, Key: key, Args: args}

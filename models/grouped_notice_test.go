@@ -169,7 +169,7 @@ func TestMassOutageIsOneNoticeAndOneCall(t *testing.T) {
 		// Logged from the page drawn before the 20 joined: the call did
 		// not tell of them, so it is refused and stops nothing.
 		_, err := m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, calls[0].ContactID, calls[0].Address, true, "told Zhao Min of 2,000 devices", drawn)
-		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != 20 {
+		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != models.Number(20) {
 			t.Fatalf("a call logged from a page drawn before 20 joined: %v, want refused naming 20 more devices", err)
 		}
 		var still int64
@@ -373,7 +373,7 @@ func TestAnUnansweredCallLeavesItsClocksToTheNextCall(t *testing.T) {
 		}
 		// A page drawn before the call was put back showed 2 devices.
 		_, err = m.s.LogCalls(ctx, m.eng, m.fx.OrgA.ID, first.ContactID, first.Address, true, "", drawn)
-		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != 10 {
+		if v, ok := models.AsValidation(err); !ok || v.Field != "as_of" || len(v.Args) != 1 || v.Args[0] != models.Number(10) {
 			t.Fatalf("a call logged from a page drawn before the retry: %v, want refused naming 10 more devices", err)
 		}
 		clock.Advance(30 * time.Second)

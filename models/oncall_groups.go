@@ -871,7 +871,7 @@ func (s *Store) LogCalls(ctx context.Context, actor Actor, orgID, contactID int6
 
 // CallListChanged is the refusal of a call logged from a page drawn before
 // n more devices joined what the call covers.
-func CallListChanged(n int) error { return Invalid("as_of", "error.call_list_changed", n) }
+func CallListChanged(n int) error { return Invalid("as_of", "error.call_list_changed", Number(n)) }
 
 // coveredSince counts the outages the call deliveries ds cover that staff
 // could not have seen on a page drawn at asOf: those that joined one of

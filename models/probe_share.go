@@ -43,9 +43,12 @@ type ShareRound struct {
 	// OfferedUntil all the same, as the new owner starts then.
 	OfferedIDs   []int64
 	OfferedUntil time.Time
-	// Unprobed are the enabled checks no instance held for a lease and a
-	// round (Lease + Lease/4) before this round: an alarm. Counted at
-	// the round's start, so it is set even when the round fails later.
+	// Unprobed are the enabled checks that no instance holds after this
+	// round and held none for a lease and a round (Lease + Lease/4): an
+	// alarm. A check this round claimed is not among them. It is set
+	// even when the round fails: counted again after the claims (those
+	// made before a failure count as held), or, when the round failed
+	// before claiming or that count fails, the count taken at its start.
 	Unprobed Unprobed
 }
 
@@ -71,8 +74,32 @@ type ShareRound struct {
 // found by a plain (non-locking) read through the (lease_owner,
 // lease_until) index, and reads committed rows (leaseWrite), so that on
 // InnoDB a renewal never locks or waits for another instance's rows.
+//
+// The unprobed count (ShareRound.Unprobed) is taken at the start of the
+// round, and again at its end when the first count found any and the
+// round got as far as claiming: so a single instance that starts after a
+// pause longer than a lease reports none of the checks it claims in its
+// first round, and a round that fails still reports the best count it has.
+// While nothing is unprobed that is one COUNT over an empty index range.
 func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (ShareRound, error) {
 	var r ShareRound
+	grace := o.Lease + o.Lease/4
+	claiming, err := s.shareRound(ctx, owner, o, &r, grace)
+	if r.Unprobed.Checks > 0 && claiming {
+		// After the claims, those that went through included. If the
+		// database does not answer now, the count from the start stands:
+		// an alarm errs on the side of saying too much.
+		if u, uerr := s.UnprobedChecks(ctx, grace); uerr == nil {
+			r.Unprobed = u
+		}
+	}
+	return r, err
+}
+
+// shareRound is ShareChecks but for the final unprobed count. It reports
+// whether the round reached its claims, i.e. whether it may have taken
+// some of the unprobed checks (or seen other instances take them).
+func (s *Store) shareRound(ctx context.Context, owner string, o ShareOptions, r *ShareRound, grace time.Duration) (bool, error) {
 	now := s.now()
 	until := now.Add(o.Lease)
 	window := now.Add(o.Lease / 2)
@@ -81,16 +108,16 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	me := ProberInstance{ID: owner, SeenUntil: until, MaxChecks: o.Max, ICMP: !o.SkipICMP}
 	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"seen_until", "max_checks", "icmp"})}).Create(&me).Error; err != nil {
-		return r, wrap(err, "share checks: say alive")
+		return false, wrap(err, "share checks: say alive")
 	}
 	if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
 		return tx.Where("seen_until < ?", now.Add(-24*time.Hour)).Delete(&ProberInstance{}).Error
 	}); err != nil {
-		return r, wrap(err, "share checks: forget old instances")
+		return false, wrap(err, "share checks: forget old instances")
 	}
 	var err error
-	if r.Unprobed, err = s.UnprobedChecks(ctx, o.Lease+o.Lease/4); err != nil {
-		return r, err // wrapped: "unprobed checks"
+	if r.Unprobed, err = s.UnprobedChecks(ctx, grace); err != nil {
+		return false, err // wrapped: "unprobed checks"
 	}
 	// Renew by primary key, which locks the rows in key order as the result
 	// writer does; an UPDATE … WHERE lease_owner = ? may scan the table (the
@@ -98,19 +125,19 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	var own []int64
 	if err := db.Model(&Check{}).Where("lease_owner = ? AND lease_until >= ?", owner, now.Add(o.Lease/3)).
 		Pluck("id", &own).Error; err != nil {
-		return r, wrap(err, "share checks: renew")
+		return false, wrap(err, "share checks: renew")
 	}
 	for chunk := range chunks(own) {
 		if err := s.leaseWrite(ctx, func(tx *gorm.DB) error {
 			return tx.Model(&Check{}).Where("id IN ? AND lease_owner = ?", chunk, owner).UpdateColumn("lease_until", until).Error
 		}); err != nil {
-			return r, wrap(err, "share checks: renew")
+			return false, wrap(err, "share checks: renew")
 		}
 	}
 
 	var live []ProberInstance
 	if err := db.Where("seen_until >= ?", window).Find(&live).Error; err != nil {
-		return r, wrap(err, "share checks: live instances")
+		return false, wrap(err, "share checks: live instances")
 	}
 	// One scan counts the enabled checks and, per owner, those whose lease
 	// is still running.
@@ -121,7 +148,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 	}
 	if err := db.Model(&Check{}).Select("lease_owner, SUM(CASE WHEN lease_until >= ? THEN 1 ELSE 0 END) AS n, COUNT(*) AS total", window).
 		Where("enabled = ?", true).Group("lease_owner").Scan(&rows).Error; err != nil {
-		return r, wrap(err, "share checks: count held")
+		return false, wrap(err, "share checks: count held")
 	}
 	total := 0
 	held := map[string]int{}
@@ -154,7 +181,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 			var ids []int64
 			if err := kinds(db.Model(&Check{}), icmp).Where("lease_owner = ? AND lease_until >= ? AND enabled = ?", owner, window, true).
 				Order("id DESC").Limit(n).Pluck("id", &ids).Error; err != nil {
-				return r, wrap(err, "share checks: pick offers")
+				return false, wrap(err, "share checks: pick offers")
 			}
 			r.OfferedIDs, r.OfferedUntil = ids, window
 			for chunk := range chunks(ids) {
@@ -163,7 +190,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 					r.Offered += int(res.RowsAffected)
 					return res.Error
 				}); err != nil {
-					return r, wrap(err, "share checks: offer")
+					return false, wrap(err, "share checks: offer")
 				}
 			}
 		}
@@ -173,7 +200,7 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 			return kinds(q, !o.SkipICMP).Where("lease_until < ?", window).Order("lease_until, id")
 		})
 		if err != nil {
-			return r, err
+			return true, err
 		}
 		r.Claimed += n
 		mine += n
@@ -184,12 +211,12 @@ func (s *Store) ShareChecks(ctx context.Context, owner string, o ShareOptions) (
 			return kinds(q, !o.SkipICMP).Where("lease_until < ?", now.Add(-o.Lease/4)).Order("id")
 		})
 		if err != nil {
-			return r, err
+			return true, err
 		}
 		r.Claimed += n
 	}
 	err = db.Where("lease_owner = ? AND lease_until >= ?", owner, now).Order("id").Find(&r.Checks).Error
-	return r, wrap(err, "share checks: read held")
+	return true, wrap(err, "share checks: read held")
 }
 
 // claimChecks leases to owner up to n enabled checks that pick selects and

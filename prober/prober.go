@@ -263,7 +263,7 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
 		cancel()
 		t.Reset(every)
-		if u := round.Unprobed; u.Checks > 0 { // an alarm every round, failed or not
+		if u := round.Unprobed; u.Checks > 0 { // after the round's claims; an alarm every round, failed or not
 			p.log.Error("prober: enabled checks held by no instance go unprobed", "checks", u.Checks, "since", u.Since)
 		}
 		var cuts []leaseCut

@@ -66,3 +66,39 @@ func TestUnclaimedChecksAreLoggedAtErrorEveryRound(t *testing.T) {
 		t.Errorf("%d alarms after b holds every ping check, want none", n-before)
 	}
 }
+
+// A single instance that starts after a pause longer than a lease and a
+// round claims every check in its first round, and logs no alarm for them:
+// the count is taken after the round's claims. It used to log "checks=4"
+// at ERROR at once, right before "claimed=4".
+func TestAFirstRoundAfterAPauseLogsNoAlarmForWhatItClaims(t *testing.T) {
+	db := dbtest.Databases(t)[0] // lease rounds only: SQLite is enough
+	clock := newManualClock()
+	s := dbtest.Open(t, db, models.WithClock(clock.Now))
+	rec := newProbeRecorder(clock)
+	newProberFixture(t, s, models.KindTCP, models.KindTCP, models.KindTCP, models.KindTCP)
+	lease := time.Minute
+	clock.Advance(time.Hour) // the pause: nobody holds the checks
+	if u, err := s.UnprobedChecks(context.Background(), lease+lease/4); err != nil || u.Checks != 4 {
+		t.Fatalf("before the instance starts: %d unprobed (%v), want 4", u.Checks, err)
+	}
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &running{p: New(Config{InstanceID: "a", Clock: clock, Lease: lease, Jitter: -1, SkipICMP: true}, s, rec.probeFunc("a"), log),
+		cancel: cancel, done: make(chan error, 1)}
+	go func() { a.done <- a.p.Run(ctx) }()
+	t.Cleanup(func() { a.stop(t) })
+
+	eventually(t, "a holds the 4 checks", func() bool { return a.p.Stats().Checks == 4 })
+	clock.run(lease) // and a few rounds more
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(buf.String(), "go unprobed") {
+		t.Errorf("the instance logs the alarm for the checks it claims:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "claimed=4") {
+		t.Errorf("no round logs claimed=4:\n%s", buf.String())
+	}
+}

@@ -107,6 +107,8 @@ func (e FormErrors) Msg(ctx context.Context, field string) string {
 			a = ChannelName(ctx, x)
 		case time.Time:
 			a = FormatTime(ctx, x)
+		case models.Number:
+			a = Count(int(x))
 		}
 		args[i] = a
 	}

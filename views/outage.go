@@ -39,6 +39,9 @@ type OutagePageVM struct {
 	// Staff is set when a provider user looks at a customer's outage.
 	Staff   bool
 	CanEdit bool
+	// CanRetry is set for the staff who may queue a failed, bounced or
+	// unanswered delivery again (the on-call page's responders).
+	CanRetry bool
 }
 
 // ClockDuration shows how long a clock ran, to the second: "2 min 13 s"
