@@ -42,17 +42,10 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Overdue, err = h.store.OverdueFollowUps(ctx, sc, orgID); err != nil {
 		return err
 	}
-	if vm.Outages, err = h.store.OnCallOutages(ctx, sc); err != nil {
-		return err
-	}
 	// When many devices are down at once the home shows the most urgent
 	// few and says how many there are; the uptime page lists them all.
-	vm.OutagesTotal = int64(len(vm.Outages))
-	if len(vm.Outages) > homeShown {
-		if vm.OutagesTotal, err = h.store.CountOnCallOutages(ctx, sc); err != nil {
-			return err
-		}
-		vm.Outages = vm.Outages[:homeShown]
+	if vm.Outages, vm.OutagesTotal, err = h.store.OnCallOutages(ctx, sc, homeShown); err != nil {
+		return err
 	}
 	if state(c).recentIncident != 0 {
 		if vm.Incident, err = h.store.CustomerIncidentNotice(ctx, sc, orgID); err != nil {
@@ -63,15 +56,8 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 		return err
 	}
 	from := monthStart(vm.Now, h.loc)
-	if vm.Missed, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
+	if vm.Missed, vm.MissedTotal, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0), homeShown); err != nil {
 		return err
-	}
-	vm.MissedTotal = int64(len(vm.Missed))
-	if len(vm.Missed) > homeShown {
-		if vm.MissedTotal, err = h.store.CountMissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0)); err != nil {
-			return err
-		}
-		vm.Missed = vm.Missed[:homeShown]
 	}
 	devices, err := h.store.OrgUptime(ctx, sc, orgID, h.loc)
 	if err != nil {

@@ -167,7 +167,7 @@ func TestOutagesAndDeliveriesByOrganization(t *testing.T) {
 		})
 
 		t.Run("the on-call lists name the organization, device, contact and clock", func(t *testing.T) {
-			open, err := s.OnCallOutages(ctx, models.AllOrgs())
+			open, _, err := s.OnCallOutages(ctx, models.AllOrgs(), 500)
 			if err != nil || len(open) != 1 || open[0].Org != fx.OrgA.Name || open[0].Device != "web-1" || open[0].Clock == nil ||
 				open[0].Clock.Outcome != models.ClockRunning || open[0].Check == nil {
 				t.Fatalf("open outages = %+v, %v", open, err)

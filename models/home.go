@@ -122,29 +122,26 @@ func missedClocks(db *gorm.DB, orgID int64, from, to time.Time) *gorm.DB {
 		[]string{ClockEmergencyNotice, ClockOperationFeedback}, from, to)
 }
 
-// CountMissedClocks counts what MissedClocks lists, without its bound.
-func (s *Store) CountMissedClocks(ctx context.Context, sc Scope, orgID int64, from, to time.Time) (int64, error) {
+// MissedClocks lists the first limit missed emergency-notice and
+// first-feedback clocks of orgID whose deadline fell in [from, to),
+// oldest first, and counts them all.
+func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, to time.Time, limit int) ([]MissedClock, int64, error) {
 	if !sc.Allows(orgID) {
-		return 0, wrap(ErrNotFound, "count missed clocks")
-	}
-	var n int64
-	err := missedClocks(s.db.WithContext(ctx), orgID, from, to).Count(&n).Error
-	return n, wrap(err, "count missed clocks")
-}
-
-// MissedClocks lists the missed emergency-notice and first-feedback clocks
-// of orgID whose deadline fell in [from, to), oldest first.
-func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, to time.Time) ([]MissedClock, error) {
-	if !sc.Allows(orgID) {
-		return nil, wrap(ErrNotFound, "missed clocks")
+		return nil, 0, wrap(ErrNotFound, "missed clocks")
 	}
 	db := s.db.WithContext(ctx)
 	var cs []Clock
-	if err := missedClocks(db, orgID, from, to).Order("deadline_at, id").Limit(500).Find(&cs).Error; err != nil {
-		return nil, wrap(err, "missed clocks")
+	if err := missedClocks(db, orgID, from, to).Order("deadline_at, id").Limit(limit).Find(&cs).Error; err != nil {
+		return nil, 0, wrap(err, "missed clocks")
 	}
 	if len(cs) == 0 {
-		return nil, nil
+		return nil, 0, nil
+	}
+	total := int64(len(cs))
+	if len(cs) == limit {
+		if err := missedClocks(db, orgID, from, to).Count(&total).Error; err != nil {
+			return nil, 0, wrap(err, "missed clocks")
+		}
 	}
 	var clockIDs, outageIDs, requestIDs []int64
 	for _, c := range cs {
@@ -159,7 +156,7 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 	if err := findIn(db, clockIDs, &lines, func(q *gorm.DB, chunk []int64) *gorm.DB {
 		return q.Where("org_id = ? AND clock_id IN ?", orgID, chunk)
 	}); err != nil {
-		return nil, wrap(err, "missed clocks")
+		return nil, 0, wrap(err, "missed clocks")
 	}
 	byClock := map[int64]*Deduction{}
 	for i := range lines {
@@ -172,7 +169,7 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 		if err := findIn(db, outageIDs, &os, func(q *gorm.DB, chunk []int64) *gorm.DB {
 			return q.Select("id", "device_id").Where("org_id = ? AND id IN ?", orgID, chunk)
 		}); err != nil {
-			return nil, wrap(err, "missed clocks")
+			return nil, 0, wrap(err, "missed clocks")
 		}
 		for _, o := range os {
 			outageDevice[o.ID] = o.DeviceID
@@ -181,13 +178,13 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 	}
 	_, devices, err := s.orgAndDeviceNames(ctx, nil, deviceIDs)
 	if err != nil {
-		return nil, wrap(err, "missed clocks")
+		return nil, 0, wrap(err, "missed clocks")
 	}
 	requests := map[int64]*OperationRequest{}
 	if len(requestIDs) > 0 {
 		var rs []OperationRequest
 		if err := findIn(db, requestIDs, &rs, inOrg(orgID, whereID)); err != nil {
-			return nil, wrap(err, "missed clocks")
+			return nil, 0, wrap(err, "missed clocks")
 		}
 		for i := range rs {
 			requests[rs[i].ID] = &rs[i]
@@ -202,7 +199,7 @@ func (s *Store) MissedClocks(ctx context.Context, sc Scope, orgID int64, from, t
 			out[i].Request = requests[c.RefID]
 		}
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // EventContactsRequested asks an organization's users by email to name

@@ -93,7 +93,7 @@ func TestMissedClocksOfAMonth(t *testing.T) {
 		n.confirm()
 		o := n.miss(models.DeliveryFailed)
 		from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		got, err := s.MissedClocks(ctx, models.OrgScope(n.org), n.org, from, from.AddDate(0, 1, 0))
+		got, _, err := s.MissedClocks(ctx, models.OrgScope(n.org), n.org, from, from.AddDate(0, 1, 0), 500)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,10 +103,10 @@ func TestMissedClocksOfAMonth(t *testing.T) {
 		if got[0].Deduction == nil || got[0].Deduction.Outcome() != models.OutcomeCharged {
 			t.Fatalf("deduction = %+v, want a day's fee charged", got[0].Deduction)
 		}
-		if prev, err := s.MissedClocks(ctx, models.OrgScope(n.org), n.org, from.AddDate(0, -1, 0), from); err != nil || len(prev) != 0 {
+		if prev, _, err := s.MissedClocks(ctx, models.OrgScope(n.org), n.org, from.AddDate(0, -1, 0), from, 500); err != nil || len(prev) != 0 {
 			t.Fatalf("the month before = %+v, %v, want nothing", prev, err)
 		}
-		if _, err := s.MissedClocks(ctx, models.OrgScope(n.fx.OrgB.ID), n.org, from, from.AddDate(0, 1, 0)); !errors.Is(err, models.ErrNotFound) {
+		if _, _, err := s.MissedClocks(ctx, models.OrgScope(n.fx.OrgB.ID), n.org, from, from.AddDate(0, 1, 0), 500); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another organization's scope: %v, want ErrNotFound", err)
 		}
 	})

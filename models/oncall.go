@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The staff's on-call page: outages whose emergency notice is due, phone
@@ -27,33 +28,40 @@ type OnCallOutage struct {
 // onCallOutageRows selects the outages OnCallOutages lists: open, or
 // with their emergency clock still running.
 func (s *Store) onCallOutageRows(ctx context.Context, sc Scope) *gorm.DB {
-	db := s.db.WithContext(ctx)
-	running := db.Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
-	return sc.apply(db.Model(&Outage{}), "org_id").Where("ended_at IS NULL OR id IN (?)", running)
+	return sc.apply(s.db.WithContext(ctx).Model(&Outage{}), "org_id").Where("ended_at IS NULL OR id IN (?)", s.runningNotices(ctx))
 }
 
-// CountOnCallOutages counts what OnCallOutages lists, without its bound:
-// a page that shows the first few says how many there are.
-func (s *Store) CountOnCallOutages(ctx context.Context, sc Scope) (int64, error) {
-	var n int64
-	err := s.onCallOutageRows(ctx, sc).Count(&n).Error
-	return n, wrap(err, "count on call outages")
+// runningNotices selects the outages whose emergency clock runs.
+func (s *Store) runningNotices(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&Clock{}).Select("ref_id").Where("kind = ? AND outcome = ?", ClockEmergencyNotice, ClockRunning)
 }
 
-// OnCallOutages lists every open outage that sc sees and every one whose
-// emergency clock still runs, the most urgent clock first.
-func (s *Store) OnCallOutages(ctx context.Context, sc Scope) ([]OnCallOutage, error) {
+// OnCallOutages lists the first limit open outages that sc sees and those
+// whose emergency clock still runs, the most urgent clock first, and
+// counts them all (a page that shows the first few says how many there
+// are).
+func (s *Store) OnCallOutages(ctx context.Context, sc Scope, limit int) ([]OnCallOutage, int64, error) {
+	// The order of the list (runningFirst) in SQL, so that the first
+	// limit are the most urgent: a running clock's deadline is its
+	// confirmation and the 15 minutes.
 	var os []Outage
-	if err := s.onCallOutageRows(ctx, sc).Order("confirmed_at, id").Limit(500).Find(&os).Error; err != nil {
-		return nil, wrap(err, "on call outages")
+	if err := s.onCallOutageRows(ctx, sc).Order(clause.Expr{SQL: "CASE WHEN id IN (?) THEN 0 ELSE 1 END, confirmed_at, id",
+		Vars: []any{s.runningNotices(ctx)}}).Limit(limit).Find(&os).Error; err != nil {
+		return nil, 0, wrap(err, "on call outages")
+	}
+	total := int64(len(os))
+	if len(os) == limit {
+		if err := s.onCallOutageRows(ctx, sc).Count(&total).Error; err != nil {
+			return nil, 0, wrap(err, "on call outages")
+		}
 	}
 	out, err := s.onCallDetails(ctx, os)
 	if err != nil {
-		return nil, wrap(err, "on call outages")
+		return nil, 0, wrap(err, "on call outages")
 	}
 	// Running clocks first, nearest deadline first; then the rest.
 	slices.SortStableFunc(out, func(a, b OnCallOutage) int { return runningFirst(a.Clock, b.Clock) })
-	return out, nil
+	return out, total, nil
 }
 
 // onCallDetails adds to outages what the on-call lists show of them: the

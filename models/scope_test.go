@@ -139,7 +139,7 @@ func TestScopedReadsKeepOrganizationsApart(t *testing.T) {
 				return first(err, len(cs), func() int64 { return cs[0].Delivery.ID })
 			}},
 			{"OnCallOutages", func(sc models.Scope) (int64, error) {
-				os, err := s.OnCallOutages(ctx, sc)
+				os, _, err := s.OnCallOutages(ctx, sc, 500)
 				return first(err, len(os), func() int64 { return os[0].Outage.ID })
 			}},
 			{"CallGroups", func(sc models.Scope) (int64, error) {
