@@ -56,11 +56,37 @@ func ContactsURL(baseURL string) string {
 	return pageURL(baseURL, "/contacts")
 }
 
-func deviceName(f *models.NoticeFacts) string {
-	if f.Device.Name != "" {
-		return f.Device.Name
+func deviceName(f *models.NoticeFacts) string { return nameOf(&f.Device, f.Outage.DeviceID) }
+
+// nameOf names device d (deviceID when it was deleted since).
+func nameOf(d *models.Device, deviceID int64) string {
+	if d.Name != "" {
+		return d.Name
 	}
-	return fmt.Sprintf("#%d", f.Outage.DeviceID)
+	return fmt.Sprintf("#%d", deviceID)
+}
+
+// withAddress is a device's name and, when it has one, its address.
+func withAddress(name string, d *models.Device) string {
+	if d.Address != "" {
+		return name + " (" + d.Address + ")"
+	}
+	return name
+}
+
+// outageTail ends an outage notice: the link (linkKey), the promise to
+// keep the contact informed while the outage lasts, and the sign-off.
+func outageTail(tr *locales.Translator, line func(string), linkKey, url string, closed bool, org string) {
+	if url != "" {
+		line("")
+		line(tr.T(linkKey, url))
+	}
+	line("")
+	if !closed {
+		line(tr.T("email.promise"))
+		line("")
+	}
+	signOff(tr, line, tr.T("email.why", org))
 }
 
 // checkLabel names a check: its translated kind, and its target.
@@ -100,11 +126,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 	}
 	line("")
 	line(tr.T("email.organization", f.Org.Name))
-	devLine := dev
-	if f.Device.Address != "" {
-		devLine += " (" + f.Device.Address + ")"
-	}
-	line(tr.T("email.device", devLine))
+	line(tr.T("email.device", withAddress(dev, &f.Device)))
 	line(tr.T("email.check", chk))
 	line(tr.T("email.started", at(f.Outage.StartedAt)))
 	line(tr.T("email.confirmed", at(f.Outage.ConfirmedAt)))
@@ -126,16 +148,7 @@ func compose(del models.Delivery, f *models.NoticeFacts, baseURL string, loc *ti
 			line("  " + tr.T("email.probes_more", more))
 		}
 	}
-	if n.URL != "" {
-		line("")
-		line(tr.T("email.link", n.URL))
-	}
-	line("")
-	if !closed {
-		line(tr.T("email.promise"))
-		line("")
-	}
-	signOff(tr, line, tr.T("email.why", f.Org.Name))
+	outageTail(tr, line, "email.link", n.URL, closed, f.Org.Name)
 	n.Body = b.String()
 
 	if closed {
@@ -188,13 +201,7 @@ func composeGroup(del models.Delivery, f *models.NoticeFacts, baseURL string, lo
 	line(tr.T("email.organization", f.Org.Name))
 	line("")
 	for _, it := range f.Items {
-		dev := it.Device.Name
-		if dev == "" {
-			dev = fmt.Sprintf("#%d", it.Outage.DeviceID)
-		}
-		if it.Device.Address != "" {
-			dev += " (" + it.Device.Address + ")"
-		}
+		dev := withAddress(nameOf(&it.Device, it.Outage.DeviceID), &it.Device)
 		kind := "?"
 		if it.Check.Kind != "" {
 			kind = tr.T("kind." + string(it.Check.Kind))
@@ -209,16 +216,7 @@ func composeGroup(del models.Delivery, f *models.NoticeFacts, baseURL string, lo
 	if more := f.Count - len(f.Items); more > 0 {
 		line(tr.T("email.group_more", more))
 	}
-	if n.URL != "" {
-		line("")
-		line(tr.T("email.group_link", n.URL))
-	}
-	line("")
-	if !closed {
-		line(tr.T("email.promise"))
-		line("")
-	}
-	signOff(tr, line, tr.T("email.why", f.Org.Name))
+	outageTail(tr, line, "email.group_link", n.URL, closed, f.Org.Name)
 	n.Body = b.String()
 	if closed {
 		n.Short = tr.T("email.group_short_closed", f.Count, f.Org.Name)
