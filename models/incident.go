@@ -778,9 +778,7 @@ func (s *Store) expandIncidentUpdate(tx *gorm.DB, ev OutboxEvent, now time.Time,
 			if addr == "" || (t != TransportEmail && t != TransportWebhook) {
 				continue
 			}
-			ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, ContactID: c.ID, Channel: ch, Transport: t,
-				Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize, Status: DeliveryPending, NextAttemptAt: now,
-				LeaseUntil: neverLeased, CreatedAt: now})
+			ds = append(ds, contactDelivery(ev, &c, ch, t, addr, now, now))
 		}
 	}
 	*n = len(ds)

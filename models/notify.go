@@ -332,9 +332,8 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 				if addr == "" {
 					continue
 				}
-				d := Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: outageID, NoticeID: noticeID,
-					ContactID: c.ID, Channel: ch, Transport: t, Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize,
-					Status: DeliveryPending, NextAttemptAt: due, LeaseUntil: neverLeased, CreatedAt: now}
+				d := contactDelivery(ev, &c, ch, t, addr, due, now)
+				d.OutageID, d.NoticeID = outageID, noticeID
 				if t == "" {
 					undeliverable = true
 					d.Transport, d.Status, d.LastError, d.DoneAt = TransportNone, DeliveryNotSent, notSentReason(ch), &now
@@ -343,9 +342,9 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 				ds = append(ds, d)
 			}
 			if ch, number := c.callNumber(); undeliverable && !calling && number != "" {
-				ds = append(ds, Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, OutageID: outageID, NoticeID: noticeID,
-					ContactID: c.ID, Channel: ch, Transport: TransportCall, Address: number, Locale: c.Locale, Authorized: c.MayAuthorize,
-					Status: DeliveryPending, NextAttemptAt: due, LeaseUntil: neverLeased, CreatedAt: now})
+				d := contactDelivery(ev, &c, ch, TransportCall, number, due, now)
+				d.OutageID, d.NoticeID = outageID, noticeID
+				ds = append(ds, d)
 			}
 		}
 		pending := false
@@ -369,6 +368,14 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		return 0, fmt.Errorf("models: expand event %d: %w", ev.ID, err)
 	}
 	return n, nil
+}
+
+// contactDelivery is event ev's pending delivery to contact c by channel
+// ch through transport at addr, first due at due.
+func contactDelivery(ev OutboxEvent, c *Contact, ch Channel, transport, addr string, due, now time.Time) Delivery {
+	return Delivery{OrgID: ev.OrgID, EventID: ev.ID, Event: ev.Kind, ContactID: c.ID, Channel: ch, Transport: transport,
+		Address: addr, Locale: c.Locale, Authorized: c.MayAuthorize, Status: DeliveryPending, NextAttemptAt: due,
+		LeaseUntil: neverLeased, CreatedAt: now}
 }
 
 // ClaimDeliveries leases up to limit due deliveries of the given transports.
