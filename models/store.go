@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/colo-portal/portal/models/passtoken"
 	"github.com/colo-portal/portal/models/seal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -25,6 +26,9 @@ type Store struct {
 	totpKey seal.Key
 	// piiKey seals visitors' identity numbers and phones (visit.go).
 	piiKey seal.Key
+	// passKey signs and checks the tokens of visitor passes
+	// (visit_checkin.go).
+	passKey passtoken.Key
 	// visitRules bound visit requests (visit.go).
 	visitRules VisitRules
 	// codeKey keys the hashes of recovery codes (recovery.go).

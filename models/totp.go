@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colo-portal/portal/models/passtoken"
 	"github.com/colo-portal/portal/models/seal"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -27,6 +28,7 @@ func WithSecretKey(key []byte) StoreOption {
 	return func(s *Store) {
 		s.totpKey = seal.NewKey(key, "portal totp secret sealing")
 		s.piiKey = seal.NewKey(key, "portal visitor personal data")
+		s.passKey = passtoken.NewKey(key) // purpose "portal visitor pass"
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte("portal recovery code hashing"))
 		s.codeKey = m.Sum(nil)
