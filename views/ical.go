@@ -10,6 +10,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 
 	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
 )
 
 // CalendarVisit is one visit as a calendar feed shows it: plain values the
@@ -25,7 +26,7 @@ type CalendarVisit struct {
 	End      time.Time
 	Escort   string   // the escort's name; "" while none is assigned
 	Visitors []string // names only
-	Status   string   // the visit's state: approved, cancelled (pending, refused)
+	Status   string   // the visit's State: models.VisitApproved, VisitCancelled (pending: TENTATIVE; refused: CANCELLED)
 	URL      string   // the visit's page
 	Updated  time.Time
 }
@@ -96,9 +97,9 @@ func calendarSequence(updated time.Time) int {
 
 func calendarStatus(state string) ics.ObjectStatus {
 	switch state {
-	case "cancelled", "refused":
+	case models.VisitCancelled, models.VisitRefused:
 		return ics.ObjectStatusCancelled
-	case "pending":
+	case models.VisitPending:
 		return ics.ObjectStatusTentative
 	}
 	return ics.ObjectStatusConfirmed

@@ -10,6 +10,7 @@ import (
 	ical "github.com/emersion/go-ical"
 
 	"github.com/colo-portal/portal/locales"
+	"github.com/colo-portal/portal/models"
 )
 
 // The feed is read back with go-ical, a parser written apart from the
@@ -33,7 +34,7 @@ func twoCalendarVisits() []CalendarVisit {
 		End:      calStart.Add(3 * time.Hour).In(shanghai),
 		Escort:   "Zhou Wei",
 		Visitors: []string{"Alice Example", "Bob Example"},
-		Status:   "approved",
+		Status:   models.VisitApproved,
 		URL:      "https://portal.example.net/visits/0123456789abcdef",
 		Updated:  calUpdated,
 	}, {
@@ -45,7 +46,7 @@ func twoCalendarVisits() []CalendarVisit {
 		Start:    calStart.Add(48 * time.Hour),
 		End:      calStart.Add(49 * time.Hour),
 		Visitors: []string{"Carol Example"},
-		Status:   "cancelled",
+		Status:   models.VisitCancelled,
 		URL:      "https://portal.example.net/visits/fedcba9876543210",
 		Updated:  calUpdated.Add(time.Hour),
 	}}
@@ -307,7 +308,7 @@ func TestCalendarFeedSequenceGrowsWithEachChange(t *testing.T) {
 	v.Start = v.Start.Add(time.Hour)
 	v.Updated = v.Updated.Add(time.Second)
 	moved := seqOf(v)
-	v.Status = "cancelled"
+	v.Status = models.VisitCancelled
 	v.Updated = v.Updated.Add(24 * time.Hour)
 	cancelled := seqOf(v)
 	if !(first < moved && moved < cancelled) {
@@ -349,6 +350,25 @@ func TestCalendarFeedRefusesABrokenVisit(t *testing.T) {
 	for name, vs := range map[string][]CalendarVisit{"no UID": noUID, "ends at its start": backwards} {
 		if _, err := CalendarFeed(locales.For("en"), "x", vs); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// A visit that leaves the approved state stays in a client's calendar until
+// the feed says what became of it.
+func TestCalendarFeedStatusOfEachState(t *testing.T) {
+	for state, want := range map[string]ical.EventStatus{
+		models.VisitApproved: ical.EventConfirmed, models.VisitPending: ical.EventTentative,
+		models.VisitRefused: ical.EventCancelled, models.VisitCancelled: ical.EventCancelled,
+	} {
+		v := twoCalendarVisits()[0]
+		v.Status = state
+		b, err := CalendarFeed(locales.For("en"), "x", []CalendarVisit{v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := parseFeed(t, b).Events()[0].Status(); err != nil || got != want {
+			t.Errorf("%s: STATUS %q (%v), want %q", state, got, err, want)
 		}
 	}
 }
