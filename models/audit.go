@@ -89,6 +89,18 @@ const (
 	AuditIncidentUpdate   = "incident.update_posted"
 	AuditIncidentResolved = "incident.resolved"
 	AuditOrgServiceSet    = "admin.org_service_set"
+
+	AuditVisitRequested  = "visit.requested"
+	AuditVisitChanged    = "visit.changed"
+	AuditVisitCancelled  = "visit.cancelled"
+	AuditVisitApproved   = "visit.approved"
+	AuditVisitRefused    = "visit.refused"
+	AuditVisitCheckedIn  = "visit.checked_in"
+	AuditVisitCheckedOut = "visit.checked_out"
+	AuditPassDownloaded  = "visit.pass_downloaded"
+	AuditVisitsExported  = "visit.log_exported"
+	AuditVisitorsPurged  = "visit.visitors_purged"
+	AuditSiteSaved       = "admin.site_saved"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -103,7 +115,9 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
 	AuditPhoneAccepted, AuditPhoneRefused, AuditPhoneLocked, AuditDocumentDownloaded, AuditOperationMessage,
 	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported,
-	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet}
+	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet,
+	AuditVisitRequested, AuditVisitChanged, AuditVisitCancelled, AuditVisitApproved, AuditVisitRefused, AuditVisitCheckedIn,
+	AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

@@ -56,6 +56,7 @@ var migrations = []migration{
 	{19, "grouped notices: a notice covers several outages of an organization; deliveries name their notice, storm summaries", migrateGroupedNotices},
 	{20, "incidents: provider-wide incidents, their outages and updates, an organization's contracted service", migrateIncidents},
 	{21, "device tags: short labels on devices, devices by cabinet", migrateDeviceTags},
+	{22, "visits: sites, visit requests, visitors with sealed ID numbers, targets, needs, calendar tokens", migrateVisits},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

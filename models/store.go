@@ -23,6 +23,10 @@ type Store struct {
 	now     func() time.Time
 	hasher  PasswordHasher
 	totpKey seal.Key
+	// piiKey seals visitors' identity numbers and phones (visit.go).
+	piiKey seal.Key
+	// visitRules bound visit requests (visit.go).
+	visitRules VisitRules
 	// codeKey keys the hashes of recovery codes (recovery.go).
 	codeKey []byte
 	// hashGate bounds how many password hashes run at once.
@@ -74,7 +78,7 @@ func (s *Store) ConfirmEvery() time.Duration { return s.confirmEvery }
 func NewStore(db *gorm.DB, opts ...StoreOption) *Store {
 	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }, hasher: DefaultHasher,
 		zone: time.UTC, confirmEvery: DefaultConfirmEvery, reasons: newReasonCache(), monitored: &monitoredMemo{},
-		noticeWindow: DefaultNoticeWindow, noticeMaxPerHour: DefaultNoticeMaxPerHour}
+		noticeWindow: DefaultNoticeWindow, noticeMaxPerHour: DefaultNoticeMaxPerHour, visitRules: DefaultVisitRules}
 	for _, o := range opts {
 		o(s)
 	}

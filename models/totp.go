@@ -26,6 +26,7 @@ const totpPeriod = 30
 func WithSecretKey(key []byte) StoreOption {
 	return func(s *Store) {
 		s.totpKey = seal.NewKey(key, "portal totp secret sealing")
+		s.piiKey = seal.NewKey(key, "portal visitor personal data")
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte("portal recovery code hashing"))
 		s.codeKey = m.Sum(nil)

@@ -109,6 +109,8 @@ func (e FormErrors) Msg(ctx context.Context, field string) string {
 			a = FormatTime(ctx, x)
 		case models.Number:
 			a = Count(int(x))
+		case time.Duration:
+			a = Duration(ctx, x)
 		}
 		args[i] = a
 	}
