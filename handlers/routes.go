@@ -59,6 +59,9 @@ var (
 	// correspondents write on an operation request: the customer and the
 	// staff who answer them (reception only reads).
 	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// desk runs the reception desk: visitors in and out, badges (admins
+	// stand in for reception).
+	desk = roles(models.RoleReception, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -218,6 +221,17 @@ func (h *Handler) routes() []Route {
 		{"POST", "/operations/:id/state", engineers, h.setOperationState},
 		{"GET", "/operations/:id/outages/:outage/classify", engineers, h.showClassifyOutage},
 		{"POST", "/operations/:id/outages/:outage/classify", engineers, h.classifyOutage},
+
+		// Visitor passes, check-in and check-out (clause 9): the customer
+		// downloads its organization's passes, staff any; the desk checks
+		// visitors in by the pass's QR code or by hand, and out again.
+		{"GET", "/visits/:ref/pass.pdf", everyone, h.downloadPass},
+		{"GET", "/reception/today", desk, h.showToday},
+		{"POST", "/reception/checkin", desk, h.scanCheckIn},
+		{"POST", "/reception/visitors/:id/checkin", desk, h.checkInVisitor},
+		{"POST", "/reception/visitors/:id/checkout", desk, h.checkOutVisitor},
+		{"POST", "/reception/visitors/:id/badge", desk, h.returnBadge},
+		{"POST", "/reception/visitors/:id/badge-number", desk, h.handOutBadge},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},
