@@ -166,6 +166,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	inc := walkedIncident(t, store, clock, fx, eng)
+	visit := walkedVisits(t, store, clock, db, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -198,6 +199,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"documents:doc": "",
 			"invite:token":  invite.Token,
 			"incidents:id":  id(inc.ID),
+			"visits:ref":    visit.Ref,
 		},
 	}
 }
@@ -364,7 +366,8 @@ func visit(t *testing.T, ctx context.Context, base, path, who string, runAxe boo
 // shotPages are the pages photographed at phone and desktop width when
 // PORTAL_SCREENSHOT_DIR is set.
 var shotPages = map[string]bool{"/": true, "/login": true, "/operations": true, "/operations/new": true, "/contacts": true,
-	"/contacts/new": true, "/uptime": true, "/fleet": true, "/oncall": true, "/orgs": true, "/admin/audit": true, "/admin/users": true}
+	"/contacts/new": true, "/uptime": true, "/fleet": true, "/oncall": true, "/orgs": true, "/admin/audit": true, "/admin/users": true,
+	"/reception/today": true}
 
 // shotPage photographs a main page at 390 and 1366 px, named after the
 // signed-in role (the header's class) and the page's language.
@@ -613,4 +616,66 @@ func walkedIncident(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *
 		t.Fatal(err)
 	}
 	return inc
+}
+
+// walkedVisits fills reception's today page: an approved emergency visit
+// that began four hours ago with one visitor still inside past the
+// planned exit and one gone without returning the badge, and another
+// expected later. The first is the sample of /visits/:ref (its pass).
+// Approving is done by a direct update, as the visit's own tests do.
+func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbtest.DB, fx *dbtest.Fixture) *models.Visit {
+	t.Helper()
+	ctx := context.Background()
+	raw, _, err := models.Open(ctx, models.OpenOptions{URL: db.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if s, err := raw.DB(); err == nil {
+			s.Close()
+		}
+	}()
+	sites, err := store.ListSites(ctx)
+	if err != nil || len(sites) == 0 {
+		t.Fatalf("sites %v, %v", sites, err)
+	}
+	present := clock.Now()
+	clock.Advance(-4 * time.Hour)
+	cust, desk := models.UserActor(fx.CustA, "192.0.2.1"), models.UserActor(fx.Reception, "10.0.0.2")
+	mk := func(from, to time.Time, visitors ...models.VisitorInput) *models.Visit {
+		v, err := store.CreateVisit(ctx, cust, fx.OrgA.ID, models.VisitInput{SiteID: sites[0].ID, Activity: "operation", Emergency: true,
+			Reason: "更换故障硬盘 Replace a failed disk", PlannedFrom: from, PlannedTo: to, Visitors: visitors, Cabinets: []string{"A-07"}, Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.Table("visits").Where("id = ?", v.ID).Updates(map[string]any{"state": models.VisitApproved, "escort_id": fx.Engineer.ID}).Error; err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v := mk(clock.Now().Add(10*time.Minute), clock.Now().Add(2*time.Hour),
+		models.VisitorInput{Name: "张伟", Company: "阿尔法科技有限公司", IDType: models.IDResident, IDNumber: "110101199003071233", Phone: "13812345678", Locale: "zh-CN"},
+		models.VisitorInput{Name: "Anna Berg-Lindqvist", Company: "Alpha Trading GmbH", IDType: "passport", IDNumber: "C01X00T47", Phone: "+49 30 1234567", Locale: "en"})
+	d, err := store.VisitDetailOf(ctx, models.AllOrgs(), v, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(15 * time.Minute)
+	for i, x := range d.Visitors {
+		if _, err := store.CheckIn(ctx, desk, fx.OrgA.ID, x.Visitor.ID, fmt.Sprintf("B-%02d", 12+i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(time.Hour)
+	if err := store.CheckOut(ctx, desk, fx.OrgA.ID, d.Visitors[1].Visitor.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(present.Sub(clock.Now()))
+	mk(clock.Now().Add(30*time.Minute), clock.Now().Add(90*time.Minute),
+		models.VisitorInput{Name: "李娜", Company: "阿尔法科技有限公司", IDType: "passport", IDNumber: "E12345678", Phone: "13900001111", Locale: "zh-CN"})
+	v, err = store.GetVisitByRef(ctx, models.AllOrgs(), v.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
