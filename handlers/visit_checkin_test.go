@@ -54,18 +54,7 @@ func approvedVisit(t *testing.T, e *env) (*models.Visit, []int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _, err := models.Open(ctx, models.OpenOptions{URL: e.db.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s, err := raw.DB(); err == nil {
-			s.Close()
-		}
-	})
-	if err := raw.Table("visits").Where("id = ?", v.ID).Updates(map[string]any{"state": models.VisitApproved, "escort_id": e.fx.Engineer.ID}).Error; err != nil {
-		t.Fatal(err)
-	}
+	approveByUpdate(t, e, v)
 	v, err = e.store.GetVisitByRef(ctx, models.AllOrgs(), v.Ref)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +68,24 @@ func approvedVisit(t *testing.T, e *env) (*models.Visit, []int64) {
 		ids = append(ids, x.Visitor.ID)
 	}
 	return v, ids
+}
+
+// approveByUpdate approves v with the engineer as escort by a direct
+// update of its row.
+func approveByUpdate(t *testing.T, e *env, v *models.Visit) {
+	t.Helper()
+	raw, _, err := models.Open(context.Background(), models.OpenOptions{URL: e.db.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if s, err := raw.DB(); err == nil {
+			s.Close()
+		}
+	}()
+	if err := raw.Table("visits").Where("id = ?", v.ID).Updates(map[string]any{"state": models.VisitApproved, "escort_id": e.fx.Engineer.ID}).Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestVisitPassAndReceptionAccess(t *testing.T) {
