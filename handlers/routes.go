@@ -59,6 +59,13 @@ var (
 	// correspondents write on an operation request: the customer and the
 	// staff who answer them (reception only reads).
 	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// visitLogReaders export the visitor log with visitors' full ID
+	// numbers and phones: reception alone (clause 9's personal data are
+	// shown masked to everyone else, admins included).
+	visitLogReaders = roles(models.RoleReception)
+	// calendarUsers may subscribe to a calendar feed of visits: customers
+	// (their organization's) and reception (everyone's).
+	calendarUsers = roles(models.RoleCustomer, models.RoleReception)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -218,6 +225,16 @@ func (h *Handler) routes() []Route {
 		{"POST", "/operations/:id/state", engineers, h.setOperationState},
 		{"GET", "/operations/:id/outages/:outage/classify", engineers, h.showClassifyOutage},
 		{"POST", "/operations/:id/outages/:outage/classify", engineers, h.classifyOutage},
+
+		// Visits' log and calendar feeds. The feed's URL holds its token: no
+		// session, and the request log cuts the token out.
+		{"GET", "/reception/log", visitLogReaders, h.showVisitLog},
+		{"GET", "/reception/visits.csv", visitLogReaders, h.downloadVisitLog},
+		{"GET", "/visits.csv", customer, h.downloadVisitHistory},
+		{"GET", "/account/calendar", calendarUsers, h.showCalendar},
+		{"POST", "/account/calendar", calendarUsers, h.createCalendarToken},
+		{"POST", "/account/calendar/revoke", calendarUsers, h.revokeCalendarToken},
+		{"GET", "/calendar/:token", bare, h.serveCalendar},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -131,6 +131,7 @@ type CalendarEntry struct {
 // shows.
 type CalendarFeed struct {
 	User    User
+	OrgName string // a customer's organization; "" for reception
 	Entries []CalendarEntry
 }
 
@@ -154,8 +155,16 @@ func (s *Store) CalendarFeedOf(ctx context.Context, raw string) (*CalendarFeed, 
 		return nil, wrap(notFound(err), "calendar feed")
 	}
 	sc := ScopeOf(&f.User)
-	if _, own := sc.Org(); f.User.Disabled() || !MayHaveCalendar(f.User.Role) || !(sc.All() || own) {
+	orgID, own := sc.Org()
+	if f.User.Disabled() || !MayHaveCalendar(f.User.Role) || !(sc.All() || own) {
 		return nil, wrap(ErrNotFound, "calendar feed")
+	}
+	orgs, sites := map[int64]string{}, map[int64]string{}
+	if own {
+		if err := s.lookupName(db, &Organization{}, orgID, orgs); err != nil {
+			return nil, wrap(err, "calendar feed")
+		}
+		f.OrgName = orgs[orgID]
 	}
 	now := s.now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= calendarTouchEvery {
@@ -177,7 +186,6 @@ func (s *Store) CalendarFeedOf(ctx context.Context, raw string) (*CalendarFeed, 
 	}
 	ids := make([]int64, len(visits))
 	var escorts []*int64
-	orgs, sites := map[int64]string{}, map[int64]string{}
 	for i, v := range visits {
 		ids[i] = v.ID
 		escorts = append(escorts, v.EscortID)
