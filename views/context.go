@@ -180,6 +180,9 @@ func Nav(u *models.User) []NavItem {
 	if u.Role == models.RoleReception || u.Role == models.RoleAdmin {
 		items = append(items, NavItem{"/reception/today", "nav.today"})
 	}
+	if u.Role == models.RoleReception {
+		items = append(items, NavItem{"/reception/log", "nav.visit_log"})
+	}
 	return items
 }
 
