@@ -59,6 +59,9 @@ var (
 	// correspondents write on an operation request: the customer and the
 	// staff who answer them (reception only reads).
 	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
+	// receptionists decide on visit requests (and admins, who may do
+	// everything staff do).
+	receptionists = roles(models.RoleReception, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -218,6 +221,14 @@ func (h *Handler) routes() []Route {
 		{"POST", "/operations/:id/state", engineers, h.setOperationState},
 		{"GET", "/operations/:id/outages/:outage/classify", engineers, h.showClassifyOutage},
 		{"POST", "/operations/:id/outages/:outage/classify", engineers, h.classifyOutage},
+
+		// Reception's desk (clause 9): the queue of visit requests and the
+		// decision on each; every organization's visits, a bad reference
+		// is not found.
+		{"GET", "/reception", receptionists, h.showReception},
+		{"GET", "/reception/visits/:ref", receptionists, h.showReceptionVisit},
+		{"POST", "/reception/visits/:ref/approve", receptionists, h.approveVisit},
+		{"POST", "/reception/visits/:ref/refuse", receptionists, h.refuseVisit},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -33,6 +33,7 @@ type QueueItem struct {
 	OrgName      string
 	VisitorCount int
 	Requester    string // the requester's name, "" when unknown
+	Escort       string // the escort's name, "" before one is assigned
 }
 
 // ChangedAfterApproval reports a visit the customer changed after it was
@@ -52,18 +53,33 @@ func (s *Store) ReceptionQueue(ctx context.Context, sc Scope, limit int) ([]Queu
 		return nil, 0, wrap(err, "reception queue")
 	}
 	var out []QueueItem
-	err := sc.apply(db.Table("visits"), "visits.org_id").
-		Select("visits.*, organizations.name AS org_name, COALESCE(users.name, '') AS requester, "+
-			"(SELECT COUNT(*) FROM visit_visitors WHERE visit_visitors.visit_id = visits.id) AS visitor_count").
-		Joins("JOIN organizations ON organizations.id = visits.org_id").
-		Joins("LEFT JOIN users ON users.id = visits.requested_by").
-		Where("visits.state = ?", VisitPending).
-		Order("visits.emergency DESC, visits.planned_from, visits.id").Limit(limit).
-		Scan(&out).Error
+	err := queueItems(db, sc).Where("visits.state = ?", VisitPending).
+		Order("visits.emergency DESC, visits.planned_from, visits.id").Limit(limit).Scan(&out).Error
 	if err != nil {
 		return nil, 0, wrap(err, "reception queue")
 	}
 	return out, int(total), nil
+}
+
+// queueItems selects visits sc sees as QueueItems.
+func queueItems(db *gorm.DB, sc Scope) *gorm.DB {
+	return sc.apply(db.Table("visits"), "visits.org_id").
+		Select("visits.*, organizations.name AS org_name, COALESCE(requesters.name, '') AS requester, " +
+			"COALESCE(escorts.name, '') AS escort, " +
+			"(SELECT COUNT(*) FROM visit_visitors WHERE visit_visitors.visit_id = visits.id) AS visitor_count").
+		Joins("JOIN organizations ON organizations.id = visits.org_id").
+		Joins("LEFT JOIN users requesters ON requesters.id = visits.requested_by").
+		Joins("LEFT JOIN users escorts ON escorts.id = visits.escort_id")
+}
+
+// UpcomingVisits returns the approved visits sc sees that are not over at
+// now, by entry, at most limit of them.
+func (s *Store) UpcomingVisits(ctx context.Context, sc Scope, now time.Time, limit int) ([]QueueItem, error) {
+	utc(&now)
+	var out []QueueItem
+	err := queueItems(s.db.WithContext(ctx), sc).Where("visits.state = ? AND visits.planned_to > ?", VisitApproved, now).
+		Order("visits.planned_from, visits.id").Limit(limit).Scan(&out).Error
+	return out, wrap(err, "upcoming visits")
 }
 
 // VisitorsExpected counts the visitors of approved visits sc sees whose
