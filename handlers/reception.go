@@ -119,7 +119,7 @@ func (h *Handler) approveVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "reception.flash_approved")
+	h.flash(c, "ok", "flash.visit_approved")
 	return redirect(c, "/reception")
 }
 
@@ -137,6 +137,6 @@ func (h *Handler) refuseVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "reception.flash_refused")
+	h.flash(c, "ok", "flash.visit_refused")
 	return redirect(c, "/reception")
 }

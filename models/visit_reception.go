@@ -63,7 +63,8 @@ func (s *Store) ReceptionQueue(ctx context.Context, sc Scope, limit int) ([]Queu
 
 // queueItems selects visits sc sees as QueueItems.
 func queueItems(db *gorm.DB, sc Scope) *gorm.DB {
-	return sc.apply(db.Table("visits"), "visits.org_id").
+	// organizations.id is the visit's organization, joined below.
+	return sc.apply(db.Table("visits"), "organizations.id").
 		Select("visits.*, organizations.name AS org_name, COALESCE(requesters.name, '') AS requester, " +
 			"COALESCE(escorts.name, '') AS escort, " +
 			"(SELECT COUNT(*) FROM visit_visitors WHERE visit_visitors.visit_id = visits.id) AS visitor_count").
@@ -241,9 +242,9 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 			}
 			switch {
 			case !to.After(from):
-				p.add(Invalid("planned_to", "visit.error.exit_before_entry"))
+				p.add(Invalid("planned_to", "visits.error.exit_before_entry"))
 			case to.Sub(from) > 7*24*time.Hour:
-				p.add(Invalid("planned_to", "visit.error.too_long", Number(7)))
+				p.add(Invalid("planned_to", "visits.error.too_long", Number(7)))
 			case !to.After(now):
 				p.add(Invalid("planned_to", "reception.error.exit_past"))
 			default:

@@ -218,11 +218,11 @@ func TestApproveVisitWithAdjustedTimes(t *testing.T) {
 		}
 		in.Note = "the loading dock is busy in the morning"
 		in.To = at(22*time.Hour + 30*time.Minute)
-		if _, err := s.ApproveVisit(ctx, rec, org, v.ID, in); !hasInvalid(err, "planned_from", "visit.error.hours") {
+		if _, err := s.ApproveVisit(ctx, rec, org, v.ID, in); !hasInvalid(err, "planned_from", "visits.error.hours") {
 			t.Fatalf("adjusted past the visiting hours: %v", err)
 		}
 		in.To = at(12 * time.Hour)
-		if _, err := s.ApproveVisit(ctx, rec, org, v.ID, in); !hasInvalid(err, "planned_to", "visit.error.exit_before_entry") {
+		if _, err := s.ApproveVisit(ctx, rec, org, v.ID, in); !hasInvalid(err, "planned_to", "visits.error.exit_before_entry") {
 			t.Fatalf("adjusted exit before entry: %v", err)
 		}
 		if got := visitOf(t, s, v.Ref); got.State != models.VisitPending || !got.PlannedTo.Equal(v.PlannedTo) {
