@@ -88,6 +88,10 @@ func TestReceptionQueueIsEmergenciesFirstThenSoonest(t *testing.T) {
 		if q, total, err = s.ReceptionQueue(ctx, models.ScopeOf(f.fx.CustB), 10); err != nil || len(q) != 0 || total != 0 {
 			t.Fatalf("another organization's queue = %d lines, %d pending (%v), want nothing", len(q), total, err)
 		}
+		up, err := s.UpcomingVisits(ctx, models.ScopeOf(f.fx.Reception), clock.Now(), 10)
+		if err != nil || len(up) != 1 || up[0].ID != decided.ID || up[0].Escort != f.fx.Engineer.Name || up[0].VisitorCount != 2 {
+			t.Fatalf("upcoming visits = %+v (%v), want the approved one with its escort", up, err)
+		}
 		day := decided.PlannedFrom.Truncate(24 * time.Hour)
 		if n, err := s.VisitorsExpected(ctx, models.ScopeOf(f.fx.Reception), day, day.Add(24*time.Hour)); err != nil || n != 2 {
 			t.Fatalf("visitors expected that day = %d (%v), want the approved visit's 2", n, err)
