@@ -198,8 +198,10 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			// No document is uploaded: the route is a download, not a page.
 			"documents:doc": "",
 			"invite:token":  invite.Token,
-			"incidents:id":  id(inc.ID),
-			"visits:ref":    visit.Ref,
+			// A calendar feed is a download for calendar programs, not a page.
+			"calendar:token": "",
+			"incidents:id":   id(inc.ID),
+			"visits:ref":     visit.Ref,
 		},
 	}
 }

@@ -104,11 +104,14 @@ func csvCells(cells ...string) []string {
 
 // loggedPath is the request's path as the log may keep it: a path that
 // carries a secret (an invitation's one-time token, the whole credential
-// for setting a password) has the secret cut out.
+// for setting a password; a calendar feed's token) has the secret cut out.
 func loggedPath(c *fiber.Ctx) string {
 	p := c.Path()
 	if strings.HasPrefix(p, "/invite/") {
 		return "/invite/…"
+	}
+	if strings.HasPrefix(p, "/calendar/") {
+		return "/calendar/…"
 	}
 	return p
 }

@@ -62,6 +62,13 @@ var (
 	// receptionists decide on visit requests (and admins, who may do
 	// everything staff do).
 	receptionists = roles(models.RoleReception, models.RoleAdmin)
+	// visitLogReaders export the visitor log with visitors' full ID
+	// numbers and phones: reception alone (clause 9's personal data are
+	// shown masked to everyone else, admins included).
+	visitLogReaders = roles(models.RoleReception)
+	// calendarUsers may subscribe to a calendar feed of visits: customers
+	// (their organization's) and reception (everyone's).
+	calendarUsers = roles(models.RoleCustomer, models.RoleReception)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -229,6 +236,15 @@ func (h *Handler) routes() []Route {
 		{"GET", "/reception/visits/:ref", receptionists, h.showReceptionVisit},
 		{"POST", "/reception/visits/:ref/approve", receptionists, h.approveVisit},
 		{"POST", "/reception/visits/:ref/refuse", receptionists, h.refuseVisit},
+		// Visits' log and calendar feeds. The feed's URL holds its token: no
+		// session, and the request log cuts the token out.
+		{"GET", "/reception/log", visitLogReaders, h.showVisitLog},
+		{"GET", "/reception/visits.csv", visitLogReaders, h.downloadVisitLog},
+		{"GET", "/visits.csv", customer, h.downloadVisitHistory},
+		{"GET", "/account/calendar", calendarUsers, h.showCalendar},
+		{"POST", "/account/calendar", calendarUsers, h.createCalendarToken},
+		{"POST", "/account/calendar/revoke", calendarUsers, h.revokeCalendarToken},
+		{"GET", "/calendar/:token", bare, h.serveCalendar},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -101,6 +101,9 @@ const (
 	AuditVisitsExported  = "visit.log_exported"
 	AuditVisitorsPurged  = "visit.visitors_purged"
 	AuditSiteSaved       = "admin.site_saved"
+
+	AuditCalendarTokenMade    = "auth.calendar_feed_made"
+	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -117,7 +120,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported,
 	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet,
 	AuditVisitRequested, AuditVisitChanged, AuditVisitCancelled, AuditVisitApproved, AuditVisitRefused, AuditVisitCheckedIn,
-	AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved}
+	AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
+	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

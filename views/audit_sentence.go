@@ -17,7 +17,7 @@ var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // auditFlags are yes/no fields of a detail that add a clause to the
 // sentence when true ("…, may authorize").
-var auditFlags = []string{"may_authorize", "passphrase_replaced", "withdrawn", "required"}
+var auditFlags = []string{"may_authorize", "passphrase_replaced", "withdrawn", "required", "replaced", "revealed"}
 
 // AuditSentence says what an audit entry records, in the reader's language:
 // the action's sentence ("audit.say.<action>") with the detail's fields put

@@ -180,6 +180,9 @@ func Nav(u *models.User) []NavItem {
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
 			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	}
+	if u.Role == models.RoleReception {
+		items = append(items, NavItem{"/reception/log", "nav.visit_log"})
+	}
 	return items
 }
 

@@ -80,6 +80,9 @@ type Config struct {
 	// (PORTAL_DOCUMENTS, PORTAL_S3_*).
 	Documents string
 	S3        blobstore.S3Config
+	// Visits bound visit requests and the purge of visitors' personal
+	// data (PORTAL_VISIT_*).
+	Visits models.VisitRules
 }
 
 // DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
@@ -229,7 +232,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...)...)
+	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -298,7 +301,7 @@ func printSettings(w io.Writer) {
 // settings. It returns every problem at once so an operator fixes them in
 // one go.
 func loadConfig(getenv func(string) string) (*Config, error) {
-	c := &Config{Sessions: models.DefaultSessionPolicy, Uploads: models.DefaultUploadLimits}
+	c := &Config{Sessions: models.DefaultSessionPolicy, Uploads: models.DefaultUploadLimits, Visits: models.DefaultVisitRules}
 	var errs []error
 	for _, s := range settings() {
 		v, err := s.value(getenv)

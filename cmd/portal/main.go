@@ -177,7 +177,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 	}
 	storeOpts := []models.StoreOption{models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
 		models.WithConfirmEvery(cfg.Notify.ConfirmEvery), models.WithNoticeWindow(cfg.Notify.NoticeWindow),
-		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour)}
+		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour), models.WithVisitRules(cfg.Visits)}
 	if cfg.HashConcurrency > 0 {
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
 	}
@@ -319,10 +319,11 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 
 // janitor keeps the database tidy every few minutes: expired sessions,
 // old sign-in attempts and day-old form tokens go, the rollups of
-// finished hours and days are built from the raw results, and raw probe
+// finished hours and days are built from the raw results, raw probe
 // results older than the retention period go once rolled up (rollups and
-// outages stay for years). Every instance may run it: each step is
-// idempotent.
+// outages stay for years), and visitors' ID numbers and phones go
+// PORTAL_VISIT_PURGE_DAYS after their visit. Every instance may run it:
+// each step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -353,6 +354,12 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		warn("purge old probe results", err)
 		if purged > 0 {
 			log.Info("purged old probe results", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
+		}
+		gone, err := store.PurgeVisitors(ctx, store.Now())
+		warn("purge visitors' personal data", err)
+		if gone.Visitors > 0 {
+			log.Info("removed visitors' ID numbers and phones", "visitors", gone.Visitors, "visits", gone.Visits,
+				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
 		}
 		select {
 		case <-ctx.Done():
