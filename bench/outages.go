@@ -314,7 +314,8 @@ func feedOutageRounds(ctx context.Context, store *models.Store, checks []int64) 
 // opened. The benchmark counts every other kind, so that its figures
 // hold when grouped notices come as events of a kind of their own.
 var notOpened = []string{models.EventOutageClosed, models.EventContactsRequested, models.EventOperationMessage,
-	models.EventPhoneLocked, models.EventOutageCauseSpan, models.EventRecoveryCodeUsed, models.EventUserInvited}
+	models.EventPhoneLocked, models.EventOutageCauseSpan, models.EventRecoveryCodeUsed, models.EventUserInvited,
+	models.EventVisitApproved, models.EventVisitRefused}
 
 // noticeWait is how long after the confirming round the notices were
 // queued (every event expanded, every contact holding a notice on each

@@ -167,6 +167,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	}
 	inc := walkedIncident(t, store, clock, fx, eng)
 	visit := walkedVisits(t, store, clock, db, fx)
+	walkedVisitRequests(t, store, clock, fx, dev)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -680,4 +681,36 @@ func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbt
 		t.Fatal(err)
 	}
 	return v
+}
+
+// walkedVisitRequests adds a pending emergency visit of two visitors, which
+// it returns, and an approved one for tomorrow, for reception's queue.
+func walkedVisitRequests(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *dbtest.Fixture, dev *models.Device) *models.Visit {
+	t.Helper()
+	ctx := context.Background()
+	sites, err := store.ListSites(ctx)
+	if err != nil || len(sites) == 0 {
+		t.Fatalf("sites %v (%v)", sites, err)
+	}
+	ask := func(from time.Time) *models.Visit {
+		v, err := store.CreateVisit(ctx, models.UserActor(fx.CustA, "192.0.2.1"), fx.OrgA.ID, models.VisitInput{SiteID: sites[0].ID,
+			Activity: "operation", Reason: "更换故障硬盘并重建阵列 Replace the failed disk and rebuild the array", Emergency: true,
+			PlannedFrom: from, PlannedTo: from.Add(2 * time.Hour), DeviceIDs: []int64{dev.ID}, Cabinets: []string{"A-07"},
+			Needs: map[string]string{"tools": "扭力螺丝刀 a torque screwdriver", "parking": ""}, Locale: "zh-CN",
+			Visitors: []models.VisitorInput{
+				{Name: "张伟", Company: "阿尔法贸易 Alpha Trading", IDType: models.IDResident, IDNumber: "110101199003071233", Phone: "138 1234 5678"},
+				{Name: "Anna Berg-Johansson", Company: "Alpha Trading GmbH", IDType: "passport", IDNumber: "C01X00T47", Phone: "+49 30 1234567", Locale: "en"},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	pending := ask(clock.Now().Add(3 * time.Hour).Truncate(time.Minute))
+	approved := ask(clock.Now().Add(27 * time.Hour).Truncate(time.Minute))
+	if _, err := store.ApproveVisit(ctx, models.UserActor(fx.Reception, "10.0.0.3"), fx.OrgA.ID, approved.ID,
+		models.ApproveInput{EscortID: fx.Engineer.ID}); err != nil {
+		t.Fatal(err)
+	}
+	return pending
 }

@@ -80,6 +80,10 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 // so that the page stays small when thousands of devices are down.
 const homeShown = 20
 
+// homeQueueShown bounds the visit requests reception's home lists; the
+// queue page (/reception) lists more.
+const homeQueueShown = 10
+
 // deviceMonth is a device's month so far with the downtime the agreement
 // allows it this month.
 func deviceMonth(d models.DeviceUptime) views.DeviceMonth {
@@ -105,7 +109,8 @@ func monthStart(t time.Time, loc *time.Location) time.Time {
 
 // showStaffHome shows each staff role its work: engineers open outages,
 // calls, authorizations to check, feedback clocks and overdue forms;
-// reception the calls to make; the service desk calls and failed
+// reception the visit requests waiting for a decision and the calls to
+// make; the service desk calls and failed
 // deliveries; admins all of it.
 func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 	u := currentUser(c)
@@ -159,6 +164,13 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 				vm.FormsOverdue = append(vm.FormsOverdue, op)
 			}
 		}
+	}
+	if desk.Allows(role) {
+		rv, err := h.receptionVM(c, homeQueueShown)
+		if err != nil {
+			return err
+		}
+		vm.Visits = &rv
 	}
 	if vm.ShowFailed {
 		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}

@@ -59,8 +59,9 @@ var (
 	// correspondents write on an operation request: the customer and the
 	// staff who answer them (reception only reads).
 	correspondents = roles(models.RoleCustomer, models.RoleEngineer, models.RoleService, models.RoleAdmin)
-	// desk runs the reception desk: visitors in and out, badges (admins
-	// stand in for reception).
+	// desk runs the reception desk: decides on visit requests, checks
+	// visitors in and out, keeps the badges (admins stand in for
+	// reception, with visitors' personal data masked).
 	desk = roles(models.RoleReception, models.RoleAdmin)
 	// visitLogReaders export the visitor log with visitors' full ID
 	// numbers and phones: reception alone (clause 9's personal data are
@@ -239,6 +240,13 @@ func (h *Handler) routes() []Route {
 		{"POST", "/reception/visitors/:id/checkout", desk, h.checkOutVisitor},
 		{"POST", "/reception/visitors/:id/badge", desk, h.returnBadge},
 		{"POST", "/reception/visitors/:id/badge-number", desk, h.handOutBadge},
+		// Reception's desk (clause 9): the queue of visit requests and the
+		// decision on each; every organization's visits, a bad reference
+		// is not found.
+		{"GET", "/reception", desk, h.showReception},
+		{"GET", "/reception/visits/:ref", desk, h.showReceptionVisit},
+		{"POST", "/reception/visits/:ref/approve", desk, h.approveVisit},
+		{"POST", "/reception/visits/:ref/refuse", desk, h.refuseVisit},
 		// Visits' log and calendar feeds. The feed's URL holds its token: no
 		// session, and the request log cuts the token out.
 		{"GET", "/reception/log", visitLogReaders, h.showVisitLog},

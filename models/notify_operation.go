@@ -28,8 +28,8 @@ type emailRecipient struct {
 	Locale    string
 }
 
-// customerEmailDeliveries expands an operation message or a phone lock
-// into one email delivery per address. channelFor says whether this portal
+// customerEmailDeliveries expands an operation message, a phone lock or
+// reception's decision on a visit into one email delivery per address. channelFor says whether this portal
 // can send email at all.
 func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Time, channelFor func(Channel) string) ([]Delivery, error) {
 	t := channelFor(ChannelEmail)
@@ -47,6 +47,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = causeSpanRecipients(tx, ev)
 	case EventContactsRequested:
 		rs, err = orgUserRecipients(tx, ev.OrgID)
+	case EventVisitApproved, EventVisitRefused:
+		rs, err = visitRecipients(tx, ev.OrgID, ev.RefID)
 	}
 	if err != nil {
 		return nil, err
@@ -139,11 +141,17 @@ func causeSpanRecipients(tx *gorm.DB, ev OutboxEvent) ([]emailRecipient, error) 
 // requesterRecipients is the customer user who asked for request r, if
 // still enabled (none for a request raised by staff for a caller).
 func requesterRecipients(tx *gorm.DB, orgID int64, r OperationRequest) ([]emailRecipient, error) {
-	if r.RequestedBy == nil {
+	return customerUserRecipients(tx, orgID, r.RequestedBy)
+}
+
+// customerUserRecipients is customer user id of orgID, if still enabled
+// (none for nil).
+func customerUserRecipients(tx *gorm.DB, orgID int64, id *int64) ([]emailRecipient, error) {
+	if id == nil {
 		return nil, nil
 	}
 	var us []User
-	if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *r.RequestedBy, orgID, RoleCustomer).
+	if err := tx.Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", *id, orgID, RoleCustomer).
 		Find(&us).Error; err != nil {
 		return nil, err
 	}

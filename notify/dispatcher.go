@@ -393,6 +393,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeContactsRequest(del, org, to, d.cfg.BaseURL), "", nil
+	case models.EventVisitApproved, models.EventVisitRefused:
+		f, err := d.store.VisitDecisionFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the visit no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
+		if err != nil {
+			return nil, "", err
+		}
+		return composeVisitDecision(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventOutageCauseSpan:
 		f, err := d.store.CauseSpanFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {

@@ -444,3 +444,76 @@ func composeContactsRequest(del models.Delivery, org *models.Organization, to, b
 	n.Body = b.String()
 	return n
 }
+
+// VisitURL is the customer's page of a visit, or "" without a base URL.
+func VisitURL(baseURL, ref string) string {
+	return pageURL(baseURL, "/visits/"+ref)
+}
+
+// composeVisitDecision tells the customer user who asked for a visit what
+// reception decided: approved (the window, the site, the escort, the note
+// on adjusted times, links to the visit and its passes) or refused (the
+// reason), in the requester's language, times in the provider's zone.
+func composeVisitDecision(del models.Delivery, f *models.VisitDecisionFacts, to, baseURL string, loc *time.Location) *notice {
+	tr := locales.For(del.Locale)
+	n := &notice{Lang: tr.Lang(), To: to, URL: VisitURL(baseURL, f.Visit.Ref)}
+	number, d := f.Visit.Number(), f.Decision
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\n") }
+	window := visitWindow(d.From, d.To, loc)
+	line(greet(tr, to))
+	line("")
+	if del.Event == models.EventVisitApproved {
+		n.Subject = tr.T("email.visit_approved_subject", number, d.From.In(loc).Format("2006-01-02 15:04"))
+		line(tr.T("email.visit_approved_intro", number))
+		line("")
+		line(tr.T("email.visit_window", window))
+		if d.Adjusted {
+			line(tr.T("email.visit_adjusted", d.Note))
+		}
+		line(tr.T("email.visit_site", f.Site.Name))
+		if f.Site.Address != "" {
+			line(tr.T("email.visit_address", f.Site.Address))
+		}
+		line(tr.T("email.visit_escort", f.Escort))
+		if !d.Adjusted && d.Note != "" {
+			line(tr.T("email.visit_note", d.Note))
+		}
+		line("")
+		line(tr.T("email.visit_bring_id"))
+		if n.URL != "" {
+			line("")
+			line(tr.T("email.visit_link", n.URL))
+			line(tr.T("email.visit_pass_link", n.URL+"/pass.pdf"))
+		}
+	} else {
+		n.Subject = tr.T("email.visit_refused_subject", number)
+		line(tr.T("email.visit_refused_intro", number, window))
+		line("")
+		line(tr.T("email.visit_reason"))
+		for _, l := range strings.Split(strings.ReplaceAll(d.Note, "\r\n", "\n"), "\n") {
+			line(strings.TrimRight("    "+l, " "))
+		}
+		line("")
+		line(tr.T("email.visit_ask_again"))
+		if n.URL != "" {
+			line("")
+			line(tr.T("email.visit_link", n.URL))
+		}
+	}
+	line("")
+	signOff(tr, line, tr.T("email.visit_why", f.Org.Name))
+	n.Body = b.String()
+	return n
+}
+
+// visitWindow is a visit's time in loc: "2026-11-03 10:00 – 16:00
+// (UTC+08:00)", the exit with its date when it falls on another day.
+func visitWindow(from, to time.Time, loc *time.Location) string {
+	from, to = from.In(loc), to.In(loc)
+	end := to.Format("15:04")
+	if to.Format(time.DateOnly) != from.Format(time.DateOnly) {
+		end = to.Format("2006-01-02 15:04")
+	}
+	return fmt.Sprintf("%s – %s (%s)", from.Format("2006-01-02 15:04"), end, from.Format("UTC-07:00"))
+}

@@ -171,8 +171,11 @@ func Nav(u *models.User) []NavItem {
 		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/operations", "nav.operations"}, NavItem{"/contacts", "nav.contacts"},
 			NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
-		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
+		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
 			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+	case models.RoleReception:
+		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"},
+			NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	default:
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
 			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
