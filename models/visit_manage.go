@@ -407,7 +407,7 @@ func (s *Store) SaveSite(ctx context.Context, actor Actor, id int64, in SiteInpu
 		if err := tx.Save(&site).Error; err != nil {
 			return conflict(err)
 		}
-		detail := map[string]any{"site": siteDetail(site)}
+		detail := siteDetail(site)
 		if before != nil {
 			detail["before"] = siteDetail(*before)
 		}

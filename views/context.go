@@ -168,14 +168,15 @@ func Nav(u *models.User) []NavItem {
 	items := []NavItem{{"/", "nav.home"}}
 	switch u.Role {
 	case models.RoleCustomer:
-		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/operations", "nav.operations"}, NavItem{"/contacts", "nav.contacts"},
+		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/contacts", "nav.contacts"},
 			NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
-		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
-			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"},
+			NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"},
+			NavItem{"/admin/audit", "nav.audit"})
 	default:
-		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/orgs", "nav.orgs"},
-			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
+		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"},
+			NavItem{"/orgs", "nav.orgs"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	}
 	return items
 }
