@@ -218,7 +218,7 @@ func (h *Handler) createVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "visits.flash.created")
+	h.flash(c, "ok", "flash.visit_created")
 	return redirect(c, views.VisitURL(v.Ref))
 }
 
@@ -260,7 +260,7 @@ func (h *Handler) editVisit(c *fiber.Ctx) error {
 	}
 	if ok, err := h.store.VisitChangeable(c.UserContext(), v); err != nil || !ok {
 		if err == nil {
-			h.flash(c, "warn", "visits.flash.not_changeable")
+			h.flash(c, "warn", "flash.visit_not_changeable")
 			return redirect(c, views.VisitURL(v.Ref))
 		}
 		return err
@@ -305,9 +305,9 @@ func (h *Handler) updateVisit(c *fiber.Ctx) error {
 		return err
 	}
 	if vm.Approved {
-		h.flash(c, "ok", "visits.flash.changed_back")
+		h.flash(c, "ok", "flash.visit_changed_back")
 	} else {
-		h.flash(c, "ok", "visits.flash.changed")
+		h.flash(c, "ok", "flash.visit_changed")
 	}
 	return redirect(c, views.VisitURL(v.Ref))
 }
@@ -380,7 +380,7 @@ func (h *Handler) cancelVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "visits.flash.cancelled")
+	h.flash(c, "ok", "flash.visit_cancelled")
 	return redirect(c, views.VisitURL(v.Ref))
 }
 
@@ -425,7 +425,7 @@ func (h *Handler) createSite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "sites.flash.saved")
+	h.flash(c, "ok", "flash.site_saved")
 	return redirect(c, "/admin/sites")
 }
 
@@ -446,6 +446,6 @@ func (h *Handler) updateSite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "sites.flash.saved")
+	h.flash(c, "ok", "flash.site_saved")
 	return redirect(c, "/admin/sites")
 }
