@@ -46,7 +46,7 @@ func (v *visitEnv) form() url.Values {
 	return url.Values{
 		"site": {"1"}, "activity": {"operation"}, "reason": {"更换硬盘 replace a disk"},
 		"planned_from": {local(day.Add(10 * time.Hour))}, "planned_to": {local(day.Add(16 * time.Hour))},
-		"rows":         {"2"},
+		"rows":          {"2"},
 		"visitor1_name": {"张伟"}, "visitor1_company": {"阿尔法科技"}, "visitor1_id_type": {models.IDResident},
 		"visitor1_id_number": {visitResident}, "visitor1_phone": {"13812345678"}, "visitor1_locale": {"zh-CN"},
 		"visitor2_name": {"Anna Berg"}, "visitor2_company": {"Alpha GmbH"}, "visitor2_id_type": {"passport"},

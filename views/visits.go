@@ -250,3 +250,12 @@ func visitorAttrs(focus bool, maxlen string) templ.Attributes {
 	}
 	return a
 }
+
+// needNote is a need's note after its name: "：note" in Chinese, ": note"
+// in English, nothing without a note.
+func needNote(ctx context.Context, note string) string {
+	if note == "" {
+		return ""
+	}
+	return T(ctx, "visits.need_with_note", note)
+}
