@@ -217,7 +217,7 @@ func VisitorField(n int, field string) string { return fmt.Sprintf("visitor%d_%s
 func (in *VisitInput) validate(r VisitRules, now time.Time, zone *time.Location) error {
 	var p problems
 	if !slices.Contains(VisitActivities, in.Activity) {
-		p.add(Invalid("activity", "visit.error.activity"))
+		p.add(Invalid("activity", "visits.error.activity"))
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Reason == "" {
@@ -236,24 +236,24 @@ func (in *VisitInput) validate(r VisitRules, now time.Time, zone *time.Location)
 		p.add(CheckDate("planned_to", in.PlannedTo, zone))
 		switch {
 		case !in.PlannedTo.After(in.PlannedFrom):
-			p.add(Invalid("planned_to", "visit.error.exit_before_entry"))
+			p.add(Invalid("planned_to", "visits.error.exit_before_entry"))
 		case in.PlannedTo.Sub(in.PlannedFrom) > 7*24*time.Hour:
-			p.add(Invalid("planned_to", "visit.error.too_long", Number(7)))
+			p.add(Invalid("planned_to", "visits.error.too_long", Number(7)))
 		}
 		switch {
 		case !in.PlannedFrom.After(now):
-			p.add(Invalid("planned_from", "visit.error.entry_past"))
+			p.add(Invalid("planned_from", "visits.error.entry_past"))
 		case in.PlannedFrom.Sub(now) > r.Horizon:
-			p.add(Invalid("planned_from", "visit.error.entry_horizon", Number(r.Horizon/(24*time.Hour))))
+			p.add(Invalid("planned_from", "visits.error.entry_horizon", Number(r.Horizon/(24*time.Hour))))
 		case !in.Emergency && in.PlannedFrom.Sub(now) < r.MinNotice:
-			p.add(Invalid("planned_from", "visit.error.notice", r.MinNotice))
+			p.add(Invalid("planned_from", "visits.error.notice", r.MinNotice))
 		}
 	}
 	switch {
 	case len(in.Visitors) == 0:
-		p.add(Invalid("visitors", "visit.error.no_visitors"))
+		p.add(Invalid("visitors", "visits.error.no_visitors"))
 	case len(in.Visitors) > r.MaxVisitors:
-		p.add(Invalid("visitors", "visit.error.too_many_visitors", Number(r.MaxVisitors)))
+		p.add(Invalid("visitors", "visits.error.too_many_visitors", Number(r.MaxVisitors)))
 	}
 	for i := range in.Visitors {
 		p.add(in.Visitors[i].validate(i, in.Locale))
@@ -261,18 +261,18 @@ func (in *VisitInput) validate(r VisitRules, now time.Time, zone *time.Location)
 	in.Cabinets = slices.Compact(slices.Sorted(slices.Values(trimAll(in.Cabinets))))
 	in.DeviceIDs = slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
 	if len(in.Cabinets)+len(in.DeviceIDs) == 0 && in.Activity != "tour" {
-		p.add(Invalid("targets", "visit.error.no_targets"))
+		p.add(Invalid("targets", "visits.error.no_targets"))
 	}
 	for need, note := range in.Needs {
 		if !slices.Contains(VisitNeeds, need) {
-			p.add(Invalid("needs", "visit.error.need"))
+			p.add(Invalid("needs", "visits.error.need"))
 			continue
 		}
 		note = strings.TrimSpace(note)
 		in.Needs[need] = note
 		p.add(CheckText("need_"+need, note, 500))
 		if need == "other" && note == "" {
-			p.add(Invalid("need_other", "visit.error.need_other"))
+			p.add(Invalid("need_other", "visits.error.need_other"))
 		}
 	}
 	return p.err()
@@ -303,18 +303,18 @@ func (v *VisitorInput) validate(n int, locale string) error {
 	p.add(CheckLine(f("company"), v.Company, 100))
 	p.add(CheckPrintable(f("company"), v.Company))
 	if !slices.Contains(IDTypes, v.IDType) {
-		p.add(Invalid(f("id_type"), "visit.error.id_type"))
+		p.add(Invalid(f("id_type"), "visits.error.id_type"))
 	}
 	v.IDNumber = strings.ToUpper(strings.Join(strings.Fields(v.IDNumber), ""))
 	switch {
 	case v.IDNumber == "":
 		p.add(Invalid(f("id_number"), "error.required"))
 	case v.IDType == IDResident && len(v.IDNumber) != 18:
-		p.add(Invalid(f("id_number"), "visit.error.resident_length"))
+		p.add(Invalid(f("id_number"), "visits.error.resident_length"))
 	case v.IDType == IDResident && !CheckResidentID(v.IDNumber):
-		p.add(Invalid(f("id_number"), "visit.error.resident_check"))
+		p.add(Invalid(f("id_number"), "visits.error.resident_check"))
 	case len(v.IDNumber) > 30 || strings.IndexFunc(v.IDNumber, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) >= 0:
-		p.add(Invalid(f("id_number"), "visit.error.id_number"))
+		p.add(Invalid(f("id_number"), "visits.error.id_number"))
 	}
 	v.Phone = strings.TrimSpace(v.Phone)
 	digits := 0
@@ -331,7 +331,7 @@ func (v *VisitorInput) validate(n int, locale string) error {
 	case v.Phone == "":
 		p.add(Invalid(f("phone"), "error.required"))
 	case digits < 5 || digits > 20 || len(v.Phone) > 30:
-		p.add(Invalid(f("phone"), "visit.error.phone"))
+		p.add(Invalid(f("phone"), "visits.error.phone"))
 	}
 	if v.Locale == "" {
 		v.Locale = locale
@@ -353,7 +353,7 @@ func (s *Store) checkSite(tx *gorm.DB, site *Site, from, to time.Time, n int, em
 		minute := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
 		inHours := func(m int) bool { return m >= site.OpenMinute && m <= site.CloseMinute }
 		if lf.YearDay() != lt.YearDay() || lf.Year() != lt.Year() || !inHours(minute(lf)) || !inHours(minute(lt)) {
-			p.add(Invalid("planned_from", "visit.error.hours", clockMinute(site.OpenMinute), clockMinute(site.CloseMinute)))
+			p.add(Invalid("planned_from", "visits.error.hours", clockMinute(site.OpenMinute), clockMinute(site.CloseMinute)))
 		}
 	}
 	if site.MaxInside > 0 {
@@ -366,7 +366,7 @@ func (s *Store) checkSite(tx *gorm.DB, site *Site, from, to time.Time, n int, em
 			return err
 		}
 		if int(inside)+n > site.MaxInside {
-			p.add(Invalid("visitors", "visit.error.site_full", Number(max(site.MaxInside-int(inside), 0))))
+			p.add(Invalid("visitors", "visits.error.site_full", Number(max(site.MaxInside-int(inside), 0))))
 		}
 	}
 	return p.err()
@@ -384,7 +384,7 @@ func resolveVisit(tx *gorm.DB, orgID int64, in *VisitInput) (*Site, *int64, erro
 		if err = notFound(err); err != ErrNotFound {
 			return nil, nil, err
 		}
-		p.add(Invalid("site", "visit.error.site"))
+		p.add(Invalid("site", "visits.error.site"))
 	}
 	if len(in.DeviceIDs) > 0 {
 		var n int64
@@ -396,7 +396,7 @@ func resolveVisit(tx *gorm.DB, orgID int64, in *VisitInput) (*Site, *int64, erro
 			n += c
 		}
 		if int(n) != len(in.DeviceIDs) {
-			p.add(Invalid("targets", "visit.error.device_unknown"))
+			p.add(Invalid("targets", "visits.error.device_unknown"))
 		}
 	}
 	if len(in.Cabinets) > 0 {
@@ -405,14 +405,14 @@ func resolveVisit(tx *gorm.DB, orgID int64, in *VisitInput) (*Site, *int64, erro
 			return nil, nil, err
 		}
 		if len(known) != len(in.Cabinets) {
-			p.add(Invalid("targets", "visit.error.cabinet_unknown"))
+			p.add(Invalid("targets", "visits.error.cabinet_unknown"))
 		}
 	}
 	var opID *int64
 	if ref := strings.TrimSpace(in.OperationRef); ref != "" {
 		var op OperationRequest
 		if !ValidRequestRef(ref) || tx.Where("org_id = ? AND ref = ?", orgID, ref).First(&op).Error != nil {
-			p.add(Invalid("operation", "visit.error.operation"))
+			p.add(Invalid("operation", "visits.error.operation"))
 		} else {
 			opID = &op.ID
 		}

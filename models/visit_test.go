@@ -164,42 +164,42 @@ func TestCreateVisitRules(t *testing.T) {
 			name, field, key string
 			edit             func(in *models.VisitInput)
 		}{
-			{"exit before entry", "planned_to", "visit.error.exit_before_entry", func(in *models.VisitInput) { in.PlannedTo = in.PlannedFrom }},
-			{"entry in the past", "planned_from", "visit.error.entry_past", func(in *models.VisitInput) {
+			{"exit before entry", "planned_to", "visits.error.exit_before_entry", func(in *models.VisitInput) { in.PlannedTo = in.PlannedFrom }},
+			{"entry in the past", "planned_from", "visits.error.entry_past", func(in *models.VisitInput) {
 				in.PlannedFrom, in.PlannedTo = now.Add(-time.Hour), now.Add(time.Hour)
 			}},
-			{"beyond the horizon", "planned_from", "visit.error.entry_horizon", func(in *models.VisitInput) {
+			{"beyond the horizon", "planned_from", "visits.error.entry_horizon", func(in *models.VisitInput) {
 				in.PlannedFrom, in.PlannedTo = in.PlannedFrom.AddDate(0, 0, 60), in.PlannedTo.AddDate(0, 0, 60)
 			}},
-			{"short notice", "planned_from", "visit.error.notice", func(in *models.VisitInput) {
+			{"short notice", "planned_from", "visits.error.notice", func(in *models.VisitInput) {
 				in.PlannedFrom, in.PlannedTo = now.Add(time.Hour+59*time.Minute), now.Add(3*time.Hour)
 			}},
-			{"outside visiting hours", "planned_from", "visit.error.hours", func(in *models.VisitInput) {
+			{"outside visiting hours", "planned_from", "visits.error.hours", func(in *models.VisitInput) {
 				in.PlannedTo = in.PlannedFrom.Add(12*time.Hour + time.Minute) // 22:01
 			}},
-			{"resident number length", "visitor1_id_number", "visit.error.resident_length", func(in *models.VisitInput) {
+			{"resident number length", "visitor1_id_number", "visits.error.resident_length", func(in *models.VisitInput) {
 				in.Visitors[0].IDNumber = residentA[:17]
 			}},
-			{"resident check digit", "visitor1_id_number", "visit.error.resident_check", func(in *models.VisitInput) {
+			{"resident check digit", "visitor1_id_number", "visits.error.resident_check", func(in *models.VisitInput) {
 				in.Visitors[0].IDNumber = residentBad
 			}},
-			{"no visitors", "visitors", "visit.error.no_visitors", func(in *models.VisitInput) { in.Visitors = nil }},
-			{"too many visitors", "visitors", "visit.error.too_many_visitors", func(in *models.VisitInput) {
+			{"no visitors", "visitors", "visits.error.no_visitors", func(in *models.VisitInput) { in.Visitors = nil }},
+			{"too many visitors", "visitors", "visits.error.too_many_visitors", func(in *models.VisitInput) {
 				in.Visitors = append(in.Visitors, in.Visitors...)
 			}},
 			{"visitor without a name", "visitor2_name", "error.required", func(in *models.VisitInput) { in.Visitors[1].Name = " " }},
-			{"bad phone", "visitor2_phone", "visit.error.phone", func(in *models.VisitInput) { in.Visitors[1].Phone = "call me" }},
-			{"another organization's device", "targets", "visit.error.device_unknown", func(in *models.VisitInput) {
+			{"bad phone", "visitor2_phone", "visits.error.phone", func(in *models.VisitInput) { in.Visitors[1].Phone = "call me" }},
+			{"another organization's device", "targets", "visits.error.device_unknown", func(in *models.VisitInput) {
 				in.DeviceIDs = []int64{f.devB.ID}
 			}},
-			{"another organization's cabinet", "targets", "visit.error.cabinet_unknown", func(in *models.VisitInput) {
+			{"another organization's cabinet", "targets", "visits.error.cabinet_unknown", func(in *models.VisitInput) {
 				in.Cabinets = []string{"B07"}
 			}},
-			{"nothing to reach", "targets", "visit.error.no_targets", func(in *models.VisitInput) { in.DeviceIDs, in.Cabinets = nil, nil }},
-			{"unknown activity", "activity", "visit.error.activity", func(in *models.VisitInput) { in.Activity = "party" }},
+			{"nothing to reach", "targets", "visits.error.no_targets", func(in *models.VisitInput) { in.DeviceIDs, in.Cabinets = nil, nil }},
+			{"unknown activity", "activity", "visits.error.activity", func(in *models.VisitInput) { in.Activity = "party" }},
 			{"no reason", "reason", "error.required", func(in *models.VisitInput) { in.Reason = "" }},
-			{"other need without a note", "need_other", "visit.error.need_other", func(in *models.VisitInput) { in.Needs["other"] = " " }},
-			{"another organization's operation", "operation", "visit.error.operation", func(in *models.VisitInput) {
+			{"other need without a note", "need_other", "visits.error.need_other", func(in *models.VisitInput) { in.Needs["other"] = " " }},
+			{"another organization's operation", "operation", "visits.error.operation", func(in *models.VisitInput) {
 				in.OperationRef = "0123456789abcdef"
 			}},
 		}
@@ -252,7 +252,7 @@ func TestCreateVisitHonoursTheSiteCapacity(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, f.input())
-		wantInvalid(t, err, "visitors", "visit.error.site_full")
+		wantInvalid(t, err, "visitors", "visits.error.site_full")
 		in := f.input()
 		in.Visitors = in.Visitors[:1]
 		if _, err := s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, in); err != nil {

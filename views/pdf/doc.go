@@ -1,8 +1,8 @@
 // Package pdf renders the documents of an operation as A4 PDFs: the
 // authorization form a customer signs, and the report the engineer files
-// when the work is done. Both embed a subset of one TrueType font that
-// covers Latin and simplified Chinese, so either language, or a mix,
-// renders and extracts as text.
+// when the work is done; and visitor passes, one A6 page per visitor. All
+// embed a subset of one TrueType font that covers Latin and simplified
+// Chinese, so either language, or a mix, renders and extracts as text.
 package pdf
 
 import (
@@ -16,7 +16,7 @@ import (
 // T translates a locale key with fmt-style args: pass (*locales.Translator).T
 type T func(key string, args ...any) string
 
-// Page geometry, in millimetres.
+// Page geometry of the A4 documents, in millimetres.
 const (
 	pageW, pageH = 210.0, 297.0
 	marginX      = 18.0
@@ -54,6 +54,15 @@ var (
 
 const fontFamily = "wqy"
 
+// sheet is the paper a document is printed on, in millimetres; the zero
+// sheet is A4. A document on a sheet of its own (a visitor pass) draws
+// each page whole: doc adds no running head, letterhead or footer, and the
+// body starts every page after the first itself (newPage).
+type sheet struct {
+	w, h float64
+	own  bool
+}
+
 // meta is what every page of a document repeats.
 type meta struct {
 	lang      string
@@ -61,6 +70,7 @@ type meta struct {
 	requestNo string
 	generated string // footer, left
 	head      Letterhead
+	sheet     sheet
 }
 
 // doc is one document being laid out. Each document is laid out twice
@@ -106,7 +116,11 @@ func renderFont(t T, m meta, body func(d *doc), subset bool) ([]byte, error) {
 		} // else too many characters for one cmap: fpdf copes, slowly
 	}
 
-	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: pageW, Ht: pageH}})
+	size := fpdf.SizeType{Wd: pageW, Ht: pageH}
+	if m.sheet.w > 0 {
+		size = fpdf.SizeType{Wd: m.sheet.w, Ht: m.sheet.h}
+	}
+	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: size})
 	f.SetMargins(marginX, marginTop, marginX)
 	f.SetAutoPageBreak(false, 0)
 	f.AddUTF8FontFromBytes(fontFamily, "", sub)
@@ -141,10 +155,14 @@ func (d *doc) newPage() {
 		d.f.AddPage()
 	}
 	d.y = marginTop
+	if d.m.sheet.own {
+		d.y = 0
+		return
+	}
 	// The first page carries the letterhead instead of the running head.
 	if d.page == 1 && d.m.head.drawn() {
 		d.y = 6
-		d.letterhead()
+		d.letterhead(marginX, contentW, 1, 0)
 		return
 	}
 	d.font(sizeSmall, colorMuted)
@@ -158,6 +176,9 @@ func (d *doc) newPage() {
 }
 
 func (d *doc) footer() {
+	if d.m.sheet.own {
+		return
+	}
 	d.rule(pageH-15, 0.2, colorRule)
 	d.font(sizeSmall, colorMuted)
 	d.text(marginX, pageH-10, d.m.generated)
@@ -219,6 +240,18 @@ func (d *doc) fillRect(x, y, w, h float64, c rgb) {
 		d.f.SetFillColor(c.r, c.g, c.b)
 		d.f.Rect(x, y, w, h, "F")
 	}
+}
+
+// image draws a PNG or JPEG (typ "PNG" or "JPG") w by h millimetres with
+// its top left corner at x, y; a w of 0 keeps the picture's proportions. name identifies the picture in the PDF:
+// drawn again under the same name, it is stored once.
+func (d *doc) image(name, typ string, pic []byte, x, y, w, h float64) {
+	if d.f == nil {
+		return
+	}
+	opt := fpdf.ImageOptions{ImageType: typ}
+	d.f.RegisterImageOptionsReader(name, opt, bytes.NewReader(pic))
+	d.f.ImageOptions(name, x, y, w, h, false, opt, 0, "")
 }
 
 func (d *doc) dashedRect(x, y, w, h, width float64, c rgb) {

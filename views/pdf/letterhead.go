@@ -6,8 +6,6 @@ import (
 	_ "image/jpeg" // the letterhead logo may be a JPEG
 	_ "image/png"  // or a PNG
 	"strings"
-
-	"github.com/go-pdf/fpdf"
 )
 
 // Letterhead is who issues a document: the data center. Every field may
@@ -41,9 +39,10 @@ func (l Letterhead) contactLine(t T) string {
 	return strings.Join(parts, "  ·  ")
 }
 
-// logoWidth is the logo's width at logoHeight, 0 without a logo (or with
-// one that does not decode: the letterhead then goes without).
-func (l Letterhead) logoWidth() float64 {
+// logoWidth is the logo's width at height h, at most a third of maxW; 0
+// without a logo (or with one that does not decode: the letterhead then
+// goes without).
+func (l Letterhead) logoWidth(h, maxW float64) float64 {
 	if len(l.Logo) == 0 {
 		return 0
 	}
@@ -51,43 +50,45 @@ func (l Letterhead) logoWidth() float64 {
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
 		return 0
 	}
-	return min(logoHeight*float64(cfg.Width)/float64(cfg.Height), contentW/3)
+	return min(h*float64(cfg.Width)/float64(cfg.Height), maxW/3)
 }
 
 // drawn reports whether the letterhead shows anything: a name or a logo.
-func (l Letterhead) drawn() bool { return strings.TrimSpace(l.Name) != "" || l.logoWidth() > 0 }
+func (l Letterhead) drawn() bool {
+	return strings.TrimSpace(l.Name) != "" || l.logoWidth(logoHeight, contentW) > 0
+}
 
-// letterhead draws the provider's identity at the top of the first page:
-// the logo on the left, the name, address and numbers beside it, and a
-// rule below.
-func (d *doc) letterhead() {
+// letterhead draws the provider's identity at the cursor, across width
+// from left: the logo on the left, the name, address and numbers beside
+// it, and a rule below; scale shrinks it for smaller paper (1 on A4).
+// maxLines, unless 0, bounds each of the name, the address and the
+// contact line to that many lines, the last ending in an ellipsis.
+func (d *doc) letterhead(left, width, scale float64, maxLines int) {
 	l := d.m.head
-	lw := l.logoWidth()
+	lh := logoHeight * scale
+	lw := l.logoWidth(lh, width)
 	top := d.y
-	x := marginX
+	x := left
 	if lw > 0 {
-		if d.f != nil {
-			opt := fpdf.ImageOptions{ImageType: "PNG"}
-			if l.LogoType == "image/jpeg" {
-				opt.ImageType = "JPG"
-			}
-			d.f.RegisterImageOptionsReader("logo", opt, bytes.NewReader(l.Logo))
-			d.f.ImageOptions("logo", x, top, 0, logoHeight, false, opt, 0, "")
+		typ := "PNG"
+		if l.LogoType == "image/jpeg" {
+			typ = "JPG"
 		}
-		x += lw + 5
+		d.image("logo", typ, l.Logo, x, top, 0, lh)
+		x += lw + 5*scale
 	}
-	w := pageW - marginX - x
+	w := left + width - x
 	d.y = top
 	if l.Name != "" {
-		d.font(sizeHeading+1, colorAccent)
+		d.font((sizeHeading+1)*scale, colorAccent)
 		d.bold(true, colorAccent)
-		for _, ln := range wrap(clean(l.Name), w, d.width) {
-			d.text(x, baseline(d.y, 6, d.size), ln.text)
-			d.y += 6
+		for _, ln := range d.upTo(wrap(clean(l.Name), w, d.width), maxLines, w) {
+			d.text(x, baseline(d.y, 6*scale, d.size), ln)
+			d.y += 6 * scale
 		}
 		d.bold(false, colorAccent)
 	}
-	d.font(sizeSmall+0.5, colorMuted)
+	d.font((sizeSmall+0.5)*scale, colorMuted)
 	var lines []string
 	if a := strings.TrimSpace(l.Address); a != "" {
 		lines = append(lines, strings.ReplaceAll(a, "\n", ", "))
@@ -96,12 +97,24 @@ func (d *doc) letterhead() {
 		lines = append(lines, c)
 	}
 	for _, s := range lines {
-		for _, ln := range wrap(clean(s), w, d.width) {
-			d.text(x, baseline(d.y, 3.8, d.size), ln.text)
-			d.y += 3.8
+		for _, ln := range d.upTo(wrap(clean(s), w, d.width), maxLines, w) {
+			d.text(x, baseline(d.y, 3.8*scale, d.size), ln)
+			d.y += 3.8 * scale
 		}
 	}
-	d.y = max(d.y, top+logoHeight) + 1.5
-	d.rule(d.y, 0.3, colorRule)
-	d.y += 2
+	d.y = max(d.y, top+lh) + 1.5*scale
+	d.line(left, d.y, left+width, d.y, 0.3, colorRule)
+	d.y += 2 * scale
+}
+
+// upTo is the text of the lines, all of them when n is 0, else clipLines.
+func (d *doc) upTo(ls []line, n int, w float64) []string {
+	if n == 0 {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			out[i] = l.text
+		}
+		return out
+	}
+	return clipLines(ls, n, w, d.width)
 }
