@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -238,9 +237,6 @@ func idTypeName(ctx context.Context, t string) string { return T(ctx, "visits.id
 
 // activityName names what a visit is for.
 func activityName(ctx context.Context, a string) string { return T(ctx, "visits.activity."+a) }
-
-// targetsLine lists what a visit may reach on one line.
-func targetsLine(d *models.VisitDetail) string { return strings.Join(d.Areas(), ", ") }
 
 // visitorAttrs are the attributes of a visitor row's text input.
 func visitorAttrs(focus bool, maxlen string) templ.Attributes {
