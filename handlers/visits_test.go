@@ -227,26 +227,26 @@ func TestVisitFormErrorsAreShownWithTheInputKept(t *testing.T) {
 			name, field, key string
 			edit             func(f url.Values)
 		}{
-			{"exit before entry", "planned_to", "visit.error.exit_before_entry", func(f url.Values) { f.Set("planned_to", f.Get("planned_from")) }},
+			{"exit before entry", "planned_to", "visits.error.exit_before_entry", func(f url.Values) { f.Set("planned_to", f.Get("planned_from")) }},
 			{"entry not a time", "planned_from", "error.time_invalid", func(f url.Values) { f.Set("planned_from", "明天上午") }},
-			{"entry in the past", "planned_from", "visit.error.entry_past", func(f url.Values) { f.Set("planned_from", local(now.Add(-time.Hour))) }},
-			{"resident check digit", "visitor1_id_number", "visit.error.resident_check", func(f url.Values) {
+			{"entry in the past", "planned_from", "visits.error.entry_past", func(f url.Values) { f.Set("planned_from", local(now.Add(-time.Hour))) }},
+			{"resident check digit", "visitor1_id_number", "visits.error.resident_check", func(f url.Values) {
 				f.Set("visitor1_id_number", "110101199003071234")
 			}},
-			{"resident length", "visitor1_id_number", "visit.error.resident_length", func(f url.Values) {
+			{"resident length", "visitor1_id_number", "visits.error.resident_length", func(f url.Values) {
 				f.Set("visitor1_id_number", "11010119900307123")
 			}},
-			{"second visitor's phone", "visitor2_phone", "visit.error.phone", func(f url.Values) { f.Set("visitor2_phone", "call me") }},
-			{"no visitors", "visitors", "visit.error.no_visitors", func(f url.Values) {
+			{"second visitor's phone", "visitor2_phone", "visits.error.phone", func(f url.Values) { f.Set("visitor2_phone", "call me") }},
+			{"no visitors", "visitors", "visits.error.no_visitors", func(f url.Values) {
 				for _, k := range []string{"name", "company", "id_number", "phone"} {
 					f.Del("visitor1_" + k)
 					f.Del("visitor2_" + k)
 				}
 			}},
 			{"no reason", "reason", "error.required", func(f url.Values) { f.Set("reason", " ") }},
-			{"nothing to reach", "targets", "visit.error.no_targets", func(f url.Values) { f.Del("devices"); f.Del("cabinets") }},
-			{"another organization's operation", "operation", "visit.error.operation", func(f url.Values) { f.Set("operation", "0123456789abcdef") }},
-			{"other need without a note", "need_other", "visit.error.need_other", func(f url.Values) { f.Add("needs", "other") }},
+			{"nothing to reach", "targets", "visits.error.no_targets", func(f url.Values) { f.Del("devices"); f.Del("cabinets") }},
+			{"another organization's operation", "operation", "visits.error.operation", func(f url.Values) { f.Set("operation", "0123456789abcdef") }},
+			{"other need without a note", "need_other", "visits.error.need_other", func(f url.Values) { f.Add("needs", "other") }},
 		}
 		for _, c := range cases {
 			f := v.form()

@@ -77,7 +77,7 @@ func TestUpdateVisitReplacesItAndSendsAnApprovedOneBack(t *testing.T) {
 		bad := f.input()
 		bad.PlannedTo = bad.PlannedFrom
 		_, err = s.UpdateVisit(ctx, f.customer, f.fx.OrgA.ID, v.ID, bad)
-		wantInvalid(t, err, "planned_to", "visit.error.exit_before_entry")
+		wantInvalid(t, err, "planned_to", "visits.error.exit_before_entry")
 		if again, _ := s.GetVisitByRef(ctx, models.AllOrgs(), v.Ref); !again.PlannedTo.Equal(in.PlannedTo) {
 			t.Fatalf("a refused change was stored: %+v", again)
 		}
@@ -112,7 +112,7 @@ func TestUpdateVisitLeavesItselfOutOfTheCapacity(t *testing.T) {
 		}
 		in.Visitors = append(in.Visitors, in.Visitors[0])
 		_, err = s.UpdateVisit(ctx, f.customer, f.fx.OrgA.ID, v.ID, in)
-		wantInvalid(t, err, "visitors", "visit.error.site_full")
+		wantInvalid(t, err, "visitors", "visits.error.site_full")
 	})
 }
 
