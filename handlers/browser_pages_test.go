@@ -165,6 +165,23 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A visit of two visitors for tomorrow, linked to the first request.
+	sites, err := store.ListSites(ctx)
+	if err != nil || len(sites) == 0 {
+		t.Fatalf("sites %v, %v", sites, err)
+	}
+	tomorrow := clock.Now().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	_, err = store.CreateVisit(ctx, cust, fx.OrgA.ID, models.VisitInput{SiteID: sites[0].ID, Activity: "operation",
+		Reason: "更换二号槽位故障硬盘并重建 RAID 1 Replace the failed disk and rebuild the array", PlannedFrom: tomorrow.Add(10 * time.Hour),
+		PlannedTo: tomorrow.Add(16 * time.Hour), OperationRef: req.Ref, DeviceIDs: []int64{dev.ID}, Cabinets: []string{"A-07"},
+		Needs: map[string]string{"tools": "扭力螺丝刀 a torque screwdriver", "parking": "京A·12345"}, Locale: "zh-CN",
+		Visitors: []models.VisitorInput{
+			{Name: "张伟", Company: "阿尔法科技有限公司", IDType: models.IDResident, IDNumber: "110101199003071233", Phone: "13812345678"},
+			{Name: "Anna Berg-Lindqvist", Company: "Alpha Trading GmbH", IDType: "passport", IDNumber: "C01X00T47", Phone: "+49 30 1234567", Locale: "en"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	inc := walkedIncident(t, store, clock, fx, eng)
 	visit := walkedVisits(t, store, clock, db, fx)
 	walkedVisitRequests(t, store, clock, fx, dev)
@@ -203,6 +220,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"calendar:token": "",
 			"incidents:id":   id(inc.ID),
 			"visits:ref":     visit.Ref,
+			"sites:id":       id(sites[0].ID),
 		},
 	}
 }
@@ -370,7 +388,7 @@ func visit(t *testing.T, ctx context.Context, base, path, who string, runAxe boo
 // PORTAL_SCREENSHOT_DIR is set.
 var shotPages = map[string]bool{"/": true, "/login": true, "/operations": true, "/operations/new": true, "/contacts": true,
 	"/contacts/new": true, "/uptime": true, "/fleet": true, "/oncall": true, "/orgs": true, "/admin/audit": true, "/admin/users": true,
-	"/reception/today": true}
+	"/reception/today": true, "/visits": true, "/visits/new": true, "/admin/sites": true}
 
 // shotPage photographs a main page at 390 and 1366 px, named after the
 // signed-in role (the header's class) and the page's language.
@@ -380,7 +398,7 @@ func shotPage(t *testing.T, ctx context.Context, who, path string) {
 		return
 	}
 	generic := regexp.MustCompile(`/[0-9a-f]{6,}|/\d+`).ReplaceAllString(path, "/x")
-	if !shotPages[path] && generic != "/operations/x" && generic != "/devices/x" && generic != "/outages/x" && generic != "/orgs/x" {
+	if !shotPages[path] && generic != "/operations/x" && generic != "/devices/x" && generic != "/outages/x" && generic != "/orgs/x" && generic != "/visits/x" {
 		return
 	}
 	lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))

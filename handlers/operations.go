@@ -202,6 +202,9 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 	vm.Staff = u.Role.IsStaff()
 	vm.CanOperate = engineers.Allows(u.Role)
 	vm.CanMessage = correspondents.Allows(u.Role)
+	if vm.Visits, err = h.store.ListVisits(ctx, scope(c), models.VisitFilter{OrgID: r.OrgID, OperationID: r.ID}); err != nil {
+		return err
+	}
 	if vm.CanOperate {
 		if vm.Outages, err = h.store.OverlappingOutages(ctx, d); err != nil {
 			return err

@@ -256,11 +256,27 @@ func (h *Handler) routes() []Route {
 		{"POST", "/account/calendar", calendarUsers, h.createCalendarToken},
 		{"POST", "/account/calendar/revoke", calendarUsers, h.revokeCalendarToken},
 		{"GET", "/calendar/:token", bare, h.serveCalendar},
+		// Data-center visits (clause 9): customers ask for, change and
+		// cancel their own organization's visits (another's is not found);
+		// every staff role sees them all, identity numbers masked.
+		{"GET", "/visits", everyone, h.showVisits},
+		{"GET", "/visits/new", customer, h.newVisit},
+		{"POST", "/visits/new", customer, h.createVisit},
+		{"GET", "/visits/:ref", everyone, h.showVisit},
+		{"GET", "/visits/:ref/edit", customer, h.editVisit},
+		{"POST", "/visits/:ref/edit", customer, h.updateVisit},
+		{"POST", "/visits/:ref/cancel", customer, h.cancelVisit},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},
 		{"GET", "/admin/orgs/:id", admin, h.editOrg},
 		{"POST", "/admin/orgs/:id", admin, h.updateOrg},
+
+		// The sites visitors enter: visiting hours and capacity.
+		{"GET", "/admin/sites", admin, h.showSites},
+		{"POST", "/admin/sites", admin, h.createSite},
+		{"GET", "/admin/sites/:id", admin, h.editSite},
+		{"POST", "/admin/sites/:id", admin, h.updateSite},
 
 		{"GET", "/admin/users", admin, h.showUsers},
 		{"GET", "/admin/users/new", admin, h.newUser},

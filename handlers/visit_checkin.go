@@ -14,11 +14,6 @@ import (
 	"github.com/colo-portal/portal/views/pdf"
 )
 
-// visitParam resolves the visit of the path's :ref within the user's scope.
-func (h *Handler) visitParam(c *fiber.Ctx) (*models.Visit, error) {
-	return h.store.GetVisitByRef(c.UserContext(), scope(c), c.Params("ref"))
-}
-
 // downloadPass sends the visitor pass of an approved visit: one A6 page
 // per visitor in the visitor's language, masked identity numbers, each
 // with the QR code of the visitor's token. Another organization's visit

@@ -76,6 +76,8 @@ type OperationPageVM struct {
 	RejectValue  string
 	// Provider is who the signed form goes back to, and how.
 	Provider models.Provider
+	// Visits are the data-center visits linked to the request.
+	Visits []models.VisitRow
 }
 
 // CanReturn reports whether the customer is asked for the signed form

@@ -48,9 +48,6 @@ func (vm ReceptionVisitVM) ErrorsFor(form string) FormErrors {
 	return vm.Errors
 }
 
-// ReceptionVisitURL is reception's page of a visit.
-func ReceptionVisitURL(ref string) string { return "/reception/visits/" + ref }
-
 // FromNow says how far t is from now: "in 3 h", "5 h ago".
 func FromNow(ctx context.Context, t, now time.Time) string {
 	if d := t.Sub(now); d < 0 {
@@ -70,17 +67,4 @@ func VisitWindow(ctx context.Context, from, to time.Time) string {
 		return FormatTime(ctx, from) + " – " + to.In(loc).Format("15:04")
 	}
 	return FormatTime(ctx, from) + " – " + FormatTime(ctx, to)
-}
-
-// VisitStateClass is the badge colour of a visit's state.
-func VisitStateClass(s string) string {
-	switch s {
-	case models.VisitApproved:
-		return "ok"
-	case models.VisitRefused:
-		return "bad"
-	case models.VisitPending:
-		return "warn"
-	}
-	return ""
 }
