@@ -301,7 +301,7 @@ func TestVisitsListShowsActualTimesAndFiltersForStaff(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = cust.get("/visits")
-		wantBody(t, r, in.Format("2006-01-02 15:04")+"–"+in.Add(2*time.Hour).Format("15:04"))
+		wantBody(t, r, in.Format("2006-01-02 15:04")+" – "+in.Add(2*time.Hour).Format("15:04"))
 		// Staff filter by organization.
 		eng := e.as(t, e.fx.Engineer)
 		wantBody(t, eng.get("/visits?org="+ids(e.fx.OrgA.ID)), ref)
