@@ -51,12 +51,12 @@ var testProvider = models.Provider{Name: "华北云数据 North China Cloud IDC"
 	Phone: "+861055550100", Fax: "+861055550199", Email: "forms@idc.example"}
 
 // startPortalStore is startPortal that also returns the store, for a test
-// that sets up rows before the browser walks; uploads go to a temporary
-// folder.
-func startPortalStore(t *testing.T) (string, *dbtest.Fixture, *models.Store) {
+// that sets up rows before the browser walks (opts adjust the store: a
+// clock); uploads go to a temporary folder.
+func startPortalStore(t *testing.T, opts ...models.StoreOption) (string, *dbtest.Fixture, *models.Store) {
 	t.Helper()
 	db := dbtest.Databases(t)[0]
-	store := dbtest.Open(t, db)
+	store := dbtest.Open(t, db, opts...)
 	fx := dbtest.Seed(t, store)
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
