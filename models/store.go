@@ -72,6 +72,10 @@ func WithHasher(h PasswordHasher) StoreOption { return func(s *Store) { s.hasher
 // WithZone sets the time zone of the provider's calendar days.
 func WithZone(loc *time.Location) StoreOption { return func(s *Store) { s.zone = loc } }
 
+// Zone is the time zone of the provider's calendar days, in which the
+// sites' visiting hours are read.
+func (s *Store) Zone() *time.Location { return s.zone }
+
 // WithConfirmEvery sets how often customers re-confirm their contacts.
 func WithConfirmEvery(d time.Duration) StoreOption { return func(s *Store) { s.confirmEvery = d } }
 

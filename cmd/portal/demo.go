@@ -151,6 +151,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
 		return err
 	}
+	if err := loadDemoVisits(ctx, store, orgIDs); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tPASSWORD\tORGANIZATION")

@@ -37,6 +37,7 @@ func TestLoadDemoTwice(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			visits := checkDemoVisits(t, store)
 
 			if err := loadDemo(ctx, store, ":8080", demoBlobs(t), &second); err != nil {
 				t.Fatalf("second loadDemo: %v", err)
@@ -46,6 +47,9 @@ func TestLoadDemoTwice(t *testing.T) {
 			}
 			if rs, err := store.ListRequests(ctx, models.AllOrgs(), models.RequestFilter{}); err != nil || len(rs) != 2 || rs[1].State != models.OpCompleted || rs[0].State != models.OpAwaiting {
 				t.Errorf("demo operation requests after two runs: %+v (%v), want one completed and one awaiting", rs, err)
+			}
+			if again := checkDemoVisits(t, store); again != visits {
+				t.Errorf("after the second run: %d visits, want unchanged %d", again, visits)
 			}
 			if o, err := store.ListOrgs(ctx, models.AllOrgs()); err != nil || len(o) != len(orgs) {
 				t.Errorf("after the second run: %d organizations (%v), want unchanged %d", len(o), err, len(orgs))
@@ -74,6 +78,60 @@ func TestLoadDemoTwice(t *testing.T) {
 			signInAndSeeHome(t, store, []byte(strings.Repeat("x", 32)), "ops@aurora.example", "demo-Aurora-2026", "Aurora Cloud 极光云计算")
 		})
 	}
+}
+
+// checkDemoVisits checks that the demo's visits give each role's pages
+// something to show, and returns how many visits there are: for Aurora an
+// emergency request in reception's queue, a visit today with one visitor
+// inside holding a badge and one expected, one next week linked to the
+// open operation request, one over with its visitor gone and the badge
+// back; for Bravo a request waiting.
+func checkDemoVisits(t *testing.T, store *models.Store) int {
+	t.Helper()
+	ctx := context.Background()
+	all, err := store.ListVisits(ctx, models.AllOrgs(), models.VisitFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aurora, err := store.GetOrgBySlug(ctx, "aurora")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := store.ListRequests(ctx, models.OrgScope(aurora.ID), models.RequestFilter{Open: true})
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("open operation requests of Aurora: %v, %v", ops, err)
+	}
+	var pendingA, pendingB, linked, over int
+	for _, v := range all {
+		switch {
+		case v.OrgID != aurora.ID:
+			if v.State == models.VisitPending && !v.Emergency {
+				pendingB++
+			}
+		case v.State == models.VisitPending && v.Emergency:
+			pendingA++
+		case v.State == models.VisitApproved && v.OperationID != nil && *v.OperationID == ops[0].ID && v.PlannedFrom.After(store.Now().Add(6*24*time.Hour)):
+			linked++
+		case v.State == models.VisitApproved && v.LastOut != nil && v.Inside == 0:
+			over++
+		}
+	}
+	if len(all) != 5 || pendingA != 1 || pendingB != 1 || linked != 1 || over != 1 {
+		t.Errorf("demo visits: %d (want 5): Aurora's emergency requests %d, Bravo's requests %d, next week's for the operation %d, over %d; want 1 each",
+			len(all), pendingA, pendingB, linked, over)
+	}
+	q, n, err := store.ReceptionQueue(ctx, models.AllOrgs(), 10)
+	if err != nil || n != 2 || len(q) != 2 || !q[0].Emergency {
+		t.Errorf("reception's queue: %+v (%d), %v; want the emergency first of two", q, n, err)
+	}
+	b, err := store.TodayBoard(ctx, models.AllOrgs(), store.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Inside) != 1 || b.Inside[0].BadgeNumber == "" || len(b.Expected) != 1 || b.Inside[0].VisitID != b.Expected[0].VisitID || len(b.Badges) != 0 {
+		t.Errorf("today's board: inside %+v, expected %+v, badges out %+v; want one visitor in with a badge and one expected of the same visit", b.Inside, b.Expected, b.Badges)
+	}
+	return len(all)
 }
 
 // demoBlobs is a documents folder for a test's demo data.
@@ -191,5 +249,32 @@ func TestDemoProvider(t *testing.T) {
 	own := models.Provider{Email: "noc@own.example"}
 	if got, ok := demoProvider(own); ok || got.Name != "" || got.Email != own.Email {
 		t.Errorf("with a configured email the demo provider is %+v, %v; want the configured one", got, ok)
+	}
+}
+
+// The demo runs at any hour: at night today's visit is an emergency one,
+// which the visiting hours do not bind, and its visitor is already in.
+func TestDemoVisitsAtAnyHour(t *testing.T) {
+	ctx := context.Background()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hm := range [][2]int{{0, 0}, {0, 20}, {7, 30}, {12, 0}, {21, 40}, {23, 55}} {
+		at := time.Date(2026, 3, 9, hm[0], hm[1], 0, 0, shanghai)
+		t.Run(at.Format("15:04"), func(t *testing.T) {
+			store := dbtest.Open(t, dbtest.Databases(t)[0], models.WithZone(shanghai), models.WithClock(func() time.Time { return at }))
+			if err := loadDemo(ctx, store, ":8080", demoBlobs(t), io.Discard); err != nil {
+				t.Fatalf("loadDemo at %v: %v", at, err)
+			}
+			checkDemoVisits(t, store)
+			b, err := store.TodayBoard(ctx, models.AllOrgs(), store.Now())
+			if err != nil || len(b.Inside) != 1 {
+				t.Fatalf("inside: %+v, %v", b, err)
+			}
+			if night := at.Hour() != 12; b.Inside[0].Emergency != night {
+				t.Errorf("today's visit at %v: emergency %v, want %v", at, b.Inside[0].Emergency, night)
+			}
+		})
 	}
 }
