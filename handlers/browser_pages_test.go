@@ -40,7 +40,9 @@ type walkedSite struct {
 	base string
 	fx   *dbtest.Fixture
 	// samples fills a path parameter: key "<segment before it>:<name>",
-	// e.g. "devices:id" for /devices/:id/edit.
+	// e.g. "devices:id" for /devices/:id/edit, or, first, "<route> <that
+	// key>" for one route whose page needs another row (a visit still
+	// open to change).
 	samples map[string]string
 }
 
@@ -171,7 +173,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatalf("sites %v, %v", sites, err)
 	}
 	tomorrow := clock.Now().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	_, err = store.CreateVisit(ctx, cust, fx.OrgA.ID, models.VisitInput{SiteID: sites[0].ID, Activity: "operation",
+	open, err := store.CreateVisit(ctx, cust, fx.OrgA.ID, models.VisitInput{SiteID: sites[0].ID, Activity: "operation",
 		Reason: "更换二号槽位故障硬盘并重建 RAID 1 Replace the failed disk and rebuild the array", PlannedFrom: tomorrow.Add(10 * time.Hour),
 		PlannedTo: tomorrow.Add(16 * time.Hour), OperationRef: req.Ref, DeviceIDs: []int64{dev.ID}, Cabinets: []string{"A-07"},
 		Needs: map[string]string{"tools": "扭力螺丝刀 a torque screwdriver", "parking": "京A·12345"}, Locale: "zh-CN",
@@ -220,7 +222,10 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"calendar:token": "",
 			"incidents:id":   id(inc.ID),
 			"visits:ref":     visit.Ref,
-			"sites:id":       id(sites[0].ID),
+			// The visit of the other samples has begun: it can no longer
+			// be changed.
+			"/visits/:ref/edit visits:ref": open.Ref,
+			"sites:id":                     id(sites[0].ID),
 		},
 	}
 }
@@ -234,7 +239,10 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 			continue
 		}
 		key := segs[i-1] + s
-		v, ok := w.samples[key]
+		v, ok := w.samples[route+" "+key]
+		if !ok {
+			v, ok = w.samples[key]
+		}
 		if !ok || v == "" {
 			return "", key
 		}
