@@ -226,7 +226,17 @@ func TestBrowserCustomerRequestsAVisitReceptionApprovesScansAndChecksOut(t *test
 		t.Errorf("the first visitor after the visit: in %v, out %v, badge %q returned %v, escort %v", x.CheckedInAt, x.CheckedOutAt, x.BadgeNumber, x.BadgeReturnedAt, x.EscortPresentID)
 	}
 
-	// 6. The customer's list shows the actual times.
+	// 6. The customer's page says the visit is under way (no change, no
+	// cancel, the second visitor's pass still offered); the list shows the
+	// actual times.
+	if err := chromedp.Do(cust, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#visit-next"))); err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, cust, "#visit-next", "来访正在进行")
+	if countNodes(t, cust, "#visit-pass") != 1 || countNodes(t, cust, "#edit-visit")+countNodes(t, cust, "#cancel-visit") != 0 {
+		t.Errorf("the visit under way offers: passes %d, change %d, cancel %d; want only the passes",
+			countNodes(t, cust, "#visit-pass"), countNodes(t, cust, "#edit-visit"), countNodes(t, cust, "#cancel-visit"))
+	}
 	clickAndLoad(t, cust, `nav a[href="/visits"]`)
 	wantIn(t, cust, "table.visits", v.Number())
 	if s := text(t, cust, "table.visits"); strings.Contains(s, "未入场") {

@@ -239,7 +239,7 @@ func (h *Handler) renderVisit(c *fiber.Ctx, status int, v *models.Visit, errs vi
 	if err != nil {
 		return err
 	}
-	vm := views.VisitPageVM{D: d, Staff: u.Role.IsStaff(), Reception: u.Role == models.RoleReception, Errors: errs}
+	vm := views.VisitPageVM{D: d, Staff: u.Role.IsStaff(), Reception: u.Role == models.RoleReception, Errors: errs, Now: h.store.Now()}
 	if u.Role == models.RoleCustomer {
 		if vm.CanChange, err = h.store.VisitChangeable(ctx, v); err != nil {
 			return err

@@ -136,6 +136,42 @@ type VisitPageVM struct {
 	Reception bool // links to reception's own page of the visit
 	CanChange bool // the customer may still change or cancel it
 	Errors    FormErrors
+	Now       time.Time
+}
+
+// phase is where an approved visit stands: "over" once its planned exit
+// has passed with nobody inside, "under_way" once someone has come in,
+// otherwise its state.
+func (vm VisitPageVM) phase() string {
+	v := vm.D.Visit
+	if v.State != models.VisitApproved {
+		return v.State
+	}
+	begun, inside := false, false
+	for _, x := range vm.D.Visitors {
+		begun = begun || x.CheckedInAt != nil
+		inside = inside || (x.CheckedInAt != nil && x.CheckedOutAt == nil)
+	}
+	switch {
+	case !vm.Now.Before(v.PlannedTo) && !inside:
+		return "over"
+	case begun:
+		return "under_way"
+	}
+	return v.State
+}
+
+// Over reports an approved visit whose planned exit has passed with
+// nobody inside.
+func (vm VisitPageVM) Over() bool { return vm.phase() == "over" }
+
+// NextKey is the locale key of what happens next to the visit.
+func (vm VisitPageVM) NextKey() string { return "visits.next." + vm.phase() }
+
+// PassOffered reports whether the page offers the visitor passes: an
+// approved visit not over yet.
+func (vm VisitPageVM) PassOffered() bool {
+	return vm.D.Visit.State == models.VisitApproved && vm.phase() != "over"
 }
 
 // VisitURL is the page of the visit with reference ref.
