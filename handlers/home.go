@@ -172,6 +172,11 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		}
 		vm.Visits = &rv
 	}
+	if slices.Contains(models.EscortRoles, role) {
+		if vm.Escorting, err = h.store.EscortOverlaps(ctx, u.ID, now, now.Add(views.EscortingAhead), 0); err != nil {
+			return err
+		}
+	}
 	if vm.ShowFailed {
 		vm.Failed = views.OnCallPageVM{Now: now, FailedFor: failedShown, CanAct: responders.Allows(role)}
 		if err := h.failedList(c, &vm.Failed); err != nil {

@@ -138,6 +138,10 @@ func TestReceptionDecides(t *testing.T) {
 		r = rec.get(page(first))
 		wantBody(t, r, zh("visits.state.approved"), e.fx.Engineer.Name, "/visits/"+first.Ref+"/pass.pdf")
 		wantNoBody(t, r, page(first)+"/approve")
+		// The escort's home lists the visits they escort; reception's, who
+		// escorts none, does not.
+		wantBody(t, e.as(t, e.fx.Engineer).get("/"), `id="home-escorting"`, zh("visits.escorting"), first.Number(), e.fx.OrgA.Name)
+		wantNoBody(t, rec.get("/"), `id="home-escorting"`)
 
 		// Step: the same escort at the same time is a warning with the
 		// overlapping visit, then approved when confirmed.

@@ -174,6 +174,10 @@ func (vm VisitPageVM) PassOffered() bool {
 	return vm.D.Visit.State == models.VisitApproved && vm.phase() != "over"
 }
 
+// EscortingAhead is how far ahead a staff member's home lists the visits
+// they escort.
+const EscortingAhead = 14 * 24 * time.Hour
+
 // VisitURL is the page of the visit with reference ref.
 func VisitURL(ref string) string { return "/visits/" + ref }
 
