@@ -52,7 +52,7 @@ func TestReceptionPagesByRole(t *testing.T) {
 			{name: "reception's queue lists the emergency and the request with the counts",
 				who: "reception", path: "/reception", status: http.StatusOK,
 				contains: []string{urgent.Number(), later.Number(), zh("reception.emergency"), zh("reception.pending_count", "2"),
-					zh("reception.expected_today", "0"), zh("reception.activity.tour"), e.fx.OrgA.Name, e.fx.CustA.Name,
+					zh("reception.expected_today", "0"), zh("visits.activity.tour"), e.fx.OrgA.Name, e.fx.CustA.Name,
 					zh("reception.in", locales.For(locales.Default).Duration(25*time.Hour)), zh("reception.upcoming_none")},
 				lacks: []string{residentID, "13812345678"}},
 			{name: "reception's home starts with the queue and keeps the calls to make",
@@ -136,7 +136,7 @@ func TestReceptionDecides(t *testing.T) {
 		}
 		// The decided visit shows its escort and no forms any more.
 		r = rec.get(page(first))
-		wantBody(t, r, zh("reception.state.approved"), e.fx.Engineer.Name, "/visits/"+first.Ref+"/pass.pdf")
+		wantBody(t, r, zh("visits.state.approved"), e.fx.Engineer.Name, "/visits/"+first.Ref+"/pass.pdf")
 		wantNoBody(t, r, page(first)+"/approve")
 
 		// Step: the same escort at the same time is a warning with the
