@@ -183,8 +183,10 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	inc := walkedIncident(t, store, clock, fx, eng)
-	visit := walkedVisits(t, store, clock, db, fx)
-	walkedVisitRequests(t, store, clock, fx, dev)
+	walkedVisits(t, store, clock, db, fx)
+	// The sample of /visits/:ref is approved and nobody has entered yet,
+	// so that its pass downloads and the customer may still change it.
+	visit := walkedVisitRequests(t, store, clock, fx, dev)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -642,9 +644,9 @@ func walkedIncident(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *
 // walkedVisits fills reception's today page: an approved emergency visit
 // that began four hours ago with one visitor still inside past the
 // planned exit and one gone without returning the badge, and another
-// expected later. The first is the sample of /visits/:ref (its pass).
+// expected later.
 // Approving is done by a direct update, as the visit's own tests do.
-func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbtest.DB, fx *dbtest.Fixture) *models.Visit {
+func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbtest.DB, fx *dbtest.Fixture) {
 	t.Helper()
 	ctx := context.Background()
 	raw, _, err := models.Open(ctx, models.OpenOptions{URL: db.URL})
@@ -694,15 +696,10 @@ func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbt
 	clock.Advance(present.Sub(clock.Now()))
 	mk(clock.Now().Add(30*time.Minute), clock.Now().Add(90*time.Minute),
 		models.VisitorInput{Name: "李娜", Company: "阿尔法科技有限公司", IDType: "passport", IDNumber: "E12345678", Phone: "13900001111", Locale: "zh-CN"})
-	v, err = store.GetVisitByRef(ctx, models.AllOrgs(), v.Ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
-// walkedVisitRequests adds a pending emergency visit of two visitors, which
-// it returns, and an approved one for tomorrow, for reception's queue.
+// walkedVisitRequests adds a pending emergency visit of two visitors for
+// reception's queue, and an approved one for tomorrow, which it returns.
 func walkedVisitRequests(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *dbtest.Fixture, dev *models.Device) *models.Visit {
 	t.Helper()
 	ctx := context.Background()
@@ -724,11 +721,15 @@ func walkedVisitRequests(t *testing.T, store *models.Store, clock *dbtest.Clock,
 		}
 		return v
 	}
-	pending := ask(clock.Now().Add(3 * time.Hour).Truncate(time.Minute))
+	ask(clock.Now().Add(3 * time.Hour).Truncate(time.Minute))
 	approved := ask(clock.Now().Add(27 * time.Hour).Truncate(time.Minute))
 	if _, err := store.ApproveVisit(ctx, models.UserActor(fx.Reception, "10.0.0.3"), fx.OrgA.ID, approved.ID,
 		models.ApproveInput{EscortID: fx.Engineer.ID}); err != nil {
 		t.Fatal(err)
 	}
-	return pending
+	approved, err = store.GetVisitByRef(ctx, models.AllOrgs(), approved.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return approved
 }
