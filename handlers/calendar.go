@@ -76,7 +76,7 @@ func (h *Handler) serveCalendar(c *fiber.Ctx) error {
 	for i, e := range feed.Entries {
 		v := &e.Visit
 		visits[i] = views.CalendarVisit{UID: v.Ref + "@" + host, Number: v.Number(), Org: e.OrgName, Site: e.SiteName,
-			Activity: t.T("visitlog.activity." + v.Activity), Start: v.PlannedFrom, End: v.PlannedTo, Escort: e.Escort,
+			Activity: t.T("visits.activity." + v.Activity), Start: v.PlannedFrom, End: v.PlannedTo, Escort: e.Escort,
 			Visitors: e.Visitors, Status: v.State, URL: h.publicURL(c, page+v.Ref), Updated: v.UpdatedAt}
 	}
 	body, err := views.CalendarFeed(t, name, visits)

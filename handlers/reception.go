@@ -101,7 +101,7 @@ func (h *Handler) approveVisit(c *fiber.Ctx) error {
 	}
 	vm := views.ReceptionVisitVM{Form: "approve", From: c.FormValue("planned_from"), To: c.FormValue("planned_to"), Note: c.FormValue("note")}
 	vm.EscortID, _ = strconv.ParseInt(c.FormValue("escort"), 10, 64)
-	in := models.ApproveInput{EscortID: vm.EscortID, Note: vm.Note, Confirmed: confirmed(c)}
+	in := models.ApproveInput{EscortID: vm.EscortID, Note: vm.Note, Confirmed: confirmed(c), AsOf: asOf(c)}
 	var fromErr, toErr error
 	in.From, fromErr = h.parseLocalTime("planned_from", vm.From)
 	in.To, toErr = h.parseLocalTime("planned_to", vm.To)
@@ -123,6 +123,13 @@ func (h *Handler) approveVisit(c *fiber.Ctx) error {
 	return redirect(c, "/reception")
 }
 
+// asOf reads the form's as_of: when the visit had last changed as the
+// page showed it (zero when absent or unreadable, which checks nothing).
+func asOf(c *fiber.Ctx) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, c.FormValue("as_of"))
+	return t
+}
+
 // refuseVisit refuses a pending visit with a reason.
 func (h *Handler) refuseVisit(c *fiber.Ctx) error {
 	v, err := h.receptionVisit(c)
@@ -130,7 +137,7 @@ func (h *Handler) refuseVisit(c *fiber.Ctx) error {
 		return err
 	}
 	reason := c.FormValue("reason")
-	_, err = h.store.RefuseVisit(c.UserContext(), actor(c), v.OrgID, v.ID, reason)
+	_, err = h.store.RefuseVisit(c.UserContext(), actor(c), v.OrgID, v.ID, reason, asOf(c))
 	if errs := views.FromError(err); errs != nil {
 		return h.renderReceptionVisit(c, fiber.StatusUnprocessableEntity, v, views.ReceptionVisitVM{Form: "refuse", Errors: errs, Reason: reason})
 	}

@@ -172,3 +172,34 @@ func TestReceptionDecides(t *testing.T) {
 		wantBody(t, rec.get("/reception"), zh("reception.queue_empty"), first.Number(), zh("flash.visit_refused"))
 	})
 }
+
+// The decision forms carry when the visit last changed as the page showed
+// it: a customer's change in between sends reception back to read it.
+func TestReceptionDecisionOnAChangedVisitIsRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		v := askVisit(t, e, 0, false)
+		page := "/reception/visits/" + v.Ref
+		rec := e.as(t, e.fx.Reception)
+		seen := v.UpdatedAt.UTC().Format(time.RFC3339Nano)
+		wantBody(t, rec.get(page), `name="as_of" value="`+seen+`"`)
+		e.clock.Advance(time.Minute)
+		in := models.VisitInput{SiteID: v.SiteID, Activity: "tour", Reason: "搬走旧服务器 take the old server away",
+			PlannedFrom: v.PlannedFrom, PlannedTo: v.PlannedTo, Locale: "zh-CN",
+			Visitors: []models.VisitorInput{{Name: "王强", IDType: "passport", IDNumber: "E7654321", Phone: "13900001111"}}}
+		if _, err := e.store.UpdateVisit(context.Background(), models.UserActor(e.fx.CustA, ""), e.fx.OrgA.ID, v.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		for _, post := range []url.Values{{"escort": {ids(e.fx.Engineer.ID)}, "as_of": {seen}}, {"reason": {"no"}, "as_of": {seen}}} {
+			action := "/approve"
+			if post.Has("reason") {
+				action = "/refuse"
+			}
+			r := rec.submit(page, page+action, post)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, zh("reception.error.changed"), "王强")
+		}
+		if got := visitState(t, e, v.Ref); got.State != models.VisitPending {
+			t.Fatalf("a changed visit was decided unseen: %+v", got)
+		}
+	})
+}

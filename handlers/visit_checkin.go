@@ -47,7 +47,7 @@ func (h *Handler) downloadPass(c *fiber.Ctx) error {
 			site += " · " + a
 		}
 		pages = append(pages, pdf.PassPage{T: tr.T, Lang: tr.Lang(), VisitNumber: v.Number(), VisitorName: x.Name,
-			Company: x.Company, OrgName: d.OrgName, IDType: tr.T("pass.id_type." + x.IDType), MaskedID: x.IDMasked,
+			Company: x.Company, OrgName: d.OrgName, IDType: tr.T("visits.id_type." + x.IDType), MaskedID: x.IDMasked,
 			Window: h.docTime(v.PlannedFrom) + " – " + h.docTime(v.PlannedTo), Escort: d.Escort, Areas: d.Areas(),
 			Site: site, Token: tokens[x.Visitor.ID]})
 	}

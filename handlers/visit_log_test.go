@@ -114,7 +114,7 @@ func TestVisitLogExport(t *testing.T) {
 
 		page := rec.get("/reception/log" + period)
 		wantStatus(t, page, http.StatusOK)
-		wantBody(t, page, s.a.Number(), "110***********1233", "C01**0T47", e.fx.OrgB.Name, zh("visitlog.purged", 180),
+		wantBody(t, page, s.a.Number(), "110***********1233", "*****0T47", e.fx.OrgB.Name, zh("visitlog.purged", 180),
 			`href="/reception/visits.csv?from=`+s.day+`&amp;to=`+s.day+`"`, zh("visitlog.download", 4))
 		wantNoBody(t, page, logResident, logPhone, logPassport)
 

@@ -204,18 +204,7 @@ func (h *Handler) createVisit(c *fiber.Ctx) error {
 	// too: every problem of the form comes back at once, the parse error
 	// first for its field.
 	v, err := h.store.CreateVisit(c.UserContext(), actor(c), ownOrg(c), in)
-	if parseErr != nil && err == nil {
-		return parseErr // cannot happen: a zero time is refused
-	}
-	err = errors.Join(parseErr, err)
-	if errs := views.FromError(err); errs != nil {
-		vm.Errors = errs
-		if vm, err = h.visitForm(c, vm); err != nil {
-			return err
-		}
-		return h.render(c, fiber.StatusUnprocessableEntity, views.VisitFormPage(vm))
-	}
-	if err != nil {
+	if shown, err := h.visitFormAgain(c, vm, parseErr, err); shown || err != nil {
 		return err
 	}
 	h.flash(c, "ok", "flash.visit_created")
@@ -290,18 +279,7 @@ func (h *Handler) updateVisit(c *fiber.Ctx) error {
 		return err
 	}
 	_, err = h.store.UpdateVisit(c.UserContext(), actor(c), v.OrgID, v.ID, in)
-	if parseErr != nil && err == nil {
-		return parseErr
-	}
-	err = errors.Join(parseErr, err)
-	if errs := views.FromError(err); errs != nil {
-		vm.Errors = errs
-		if vm, err = h.visitForm(c, vm); err != nil {
-			return err
-		}
-		return h.render(c, fiber.StatusUnprocessableEntity, views.VisitFormPage(vm))
-	}
-	if err != nil {
+	if shown, err := h.visitFormAgain(c, vm, parseErr, err); shown || err != nil {
 		return err
 	}
 	if vm.Approved {
@@ -448,4 +426,23 @@ func (h *Handler) updateSite(c *fiber.Ctx) error {
 	}
 	h.flash(c, "ok", "flash.site_saved")
 	return redirect(c, "/admin/sites")
+}
+
+// visitFormAgain shows the request form again, input kept, when the
+// posted visit has problems: parseErr (a time that could not be read)
+// joined to the Store's err. shown says it did; any other error is
+// returned.
+func (h *Handler) visitFormAgain(c *fiber.Ctx, vm views.VisitFormVM, parseErr, err error) (shown bool, _ error) {
+	if parseErr != nil && err == nil {
+		return false, parseErr // cannot happen: the Store refuses a zero time too
+	}
+	errs := views.FromError(errors.Join(parseErr, err))
+	if errs == nil {
+		return false, err
+	}
+	vm.Errors = errs
+	if vm, err = h.visitForm(c, vm); err != nil {
+		return false, err
+	}
+	return true, h.render(c, fiber.StatusUnprocessableEntity, views.VisitFormPage(vm))
 }

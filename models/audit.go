@@ -96,6 +96,8 @@ const (
 	AuditVisitApproved   = "visit.approved"
 	AuditVisitRefused    = "visit.refused"
 	AuditVisitCheckedIn  = "visit.checked_in"
+	AuditBadgeHandedOut  = "visit.badge_handed_out"
+	AuditBadgeReturned   = "visit.badge_returned"
 	AuditVisitCheckedOut = "visit.checked_out"
 	AuditPassDownloaded  = "visit.pass_downloaded"
 	AuditVisitsExported  = "visit.log_exported"
@@ -120,7 +122,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditOperationState, AuditReportDownloaded, AuditContactsRequested, AuditExported,
 	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet,
 	AuditVisitRequested, AuditVisitChanged, AuditVisitCancelled, AuditVisitApproved, AuditVisitRefused, AuditVisitCheckedIn,
-	AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
+	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
 
 // AuditEvent is one line of the audit trail, and one link of its hash

@@ -41,6 +41,9 @@ var IDTypes = []string{IDResident, "passport", "hk_macao_permit", "taiwan_permit
 // IDResident is the mainland resident identity card.
 const IDResident = "resident_id"
 
+// MaxVisitTargets bounds the cabinets and devices one visit may name.
+const MaxVisitTargets = 100
+
 // NumberVisit is the kind of a visit's record number (VR-2026-0001).
 const NumberVisit = "visit"
 
@@ -260,8 +263,11 @@ func (in *VisitInput) validate(r VisitRules, now time.Time, zone *time.Location)
 	}
 	in.Cabinets = slices.Compact(slices.Sorted(slices.Values(trimAll(in.Cabinets))))
 	in.DeviceIDs = slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
-	if len(in.Cabinets)+len(in.DeviceIDs) == 0 && in.Activity != "tour" {
+	switch n := len(in.Cabinets) + len(in.DeviceIDs); {
+	case n == 0 && in.Activity != "tour":
 		p.add(Invalid("targets", "visits.error.no_targets"))
+	case n > MaxVisitTargets:
+		p.add(Invalid("targets", "visits.error.too_many_targets", Number(MaxVisitTargets)))
 	}
 	for need, note := range in.Needs {
 		if !slices.Contains(VisitNeeds, need) {
@@ -344,11 +350,18 @@ func (v *VisitorInput) validate(n int, locale string) error {
 
 // checkSite applies the site's visiting hours and capacity to a visit
 // from..to with n visitors, leaving out visit except (0 for none). An
-// emergency may come at any hour (reception still decides), never beyond
-// the capacity.
-func (s *Store) checkSite(tx *gorm.DB, site *Site, from, to time.Time, n int, emergency bool, except int64) error {
+// emergency is spared the minimum notice, not the hours (a site that takes
+// visitors at night is configured all day). The site's row is locked
+// before the count, so that two requests for the same site cannot both
+// take its last places; the callers run in rederiveTx, so that the count
+// after the lock sees what the request before committed (MySQL's
+// repeatable read would count from the transaction's first snapshot).
+func (s *Store) checkSite(tx *gorm.DB, site *Site, from, to time.Time, n int, except int64) error {
+	if err := forUpdate(tx).First(site, site.ID).Error; err != nil {
+		return err
+	}
 	var p problems
-	if !emergency && !site.AllDay() {
+	if !site.AllDay() {
 		lf, lt := from.In(s.zone), to.In(s.zone)
 		minute := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
 		inHours := func(m int) bool { return m >= site.OpenMinute && m <= site.CloseMinute }
@@ -489,13 +502,13 @@ func (s *Store) CreateVisit(ctx context.Context, actor Actor, orgID int64, in Vi
 		return nil, wrap(err, "create visit")
 	}
 	var v *Visit
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		v = nil
 		site, opID, err := resolveVisit(tx, orgID, &in)
 		if err != nil {
 			return err
 		}
-		if err := s.checkSite(tx, site, in.PlannedFrom, in.PlannedTo, len(in.Visitors), in.Emergency, 0); err != nil {
+		if err := s.checkSite(tx, site, in.PlannedFrom, in.PlannedTo, len(in.Visitors), 0); err != nil {
 			return err
 		}
 		seq, err := nextNumber(tx, NumberVisit, orgID, year)
@@ -634,11 +647,15 @@ func (s *Store) VisitDetailOf(ctx context.Context, sc Scope, v *Visit, reveal bo
 	if err := db.Where("visit_id = ?", v.ID).Order("id").Find(&targets).Error; err != nil {
 		return nil, wrap(err, "visit detail")
 	}
+	var devs []Device // a visit names at most MaxVisitTargets
+	if err := db.Select("id", "name").Where("org_id = ? AND id IN (SELECT device_id FROM visit_targets WHERE visit_id = ?)", v.OrgID, v.ID).
+		Find(&devs).Error; err != nil {
+		return nil, wrap(err, "visit detail")
+	}
 	for _, t := range targets {
 		tv := VisitTargetView{VisitTarget: t}
-		if t.DeviceID != nil {
-			var dev Device
-			if err := db.Select("name").Where("org_id = ? AND id = ?", v.OrgID, *t.DeviceID).First(&dev).Error; err == nil {
+		for _, dev := range devs {
+			if t.DeviceID != nil && dev.ID == *t.DeviceID {
 				tv.DeviceName = dev.Name
 			}
 		}

@@ -26,7 +26,7 @@ import (
 func (s *Store) passWindow(v *Visit) (from, to time.Time) {
 	f := v.PlannedFrom.In(s.zone)
 	t := v.PlannedTo.In(s.zone)
-	from = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, s.zone).Add(-time.Hour)
+	from = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, s.zone)
 	to = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, s.zone)
 	return from.UTC(), to.UTC()
 }
@@ -151,9 +151,13 @@ func (s *Store) checkIn(ctx context.Context, actor Actor, visitorID, visitID int
 			}
 			res.Escort = names[*escort]
 		}
-		// The visitor's name and badge, never the identity number.
-		return s.audit(tx, actor, AuditVisitCheckedIn, "visit", &v.ID, &v.OrgID, map[string]any{
-			"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "badge": badge, "escort": escort, "by": field})
+		// The visitor's name and badge, never the identity number; a scan
+		// hands out no badge, and its record names none.
+		detail := map[string]any{"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "escort": escort, "by": field}
+		if badge != "" {
+			detail["badge"] = badge
+		}
+		return s.audit(tx, actor, AuditVisitCheckedIn, "visit", &v.ID, &v.OrgID, detail)
 	})
 	if err != nil {
 		return nil, wrap(err, "check in")
@@ -244,8 +248,8 @@ func (s *Store) ReturnBadge(ctx context.Context, actor Actor, orgID, visitorID i
 		if err := tx.Model(&Visitor{}).Where("id = ?", x.ID).Update("badge_returned_at", now).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, AuditVisitCheckedOut, "visit", &v.ID, &v.OrgID, map[string]any{
-			"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "badge": x.BadgeNumber, "badge_returned": true, "later": true})
+		return s.audit(tx, actor, AuditBadgeReturned, "visit", &v.ID, &v.OrgID, map[string]any{
+			"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "badge": x.BadgeNumber})
 	})
 	return wrap(err, "return badge")
 }
@@ -273,8 +277,8 @@ func (s *Store) HandOutBadge(ctx context.Context, actor Actor, orgID, visitorID 
 		if err := tx.Model(&Visitor{}).Where("id = ?", x.ID).Update("badge_number", badge).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, AuditVisitCheckedIn, "visit", &v.ID, &v.OrgID, map[string]any{
-			"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "badge": badge, "badge_later": true})
+		return s.audit(tx, actor, AuditBadgeHandedOut, "visit", &v.ID, &v.OrgID, map[string]any{
+			"visit": v.Number(), "visitor": x.Name, "seq": x.Seq, "badge": badge})
 	})
 	return wrap(err, "hand out badge")
 }

@@ -198,11 +198,18 @@ type VisitorsPurged struct {
 	Visits   int
 }
 
+// visitPurgeGrace is how much longer than the purge period a visit whose
+// visitor was never checked out keeps its visitors' data: a forgotten
+// check-out must not keep them for ever.
+const visitPurgeGrace = 30 * 24 * time.Hour
+
 // PurgeVisitors clears the identity numbers and phones (sealed and
 // masked) of the visitors of visits that ended more than PurgeAfter
 // before now, and marks them purged; names and times stay, so the log
 // still says who came. A visit ends at the later of its planned exit and
-// its last check-out; one with a visitor still inside has not ended.
+// its last check-out; one with a visitor still inside has not ended,
+// unless its planned exit is visitPurgeGrace older still (a check-out
+// forgotten at the desk).
 // A refused, cancelled or never decided visit ends at its planned exit.
 // One run clears at most visitPurgeBatch visitors in one transaction with
 // one audit record of the counts (no personal data); nothing to clear
@@ -216,8 +223,9 @@ func (s *Store) PurgeVisitors(ctx context.Context, now time.Time) (VisitorsPurge
 		err := tx.Model(&Visitor{}).Select("visit_visitors.id, visit_visitors.visit_id").
 			Joins("JOIN visits ON visits.id = visit_visitors.visit_id").
 			Where("visit_visitors.purged_at IS NULL AND visits.planned_to < ?", cutoff).
-			Where(`NOT EXISTS (SELECT 1 FROM visit_visitors o WHERE o.visit_id = visits.id
-				AND o.checked_in_at IS NOT NULL AND (o.checked_out_at IS NULL OR o.checked_out_at >= ?))`, cutoff).
+			Where(`(NOT EXISTS (SELECT 1 FROM visit_visitors o WHERE o.visit_id = visits.id
+				AND o.checked_in_at IS NOT NULL AND (o.checked_out_at IS NULL OR o.checked_out_at >= ?)) OR visits.planned_to < ?)`,
+				cutoff, cutoff.Add(-visitPurgeGrace)).
 			Order("visit_visitors.id").Limit(visitPurgeBatch).Scan(&rows).Error
 		if err != nil || len(rows) == 0 {
 			return err

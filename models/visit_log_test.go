@@ -167,6 +167,13 @@ func TestPurgeVisitorsAfterTheVisitEnds(t *testing.T) {
 				t.Errorf("a visit with a visitor inside was purged: %+v", r)
 			}
 		}
+		// A check-out forgotten at the desk keeps them 30 days more, not
+		// for ever.
+		clock.Advance(end.Add(180*24*time.Hour + 30*24*time.Hour + time.Minute).Sub(clock.Now()))
+		got, err = s.PurgeVisitors(ctx, clock.Now())
+		if err != nil || got != (models.VisitorsPurged{Visitors: 2, Visits: 1}) {
+			t.Fatalf("30 days past the purge with a check-out forgotten: %+v (%v)", got, err)
+		}
 	})
 }
 

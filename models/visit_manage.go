@@ -67,7 +67,7 @@ func (s *Store) UpdateVisit(ctx context.Context, actor Actor, orgID, id int64, i
 		return nil, wrap(err, "update visit")
 	}
 	var v *Visit
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if v, err = lockVisit(tx, orgID, id); err != nil {
 			return err
@@ -79,7 +79,7 @@ func (s *Store) UpdateVisit(ctx context.Context, actor Actor, orgID, id int64, i
 		if err != nil {
 			return err
 		}
-		if err := s.checkSite(tx, site, in.PlannedFrom, in.PlannedTo, len(in.Visitors), in.Emergency, v.ID); err != nil {
+		if err := s.checkSite(tx, site, in.PlannedFrom, in.PlannedTo, len(in.Visitors), v.ID); err != nil {
 			return err
 		}
 		changed, err := s.visitChanges(tx, v, &in, opID)

@@ -173,6 +173,19 @@ type ApproveInput struct {
 	From, To  *time.Time // adjusted entry and exit; nil keeps the requested one
 	Note      string
 	Confirmed bool // approve even though the escort is busy at that time
+	// AsOf is when the visit was last changed as the approving page showed
+	// it (Visit.UpdatedAt); a visit changed since is not approved unseen.
+	// Zero checks nothing.
+	AsOf time.Time
+}
+
+// unchangedSince refuses a decision on v taken from a page drawn before v
+// last changed (the customer may edit a pending visit at any time).
+func unchangedSince(v *Visit, asOf time.Time) error {
+	if !asOf.IsZero() && v.UpdatedAt.After(asOf) {
+		return Invalid("decision", "reception.error.changed")
+	}
+	return nil
 }
 
 // VisitDecision is the payload of a decision's outbox event: what the
@@ -211,13 +224,16 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 		return nil, wrap(err, "approve visit")
 	}
 	var v Visit
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.rederiveTx(ctx, func(tx *gorm.DB) error {
 		v = Visit{}
 		if err := forUpdate(tx).Where("org_id = ? AND id = ?", orgID, id).First(&v).Error; err != nil {
 			return notFound(err)
 		}
 		if v.State != VisitPending {
 			return Invalid("decision", "reception.error.not_pending")
+		}
+		if err := unchangedSince(&v, in.AsOf); err != nil {
+			return err
 		}
 		from, to := v.PlannedFrom, v.PlannedTo
 		if in.From != nil {
@@ -246,7 +262,6 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 			case to.Sub(from) > 7*24*time.Hour:
 				p.add(Invalid("planned_to", "visits.error.too_long", Number(7)))
 			case !to.After(now):
-				p.add(Invalid("planned_to", "reception.error.exit_past"))
 			default:
 				var site Site
 				if err := tx.First(&site, v.SiteID).Error; err != nil {
@@ -256,8 +271,11 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 				if err := tx.Model(&Visitor{}).Where("visit_id = ?", v.ID).Count(&n).Error; err != nil {
 					return err
 				}
-				p.add(s.checkSite(tx, &site, from, to, int(n), v.Emergency, v.ID))
+				p.add(s.checkSite(tx, &site, from, to, int(n), v.ID))
 			}
+		}
+		if !to.After(now) {
+			p.add(Invalid("planned_to", "reception.error.exit_past"))
 		}
 		if err := p.err(); err != nil {
 			return err
@@ -285,7 +303,7 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 		if err := s.outbox(tx, EventVisitApproved, orgID, v.ID, string(payload)); err != nil {
 			return err
 		}
-		detail := map[string]any{"visit": v.Number(), "escort": escort.ID, "escort_name": escort.Name,
+		detail := map[string]any{"visit": v.Number(), "escort": escort.Name, "escort_id": escort.ID,
 			"from": from, "to": to, "adjusted": adjusted}
 		if adjusted {
 			detail["requested"] = before
@@ -308,7 +326,7 @@ func (s *Store) ApproveVisit(ctx context.Context, actor Actor, orgID, id int64, 
 
 // RefuseVisit refuses pending visit id of orgID with a reason, which the
 // requester is emailed.
-func (s *Store) RefuseVisit(ctx context.Context, actor Actor, orgID, id int64, reason string) (*Visit, error) {
+func (s *Store) RefuseVisit(ctx context.Context, actor Actor, orgID, id int64, reason string, asOf time.Time) (*Visit, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return nil, wrap(Invalid("reason", "reception.error.reason_required"), "refuse visit")
@@ -325,6 +343,9 @@ func (s *Store) RefuseVisit(ctx context.Context, actor Actor, orgID, id int64, r
 		}
 		if v.State != VisitPending {
 			return Invalid("decision", "reception.error.not_pending")
+		}
+		if err := unchangedSince(&v, asOf); err != nil {
+			return err
 		}
 		r := tx.Model(&Visit{}).Where("id = ? AND state = ?", v.ID, VisitPending).Updates(map[string]any{
 			"state": VisitRefused, "escort_id": nil, "decided_by": actor.UserID, "decided_at": now,

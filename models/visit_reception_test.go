@@ -141,7 +141,7 @@ func TestApproveVisitWithAnEscort(t *testing.T) {
 			t.Fatalf("audit = %+v", evs)
 		}
 		d := detailOf(t, evs[0])
-		if d["visit"] != v.Number() || d["escort"] != float64(f.fx.Engineer.ID) || d["adjusted"] != false {
+		if d["visit"] != v.Number() || d["escort"] != f.fx.Engineer.Name || d["escort_id"] != float64(f.fx.Engineer.ID) || d["adjusted"] != false {
 			t.Fatalf("audit detail = %v", d)
 		}
 		if k := outboxKinds(t, db); !reflect.DeepEqual(k, []string{models.EventVisitApproved}) {
@@ -151,7 +151,7 @@ func TestApproveVisitWithAnEscort(t *testing.T) {
 		if _, err := s.ApproveVisit(ctx, rec, org, v.ID, models.ApproveInput{EscortID: f.fx.Engineer.ID}); !hasInvalid(err, "decision", "reception.error.not_pending") {
 			t.Fatalf("approved twice: %v", err)
 		}
-		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, "too late"); !hasInvalid(err, "decision", "reception.error.not_pending") {
+		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, "too late", time.Time{}); !hasInvalid(err, "decision", "reception.error.not_pending") {
 			t.Fatalf("refused an approved visit: %v", err)
 		}
 		if n := len(auditOf(t, s, models.AuditVisitApproved)) + len(auditOf(t, s, models.AuditVisitRefused)); n != 1 {
@@ -266,16 +266,16 @@ func TestRefuseVisitNeedsAReason(t *testing.T) {
 		rec := models.UserActor(f.fx.Reception, "10.0.0.9")
 		org := f.fx.OrgA.ID
 		v := f.visitAt(t, s, 0, false)
-		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, " \n "); !hasInvalid(err, "reason", "reception.error.reason_required") {
+		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, " \n ", time.Time{}); !hasInvalid(err, "reason", "reception.error.reason_required") {
 			t.Fatalf("refused without a reason: %v", err)
 		}
-		if _, err := s.RefuseVisit(ctx, rec, f.fx.OrgB.ID, v.ID, "no"); !errors.Is(err, models.ErrNotFound) {
+		if _, err := s.RefuseVisit(ctx, rec, f.fx.OrgB.ID, v.ID, "no", time.Time{}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("refused through another organization: %v", err)
 		}
 		if got := visitOf(t, s, v.Ref); got.State != models.VisitPending || len(outboxKinds(t, db)) != 0 {
 			t.Fatalf("refused refusals changed %+v", got)
 		}
-		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, "机房当天停电检修 The site is closed for maintenance"); err != nil {
+		if _, err := s.RefuseVisit(ctx, rec, org, v.ID, "机房当天停电检修 The site is closed for maintenance", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		got := visitOf(t, s, v.Ref)

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,11 +36,14 @@ func TestResidentIDCheckDigit(t *testing.T) {
 }
 
 func TestMaskingKeepsTheEnds(t *testing.T) {
+	if got := models.MaskPhone("13812345678"); got != "138****5678" {
+		t.Errorf("MaskPhone = %q", got)
+	}
 	for in, want := range map[string]string{
-		residentA:     "110***********1233",
-		"13812345678": "138****5678",
-		"E1234567":    "******67",
-		"AB":          "**",
+		residentA:   "110***********1233",
+		"E1234567":  "******67",
+		"C01X00T47": "*****0T47",
+		"AB":        "**",
 	} {
 		if got := models.MaskID(in); got != want {
 			t.Errorf("MaskID(%q) = %q, want %q", in, got, want)
@@ -131,7 +135,7 @@ func TestCreateVisitSealsVisitorsAndNumbersIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(d.Visitors) != 2 || d.Visitors[0].ID != "110***********1233" || d.Visitors[0].Phone != "138****5678" ||
-			d.Visitors[1].ID != "C01**0T47" || d.Visitors[1].Locale != "en" || d.Visitors[0].Locale != "zh-CN" {
+			d.Visitors[1].ID != "*****0T47" || d.Visitors[1].Locale != "en" || d.Visitors[0].Locale != "zh-CN" {
 			t.Fatalf("masked visitors = %+v", d.Visitors)
 		}
 		if len(d.Targets) != 2 || len(d.Needs) != 2 || d.Needs[0].Need != "tools" || d.Site.ID != f.site.ID || d.Requester != f.fx.CustA.Name {
@@ -228,10 +232,20 @@ func TestCreateVisitRules(t *testing.T) {
 		if vs := models.Validations(mustFail(s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, in))); len(vs) != 3 {
 			t.Fatalf("got %d problems %v, want 3", len(vs), vs)
 		}
-		// An emergency may come at short notice and out of hours.
+		// An emergency may come at short notice, but keeps to the visiting
+		// hours and the cap on targets like any visit.
 		in = f.input()
 		in.Emergency = true
 		in.PlannedFrom, in.PlannedTo = now.Add(30*time.Minute), now.Add(14*time.Hour)
+		wantInvalid(t, mustFail(s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, in)), "planned_from", "visits.error.hours")
+		in.Cabinets = make([]string, models.MaxVisitTargets)
+		for i := range in.Cabinets {
+			in.Cabinets[i] = fmt.Sprintf("C%03d", i)
+		}
+		wantInvalid(t, mustFail(s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, in)), "targets", "visits.error.too_many_targets")
+		in = f.input()
+		in.Emergency = true
+		in.PlannedFrom, in.PlannedTo = now.Add(30*time.Minute), now.Add(12*time.Hour)
 		if _, err := s.CreateVisit(ctx, f.customer, f.fx.OrgA.ID, in); err != nil {
 			t.Fatalf("emergency: %v", err)
 		}

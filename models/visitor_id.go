@@ -29,20 +29,30 @@ func CheckResidentID(s string) bool {
 }
 
 // MaskID shows an identity document number the way every page but
-// reception's does: its first three and last four characters, the rest
-// starred (110***********1234); a number of eight characters or fewer
-// keeps only its last two.
+// reception's does. A resident number (15 characters or more) keeps its
+// first three (the area) and last four: 110***********1234; a shorter one
+// (a passport, a permit) keeps only its last four, and one of eight
+// characters or fewer its last two, so that at most half of it shows.
 func MaskID(s string) string {
 	r := []rune(s)
-	if len(r) <= 8 {
-		if len(r) <= 2 {
-			return strings.Repeat("*", len(r))
-		}
+	switch {
+	case len(r) >= 15:
+		return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+	case len(r) > 8:
+		return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
+	case len(r) > 2:
 		return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
+	}
+	return strings.Repeat("*", len(r))
+}
+
+// MaskPhone keeps a phone number's first three and last four characters
+// (138****5678, as Chinese services print them); a number of eight
+// characters or fewer keeps only its last two.
+func MaskPhone(s string) string {
+	r := []rune(s)
+	if len(r) <= 8 {
+		return MaskID(s)
 	}
 	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
 }
-
-// MaskPhone keeps a phone number's first three and last four digits
-// (138****5678); a short number keeps its last two.
-func MaskPhone(s string) string { return MaskID(s) }

@@ -46,7 +46,7 @@ func TestVisitDecisionsEmailTheRequesterInTheirLanguage(t *testing.T) {
 				From: ptrTime(time.Date(2026, 11, 3, 11, 0, 0, 0, sh)), Note: "the lift is serviced until 11:00"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.RefuseVisit(ctx, rec, fx.OrgB.ID, refused.ID, "当天机房停电检修，请改期。"); err != nil {
+			if _, err := s.RefuseVisit(ctx, rec, fx.OrgB.ID, refused.ID, "当天机房停电检修，请改期。", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			sink := startSMTP(t, ModeNone, nil, "", "")

@@ -252,15 +252,16 @@ func TestDemoProvider(t *testing.T) {
 	}
 }
 
-// The demo runs at any hour: at night today's visit is an emergency one,
-// which the visiting hours do not bind, and its visitor is already in.
+// The demo runs at any hour: today's visit keeps to the site's visiting
+// hours with its visitor already in (early at night, overstaying late in
+// the evening), and the emergency request waits for the site to open.
 func TestDemoVisitsAtAnyHour(t *testing.T) {
 	ctx := context.Background()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, hm := range [][2]int{{0, 0}, {0, 20}, {7, 30}, {12, 0}, {21, 40}, {23, 55}} {
+	for _, hm := range [][2]int{{0, 0}, {0, 20}, {7, 30}, {12, 0}, {19, 30}, {21, 40}, {22, 30}, {23, 55}} {
 		at := time.Date(2026, 3, 9, hm[0], hm[1], 0, 0, shanghai)
 		t.Run(at.Format("15:04"), func(t *testing.T) {
 			store := dbtest.Open(t, dbtest.Databases(t)[0], models.WithZone(shanghai), models.WithClock(func() time.Time { return at }))
@@ -272,8 +273,8 @@ func TestDemoVisitsAtAnyHour(t *testing.T) {
 			if err != nil || len(b.Inside) != 1 {
 				t.Fatalf("inside: %+v, %v", b, err)
 			}
-			if night := at.Hour() != 12; b.Inside[0].Emergency != night {
-				t.Errorf("today's visit at %v: emergency %v, want %v", at, b.Inside[0].Emergency, night)
+			if late := at.Hour() >= 22; (b.Overstaying == 1) != late {
+				t.Errorf("today's visit at %v: %d overstaying, want one only after 22:00", at, b.Overstaying)
 			}
 		})
 	}

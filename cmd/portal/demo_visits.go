@@ -15,8 +15,9 @@ import (
 // operation request, and an emergency request waiting in reception's
 // queue; for Bravo a tour waiting for a decision.
 //
-// Visits are asked for ahead of their entry, so those already begun or
-// over are written through a store whose clock reads the time each step
+// Every visit keeps to the site's visiting hours, whatever the hour the
+// demo runs at. Visits are asked for ahead of their entry, so those
+// already begun or over are written through a store whose clock reads the time each step
 // happened (Store.Clocked), as the demo's outages are.
 func loadDemoVisits(ctx context.Context, store *models.Store, orgIDs map[string]int64) error {
 	sites, err := store.ListSites(ctx)
@@ -69,7 +70,6 @@ func loadDemoVisits(ctx context.Context, store *models.Store, orgIDs map[string]
 func demoAuroraVisits(ctx context.Context, store *models.Store, site, aurora int64, users map[string]models.Actor, now time.Time,
 	at func(day, hour, minute int) time.Time) error {
 	cust, desk, escort := users["ops@aurora.example"], users["reception@idc.example"], *users["engineer@idc.example"].UserID
-	today := at(0, 0, 0)
 	var cur time.Time
 	past := store.Clocked(func() time.Time { return cur })
 	devices, err := store.ListDevices(ctx, models.AllOrgs(), aurora)
@@ -121,18 +121,14 @@ func demoAuroraVisits(ctx context.Context, store *models.Store, site, aurora int
 		return err
 	}
 
-	// 2. Today: an inspection that began up to an hour ago; Sun Li is in
-	// with badge V-12, Lukas Meyer is still expected. Outside the site's
-	// hours (a demo started at night) it is an emergency visit, which the
-	// hours do not bind.
-	from = at(0, now.Hour()-1, 0)
-	if from.Before(today) {
-		from = today
-	}
+	// 2. Today: an inspection from an hour ago, within the site's hours
+	// (from 08:00 at night, until 22:00 late in the evening); Sun Li is in
+	// with badge V-12, Lukas Meyer is still expected. A pass is good from
+	// the entry day's first minute, so at night Sun Li came in early.
+	from = at(0, min(max(now.Hour()-1, 8), 17), 0)
 	to := from.Add(5 * time.Hour)
-	inHours := from.Hour() >= 8 && to.Day() == from.Day() && to.Hour()*60+to.Minute() <= 22*60
 	cur = from.Add(-26 * time.Hour)
-	v, err = past.CreateVisit(ctx, cust, aurora, models.VisitInput{SiteID: site, Activity: "operation", Emergency: !inHours,
+	v, err = past.CreateVisit(ctx, cust, aurora, models.VisitInput{SiteID: site, Activity: "operation",
 		Reason:      "检查 web-01 和 db-01 的电源与风扇，Lukas Meyer 随后到场更换风扇。Inspect the power supplies and fans of web-01 and db-01; Lukas Meyer joins later to swap a fan.",
 		PlannedFrom: from, PlannedTo: to, DeviceIDs: []int64{web, db}, Locale: "zh-CN",
 		Needs:    map[string]string{"tools": "万用表 a multimeter", "meals": "一份午餐 one lunch"},
@@ -147,7 +143,9 @@ func demoAuroraVisits(ctx context.Context, store *models.Store, site, aurora int
 	if ids, err = demoVisitorIDs(ctx, store, v); err != nil {
 		return err
 	}
-	cur = from.Add(min(10*time.Minute, now.Sub(from)/2))
+	if cur = from.Add(10 * time.Minute); cur.After(now) {
+		cur = now
+	}
 	if _, err := past.CheckIn(ctx, desk, aurora, ids[0], "V-12", 0); err != nil {
 		return err
 	}
@@ -173,8 +171,15 @@ func demoAuroraVisits(ctx context.Context, store *models.Store, site, aurora int
 	}
 
 	// 4. Now: db-01 is down (the demo's live outage), an emergency visit
-	// waits for reception.
+	// (no minimum notice) waits for reception: in an hour, or when the
+	// site opens.
 	from = now.Truncate(time.Minute).Add(time.Hour)
+	switch {
+	case from.Before(at(0, 8, 0)):
+		from = at(0, 8, 0)
+	case from.After(at(0, 19, 0)):
+		from = at(1, 8, 0)
+	}
 	if _, err := store.CreateVisit(ctx, cust, aurora, models.VisitInput{SiteID: site, Activity: "operation", Emergency: true,
 		Reason:      "db-01 无法访问，远程无法恢复，需要现场排查。db-01 is unreachable and cannot be recovered remotely: on-site diagnosis.",
 		PlannedFrom: from, PlannedTo: from.Add(3 * time.Hour), DeviceIDs: []int64{db}, Locale: "zh-CN",
