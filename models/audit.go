@@ -104,6 +104,14 @@ const (
 	AuditVisitorsPurged  = "visit.visitors_purged"
 	AuditSiteSaved       = "admin.site_saved"
 
+	AuditComplaintFiled     = "complaint.filed"
+	AuditComplaintMessage   = "complaint.message"
+	AuditComplaintReport    = "complaint.report"
+	AuditComplaintState     = "complaint.state_changed"
+	AuditComplaintAssigned  = "complaint.assigned"
+	AuditComplaintFile      = "complaint.file_added"
+	AuditComplaintRecordPDF = "complaint.record_downloaded"
+
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
 )
@@ -123,6 +131,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditIncidentOpened, AuditIncidentRenamed, AuditIncidentCause, AuditIncidentUpdate, AuditIncidentResolved, AuditOrgServiceSet,
 	AuditVisitRequested, AuditVisitChanged, AuditVisitCancelled, AuditVisitApproved, AuditVisitRefused, AuditVisitCheckedIn,
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
+	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
+	AuditComplaintRecordPDF,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
 
 // AuditEvent is one line of the audit trail, and one link of its hash

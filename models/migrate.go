@@ -57,6 +57,7 @@ var migrations = []migration{
 	{20, "incidents: provider-wide incidents, their outages and updates, an organization's contracted service", migrateIncidents},
 	{21, "device tags: short labels on devices, devices by cabinet", migrateDeviceTags},
 	{22, "visits: sites, visit requests, visitors with sealed ID numbers, targets, needs, calendar tokens", migrateVisits},
+	{23, "complaints: complaints with how and when received, their threads and files", migrateComplaints},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the
