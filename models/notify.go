@@ -278,7 +278,8 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			}
 			n = len(ds)
 			return createInChunks(tx, ds)
-		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested, EventVisitApproved, EventVisitRefused:
+		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested, EventVisitApproved, EventVisitRefused,
+			EventComplaintReply:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err

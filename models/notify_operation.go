@@ -49,6 +49,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = orgUserRecipients(tx, ev.OrgID)
 	case EventVisitApproved, EventVisitRefused:
 		rs, err = visitRecipients(tx, ev.OrgID, ev.RefID)
+	case EventComplaintReply:
+		rs, err = complaintRecipients(tx, ev.OrgID, ev.RefID)
 	}
 	if err != nil {
 		return nil, err

@@ -406,6 +406,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeVisitDecision(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
+	case models.EventComplaintReply:
+		f, err := d.store.ComplaintReplyFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the complaint no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
+		if err != nil {
+			return nil, "", err
+		}
+		return composeComplaintReply(del, f, to, d.cfg.BaseURL), "", nil
 	case models.EventOutageCauseSpan:
 		f, err := d.store.CauseSpanFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {
