@@ -50,6 +50,11 @@ func (h *Handler) readUpload(c *fiber.Ctx) (*models.CheckedUpload, []byte, error
 	if err != nil {
 		return nil, nil, models.Invalid("file", "upload.error.empty")
 	}
+	return h.checkFile(c, fh)
+}
+
+// checkFile reads one uploaded file and checks it (see readUpload).
+func (h *Handler) checkFile(c *fiber.Ctx, fh *multipart.FileHeader) (*models.CheckedUpload, []byte, error) {
 	if _, err := models.CheckUploadName(rawFileName(fh)); err != nil {
 		return nil, nil, err
 	}

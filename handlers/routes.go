@@ -70,6 +70,12 @@ var (
 	// calendarUsers may subscribe to a calendar feed of visits: customers
 	// (their organization's) and reception (everyone's).
 	calendarUsers = roles(models.RoleCustomer, models.RoleReception)
+	// complaintDesk answers written complaints: the service desk and
+	// admins (engineers and reception only read them).
+	complaintDesk = roles(models.RoleService, models.RoleAdmin)
+	// complainants write on a complaint and attach files: the complaining
+	// organization's users and the desk.
+	complainants = roles(models.RoleCustomer, models.RoleService, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -266,6 +272,25 @@ func (h *Handler) routes() []Route {
 		{"GET", "/visits/:ref/edit", customer, h.editVisit},
 		{"POST", "/visits/:ref/edit", customer, h.updateVisit},
 		{"POST", "/visits/:ref/cancel", customer, h.cancelVisit},
+
+		// Written complaints (clause 8): a customer files one about its
+		// own organization's service; the desk records one received by
+		// phone, email or letter. Every staff role reads them, but a
+		// complaint naming the reader, like another organization's, is
+		// not found, so the actions' routes let every role through and
+		// their handlers find the complaint first (404), then refuse a
+		// role that may not act (403, who may in the comment of each).
+		{"GET", "/complaints/new", complainants, h.newComplaint},
+		{"POST", "/complaints/new", complainants, h.createComplaint},
+		{"GET", "/complaints/:ref", everyone, h.showComplaint},
+		{"GET", "/complaints/:ref/files/:file", everyone, h.downloadComplaintFile},
+		{"POST", "/complaints/:ref/messages", everyone, h.postComplaintMessage}, // complainants
+		{"POST", "/complaints/:ref/files", everyone, h.attachComplaintFile},     // complainants
+		{"POST", "/complaints/:ref/report", everyone, h.postComplaintReport},    // complaintDesk
+		{"POST", "/complaints/:ref/resolve", everyone, h.resolveComplaint},      // complaintDesk
+		{"POST", "/complaints/:ref/assign", everyone, h.assignComplaint},        // complaintDesk
+		{"POST", "/complaints/:ref/confirm", everyone, h.confirmComplaint},      // customer
+		{"POST", "/complaints/:ref/reopen", everyone, h.reopenComplaint},        // customer
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

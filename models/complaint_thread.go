@@ -541,3 +541,43 @@ func complaintRecipients(tx *gorm.DB, orgID, lineID int64) ([]emailRecipient, er
 	}
 	return customerUserRecipients(tx, orgID, c.FiledBy)
 }
+
+// ComplaintOutage is an outage a complaint may concern, named by its
+// device.
+type ComplaintOutage struct {
+	ID        int64
+	Device    string
+	StartedAt time.Time
+}
+
+// ComplaintChoices are what a complaint of organization orgID may
+// concern: its newest outages, operation requests and visits.
+type ComplaintChoices struct {
+	Outages    []ComplaintOutage
+	Operations []OperationRequest
+	Visits     []Visit
+}
+
+// ComplaintChoicesOf lists the newest 50 outages, operation requests and
+// visits of organization orgID for the complaint form.
+func (s *Store) ComplaintChoicesOf(ctx context.Context, sc Scope, orgID int64) (*ComplaintChoices, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "complaint choices")
+	}
+	db := s.db.WithContext(ctx)
+	ch := &ComplaintChoices{}
+	if err := db.Table("outages").Select("outages.id, devices.name AS device, outages.started_at").
+		Joins("JOIN devices ON devices.id = outages.device_id").Where("outages.org_id = ?", orgID).
+		Order("outages.started_at DESC, outages.id DESC").Limit(50).Scan(&ch.Outages).Error; err != nil {
+		return nil, wrap(err, "complaint choices")
+	}
+	if err := db.Select("id", "ref", "number_year", "number_seq", "title").Where("org_id = ?", orgID).
+		Order("created_at DESC, id DESC").Limit(50).Find(&ch.Operations).Error; err != nil {
+		return nil, wrap(err, "complaint choices")
+	}
+	if err := db.Select("id", "ref", "number_year", "number_seq", "planned_from").Where("org_id = ?", orgID).
+		Order("planned_from DESC, id DESC").Limit(50).Find(&ch.Visits).Error; err != nil {
+		return nil, wrap(err, "complaint choices")
+	}
+	return ch, nil
+}
