@@ -187,6 +187,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	// The sample of /visits/:ref is approved and nobody has entered yet,
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
+	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -223,8 +224,34 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"incidents:id":   id(inc.ID),
 			"visits:ref":     visit.Ref,
 			"sites:id":       id(sites[0].ID),
+			"complaints:ref": complaint.Ref,
+			// A complaint's file is a download, not a page.
+			"files:file": "",
 		},
 	}
+}
+
+// walkedComplaint is a complaint of organization A about an outage,
+// answered with a handling report and a message, its clock met.
+func walkedComplaint(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *dbtest.Fixture, outageID int64) *models.Complaint {
+	t.Helper()
+	ctx := context.Background()
+	c, err := store.CreateComplaint(ctx, models.UserActor(fx.CustA, "192.0.2.10"), fx.OrgA.ID, models.ComplaintInput{
+		Category: models.ComplaintNetwork, Subject: "晚高峰丢包严重 Packet loss every evening", OutageID: outageID,
+		Description: "每天 20:00 至 23:00 丢包率超过 5%，影响交易系统。\nFrom 20:00 to 23:00 every day more than 5% of packets are lost."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	desk, dv := models.UserActor(fx.Service, "10.0.0.2"), models.Viewer{Scope: models.AllOrgs(), UserID: fx.Service.ID}
+	if _, err := store.WriteComplaintReport(ctx, desk, dv, c.ID, models.ReportInput{Found: "上联光模块老化，晚高峰误码增加。",
+		Done: "流量已切换到备用上联。", Next: "周五 02:00 更换光模块，完成后再观察一周。"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AddComplaintMessage(ctx, desk, dv, c.ID, "如今晚仍有丢包，请直接回复。"); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // pagePath fills the parameters of a route's path from the samples; ok is
