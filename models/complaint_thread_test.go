@@ -10,7 +10,9 @@ import (
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
-func viewerOf(u *models.User) models.Viewer { return models.Viewer{Scope: models.ScopeOf(u), UserID: u.ID} }
+func viewerOf(u *models.User) models.Viewer {
+	return models.Viewer{Scope: models.ScopeOf(u), UserID: u.ID}
+}
 
 func fileComplaint(t *testing.T, s *models.Store, fx *dbtest.Fixture, in models.ComplaintInput) *models.Complaint {
 	t.Helper()

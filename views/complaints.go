@@ -15,9 +15,9 @@ func ComplaintURL(ref string) string { return "/complaints/" + ref }
 type ComplaintFormVM struct {
 	Desk bool
 	// Choices.
-	Staff     []models.Escort         // whom a complaint may name
-	Customers []models.User           // desk: the customer users who may complain
-	OrgNames  map[int64]string        // desk: their organizations
+	Staff     []models.Escort          // whom a complaint may name
+	Customers []models.User            // desk: the customer users who may complain
+	OrgNames  map[int64]string         // desk: their organizations
 	Choices   *models.ComplaintChoices // customer: its outages, requests, visits
 	MaxUpload int64
 	// What was entered.
@@ -86,7 +86,9 @@ func (vm ComplaintPageVM) CanConfirm() bool {
 }
 
 // CanReopen: within ReopenWithin of the resolution.
-func (vm ComplaintPageVM) CanReopen() bool { return vm.Customer && models.CanReopen(vm.D.Complaint, vm.Now) }
+func (vm ComplaintPageVM) CanReopen() bool {
+	return vm.Customer && models.CanReopen(vm.D.Complaint, vm.Now)
+}
 
 // ReopenUntil is the last moment of reopening.
 func (vm ComplaintPageVM) ReopenUntil() time.Time {
