@@ -21,8 +21,8 @@ import (
 // Written complaints (docs/agreement.md, clause 8), one complaint end to
 // end: the form (the customer's, or the service desk's record of one
 // received by phone, email or letter), its page with the thread, files
-// and the 24-hour clock, and what each side does on it. The lists are in
-// complaint_lists.go.
+// and the 24-hour clock, and what each side does on it. The list and the
+// desk's queue are not here.
 //
 // Every complaint route finds the complaint first, through the Store's
 // visibleComplaints: another organization's complaint, and one naming the
