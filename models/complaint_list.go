@@ -202,7 +202,7 @@ func (s *Store) ComplaintFigures(ctx context.Context, v Viewer, from, to time.Ti
 	}
 	q := visibleComplaints(s.db.WithContext(ctx).Model(&Complaint{}), v).
 		Select("complaints.org_id, complaints.received_at, complaints.first_response_at, k.outcome, k.deadline_at").
-		Joins("LEFT " + responseClockJoin).
+		Joins("LEFT "+responseClockJoin).
 		Where("complaints.received_at >= ? AND complaints.received_at < ?", from, to)
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, wrap(err, "complaint figures")
