@@ -267,6 +267,11 @@ func (h *Handler) routes() []Route {
 		{"POST", "/visits/:ref/edit", customer, h.updateVisit},
 		{"POST", "/visits/:ref/cancel", customer, h.cancelVisit},
 
+		// Complaints (clause 8): customers see their organization's; staff
+		// the queue and the monthly figures, never a complaint naming them.
+		{"GET", "/complaints", everyone, h.showComplaints},
+		{"GET", "/complaints/figures", staff, h.showComplaintFigures},
+
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},
 		{"GET", "/admin/orgs/:id", admin, h.editOrg},
