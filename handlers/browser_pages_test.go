@@ -187,6 +187,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	// The sample of /visits/:ref is approved and nobody has entered yet,
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
+	walkedComplaints(t, store, clock, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
