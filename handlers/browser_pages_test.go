@@ -188,6 +188,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
+	walkedComplaints(t, store, clock, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {

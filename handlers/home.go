@@ -110,7 +110,7 @@ func monthStart(t time.Time, loc *time.Location) time.Time {
 // showStaffHome shows each staff role its work: engineers open outages,
 // calls, authorizations to check, feedback clocks and overdue forms;
 // reception the visit requests waiting for a decision and the calls to
-// make; the service desk calls and failed
+// make; the service desk the head of the complaint queue, calls and failed
 // deliveries; admins all of it.
 func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 	u := currentUser(c)
@@ -163,6 +163,11 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 			if op.Overdue > 0 {
 				vm.FormsOverdue = append(vm.FormsOverdue, op)
 			}
+		}
+	}
+	if complaintDesk.Allows(role) {
+		if vm.Complaints, err = h.complaintQueueCard(c, now); err != nil {
+			return err
 		}
 	}
 	if desk.Allows(role) {

@@ -273,6 +273,10 @@ func (h *Handler) routes() []Route {
 		{"POST", "/visits/:ref/edit", customer, h.updateVisit},
 		{"POST", "/visits/:ref/cancel", customer, h.cancelVisit},
 
+		// Complaints (clause 8): customers see their organization's; staff
+		// the queue and the monthly figures, never a complaint naming them.
+		{"GET", "/complaints", everyone, h.showComplaints},
+		{"GET", "/complaints/figures", staff, h.showComplaintFigures},
 		// Written complaints (clause 8): a customer files one about its
 		// own organization's service; the desk records one received by
 		// phone, email or letter. Every staff role reads them, but a
