@@ -193,6 +193,10 @@ type AuditFilter struct {
 	Limit    int
 }
 
+// auditOfNamedComplaint is true of an audit event about a complaint naming
+// the reader (the "?").
+const auditOfNamedComplaint = "target_type = 'complaint' AND target_id IN (SELECT id FROM complaints WHERE named_user_id = ?)"
+
 // ListAudit returns the events sc sees newest first (events of no
 // organization only for AllOrgs).
 func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]AuditEvent, error) {
@@ -201,6 +205,7 @@ func (s *Store) ListAudit(ctx context.Context, sc Scope, f AuditFilter) ([]Audit
 	}
 	utc(&f.From, &f.To)
 	q := sc.apply(s.db.WithContext(ctx).Model(&AuditEvent{}), "org_id")
+	q = sc.hideNamed(q, auditOfNamedComplaint)
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}

@@ -216,7 +216,11 @@ func (in *ComplaintInput) validate(now time.Time, zone *time.Location) error {
 // organization's own. It fills c's references.
 func resolveComplaint(tx *gorm.DB, orgID int64, in *ComplaintInput, c *Complaint) error {
 	var p problems
-	if in.NamedUserID > 0 {
+	if in.NamedUserID > 0 && c.EnteredBy == in.NamedUserID {
+		// The desk cannot record a complaint about itself: it would not
+		// see what it recorded.
+		p.add(Invalid("named_user", "complaints.error.named_self"))
+	} else if in.NamedUserID > 0 {
 		var n int64
 		if err := tx.Model(&User{}).Where("id = ? AND role IN ? AND disabled_at IS NULL", in.NamedUserID, EscortRoles).Count(&n).Error; err != nil {
 			return err
@@ -229,7 +233,7 @@ func resolveComplaint(tx *gorm.DB, orgID int64, in *ComplaintInput, c *Complaint
 	}
 	if in.FiledBy > 0 {
 		var n int64
-		if err := tx.Model(&User{}).Where("id = ? AND org_id = ? AND role = ?", in.FiledBy, orgID, RoleCustomer).Count(&n).Error; err != nil {
+		if err := tx.Model(&User{}).Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", in.FiledBy, orgID, RoleCustomer).Count(&n).Error; err != nil {
 			return err
 		}
 		if n == 0 {

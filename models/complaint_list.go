@@ -160,7 +160,7 @@ func (s *Store) CountComplaints(ctx context.Context, v Viewer, f ComplaintFilter
 	var overdue int64
 	q = visibleComplaints(s.db.WithContext(ctx).Model(&Complaint{}), v).Joins(responseClockJoin)
 	f.States = []string{ComplaintOpen}
-	q = f.filter(q).Limit(-1).Where("k.deadline_at <= ?", s.now().UTC())
+	q = f.filter(q).Limit(-1).Where("k.deadline_at < ?", s.now().UTC())
 	if err := q.Count(&overdue).Error; err != nil {
 		return out, wrap(err, "count complaints")
 	}
@@ -226,7 +226,7 @@ func (s *Store) ComplaintFigures(ctx context.Context, v Viewer, from, to time.Ti
 		case r.Outcome == nil:
 		case *r.Outcome == ClockMet:
 			m.Met++
-		case *r.Outcome == ClockMissed, *r.Outcome == ClockRunning && r.DeadlineAt != nil && !now.Before(*r.DeadlineAt):
+		case *r.Outcome == ClockMissed, *r.Outcome == ClockRunning && r.DeadlineAt != nil && now.After(*r.DeadlineAt):
 			m.Missed++
 		}
 		if r.FirstResponseAt != nil {

@@ -165,15 +165,21 @@ type FailedDelivery struct {
 // FailedStatuses are the ends of a delivery that staff may retry.
 var FailedStatuses = []string{DeliveryFailed, DeliveryBounced, DeliveryNoAnswer}
 
+// deliveryOfNamedComplaint is true of a delivery of a reply on a complaint
+// naming the reader (the "?").
+const deliveryOfNamedComplaint = "event = '" + EventComplaintReply + "' AND event_id IN (SELECT o.id FROM outbox o " +
+	"JOIN complaint_messages m ON m.id = o.ref_id JOIN complaints c ON c.id = m.complaint_id WHERE c.named_user_id = ?)"
+
 // FailedDeliveries lists the deliveries that sc sees that failed, bounced
-// or went unanswered since since, newest first.
+// or went unanswered since since, newest first, less the replies on a
+// complaint naming the reader.
 func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time, limit int) ([]FailedDelivery, error) {
 	utc(&since)
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
 	var ds []Delivery
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("status IN ? AND done_at >= ?", FailedStatuses, since).
+	if err := sc.hideNamed(sc.apply(s.db.WithContext(ctx), "org_id"), deliveryOfNamedComplaint).Where("status IN ? AND done_at >= ?", FailedStatuses, since).
 		Order("done_at DESC, id DESC").Limit(limit).Find(&ds).Error; err != nil {
 		return nil, wrap(err, "failed deliveries")
 	}
@@ -205,7 +211,8 @@ func (s *Store) FailedDeliveries(ctx context.Context, sc Scope, since time.Time,
 func (s *Store) CountFailedDeliveries(ctx context.Context, sc Scope, since time.Time) (int64, error) {
 	utc(&since)
 	var n int64
-	err := sc.apply(s.db.WithContext(ctx).Model(&Delivery{}), "org_id").Where("status IN ? AND done_at >= ?", FailedStatuses, since).Count(&n).Error
+	err := sc.hideNamed(sc.apply(s.db.WithContext(ctx).Model(&Delivery{}), "org_id"), deliveryOfNamedComplaint).
+		Where("status IN ? AND done_at >= ?", FailedStatuses, since).Count(&n).Error
 	return n, wrap(err, "count failed deliveries")
 }
 

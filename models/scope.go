@@ -14,6 +14,10 @@ import "gorm.io/gorm"
 type Scope struct {
 	orgID int64
 	all   bool
+	// reader is the user the scope was made for (ScopeOf), 0 for scopes
+	// made by code: records about a complaint naming the reader are left
+	// out of what it reads (hideNamed; docs/agreement.md §8).
+	reader int64
 }
 
 // OrgScope sees organization orgID only; orgID 0 sees nothing.
@@ -30,9 +34,9 @@ func ScopeOf(u *User) Scope {
 	case u == nil:
 		return Scope{}
 	case u.Role.IsStaff() && u.OrgID == nil:
-		return AllOrgs()
+		return Scope{all: true, reader: u.ID}
 	case u.Role == RoleCustomer && u.OrgID != nil:
-		return OrgScope(*u.OrgID)
+		return Scope{orgID: *u.OrgID, reader: u.ID}
 	}
 	return Scope{}
 }
@@ -57,4 +61,15 @@ func (s Scope) apply(db *gorm.DB, column string) *gorm.DB {
 		return db.Where(column+" = ?", s.orgID)
 	}
 	return db.Where("1 = 0")
+}
+
+// hideNamed leaves out of q the rows that exist only because of a
+// complaint naming the scope's reader: cond is an SQL condition, with one
+// "?" for the reader, true of such a row. A complaint about a named
+// employee must not reach that employee by any page (docs/agreement.md §8).
+func (s Scope) hideNamed(q *gorm.DB, cond string) *gorm.DB {
+	if s.reader == 0 {
+		return q
+	}
+	return q.Where("NOT ("+cond+")", s.reader)
 }
