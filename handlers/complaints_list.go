@@ -30,7 +30,8 @@ func complaintReader(c *fiber.Ctx) models.Viewer {
 func (h *Handler) showComplaints(c *fiber.Ctx) error {
 	ctx, v := c.UserContext(), complaintReader(c)
 	u := currentUser(c)
-	vm := views.ComplaintsPageVM{Staff: u.Role.IsStaff(), Now: h.store.Now(), CanFile: u.Role == models.RoleCustomer}
+	vm := views.ComplaintsPageVM{Staff: u.Role.IsStaff(), Now: h.store.Now(), CanFile: u.Role == models.RoleCustomer,
+		CanRecord: isComplaintDesk(c)}
 	var err error
 	if !vm.Staff {
 		vm.Rows, err = h.store.ListComplaints(ctx, v, models.ComplaintFilter{Limit: complaintsShown + 1})

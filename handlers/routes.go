@@ -288,6 +288,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/complaints/new", complainants, h.createComplaint},
 		{"GET", "/complaints/:ref", everyone, h.showComplaint},
 		{"GET", "/complaints/:ref/files/:file", everyone, h.downloadComplaintFile},
+		{"GET", "/complaints/:ref/record.pdf", everyone, h.downloadComplaintRecord},
 		{"POST", "/complaints/:ref/messages", everyone, h.postComplaintMessage}, // complainants
 		{"POST", "/complaints/:ref/files", everyone, h.attachComplaintFile},     // complainants
 		{"POST", "/complaints/:ref/report", everyone, h.postComplaintReport},    // complaintDesk

@@ -28,6 +28,7 @@ type ComplaintsPageVM struct {
 	OrgNames  map[int64]string
 	Names     map[int64]string // staff names by ID, for assignees
 	CanFile   bool             // a customer may file one
+	CanRecord bool             // the service desk records one received otherwise
 	More      bool             // the lists were cut at their limit
 }
 

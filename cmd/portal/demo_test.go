@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +39,7 @@ func TestLoadDemoTwice(t *testing.T) {
 				t.Fatal(err)
 			}
 			visits := checkDemoVisits(t, store)
+			complaints := checkDemoComplaints(t, store)
 
 			if err := loadDemo(ctx, store, ":8080", demoBlobs(t), &second); err != nil {
 				t.Fatalf("second loadDemo: %v", err)
@@ -50,6 +52,9 @@ func TestLoadDemoTwice(t *testing.T) {
 			}
 			if again := checkDemoVisits(t, store); again != visits {
 				t.Errorf("after the second run: %d visits, want unchanged %d", again, visits)
+			}
+			if again := checkDemoComplaints(t, store); again != complaints {
+				t.Errorf("after the second run: %d complaints, want unchanged %d", again, complaints)
 			}
 			if o, err := store.ListOrgs(ctx, models.AllOrgs()); err != nil || len(o) != len(orgs) {
 				t.Errorf("after the second run: %d organizations (%v), want unchanged %d", len(o), err, len(orgs))
@@ -130,6 +135,83 @@ func checkDemoVisits(t *testing.T, store *models.Store) int {
 	}
 	if len(b.Inside) != 1 || b.Inside[0].BadgeNumber == "" || len(b.Expected) != 1 || b.Inside[0].VisitID != b.Expected[0].VisitID || len(b.Badges) != 0 {
 		t.Errorf("today's board: inside %+v, expected %+v, badges out %+v; want one visitor in with a badge and one expected of the same visit", b.Inside, b.Expected, b.Badges)
+	}
+	return len(all)
+}
+
+// checkDemoComplaints checks the demo's complaints and returns how many
+// there are: Aurora's about network quality answered within 24 hours and
+// resolved, waiting for the customer (who may still reopen it); Aurora's
+// about the engineer, open with its clock running, which the engineer
+// neither finds nor counts; Bravo's recorded by the desk from a call an
+// hour before, open, its clock counting from the call.
+func checkDemoComplaints(t *testing.T, store *models.Store) int {
+	t.Helper()
+	ctx := context.Background()
+	now := store.Now()
+	all, err := store.ListComplaints(ctx, models.Viewer{Scope: models.AllOrgs()}, models.ComplaintFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(email string) *models.User {
+		u, err := store.GetUserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	eng, svc, bravoUser := user("engineer@idc.example"), user("service@idc.example"), user("it@bravo.example")
+	var answered, named, called int
+	for _, r := range all {
+		c, k := r.Complaint, r.Clock
+		if k == nil {
+			t.Errorf("demo complaint %s has no clock", c.Number())
+			continue
+		}
+		switch c.Category {
+		case models.ComplaintNetwork:
+			d, err := store.ComplaintDetailOf(ctx, models.Viewer{Scope: models.AllOrgs()}, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, l := range d.Lines {
+				kinds[l.Kind]++
+			}
+			if c.State == models.ComplaintResolved && k.Outcome == models.ClockMet && k.StoppedAt != nil && k.StoppedAt.Sub(k.StartedAt) < models.ComplaintDeadline &&
+				c.FirstResponseAt != nil && models.CanReopen(&c, now) && kinds[models.ComplaintReport] == 1 && kinds[models.ComplaintResolution] == 1 &&
+				kinds[models.ComplaintMessage] == 2 && c.AssigneeID != nil && *c.AssigneeID == svc.ID {
+				answered++
+			} else {
+				t.Errorf("the network complaint: %+v, clock %+v, thread %v", c, k, kinds)
+			}
+		case models.ComplaintEmployee:
+			if c.State == models.ComplaintOpen && k.Outcome == models.ClockRunning && k.DeadlineAt.After(now) && c.NamedUserID != nil && *c.NamedUserID == eng.ID &&
+				c.AssigneeID != nil && *c.AssigneeID != eng.ID {
+				named++
+			} else {
+				t.Errorf("the complaint about the engineer: %+v, clock %+v", c, k)
+			}
+			if _, err := store.GetComplaintByRef(ctx, models.Viewer{Scope: models.AllOrgs(), UserID: eng.ID}, c.Ref); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("the engineer finds the complaint about him: %v", err)
+			}
+		case models.ComplaintSupport:
+			entered := c.CreatedAt.Sub(c.ReceivedAt) // the call came an hour before it was entered
+			if c.Channel == "phone" && c.State == models.ComplaintOpen && k.Outcome == models.ClockRunning && entered >= time.Hour && entered < time.Hour+2*time.Minute &&
+				k.StartedAt.Equal(c.ReceivedAt) && c.EnteredBy == svc.ID && c.FiledBy != nil && *c.FiledBy == bravoUser.ID && c.OrgID == *bravoUser.OrgID {
+				called++
+			} else {
+				t.Errorf("the complaint recorded from Bravo's call: %+v, clock %+v", c, k)
+			}
+		}
+	}
+	if len(all) != 3 || answered != 1 || named != 1 || called != 1 {
+		t.Errorf("demo complaints: %d (want 3): answered %d, about the engineer %d, from a call %d; want 1 each", len(all), answered, named, called)
+	}
+	// The engineer counts only the two he is not named in.
+	n, err := store.CountComplaints(ctx, models.Viewer{Scope: models.AllOrgs(), UserID: eng.ID}, models.ComplaintFilter{})
+	if err != nil || n.Active() != 2 || n.Open != 1 {
+		t.Errorf("the engineer counts %+v (%v); want 2 not closed, 1 open", n, err)
 	}
 	return len(all)
 }
@@ -269,6 +351,7 @@ func TestDemoVisitsAtAnyHour(t *testing.T) {
 				t.Fatalf("loadDemo at %v: %v", at, err)
 			}
 			checkDemoVisits(t, store)
+			checkDemoComplaints(t, store)
 			b, err := store.TodayBoard(ctx, models.AllOrgs(), store.Now())
 			if err != nil || len(b.Inside) != 1 {
 				t.Fatalf("inside: %+v, %v", b, err)
