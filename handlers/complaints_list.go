@@ -18,17 +18,11 @@ const (
 	homeComplaintsShown = 10
 )
 
-// complaintReader is who reads complaints in this request: its scope,
-// and the user, so that complaints naming them stay hidden.
-func complaintReader(c *fiber.Ctx) models.Viewer {
-	return models.Viewer{Scope: scope(c), UserID: currentUser(c).ID}
-}
-
 // showComplaints lists a customer's organization's complaints, or shows
 // staff the queue (open complaints by time left, the overdue first) and
 // the answered ones, with filters.
 func (h *Handler) showComplaints(c *fiber.Ctx) error {
-	ctx, v := c.UserContext(), complaintReader(c)
+	ctx, v := c.UserContext(), viewer(c)
 	u := currentUser(c)
 	vm := views.ComplaintsPageVM{Staff: u.Role.IsStaff(), Now: h.store.Now(), CanFile: u.Role == models.RoleCustomer,
 		CanRecord: isComplaintDesk(c)}
@@ -136,7 +130,7 @@ func (h *Handler) complaintNames(c *fiber.Ctx, orgs *[]models.OrgSummary, orgNam
 // complaintQueueCard is the head of the queue and the counts for the
 // service desk's home page.
 func (h *Handler) complaintQueueCard(c *fiber.Ctx, now time.Time) (*views.ComplaintQueueCardVM, error) {
-	ctx, v := c.UserContext(), complaintReader(c)
+	ctx, v := c.UserContext(), viewer(c)
 	vm := &views.ComplaintQueueCardVM{Now: now}
 	var err error
 	if vm.Counts, err = h.store.CountComplaints(ctx, v, models.ComplaintFilter{}); err != nil {
@@ -175,7 +169,7 @@ func (h *Handler) showComplaintFigures(c *fiber.Ctx) error {
 	}
 	vm.From, vm.To = from.Format("2006-01"), to.Format("2006-01")
 	var err error
-	if vm.Months, err = h.store.ComplaintFigures(c.UserContext(), complaintReader(c), from, to.AddDate(0, 1, 0)); err != nil {
+	if vm.Months, err = h.store.ComplaintFigures(c.UserContext(), viewer(c), from, to.AddDate(0, 1, 0)); err != nil {
 		return err
 	}
 	if err := h.complaintNames(c, nil, &vm.OrgNames, nil, new(map[int64]string)); err != nil {
