@@ -2731,7 +2731,7 @@ func complaintDeskForms(vm ComplaintPageVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 249, "</button></div></form></section><div class=\"grid\"><section class=\"card\" aria-labelledby=\"as-h\"><h2 id=\"as-h\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 249, "</button></div></form></section><div class=\"grid section\"><section class=\"card\" aria-labelledby=\"as-h\"><h2 id=\"as-h\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
