@@ -211,62 +211,62 @@ func (in *ComplaintInput) validate(now time.Time, zone *time.Location) error {
 }
 
 // resolveComplaint checks what the complaint names belongs where it
-// should: the named employee is enabled staff, the complainant a customer
-// user of the organization, the outage, operation and visit the
-// organization's own. It fills c's references.
+// should: the named employee is enabled staff (not the one entering it),
+// the complainant an enabled customer user of the organization, the
+// outage, operation and visit the organization's own. It fills c's
+// references.
 func resolveComplaint(tx *gorm.DB, orgID int64, in *ComplaintInput, c *Complaint) error {
 	var p problems
-	if in.NamedUserID > 0 && c.EnteredBy == in.NamedUserID {
+	// ref finds the ID of the one row of model matching where, for field;
+	// none is a validation error with key.
+	ref := func(field, key string, model any, where string, args ...any) (*int64, error) {
+		var ids []int64
+		if err := tx.Model(model).Where(where, args...).Limit(1).Pluck("id", &ids).Error; err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			p.add(Invalid(field, key))
+			return nil, nil
+		}
+		return &ids[0], nil
+	}
+	var err error
+	switch {
+	case in.NamedUserID > 0 && c.EnteredBy == in.NamedUserID:
 		// The desk cannot record a complaint about itself: it would not
 		// see what it recorded.
 		p.add(Invalid("named_user", "complaints.error.named_self"))
-	} else if in.NamedUserID > 0 {
-		var n int64
-		if err := tx.Model(&User{}).Where("id = ? AND role IN ? AND disabled_at IS NULL", in.NamedUserID, EscortRoles).Count(&n).Error; err != nil {
+	case in.NamedUserID > 0:
+		if c.NamedUserID, err = ref("named_user", "complaints.error.named_user", &User{},
+			"id = ? AND role IN ? AND disabled_at IS NULL", in.NamedUserID, EscortRoles); err != nil {
 			return err
-		}
-		if n == 0 {
-			p.add(Invalid("named_user", "complaints.error.named_user"))
-		} else {
-			c.NamedUserID = &in.NamedUserID
 		}
 	}
 	if in.FiledBy > 0 {
-		var n int64
-		if err := tx.Model(&User{}).Where("id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", in.FiledBy, orgID, RoleCustomer).Count(&n).Error; err != nil {
+		if c.FiledBy, err = ref("filed_by", "complaints.error.filed_by", &User{},
+			"id = ? AND org_id = ? AND role = ? AND disabled_at IS NULL", in.FiledBy, orgID, RoleCustomer); err != nil {
 			return err
-		}
-		if n == 0 {
-			p.add(Invalid("filed_by", "complaints.error.filed_by"))
-		} else {
-			c.FiledBy = &in.FiledBy
 		}
 	}
 	if in.OutageID > 0 {
-		var n int64
-		if err := tx.Model(&Outage{}).Where("id = ? AND org_id = ?", in.OutageID, orgID).Count(&n).Error; err != nil {
+		if c.OutageID, err = ref("outage", "complaints.error.outage", &Outage{}, "id = ? AND org_id = ?", in.OutageID, orgID); err != nil {
 			return err
 		}
-		if n == 0 {
-			p.add(Invalid("outage", "complaints.error.outage"))
-		} else {
-			c.OutageID = &in.OutageID
-		}
 	}
-	if ref := strings.TrimSpace(in.OperationRef); ref != "" {
-		var op OperationRequest
-		if !ValidRequestRef(ref) || tx.Select("id").Where("org_id = ? AND ref = ?", orgID, ref).First(&op).Error != nil {
-			p.add(Invalid("operation", "complaints.error.operation"))
-		} else {
-			c.OperationID = &op.ID
-		}
-	}
-	if ref := strings.TrimSpace(in.VisitRef); ref != "" {
-		var v Visit
-		if !ValidRequestRef(ref) || tx.Select("id").Where("org_id = ? AND ref = ?", orgID, ref).First(&v).Error != nil {
-			p.add(Invalid("visit", "complaints.error.visit"))
-		} else {
-			c.VisitID = &v.ID
+	for _, r := range []struct {
+		ref, field, key string
+		model           any
+		to              **int64
+	}{
+		{in.OperationRef, "operation", "complaints.error.operation", &OperationRequest{}, &c.OperationID},
+		{in.VisitRef, "visit", "complaints.error.visit", &Visit{}, &c.VisitID},
+	} {
+		if s := strings.TrimSpace(r.ref); s != "" {
+			if !ValidRequestRef(s) {
+				p.add(Invalid(r.field, r.key))
+			} else if *r.to, err = ref(r.field, r.key, r.model, "org_id = ? AND ref = ?", orgID, s); err != nil {
+				return err
+			}
 		}
 	}
 	return p.err()
