@@ -42,5 +42,10 @@ func TestComplaintsPageLeadsToTheForm(t *testing.T) {
 		// Each button says what its reader does there.
 		wantBody(t, e.as(t, e.fx.Service).get("/complaints"), zh("complaints.record.title"))
 		wantBody(t, e.as(t, e.fx.CustA).get("/complaints"), zh("complaints.new"))
+		// The form's optional links offer "none", not the empty list's
+		// sentence (two helpers gave the key two meanings).
+		form := e.as(t, e.fx.CustA).get("/complaints/new")
+		wantBody(t, form, `<option value="">`+zh("complaints.concerns_none")+`</option>`)
+		wantNoBody(t, form, zh("complaints.none"))
 	})
 }
