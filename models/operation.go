@@ -277,15 +277,9 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 	var r *OperationRequest
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		ids := slices.Compact(slices.Sorted(slices.Values(in.DeviceIDs)))
-		var n int64
-		for chunk := range chunks(ids) {
-			var c int64
-			if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, chunk).Count(&c).Error; err != nil {
-				return err
-			}
-			n += c
-		}
-		if int(n) != len(ids) {
+		if own, err := ownDevices(tx, orgID, ids); err != nil {
+			return err
+		} else if !own {
 			return Invalid("devices", "operation.error.device_unknown")
 		}
 		if in.RequestedBy != nil {

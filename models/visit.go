@@ -388,6 +388,20 @@ func (s *Store) checkSite(tx *gorm.DB, site *Site, from, to time.Time, n int, ex
 // clockMinute formats minutes after midnight as 08:00.
 func clockMinute(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
+// ownDevices reports whether every one of ids (distinct) is a device of
+// organization orgID, counting them a chunk at a time.
+func ownDevices(tx *gorm.DB, orgID int64, ids []int64) (bool, error) {
+	var n int64
+	for chunk := range chunks(ids) {
+		var c int64
+		if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, chunk).Count(&c).Error; err != nil {
+			return false, err
+		}
+		n += c
+	}
+	return int(n) == len(ids), nil
+}
+
 // resolveVisit checks what belongs to the organization (site, devices,
 // cabinets, the operation request) and returns the operation's ID.
 func resolveVisit(tx *gorm.DB, orgID int64, in *VisitInput) (*Site, *int64, error) {
@@ -399,18 +413,10 @@ func resolveVisit(tx *gorm.DB, orgID int64, in *VisitInput) (*Site, *int64, erro
 		}
 		p.add(Invalid("site", "visits.error.site"))
 	}
-	if len(in.DeviceIDs) > 0 {
-		var n int64
-		for chunk := range chunks(in.DeviceIDs) {
-			var c int64
-			if err := tx.Model(&Device{}).Where("org_id = ? AND id IN ?", orgID, chunk).Count(&c).Error; err != nil {
-				return nil, nil, err
-			}
-			n += c
-		}
-		if int(n) != len(in.DeviceIDs) {
-			p.add(Invalid("targets", "visits.error.device_unknown"))
-		}
+	if own, err := ownDevices(tx, orgID, in.DeviceIDs); err != nil {
+		return nil, nil, err
+	} else if !own {
+		p.add(Invalid("targets", "visits.error.device_unknown"))
 	}
 	if len(in.Cabinets) > 0 {
 		var known []string
@@ -668,7 +674,8 @@ func (s *Store) VisitDetailOf(ctx context.Context, sc Scope, v *Visit, reveal bo
 	return d, nil
 }
 
-// userNames maps the given user IDs (nil ones skipped) to their names.
+// userNames maps the given user IDs (nil ones skipped) to their names,
+// staff and customers alike (StaffNames is for staff only).
 func (s *Store) userNames(db *gorm.DB, ids ...*int64) (map[int64]string, error) {
 	var want []int64
 	for _, id := range ids {
@@ -677,11 +684,8 @@ func (s *Store) userNames(db *gorm.DB, ids ...*int64) (map[int64]string, error) 
 		}
 	}
 	out := map[int64]string{}
-	if len(want) == 0 {
-		return out, nil
-	}
 	var us []User
-	if err := db.Select("id", "name").Where("id IN ?", want).Find(&us).Error; err != nil {
+	if err := findIn(db, want, &us, idAndName); err != nil {
 		return nil, err
 	}
 	for _, u := range us {
