@@ -11,9 +11,9 @@ import (
 // requests waiting on the customer, the month's missed clocks, and the
 // downtime the agreement allows a device in a month.
 
-// AllowedDowntime is the share of a month a device may be down before the
-// month's fee is waived (§1: 99.9 %, so 0.1 %).
-const AllowedDowntime = 0.001
+// allowanceDivisor: the share of a month a device may be down before the
+// month's fee is waived is one part in a thousand (§1: 99.9 %, so 0.1 %).
+const allowanceDivisor = 1000
 
 // Allowance is the downtime the agreement allows over [from, to) for
 // something watched since since: 0.1 % of the part of the period it was
@@ -26,7 +26,7 @@ func Allowance(from, to, since time.Time) time.Duration {
 	if !to.After(from) {
 		return 0
 	}
-	return time.Duration(float64(to.Sub(from)) * AllowedDowntime)
+	return to.Sub(from) / allowanceDivisor
 }
 
 // Waiting-on-the-customer kinds.

@@ -18,7 +18,8 @@ const (
 )
 
 // numberPrefixes are how each kind's numbers start.
-var numberPrefixes = map[string]string{NumberOperation: "OP", NumberVisit: "VR", NumberComplaint: "CP"}
+var numberPrefixes = map[string]string{NumberOperation: "OP", NumberVisit: "VR", NumberComplaint: "CP",
+	NumberContract: "CT", NumberPowerIncident: "PI", NumberMaintenance: "MW"}
 
 // FormatNumber is how people quote record seq of kind in year.
 func FormatNumber(kind string, year, seq int) string {
