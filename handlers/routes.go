@@ -185,6 +185,16 @@ func (h *Handler) routes() []Route {
 		{"POST", "/incidents/:id/cause", engineers, h.setIncidentCause},
 		{"POST", "/incidents/:id/updates", responders, h.postIncidentUpdate},
 		{"POST", "/incidents/:id/resolve", engineers, h.resolveIncident},
+		// Power incidents (agreement §2): engineers record, end and
+		// correct them; staff read every one; a customer reads those
+		// touching its organization (only its own part), another's is
+		// not found.
+		{"GET", "/power", everyone, h.showPowerIncidents},
+		{"GET", "/power/new", engineers, h.newPowerIncident},
+		{"POST", "/power", engineers, h.createPowerIncident},
+		{"GET", "/power/:ref", everyone, h.showPowerIncident},
+		{"GET", "/power/:ref/edit", engineers, h.editPowerIncident},
+		{"POST", "/power/:ref", engineers, h.updatePowerIncident},
 
 		// Uptime: customers see their own organization's devices, read-only
 		// (another organization's device is not found); staff see any.
@@ -307,6 +317,14 @@ func (h *Handler) routes() []Route {
 		{"POST", "/admin/sites", admin, h.createSite},
 		{"GET", "/admin/sites/:id", admin, h.editSite},
 		{"POST", "/admin/sites/:id", admin, h.updateSite},
+
+		// The working-day calendar (agreement §3): public holidays and
+		// make-up working days, one by one or a year from a CSV file.
+		{"GET", "/admin/workdays", admin, h.showWorkDays},
+		{"GET", "/admin/workdays.csv", admin, h.downloadWorkDays},
+		{"POST", "/admin/workdays", admin, h.saveWorkDay},
+		{"POST", "/admin/workdays/import", admin, h.importWorkDays},
+		{"POST", "/admin/workdays/:day/delete", admin, h.deleteWorkDay},
 
 		{"GET", "/admin/users", admin, h.showUsers},
 		{"GET", "/admin/users/new", admin, h.newUser},

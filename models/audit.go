@@ -133,7 +133,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
 	AuditComplaintRecordPDF,
-	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
+	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
+	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

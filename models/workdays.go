@@ -33,6 +33,9 @@ type WorkDay struct {
 	Kind      string
 	Name      string
 	UpdatedAt time.Time
+	// Line is the line of the file the day was read from
+	// (ParseWorkDaysCSV), for the messages of an import; not stored.
+	Line int `gorm:"-"`
 }
 
 func (WorkDay) TableName() string { return "work_days" }
@@ -63,16 +66,25 @@ func ParseWorkDaysCSV(r io.Reader) ([]WorkDay, error) {
 	var p problems
 	var out []WorkDay
 	seen := map[string]bool{}
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			line := 1
+			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+				line = pe.StartLine
+			}
 			return nil, Invalid("file", "workdays.error.csv", line)
 		}
-		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(rec[0]), "\ufeff"), "date") {
-			continue
+		// The line in the file (blank lines are skipped), for messages.
+		line, _ := cr.FieldPos(0)
+		if first && len(rec) > 0 {
+			rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // a spreadsheet's byte-order mark
+			if strings.EqualFold(strings.TrimSpace(rec[0]), "date") {
+				continue
+			}
 		}
 		if len(out) >= MaxWorkDayRows {
 			return nil, Invalid("file", "workdays.error.too_many", MaxWorkDayRows)
@@ -81,7 +93,7 @@ func ParseWorkDaysCSV(r io.Reader) ([]WorkDay, error) {
 			p.add(Invalid("file", "workdays.error.columns", line))
 			continue
 		}
-		d := WorkDay{Day: strings.TrimSpace(rec[0]), Kind: strings.ToLower(strings.TrimSpace(rec[1]))}
+		d := WorkDay{Day: strings.TrimSpace(rec[0]), Kind: strings.ToLower(strings.TrimSpace(rec[1])), Line: line}
 		if len(rec) == 3 {
 			d.Name = strings.TrimSpace(rec[2])
 		}
@@ -106,7 +118,7 @@ func ParseWorkDaysCSV(r io.Reader) ([]WorkDay, error) {
 // wrong with it (its message takes the line number), or "".
 func (d *WorkDay) problem() string {
 	t, err := time.Parse(time.DateOnly, d.Day)
-	if err != nil || t.Format(time.DateOnly) != d.Day {
+	if err != nil || t.Format(time.DateOnly) != d.Day || d.Day < EarliestDate || d.Day > LatestDate {
 		return "workdays.error.date"
 	}
 	weekend := t.Weekday() == time.Saturday || t.Weekday() == time.Sunday
@@ -121,7 +133,7 @@ func (d *WorkDay) problem() string {
 	default:
 		return "workdays.error.kind"
 	}
-	if len([]rune(d.Name)) > 100 {
+	if CheckLine("name", d.Name, 100) != nil {
 		return "workdays.error.name"
 	}
 	return ""
