@@ -909,3 +909,56 @@ func (s *Store) freezeStatement(tx *gorm.DB, actor Actor, orgID int64, month str
 	}
 	return tx.Create(&StatementRecord{OrgID: orgID, Month: month, Ref: ref, ClosedAt: at, ClosedBy: actor.UserID, Body: string(body)}).Error
 }
+
+// ProviderRow is one organization's month in the provider's view.
+type ProviderRow struct {
+	OrgID        int64
+	OrgName      string
+	Closed       bool
+	Contracts    int
+	Network      float64 // the lowest network availability of its contracts, %
+	Power        float64 // the lowest power availability, %
+	Breaches     int     // contracts whose network or power promise broke
+	ClocksMissed int
+	Credits      []CurrencyTotal // with adjustments
+}
+
+// ProviderMonth is month (2006-01) across every organization, by name:
+// each one's statement (closed or provisional) in one row.
+func (s *Store) ProviderMonth(ctx context.Context, sc Scope, month string) ([]ProviderRow, error) {
+	if !sc.All() {
+		return nil, wrap(ErrNotFound, "provider month")
+	}
+	if _, _, _, err := s.monthBounds(month); err != nil {
+		return nil, err
+	}
+	var orgs []Organization
+	if err := s.db.WithContext(ctx).Select("id", "name").Order("name, id").Find(&orgs).Error; err != nil {
+		return nil, fmt.Errorf("models: provider month: %w", err)
+	}
+	out := make([]ProviderRow, 0, len(orgs))
+	for _, o := range orgs {
+		st, err := s.Statement(ctx, sc, o.ID, month)
+		if err != nil {
+			return nil, err
+		}
+		r := ProviderRow{OrgID: o.ID, OrgName: o.Name, Closed: !st.Provisional, Network: 100, Power: 100, Credits: st.Totals}
+		for _, cm := range st.Contracts {
+			if cm.Days == 0 {
+				continue
+			}
+			r.Contracts++
+			r.Network, r.Power = min(r.Network, cm.Network.Percent), min(r.Power, cm.Power.Percent)
+			if !cm.Network.Met || !cm.Power.Met {
+				r.Breaches++
+			}
+		}
+		for _, c := range st.Clocks {
+			if c.Outcome == ClockMissed {
+				r.ClocksMissed++
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
