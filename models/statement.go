@@ -295,6 +295,12 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 	if err != nil {
 		return nil, err
 	}
+	deviceOf := map[int64]int64{}
+	for d, ss := range spans {
+		for _, sp := range ss {
+			deviceOf[sp.OutageID] = d
+		}
+	}
 	power, err := s.powerIncidentsOf(db, orgID, from, to)
 	if err != nil {
 		return nil, err
@@ -311,7 +317,7 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 			net = append(net, spans[d]...)
 		}
 		cm.Network = measure(cm.From, cm.To, now, net, func(sp Span) (string, int64, string, string) {
-			return "outage", sp.OutageID, "", names[deviceOfOutage(spans, sp.OutageID)]
+			return "outage", sp.OutageID, "", names[deviceOf[sp.OutageID]]
 		})
 		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cover[c.ID].Cabinets), power.evidence)
 		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cover[c.ID].Cabinets, cm.From, cm.To, now)...)
@@ -385,17 +391,6 @@ func (s *Store) contractPeriod(c Contract, from, to time.Time) (time.Time, time.
 		days++
 	}
 	return start.UTC(), end.UTC(), days
-}
-
-func deviceOfOutage(spans map[int64][]Span, outageID int64) int64 {
-	for d, ss := range spans {
-		for _, sp := range ss {
-			if sp.OutageID == outageID {
-				return d
-			}
-		}
-	}
-	return 0
 }
 
 // measure computes a contract's measure of [from, to) from spans;
