@@ -396,8 +396,6 @@ func TestALateInstallationRefundsItsFee(t *testing.T) {
 	})
 }
 
-
-
 // A closed statement never changes: a correction afterwards (a waiver its
 // inputs now give, a cause set back) becomes an adjusting line on the next
 // open statement, once.
@@ -452,6 +450,36 @@ func TestAClosedStatementNeverChangesAndCorrectionsAdjustTheNextOpenMonth(t *tes
 		jan := statement(t, s, n.org, "2027-01")
 		if len(jan.Adjustments) != 1 || jan.Adjustments[0].Origin != "2026-11" || jan.Adjustments[0].Amount != 100000 || jan.Adjustments[0].Was != 0 {
 			t.Fatalf("January adjustments %+v; want the day fee given again", jan.Adjustments)
+		}
+	})
+}
+
+// The provider's month lists every organization with its statement's
+// figures, and only staff may read it.
+func TestProviderMonth(t *testing.T) {
+	ledgerStore(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx, _, c := probeFixture(t, s)
+		contract(t, s, fx.OrgA.ID, "2026-11-01", fee, "A03")
+		downFor(t, s, clock, c, local(t, "2026-11-10 10:00:00.000"), time.Hour)
+		clock.Advance(30 * 24 * time.Hour)
+		rows, err := s.ProviderMonth(ctx, models.AllOrgs(), "2026-11")
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("rows %+v, %v", rows, err)
+		}
+		a, b := rows[0], rows[1]
+		if a.OrgID != fx.OrgA.ID || a.Contracts != 1 || a.Breaches != 1 || a.Closed || len(a.Credits) != 1 || a.Credits[0].Credit != fee ||
+			math.Abs(a.Network-100*(43200-60)/43200.0) > 1e-9 || a.Power != 100 {
+			t.Errorf("organization A: %+v", a)
+		}
+		if b.OrgID != fx.OrgB.ID || b.Contracts != 0 || b.Breaches != 0 || len(b.Credits) != 0 {
+			t.Errorf("organization B: %+v", b)
+		}
+		if _, err := s.ProviderMonth(ctx, models.OrgScope(fx.OrgA.ID), "2026-11"); err == nil {
+			t.Error("a customer's scope read the provider's month")
+		}
+		if _, err := s.ProviderMonth(ctx, models.AllOrgs(), "2026-13"); !isInvalid(err) {
+			t.Errorf("month 2026-13: %v", err)
 		}
 	})
 }
