@@ -142,7 +142,7 @@ func (h *Handler) createPowerIncident(c *fiber.Ctx) error {
 	var p *models.PowerIncident
 	var err error
 	if parseErr != nil {
-		err = h.store.CheckPowerIncident(in)
+		err = h.store.CheckPowerIncident(c.UserContext(), in)
 	} else {
 		p, err = h.store.RecordPowerIncident(c.UserContext(), actor(c), in)
 	}
@@ -165,7 +165,7 @@ func (h *Handler) updatePowerIncident(c *fiber.Ctx) error {
 		return parseErr
 	}
 	if parseErr != nil {
-		err = h.store.CheckPowerIncident(in)
+		err = h.store.CheckPowerIncident(c.UserContext(), in)
 	} else {
 		_, err = h.store.UpdatePowerIncident(c.UserContext(), actor(c), d.Incident.ID, in)
 	}

@@ -138,7 +138,15 @@ func (in *PowerInput) validate(now time.Time, zone *time.Location) error {
 
 // CheckPowerIncident checks an incident's input without storing it, for
 // a form whose own reading already failed, so that it shows every error.
-func (s *Store) CheckPowerIncident(in PowerInput) error { return in.validate(s.now(), s.zone) }
+func (s *Store) CheckPowerIncident(ctx context.Context, in PowerInput) error {
+	var p problems
+	p.add(in.validate(s.now(), s.zone))
+	if len(in.Targets) > 0 && len(in.Targets) <= MaxPowerTargets {
+		_, err := checkPowerOrgs(s.db.WithContext(ctx), in.Targets)
+		p.add(err)
+	}
+	return wrap(p.err(), "check power incident")
+}
 
 // normalTargets trims cabinets, drops repeats and the cabinets of an
 // organization that is touched whole, and sorts by organization then
