@@ -524,7 +524,7 @@ func (s *Store) PowerChoices(ctx context.Context, sc Scope) ([]PowerOrgChoice, e
 		OrgID   int64
 		Cabinet string
 	}
-	err := db.Raw("SELECT org_id, cabinet FROM devices WHERE cabinet <> '' GROUP BY org_id, cabinet "+
+	err := db.Raw("SELECT org_id, cabinet FROM devices WHERE cabinet <> '' GROUP BY org_id, cabinet " +
 		"UNION SELECT org_id, cabinet FROM contract_targets WHERE cabinet <> '' GROUP BY org_id, cabinet").Scan(&cabs).Error
 	if err != nil {
 		return nil, wrap(err, "power choices")
