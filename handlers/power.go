@@ -74,6 +74,11 @@ func (h *Handler) editPowerIncident(c *fiber.Ctx) error {
 	if p.BothDown {
 		vm.BothDown = "yes"
 	}
+	choices, err := h.store.PowerChoices(c.UserContext(), scope(c))
+	if err != nil {
+		return err
+	}
+	vm.Choices = models.WithTargetCabinets(choices, d.Targets)
 	return h.renderPowerForm(c, fiber.StatusOK, vm)
 }
 
@@ -90,7 +95,7 @@ func (h *Handler) renderPowerForm(c *fiber.Ctx, status int, vm views.PowerFormVM
 // powerInput reads the form: what was typed (for the form again) and the
 // input, with the problems of what could not be read (times, the yes/no
 // of both supplies, the lines of targets).
-func (h *Handler) powerInput(c *fiber.Ctx, vm *views.PowerFormVM) (models.PowerInput, error) {
+func (h *Handler) powerInput(c *fiber.Ctx, vm *views.PowerFormVM, named []models.PowerTargetView) (models.PowerInput, error) {
 	vm.StartedAt, vm.EndedAt = c.FormValue("started_at"), c.FormValue("ended_at")
 	vm.BothDown, vm.ForceMajeure = c.FormValue("both_down"), c.FormValue("force_majeure") == "1"
 	vm.Cause, vm.Note, vm.Targets = c.FormValue("cause"), c.FormValue("note"), c.FormValue("targets")
@@ -113,8 +118,8 @@ func (h *Handler) powerInput(c *fiber.Ctx, vm *views.PowerFormVM) (models.PowerI
 	if err != nil {
 		return in, err
 	}
-	vm.Choices = choices
-	if in.Targets, err = models.ParsePowerTargets(vm.Targets, choices); err != nil {
+	vm.Choices = models.WithTargetCabinets(choices, named)
+	if in.Targets, err = models.ParsePowerTargets(vm.Targets, vm.Choices); err != nil {
 		errs = append(errs, err)
 	}
 	return in, errors.Join(errs...)
@@ -135,7 +140,7 @@ func (h *Handler) powerFormAgain(c *fiber.Ctx, vm views.PowerFormVM, parseErr, e
 // createPowerIncident records an incident.
 func (h *Handler) createPowerIncident(c *fiber.Ctx) error {
 	var vm views.PowerFormVM
-	in, parseErr := h.powerInput(c, &vm)
+	in, parseErr := h.powerInput(c, &vm, nil)
 	if parseErr != nil && len(models.Validations(parseErr)) == 0 {
 		return parseErr
 	}
@@ -160,7 +165,7 @@ func (h *Handler) updatePowerIncident(c *fiber.Ctx) error {
 		return err
 	}
 	vm := views.PowerFormVM{Ref: d.Incident.Ref, Number: d.Incident.Number()}
-	in, parseErr := h.powerInput(c, &vm)
+	in, parseErr := h.powerInput(c, &vm, d.Targets)
 	if parseErr != nil && len(models.Validations(parseErr)) == 0 {
 		return parseErr
 	}

@@ -544,6 +544,25 @@ func (s *Store) PowerChoices(ctx context.Context, sc Scope) ([]PowerOrgChoice, e
 	return out, nil
 }
 
+// WithTargetCabinets adds to choices the cabinets an incident already
+// names, so that correcting an old incident does not fail on a cabinet
+// its organization no longer uses.
+func WithTargetCabinets(choices []PowerOrgChoice, ts []PowerTargetView) []PowerOrgChoice {
+	for _, t := range ts {
+		if t.Cabinet == "" {
+			continue
+		}
+		for i := range choices {
+			c := &choices[i]
+			if c.ID == t.OrgID && !slices.ContainsFunc(c.Cabinets, func(x string) bool { return strings.EqualFold(x, t.Cabinet) }) {
+				c.Cabinets = append(c.Cabinets, t.Cabinet)
+				slices.Sort(c.Cabinets)
+			}
+		}
+	}
+	return choices
+}
+
 // ParsePowerTargets reads the form's list of what an incident touched,
 // one target a line:
 //

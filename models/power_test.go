@@ -342,6 +342,12 @@ func TestParsePowerTargets(t *testing.T) {
 			t.Errorf("%q: args %v, want %s", c.text, v.Args, c.args)
 		}
 	}
+	// An incident's own cabinets stay good when its organization left them.
+	kept := models.WithTargetCabinets(slices.Clone(choices), []models.PowerTargetView{{OrgID: 3, Cabinet: "C-01"}, {OrgID: 1, Cabinet: "a-07"}})
+	if got, err := models.ParsePowerTargets("charlie c-01\nalpha A-07", kept); err != nil ||
+		!slices.Equal(got, []models.PowerTargetInput{{1, "A-07"}, {3, "C-01"}}) {
+		t.Fatalf("with the incident's cabinets: %+v, %v", got, err)
+	}
 	if got, err := models.ParsePowerTargets(" \n# nothing\n", choices); err != nil || len(got) != 0 {
 		t.Fatalf("no lines: %v, %v", got, err)
 	}
