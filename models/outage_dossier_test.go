@@ -214,3 +214,63 @@ func TestOutageDossierGathersTheWholeTimeline(t *testing.T) {
 		}
 	})
 }
+
+// An outage of a provider-wide incident: its dossier holds the incident,
+// the update posted to the customers, and the one incident.cause_set
+// record of the transaction that set this outage's cause (with its
+// previous cause), not the records of the others' chunks.
+func TestOutageDossierOfAnIncident(t *testing.T) {
+	defer models.SetIncidentCauseChunk(50)()
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newIncidentWorld(t, db)
+			s := w.s
+			inc, _, err := s.DetectIncident(ctx, models.IncidentRules{})
+			if err != nil || inc == nil {
+				t.Fatalf("detect: %+v, %v", inc, err)
+			}
+			if _, err := s.PostIncidentUpdate(ctx, w.eng, inc.ID, "上游链路中断 ZZUPDATE", "zh-CN"); err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Advance(time.Minute)
+			if _, err := s.SetIncidentCause(ctx, w.eng, inc.ID, models.CauseFMAttack, "DDoS ZZINCNOTE"); err != nil {
+				t.Fatal(err)
+			}
+			org := w.orgs[30]
+			o := w.outageOf(t, org.ID, w.checks[30][0])
+			d, err := s.OutageDossier(ctx, models.OrgScope(org.ID), o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Incident == nil || d.Incident.Incident.ID != inc.ID || len(d.Incident.Updates) != 1 {
+				t.Fatalf("incident of the dossier: %+v", d.Incident)
+			}
+			var causes, updates int
+			for _, e := range d.Timeline {
+				switch e.Kind {
+				case models.DossierIncidentCause:
+					causes++
+					if e.Who != w.fx.Engineer.Name || e.Cause != models.CauseFMAttack || e.Note != "DDoS ZZINCNOTE" ||
+						!slices.Equal(e.Previous, []models.Cause{models.CauseUnknown}) {
+						t.Errorf("incident cause line %+v", e)
+					}
+				case models.DossierIncidentUpdate:
+					updates++
+					if e.Title != "上游链路中断 ZZUPDATE" || e.Who != w.fx.Engineer.Name {
+						t.Errorf("incident update line %+v", e)
+					}
+				}
+			}
+			if causes != 1 || updates != 1 || kinds(d)[models.DossierIncidentOpened] != 1 {
+				t.Errorf("%d incident cause lines, %d updates; want 1 each (%v)", causes, updates, kinds(d))
+			}
+			if d.Down == 0 || d.Counted != 0 || len(d.Excluded) != 1 || d.Excluded[0].Cause != models.CauseFMAttack {
+				t.Errorf("figures of a force-majeure outage: down %v, counted %v, excluded %+v", d.Down, d.Counted, d.Excluded)
+			}
+			if _, err := s.OutageDossier(ctx, models.OrgScope(w.orgs[31].ID), o.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("another member of the incident reads this outage's dossier: %v", err)
+			}
+		})
+	}
+}
