@@ -278,6 +278,21 @@ func (x dossierText) clock() [][2]string {
 		}
 		if d.MonthClosed != nil {
 			line += "\n" + tr.T("clock.outcome_final", d.MonthClosed.Month)
+			// What its inputs make it now, for the next statement's
+			// adjusting line.
+			if ln.AfterCloseDays != nil {
+				now := tr.T("dossier.outcome." + models.OutcomeNotFirst)
+				switch {
+				case ln.AfterCloseWaived != nil && *ln.AfterCloseWaived:
+					now = tr.T("dossier.outcome." + models.OutcomeWaived)
+					if ln.AfterCloseReason != nil {
+						now += ": " + x.or("waiver."+*ln.AfterCloseReason, *ln.AfterCloseReason)
+					}
+				case *ln.AfterCloseDays > 0:
+					now = tr.T("dossier.outcome." + models.OutcomeCharged)
+				}
+				line += "\n" + tr.T("dossier.clock.after_close", now)
+			}
 		} else {
 			line += "\n" + tr.T("clock.outcome_open", ln.Day[:7])
 		}

@@ -274,3 +274,44 @@ func TestOutageDossierOfAnIncident(t *testing.T) {
 		})
 	}
 }
+
+// A notice nobody received in time: the dossier shows the deadline
+// passing, the missed-notice line and each derivation of it with its
+// trigger and who caused it (the sweep, then the engineer's cause).
+func TestOutageDossierOfAMissedNotice(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx, _, chk := probeFixture(t, s)
+		o := failOutage(t, s, fx.OrgA.ID, chk, clock.Now())
+		clock.Advance(25 * time.Minute)
+		if _, err := s.SweepClocks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetOutageCause(ctx, models.UserActor(fx.Engineer, "10.0.0.9"), o.ID, models.CauseFMNatural, "typhoon 台风"); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.OutageDossier(ctx, models.ScopeOf(fx.CustA), o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Clock == nil || d.Clock.Outcome != models.ClockMissed || d.Deduction == nil || !d.Deduction.Waived ||
+			d.Deduction.WaiverReason != "force_majeure" {
+			t.Fatalf("clock %+v, line %+v", d.Clock, d.Deduction)
+		}
+		var outcomes []models.DossierEntry
+		for _, e := range d.Timeline {
+			if e.Kind == models.DossierOutcome {
+				outcomes = append(outcomes, e)
+			}
+		}
+		if k := kinds(d); k[models.DossierClockMissed] != 1 || len(outcomes) != 2 {
+			t.Fatalf("timeline kinds %v", k)
+		}
+		if e := outcomes[0]; !e.System || e.Status != models.OutcomeWaived || e.Reason != "no_contacts" || e.Note != models.TriggerMissed {
+			t.Errorf("the sweep's derivation %+v", e)
+		}
+		if e := outcomes[1]; e.Who != fx.Engineer.Name || e.Reason != "force_majeure" || e.Note != models.TriggerCause {
+			t.Errorf("the cause's derivation %+v", e)
+		}
+	})
+}
