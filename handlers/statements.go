@@ -279,7 +279,7 @@ func (h *Handler) statementDoc(c *fiber.Ctx, tr *locales.Translator, st *models.
 			changes = append(changes, tr.T("statements.change", views.LineKindName(ctx, ch.Kind), views.Money(ch.Was, a.Currency), views.Money(ch.Now, a.Currency)))
 		}
 		doc.Adjustments = append(doc.Adjustments, pdf.StatementAdjustment{Origin: tr.T("statements.statement_title", a.Origin), Contract: a.Contract,
-			WasNow: tr.T("statements.was_to_now", views.Money(a.Was, a.Currency), views.Money(a.Now, a.Currency)),
+			WasNow:  tr.T("statements.was_to_now", views.Money(a.Was, a.Currency), views.Money(a.Now, a.Currency)),
 			Changes: strings.Join(changes, "\n"), Amount: views.Money(a.Amount, a.Currency)})
 	}
 	return doc

@@ -86,7 +86,7 @@ func statement(d *doc, t T, vm StatementDoc) {
 	if vm.Provisional {
 		d.font(sizeHeading, colorMissed)
 		d.bold(true, colorMissed)
-		d.lines(t("statements.pdf.provisional_mark")+" · "+t("statements.provisional"), marginX, contentW, 6.5, true)
+		d.lines(t("statements.provisional"), marginX, contentW, 6.5, true)
 		d.bold(false, colorMissed)
 		d.y += 2
 	}
@@ -99,6 +99,9 @@ func statement(d *doc, t T, vm StatementDoc) {
 		pairs = append(pairs, [2]string{t("statements.pdf.ref"), vm.Ref})
 	}
 	d.fields(pairs)
+	if !vm.Provisional {
+		d.paragraph(t("statements.frozen"), colorMuted)
+	}
 
 	d.heading(t("statements.totals"))
 	if len(vm.Totals) == 0 {
