@@ -266,3 +266,34 @@ func TestStatementPages(t *testing.T) {
 		})
 	})
 }
+
+// Who may reach the statements' routes: everyone reads (a customer its
+// own organization only), staff the provider's view and its CSV. Who
+// may close is TestStatementPages' (a form post needs its CSRF token).
+func TestStatementRoutesWhoMay(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		fx := e.fx
+		a, b := ids(fx.OrgA.ID), ids(fx.OrgB.ID)
+		month := e.clock.Now().In(e.store.Zone()).Format("2006-01")
+		runScenarios(t, e, []scenario{
+			{name: "an anonymous visitor is sent to sign in", who: "anonymous", path: "/statements", status: http.StatusSeeOther},
+			{name: "a customer's list is its own organization's, whatever it asks",
+				who: "custA", path: "/statements?org=" + b, status: http.StatusOK,
+				contains: []string{fx.OrgA.Name, "/statements/" + a + "/" + month}, lacks: []string{fx.OrgB.Name, "/statements/" + b + "/"}},
+			{name: "a customer gets not found for another organization's statement",
+				who: "custA", path: "/statements/" + b + "/" + month, status: http.StatusNotFound, lacks: []string{fx.OrgB.Name}},
+			{name: "a customer may not download the provider's view",
+				who: "custA", path: "/statements.csv", status: http.StatusForbidden},
+			{name: "reception reads the provider's view", who: "reception", path: "/statements?month=" + month, status: http.StatusOK,
+				contains: []string{fx.OrgA.Name, fx.OrgB.Name}, lacks: []string{"/close"}},
+			{name: "reception downloads its CSV", who: "reception", path: "/statements.csv?month=" + month, status: http.StatusOK,
+				contains: []string{"month,organization_id"}},
+			{name: "staff read any organization's statement", who: "engineer", path: "/statements/" + b + "/" + month, status: http.StatusOK,
+				contains: []string{fx.OrgB.Name, zh("statements.no_contracts")}},
+			{name: "staff get not found for an organization that does not exist", who: "service", path: "/statements/999999/" + month,
+				status: http.StatusNotFound},
+			{name: "staff get not found for the list of an organization that does not exist", who: "service", path: "/statements?org=999999",
+				status: http.StatusNotFound},
+		})
+	})
+}
