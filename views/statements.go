@@ -275,10 +275,6 @@ func PeriodText(st *models.Statement, cm models.ContractMonth) string {
 	return cm.From.In(loc).Format(time.DateOnly) + " – " + cm.To.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)
 }
 
-func periodText(_ context.Context, st *models.Statement, cm models.ContractMonth) string {
-	return PeriodText(st, cm)
-}
-
 // LineDetail says why a credit line of contract cm is there: the
 // availability that fell below 99.9 %, the missed notice's outcome, the
 // late installation.
