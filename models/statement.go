@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -295,6 +296,12 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 	if err != nil {
 		return nil, err
 	}
+	deviceOf := map[int64]int64{}
+	for d, ss := range spans {
+		for _, sp := range ss {
+			deviceOf[sp.OutageID] = d
+		}
+	}
 	power, err := s.powerIncidentsOf(db, orgID, from, to)
 	if err != nil {
 		return nil, err
@@ -311,7 +318,7 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 			net = append(net, spans[d]...)
 		}
 		cm.Network = measure(cm.From, cm.To, now, net, func(sp Span) (string, int64, string, string) {
-			return "outage", sp.OutageID, "", names[deviceOfOutage(spans, sp.OutageID)]
+			return "outage", sp.OutageID, "", names[deviceOf[sp.OutageID]]
 		})
 		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cover[c.ID].Cabinets), power.evidence)
 		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cover[c.ID].Cabinets, cm.From, cm.To, now)...)
@@ -385,17 +392,6 @@ func (s *Store) contractPeriod(c Contract, from, to time.Time) (time.Time, time.
 		days++
 	}
 	return start.UTC(), end.UTC(), days
-}
-
-func deviceOfOutage(spans map[int64][]Span, outageID int64) int64 {
-	for d, ss := range spans {
-		for _, sp := range ss {
-			if sp.OutageID == outageID {
-				return d
-			}
-		}
-	}
-	return 0
 }
 
 // measure computes a contract's measure of [from, to) from spans;
@@ -923,6 +919,34 @@ type ProviderRow struct {
 	Credits      []CurrencyTotal // with adjustments
 }
 
+// providerMonthWorkers bounds the statements ProviderMonth computes at once.
+const providerMonthWorkers = 4
+
+// providerRow is one organization's row of the provider's month.
+func (s *Store) providerRow(ctx context.Context, sc Scope, o Organization, month string) (ProviderRow, error) {
+	st, err := s.Statement(ctx, sc, o.ID, month)
+	if err != nil {
+		return ProviderRow{}, err
+	}
+	r := ProviderRow{OrgID: o.ID, OrgName: o.Name, Closed: !st.Provisional, Network: 100, Power: 100, Credits: st.Totals}
+	for _, cm := range st.Contracts {
+		if cm.Days == 0 {
+			continue
+		}
+		r.Contracts++
+		r.Network, r.Power = min(r.Network, cm.Network.Percent), min(r.Power, cm.Power.Percent)
+		if !cm.Network.Met || !cm.Power.Met {
+			r.Breaches++
+		}
+	}
+	for _, c := range st.Clocks {
+		if c.Outcome == ClockMissed {
+			r.ClocksMissed++
+		}
+	}
+	return r, nil
+}
+
 // ProviderMonth is month (2006-01) across every organization, by name:
 // each one's statement (closed or provisional) in one row.
 func (s *Store) ProviderMonth(ctx context.Context, sc Scope, month string) ([]ProviderRow, error) {
@@ -936,29 +960,28 @@ func (s *Store) ProviderMonth(ctx context.Context, sc Scope, month string) ([]Pr
 	if err := s.db.WithContext(ctx).Select("id", "name").Order("name, id").Find(&orgs).Error; err != nil {
 		return nil, fmt.Errorf("models: provider month: %w", err)
 	}
-	out := make([]ProviderRow, 0, len(orgs))
-	for _, o := range orgs {
-		st, err := s.Statement(ctx, sc, o.ID, month)
-		if err != nil {
-			return nil, err
-		}
-		r := ProviderRow{OrgID: o.ID, OrgName: o.Name, Closed: !st.Provisional, Network: 100, Power: 100, Credits: st.Totals}
-		for _, cm := range st.Contracts {
-			if cm.Days == 0 {
-				continue
+	// Each organization's statement is a dozen small queries: a few run
+	// at once, the database's round trips overlapping.
+	out := make([]ProviderRow, len(orgs))
+	errs := make([]error, len(orgs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range providerMonthWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = s.providerRow(ctx, sc, orgs[i], month)
 			}
-			r.Contracts++
-			r.Network, r.Power = min(r.Network, cm.Network.Percent), min(r.Power, cm.Power.Percent)
-			if !cm.Network.Met || !cm.Power.Met {
-				r.Breaches++
-			}
-		}
-		for _, c := range st.Clocks {
-			if c.Outcome == ClockMissed {
-				r.ClocksMissed++
-			}
-		}
-		out = append(out, r)
+		}()
+	}
+	for i := range orgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
