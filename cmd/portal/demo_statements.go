@@ -12,7 +12,7 @@ import (
 // organization has a contract this month already: Aurora a colocation
 // contract over cabinet A03 since the first of the month two months ago
 // (¥12,800.00 a month), so its statements of the past months hold the
-// demo's outages; Bravo a full-cabinet rental of B07 since the 16th of
+// demo's outages; Bravo a colocation contract over B07 since the 16th of
 // last month (¥36,000.00), so last month's statement shows a contract
 // starting mid-month. They are seeded as they stand (Store.SeedContract):
 // the contracts area's form is the real way to sign one.
@@ -25,7 +25,7 @@ func loadDemoContracts(ctx context.Context, store *models.Store, orgIDs map[stri
 		starts                time.Time
 	}{
 		{"aurora", models.ServiceColocation, "A03", 1280000, first.AddDate(0, -2, 0)},
-		{"bravo", models.ServiceFullCabinet, "B07", 3600000, first.AddDate(0, -1, 15)},
+		{"bravo", models.ServiceColocation, "B07", 3600000, first.AddDate(0, -1, 15)},
 	} {
 		st, err := store.Statement(ctx, models.AllOrgs(), orgIDs[d.org], store.CurrentMonth())
 		if err != nil {
