@@ -194,6 +194,12 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
 	walkedComplaints(t, store, clock, fx)
 	power := walkedPowerIncident(t, store, clock, fx, eng)
+	// A contract over the device's cabinet, so that its statement settles
+	// the outage above.
+	if err := store.SeedContract(ctx, &models.Contract{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 1280000,
+		InstallationFee: 300000, SignedOn: "2026-01-01", StartsOn: "2026-01-01", EndsOn: "2099-12-31"}, []string{"A-07"}); err != nil {
+		t.Fatal(err)
+	}
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -234,6 +240,9 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"power:ref":      power.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
+			// Statements: organization A's of the current month.
+			"statements:org": id(fx.OrgA.ID),
+			":org:month":     clock.Now().In(store.Zone()).Format("2006-01"),
 		},
 	}
 }

@@ -47,9 +47,6 @@ type PowerPageVM struct {
 	Now     time.Time
 }
 
-// PowerURL is an incident's page.
-func PowerURL(ref string) string { return "/power/" + ref }
-
 // powerVerdictKeys say whether an incident counts against the provider,
 // and why not (models.PowerIncident.Excluded).
 var powerVerdictKeys = map[string]string{models.PowerCountsAgainst: "power.verdict.counts",
