@@ -112,6 +112,10 @@ const (
 	AuditComplaintFile      = "complaint.file_added"
 	AuditComplaintRecordPDF = "complaint.record_downloaded"
 
+	AuditContractCreated       = "contract.created"
+	AuditContractUpdated       = "contract.updated"
+	AuditInstallationCompleted = "installation.completed"
+
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
 )
@@ -133,6 +137,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
 	AuditComplaintRecordPDF,
+	AuditContractCreated, AuditContractUpdated, AuditInstallationCompleted,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
