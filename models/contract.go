@@ -185,7 +185,11 @@ func (in *ContractInput) validate(today string) error {
 	if in.EndsOn == "" && startsOK {
 		in.EndsOn = starts.AddDate(1, 0, -1).Format(time.DateOnly)
 	}
-	ends, endsOK := parseDay(&p, "ends_on", in.EndsOn)
+	var ends time.Time
+	endsOK := false
+	if in.EndsOn != "" { // else the start's own problem says it all
+		ends, endsOK = parseDay(&p, "ends_on", in.EndsOn)
+	}
 	if startsOK && endsOK {
 		switch {
 		case !ends.After(starts):
