@@ -205,6 +205,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
 		{"GET", "/outages/:id", everyone, h.showOutage},
+		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
 		{"POST", "/outages/:id/deliveries/:delivery/retry", responders, h.retryOutageDelivery},
 
