@@ -314,6 +314,42 @@ func TestInstallationClockOverTheSpringFestival(t *testing.T) {
 		if len(evs) != 3 || detailOf(t, evs[2])["outcome"] != models.ClockMet || detailOf(t, evs[0])["outcome"] != models.ClockMissed {
 			t.Fatalf("installation.completed records %+v", evs)
 		}
+
+		// The statement of February, the month they were due, follows the
+		// clocks: the late and the swept-then-back-dated ones refund their
+		// installation fee; the one on time does not.
+		st, err := s.Statement(ctx, models.AllOrgs(), fx.OrgA.ID, "2026-02")
+		if err != nil {
+			t.Fatal(err)
+		}
+		refunds := map[int64]int64{}
+		for _, cm := range st.Contracts {
+			for _, l := range cm.Lines {
+				if l.Kind == models.LineInstallation {
+					refunds[cm.ContractID] += l.Amount
+				}
+			}
+		}
+		if len(refunds) != 2 || refunds[late.Contract.ID] != 200000 || refunds[swept.Contract.ID] != 200000 {
+			t.Fatalf("February's installation refunds %v; want the late and the swept ones", refunds)
+		}
+
+		// A contract entered after its installation was done records it
+		// with the contract: on time, nothing is refunded.
+		done := at("2026-02-24 11:00")
+		c, err := s.CreateContract(ctx, desk, models.ContractInput{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation,
+			MonthlyFee: 500000, InstallationFee: 200000, SignedOn: "2026-02-13", StartsOn: "2026-03-01", InstalledAt: &done})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.ContractOf(ctx, models.AllOrgs(), c.Ref)
+		if err != nil || d.Clock.Outcome != models.ClockMet || !d.Order.CompletedAt.Equal(done) {
+			t.Fatalf("recorded installation: %+v, %+v, %v", d.Clock, d.Order, err)
+		}
+		future := clock.Now().Add(time.Hour)
+		_, err = s.CreateContract(ctx, desk, models.ContractInput{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation,
+			MonthlyFee: 500000, SignedOn: "2026-02-13", StartsOn: "2026-03-01", InstalledAt: &future})
+		wantInvalid(t, err, "installed_at", "contracts.error.completed_future")
 	})
 }
 
