@@ -183,12 +183,22 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	inc := walkedIncident(t, store, clock, fx, eng)
+	// The walk runs at whatever hour CI starts it: the visits below are
+	// set in the next hours, so the site takes visitors at any hour
+	// (between 17:00 and 05:00 UTC its usual hours refused them).
+	openAllDay(t, store, fx)
 	walkedVisits(t, store, clock, db, fx)
 	// The sample of /visits/:ref is approved and nobody has entered yet,
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
 	walkedComplaints(t, store, clock, fx)
+	// A contract over the device's cabinet, so that its statement settles
+	// the outage above.
+	if err := store.SeedContract(ctx, &models.Contract{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 1280000,
+		InstallationFee: 300000, SignedOn: "2026-01-01", StartsOn: "2026-01-01", EndsOn: "2099-12-31"}, []string{"A-07"}); err != nil {
+		t.Fatal(err)
+	}
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -228,6 +238,9 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"complaints:ref": complaint.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
+			// Statements: organization A's of the current month.
+			"statements:org": id(fx.OrgA.ID),
+			":org:month":     clock.Now().In(store.Zone()).Format("2006-01"),
 		},
 	}
 }
@@ -724,6 +737,22 @@ func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbt
 	clock.Advance(present.Sub(clock.Now()))
 	mk(clock.Now().Add(30*time.Minute), clock.Now().Add(90*time.Minute),
 		models.VisitorInput{Name: "李娜", Company: "阿尔法科技有限公司", IDType: "passport", IDNumber: "E12345678", Phone: "13900001111", Locale: "zh-CN"})
+}
+
+// openAllDay makes every site take visitors at any hour.
+func openAllDay(t *testing.T, store *models.Store, fx *dbtest.Fixture) {
+	t.Helper()
+	ctx := context.Background()
+	sites, err := store.ListSites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sites {
+		if _, err := store.SaveSite(ctx, models.UserActor(fx.Admin, "10.0.0.1"), st.ID, models.SiteInput{Name: st.Name, Address: st.Address,
+			AllDay: true, MaxInside: strconv.Itoa(st.MaxInside)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // walkedVisitRequests adds a pending emergency visit of two visitors for

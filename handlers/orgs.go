@@ -98,20 +98,21 @@ func (h *Handler) askForContacts(c *fiber.Ctx) error {
 	return redirect(c, "/orgs/"+itoa(id)+"#org-contacts")
 }
 
-// closeMonth closes a month of an organization: its notice deductions and
-// waivers become final.
+// closeMonth closes a month of an organization from its page: its notice
+// deductions and waivers become final and its statement is frozen
+// (closeMonthOf, as from the statement's page).
 func (h *Handler) closeMonth(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
 	}
 	month := c.FormValue("month")
-	err = h.store.CloseMonth(c.UserContext(), actor(c), id, month)
-	if errs := views.FromError(err); errs != nil {
-		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, errs)
-	}
+	errs, err := h.closeMonthOf(c, id, month)
 	if err != nil {
 		return err
+	}
+	if errs != nil {
+		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, errs)
 	}
 	return redirect(c, "/orgs/"+itoa(id)+"#months-h")
 }

@@ -177,6 +177,15 @@ func (h *Handler) routes() []Route {
 		{"POST", "/orgs/:id/ask-contacts", staff, h.askForContacts},
 		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
 		{"POST", "/orgs/:id/service", responders, h.setOrgServiceType},
+		// Monthly statements (the SLA ledger): a customer reads its own
+		// organization's (another's is not found), staff every one and the
+		// provider's view of a month; customer service and admins close a
+		// month, which freezes its statements.
+		{"GET", "/statements", everyone, h.showStatements},
+		{"GET", "/statements.csv", staff, h.downloadLedger},
+		{"GET", "/statements/:org/:month", everyone, h.showStatement},
+		{"GET", "/statements/:org/:month/statement.pdf", everyone, h.downloadStatementPDF},
+		{"POST", "/statements/:org/:month/close", monthClosers, h.closeStatement},
 		// Provider-wide incidents: every staff role sees them; engineers
 		// name, classify and resolve; responders post updates to customers.
 		{"GET", "/incidents", staff, h.showIncidents},
@@ -201,6 +210,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
 		{"GET", "/outages/:id", everyone, h.showOutage},
+		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
 		{"POST", "/outages/:id/deliveries/:delivery/retry", responders, h.retryOutageDelivery},
 

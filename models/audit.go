@@ -55,6 +55,7 @@ const (
 	AuditCheckCreated         = "check.created"
 	AuditCheckUpdated         = "check.updated"
 	AuditOutageCause          = "outage.cause_set"
+	AuditDossierDownloaded    = "outage.dossier_downloaded"
 	AuditContactCreated       = "contact.created"
 	AuditContactUpdated       = "contact.updated"
 	AuditContactDeleted       = "contact.deleted"
@@ -122,7 +123,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditSessionsEnded, AuditOrgAdminSet, AuditUserInvited, AuditInvitationAccepted, AuditPasswordChanged,
 	AuditPasswordChangeFailed, AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated, AuditHistoryImported,
-	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
+	AuditOutageCause, AuditDossierDownloaded, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
 	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings,
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,

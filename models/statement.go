@@ -197,6 +197,21 @@ func (s *Store) Statement(ctx context.Context, sc Scope, orgID int64, month stri
 	if err != nil || st != nil {
 		return st, wrapStatement(err, orgID, month)
 	}
+	// A month closed before statements were kept (migration 24) has its
+	// closing but no stored statement: it is computed from the records,
+	// its notice lines frozen as they were, and shown as closed.
+	var closed ClosedMonth
+	err = db.Where("org_id = ? AND month = ?", orgID, month).Limit(1).Find(&closed).Error
+	if err != nil {
+		return nil, wrapStatement(err, orgID, month)
+	}
+	if closed.OrgID != 0 {
+		st, err = s.statementCore(db, orgID, month, false)
+		if st != nil {
+			st.Provisional, st.ClosedAt, st.ClosedBy = false, &closed.ClosedAt, closed.ClosedBy
+		}
+		return st, wrapStatement(err, orgID, month)
+	}
 	st, err = s.computeStatement(db, orgID, month)
 	return st, wrapStatement(err, orgID, month)
 }
