@@ -96,7 +96,10 @@ func ledgerMonth(t *testing.T, db dbtest.DB) {
 	if err := s.ConfirmContacts(ctx, customer, org, fx.CustA.ID); err != nil {
 		t.Fatal(err)
 	}
-	// The contracts run from 1 October for a year: all of November.
+	// The contracts run from 1 October for a year: all of November. Both
+	// are colocation: migration 24's contracts.service_type holds 16
+	// characters, too few on MySQL for whole_server_rental (main's
+	// failing test of it, 0eec62c, is left for the lead).
 	k1 := &models.Contract{OrgID: org, ServiceType: models.ServiceColocation, MonthlyFee: 4_500_000, InstallationFee: 800_000,
 		SignedOn: "2026-09-25", StartsOn: "2026-10-01", EndsOn: "2027-09-30"}
 	k2 := &models.Contract{OrgID: org, ServiceType: models.ServiceColocation, MonthlyFee: 1_234_567, InstallationFee: 300_000,
@@ -154,7 +157,8 @@ func ledgerMonth(t *testing.T, db dbtest.DB) {
 	if _, err := s.PostMessage(ctx, eng, org, req.ID, true, "收到，正在处理 On it"); err != nil {
 		t.Fatal(err)
 	}
-	// 13 Nov: the signed form, 30.5 hours after the call.
+	// 13 Nov: the signed form arrives at 16:00 and is accepted at 16:30,
+	// six and a half hours after its deadline.
 	clock.set(at("2026-11-13 16:00"))
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
