@@ -192,6 +192,18 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
+	// A contract of A ending in 20 days, covering the device by name, its
+	// installation done late: the page shows every part.
+	contract, err := store.CreateContract(ctx, models.UserActor(fx.Service, "10.0.0.2"), models.ContractInput{OrgID: fx.OrgA.ID,
+		ServiceType: models.ServiceColocation, MonthlyFee: 860050, SignedOn: clock.Now().AddDate(-1, 0, 25).Format(time.DateOnly),
+		StartsOn: clock.Now().AddDate(-1, 0, 25).Format(time.DateOnly), DeviceIDs: []int64{dev.ID}, Renewal: models.RenewalPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CompleteInstallation(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), contract.Ref,
+		clock.Now().AddDate(-1, 0, 35), "上架并接通双路电源 Racked, both feeds connected"); err != nil {
+		t.Fatal(err)
+	}
 	walkedComplaints(t, store, clock, fx)
 	power := walkedPowerIncident(t, store, clock, fx, eng)
 	// A contract over the device's cabinet, so that its statement settles
@@ -238,6 +250,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"sites:id":       id(sites[0].ID),
 			"complaints:ref": complaint.Ref,
 			"power:ref":      power.Ref,
+			"contracts:ref":  contract.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.
@@ -672,7 +685,10 @@ func walkedIncident(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *
 	if err != nil || inc == nil {
 		t.Fatalf("incident %+v, %v", inc, err)
 	}
-	if err := store.SetOrgServiceType(ctx, eng, fx.OrgA.ID, models.ServiceFullCabinet); err != nil {
+	today := store.Today()
+	if _, err := store.CreateContract(ctx, models.UserActor(fx.Service, "10.0.0.2"), models.ContractInput{OrgID: fx.OrgA.ID,
+		ServiceType: models.ServiceFullCabinet, MonthlyFee: 1280000, InstallationFee: 300000, SignedOn: today, StartsOn: today,
+		Cabinets: []string{"A-07"}, Notes: "整机柜 42U，双路供电 Full cabinet, two power feeds"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.RenameIncident(ctx, eng, inc.ID, "上游链路中断 Upstream link down"); err != nil {

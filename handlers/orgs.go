@@ -64,11 +64,15 @@ func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, er
 	if err != nil {
 		return err
 	}
+	contracts, err := h.store.ListContracts(ctx, scope(c), models.ContractFilter{OrgID: id})
+	if err != nil {
+		return err
+	}
 	role := currentUser(c).Role
 	vm := views.OrgPageVM{Home: home, Contacts: contacts, SetUp: slices.ContainsFunc(contacts, func(c models.Contact) bool { return c.MayAuthorize }),
 		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), CanAsk: true,
 		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs,
-		CanSetService: responders.Allows(role), Devices: devices}
+		Contracts: contracts, CanContract: contractDesk.Allows(role), Today: h.store.Today(), Now: h.store.Now(), Devices: devices}
 	for _, u := range users {
 		if !u.Disabled() {
 			vm.Users++

@@ -76,6 +76,11 @@ var (
 	// complainants write on a complaint and attach files: the complaining
 	// organization's users and the desk.
 	complainants = roles(models.RoleCustomer, models.RoleService, models.RoleAdmin)
+	// contractDesk records and changes contracts: the service desk and
+	// admins.
+	contractDesk = roles(models.RoleService, models.RoleAdmin)
+	// installers record an installation done: the desk, engineers, admins.
+	installers = roles(models.RoleService, models.RoleEngineer, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -176,7 +181,6 @@ func (h *Handler) routes() []Route {
 		{"GET", "/orgs/:id", staff, h.showOrg},
 		{"POST", "/orgs/:id/ask-contacts", staff, h.askForContacts},
 		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
-		{"POST", "/orgs/:id/service", responders, h.setOrgServiceType},
 		// Monthly statements (the SLA ledger): a customer reads its own
 		// organization's (another's is not found), staff every one and the
 		// provider's view of a month; customer service and admins close a
@@ -316,6 +320,18 @@ func (h *Handler) routes() []Route {
 		{"POST", "/complaints/:ref/assign", everyone, h.assignComplaint},        // complaintDesk
 		{"POST", "/complaints/:ref/confirm", everyone, h.confirmComplaint},      // customer
 		{"POST", "/complaints/:ref/reopen", everyone, h.reopenComplaint},        // customer
+
+		// Contracts (clauses 3 and 11): customers read their own
+		// organization's (another's is not found), staff every one; the
+		// desk records and changes them; the installation is recorded done
+		// by the desk or an engineer. /contracts/new before /contracts/:ref.
+		{"GET", "/contracts", everyone, h.showContracts},
+		{"GET", "/contracts/new", contractDesk, h.newContract},
+		{"POST", "/contracts", contractDesk, h.createContract},
+		{"GET", "/contracts/:ref", everyone, h.showContract},
+		{"GET", "/contracts/:ref/edit", contractDesk, h.editContract},
+		{"POST", "/contracts/:ref", contractDesk, h.updateContract},
+		{"POST", "/contracts/:ref/installation", installers, h.completeInstallation},
 
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},

@@ -113,6 +113,10 @@ const (
 	AuditComplaintFile      = "complaint.file_added"
 	AuditComplaintRecordPDF = "complaint.record_downloaded"
 
+	AuditContractCreated       = "contract.created"
+	AuditContractUpdated       = "contract.updated"
+	AuditInstallationCompleted = "installation.completed"
+
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
 )
@@ -134,6 +138,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
 	AuditComplaintRecordPDF,
+	AuditContractCreated, AuditContractUpdated, AuditInstallationCompleted,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
 	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated}
 

@@ -178,7 +178,7 @@ func Nav(u *models.User) []NavItem {
 		// Reception's home is its queue of visit requests.
 		items = append(items, NavItem{"/reception/today", "nav.today"}, NavItem{"/visits", "nav.visits"}, NavItem{"/reception/log", "nav.visit_log"},
 			NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"},
-			NavItem{"/incidents", "nav.incidents"})
+			NavItem{"/contracts", "nav.contracts"}, NavItem{"/incidents", "nav.incidents"})
 	case models.RoleService:
 		// The complaint queue is the service desk's main job.
 		items = append(items, NavItem{"/complaints", "nav.complaints"}, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"},

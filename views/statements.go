@@ -37,9 +37,6 @@ func LedgerURL(month string) string { return "/statements?month=" + month }
 // PowerURL is a power incident's page.
 func PowerURL(ref string) string { return "/power/" + ref }
 
-// ContractURL is a contract's page.
-func ContractURL(ref string) string { return "/contracts/" + ref }
-
 // EvidenceURL is the page of a record behind a measure: an outage or a
 // power incident.
 func EvidenceURL(e models.Evidence) string {
