@@ -114,6 +114,10 @@ const (
 
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
+
+	AuditMaintenanceAnnounced = "maintenance.announced"
+	AuditMaintenanceAnswered  = "maintenance.answered"
+	AuditMaintenanceCancelled = "maintenance.cancelled"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -133,7 +137,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
 	AuditComplaintRecordPDF,
-	AuditCalendarTokenMade, AuditCalendarTokenRevoked}
+	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
+	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

@@ -91,7 +91,8 @@ func auditValue(ctx context.Context, field string, v any) string {
 		return strings.Join(parts, T(ctx, "common.list_sep"))
 	case string:
 		prefix := map[string]string{"role": "role.", "from": "operation.state.", "to": "operation.state.",
-			"kind": "kind.", "channel": "channel.", "urgency": "operation.urgency.", "method": "operation.method.", "cause": "cause."}[field]
+			"kind": "kind.", "channel": "channel.", "urgency": "operation.urgency.", "method": "operation.method.", "cause": "cause.",
+			"answer": "maintenance.answer."}[field]
 		if prefix != "" && Req(ctx).T.Has(prefix+x) {
 			return T(ctx, prefix+x)
 		}
