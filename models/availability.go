@@ -13,6 +13,9 @@ type Span struct {
 	Start time.Time
 	End   *time.Time
 	Cause Cause
+	// OutageID is the outage the span is part of (0 for downtime that is
+	// not an outage, a power incident's): the statement links it.
+	OutageID int64
 }
 
 // Availability of something over a period, from its outages.
@@ -132,8 +135,17 @@ func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceID
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "outage spans")
 	}
+	out, err := s.outageSpans(s.db.WithContext(ctx), orgID, deviceIDs, from, to)
+	if err != nil {
+		return nil, wrap(err, "outage spans")
+	}
+	return out, nil
+}
+
+// outageSpans is OutageSpans read through db (a transaction when closing
+// a month).
+func (s *Store) outageSpans(db *gorm.DB, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
 	utc(&from, &to)
-	db := s.db.WithContext(ctx)
 	q := func(q *gorm.DB) *gorm.DB {
 		return q.Where("org_id = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)", orgID, to, from)
 	}
@@ -145,7 +157,7 @@ func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceID
 		err = q(db).Find(&os).Error
 	}
 	if err != nil {
-		return nil, wrap(err, "outage spans")
+		return nil, err
 	}
 	ids := make([]int64, len(os))
 	for i, o := range os {
@@ -153,7 +165,7 @@ func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceID
 	}
 	parts, err := causeSpansOf(db, orgID, ids)
 	if err != nil {
-		return nil, wrap(err, "outage spans")
+		return nil, err
 	}
 	var aw *agreedWindows
 	if len(os) > 0 {

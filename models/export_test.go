@@ -100,3 +100,56 @@ func SetIncidentCauseChunk(n int) func() {
 func JoinIncident(ctx context.Context, s *Store, inc *Incident, window time.Duration) (bool, error) {
 	return s.joinIncident(ctx, inc, window)
 }
+
+// InsertContract stores contract c of organization c.OrgID covering
+// cabinets and devices as it stands, without the rules CreateContract
+// checks, for the statement's tests.
+func InsertContract(ctx context.Context, s *Store, c *Contract, cabinets []string, devices []int64) error {
+	db := s.db.WithContext(ctx)
+	if c.Ref == "" {
+		c.Ref = newRef()
+	}
+	if c.Currency == "" {
+		c.Currency = DefaultCurrency
+	}
+	if c.Renewal == "" {
+		c.Renewal = RenewalAuto
+	}
+	if err := db.Create(c).Error; err != nil {
+		return err
+	}
+	for _, cab := range cabinets {
+		if err := db.Create(&ContractTarget{ContractID: c.ID, OrgID: c.OrgID, Cabinet: cab}).Error; err != nil {
+			return err
+		}
+	}
+	for _, d := range devices {
+		if err := db.Create(&ContractTarget{ContractID: c.ID, OrgID: c.OrgID, DeviceID: &d}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InsertPowerIncident stores p and its targets as they stand.
+func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, targets []PowerTarget) error {
+	db := s.db.WithContext(ctx)
+	if p.Ref == "" {
+		p.Ref = newRef()
+	}
+	if err := db.Create(p).Error; err != nil {
+		return err
+	}
+	for _, t := range targets {
+		t.IncidentID = p.ID
+		if err := db.Create(&t).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InsertInstallationOrder stores o as it stands.
+func InsertInstallationOrder(ctx context.Context, s *Store, o *InstallationOrder) error {
+	return s.db.WithContext(ctx).Create(o).Error
+}

@@ -58,7 +58,7 @@ var migrations = []migration{
 	{21, "device tags: short labels on devices, devices by cabinet", migrateDeviceTags},
 	{22, "visits: sites, visit requests, visitors with sealed ID numbers, targets, needs, calendar tokens", migrateVisits},
 	{23, "complaints: complaints with how and when received, their threads and files", migrateComplaints},
-	{24, "SLA ledger: contracts and what they cover, installation orders, the working-day calendar, power incidents, maintenance windows and answers, closed statements", migrateLedger},
+	{24, "SLA ledger: contracts, installation orders, working days, power incidents, maintenance windows, statements", migrateLedger},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

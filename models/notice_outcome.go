@@ -175,9 +175,27 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 		return err
 	}
 	if closed {
+		// The lines stay as they were closed; what the inputs make them
+		// now is kept beside them (AfterClose*), for the next open
+		// statement's adjusting line.
 		for i, c := range clocks {
-			if old := had[c.ID]; old == nil || !sameOutcome(old, &want[i]) {
-				auditOutcome(b, actor, AuditNoticeFrozen, &c, old, &want[i], trigger)
+			old, d := had[c.ID], &want[i]
+			if old == nil {
+				auditOutcome(b, actor, AuditNoticeFrozen, &c, old, d, trigger)
+				continue
+			}
+			now := map[string]any{"after_close_days": nil, "after_close_waived": nil, "after_close_reason": nil}
+			if !sameOutcome(old, d) {
+				now = map[string]any{"after_close_days": d.Days, "after_close_waived": d.Waived, "after_close_reason": d.WaiverReason}
+			}
+			if err := tx.Model(&Deduction{}).Where("id = ?", old.ID).Updates(now).Error; err != nil {
+				return err
+			}
+			if old.AfterCloseDays == nil && sameOutcome(old, d) {
+				continue
+			}
+			if was := old.afterClose(); !sameOutcome(&was, d) {
+				auditOutcome(b, actor, AuditNoticeFrozen, &c, &was, d, trigger)
 			}
 		}
 		return nil
@@ -209,6 +227,19 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 		auditOutcome(b, actor, AuditNoticeOutcome, &c, old, d, trigger)
 	}
 	return nil
+}
+
+// afterClose is the line as its inputs made it at the last derivation
+// after its month closed (the frozen line when nothing changed since).
+func (d *Deduction) afterClose() Deduction {
+	was := *d
+	if d.AfterCloseDays != nil {
+		was.Days, was.Waived, was.WaiverReason = *d.AfterCloseDays, d.AfterCloseWaived != nil && *d.AfterCloseWaived, ""
+		if d.AfterCloseReason != nil {
+			was.WaiverReason = *d.AfterCloseReason
+		}
+	}
+	return was
 }
 
 func sameOutcome(a, b *Deduction) bool {
@@ -378,6 +409,12 @@ func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month 
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return Invalid("month", "error.month_closed")
 			}
+			return err
+		}
+		// The statement is computed from the lines just derived and
+		// stored as it stands: it never changes after (agreement, "The
+		// monthly statement").
+		if err := s.freezeStatement(tx, actor, orgID, month); err != nil {
 			return err
 		}
 		if err := s.writeAudits(tx, &b); err != nil {

@@ -154,7 +154,13 @@ type Deduction struct {
 	Days         int     // fee days deducted: 1, or 0 when waived or not the first that day
 	Waived       bool
 	WaiverReason string
-	CreatedAt    time.Time
+	// AfterClose*: what the line's inputs make it now, when that differs
+	// from a line frozen by its month's closing (nil otherwise): the
+	// difference becomes an adjusting line on the next open statement.
+	AfterCloseDays   *int
+	AfterCloseWaived *bool
+	AfterCloseReason *string
+	CreatedAt        time.Time
 }
 
 func (Deduction) TableName() string { return "deductions" }

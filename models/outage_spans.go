@@ -90,14 +90,14 @@ func OutageSegments(o Outage, parts []OutageCauseSpan) []OutageSegment {
 		}
 		if st.After(cur) {
 			e := st
-			out = append(out, OutageSegment{Span: Span{Start: cur, End: &e, Cause: o.Cause}})
+			out = append(out, OutageSegment{Span: Span{Start: cur, End: &e, Cause: o.Cause, OutageID: o.ID}})
 		}
 		e := en
-		out = append(out, OutageSegment{Span: Span{Start: st, End: &e, Cause: p.Cause}, Part: p})
+		out = append(out, OutageSegment{Span: Span{Start: st, End: &e, Cause: p.Cause, OutageID: o.ID}, Part: p})
 		cur = en
 	}
 	if o.EndedAt == nil || o.EndedAt.After(cur) {
-		out = append(out, OutageSegment{Span: Span{Start: cur, End: o.EndedAt, Cause: o.Cause}})
+		out = append(out, OutageSegment{Span: Span{Start: cur, End: o.EndedAt, Cause: o.Cause, OutageID: o.ID}})
 	}
 	return out
 }
