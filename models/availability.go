@@ -170,7 +170,7 @@ func (s *Store) outageSpans(db *gorm.DB, orgID int64, deviceIDs []int64, from, t
 	var aw *agreedWindows
 	if len(os) > 0 {
 		if aw, err = agreedWindowsOf(db, orgID, from, to); err != nil {
-			return nil, wrap(err, "outage spans")
+			return nil, err
 		}
 	}
 	now := s.now()
