@@ -189,6 +189,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
 	walkedComplaints(t, store, clock, fx)
+	maintenance := walkedMaintenance(t, store, clock, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -226,6 +227,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"visits:ref":     visit.Ref,
 			"sites:id":       id(sites[0].ID),
 			"complaints:ref": complaint.Ref,
+			"maintenance:ref": maintenance.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 		},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/dbtest"
 )
 
 // announceForm is the announcement form's values for a window of [start,
@@ -188,4 +189,29 @@ func TestMaintenanceFromAnnouncementToAnswers(t *testing.T) {
 			t.Fatal("the staff list lost the window")
 		}
 	})
+}
+
+// walkedMaintenance is a window the day after tomorrow over A's cabinet
+// A-07 and all of B, which A agreed to with a note; a second one waits
+// for A's answer, for the home page's card.
+func walkedMaintenance(t *testing.T, store *models.Store, clock interface{ Now() time.Time }, fx *dbtest.Fixture) *models.MaintenanceWindow {
+	t.Helper()
+	ctx := context.Background()
+	eng := models.UserActor(fx.Engineer, "10.0.0.1")
+	start := clock.Now().Truncate(time.Hour).Add(50 * time.Hour)
+	w, err := store.AnnounceMaintenance(ctx, eng, models.MaintenanceInput{Title: "核心交换机固件升级 Core switch firmware upgrade",
+		Body: "升级 A 区核心交换机固件，期间上联可能中断两次，每次不超过 5 分钟。\nThe uplinks of room A may drop twice, at most 5 minutes each.",
+		StartsAt: start, EndsAt: start.Add(3 * time.Hour), TargetLines: "alpha cabinet A-07\nbravo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AnswerMaintenance(ctx, models.UserActor(fx.CustA, "192.0.2.1"), fx.CustA, w.Ref, models.MaintenanceAgreed,
+		"请在操作前电话通知值班人员 Please call the duty engineer first"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AnnounceMaintenance(ctx, eng, models.MaintenanceInput{Title: "UPS battery replacement 更换 UPS 电池",
+		StartsAt: start.Add(24 * time.Hour), EndsAt: start.Add(26 * time.Hour), TargetLines: "alpha"}); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
