@@ -183,12 +183,34 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	inc := walkedIncident(t, store, clock, fx, eng)
+	// The walk runs at whatever hour CI starts it: the visits below are
+	// set in the next hours, so the site takes visitors at any hour
+	// (between 17:00 and 05:00 UTC its usual hours refused them).
+	openAllDay(t, store, fx)
 	walkedVisits(t, store, clock, db, fx)
 	// The sample of /visits/:ref is approved and nobody has entered yet,
 	// so that its pass downloads and the customer may still change it.
 	visit := walkedVisitRequests(t, store, clock, fx, dev)
 	complaint := walkedComplaint(t, store, clock, fx, outs[0].ID)
+	// A contract of A ending in 20 days, covering the device by name, its
+	// installation done late: the page shows every part.
+	contract, err := store.CreateContract(ctx, models.UserActor(fx.Service, "10.0.0.2"), models.ContractInput{OrgID: fx.OrgA.ID,
+		ServiceType: models.ServiceColocation, MonthlyFee: 860050, SignedOn: clock.Now().AddDate(-1, 0, 25).Format(time.DateOnly),
+		StartsOn: clock.Now().AddDate(-1, 0, 25).Format(time.DateOnly), DeviceIDs: []int64{dev.ID}, Renewal: models.RenewalPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CompleteInstallation(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), contract.Ref,
+		clock.Now().AddDate(-1, 0, 35), "上架并接通双路电源 Racked, both feeds connected"); err != nil {
+		t.Fatal(err)
+	}
 	walkedComplaints(t, store, clock, fx)
+	// A contract over the device's cabinet, so that its statement settles
+	// the outage above.
+	if err := store.SeedContract(ctx, &models.Contract{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 1280000,
+		InstallationFee: 300000, SignedOn: "2026-01-01", StartsOn: "2026-01-01", EndsOn: "2099-12-31"}, []string{"A-07"}); err != nil {
+		t.Fatal(err)
+	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
@@ -227,9 +249,13 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"visits:ref":     visit.Ref,
 			"sites:id":       id(sites[0].ID),
 			"complaints:ref": complaint.Ref,
+			"contracts:ref":  contract.Ref,
 			"maintenance:ref": maintenance.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
+			// Statements: organization A's of the current month.
+			"statements:org": id(fx.OrgA.ID),
+			":org:month":     clock.Now().In(store.Zone()).Format("2006-01"),
 		},
 	}
 }
@@ -659,7 +685,10 @@ func walkedIncident(t *testing.T, store *models.Store, clock *dbtest.Clock, fx *
 	if err != nil || inc == nil {
 		t.Fatalf("incident %+v, %v", inc, err)
 	}
-	if err := store.SetOrgServiceType(ctx, eng, fx.OrgA.ID, models.ServiceFullCabinet); err != nil {
+	today := store.Today()
+	if _, err := store.CreateContract(ctx, models.UserActor(fx.Service, "10.0.0.2"), models.ContractInput{OrgID: fx.OrgA.ID,
+		ServiceType: models.ServiceFullCabinet, MonthlyFee: 1280000, InstallationFee: 300000, SignedOn: today, StartsOn: today,
+		Cabinets: []string{"A-07"}, Notes: "整机柜 42U，双路供电 Full cabinet, two power feeds"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.RenameIncident(ctx, eng, inc.ID, "上游链路中断 Upstream link down"); err != nil {
@@ -726,6 +755,22 @@ func walkedVisits(t *testing.T, store *models.Store, clock *dbtest.Clock, db dbt
 	clock.Advance(present.Sub(clock.Now()))
 	mk(clock.Now().Add(30*time.Minute), clock.Now().Add(90*time.Minute),
 		models.VisitorInput{Name: "李娜", Company: "阿尔法科技有限公司", IDType: "passport", IDNumber: "E12345678", Phone: "13900001111", Locale: "zh-CN"})
+}
+
+// openAllDay makes every site take visitors at any hour.
+func openAllDay(t *testing.T, store *models.Store, fx *dbtest.Fixture) {
+	t.Helper()
+	ctx := context.Background()
+	sites, err := store.ListSites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sites {
+		if _, err := store.SaveSite(ctx, models.UserActor(fx.Admin, "10.0.0.1"), st.ID, models.SiteInput{Name: st.Name, Address: st.Address,
+			AllDay: true, MaxInside: strconv.Itoa(st.MaxInside)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // walkedVisitRequests adds a pending emergency visit of two visitors for

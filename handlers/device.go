@@ -48,6 +48,14 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 		return err
 	}
 	vm.Org, vm.Uptime, vm.Now = org, up, h.store.Now()
+	// This month's allowance over the part of the month the device is
+	// watched, and what counted of it so far: the uptime's month is
+	// DeviceAvailability over the month, from the spans already read.
+	for _, p := range up.Periods {
+		if p.Period == models.PeriodMonth {
+			vm.Month = &views.MonthAllowance{Allowance: models.Allowance(p.From, p.To, models.MonitoredSince(*d)), Used: p.Counted}
+		}
+	}
 	vm.Staff = u.Role.IsStaff()
 	vm.CanEdit = engineers.Allows(u.Role)
 

@@ -138,24 +138,3 @@ func (h *Handler) resolveIncident(c *fiber.Ctx) error {
 	h.flash(c, "ok", "flash.incident_resolved")
 	return redirect(c, incidentURL(inc.ID))
 }
-
-// setOrgServiceType records the service an organization contracted.
-func (h *Handler) setOrgServiceType(c *fiber.Ctx) error {
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	o, err := h.store.GetOrg(c.UserContext(), scope(c), id)
-	if err != nil {
-		return err
-	}
-	err = h.store.SetOrgServiceType(c.UserContext(), actor(c), o.ID, c.FormValue("service_type"))
-	if errs := views.FromError(err); errs != nil {
-		return h.renderOrg(c, fiber.StatusUnprocessableEntity, o.ID, "", errs)
-	}
-	if err != nil {
-		return err
-	}
-	h.flash(c, "ok", "flash.service_type_set")
-	return redirect(c, "/orgs/"+itoa(o.ID)+"#org-service")
-}

@@ -139,16 +139,18 @@ func TestProviderWideIncidentPages(t *testing.T) {
 			t.Errorf("the update shows %d times on the incident page", n)
 		}
 
-		// The contracted service, set on the organization's page.
+		// The contracted service comes from the contracts in force: the
+		// organization's page lists them, with no form to set it by hand.
 		org := "/orgs/" + ids(e.fx.OrgA.ID)
-		wantBody(t, desk.get(org), `action="`+org+`/service"`)
-		wantRedirect(t, desk.submit(org, org+"/service", url.Values{"service_type": {models.ServiceColocation}}), org+"#org-service")
-		wantBody(t, eng.get(org), zh("service_type.colocation"))
-		wantStatus(t, desk.submit(org, org+"/service", url.Values{"service_type": {"castle"}}), http.StatusUnprocessableEntity)
-		wantStatus(t, front.submit(org, org+"/service", url.Values{"service_type": {models.ServiceServer}}), http.StatusForbidden)
-		wantStatus(t, custA.post(org+"/service", url.Values{"service_type": {models.ServiceServer}}), http.StatusForbidden)
+		wantNoBody(t, desk.get(org), `action="`+org+`/service"`)
+		today := e.store.Today()
+		ct, err := e.store.CreateContract(context.Background(), models.UserActor(e.fx.Service, "10.0.0.2"), models.ContractInput{
+			OrgID: e.fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 100000, SignedOn: today, StartsOn: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody(t, eng.get(org), `<span id="org-service">`+zh("service_type.colocation")+`</span>`, ct.Number())
 		admin := e.as(t, e.fx.Admin)
-		wantAudit(t, admin, models.AuditOrgServiceSet, e.fx.Service.Email, ids(e.fx.OrgA.ID))
 		wantAudit(t, admin, models.AuditIncidentCause, e.fx.Engineer.Email, ids(inc.ID))
 		wantAudit(t, admin, models.AuditIncidentUpdate, e.fx.Service.Email, ids(inc.ID))
 

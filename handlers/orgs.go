@@ -64,11 +64,15 @@ func (h *Handler) renderOrg(c *fiber.Ctx, status int, id int64, month string, er
 	if err != nil {
 		return err
 	}
+	contracts, err := h.store.ListContracts(ctx, scope(c), models.ContractFilter{OrgID: id})
+	if err != nil {
+		return err
+	}
 	role := currentUser(c).Role
 	vm := views.OrgPageVM{Home: home, Contacts: contacts, SetUp: slices.ContainsFunc(contacts, func(c models.Contact) bool { return c.MayAuthorize }),
 		CanEdit: role == models.RoleAdmin, CanOperate: engineers.Allows(role), CanAsk: true,
 		ClosedMonths: closed, CanCloseMonth: monthClosers.Allows(role), CloseMonth: month, Errors: errs,
-		CanSetService: responders.Allows(role), Devices: devices}
+		Contracts: contracts, CanContract: contractDesk.Allows(role), Today: h.store.Today(), Now: h.store.Now(), Devices: devices}
 	for _, u := range users {
 		if !u.Disabled() {
 			vm.Users++
@@ -98,20 +102,21 @@ func (h *Handler) askForContacts(c *fiber.Ctx) error {
 	return redirect(c, "/orgs/"+itoa(id)+"#org-contacts")
 }
 
-// closeMonth closes a month of an organization: its notice deductions and
-// waivers become final.
+// closeMonth closes a month of an organization from its page: its notice
+// deductions and waivers become final and its statement is frozen
+// (closeMonthOf, as from the statement's page).
 func (h *Handler) closeMonth(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
 		return err
 	}
 	month := c.FormValue("month")
-	err = h.store.CloseMonth(c.UserContext(), actor(c), id, month)
-	if errs := views.FromError(err); errs != nil {
-		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, errs)
-	}
+	errs, err := h.closeMonthOf(c, id, month)
 	if err != nil {
 		return err
+	}
+	if errs != nil {
+		return h.renderOrg(c, fiber.StatusUnprocessableEntity, id, month, errs)
 	}
 	return redirect(c, "/orgs/"+itoa(id)+"#months-h")
 }

@@ -76,6 +76,11 @@ var (
 	// complainants write on a complaint and attach files: the complaining
 	// organization's users and the desk.
 	complainants = roles(models.RoleCustomer, models.RoleService, models.RoleAdmin)
+	// contractDesk records and changes contracts: the service desk and
+	// admins.
+	contractDesk = roles(models.RoleService, models.RoleAdmin)
+	// installers record an installation done: the desk, engineers, admins.
+	installers = roles(models.RoleService, models.RoleEngineer, models.RoleAdmin)
 )
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
@@ -176,7 +181,15 @@ func (h *Handler) routes() []Route {
 		{"GET", "/orgs/:id", staff, h.showOrg},
 		{"POST", "/orgs/:id/ask-contacts", staff, h.askForContacts},
 		{"POST", "/orgs/:id/months/close", monthClosers, h.closeMonth},
-		{"POST", "/orgs/:id/service", responders, h.setOrgServiceType},
+		// Monthly statements (the SLA ledger): a customer reads its own
+		// organization's (another's is not found), staff every one and the
+		// provider's view of a month; customer service and admins close a
+		// month, which freezes its statements.
+		{"GET", "/statements", everyone, h.showStatements},
+		{"GET", "/statements.csv", staff, h.downloadLedger},
+		{"GET", "/statements/:org/:month", everyone, h.showStatement},
+		{"GET", "/statements/:org/:month/statement.pdf", everyone, h.downloadStatementPDF},
+		{"POST", "/statements/:org/:month/close", monthClosers, h.closeStatement},
 		// Provider-wide incidents: every staff role sees them; engineers
 		// name, classify and resolve; responders post updates to customers.
 		{"GET", "/incidents", staff, h.showIncidents},
@@ -201,6 +214,7 @@ func (h *Handler) routes() []Route {
 		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
 		{"GET", "/outages/:id", everyone, h.showOutage},
+		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
 		{"POST", "/outages/:id/deliveries/:delivery/retry", responders, h.retryOutageDelivery},
 
@@ -296,6 +310,18 @@ func (h *Handler) routes() []Route {
 		{"POST", "/complaints/:ref/assign", everyone, h.assignComplaint},        // complaintDesk
 		{"POST", "/complaints/:ref/confirm", everyone, h.confirmComplaint},      // customer
 		{"POST", "/complaints/:ref/reopen", everyone, h.reopenComplaint},        // customer
+
+		// Contracts (clauses 3 and 11): customers read their own
+		// organization's (another's is not found), staff every one; the
+		// desk records and changes them; the installation is recorded done
+		// by the desk or an engineer. /contracts/new before /contracts/:ref.
+		{"GET", "/contracts", everyone, h.showContracts},
+		{"GET", "/contracts/new", contractDesk, h.newContract},
+		{"POST", "/contracts", contractDesk, h.createContract},
+		{"GET", "/contracts/:ref", everyone, h.showContract},
+		{"GET", "/contracts/:ref/edit", contractDesk, h.editContract},
+		{"POST", "/contracts/:ref", contractDesk, h.updateContract},
+		{"POST", "/contracts/:ref/installation", installers, h.completeInstallation},
 
 		// Planned maintenance (agreement §1, agreed maintenance): staff see
 		// every window, a customer those touching its organization (another

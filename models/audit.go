@@ -55,6 +55,7 @@ const (
 	AuditCheckCreated         = "check.created"
 	AuditCheckUpdated         = "check.updated"
 	AuditOutageCause          = "outage.cause_set"
+	AuditDossierDownloaded    = "outage.dossier_downloaded"
 	AuditContactCreated       = "contact.created"
 	AuditContactUpdated       = "contact.updated"
 	AuditContactDeleted       = "contact.deleted"
@@ -112,6 +113,10 @@ const (
 	AuditComplaintFile      = "complaint.file_added"
 	AuditComplaintRecordPDF = "complaint.record_downloaded"
 
+	AuditContractCreated       = "contract.created"
+	AuditContractUpdated       = "contract.updated"
+	AuditInstallationCompleted = "installation.completed"
+
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
 
@@ -126,7 +131,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditSessionsEnded, AuditOrgAdminSet, AuditUserInvited, AuditInvitationAccepted, AuditPasswordChanged,
 	AuditPasswordChangeFailed, AuditPasswordReset, AuditUserCreated, AuditUserUpdated, AuditUserDisabled, AuditUserEnabled,
 	AuditOrgCreated, AuditOrgUpdated, AuditDeviceCreated, AuditDeviceUpdated, AuditCheckCreated, AuditCheckUpdated, AuditHistoryImported,
-	AuditOutageCause, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
+	AuditOutageCause, AuditDossierDownloaded, AuditContactCreated, AuditContactUpdated, AuditContactDeleted, AuditContactMarkedWrong,
 	AuditContactsConfirmed, AuditCallLogged, AuditDeliveryRetried, AuditNotifySettings,
 	AuditNoticeOutcome, AuditNoticeFrozen, AuditMonthClosed,
 	AuditRequestCreated, AuditFormDownloaded, AuditAuthUploaded, AuditAuthAccepted, AuditAuthRejected,
@@ -137,6 +142,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditBadgeHandedOut, AuditBadgeReturned, AuditVisitCheckedOut, AuditPassDownloaded, AuditVisitsExported, AuditVisitorsPurged, AuditSiteSaved,
 	AuditComplaintFiled, AuditComplaintMessage, AuditComplaintReport, AuditComplaintState, AuditComplaintAssigned, AuditComplaintFile,
 	AuditComplaintRecordPDF,
+	AuditContractCreated, AuditContractUpdated, AuditInstallationCompleted,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
 	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled}
 

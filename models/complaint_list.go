@@ -18,6 +18,7 @@ import (
 type ComplaintFilter struct {
 	Category string
 	OrgID    int64    // 0: every organization of the scope
+	OutageID int64    // 0: whatever outage, or none, they name
 	States   []string // empty: every state
 	// AssigneeID picks the complaints assigned to one staff member;
 	// Unassigned those assigned to nobody.
@@ -44,6 +45,9 @@ func (f ComplaintFilter) filter(q *gorm.DB) *gorm.DB {
 	}
 	if f.OrgID != 0 {
 		q = q.Where("complaints.org_id = ?", f.OrgID)
+	}
+	if f.OutageID != 0 {
+		q = q.Where("complaints.outage_id = ?", f.OutageID)
 	}
 	if len(f.States) > 0 {
 		q = q.Where("complaints.state IN ?", f.States)

@@ -153,3 +153,9 @@ func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, target
 func InsertInstallationOrder(ctx context.Context, s *Store, o *InstallationOrder) error {
 	return s.db.WithContext(ctx).Create(o).Error
 }
+
+// ForgetStatement deletes the stored statement of a closed month, as a
+// month closed before migration 24 has none.
+func ForgetStatement(ctx context.Context, s *Store, orgID int64, month string) error {
+	return s.db.WithContext(ctx).Where("org_id = ? AND month = ?", orgID, month).Delete(&StatementRecord{}).Error
+}

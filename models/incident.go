@@ -80,8 +80,8 @@ func (IncidentUpdate) TableName() string { return "incident_updates" }
 const EventIncidentUpdate = "incident.update"
 
 // Service types an organization may have contracted, in the order the
-// incident's phone list calls them (the contracts issue replaces the
-// column by the contract's service).
+// incident's phone list calls them (organizations.service_type is derived
+// from the organization's active contracts: deriveServiceType).
 const (
 	ServiceFullCabinet = "full_cabinet_rental"
 	ServiceColocation  = "colocation"
@@ -871,33 +871,4 @@ func (s *Store) CustomerIncidentNotice(ctx context.Context, sc Scope, orgID int6
 		return nil, nil
 	}
 	return &IncidentNotice{Body: row.Body, At: row.CreatedAt, StartedAt: row.StartedAt, Resolved: row.ResolvedAt != nil}, nil
-}
-
-// SetOrgServiceType records the service an organization contracted (""
-// unsets it), a staff action: it orders the incident phone list until the
-// contracts replace it.
-func (s *Store) SetOrgServiceType(ctx context.Context, actor Actor, orgID int64, st string) error {
-	var v *string
-	if st != "" {
-		if !slices.Contains(ServiceTypes, st) {
-			return Invalid("service_type", "orgs.error.service_type")
-		}
-		v = &st
-	}
-	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
-		var o Organization
-		if err := forUpdate(tx).First(&o, orgID).Error; err != nil {
-			return notFound(err)
-		}
-		// By table, not model: the field is read only on the model.
-		if err := tx.Table("organizations").Where("id = ?", o.ID).Updates(map[string]any{"service_type": v, "updated_at": s.now()}).Error; err != nil {
-			return err
-		}
-		prev := ""
-		if o.ServiceType != nil {
-			prev = *o.ServiceType
-		}
-		return s.audit(tx, actor, AuditOrgServiceSet, "organization", &o.ID, &o.ID,
-			map[string]any{"name": o.Name, "service_type": st, "previous": prev})
-	}), "set service type")
 }

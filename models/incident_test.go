@@ -88,9 +88,8 @@ func newIncidentWorld(t *testing.T, db dbtest.DB) *incidentWorld {
 			st = models.ServiceServer
 		}
 		if st != "" {
-			if err := s.SetOrgServiceType(ctx, w.eng, o.ID, st); err != nil {
-				t.Fatal(err)
-			}
+			// The service type is derived from the contract in force.
+			signContract(t, s, models.UserActor(w.fx.Service, "127.0.0.1"), o.ID, st)
 		}
 	}
 	// The quiet customer's device failed on its own ten minutes earlier.

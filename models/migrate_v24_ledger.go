@@ -16,7 +16,7 @@ type (
 		NumberYear      int    `gorm:"not null;uniqueIndex:idx_contracts_number,priority:2"`
 		NumberSeq       int    `gorm:"not null;uniqueIndex:idx_contracts_number,priority:3"`
 		Ref             string `gorm:"size:16;not null;uniqueIndex:idx_contracts_ref"`
-		ServiceType     string `gorm:"size:16;not null"`
+		ServiceType     string `gorm:"size:32;not null"`
 		MonthlyFee      int64  `gorm:"not null"`
 		InstallationFee int64  `gorm:"not null"`
 		Currency        string `gorm:"size:3;not null"`

@@ -294,6 +294,13 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			return createInChunks(tx, ds)
 		case EventIncidentUpdate:
 			return s.expandIncidentUpdate(tx, ev, now, channelFor, &n)
+		case EventContractExpiry:
+			ds, err := s.contractExpiryDeliveries(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return createInChunks(tx, ds)
 		default:
 			return nil // later issues' events: nothing to send yet
 		}

@@ -24,8 +24,9 @@ type Organization struct {
 	AdminUserID *int64
 	// ServiceType is the service the organization contracted
 	// (ServiceTypes), nil when not set; it orders an incident's phone list.
-	// The contracts issue replaces it by the contract's service.
-	// Read only here: SetOrgServiceType writes it.
+	// Derived from the organization's contracts active today, the highest
+	// in ServiceTypes (models/contract.go, deriveServiceType); read only
+	// here.
 	ServiceType *string `gorm:"->"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

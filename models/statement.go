@@ -197,6 +197,21 @@ func (s *Store) Statement(ctx context.Context, sc Scope, orgID int64, month stri
 	if err != nil || st != nil {
 		return st, wrapStatement(err, orgID, month)
 	}
+	// A month closed before statements were kept (migration 24) has its
+	// closing but no stored statement: it is computed from the records,
+	// its notice lines frozen as they were, and shown as closed.
+	var closed ClosedMonth
+	err = db.Where("org_id = ? AND month = ?", orgID, month).Limit(1).Find(&closed).Error
+	if err != nil {
+		return nil, wrapStatement(err, orgID, month)
+	}
+	if closed.OrgID != 0 {
+		st, err = s.statementCore(db, orgID, month, false)
+		if st != nil {
+			st.Provisional, st.ClosedAt, st.ClosedBy = false, &closed.ClosedAt, closed.ClosedBy
+		}
+		return st, wrapStatement(err, orgID, month)
+	}
 	st, err = s.computeStatement(db, orgID, month)
 	return st, wrapStatement(err, orgID, month)
 }
@@ -265,8 +280,36 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 		return nil, err
 	}
 	dueIn := map[int64]*InstallationOrder{}
+	orderIDs := make([]int64, len(orders))
 	for i := range orders {
 		dueIn[orders[i].ContractID] = &orders[i]
+		orderIDs[i] = orders[i].ID
+	}
+	// An installation is late as its clock says: a completion recorded
+	// after the sweep marked the clock missed stays missed, on the
+	// contract's page and here alike. An order without a clock (seeded
+	// data) is judged by its times.
+	var installClocks []Clock
+	if err := findIn(db, orderIDs, &installClocks, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("ref_id", "outcome", "deadline_at").Where("org_id = ? AND kind = ? AND ref_id IN ?", orgID, ClockInstallation, chunk)
+	}); err != nil {
+		return nil, err
+	}
+	installClock := map[int64]Clock{}
+	for _, k := range installClocks {
+		installClock[k.RefID] = k
+	}
+	late := func(o *InstallationOrder) bool {
+		k, ok := installClock[o.ID]
+		switch {
+		case !ok:
+			return o.Late(now)
+		case k.Outcome == ClockMissed:
+			return true
+		case k.Outcome == ClockRunning:
+			return now.After(k.DeadlineAt)
+		}
+		return false
 	}
 	var contracts []Contract
 	q := db.Where("org_id = ?", orgID).Where(db.Where("starts_on <= ? AND ends_on >= ?", lastDay, firstDay).
@@ -329,7 +372,7 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 			cm.Lines = append(cm.Lines, CreditLine{Kind: LinePower, Amount: cm.Fee, EvidenceKind: "measure"})
 		}
 		cm.Cap = cm.Fee
-		if o := dueIn[c.ID]; o != nil && o.Late(now) {
+		if o := dueIn[c.ID]; o != nil && late(o) {
 			cm.Lines = append(cm.Lines, CreditLine{Kind: LineInstallation, Amount: c.InstallationFee,
 				EvidenceKind: "installation", EvidenceID: o.ID, EvidenceRef: c.Ref})
 			cm.Cap += c.InstallationFee

@@ -483,3 +483,30 @@ func TestProviderMonth(t *testing.T) {
 		}
 	})
 }
+
+// A month closed before statements were kept has no stored statement: it
+// still reads as closed, never as open with a close button that answers
+// "already closed".
+func TestAMonthClosedBeforeTheLedgerReadsAsClosed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		n := newNoticeScene(t, s, clock)
+		n.contact("Sun Li", "sun.li@alpha.test", true)
+		n.confirm()
+		n.miss(models.DeliveryFailed)
+		clock.Advance(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC).Sub(clock.Now()))
+		if err := s.CloseMonth(ctx, models.UserActor(n.fx.Service, "10.0.0.2"), n.org, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		if err := models.ForgetStatement(ctx, s, n.org, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		st := statement(t, s, n.org, "2026-11")
+		if st.Provisional || st.ClosedAt == nil || len(st.Uncovered) != 1 || st.Uncovered[0].Outcome != models.OutcomeCharged {
+			t.Fatalf("closed before the ledger: provisional %v, closed %v, uncovered %+v", st.Provisional, st.ClosedAt, st.Uncovered)
+		}
+		if s.StatementState("2026-11", !st.Provisional) != models.StatementClosed {
+			t.Fatal("its state is not closed")
+		}
+	})
+}

@@ -432,6 +432,15 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeMaintenance(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
+	case models.EventContractExpiry:
+		f, err := d.store.ContractExpiryFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.Address)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the contract no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return composeContractExpiry(del, f, d.cfg.BaseURL), "", nil
 	case models.EventOutageCauseSpan:
 		f, err := d.store.CauseSpanFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {

@@ -321,9 +321,10 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.
 // old sign-in attempts and day-old form tokens go, the rollups of
 // finished hours and days are built from the raw results, raw probe
 // results older than the retention period go once rolled up (rollups and
-// outages stay for years), and visitors' ID numbers and phones go
-// PORTAL_VISIT_PURGE_DAYS after their visit. Every instance may run it:
-// each step is idempotent.
+// outages stay for years), visitors' ID numbers and phones go
+// PORTAL_VISIT_PURGE_DAYS after their visit, and contracts ending in 60
+// and 30 days are reminded to their organization's service representative
+// (SweepContracts). Every instance may run it: each step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -360,6 +361,11 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		if gone.Visitors > 0 {
 			log.Info("removed visitors' ID numbers and phones", "visitors", gone.Visitors, "visits", gone.Visits,
 				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
+		}
+		swept, err := store.SweepContracts(ctx)
+		warn("sweep contracts", err)
+		if swept.Reminders > 0 || swept.ServiceTypes > 0 {
+			log.Info("contracts swept", "expiry_reminders", swept.Reminders, "service_types_changed", swept.ServiceTypes)
 		}
 		select {
 		case <-ctx.Done():
