@@ -212,6 +212,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		InstallationFee: 300000, SignedOn: "2026-01-01", StartsOn: "2026-01-01", EndsOn: "2099-12-31"}, []string{"A-07"}); err != nil {
 		t.Fatal(err)
 	}
+	maintenance := walkedMaintenance(t, store, clock, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -251,6 +252,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"complaints:ref": complaint.Ref,
 			"power:ref":      power.Ref,
 			"contracts:ref":  contract.Ref,
+			"maintenance:ref": maintenance.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.

@@ -77,7 +77,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	for i, o := range vm.Outages {
 		ids[i] = o.ID
 	}
-	if vm.Parts, err = h.store.CauseSpansOf(ctx, scope(c), d.OrgID, ids); err != nil {
+	if vm.Segments, err = h.store.OutageSegmentsOf(ctx, scope(c), d.OrgID, vm.Outages); err != nil {
 		return err
 	}
 	if vm.Evidence, err = h.store.EvidenceForOutages(ctx, scope(c), d.OrgID, ids, views.EvidenceShown); err != nil {

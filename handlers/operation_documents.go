@@ -209,10 +209,19 @@ func (h *Handler) reportOutages(ctx context.Context, sc models.Scope, tr *locale
 		return nil, err
 	}
 	now := h.store.Now()
+	os := make([]models.Outage, len(ros))
+	for i, ro := range ros {
+		os[i] = ro.Outage
+	}
+	// Counted as on the outage's page: cause spans and agreed maintenance.
+	segs, err := h.store.OutageSegmentsOf(ctx, sc, r.OrgID, os)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]pdf.OutageLine, 0, len(ros))
 	for _, ro := range ros {
 		o := ro.Outage
-		counted, _ := models.SplitTotals(models.OutageSegments(o, ro.Parts), now)
+		counted, _ := models.SplitTotals(segs[o.ID], now)
 		end := tr.T("outages.ongoing")
 		if o.EndedAt != nil {
 			end = h.docTime(*o.EndedAt)

@@ -210,18 +210,9 @@ func (h *Handler) renderOperation(c *fiber.Ctx, status int, r *models.OperationR
 			return err
 		}
 		// One query for the spans of every overlapping outage, all of the
-		// request's organization.
-		ids := make([]int64, len(vm.Outages))
-		for i, o := range vm.Outages {
-			ids[i] = o.ID
-		}
-		parts, err := h.store.CauseSpansOf(ctx, scope(c), d.Request.OrgID, ids)
-		if err != nil {
+		// request's organization (and one for its agreed maintenance).
+		if vm.Splits, err = h.store.OutageSegmentsOf(ctx, scope(c), d.Request.OrgID, vm.Outages); err != nil {
 			return err
-		}
-		vm.Splits = map[int64][]models.OutageSegment{}
-		for _, o := range vm.Outages {
-			vm.Splits[o.ID] = models.OutageSegments(o, parts[o.ID])
 		}
 	}
 	return h.render(c, status, views.OperationPage(vm))

@@ -73,15 +73,16 @@ func (h *Handler) showOutage(c *fiber.Ctx) error {
 	for _, ct := range contacts {
 		vm.Contacts[ct.ID] = ct.Name
 	}
-	parts, err := h.store.OutageCauseSpans(ctx, scope(c), o.OrgID, o.ID)
+	// Split by its cause spans and the maintenance its organization agreed to.
+	segs, err := h.store.OutageSegmentsOf(ctx, scope(c), o.OrgID, []models.Outage{*o})
 	if err != nil {
 		return err
 	}
-	vm.Segments = models.OutageSegments(*o, parts)
+	vm.Segments = segs[o.ID]
 	var loggers []int64
-	for _, p := range parts {
-		if p.SetBy != nil {
-			loggers = append(loggers, *p.SetBy)
+	for _, g := range vm.Segments {
+		if g.Part != nil && g.Part.SetBy != nil {
+			loggers = append(loggers, *g.Part.SetBy)
 		}
 	}
 	for _, as := range vm.Attempts {

@@ -333,6 +333,16 @@ func (h *Handler) routes() []Route {
 		{"POST", "/contracts/:ref", contractDesk, h.updateContract},
 		{"POST", "/contracts/:ref/installation", installers, h.completeInstallation},
 
+		// Planned maintenance (agreement §1, agreed maintenance): staff see
+		// every window, a customer those touching its organization (another
+		// is not found); engineers announce and cancel, customers answer.
+		{"GET", "/maintenance", everyone, h.showMaintenanceList},
+		{"GET", "/maintenance/new", engineers, h.newMaintenance},
+		{"POST", "/maintenance", engineers, h.createMaintenance},
+		{"GET", "/maintenance/:ref", everyone, h.showMaintenance},
+		{"POST", "/maintenance/:ref/answer", customer, h.answerMaintenance},
+		{"POST", "/maintenance/:ref/cancel", engineers, h.cancelMaintenance},
+
 		{"GET", "/admin/orgs/new", admin, h.newOrg},
 		{"POST", "/admin/orgs", admin, h.createOrg},
 		{"GET", "/admin/orgs/:id", admin, h.editOrg},

@@ -119,6 +119,10 @@ const (
 
 	AuditCalendarTokenMade    = "auth.calendar_feed_made"
 	AuditCalendarTokenRevoked = "auth.calendar_feed_revoked"
+
+	AuditMaintenanceAnnounced = "maintenance.announced"
+	AuditMaintenanceAnswered  = "maintenance.answered"
+	AuditMaintenanceCancelled = "maintenance.cancelled"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -140,7 +144,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditComplaintRecordPDF,
 	AuditContractCreated, AuditContractUpdated, AuditInstallationCompleted,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
-	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated}
+	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated,
+	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

@@ -128,7 +128,9 @@ func unionLength(iv []interval) time.Duration {
 // OutageSpans loads the outages of organization orgID that overlap
 // [from, to), for the devices given (all of the organization's when nil),
 // as spans keyed by device: each outage split by its cause spans
-// (SplitOutage), in two queries.
+// (SplitOutage) and by the maintenance windows the organization agreed to
+// (agreedMaintenanceSegments), in two queries, and one or two more when
+// there are outages.
 func (s *Store) OutageSpans(ctx context.Context, sc Scope, orgID int64, deviceIDs []int64, from, to time.Time) (map[int64][]Span, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "outage spans")
@@ -165,9 +167,18 @@ func (s *Store) outageSpans(db *gorm.DB, orgID int64, deviceIDs []int64, from, t
 	if err != nil {
 		return nil, err
 	}
+	var aw *agreedWindows
+	if len(os) > 0 {
+		if aw, err = agreedWindowsOf(db, orgID, from, to); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
 	out := map[int64][]Span{}
 	for _, o := range os {
-		out[o.DeviceID] = append(out[o.DeviceID], SplitOutage(o, parts[o.ID])...)
+		for _, g := range agreedMaintenanceSegments(OutageSegments(o, parts[o.ID]), o.DeviceID, aw, now) {
+			out[o.DeviceID] = append(out[o.DeviceID], g.Span)
+		}
 	}
 	return out, nil
 }

@@ -85,3 +85,15 @@ func passphraseOK(t *testing.T, s *models.Store, c *models.Contact, passphrase s
 	}
 	return ok
 }
+
+// fieldKeys maps each field of a validation error to its key (the first
+// per field).
+func fieldKeys(err error) map[string]string {
+	out := map[string]string{}
+	for _, v := range models.Validations(err) {
+		if _, ok := out[v.Field]; !ok {
+			out[v.Field] = v.Key
+		}
+	}
+	return out
+}

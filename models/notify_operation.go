@@ -51,6 +51,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = visitRecipients(tx, ev.OrgID, ev.RefID)
 	case EventComplaintReply:
 		rs, err = complaintRecipients(tx, ev.OrgID, ev.RefID)
+	case EventMaintenanceAnnounced, EventMaintenanceCancelled:
+		rs, err = maintenanceRecipients(tx, ev.OrgID)
 	}
 	if err != nil {
 		return nil, err
@@ -203,11 +205,11 @@ func (s *Store) CauseSpanFacts(ctx context.Context, sc Scope, orgID, eventID int
 		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
 	}
 	f.Device = d.Name
-	parts, err := causeSpansOf(db, orgID, []int64{f.Outage.ID})
+	segs, err := s.outageSegments(db, orgID, []Outage{f.Outage}, f.Now)
 	if err != nil {
 		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
 	}
-	f.Segments = OutageSegments(f.Outage, parts[f.Outage.ID])
+	f.Segments = segs[f.Outage.ID]
 	if err := optionalRow(db.First(&f.Org, orgID).Error); err != nil {
 		return nil, fmt.Errorf("models: cause span facts of event %d: %w", eventID, err)
 	}

@@ -413,15 +413,24 @@ func (s *Store) PlanOperationCause(ctx context.Context, d *RequestDetail, outage
 		if err != nil {
 			return nil, err
 		}
-		p := &CausePlan{Outage: o, Start: from, End: to, Now: now, Before: OutageSegments(o, parts)}
+		end := now
+		if o.EndedAt != nil && o.EndedAt.After(end) {
+			end = *o.EndedAt
+		}
+		aw, err := agreedWindowsOf(s.db.WithContext(ctx), o.OrgID, o.StartedAt, end.Add(time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("models: plan operation cause: %w", err)
+		}
+		p := &CausePlan{Outage: o, Start: from, End: to, Now: now,
+			Before: agreedMaintenanceSegments(OutageSegments(o, parts), o.DeviceID, aw, now)}
 		if o.StartedAt.After(p.Start) {
 			p.Start = o.StartedAt
 		}
 		if o.EndedAt != nil && o.EndedAt.Before(p.End) {
 			p.End = *o.EndedAt
 		}
-		p.After = OutageSegments(o, overlay(parts, OutageCauseSpan{StartAt: p.Start, EndAt: p.End, Cause: CauseCustomerOperation,
-			RequestID: &d.Request.ID}))
+		p.After = agreedMaintenanceSegments(OutageSegments(o, overlay(parts, OutageCauseSpan{StartAt: p.Start, EndAt: p.End,
+			Cause: CauseCustomerOperation, RequestID: &d.Request.ID})), o.DeviceID, aw, now)
 		return p, nil
 	}
 	return nil, fmt.Errorf("models: outage %d during request %d: %w", outageID, d.Request.ID, ErrNotFound)

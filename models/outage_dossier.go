@@ -207,7 +207,12 @@ func (s *Store) outageDossier(ctx context.Context, sc Scope, outageID int64) (*O
 	if d.Spans, err = s.OutageCauseSpans(ctx, sc, org, o.ID); err != nil {
 		return nil, err
 	}
-	d.Segments = OutageSegments(*o, d.Spans)
+	// The outage page's segments: cause spans and agreed maintenance.
+	segs, err := s.OutageSegmentsOf(ctx, sc, org, []Outage{*o})
+	if err != nil {
+		return nil, err
+	}
+	d.Segments = segs[o.ID]
 	d.Down, d.Counted, d.Excluded = dossierFigures(d.Segments, d.Now)
 	if d.Clock, err = s.OutageClock(ctx, sc, org, o.ID); err != nil {
 		return nil, err

@@ -30,10 +30,13 @@ type OutageCauseSpan struct {
 func (OutageCauseSpan) TableName() string { return "outage_cause_spans" }
 
 // OutageSegment is one stretch of an outage with the cause it has there:
-// a cause span's (Part set) or the outage's own (Part nil).
+// a cause span's (Part set) or the outage's own (Part nil), or agreed
+// maintenance (Window set: the window the organization agreed to, see
+// agreedMaintenanceSegments).
 type OutageSegment struct {
 	Span
-	Part *OutageCauseSpan
+	Part   *OutageCauseSpan
+	Window *MaintenanceRef
 }
 
 // Counts reports whether the segment counts against the provider.

@@ -13,17 +13,6 @@ import (
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
-// fieldKeys maps each field of a validation error to its key.
-func fieldKeys(err error) map[string]string {
-	out := map[string]string{}
-	for _, v := range models.Validations(err) {
-		if _, ok := out[v.Field]; !ok {
-			out[v.Field] = v.Key
-		}
-	}
-	return out
-}
-
 func countPower(t *testing.T, s *models.Store) int {
 	t.Helper()
 	rows, err := s.PowerIncidents(context.Background(), models.AllOrgs(), models.PowerFilter{})

@@ -419,6 +419,19 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeComplaintReply(del, f, to, d.cfg.BaseURL), "", nil
+	case models.EventMaintenanceAnnounced, models.EventMaintenanceCancelled:
+		f, err := d.store.MaintenanceFactsOf(ctx, models.AllOrgs(), del.OrgID, del.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, "the maintenance window no longer touches the organization", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := d.store.RecipientName(ctx, models.AllOrgs(), del.OrgID, del.ContactID, del.Address)
+		if err != nil {
+			return nil, "", err
+		}
+		return composeMaintenance(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventContractExpiry:
 		f, err := d.store.ContractExpiryFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.Address)
 		if errors.Is(err, models.ErrNotFound) {

@@ -246,3 +246,14 @@ func (vm OutagePageVM) evidencePageURL(n int) string {
 func (vm OutagePageVM) evidenceStart() string {
 	return strconv.Itoa((vm.EvidencePage-1)*EvidencePerPage + 1)
 }
+
+// splitShown reports whether an outage's segments say more than its own
+// cause: a cause span or agreed maintenance covers part or all of it.
+func splitShown(segs []models.OutageSegment) bool {
+	for _, g := range segs {
+		if g.Part != nil || g.Window != nil {
+			return true
+		}
+	}
+	return false
+}
