@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -289,11 +290,12 @@ func walkedComplaint(t *testing.T, store *models.Store, clock *dbtest.Clock, fx 
 // false when a parameter has no sample.
 func (w *walkedSite) pagePath(route string) (path string, missing string) {
 	segs := strings.Split(route, "/")
+	orig := slices.Clone(segs) // a key names the route's segment before, not its filled value
 	for i, s := range segs {
 		if !strings.HasPrefix(s, ":") {
 			continue
 		}
-		key := segs[i-1] + s
+		key := orig[i-1] + s
 		v, ok := w.samples[key]
 		if !ok || v == "" {
 			return "", key
