@@ -139,13 +139,19 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 			return fmt.Errorf("demo contact: %w", err)
 		}
 	}
-	// The devices just created get their past: 90 days of probes, two
-	// outages with their notices (demo_history.go).
+	// The devices just created get their past: 90 days of probes, past
+	// outages with their notices (demo_history.go), and the ledger's
+	// contracts, power incidents, maintenance windows and a closed month
+	// among them (demo_ledger.go).
 	eng, err := store.GetUserByEmail(ctx, "engineer@idc.example")
 	if err != nil {
 		return err
 	}
-	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, "")); err != nil {
+	ledger, err := demoLedgerPast(ctx, store, orgIDs)
+	if err != nil {
+		return err
+	}
+	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, ""), ledger); err != nil {
 		return err
 	}
 	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
@@ -155,9 +161,6 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 		return err
 	}
 	if err := loadDemoComplaints(ctx, store, orgIDs); err != nil {
-		return err
-	}
-	if err := loadDemoContracts(ctx, store, orgIDs); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")

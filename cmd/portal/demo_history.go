@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"slices"
@@ -42,24 +43,48 @@ const (
 	demoOwner = "demo-history"
 )
 
-// demoIncident is a past outage of some checks of a device.
+// demoIncident is a past outage of some checks of devices of one
+// organization, and the power incident behind it if there was one.
 type demoIncident struct {
-	device string
-	kinds  []models.CheckKind // the checks that failed
-	ago    time.Duration      // when it began, before now
-	length time.Duration
-	cause  models.Cause
-	note   string
-	met    bool // the notice reached the contact within 15 minutes
+	devices []string
+	kinds   []models.CheckKind // the checks that failed
+	ago     time.Duration      // when it began, before now
+	at      time.Time          // or when it began, if not zero
+	length  time.Duration
+	cause   models.Cause
+	note    string
+	met     bool // the notice reached the contact within 15 minutes
+	power   *demoPower
+}
+
+// demoPower is the power incident an engineer recorded after an outage
+// (Store.RecordPowerIncident): the power went off a few minutes before
+// the first failed probe and came back a few minutes before the devices
+// answered again. It touched cabinet of the outage's organization.
+type demoPower struct {
+	cabinet                string
+	bothDown, forceMajeure bool
+	cause, note            string
 }
 
 var demoIncidents = []demoIncident{
-	{device: "web-01", kinds: []models.CheckKind{models.KindHTTP}, ago: 61*24*time.Hour + 9*time.Hour + 20*time.Minute,
+	{devices: []string{"web-01"}, kinds: []models.CheckKind{models.KindHTTP}, ago: 61*24*time.Hour + 9*time.Hour + 20*time.Minute,
 		length: 38 * time.Minute, cause: models.CauseCustomerApplication, met: true,
 		note: "配置变更后 nginx 停止，客户已重启 / nginx stopped after a configuration change; restarted by the customer"},
-	{device: "web-01", kinds: []models.CheckKind{models.KindICMP, models.KindHTTP}, ago: 17*24*time.Hour + 3*time.Hour + 40*time.Minute,
+	{devices: []string{"web-01"}, kinds: []models.CheckKind{models.KindICMP, models.KindHTTP}, ago: 17*24*time.Hour + 3*time.Hour + 40*time.Minute,
 		length: 72 * time.Minute, cause: models.CauseProviderPower, met: false,
-		note: "A03 机柜 B 路 PDU 跳闸，值班人员已恢复供电 / PDU B of cabinet A03 tripped; the night shift restored the circuit"},
+		note: "A03 机柜 B 路 PDU 跳闸，值班人员已恢复供电 / PDU B of cabinet A03 tripped; the night shift restored the circuit",
+		power: &demoPower{cabinet: "A03", bothDown: false,
+			cause: "A03 机柜 B 路 PDU 过载跳闸；A 路市电与 UPS 正常，双电源设备未断电 / PDU B of cabinet A03 tripped on overload; feed A (mains and UPS) held, so equipment with two power supplies kept running",
+			note:  "单电源服务器 web-01 接在 B 路。已建议客户加装第二路电源。/ web-01 has one power supply, on feed B; we advised the customer to add a second."}},
+}
+
+// start is when the incident began, now being the demo's time.
+func (in demoIncident) start(now time.Time) time.Time {
+	if !in.at.IsZero() {
+		return in.at
+	}
+	return now.Add(-in.ago)
 }
 
 // demoLatency is a check's round trip model, in microseconds.
@@ -104,11 +129,20 @@ func (w demoWindow) covers(c models.Check, t time.Time) bool {
 		!t.Before(w.start) && !t.After(w.recovery)
 }
 
+// demoPast is what the history plays besides the devices' quiet probes:
+// more incidents (demo_ledger.go's) and steps of their own, each at its
+// time among the incidents' steps.
+type demoPast struct {
+	incidents []demoIncident
+	steps     []demoStepAt
+}
+
 // seedDemoHistory writes the past of the named devices (just created) of
-// the demo organizations. engineer sets the past outages' causes.
-func seedDemoHistory(ctx context.Context, store *models.Store, orgIDs map[string]int64, created map[string]bool, engineer models.Actor) error {
-	if len(created) == 0 {
-		return nil
+// the demo organizations, with more, the ledger's past. engineer sets the
+// past outages' causes and records the power incidents.
+func seedDemoHistory(ctx context.Context, store *models.Store, orgIDs map[string]int64, created map[string]bool, engineer models.Actor, more demoPast) error {
+	if !slices.Contains(slices.Collect(maps.Values(created)), true) {
+		return nil // a second start: the past is there
 	}
 	now := store.Now()
 	since := now.Add(-demoHistoryDays * 24 * time.Hour).Truncate(demoStep)
@@ -156,24 +190,33 @@ func seedDemoHistory(ctx context.Context, store *models.Store, orgIDs map[string
 		byName[devices[i].device.Name] = &devices[i]
 	}
 
-	// The incidents on the grid, oldest first.
+	// The incidents on the grid, oldest first; one whose devices were
+	// not all just created, or that would reach the raw days, is left out.
 	var windows []demoWindow
-	for _, in := range demoIncidents {
-		d := byName[in.device]
-		if d == nil || d.orgID != orgIDs["aurora"] {
-			continue
-		}
-		w := demoWindow{demoIncident: in, start: now.Add(-in.ago).Truncate(demoStep)}
+incidents:
+	for _, in := range append(slices.Clone(demoIncidents), more.incidents...) {
+		w := demoWindow{demoIncident: in, start: in.start(now).Truncate(demoStep)}
 		w.recovery = w.start.Add(in.length).Truncate(demoStep)
 		if w.recovery.Before(w.start.Add(in.length)) {
 			w.recovery = w.recovery.Add(demoStep)
 		}
-		for _, c := range d.checks {
-			if slices.Contains(in.kinds, c.Kind) {
-				w.checks = append(w.checks, c)
+		if !w.recovery.Before(rawFrom) || w.start.Before(since) {
+			continue
+		}
+		for _, name := range in.devices {
+			d := byName[name]
+			if d == nil {
+				continue incidents
+			}
+			for _, c := range d.checks {
+				if slices.Contains(in.kinds, c.Kind) {
+					w.checks = append(w.checks, c)
+				}
 			}
 		}
-		windows = append(windows, w)
+		if len(w.checks) > 0 {
+			windows = append(windows, w)
+		}
 	}
 	sort.Slice(windows, func(a, b int) bool { return windows[a].start.Before(windows[b].start) })
 	inWindow := func(c models.Check, t time.Time) bool {
@@ -194,16 +237,28 @@ func seedDemoHistory(ctx context.Context, store *models.Store, orgIDs map[string
 			return fmt.Errorf("demo history of %s: %w", d.device.Name, err)
 		}
 	}
-	// 2. The incidents, on a store whose clock is the time of each step.
+	// 2. The incidents and the other steps, on a store whose clock is the
+	// time of each step, in time order.
+	var steps []demoStepAt
+	for _, w := range windows {
+		lat := map[int64]demoLatency{}
+		for _, name := range w.devices {
+			maps.Copy(lat, byName[name].latency)
+		}
+		steps = append(steps, demoIncidentSteps(w, lat, rng)...)
+	}
+	for _, st := range more.steps {
+		if st.at.Before(now) {
+			steps = append(steps, st)
+		}
+	}
+	sort.SliceStable(steps, func(a, b int) bool { return steps[a].at.Before(steps[b].at) })
 	var cur time.Time
 	past := store.Clocked(func() time.Time { return cur })
-	for _, w := range windows {
-		d := byName[w.device]
-		for _, st := range demoIncidentSteps(w, d.latency, rng) {
-			cur = st.at
-			if err := st.do(ctx, past, engineer); err != nil {
-				return fmt.Errorf("demo history of %s at %v: %w", w.device, st.at, err)
-			}
+	for _, st := range steps {
+		cur = st.at
+		if err := st.do(ctx, past, engineer); err != nil {
+			return fmt.Errorf("demo history at %v: %w", st.at, err)
 		}
 	}
 	// 3. The last days as raw results, through the live path, up to now.
@@ -339,6 +394,18 @@ func demoIncidentSteps(w demoWindow, lat map[int64]demoLatency, rng *mrand.Rand)
 		steps = append(steps, attempt(at, models.DeliveryAccepted, ""))
 	}
 	steps = append(steps, attempt(w.recovery.Add(40*time.Second), models.DeliveryAccepted, ""))
+	if p := w.power; p != nil {
+		// The engineer records the power incident once the devices are
+		// back: the power failed 3 minutes before the first failed probe
+		// and returned 4 minutes before the devices answered.
+		steps = append(steps, demoStepAt{w.recovery.Add(40 * time.Minute), func(ctx context.Context, past *models.Store, engineer models.Actor) error {
+			end := w.recovery.Add(-4 * time.Minute)
+			_, err := past.RecordPowerIncident(ctx, engineer, models.PowerInput{StartedAt: w.start.Add(-3 * time.Minute), EndedAt: &end,
+				BothDown: p.bothDown, ForceMajeure: p.forceMajeure, Cause: p.cause, Note: p.note,
+				Targets: []models.PowerTargetInput{{OrgID: w.checks[0].OrgID, Cabinet: p.cabinet}}})
+			return err
+		}})
+	}
 	steps = append(steps, demoStepAt{w.recovery.Add(2 * time.Hour), func(ctx context.Context, past *models.Store, engineer models.Actor) error {
 		for _, o := range demoOutagesOf(ctx, past, w) {
 			if _, err := past.SetOutageCause(ctx, engineer, o.ID, w.cause, w.note); err != nil {

@@ -56,7 +56,7 @@ func TestLoadDemoTwice(t *testing.T) {
 			if again := checkDemoComplaints(t, store); again != complaints {
 				t.Errorf("after the second run: %d complaints, want unchanged %d", again, complaints)
 			}
-			checkDemoContracts(t, store)
+			checkDemoLedger(t, store)
 			if o, err := store.ListOrgs(ctx, models.AllOrgs()); err != nil || len(o) != len(orgs) {
 				t.Errorf("after the second run: %d organizations (%v), want unchanged %d", len(o), err, len(orgs))
 			}
