@@ -74,7 +74,9 @@ func checkDemoLedger(t *testing.T, store *models.Store) {
 		if cm.Days >= cm.MonthDays {
 			t.Errorf("Bravo's %s runs %d of %d days of last month, want from the 16th", cm.Number, cm.Days, cm.MonthDays)
 		}
-		refund = refund || slices.ContainsFunc(cm.Lines, func(l models.CreditLine) bool { return l.Kind == models.LineInstallation && l.Amount == cm.InstallationFee })
+		refund = refund || slices.ContainsFunc(cm.Lines, func(l models.CreditLine) bool {
+			return l.Kind == models.LineInstallation && l.Amount == cm.InstallationFee
+		})
 	}
 	if closed.Provisional || !refund || len(closed.Totals) != 1 || closed.Totals[0].Credit <= 0 {
 		t.Errorf("Bravo's closed month: provisional %v, refund %v, totals %+v", closed.Provisional, refund, closed.Totals)
