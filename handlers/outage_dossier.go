@@ -313,7 +313,11 @@ func (x dossierText) span(g models.OutageSegment) pdf.DossierSpanLine {
 		period = x.at(g.Start, false) + " – " + end
 	}
 	var note []string
-	if p := g.Part; p != nil {
+	if w := g.Window; w != nil {
+		// Agreed maintenance: the window the customer agreed to, as the
+		// outage page says, not whoever set the cause it replaces.
+		note = append(note, w.Number+" "+tr.T("maintenance.split.agreed", x.at(w.StartsAt, false), x.at(w.EndsAt, false)))
+	} else if p := g.Part; p != nil {
 		if n := x.name(p.SetBy); n != "" {
 			note = append(note, tr.T("dossier.set_by", n))
 		}

@@ -169,11 +169,11 @@ func Nav(u *models.User) []NavItem {
 	switch u.Role {
 	case models.RoleCustomer:
 		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"},
-			NavItem{"/statements", "nav.statements"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"})
+			NavItem{"/statements", "nav.statements"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"})
 	case models.RoleAdmin:
 		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/reception/today", "nav.today"}, NavItem{"/oncall", "nav.oncall"},
-			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/statements", "nav.ledger"},
-			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"},
+			NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
 	case models.RoleReception:
 		// Reception's home is its queue of visit requests.
 		items = append(items, NavItem{"/reception/today", "nav.today"}, NavItem{"/visits", "nav.visits"}, NavItem{"/reception/log", "nav.visit_log"},
@@ -182,12 +182,12 @@ func Nav(u *models.User) []NavItem {
 	case models.RoleService:
 		// The complaint queue is the service desk's main job.
 		items = append(items, NavItem{"/complaints", "nav.complaints"}, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"},
-			NavItem{"/visits", "nav.visits"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"},
-			NavItem{"/incidents", "nav.incidents"})
+			NavItem{"/visits", "nav.visits"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
+			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	default:
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"},
-			NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"},
-			NavItem{"/incidents", "nav.incidents"})
+			NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
+			NavItem{"/fleet", "nav.fleet"}, NavItem{"/incidents", "nav.incidents"})
 	}
 	return items
 }

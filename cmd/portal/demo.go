@@ -105,7 +105,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 		if errors.Is(err, models.ErrNotFound) {
 			rep, eng := ids[models.RoleService], ids[models.RoleEngineer]
 			in.ServiceRepUserID, in.EngineerUserID = &rep, &eng
-			o, err = store.CreateOrg(ctx, sys, in)
+			// Opened when its contracts say it became a customer (demo_ledger.go).
+			opened := demoOrgOpened(store.Now().In(store.Zone()), in.Slug)
+			o, err = store.Clocked(func() time.Time { return opened }).CreateOrg(ctx, sys, in)
 		}
 		if err != nil {
 			return fmt.Errorf("demo organization %s: %w", in.Slug, err)

@@ -393,7 +393,9 @@ func demoIncidentSteps(w demoWindow, lat map[int64]demoLatency, rng *mrand.Rand)
 			}})
 		steps = append(steps, attempt(at, models.DeliveryAccepted, ""))
 	}
-	steps = append(steps, attempt(w.recovery.Add(40*time.Second), models.DeliveryAccepted, ""))
+	// The recovery notice waits out the notice window (a minute) that
+	// gathers the organization's other recoveries before it is due.
+	steps = append(steps, attempt(w.recovery.Add(models.DefaultNoticeWindow+40*time.Second), models.DeliveryAccepted, ""))
 	if p := w.power; p != nil {
 		// The engineer records the power incident once the devices are
 		// back: the power failed 3 minutes before the first failed probe

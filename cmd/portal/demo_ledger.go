@@ -78,11 +78,11 @@ func demoLedgerPast(ctx context.Context, store *models.Store, orgIDs map[string]
 		}})
 	}
 
-	// Aurora's colocation contract, a year old and ending within 60 days.
-	endsOn := time.Date(now.Year(), now.Month(), now.Day()+30, 0, 0, 0, 0, loc)
-	endsOn = time.Date(endsOn.Year(), endsOn.Month()+1, 0, 0, 0, 0, 0, loc) // the month's last day
-	startsOn := endsOn.AddDate(0, 0, 1).AddDate(-1, 0, 0)
-	signedOn := startsOn.AddDate(0, 0, -9)
+	// Aurora's colocation contract, a year old and ending within 60 days,
+	// signed on its first day; the desk closed each of its months on the
+	// 2nd of the next, but last month.
+	startsOn, endsOn := demoAuroraTerm(now)
+	signedOn := startsOn
 	colo := models.ContractInput{OrgID: aurora, ServiceType: models.ServiceColocation, MonthlyFee: 2500000, InstallationFee: 500000,
 		SignedOn: date(signedOn), StartsOn: date(startsOn), EndsOn: date(endsOn), Renewal: models.RenewalAuto, Cabinets: []string{"A03"},
 		Notes: "客户自有服务器托管于 A03 机柜，含 20 Mbps BGP 带宽、两路供电。\nAurora's own servers in cabinet A03, with 20 Mbps of BGP bandwidth and two power feeds."}
@@ -119,6 +119,12 @@ func demoLedgerPast(ctx context.Context, store *models.Store, orgIDs map[string]
 		_, err := past.UpdateContract(ctx, desk, coloRef, in)
 		return err
 	})
+
+	for m := startsOn; m.Before(lastMonth); m = m.AddDate(0, 1, 0) {
+		step(at(m.AddDate(0, 1, 1), 10, 0), func(ctx context.Context, past *models.Store) error {
+			return past.CloseMonth(ctx, desk, aurora, m.Format("2006-01"))
+		})
+	}
 
 	// Bravo moves in last month: two contracts signed on the 9th, from the
 	// 16th; game-02's installed the next day, B07's late.
@@ -248,6 +254,26 @@ func demoLedgerPast(ctx context.Context, store *models.Store, orgIDs map[string]
 		})
 	}
 	return p, nil
+}
+
+// demoAuroraTerm is the first and the last day of Aurora's colocation
+// contract, now being the demo's time in the portal's zone: a year that
+// ends with the month 30 days from now (30 to 60 days left).
+func demoAuroraTerm(now time.Time) (startsOn, endsOn time.Time) {
+	end := time.Date(now.Year(), now.Month(), now.Day()+30, 0, 0, 0, 0, now.Location())
+	endsOn = time.Date(end.Year(), end.Month()+1, 0, 0, 0, 0, 0, now.Location()) // that month's last day
+	return endsOn.AddDate(0, 0, 1).AddDate(-1, 0, 0), endsOn
+}
+
+// demoOrgOpened is when the demo organization slug became a customer, now
+// being the demo's time: Aurora on the morning its contract was signed,
+// Bravo at the start of last month, a week before it signed.
+func demoOrgOpened(now time.Time, slug string) time.Time {
+	day := time.Date(now.Year(), now.Month()-1, 2, 9, 30, 0, 0, now.Location())
+	if slug == "aurora" {
+		day, _ = demoAuroraTerm(now)
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), 9, 30, 0, 0, now.Location())
 }
 
 // demoInstallationDue is when an installation of a contract signed on day

@@ -62,8 +62,18 @@ func checkDemoLedger(t *testing.T, store *models.Store) {
 		return ms
 	}
 	bm, am := months(bravo), months(aurora)
-	if bm[0].State != models.StatementRunning || bm[1].State != models.StatementClosed || am[1].State != models.StatementOpen {
-		t.Errorf("this month %s, Bravo's last month %s, Aurora's %s; want running, closed, open", bm[0].State, bm[1].State, am[1].State)
+	if len(bm) != 2 || bm[0].State != models.StatementRunning || bm[1].State != models.StatementClosed || am[1].State != models.StatementOpen {
+		t.Errorf("Bravo's %d months: this month %s, its last month %s, Aurora's %s; want 2: running, closed, open", len(bm), bm[0].State, bm[1].State, am[1].State)
+	}
+	// Aurora's earlier months were closed as they ended, each with its
+	// contract (the organization was opened the day it signed).
+	for _, m := range am[2:] {
+		if m.State != models.StatementClosed || m.Contracts != 1 {
+			t.Errorf("Aurora's %s: %s with %d contracts, want closed with 1", m.Month, m.State, m.Contracts)
+		}
+	}
+	if len(am) < 10 {
+		t.Errorf("Aurora has %d months of statements, want its contract's year so far", len(am))
 	}
 	closed, err := store.Statement(ctx, all, bravo, bm[1].Month)
 	if err != nil {
