@@ -160,3 +160,63 @@ func TestIncidentDossierTellsTheWholeOutage(t *testing.T) {
 		}
 	})
 }
+
+// Downtime inside a window the customer agreed to is agreed maintenance in
+// the dossier as on the outage page: the stretch names the window (its
+// number and times), not the engineer who set the cause it replaces.
+func TestIncidentDossierNamesTheAgreedWindow(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		org := e.fx.OrgA.ID
+		sys := models.SystemActor("test")
+		dev, err := e.store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: org, Name: "db-01", Address: "127.0.0.41", Cabinet: "A-07"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks, err := e.store.ListChecks(ctx, models.AllOrgs(), org, dev.ID)
+		if err != nil || len(checks) == 0 {
+			t.Fatalf("checks = %v, %v", checks, err)
+		}
+		start := e.clock.Now().Add(time.Hour).Truncate(time.Hour)
+		w, err := e.store.AnnounceMaintenance(ctx, models.UserActor(e.fx.Engineer, "10.0.0.1"), models.MaintenanceInput{
+			Title: "电源线路整改 Rewiring", StartsAt: start, EndsAt: start.Add(2 * time.Hour), TargetLines: "alpha cabinet A-07"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.AnswerMaintenance(ctx, models.UserActor(e.fx.CustA, "192.0.2.1"), e.fx.CustA, w.Ref, models.MaintenanceAgreed, ""); err != nil {
+			t.Fatal(err)
+		}
+		t0 := start.Add(30 * time.Minute)
+		e.clock.Advance(t0.Sub(e.clock.Now()))
+		if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: t0, Reason: models.ReasonTimeout},
+			{CheckID: checks[0].ID, At: t0.Add(5 * time.Minute), Reason: models.ReasonTimeout}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(25 * time.Minute)
+		if _, err := e.store.RecordResults(ctx, []models.ProbeResult{{CheckID: checks[0].ID, At: e.clock.Now(), OK: true, RTTus: 200}}); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := e.store.ListOutages(ctx, models.AllOrgs(), org, dev.ID, 1)
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("outages = %+v, %v", outs, err)
+		}
+		e.clock.Advance(time.Hour)
+		if _, err := e.store.SetOutageCause(ctx, models.UserActor(e.fx.Engineer, "10.0.0.1"), outs[0].ID, models.CauseProviderPower, "ZZCAUSE power cords moved"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.as(t, e.fx.CustA).get("/outages/" + ids(outs[0].ID) + "/dossier.pdf?lang=en")
+		wantStatus(t, r, http.StatusOK)
+		text := pdfText(t, []byte(r.Body))
+		if text == "" {
+			return // pdftotext is missing, which pdfText allows outside CI
+		}
+		l := locales.For("en")
+		flat := squashSpace(text)
+		agreed := w.Number() + " " + l.T("maintenance.split.agreed", start.Format("2006-01-02 15:04"), start.Add(2*time.Hour).Format("2006-01-02 15:04"))
+		for _, want := range []string{agreed, l.T("cause.customer_maintenance"), l.T("dossier.figure.excluded_as", l.T("cause.customer_maintenance"))} {
+			if !strings.Contains(flat, squashSpace(want)) {
+				t.Errorf("the dossier lacks %q:\n%s", want, text)
+			}
+		}
+	})
+}
