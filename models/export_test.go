@@ -137,6 +137,8 @@ func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, target
 	if p.Ref == "" {
 		p.Ref = newRef()
 	}
+	utc(&p.StartedAt) // as the Store writes times
+	p.EndedAt = utcPtr(p.EndedAt)
 	if err := db.Create(p).Error; err != nil {
 		return err
 	}
@@ -151,6 +153,8 @@ func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, target
 
 // InsertInstallationOrder stores o as it stands.
 func InsertInstallationOrder(ctx context.Context, s *Store, o *InstallationOrder) error {
+	utc(&o.SignedAt, &o.DueAt) // as the Store writes times
+	o.CompletedAt = utcPtr(o.CompletedAt)
 	return s.db.WithContext(ctx).Create(o).Error
 }
 
