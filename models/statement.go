@@ -944,30 +944,53 @@ func (s *Store) adjustments(db *gorm.DB, orgID int64, month string) ([]CreditLin
 	if err != nil {
 		return nil, Invalid("month", "error.month_invalid")
 	}
-	var recs []StatementRecord
-	if err := db.Where("org_id = ? AND month < ? AND month >= ?", orgID, month,
-		first.AddDate(0, -maxAdjustedMonths, 0).Format("2006-01")).Order("month DESC").Find(&recs).Error; err != nil {
+	var closedMonths []string
+	if err := db.Model(&StatementRecord{}).Where("org_id = ? AND month < ? AND month >= ?", orgID, month,
+		first.AddDate(0, -maxAdjustedMonths, 0).Format("2006-01")).Order("month DESC").Pluck("month", &closedMonths).Error; err != nil {
 		return nil, err
 	}
 	// The closed months in a row right before this one; an older closed
 	// month with an open month after it is that month's to adjust.
-	var run []*Statement
+	var months []string
 	want := first.AddDate(0, -1, 0).Format("2006-01")
-	for _, r := range recs {
-		if r.Month != want {
+	for _, m := range closedMonths {
+		if m != want {
 			break
 		}
+		months = append(months, m)
+		t, _ := time.ParseInLocation("2006-01", m, s.zone)
+		want = t.AddDate(0, -1, 0).Format("2006-01")
+	}
+	// Only a month whose records changed after it closed can read
+	// differently now: the others are not computed again, nor read.
+	corrected, err := correctedMonths(db, orgID, months)
+	if err != nil || len(corrected) == 0 {
+		return nil, err
+	}
+	oldest := ""
+	for m := range corrected {
+		if oldest == "" || m < oldest {
+			oldest = m
+		}
+	}
+	var recs []StatementRecord
+	if err := db.Where("org_id = ? AND month >= ? AND month IN ?", orgID, oldest, months).Order("month DESC").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	run := make([]*Statement, len(recs)) // newest first, as months
+	for i, r := range recs {
 		var st Statement
 		if err := json.Unmarshal([]byte(r.Body), &st); err != nil {
 			return nil, fmt.Errorf("stored statement %d: %w", r.ID, err)
 		}
-		run = append(run, &st)
-		t, _ := time.ParseInLocation("2006-01", r.Month, s.zone)
-		want = t.AddDate(0, -1, 0).Format("2006-01")
+		run[i] = &st
 	}
 	var out []CreditLine
 	for i := len(run) - 1; i >= 0; i-- {
 		closed := run[i]
+		if !corrected[closed.Month] {
+			continue
+		}
 		now, err := s.statementCore(db, orgID, closed.Month, closed)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -202,6 +203,64 @@ func TestTheStatementHidesAComplaintFromTheEmployeeItNames(t *testing.T) {
 			if r.OrgID == fx.OrgA.ID && r.ClocksMissed != 0 {
 				t.Errorf("the named engineer's provider view counts the complaint's missed clock: %+v", r)
 			}
+		}
+	})
+}
+
+// The running month's statement does not compute again the closed months
+// before it unless their records changed after closing: after a year of
+// closed months it costs what it cost with none, and a correction makes
+// only the corrected month computed again, with its adjusting line.
+func TestAnOpenStatementComputesOnlyCorrectedClosedMonths(t *testing.T) {
+	ledgerStore(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx, _, c := probeFixture(t, s)
+		k := contract(t, s, fx.OrgA.ID, "2026-01-01", fee, "A03")
+		desk, eng := models.UserActor(fx.Service, "10.0.0.2"), models.UserActor(fx.Engineer, "10.0.0.1")
+		clock.Advance(local(t, "2026-01-15 00:00:00.000").Sub(clock.Now()))
+		n := models.CountQueries(s)
+		n.Store(0)
+		statement(t, s, fx.OrgA.ID, "2026-01")
+		base := n.Load()
+		var o models.Outage
+		for m := 1; m <= 12; m++ {
+			if m == 3 { // March: over the allowance
+				downFor(t, s, clock, c, local(t, "2026-03-10 10:00:00.000"), 65*time.Minute)
+				o = lastOutage(t, s, fx.OrgA.ID, c)
+			}
+			next := time.Date(2026, time.Month(m)+1, 1, 9, 0, 0, 0, shanghai)
+			clock.Advance(next.Sub(clock.Now()))
+			if _, err := s.SweepClocks(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CloseMonth(ctx, desk, fx.OrgA.ID, fmt.Sprintf("2026-%02d", m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n.Store(0)
+		if jan := statement(t, s, fx.OrgA.ID, "2027-01"); len(jan.Adjustments) != 0 {
+			t.Fatalf("adjustments with nothing corrected: %+v", jan.Adjustments)
+		}
+		if after := n.Load(); after > base+2 {
+			t.Errorf("the running month costs %d queries after a year of closed months, %d with none", after, base)
+		}
+		if _, err := s.ChangeOutageCause(ctx, eng, models.CauseChange{OutageID: o.ID, Cause: models.CauseCustomerEquipment, Note: "their switch"}); err != nil {
+			t.Fatal(err)
+		}
+		jan := statement(t, s, fx.OrgA.ID, "2027-01")
+		if len(jan.Adjustments) != 1 || jan.Adjustments[0].Origin != "2026-03" || jan.Adjustments[0].Amount != -fee || jan.Adjustments[0].ContractID != k.ID {
+			t.Fatalf("adjustments after March's outage was reclassified: %+v", jan.Adjustments)
+		}
+		// A power incident of May recorded late corrects May.
+		end := local(t, "2026-05-20 11:00:00.000")
+		if _, err := s.RecordPowerIncident(ctx, eng, models.PowerInput{StartedAt: end.Add(-time.Hour), EndedAt: &end, BothDown: true,
+			Cause: "transfer switch", Targets: []models.PowerTargetInput{{OrgID: fx.OrgA.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+		jan = statement(t, s, fx.OrgA.ID, "2027-01")
+		if len(jan.Adjustments) != 2 || jan.Adjustments[1].Origin != "2026-05" || jan.Adjustments[1].Amount != fee ||
+			len(jan.Adjustments[1].Changes) != 1 || jan.Adjustments[1].Changes[0].Kind != models.LinePower {
+			t.Fatalf("adjustments after May's power incident was recorded: %+v", jan.Adjustments)
 		}
 	})
 }
