@@ -200,7 +200,7 @@ func walkedMaintenance(t *testing.T, store *models.Store, clock interface{ Now()
 	eng := models.UserActor(fx.Engineer, "10.0.0.1")
 	start := clock.Now().Truncate(time.Hour).Add(50 * time.Hour)
 	w, err := store.AnnounceMaintenance(ctx, eng, models.MaintenanceInput{Title: "核心交换机固件升级 Core switch firmware upgrade",
-		Body: "升级 A 区核心交换机固件，期间上联可能中断两次，每次不超过 5 分钟。\nThe uplinks of room A may drop twice, at most 5 minutes each.",
+		Body:     "升级 A 区核心交换机固件，期间上联可能中断两次，每次不超过 5 分钟。\nThe uplinks of room A may drop twice, at most 5 minutes each.",
 		StartsAt: start, EndsAt: start.Add(3 * time.Hour), TargetLines: "alpha cabinet A-07\nbravo"})
 	if err != nil {
 		t.Fatal(err)

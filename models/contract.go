@@ -723,6 +723,10 @@ func (s *Store) CompleteInstallation(ctx context.Context, actor Actor, ref strin
 		if err := s.stopClock(tx, ClockInstallation, o.ID, at, o.ID); err != nil {
 			return err
 		}
+		// Its month's statement reads the clock: a closed one is corrected.
+		if err := s.markCorrected(tx, c.OrgID, o.DueAt.Add(-time.Nanosecond), o.DueAt.Add(-time.Nanosecond)); err != nil {
+			return err
+		}
 		if err := tx.Where("id = ?", k.ID).First(&k).Error; err != nil {
 			return err
 		}

@@ -3,14 +3,16 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
 
 // SeedContract stores contract c of organization c.OrgID covering
 // cabinets (every device of the organization in them), as it stands: for
-// demo data and tests only. No rule is checked, no installation order is
-// opened and nothing is audited; the service desk's path is the contracts
+// demo data and tests only. No rule is checked, its installation order is
+// stored as done at the start of the signing day (no clock), and nothing
+// is audited; the service desk's path is the contracts
 // area's CreateContract. c gets the next contract number of its
 // organization in the current year, a reference, and the defaults of an
 // empty currency (CNY) and renewal state (auto).
@@ -42,7 +44,13 @@ func (s *Store) SeedContract(ctx context.Context, c *Contract, cabinets []string
 				return err
 			}
 		}
-		return nil
+		signed, err := time.ParseInLocation(time.DateOnly, c.SignedOn, s.zone)
+		if err != nil {
+			return fmt.Errorf("signed on %q: %w", c.SignedOn, err)
+		}
+		at, now := signed.UTC(), s.now()
+		return tx.Create(&InstallationOrder{OrgID: c.OrgID, ContractID: c.ID, SignedAt: at, DueAt: at, CompletedAt: &at,
+			CreatedAt: now, UpdatedAt: now}).Error
 	})
 	if err != nil {
 		return fmt.Errorf("models: seed contract of organization %d: %w", c.OrgID, err)

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -137,6 +138,8 @@ func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, target
 	if p.Ref == "" {
 		p.Ref = newRef()
 	}
+	utc(&p.StartedAt) // as the Store writes times
+	p.EndedAt = utcPtr(p.EndedAt)
 	if err := db.Create(p).Error; err != nil {
 		return err
 	}
@@ -151,6 +154,8 @@ func InsertPowerIncident(ctx context.Context, s *Store, p *PowerIncident, target
 
 // InsertInstallationOrder stores o as it stands.
 func InsertInstallationOrder(ctx context.Context, s *Store, o *InstallationOrder) error {
+	utc(&o.SignedAt, &o.DueAt) // as the Store writes times
+	o.CompletedAt = utcPtr(o.CompletedAt)
 	return s.db.WithContext(ctx).Create(o).Error
 }
 
@@ -158,4 +163,19 @@ func InsertInstallationOrder(ctx context.Context, s *Store, o *InstallationOrder
 // month closed before migration 24 has none.
 func ForgetStatement(ctx context.Context, s *Store, orgID int64, month string) error {
 	return s.db.WithContext(ctx).Where("org_id = ? AND month = ?", orgID, month).Delete(&StatementRecord{}).Error
+}
+
+var queryCounters atomic.Int64
+
+// CountQueries counts the statements the store's database runs from now
+// on (reads and raw statements).
+func CountQueries(s *Store) *atomic.Int64 {
+	n := new(atomic.Int64)
+	f := func(*gorm.DB) { n.Add(1) }
+	id := queryCounters.Add(1)
+	cb := s.db.Callback()
+	_ = cb.Query().After("gorm:query").Register(fmt.Sprintf("count:q%d", id), f)
+	_ = cb.Raw().After("gorm:raw").Register(fmt.Sprintf("count:r%d", id), f)
+	_ = cb.Row().After("gorm:row").Register(fmt.Sprintf("count:row%d", id), f)
+	return n
 }

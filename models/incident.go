@@ -697,6 +697,9 @@ func (s *Store) setCauseOfOutages(tx *gorm.DB, actor Actor, ids []int64, cause C
 		if err := setOwnCause(tx, actor, o, cause, note); err != nil {
 			return err
 		}
+		if err := s.markOutageCorrected(tx, o); err != nil {
+			return err
+		}
 		org, day, err := s.outageNoticeDay(tx, o.ID)
 		if err != nil {
 			return err

@@ -59,6 +59,7 @@ var migrations = []migration{
 	{22, "visits: sites, visit requests, visitors with sealed ID numbers, targets, needs, calendar tokens", migrateVisits},
 	{23, "complaints: complaints with how and when received, their threads and files", migrateComplaints},
 	{24, "SLA ledger: contracts, installation orders, working days, power incidents, maintenance windows, statements", migrateLedger},
+	{25, "statement corrections: closed months whose records changed after closing", migrateCorrections},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

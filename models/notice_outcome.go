@@ -194,6 +194,9 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 			if old.AfterCloseDays == nil && sameOutcome(old, d) {
 				continue
 			}
+			if err := s.markCorrected(tx, orgID, from, from); err != nil {
+				return err
+			}
 			if was := old.afterClose(); !sameOutcome(&was, d) {
 				auditOutcome(b, actor, AuditNoticeFrozen, &c, &was, d, trigger)
 			}

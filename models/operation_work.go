@@ -276,6 +276,9 @@ func (s *Store) clipRequestSpans(tx *gorm.DB, actor Actor, r *OperationRequest, 
 		if len(clipped) == 0 {
 			continue
 		}
+		if err := s.markOutageCorrected(tx, &o); err != nil {
+			return err
+		}
 		_, day, err := s.outageNoticeDay(tx, o.ID)
 		if err != nil {
 			return err

@@ -153,6 +153,9 @@ func (s *Store) ChangeOutageCause(ctx context.Context, actor Actor, ch CauseChan
 		}
 		// The cause decides the force-majeure waiver of a missed notice:
 		// every change of cause or cause span re-evaluates it.
+		if err := s.markOutageCorrected(tx, &o); err != nil {
+			return err
+		}
 		var b auditBatch
 		if err := s.reevaluateOutageNotice(tx, actor, o.ID, TriggerCause, &b); err != nil {
 			return err

@@ -264,6 +264,9 @@ func (s *Store) RecordPowerIncident(ctx context.Context, actor Actor, in PowerIn
 		if err := createInChunks(tx, powerTargetRows(p.ID, in.Targets)); err != nil {
 			return err
 		}
+		if err := s.markPowerCorrected(tx, p, orgIDs(in.Targets)); err != nil {
+			return err
+		}
 		orgs := orgList(in.Targets, slugs)
 		return s.audit(tx, actor, AuditPowerRecorded, "power_incident", &p.ID, nil, map[string]any{
 			"incident": p.Number(), "started": p.StartedAt, "ended": p.EndedAt, "both_down": p.BothDown,
@@ -328,10 +331,19 @@ func (s *Store) UpdatePowerIncident(ctx context.Context, actor Actor, id int64, 
 		if len(before) == 0 && len(added) == 0 && len(removed) == 0 {
 			return nil
 		}
+		// The months of the incident as it was, for every organization it
+		// touched, and as it is now.
+		was := p
+		if err := s.markPowerCorrected(tx, &was, append(orgIDs(oldIn), orgIDs(in.Targets)...)); err != nil {
+			return err
+		}
 		p.StartedAt, p.EndedAt, p.BothDown, p.ForceMajeure = in.StartedAt, in.EndedAt, in.BothDown, in.ForceMajeure
 		p.Cause, p.Note, p.UpdatedAt = in.Cause, in.Note, now
 		if err := tx.Select("started_at", "ended_at", "both_down", "force_majeure", "cause", "note", "updated_at").
 			Updates(&p).Error; err != nil {
+			return err
+		}
+		if err := s.markPowerCorrected(tx, &p, append(orgIDs(oldIn), orgIDs(in.Targets)...)); err != nil {
 			return err
 		}
 		if len(added) > 0 || len(removed) > 0 {
@@ -661,4 +673,25 @@ func several(rest string, bySlug map[string]*PowerOrgChoice) bool {
 		}
 	}
 	return len(fields) > 0
+}
+
+// markPowerCorrected marks the closed months incident p spans for each of
+// orgs (statement_corrections): an incident recorded or changed after a
+// month closed corrects it.
+func (s *Store) markPowerCorrected(tx *gorm.DB, p *PowerIncident, orgs []int64) error {
+	end := s.now()
+	if p.EndedAt != nil {
+		end = *p.EndedAt
+	}
+	seen := map[int64]bool{}
+	for _, org := range orgs {
+		if seen[org] {
+			continue
+		}
+		seen[org] = true
+		if err := s.markCorrected(tx, org, p.StartedAt, end); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The monthly statement (docs/agreement.md, "The monthly statement"):
@@ -187,33 +189,85 @@ func (s *Store) monthBounds(month string) (from, to time.Time, days int, err err
 
 // Statement returns orgID's statement of month (2006-01): the stored one
 // once the month is closed, else computed now from the records
-// (Provisional).
+// (Provisional). What the reader may not see is left out as it is read:
+// the response clock of a complaint naming the reader (agreement §8).
 func (s *Store) Statement(ctx context.Context, sc Scope, orgID int64, month string) (*Statement, error) {
 	if !sc.Allows(orgID) {
 		return nil, wrap(ErrNotFound, "statement")
 	}
 	db := s.db.WithContext(ctx)
-	st, err := s.storedStatement(db, orgID, month)
-	if err != nil || st != nil {
-		return st, wrapStatement(err, orgID, month)
+	st, err := s.statement(db, orgID, month)
+	if err == nil {
+		err = s.hideNamedClocks(db, sc, st)
 	}
-	// A month closed before statements were kept (migration 24) has its
-	// closing but no stored statement: it is computed from the records,
-	// its notice lines frozen as they were, and shown as closed.
-	var closed ClosedMonth
-	err = db.Where("org_id = ? AND month = ?", orgID, month).Limit(1).Find(&closed).Error
 	if err != nil {
 		return nil, wrapStatement(err, orgID, month)
 	}
-	if closed.OrgID != 0 {
-		st, err = s.statementCore(db, orgID, month, false)
-		if st != nil {
-			st.Provisional, st.ClosedAt, st.ClosedBy = false, &closed.ClosedAt, closed.ClosedBy
-		}
-		return st, wrapStatement(err, orgID, month)
+	return st, nil
+}
+
+func (s *Store) statement(db *gorm.DB, orgID int64, month string) (*Statement, error) {
+	st, err := s.storedStatement(db, orgID, month)
+	if err != nil || st != nil {
+		return st, err
 	}
-	st, err = s.computeStatement(db, orgID, month)
-	return st, wrapStatement(err, orgID, month)
+	// A month closed before statements were kept (migration 24) has its
+	// closing but no stored statement: the first read computes it from
+	// the records (its notice lines frozen as they were closed) and
+	// stores it, so from then on it never changes, like any closed month,
+	// and corrections of it become adjusting lines.
+	var closed ClosedMonth
+	if err := db.Where("org_id = ? AND month = ?", orgID, month).Limit(1).Find(&closed).Error; err != nil {
+		return nil, err
+	}
+	if closed.OrgID == 0 {
+		return s.computeStatement(db, orgID, month)
+	}
+	if st, err = s.statementCore(db, orgID, month, nil); err != nil {
+		return nil, err
+	}
+	st.Provisional, st.ClosedAt, st.ClosedBy, st.Ref = false, &closed.ClosedAt, closed.ClosedBy, newRef()
+	body, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&StatementRecord{OrgID: orgID, Month: month, Ref: st.Ref,
+		ClosedAt: closed.ClosedAt, ClosedBy: closed.ClosedBy, Body: string(body)}).Error; err != nil {
+		return nil, err
+	}
+	return s.storedStatement(db, orgID, month) // the one stored, if another read stored it first
+}
+
+// hideNamedClocks leaves out of st the response clocks of complaints
+// naming the reader of sc: for that employee the complaint does not exist.
+func (s *Store) hideNamedClocks(db *gorm.DB, sc Scope, st *Statement) error {
+	if sc.reader == 0 {
+		return nil
+	}
+	var ids []int64
+	for _, k := range st.Clocks {
+		if k.Kind == ClockComplaintResponse {
+			ids = append(ids, k.RefID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var named []Complaint
+	if err := findIn(db, ids, &named, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("id").Where("org_id = ? AND named_user_id = ? AND id IN ?", st.OrgID, sc.reader, chunk)
+	}); err != nil {
+		return err
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	hide := map[int64]bool{}
+	for _, c := range named {
+		hide[c.ID] = true
+	}
+	st.Clocks = slices.DeleteFunc(st.Clocks, func(k StatementClock) bool { return k.Kind == ClockComplaintResponse && hide[k.RefID] })
+	return nil
 }
 
 func wrapStatement(err error, orgID int64, month string) error {
@@ -247,7 +301,7 @@ func (s *Store) storedStatement(db *gorm.DB, orgID int64, month string) (*Statem
 // own lines and the adjustments of the closed months it is the next open
 // statement of.
 func (s *Store) computeStatement(db *gorm.DB, orgID int64, month string) (*Statement, error) {
-	st, err := s.statementCore(db, orgID, month, false)
+	st, err := s.statementCore(db, orgID, month, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +313,14 @@ func (s *Store) computeStatement(db *gorm.DB, orgID int64, month string) (*State
 }
 
 // statementCore computes the month's own figures and lines from the
-// records. now (asClosedNow) reads a closed month's notice lines as their
-// inputs would make them now (the after-close values), for adjustments.
-func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNow bool) (*Statement, error) {
+// records. With frozen (the month's closed statement), the month is
+// computed again for its adjustments: under the terms it was closed with
+// (its contracts, their periods, fees and coverage, as stored), from the
+// records as they are now (causes, waivers, incidents, installations),
+// its notice lines as their inputs make them now (the after-close
+// values). A later change of a contract's terms never reaches a closed
+// month.
+func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, frozen *Statement) (*Statement, error) {
 	from, to, monthDays, err := s.monthBounds(month)
 	if err != nil {
 		return nil, err
@@ -275,8 +334,10 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 		Provisional: true, ComputedAt: now}
 
 	firstDay, lastDay := from.In(s.zone).Format(time.DateOnly), to.In(s.zone).AddDate(0, 0, -1).Format(time.DateOnly)
+	// An installation is due in the month its due time ends a day of:
+	// due at 00:00 on the 1st is the end of the month before.
 	var orders []InstallationOrder
-	if err := db.Where("org_id = ? AND due_at >= ? AND due_at < ?", orgID, from, to).Find(&orders).Error; err != nil {
+	if err := db.Where("org_id = ? AND due_at > ? AND due_at <= ?", orgID, from, to).Find(&orders).Error; err != nil {
 		return nil, err
 	}
 	dueIn := map[int64]*InstallationOrder{}
@@ -311,23 +372,13 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 		}
 		return false
 	}
-	var contracts []Contract
-	q := db.Where("org_id = ?", orgID).Where(db.Where("starts_on <= ? AND ends_on >= ?", lastDay, firstDay).
-		Or("id IN ?", append(slices.Collect(mapsKeys(dueIn)), 0)))
-	if err := q.Order("starts_on, id").Find(&contracts).Error; err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(contracts))
-	for i, c := range contracts {
-		ids[i] = c.ID
-	}
-	cover, err := contractCoverage(db, orgID, ids)
+	terms, err := s.contractTerms(db, orgID, from, to, monthDays, dueIn, frozen)
 	if err != nil {
 		return nil, err
 	}
 	var devices []int64
-	for _, c := range cover {
-		devices = append(devices, c.Devices...)
+	for _, cm := range terms {
+		devices = append(devices, cm.Devices...)
 	}
 	slices.Sort(devices)
 	devices = slices.Compact(devices)
@@ -349,13 +400,7 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range contracts {
-		cm := ContractMonth{ContractID: c.ID, Ref: c.Ref, Number: c.Number(), ServiceType: c.ServiceType, Currency: c.Currency,
-			MonthlyFee: c.MonthlyFee, InstallationFee: c.InstallationFee, MonthDays: monthDays,
-			Devices: cover[c.ID].Devices, Cabinets: cover[c.ID].Cabinets}
-		cm.From, cm.To, cm.Days = s.contractPeriod(c, from, to)
-		cm.Fee = ProratedFee(c.MonthlyFee, cm.Days, monthDays)
-		cm.DayFee = DayFee(c.MonthlyFee, monthDays)
+	for _, cm := range terms {
 		var net []Span
 		for _, d := range cm.Devices {
 			net = append(net, spans[d]...)
@@ -363,8 +408,8 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 		cm.Network = measure(cm.From, cm.To, now, net, func(sp Span) (string, int64, string, string) {
 			return "outage", sp.OutageID, "", names[deviceOf[sp.OutageID]]
 		})
-		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cover[c.ID].Cabinets), power.evidence)
-		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cover[c.ID].Cabinets, cm.From, cm.To, now)...)
+		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cm.Cabinets), power.evidence)
+		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cm.Cabinets, cm.From, cm.To, now)...)
 		if !cm.Network.Met {
 			cm.Lines = append(cm.Lines, CreditLine{Kind: LineNetwork, Amount: cm.Fee, EvidenceKind: "measure"})
 		}
@@ -372,14 +417,14 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 			cm.Lines = append(cm.Lines, CreditLine{Kind: LinePower, Amount: cm.Fee, EvidenceKind: "measure"})
 		}
 		cm.Cap = cm.Fee
-		if o := dueIn[c.ID]; o != nil && late(o) {
-			cm.Lines = append(cm.Lines, CreditLine{Kind: LineInstallation, Amount: c.InstallationFee,
-				EvidenceKind: "installation", EvidenceID: o.ID, EvidenceRef: c.Ref})
-			cm.Cap += c.InstallationFee
+		if o := dueIn[cm.ContractID]; o != nil && late(o) {
+			cm.Lines = append(cm.Lines, CreditLine{Kind: LineInstallation, Amount: cm.InstallationFee,
+				EvidenceKind: "installation", EvidenceID: o.ID, EvidenceRef: cm.Ref})
+			cm.Cap += cm.InstallationFee
 		}
 		st.Contracts = append(st.Contracts, cm)
 	}
-	if err := s.noticeLines(db, st, spans, firstDay, lastDay, asClosedNow); err != nil {
+	if err := s.noticeLines(db, st, spans, firstDay, lastDay, frozen != nil); err != nil {
 		return nil, err
 	}
 	for i := range st.Contracts {
@@ -397,6 +442,59 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, asClosedNo
 	}
 	st.Totals = totals(st)
 	return st, nil
+}
+
+// contractTerms are the contracts of the month [from, to) with what the
+// statement settles them by: their period in the month, fees, coverage, in
+// the order of their numbers (the first covering contract is the one a
+// missed notice is charged to). They are the contracts running in the
+// month and those with an installation due in it, as they stand now; or,
+// for a closed month, those it was closed with, as they were then.
+func (s *Store) contractTerms(db *gorm.DB, orgID int64, from, to time.Time, monthDays int, dueIn map[int64]*InstallationOrder, frozen *Statement) ([]ContractMonth, error) {
+	var out []ContractMonth
+	if frozen != nil {
+		for _, f := range frozen.Contracts {
+			out = append(out, ContractMonth{ContractID: f.ContractID, Ref: f.Ref, Number: f.Number, ServiceType: f.ServiceType,
+				Currency: f.Currency, MonthlyFee: f.MonthlyFee, InstallationFee: f.InstallationFee, From: f.From, To: f.To,
+				Days: f.Days, MonthDays: f.MonthDays, Fee: f.Fee, DayFee: f.DayFee, Devices: f.Devices, Cabinets: f.Cabinets})
+		}
+		slices.SortStableFunc(out, func(a, b ContractMonth) int { return compareNumbers(a.Number, b.Number) })
+		return out, nil
+	}
+	firstDay, lastDay := from.In(s.zone).Format(time.DateOnly), to.In(s.zone).AddDate(0, 0, -1).Format(time.DateOnly)
+	var contracts []Contract
+	q := db.Where("org_id = ?", orgID).Where(db.Where("starts_on <= ? AND ends_on >= ?", lastDay, firstDay).
+		Or("id IN ?", append(slices.Collect(mapsKeys(dueIn)), 0)))
+	if err := q.Order("number_year, number_seq, id").Find(&contracts).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(contracts))
+	for i, c := range contracts {
+		ids[i] = c.ID
+	}
+	cover, err := contractCoverage(db, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range contracts {
+		cm := ContractMonth{ContractID: c.ID, Ref: c.Ref, Number: c.Number(), ServiceType: c.ServiceType, Currency: c.Currency,
+			MonthlyFee: c.MonthlyFee, InstallationFee: c.InstallationFee, MonthDays: monthDays,
+			Devices: cover[c.ID].Devices, Cabinets: cover[c.ID].Cabinets}
+		cm.From, cm.To, cm.Days = s.contractPeriod(c, from, to)
+		cm.Fee = ProratedFee(c.MonthlyFee, cm.Days, monthDays)
+		cm.DayFee = DayFee(c.MonthlyFee, monthDays)
+		out = append(out, cm)
+	}
+	return out, nil
+}
+
+// compareNumbers orders record numbers (CT-2026-0001) by year and
+// sequence: a longer number (a sequence past 9999) comes later.
+func compareNumbers(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
 }
 
 func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
@@ -846,31 +944,54 @@ func (s *Store) adjustments(db *gorm.DB, orgID int64, month string) ([]CreditLin
 	if err != nil {
 		return nil, Invalid("month", "error.month_invalid")
 	}
-	var recs []StatementRecord
-	if err := db.Where("org_id = ? AND month < ? AND month >= ?", orgID, month,
-		first.AddDate(0, -maxAdjustedMonths, 0).Format("2006-01")).Order("month DESC").Find(&recs).Error; err != nil {
+	var closedMonths []string
+	if err := db.Model(&StatementRecord{}).Where("org_id = ? AND month < ? AND month >= ?", orgID, month,
+		first.AddDate(0, -maxAdjustedMonths, 0).Format("2006-01")).Order("month DESC").Pluck("month", &closedMonths).Error; err != nil {
 		return nil, err
 	}
 	// The closed months in a row right before this one; an older closed
 	// month with an open month after it is that month's to adjust.
-	var run []*Statement
+	var months []string
 	want := first.AddDate(0, -1, 0).Format("2006-01")
-	for _, r := range recs {
-		if r.Month != want {
+	for _, m := range closedMonths {
+		if m != want {
 			break
 		}
+		months = append(months, m)
+		t, _ := time.ParseInLocation("2006-01", m, s.zone)
+		want = t.AddDate(0, -1, 0).Format("2006-01")
+	}
+	// Only a month whose records changed after it closed can read
+	// differently now: the others are not computed again, nor read.
+	corrected, err := correctedMonths(db, orgID, months)
+	if err != nil || len(corrected) == 0 {
+		return nil, err
+	}
+	oldest := ""
+	for m := range corrected {
+		if oldest == "" || m < oldest {
+			oldest = m
+		}
+	}
+	var recs []StatementRecord
+	if err := db.Where("org_id = ? AND month >= ? AND month IN ?", orgID, oldest, months).Order("month DESC").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	run := make([]*Statement, len(recs)) // newest first, as months
+	for i, r := range recs {
 		var st Statement
 		if err := json.Unmarshal([]byte(r.Body), &st); err != nil {
 			return nil, fmt.Errorf("stored statement %d: %w", r.ID, err)
 		}
-		run = append(run, &st)
-		t, _ := time.ParseInLocation("2006-01", r.Month, s.zone)
-		want = t.AddDate(0, -1, 0).Format("2006-01")
+		run[i] = &st
 	}
 	var out []CreditLine
 	for i := len(run) - 1; i >= 0; i-- {
 		closed := run[i]
-		now, err := s.statementCore(db, orgID, closed.Month, true)
+		if !corrected[closed.Month] {
+			continue
+		}
+		now, err := s.statementCore(db, orgID, closed.Month, closed)
 		if err != nil {
 			return nil, err
 		}

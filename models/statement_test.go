@@ -393,6 +393,19 @@ func TestALateInstallationRefundsItsFee(t *testing.T) {
 		if dec := statement(t, s, fx.OrgA.ID, "2026-12"); len(linesOf(contractOf(t, dec, late), models.LineInstallation)) != 0 {
 			t.Fatal("the refund belongs to the month it was due only")
 		}
+
+		// Due at 00:00 on 1 December is the end of 30 November: a
+		// November refund.
+		edge := contract(t, s, fx.OrgA.ID, "2026-11-01", fee, "C01")
+		end := local(t, "2026-12-01 00:00:00.000")
+		if err := models.InsertInstallationOrder(ctx, s, &models.InstallationOrder{OrgID: fx.OrgA.ID, ContractID: edge.ID,
+			SignedAt: local(t, "2026-11-25 00:00:00.000"), DueAt: end, CompletedAt: ptr(end.Add(time.Hour))}); err != nil {
+			t.Fatal(err)
+		}
+		nov, dec := statement(t, s, fx.OrgA.ID, "2026-11"), statement(t, s, fx.OrgA.ID, "2026-12")
+		if len(linesOf(contractOf(t, nov, edge), models.LineInstallation)) != 1 || len(linesOf(contractOf(t, dec, edge), models.LineInstallation)) != 0 {
+			t.Fatal("an installation due at the end of the month's last day is refunded on that month's statement")
+		}
 	})
 }
 
