@@ -410,6 +410,10 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, frozen *St
 		})
 		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cm.Cabinets), power.evidence)
 		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cm.Cabinets, cm.From, cm.To, now)...)
+		if held := power.heldEvidence(cm.Cabinets, cm.From, cm.To, now); len(held) > 0 {
+			cm.Power.Evidence = append(cm.Power.Evidence, held...)
+			sort.SliceStable(cm.Power.Evidence, func(i, j int) bool { return cm.Power.Evidence[i].Start.Before(cm.Power.Evidence[j].Start) })
+		}
 		if !cm.Network.Met {
 			cm.Lines = append(cm.Lines, CreditLine{Kind: LineNetwork, Amount: cm.Fee, EvidenceKind: "measure"})
 		}
@@ -723,6 +727,31 @@ func (p *orgPower) held(cabinets []string, from, to, now time.Time) []Excluded {
 		return []Excluded{{Cause: ExcludedUPSHeld, Duration: d}}
 	}
 	return nil
+}
+
+// heldEvidence lists the incidents that touched the contract with mains
+// or UPS still up, each with its time in the period as excluded: the
+// records behind the "mains or UPS held" exclusion.
+func (p *orgPower) heldEvidence(cabinets []string, from, to, now time.Time) []Evidence {
+	end := to
+	if now.Before(end) {
+		end = now
+	}
+	var out []Evidence
+	for _, in := range p.incidents {
+		if in.BothDown || !p.touches(in.ID, cabinets) {
+			continue
+		}
+		if iv, ok := clip(Span{Start: in.StartedAt, End: in.EndedAt}, from, end); ok {
+			e := Evidence{Kind: "power", ID: in.ID, Ref: in.Ref, Label: in.Number(), Start: iv.start,
+				Excluded: iv.end.Sub(iv.start), Causes: []string{ExcludedUPSHeld}}
+			if in.EndedAt != nil && !iv.end.Before(*in.EndedAt) {
+				e.End = &iv.end
+			}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // noticeLines adds the lines of the month's missed notices to the

@@ -355,8 +355,13 @@ func TestPowerIncidentsOfAContract(t *testing.T) {
 				t.Errorf("excluded %s %s, want %s", e.Cause, e.Duration, want[e.Cause])
 			}
 		}
-		if ev := cm.Power.Evidence; len(ev) != 2 || ev[0].Kind != "power" || ev[0].Label != "PI-2026-0001" || ev[0].Ref == "" {
-			t.Fatalf("evidence %+v; want the two incidents with both feeds down that touched it", ev)
+		ev := cm.Power.Evidence
+		if len(ev) != 3 || ev[0].Kind != "power" || ev[0].Label != "PI-2026-0001" || ev[0].Ref == "" || ev[0].Counted != 30*time.Minute {
+			t.Fatalf("evidence %+v; want the three incidents that touched it", ev)
+		}
+		if held := ev[2]; held.Label != "PI-2026-0003" || held.Counted != 0 || held.Excluded != 15*time.Minute ||
+			len(held.Causes) != 1 || held.Causes[0] != models.ExcludedUPSHeld || held.End == nil {
+			t.Fatalf("the incident the UPS held is evidence of its exclusion: %+v", held)
 		}
 		if b := statement(t, s, fx.OrgB.ID, "2026-11"); len(b.Contracts) != 0 {
 			t.Fatalf("organization B has no contract: %+v", b.Contracts)

@@ -318,7 +318,7 @@ func EvidenceName(ctx context.Context, e models.Evidence) string {
 func CauseList(ctx context.Context, causes []string) string {
 	names := make([]string, len(causes))
 	for i, c := range causes {
-		names[i] = CauseName(ctx, models.Cause(c))
+		names[i] = ExcludedName(ctx, c)
 	}
 	return strings.Join(names, T(ctx, "statements.list_sep"))
 }
