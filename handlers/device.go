@@ -49,13 +49,9 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 	}
 	vm.Org, vm.Uptime, vm.Now = org, up, h.store.Now()
 	// This month's allowance over the part of the month the device is
-	// watched, and what counted of it so far: the uptime's month is
-	// DeviceAvailability over the month, from the spans already read.
-	for _, p := range up.Periods {
-		if p.Period == models.PeriodMonth {
-			vm.Month = &views.MonthAllowance{Allowance: models.Allowance(p.From, p.To, models.MonitoredSince(*d)), Used: p.Counted}
-		}
-	}
+	// watched, and what counted of it so far, as the home page reads it.
+	dm := deviceMonth(*up)
+	vm.Month = &views.MonthAllowance{Allowance: dm.Allowance, Used: dm.Month.Counted}
 	vm.Staff = u.Role.IsStaff()
 	vm.CanEdit = engineers.Allows(u.Role)
 

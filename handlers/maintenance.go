@@ -174,11 +174,5 @@ func (h *Handler) cancelMaintenance(c *fiber.Ctx) error {
 	}
 	reason := c.FormValue("reason")
 	_, err = h.store.CancelMaintenance(c.UserContext(), actor(c), w.Ref, reason)
-	if err == nil {
-		// The page shows the window as it is now.
-		if w, err = h.maintenanceParam(c); err != nil {
-			return err
-		}
-	}
 	return h.maintenanceDone(c, w, err, views.MaintenancePageVM{Form: "cancel", Reason: reason}, "flash.maintenance_cancelled")
 }

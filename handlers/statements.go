@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"encoding/csv"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,25 +57,16 @@ func (h *Handler) showStatements(c *fiber.Ctx) error {
 	if next := addMonths(month, 1); next <= h.store.CurrentMonth() {
 		vm.Next = next
 	}
-	total := map[string]int64{}
-	var currencies []string
-	for _, r := range rows {
+	credits := make([][]models.CurrencyTotal, len(rows))
+	for i, r := range rows {
 		row := views.LedgerRow{ProviderRow: r, State: h.store.StatementState(month, r.Closed)}
 		if row.State == models.StatementOpen {
 			vm.Open++
 		}
-		for _, t := range r.Credits {
-			if _, ok := total[t.Currency]; !ok {
-				currencies = append(currencies, t.Currency)
-			}
-			total[t.Currency] += t.Credit
-		}
+		credits[i] = r.Credits
 		vm.Rows = append(vm.Rows, row)
 	}
-	slices.Sort(currencies)
-	for _, cur := range currencies {
-		vm.Totals = append(vm.Totals, models.CurrencyTotal{Currency: cur, Credit: total[cur]})
-	}
+	vm.Totals = models.SumTotals(credits...)
 	return h.render(c, fiber.StatusOK, views.LedgerPage(vm))
 }
 

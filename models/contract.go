@@ -645,25 +645,15 @@ func (s *Store) ContractOf(ctx context.Context, sc Scope, ref string) (*Contract
 	if err == nil {
 		d.Clock = &k
 	}
-	var ids []int64
-	for _, id := range []*int64{c.CreatedBy, d.Order.CompletedBy} {
-		if id != nil {
-			ids = append(ids, *id)
-		}
+	names, err := s.userNames(db, c.CreatedBy, d.Order.CompletedBy)
+	if err != nil {
+		return nil, wrap(err, "contract")
 	}
-	if len(ids) > 0 {
-		var us []User
-		if err := db.Select("id", "name").Where("id IN ?", ids).Find(&us).Error; err != nil {
-			return nil, wrap(err, "contract")
-		}
-		for _, u := range us {
-			if c.CreatedBy != nil && *c.CreatedBy == u.ID {
-				d.CreatedBy = u.Name
-			}
-			if d.Order.CompletedBy != nil && *d.Order.CompletedBy == u.ID {
-				d.CompletedBy = u.Name
-			}
-		}
+	if c.CreatedBy != nil {
+		d.CreatedBy = names[*c.CreatedBy]
+	}
+	if d.Order.CompletedBy != nil {
+		d.CompletedBy = names[*d.Order.CompletedBy]
 	}
 	return d, nil
 }

@@ -177,7 +177,8 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 	if closed {
 		// The lines stay as they were closed; what the inputs make them
 		// now is kept beside them (AfterClose*), for the next open
-		// statement's adjusting line.
+		// statement's adjusting line, and the month is marked corrected.
+		corrected := false
 		for i, c := range clocks {
 			old, d := had[c.ID], &want[i]
 			if old == nil {
@@ -194,12 +195,13 @@ func (s *Store) reevaluateNoticeDay(tx *gorm.DB, actor Actor, orgID int64, day, 
 			if old.AfterCloseDays == nil && sameOutcome(old, d) {
 				continue
 			}
-			if err := s.markCorrected(tx, orgID, from, from); err != nil {
-				return err
-			}
+			corrected = true
 			if was := old.afterClose(); !sameOutcome(&was, d) {
 				auditOutcome(b, actor, AuditNoticeFrozen, &c, &was, d, trigger)
 			}
+		}
+		if corrected {
+			return s.markCorrected(tx, orgID, from, from)
 		}
 		return nil
 	}
@@ -378,11 +380,10 @@ func (s *Store) monthClosed(tx *gorm.DB, orgID int64, month string) (bool, error
 // and its outcome is final. Only a month that has ended, with no notice
 // clock still running, and not closed yet can be closed.
 func (s *Store) CloseMonth(ctx context.Context, actor Actor, orgID int64, month string) error {
-	first, err := time.ParseInLocation("2006-01", month, s.zone)
-	if err != nil || first.Format("2006-01") != month {
-		return Invalid("month", "error.month_invalid")
+	first, next, _, err := s.monthBounds(month)
+	if err != nil {
+		return err
 	}
-	next := first.AddDate(0, 1, 0)
 	if s.now().Before(next) {
 		return Invalid("month", "error.month_not_ended")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -409,9 +410,9 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, frozen *St
 			return "outage", sp.OutageID, "", names[deviceOf[sp.OutageID]]
 		})
 		cm.Power = measure(cm.From, cm.To, now, power.spansFor(cm.Cabinets), power.evidence)
-		cm.Power.Excluded = append(cm.Power.Excluded, power.held(cm.Cabinets, cm.From, cm.To, now)...)
-		if held := power.heldEvidence(cm.Cabinets, cm.From, cm.To, now); len(held) > 0 {
-			cm.Power.Evidence = append(cm.Power.Evidence, held...)
+		if heldEv := power.heldEvidence(cm.Cabinets, cm.From, cm.To, now); len(heldEv) > 0 {
+			cm.Power.Excluded = append(cm.Power.Excluded, held(heldEv)...)
+			cm.Power.Evidence = append(cm.Power.Evidence, heldEv...)
 			sort.SliceStable(cm.Power.Evidence, func(i, j int) bool { return cm.Power.Evidence[i].Start.Before(cm.Power.Evidence[j].Start) })
 		}
 		if !cm.Network.Met {
@@ -428,7 +429,7 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, frozen *St
 		}
 		st.Contracts = append(st.Contracts, cm)
 	}
-	if err := s.noticeLines(db, st, spans, firstDay, lastDay, frozen != nil); err != nil {
+	if err := s.noticeLines(db, st, firstDay, lastDay, frozen != nil); err != nil {
 		return nil, err
 	}
 	for i := range st.Contracts {
@@ -468,7 +469,7 @@ func (s *Store) contractTerms(db *gorm.DB, orgID int64, from, to time.Time, mont
 	firstDay, lastDay := from.In(s.zone).Format(time.DateOnly), to.In(s.zone).AddDate(0, 0, -1).Format(time.DateOnly)
 	var contracts []Contract
 	q := db.Where("org_id = ?", orgID).Where(db.Where("starts_on <= ? AND ends_on >= ?", lastDay, firstDay).
-		Or("id IN ?", append(slices.Collect(mapsKeys(dueIn)), 0)))
+		Or("id IN ?", append(slices.Collect(maps.Keys(dueIn)), 0)))
 	if err := q.Order("number_year, number_seq, id").Find(&contracts).Error; err != nil {
 		return nil, err
 	}
@@ -499,16 +500,6 @@ func compareNumbers(a, b string) int {
 		return len(a) - len(b)
 	}
 	return strings.Compare(a, b)
-}
-
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // contractPeriod is the part of the month [from, to) the contract runs
@@ -544,8 +535,8 @@ func (s *Store) contractPeriod(c Contract, from, to time.Time) (time.Time, time.
 func measure(from, to, now time.Time, spans []Span, label func(Span) (kind string, id int64, ref, name string)) Measure {
 	a := ComputeAvailability(from, to, time.Time{}, now, spans)
 	m := Measure{Period: to.Sub(from), Elapsed: a.Total, Down: a.Down, Counted: a.Counted, Percent: a.Percent()}
-	m.Allowance = Availability{Total: m.Period}.Allowance()
-	m.Met = m.Counted <= m.Allowance
+	whole := Availability{Total: m.Period, Counted: m.Counted} // the whole period's allowance
+	m.Allowance, m.Met = whole.Allowance(), whole.Met()
 	if m.Elapsed <= 0 {
 		return m
 	}
@@ -626,9 +617,7 @@ func lengthOutside(a, b []interval) time.Duration {
 // deviceNames maps the given devices of orgID to their names.
 func (s *Store) deviceNames(db *gorm.DB, orgID int64, ids []int64) (map[int64]string, error) {
 	var ds []Device
-	if err := findIn(db, ids, &ds, func(q *gorm.DB, chunk []int64) *gorm.DB {
-		return q.Select("id", "name").Where("org_id = ? AND id IN ?", orgID, chunk)
-	}); err != nil {
+	if err := findIn(db, ids, &ds, inOrg(orgID, idAndName)); err != nil {
 		return nil, err
 	}
 	out := make(map[int64]string, len(ds))
@@ -707,21 +696,12 @@ func (p *orgPower) evidence(sp Span) (string, int64, string, string) {
 	return "power", -sp.OutageID, "", ""
 }
 
-// held is the time of incidents that touched the contract with mains or
-// UPS still up: listed as excluded, the customer's power never failed.
-func (p *orgPower) held(cabinets []string, from, to, now time.Time) []Excluded {
-	end := to
-	if now.Before(end) {
-		end = now
-	}
-	var ivs []interval
-	for _, in := range p.incidents {
-		if in.BothDown || !p.touches(in.ID, cabinets) {
-			continue
-		}
-		if iv, ok := clip(Span{Start: in.StartedAt, End: in.EndedAt}, from, end); ok {
-			ivs = append(ivs, iv)
-		}
+// held is the time of the held incidents (heldEvidence) in the period,
+// each moment once: listed as excluded, the customer's power never failed.
+func held(evidence []Evidence) []Excluded {
+	ivs := make([]interval, len(evidence))
+	for i, e := range evidence {
+		ivs[i] = interval{e.Start, e.Start.Add(e.Excluded)}
 	}
 	if d := unionLength(ivs); d > 0 {
 		return []Excluded{{Cause: ExcludedUPSHeld, Duration: d}}
@@ -759,7 +739,7 @@ func (p *orgPower) heldEvidence(cabinets []string, from, to, now time.Time) []Ev
 // outage's device (the first by number when several do), else to the
 // organization's contract with the highest monthly fee that day; one
 // day's fee of that contract per charged day (the lines' Days).
-func (s *Store) noticeLines(db *gorm.DB, st *Statement, spans map[int64][]Span, firstDay, lastDay string, asClosedNow bool) error {
+func (s *Store) noticeLines(db *gorm.DB, st *Statement, firstDay, lastDay string, asClosedNow bool) error {
 	var lines []Deduction
 	if err := db.Where("org_id = ? AND kind = ? AND day >= ? AND day <= ?", st.OrgID, ClockEmergencyNotice, firstDay, lastDay).
 		Order("day, id").Find(&lines).Error; err != nil {
@@ -944,15 +924,27 @@ func (s *Store) statementClocks(db *gorm.DB, orgID int64, from, to time.Time) ([
 
 // totals adds up a statement's credits per currency, in currency order.
 func totals(st *Statement) []CurrencyTotal {
-	by := map[string]int64{}
+	var parts []CurrencyTotal
 	for _, cm := range st.Contracts {
-		by[cm.Currency] += cm.Credit
+		parts = append(parts, CurrencyTotal{Currency: cm.Currency, Credit: cm.Credit})
 	}
 	for _, a := range st.Adjustments {
-		by[a.Currency] += a.Amount
+		parts = append(parts, CurrencyTotal{Currency: a.Currency, Credit: a.Amount})
+	}
+	return SumTotals(parts)
+}
+
+// SumTotals adds up credits per currency, in currency order: a
+// statement's, or the provider's month across organizations.
+func SumTotals(groups ...[]CurrencyTotal) []CurrencyTotal {
+	by := map[string]int64{}
+	for _, g := range groups {
+		for _, t := range g {
+			by[t.Currency] += t.Credit
+		}
 	}
 	var out []CurrencyTotal
-	for _, c := range slices.Sorted(mapsKeys(by)) {
+	for _, c := range slices.Sorted(maps.Keys(by)) {
 		out = append(out, CurrencyTotal{Currency: c, Credit: by[c]})
 	}
 	return out
@@ -1086,11 +1078,12 @@ func (s *Store) freezeStatement(tx *gorm.DB, actor Actor, orgID int64, month str
 	at := s.now()
 	ref := newRef()
 	st.Provisional, st.ClosedAt, st.ClosedBy, st.Ref = false, &at, actor.UserID, ref
+	names, err := s.userNames(tx, actor.UserID)
+	if err != nil {
+		return err
+	}
 	if actor.UserID != nil {
-		var u User
-		if err := tx.Select("id", "name").First(&u, *actor.UserID).Error; err == nil {
-			st.ClosedByName = u.Name
-		}
+		st.ClosedByName = names[*actor.UserID]
 	}
 	body, err := json.Marshal(st)
 	if err != nil {

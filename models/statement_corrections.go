@@ -37,13 +37,14 @@ func (s *Store) markCorrected(tx *gorm.DB, orgID int64, from, to time.Time) erro
 		Pluck("month", &months).Error; err != nil {
 		return err
 	}
-	for _, m := range months {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&statementCorrection{OrgID: orgID, Month: m, CorrectedAt: s.now()}).Error; err != nil {
-			return err
-		}
+	if len(months) == 0 {
+		return nil
 	}
-	return nil
+	rows := make([]statementCorrection, len(months))
+	for i, m := range months {
+		rows[i] = statementCorrection{OrgID: orgID, Month: m, CorrectedAt: s.now()}
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
 }
 
 // markOutageCorrected marks the closed months outage o overlaps, after a

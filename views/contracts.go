@@ -153,11 +153,9 @@ type ContractPageVM struct {
 	CompletedAt string
 	Note        string
 	Errors      FormErrors
-	// Month is this month's figures of the contract (allowance, used),
-	// for the lead to fill from the statement engine (models.Statement)
-	// in showContract; nil shows nothing (contractMonth in
-	// contracts.templ).
-	Month *models.ContractMonth // this month so far; nil when it does not run this month
+	// Month is the contract's part of this month's statement, so far;
+	// nil when it does not run this month.
+	Month *models.ContractMonth
 }
 
 // ContractStateClass is the badge class of a contract's state.

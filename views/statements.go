@@ -104,14 +104,8 @@ func MeasureAnchor(contractID int64, kind string) string {
 	return Path("contract-", contractID, "-", kind)
 }
 
-// ClockKindName names a clock's kind; the installation clock's name is
-// the statements' own until the contracts area names it.
-func ClockKindName(ctx context.Context, kind string) string {
-	if Req(ctx).T.Has("clock.kind." + kind) {
-		return T(ctx, "clock.kind."+kind)
-	}
-	return T(ctx, "statements.clock_kind."+kind)
-}
+// ClockKindName names a clock's kind.
+func ClockKindName(ctx context.Context, kind string) string { return T(ctx, "clock.kind."+kind) }
 
 // ExcludedName names why excluded downtime does not count: an outage
 // cause, or a power incident the UPS held.
