@@ -691,21 +691,38 @@ func (s *Store) setCauseOfOutages(tx *gorm.DB, actor Actor, ids []int64, cause C
 		org int64
 	}
 	days := map[orgDay]bool{}
+	touched := map[int64][2]time.Time{}
 	for i := range locked {
 		o := &locked[i]
 		prev[strconv.FormatInt(o.ID, 10)] = o.Cause
 		if err := setOwnCause(tx, actor, o, cause, note); err != nil {
 			return err
 		}
-		if err := s.markOutageCorrected(tx, o); err != nil {
-			return err
+		// The closed months each organization's outages touch are marked
+		// once, after the loop, over the span of all of them.
+		end := s.now()
+		if o.EndedAt != nil {
+			end = *o.EndedAt
 		}
+		r, ok := touched[o.OrgID]
+		if !ok || o.StartedAt.Before(r[0]) {
+			r[0] = o.StartedAt
+		}
+		if !ok || end.After(r[1]) {
+			r[1] = end
+		}
+		touched[o.OrgID] = r
 		org, day, err := s.outageNoticeDay(tx, o.ID)
 		if err != nil {
 			return err
 		}
 		if day != "" {
 			days[orgDay{day, org}] = true
+		}
+	}
+	for _, org := range slices.Sorted(maps.Keys(touched)) {
+		if err := s.markCorrected(tx, org, touched[org][0], touched[org][1]); err != nil {
+			return err
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(days), func(a, b orgDay) int {

@@ -21,11 +21,7 @@ func composeComplaintReply(del models.Delivery, f *models.ComplaintReplyFacts, t
 	n := &notice{Lang: tr.Lang(), To: to, URL: ComplaintURL(baseURL, c.Ref)}
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }
-	quote := func(text string) {
-		for _, t := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-			line(strings.TrimRight("    "+t, " "))
-		}
-	}
+	quote := func(text string) { quoteLines(line, text) }
 	line(greet(tr, to))
 	line("")
 	switch l.Kind {
@@ -59,4 +55,12 @@ func composeComplaintReply(del models.Delivery, f *models.ComplaintReplyFacts, t
 	signOff(tr, line, tr.T("email.complaint_why", f.Org.Name))
 	n.Body = b.String()
 	return n
+}
+
+// quoteLines writes text through line, each of its lines indented four
+// spaces, as an email quotes what someone wrote.
+func quoteLines(line func(string), text string) {
+	for _, t := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		line(strings.TrimRight("    "+t, " "))
+	}
 }

@@ -26,11 +26,7 @@ func composeMaintenance(del models.Delivery, f *models.MaintenanceFacts, to, bas
 	n := &notice{Lang: tr.Lang(), To: to, URL: MaintenanceURL(baseURL, w.Ref)}
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }
-	quote := func(text string) {
-		for _, t := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-			line(strings.TrimRight("    "+t, " "))
-		}
-	}
+	quote := func(text string) { quoteLines(line, text) }
 	window := visitWindow(w.StartsAt, w.EndsAt, loc)
 	line(greet(tr, to))
 	line("")
