@@ -203,6 +203,11 @@ const (
 	KindSMTP  CheckKind = "smtp"
 	KindFTP   CheckKind = "ftp"
 	KindTCP   CheckKind = "tcp"
+	// KindPort is the operational state of a switch port mapped to the
+	// device (traffic.go): not probed by the prober's pools nor leased
+	// with the other checks, but fed by the SNMP poller of the port's
+	// switch, under the switch's lease. Never offered on the check form.
+	KindPort CheckKind = "port"
 )
 
 // CheckKinds lists every kind in display order.

@@ -60,6 +60,7 @@ var migrations = []migration{
 	{23, "complaints: complaints with how and when received, their threads and files", migrateComplaints},
 	{24, "SLA ledger: contracts, installation orders, working days, power incidents, maintenance windows, statements", migrateLedger},
 	{25, "statement corrections: closed months whose records changed after closing", migrateCorrections},
+	{26, "traffic: network devices polled over SNMP, their ports, samples, rollups, monthly percentiles", migrateTraffic},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

@@ -26,6 +26,9 @@ type Store struct {
 	totpKey seal.Key
 	// piiKey seals visitors' identity numbers and phones (visit.go).
 	piiKey seal.Key
+	// snmpKey seals the SNMP communities and v3 keys of network devices
+	// (switch.go).
+	snmpKey seal.Key
 	// passKey signs and checks the tokens of visitor passes
 	// (visit_checkin.go).
 	passKey passtoken.Key
