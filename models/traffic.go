@@ -17,9 +17,9 @@ type Switch struct {
 	Version     string // SNMPv2c or SNMPv3
 	Community   string `json:"-"` // sealed
 	V3User      string `gorm:"column:v3_user"`
-	V3AuthProto string `gorm:"column:v3_auth_proto"` // "", MD5, SHA, SHA224, SHA256, SHA384, SHA512
+	V3AuthProto string `gorm:"column:v3_auth_proto"`        // "", MD5, SHA, SHA224, SHA256, SHA384, SHA512
 	V3AuthKey   string `gorm:"column:v3_auth_key" json:"-"` // sealed
-	V3PrivProto string `gorm:"column:v3_priv_proto"` // "", DES, AES, AES192, AES256
+	V3PrivProto string `gorm:"column:v3_priv_proto"`        // "", DES, AES, AES192, AES256
 	V3PrivKey   string `gorm:"column:v3_priv_key" json:"-"` // sealed
 	IntervalSec int    // time between two polls; 300 by default, at least 60
 	TimeoutMs   int
