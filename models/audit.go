@@ -123,6 +123,13 @@ const (
 	AuditMaintenanceAnnounced = "maintenance.announced"
 	AuditMaintenanceAnswered  = "maintenance.answered"
 	AuditMaintenanceCancelled = "maintenance.cancelled"
+
+	AuditSwitchAdded   = "network.switch_added"
+	AuditSwitchChanged = "network.switch_changed"
+	AuditSwitchRemoved = "network.switch_removed"
+	AuditPortsAdded    = "network.ports_added"
+	AuditPortMapped    = "network.port_mapped"
+	AuditPortRemoved   = "network.port_removed"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -145,7 +152,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditContractCreated, AuditContractUpdated, AuditInstallationCompleted,
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
 	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated,
-	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled}
+	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled,
+	AuditSwitchAdded, AuditSwitchChanged, AuditSwitchRemoved, AuditPortsAdded, AuditPortMapped, AuditPortRemoved}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).
