@@ -67,7 +67,16 @@ type Deps struct {
 	// BaseURL is the portal's public URL, printed on documents; empty
 	// takes the request's own.
 	BaseURL string
+	// DiscoverInterfaces walks a network device's IF-MIB for the staff
+	// picking the ports to monitor (prober.SNMPDiscover, adapted in
+	// cmd/portal; tests inject a fake). Nil: discovery is unavailable.
+	DiscoverInterfaces DiscoverFunc
 }
+
+// DiscoverFunc reads a network device's system name and interfaces with
+// its credentials (the shape of prober.DiscoverFunc, which handlers may
+// not import).
+type DiscoverFunc func(ctx context.Context, creds models.SNMPCredentials) (sysName string, ifs []models.Interface, err error)
 
 // Handler holds the dependencies of every route.
 type Handler struct {
@@ -96,6 +105,8 @@ type Handler struct {
 	provider      models.Provider
 	means         views.DeliveryMeans
 	baseURL       string
+	// discover walks a network device's interfaces (Deps.DiscoverInterfaces).
+	discover DiscoverFunc
 	// barePaths and barePrefixes are the paths of the bare routes,
 	// which skip the session lookup.
 	barePaths    map[string]bool
@@ -108,7 +119,7 @@ func New(d Deps) *fiber.App {
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
 		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, dbTimeout: d.DBTimeout, ready: d.Readiness,
 		trustProxies: len(d.TrustedProxies) > 0, onCallRefresh: d.OnCallRefresh,
-		provider: d.Provider, baseURL: d.BaseURL, means: d.Means}
+		provider: d.Provider, baseURL: d.BaseURL, means: d.Means, discover: d.DiscoverInterfaces}
 	if h.onCallRefresh == 0 {
 		h.onCallRefresh = DefaultOnCallRefresh
 	}

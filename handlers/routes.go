@@ -223,6 +223,22 @@ func (h *Handler) routes() []Route {
 		{"POST", "/devices/:id/checks", engineers, h.addCheck},
 		{"POST", "/checks/:id/enable", engineers, h.enableCheck},
 		{"POST", "/checks/:id/disable", engineers, h.disableCheck},
+		// Network devices polled over SNMP for the traffic pages: every
+		// staff role reads them; engineers add, change and remove them,
+		// discover their interfaces and map the monitored ports to
+		// customers. /network/new before /network/:id.
+		{"GET", "/network", staff, h.showNetwork},
+		{"GET", "/network/new", engineers, h.newSwitch},
+		{"POST", "/network", engineers, h.createSwitch},
+		{"GET", "/network/:id", staff, h.showSwitch},
+		{"GET", "/network/:id/edit", engineers, h.editSwitch},
+		{"POST", "/network/:id", engineers, h.updateSwitch},
+		{"POST", "/network/:id/delete", engineers, h.deleteSwitch},
+		{"POST", "/network/:id/discover", engineers, h.discoverSwitch},
+		{"POST", "/network/:id/ports", engineers, h.addSwitchPorts},
+		{"GET", "/network/:id/ports/:port", engineers, h.showSwitchPort},
+		{"POST", "/network/:id/ports/:port", engineers, h.mapSwitchPort},
+		{"POST", "/network/:id/ports/:port/delete", engineers, h.removeSwitchPort},
 		{"GET", "/outages/:id", everyone, h.showOutage},
 		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
