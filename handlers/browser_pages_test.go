@@ -206,6 +206,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	walkedComplaints(t, store, clock, fx)
+	sw, swPort := walkedNetworkDevice(t, store, fx, eng, dev.ID, contract.ID)
 	power := walkedPowerIncident(t, store, clock, fx, eng)
 	// A contract over the device's cabinet, so that its statement settles
 	// the outage above.
@@ -254,6 +255,8 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"power:ref":       power.Ref,
 			"contracts:ref":   contract.Ref,
 			"maintenance:ref": maintenance.Ref,
+			"network:id":      id(sw.ID),
+			"ports:port":      swPort.Ref,
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.
@@ -261,6 +264,34 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			":org:month":     clock.Now().In(store.Zone()).Format("2006-01"),
 		},
 	}
+}
+
+// walkedNetworkDevice is a network device with two monitored ports, the
+// first mapped to organization A's device and contract.
+func walkedNetworkDevice(t *testing.T, store *models.Store, fx *dbtest.Fixture, eng models.Actor, deviceID, contractID int64) (*models.Switch, *models.SwitchPort) {
+	t.Helper()
+	ctx := context.Background()
+	sw, err := store.CreateSwitch(ctx, eng, models.SwitchInput{Name: "core-sw-1.hall-a", Address: "127.0.0.1:1161", Site: "A 楼 Hall A",
+		Version: models.SNMPv3, V3User: "portal-ro", V3AuthProto: "SHA256", V3AuthKey: "walk-auth-phrase", V3PrivProto: "AES",
+		V3PrivKey: "walk-priv-phrase", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AddSwitchPorts(ctx, eng, sw.ID, []models.Interface{
+		{IfIndex: 10101, Name: "GigabitEthernet1/0/1", Descr: "GigabitEthernet1/0/1", Alias: "web-01 阿尔法交易 Alpha Trading uplink", SpeedBps: 1_000_000_000, HC: true},
+		{IfIndex: 10102, Name: "Te1/0/2", Descr: "TenGigabitEthernet1/0/2", SpeedBps: 10_000_000_000, HC: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ports, err := store.ListSwitchPorts(ctx, models.AllOrgs(), sw.ID)
+	if err != nil || len(ports) != 2 {
+		t.Fatalf("ports %+v, %v", ports, err)
+	}
+	p, err := store.MapSwitchPort(ctx, eng, ports[0].ID, models.PortMapping{OrgID: &fx.OrgA.ID, DeviceID: &deviceID, ContractID: &contractID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sw, p
 }
 
 // walkedComplaint is a complaint of organization A about an outage,

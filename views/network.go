@@ -31,7 +31,7 @@ type NetworkFormVM struct {
 // the defaults).
 func NetworkFormOf(sw *models.Switch) NetworkFormVM {
 	if sw == nil {
-		return NetworkFormVM{Version: models.SNMPv3, Enabled: true, IntervalSec: strconv.Itoa(models.SwitchIntervalDefault),
+		return NetworkFormVM{Version: models.SNMPv3, V3AuthProto: "SHA256", V3PrivProto: "AES", Enabled: true, IntervalSec: strconv.Itoa(models.SwitchIntervalDefault),
 			TimeoutMs: strconv.Itoa(models.SwitchTimeoutDefault), MaxOIDs: strconv.Itoa(models.SwitchMaxOIDsDefault)}
 	}
 	return NetworkFormVM{ID: sw.ID, Title: sw.Name, Name: sw.Name, Address: sw.Address, Site: sw.Site, Version: sw.Version,
