@@ -95,7 +95,7 @@ type Stats struct {
 	TooBig    int64 // requests answered tooBig
 	Dropped   int64 // datagrams not answered: undecodable, another version or community, or the agent down
 	BytesIn   int64 // bytes of the requests answered
-	BytesOut  int64 // bytes of the answers
+	BytesOut  int64 // bytes of the answers (counted as they are sent)
 }
 
 // Agent is a running agent; Close stops it.
@@ -392,9 +392,11 @@ func (a *Agent) buildMIB(cfg Config) {
 // serve answers datagrams until the socket is closed.
 func (a *Agent) serve() {
 	defer close(a.done)
+	var base time.Duration // what the thread had used before it served
 	if a.measure {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		base = threadCPU()
 	}
 	buf := make([]byte, 65535)
 	for {
@@ -406,12 +408,12 @@ func (a *Agent) serve() {
 			continue
 		}
 		if out := a.handle(buf[:n]); out != nil {
-			if _, err := a.conn.WriteTo(out, from); err == nil {
-				a.bytesOut.Add(int64(len(out)))
-			}
+			_, _ = a.conn.WriteTo(out, from)
 		}
 		if a.measure {
-			a.cpu.Store(int64(threadCPU()))
+			// Stored after the answer went: a reader that got the answer
+			// may see the CPU of all but this last bit of work.
+			a.cpu.Store(int64(threadCPU() - base))
 		}
 	}
 }
@@ -459,9 +461,11 @@ func (a *Agent) handle(b []byte) []byte {
 			return nil
 		}
 	}
+	// Counted before the answer goes, so that whoever has the answer sees it counted.
 	a.requests.Add(1)
 	a.variables.Add(int64(len(vars)))
 	a.bytesIn.Add(int64(len(b)))
+	a.bytesOut.Add(int64(len(out)))
 	return out
 }
 

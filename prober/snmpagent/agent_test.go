@@ -1,7 +1,10 @@
 package snmpagent
 
 import (
+	"go/parser"
+	"go/token"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -295,6 +298,26 @@ func TestOctets(t *testing.T) {
 	} {
 		if got := octets(c.bps, c.d); got != c.want {
 			t.Errorf("octets(%d, %s) = %d, want %d", c.bps, c.d, got, c.want)
+		}
+	}
+}
+
+// The agent is a test and benchmark tool anyone may use: it imports
+// nothing of ours.
+func TestImportsNothingOfOurs(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files: %v", err)
+	}
+	for _, f := range files {
+		ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range ast.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, "github.com/colo-portal/portal") {
+				t.Errorf("%s imports %s", f, p)
+			}
 		}
 	}
 }
