@@ -224,6 +224,8 @@ type snmpRoundReport struct {
 	PollS         float64 `json:"poll_s"`
 	StoreS        float64 `json:"store_s"`
 	CPUS          float64 `json:"cpu_s"`       // this process, less the agents' threads
+	PollCPUS      float64 `json:"poll_cpu_s"`  // of which polling (SNMP, NewTrafficSample)
+	StoreCPUS     float64 `json:"store_cpu_s"` // and storing (RecordTraffic, the driver, in-process SQLite)
 	AgentCPUS     float64 `json:"agent_cpu_s"` // the agents' threads
 	DBServerCPUS  float64 `json:"db_server_cpu_s,omitempty"`
 	Requests      int64   `json:"requests"` // as the agents counted them
@@ -265,9 +267,8 @@ func snmpRound(ctx context.Context, store *models.Store, counter *stmtCounter, s
 		})
 	}
 	wg.Wait()
-	t1 := time.Now()
 
-	var samples []models.TrafficSample
+	samples := make([]models.TrafficSample, 0, len(sws)*o.Ports)
 	for i, sw := range sws {
 		rr.PollRequests += results[i].Requests
 		if errs[i] != nil {
@@ -291,6 +292,7 @@ func snmpRound(ctx context.Context, store *models.Store, counter *stmtCounter, s
 		}
 	}
 	rr.Readings = len(samples)
+	t1, cpu1, mid := time.Now(), processCPU(), snmpAgentTotals(sws)
 	for start := 0; start < len(samples); start += snmpBatch {
 		n, err := store.RecordTraffic(ctx, samples[start:min(start+snmpBatch, len(samples))])
 		if err != nil {
@@ -298,12 +300,12 @@ func snmpRound(ctx context.Context, store *models.Store, counter *stmtCounter, s
 		}
 		rr.Rows += n
 	}
-	t2 := time.Now()
-	cpu := processCPU() - cpu0
-	after := snmpAgentTotals(sws)
+	t2, cpu2, after := time.Now(), processCPU(), snmpAgentTotals(sws)
 	rr.WallS, rr.PollS, rr.StoreS = secs3(t2.Sub(t0)), secs3(t1.Sub(t0)), secs3(t2.Sub(t1))
 	rr.AgentCPUS = secs3(after.cpu - before.cpu)
-	rr.CPUS = secs3(cpu - (after.cpu - before.cpu))
+	rr.CPUS = secs3(cpu2 - cpu0 - (after.cpu - before.cpu))
+	rr.PollCPUS = secs3(cpu1 - cpu0 - (mid.cpu - before.cpu))
+	rr.StoreCPUS = secs3(cpu2 - cpu1 - (after.cpu - mid.cpu))
 	if dbSrv != nil {
 		rr.DBServerCPUS = secs3(dbSrv.cpu() - db0)
 	}
@@ -394,6 +396,8 @@ type snmpReport struct {
 
 	// Means over the rounds, per 1,000 interfaces.
 	CPUPer1000          float64 `json:"cpu_s_per_1000"`
+	PollCPUPer1000      float64 `json:"poll_cpu_s_per_1000"`
+	StoreCPUPer1000     float64 `json:"store_cpu_s_per_1000"`
 	AgentCPUPer1000     float64 `json:"agent_cpu_s_per_1000"`
 	DBServerCPUPer1000  float64 `json:"db_server_cpu_s_per_1000,omitempty"`
 	RequestsPer1000     float64 `json:"requests_per_1000"`
@@ -415,7 +419,7 @@ type snmpReport struct {
 
 // sum adds the rounds up.
 func (r *snmpReport) sum() {
-	var cpu, agentCPU, dbCPU, wall, pollS, storeS, later float64
+	var cpu, pollCPU, storeCPU, agentCPU, dbCPU, wall, pollS, storeS, later float64
 	for _, d := range r.Details {
 		r.Requests += d.Requests
 		r.PollRequests += d.PollRequests
@@ -425,6 +429,8 @@ func (r *snmpReport) sum() {
 		r.Rows += d.Rows
 		r.Statements += d.Statements
 		cpu += d.CPUS
+		pollCPU += d.PollCPUS
+		storeCPU += d.StoreCPUS
 		agentCPU += d.AgentCPUS
 		dbCPU += d.DBServerCPUS
 		wall += d.WallS
@@ -437,6 +443,7 @@ func (r *snmpReport) sum() {
 	rounds := float64(r.Rounds)
 	per1000 := func(x float64) float64 { return roundSig(x / rounds / float64(r.Interfaces) * 1000) }
 	r.CPUPer1000, r.AgentCPUPer1000, r.DBServerCPUPer1000 = per1000(cpu), per1000(agentCPU), per1000(dbCPU)
+	r.PollCPUPer1000, r.StoreCPUPer1000 = per1000(pollCPU), per1000(storeCPU)
 	r.RequestsPer1000 = per1000(float64(r.Requests))
 	r.BytesSentPer1000, r.BytesRecvPer1000 = per1000(float64(r.BytesSent)), per1000(float64(r.BytesReceived))
 	r.StatementsPer1000 = per1000(float64(r.Statements))
@@ -457,14 +464,15 @@ func (r *snmpReport) print(w io.Writer) {
 	fmt.Fprintf(w, "portal bench snmp: %d switches × %d ports = %d interfaces, %d rounds %gs apart (agents' clock), at most %d variables a GET, %d switches polled at once, on %s\n\n",
 		r.Switches, r.Ports, r.Interfaces, r.Rounds, r.IntervalS, r.MaxOIDs, r.Workers, r.DB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\twall s\tpoll s\tstore s\tCPU s\tagents' CPU s\trequests\tbytes sent\tbytes received\trows\tstatements\t")
+	fmt.Fprintln(tw, "round\twall s\tpoll s\tstore s\tCPU s\tpoll CPU s\tstore CPU s\tagents' CPU s\trequests\tbytes sent\tbytes received\trows\tstatements\t")
 	for _, d := range r.Details {
-		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t\n", d.Round, d.WallS, d.PollS, d.StoreS, d.CPUS, d.AgentCPUS,
-			d.Requests, d.BytesSent, d.BytesReceived, d.Rows, d.Statements)
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t\n", d.Round, d.WallS, d.PollS, d.StoreS,
+			d.CPUS, d.PollCPUS, d.StoreCPUS, d.AgentCPUS, d.Requests, d.BytesSent, d.BytesReceived, d.Rows, d.Statements)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nper 1,000 interfaces and round: CPU %.4f s (%.3f%% of a core at one round per %gs; the agents' own %.4f s left out), %.1f requests, %.0f bytes sent, %.0f received, %.1f SQL statements",
-		r.CPUPer1000, r.CorePctPer1000, r.IntervalS, r.AgentCPUPer1000, r.RequestsPer1000, r.BytesSentPer1000, r.BytesRecvPer1000, r.StatementsPer1000)
+	fmt.Fprintf(w, "\nper 1,000 interfaces and round: CPU %.4f s (poll %.4f, store %.4f; %.3f%% of a core at one round per %gs; the agents' own %.4f s left out), %.1f requests, %.0f bytes sent, %.0f received, %.1f SQL statements",
+		r.CPUPer1000, r.PollCPUPer1000, r.StoreCPUPer1000, r.CorePctPer1000, r.IntervalS, r.AgentCPUPer1000, r.RequestsPer1000,
+		r.BytesSentPer1000, r.BytesRecvPer1000, r.StatementsPer1000)
 	if r.DBServerCPUPer1000 > 0 {
 		fmt.Fprintf(w, "; database server CPU %.4f s", r.DBServerCPUPer1000)
 	}
