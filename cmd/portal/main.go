@@ -229,7 +229,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
 		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready,
-		Provider: cfg.Provider, BaseURL: cfg.BaseURL,
+		Provider: cfg.Provider, BaseURL: cfg.BaseURL, DiscoverInterfaces: discoverInterfaces(snmpDiscover),
 		Means: views.DeliveryMeans{Email: cfg.Notify.SMTP.Host != "", Gateway: cfg.Notify.Webhook.URL != ""}})
 
 	var wg sync.WaitGroup
