@@ -276,7 +276,8 @@ func (h *Handler) discoverSwitch(c *fiber.Ctx) error {
 }
 
 // addSwitchPorts monitors the interfaces picked on the discovery page:
-// the device is walked again, so that what is stored is what it says now.
+// the device is walked again, so that what is stored is what it says now
+// (for the ports monitored already too).
 func (h *Handler) addSwitchPorts(c *fiber.Ctx) error {
 	sw, err := h.switchParam(c)
 	if err != nil {
@@ -295,11 +296,27 @@ func (h *Handler) addSwitchPorts(c *fiber.Ctx) error {
 	if problem != "" {
 		return h.renderSwitch(c, fiber.StatusBadGateway, sw, problem)
 	}
+	ports, err := h.store.ListSwitchPorts(c.UserContext(), scope(c), sw.ID)
+	if err != nil {
+		return err
+	}
+	monitored := map[int]bool{}
+	for _, p := range ports {
+		monitored[p.IfIndex] = true
+	}
+	// The ports monitored already take the names read now.
 	var chosen []models.Interface
+	fresh := 0
 	for _, f := range ifs {
-		if picked[f.IfIndex] {
+		if picked[f.IfIndex] && !monitored[f.IfIndex] {
+			fresh++
+		}
+		if picked[f.IfIndex] || monitored[f.IfIndex] {
 			chosen = append(chosen, f)
 		}
+	}
+	if fresh == 0 {
+		chosen = nil // nothing new ticked: the Store says so
 	}
 	n, err := h.store.AddSwitchPorts(c.UserContext(), actor(c), sw.ID, chosen)
 	if errs := views.FromError(err); errs != nil {

@@ -163,6 +163,19 @@ func TestNetworkSecretsNeverInAPageOrALog(t *testing.T) {
 		r = keep(eng.submit("/network/"+v2, "/network/"+v2+"/discover", nil))
 		wantBody(t, r, zh("network.monitored"), `name="if" value="24"`)
 		wantNoBody(t, r, `name="if" value="1"`)
+		// Monitoring another one refreshes the names of those monitored.
+		for i := range fake.ifs {
+			if fake.ifs[i].IfIndex == 1 {
+				fake.ifs[i].Alias = "to web-01 renamed"
+			}
+		}
+		wantRedirect(t, keep(eng.submit("/network/"+v2, "/network/"+v2+"/ports", url.Values{"if": {"24"}})), "/network/"+v2)
+		if p, err := e.store.GetSwitchPort(ctx, models.AllOrgs(), ports[0].Ref); err != nil || p.Alias != "to web-01 renamed" || p.IfIndex != 1 {
+			t.Fatalf("port 1 after monitoring port 24: %+v, %v", p, err)
+		}
+		r = keep(eng.submit("/network/"+v2, "/network/"+v2+"/ports", url.Values{"if": {"1"}}))
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, zh("network.error.none_picked"))
 
 		// The mapping form: the organization first, then its devices.
 		port := "/network/" + v2 + "/ports/" + ports[0].Ref
