@@ -283,7 +283,11 @@ func (s *Store) UpdateSwitch(ctx context.Context, actor Actor, id int64, in Swit
 		if err != nil {
 			return err
 		}
-		if err := tx.Save(&sw).Error; err != nil {
+		// Only what the form owns: the poller's columns (leases, last
+		// poll) stay as it wrote them.
+		if err := tx.Model(&sw).Select("name", "address", "site", "version", "community", "v3_user", "v3_auth_proto",
+			"v3_auth_key", "v3_priv_proto", "v3_priv_key", "interval_sec", "timeout_ms", "max_oids", "enabled", "updated_at").
+			Updates(&sw).Error; err != nil {
 			return conflict(err)
 		}
 		if err := followSwitch(tx, &before, &sw); err != nil {

@@ -209,6 +209,11 @@ func TestSwitchSecretsAreSealed(t *testing.T) {
 			t.Fatalf("credentials print their secrets: %s", c)
 		}
 
+		// What the poller writes survives a change of the form.
+		if err := raw.Exec("UPDATE switches SET sys_name = ?, last_error = ?, lease_owner = ? WHERE id = ?",
+			"core-1.dc", "timeout", "prober-a", v3.ID).Error; err != nil {
+			t.Fatal(err)
+		}
 		// Empty secrets on an update keep the stored ones.
 		in := v3Switch("core-1 renamed")
 		in.V3AuthKey, in.V3PrivKey, in.IntervalSec = "", "", 60
@@ -218,8 +223,12 @@ func TestSwitchSecretsAreSealed(t *testing.T) {
 		if c := creds(v3.ID); c.V3AuthKey != testAuthKey || c.V3PrivKey != testPrivKey {
 			t.Fatalf("blank fields changed the keys: %+v", c)
 		}
-		if got := rawRow(v3.ID); got["v3_auth_key"] != r3["v3_auth_key"] {
+		if got := rawRow(v3.ID); fmt.Sprintf("%s", got["v3_auth_key"]) != fmt.Sprintf("%s", r3["v3_auth_key"]) {
 			t.Fatalf("a blank field sealed the key again")
+		}
+		if got, err := s.GetSwitch(ctx, models.AllOrgs(), v3.ID); err != nil || got.SysName != "core-1.dc" ||
+			got.LastError != "timeout" || got.LeaseOwner != "prober-a" || got.Name != "core-1 renamed" || got.IntervalSec != 60 {
+			t.Fatalf("after the change: %+v, %v", got, err)
 		}
 		// A new pass phrase replaces the stored one; the other stays.
 		in.V3AuthKey = "n3w-auth-phrase"
