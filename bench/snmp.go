@@ -38,8 +38,7 @@ type SNMPOptions struct {
 }
 
 // snmpPoll is the poll the benchmark measures: the portal's.
-// TODO(merge): prober.SNMPPoll once it is on main (then stopgapPoll goes).
-var snmpPoll prober.PollFunc = stopgapPoll
+var snmpPoll prober.PollFunc = prober.SNMPPoll
 
 // snmpBatch is the samples per RecordTraffic call, as the prober's writer
 // batches results (PORTAL_PROBER_BATCH's default).

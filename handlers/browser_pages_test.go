@@ -257,6 +257,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"maintenance:ref": maintenance.Ref,
 			"network:id":      id(sw.ID),
 			"ports:port":      swPort.Ref,
+			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.
