@@ -75,8 +75,21 @@ type Deps struct {
 
 // DiscoverFunc reads a network device's system name and interfaces with
 // its credentials (the shape of prober.DiscoverFunc, which handlers may
-// not import).
+// not import). Its errors match ErrDiscoverNoAnswer, ErrDiscoverRefused
+// or ErrDiscoverSettings when they are of those kinds, for the page's
+// words; their text goes only to the log.
 type DiscoverFunc func(ctx context.Context, creds models.SNMPCredentials) (sysName string, ifs []models.Interface, err error)
+
+// Kinds of discovery failure the page tells apart.
+var (
+	// ErrDiscoverNoAnswer: no answer in time (unreachable, or a community
+	// or privacy key the agent silently ignores).
+	ErrDiscoverNoAnswer = errors.New("no answer")
+	// ErrDiscoverRefused: the agent refused the v3 credentials.
+	ErrDiscoverRefused = errors.New("credentials refused")
+	// ErrDiscoverSettings: the device's settings cannot be used.
+	ErrDiscoverSettings = errors.New("bad settings")
+)
 
 // Handler holds the dependencies of every route.
 type Handler struct {

@@ -198,8 +198,12 @@ func (h *Handler) deleteSwitch(c *fiber.Ctx) error {
 // details (which the log has, secrets cut out).
 func discoverErrorKey(err error) string {
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) ||
-		strings.Contains(strings.ToLower(err.Error()), "timeout") {
+	switch {
+	case errors.Is(err, ErrDiscoverRefused):
+		return "network.error.discover_refused"
+	case errors.Is(err, ErrDiscoverSettings):
+		return "network.error.discover_settings"
+	case errors.Is(err, ErrDiscoverNoAnswer), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "network.error.discover_timeout"
 	}
 	return "network.error.discover_failed"

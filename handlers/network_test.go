@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -199,14 +200,18 @@ func TestNetworkSecretsNeverInAPageOrALog(t *testing.T) {
 
 		// A discovery that fails says so in words; the log has the
 		// error with the secret cut out.
-		fake.err = errors.New("snmp: request with community " + netCommunity + " timeout after 3 s")
+		fake.err = fmt.Errorf("%w: snmp: request with community %s, nothing after 3 s", handlers.ErrDiscoverNoAnswer, netCommunity)
 		r = keep(eng.submit("/network/"+v2, "/network/"+v2+"/discover", nil))
 		wantStatus(t, r, http.StatusBadGateway)
 		wantBody(t, r, zh("network.error.discover_timeout"))
 		if !strings.Contains(logs.String(), "[secret]") {
 			t.Fatalf("the failed discovery is not logged with its secret cut out:\n%s", logs.String())
 		}
-		fake.err = errors.New("wrong digest for user portal-ro with " + netAuthKey)
+		fake.err = fmt.Errorf("%w: wrong digest for user portal-ro with %s", handlers.ErrDiscoverRefused, netAuthKey)
+		r = keep(eng.submit("/network/"+v3, "/network/"+v3+"/discover", nil))
+		wantStatus(t, r, http.StatusBadGateway)
+		wantBody(t, r, zh("network.error.discover_refused"))
+		fake.err = errors.New("unexpected PDU type from an agent, priv key " + netPrivKey)
 		r = keep(eng.submit("/network/"+v3, "/network/"+v3+"/discover", nil))
 		wantStatus(t, r, http.StatusBadGateway)
 		wantBody(t, r, zh("network.error.discover_failed"))

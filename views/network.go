@@ -107,21 +107,13 @@ func NetworkPortURL(switchID int64, ref string) string {
 // portTrafficURL is a port's traffic page.
 func portTrafficURL(ref string) string { return "/traffic/" + ref }
 
-// networkSpeed shows an interface's speed: "10 Gb/s", "100 Mb/s"; "—" when
-// the agent does not say.
+// networkSpeed shows an interface's speed: "10 Gb/s", "100 Mb/s"; "—"
+// when the agent does not say.
 func networkSpeed(bps int64) string {
 	if bps <= 0 {
 		return "—"
 	}
-	for _, u := range []struct {
-		div  int64
-		unit string
-	}{{1_000_000_000, "Gb/s"}, {1_000_000, "Mb/s"}, {1_000, "kb/s"}} {
-		if bps >= u.div {
-			return strconv.FormatFloat(float64(bps)/float64(u.div), 'f', -1, 64) + " " + u.unit
-		}
-	}
-	return strconv.FormatInt(bps, 10) + " b/s"
+	return BitRate(bps)
 }
 
 // SNMPVersionName is how a page names an SNMP version.

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
+	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/prober"
 )
@@ -24,5 +26,18 @@ func TestDiscoverInterfacesAdaptsTheSNMPClient(t *testing.T) {
 	name, ifs, err := f(context.Background(), models.SNMPCredentials{SwitchID: 7, Community: "c"})
 	if name != "core-1" || len(ifs) != 1 || ifs[0].IfIndex != 3 || !errors.Is(err, boom) || got.SwitchID != 7 || got.Community != "c" {
 		t.Fatalf("got %q %+v %v from %+v", name, ifs, err, got)
+	}
+	// The client's kinds of failure become the pages'.
+	for snmp, page := range map[error]error{prober.ErrSNMPNoAnswer: handlers.ErrDiscoverNoAnswer,
+		prober.ErrSNMPRefused: handlers.ErrDiscoverRefused, prober.ErrSNMPConfig: handlers.ErrDiscoverSettings} {
+		f := discoverInterfaces(func(context.Context, models.SNMPCredentials) (prober.SysInfo, []models.Interface, error) {
+			return prober.SysInfo{}, nil, fmt.Errorf("prober: snmp discover: %w", snmp)
+		})
+		if _, _, err := f(context.Background(), models.SNMPCredentials{}); !errors.Is(err, page) || !errors.Is(err, snmp) {
+			t.Errorf("%v became %v, want %v", snmp, err, page)
+		}
+	}
+	if snmpDiscover == nil {
+		t.Error("the portal is built without the SNMP client's discovery")
 	}
 }
