@@ -302,9 +302,13 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 
 // runProber probes the checks this instance holds until ctx ends. Without
 // an ICMP socket it runs the protocol checks and leaves pings to instances
-// that have one, rather than record every ping as failed.
+// that have one, rather than record every ping as failed. It polls the
+// switches it holds over SNMP too: every instance does, as they share the
+// switches' leases (an instance without SNMPPoll would be given a share it
+// never polls).
 func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
 	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
+	// TODO(merge, issue 17): pcfg.SNMPPoll = prober.SNMPPoll — the SNMP client (prober/snmp.go, the snmpclient branch) is not on this branch yet.
 	pinger, err := prober.NewPinger(log)
 	if err != nil {
 		log.Error("prober: ICMP checks skipped on this instance", "err", err)
