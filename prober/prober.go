@@ -144,8 +144,8 @@ func New(cfg Config, store *models.Store, probe ProbeFunc, log *slog.Logger) *Pr
 // Stats are a prober's running totals.
 type Stats struct {
 	Checks   int64 // checks held now
-	Probes   int64 // probes run
-	Failures int64 // probes that failed
+	Probes   int64 // probes run (a port check's result from a switch poll counts as one)
+	Failures int64 // probes that failed (a port found down counts as one)
 	Skipped  int64 // slots missed: the previous probe still running, a pool full, or the scheduler late
 	Written  int64 // results the database took (replays not counted twice)
 	Batches  int64 // RecordResults calls that succeeded (live flushes and replayed chunks)
@@ -299,9 +299,14 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 		// A round may take up to half a lease: renewed every quarter,
 		// a lease still ends after a round that slow (100,000 checks
 		// on a loaded database take more than a quarter).
+		// The switches' part of the round (ShareSwitches) shares the
+		// deadline, and the next round is timed from the end of both.
 		cctx, cancel := context.WithTimeout(ctx, max(p.cfg.Lease/2, time.Second))
 		round, err := p.store.ShareChecks(cctx, p.cfg.InstanceID,
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
+		if p.sn != nil {
+			p.sn.leaseRound(ctx, cctx, err == nil)
+		}
 		cancel()
 		t.Reset(every)
 		if u := round.Unprobed; u.Checks > 0 { // after the round's claims; an alarm every round, failed or not
@@ -310,9 +315,6 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 		var cuts []leaseCut
 		if len(round.OfferedIDs) > 0 { // also from a round that failed later
 			cuts = []leaseCut{{ids: round.OfferedIDs, until: round.OfferedUntil}}
-		}
-		if p.sn != nil {
-			p.sn.leaseRound(ctx, err == nil)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

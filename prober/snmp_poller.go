@@ -95,19 +95,18 @@ func (p *Prober) openSampleSpool(resultSpool string) spoolOf[models.TrafficSampl
 }
 
 // leaseRound runs the switches' part of a lease round (after ShareChecks;
-// checksOK says whether that reached the database) and hands the result
-// to the scheduler. While rounds fail the scheduler keeps polling the
-// switches it holds, past the ends of their leases, as it does checks.
-func (sn *snmpPoller) leaseRound(ctx context.Context, checksOK bool) {
+// checksOK says whether that reached the database), within the round's
+// deadline (rctx; ctx is the prober's), and hands the result to the
+// scheduler. While rounds fail the scheduler keeps polling the switches
+// it holds, past the ends of their leases, as it does checks.
+func (sn *snmpPoller) leaseRound(ctx, rctx context.Context, checksOK bool) {
 	p := sn.p
 	if !checksOK {
 		sn.failing = true
 		sn.send(switchClaims{failing: true})
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, max(p.cfg.Lease/4, time.Second))
-	r, err := p.store.ShareSwitches(cctx, p.cfg.InstanceID, p.cfg.Lease)
-	cancel()
+	r, err := p.store.ShareSwitches(rctx, p.cfg.InstanceID, p.cfg.Lease)
 	var cuts []leaseCut
 	if len(r.OfferedIDs) > 0 {
 		cuts = []leaseCut{{ids: r.OfferedIDs, until: r.OfferedUntil}}
