@@ -308,7 +308,7 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 // never polls).
 func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
 	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
-	// TODO(merge, issue 17): pcfg.SNMPPoll = prober.SNMPPoll — the SNMP client (prober/snmp.go, the snmpclient branch) is not on this branch yet.
+	pcfg.SNMPPoll = prober.SNMPPoll
 	pinger, err := prober.NewPinger(log)
 	if err != nil {
 		log.Error("prober: ICMP checks skipped on this instance", "err", err)
