@@ -14,6 +14,7 @@ import (
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
 	"github.com/colo-portal/portal/models/seal"
+	"github.com/colo-portal/portal/prober/snmpagent"
 )
 
 // The switches' fixture is written straight into the tables (the
@@ -585,5 +586,63 @@ func TestPortDownOpensAnOutageAndAnUnreachableSwitchNone(t *testing.T) {
 				t.Errorf("poll errors %d, want 4", st.PollErrors)
 			}
 		})
+	}
+}
+
+// The poller through the portal's own SNMP client (SNMPPoll) against the
+// in-process agent, in real time: the rate of a port is what the agent
+// serves, and a port the agent says is down opens an outage at its second
+// poll. SQLite only: what depends on the database is tested above on
+// both, with a fake agent and the manual clock; this one takes two real
+// polls (up to 20 s).
+func TestPollerThroughSNMPPollAgainstAnAgent(t *testing.T) {
+	db := dbtest.Databases(t)[0]
+	ctx := context.Background()
+	s := dbtest.Open(t, db)
+	f := newSwitchFixture(t, s, db)
+	agent, err := snmpagent.Start(snmpagent.Config{Addr: "127.0.0.1:0", Community: fakeCommunity, SysName: "edge-1",
+		Interfaces: []snmpagent.Interface{
+			{Index: 1, Name: "Gi0/1", SpeedBps: 1e9, InBps: 80e6, OutBps: 8e6, InStart: 1 << 40},
+			{Index: 2, Name: "Gi0/2", SpeedBps: 1e9, OperDown: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	sw := f.addSwitch(t, "edge-1", agent.Addr())
+	busy := f.addPort(t, sw, 1, true, false)
+	down := f.addPort(t, sw, 2, true, true)
+	r := start(t, Config{InstanceID: "real", BatchAge: 200 * time.Millisecond, SNMPPoll: SNMPPoll}, s, nil)
+
+	var outages []models.Outage
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		outages, err = s.ListOutages(ctx, models.AllOrgs(), f.org, f.device.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outages) > 0 && len(f.samples(t, busy.ID)) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 45 s: %d outages, %d samples, stats %+v; want an outage and 2 samples", len(outages),
+				len(f.samples(t, busy.ID)), r.p.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.stop(t)
+
+	ss := f.samples(t, busy.ID)
+	if ss[0].Valid || !ss[1].Valid || ss[1].Ms < 9000 || ss[1].Ms > 11000 {
+		t.Fatalf("samples %+v: want a first one without deltas, then one with 10 s of deltas", ss[:2])
+	}
+	if in, out := ss[1].InBps(), ss[1].OutBps(); in < 78e6 || in > 82e6 || out < 7.8e6 || out > 8.2e6 {
+		t.Errorf("rates %d in, %d out; want 80 Mb/s and 8 Mb/s within 2.5 %%", in, out)
+	}
+	if o := outages[0]; o.CheckID != *down.CheckID || o.EndedAt != nil {
+		t.Errorf("outage %+v: want the down port's, open", o)
+	}
+	if row := f.switchRow(t, sw.ID); row.LastPollAt == nil || row.LastError != "" {
+		t.Errorf("switch: last poll %v, error %q", row.LastPollAt, row.LastError)
 	}
 }
