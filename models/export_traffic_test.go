@@ -9,8 +9,9 @@ import (
 )
 
 // AddTestSwitchPort stores a port of the switch named switchName (made
-// when there is none), mapped to orgID and contractID when given, for the
-// tests of what the janitor and the statement make of traffic samples.
+// when there is none), mapped to orgID and contractID when given, added at
+// the store's time, for the tests of what the janitor and the statement
+// make of traffic samples.
 func AddTestSwitchPort(ctx context.Context, s *Store, switchName string, ifIndex int, orgID, contractID *int64) (*SwitchPort, error) {
 	db := s.db.WithContext(ctx)
 	sw := Switch{Name: switchName, Address: "127.0.0.1", Version: SNMPv2c, IntervalSec: SwitchIntervalDefault,
@@ -22,7 +23,7 @@ func AddTestSwitchPort(ctx context.Context, s *Store, switchName string, ifIndex
 		return nil, err
 	}
 	p := &SwitchPort{SwitchID: sw.ID, IfIndex: ifIndex, Ref: newRef(), Name: "Gi1/0/" + strconv.Itoa(ifIndex), SpeedBps: 1_000_000_000,
-		HC: true, OrgID: orgID, ContractID: contractID}
+		HC: true, OrgID: orgID, ContractID: contractID, CreatedAt: s.now()}
 	if err := db.Create(p).Error; err != nil {
 		return nil, err
 	}
