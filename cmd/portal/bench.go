@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/colo-portal/portal/bench"
+	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/prober"
 )
 
@@ -17,8 +18,9 @@ import (
 // `portal bench pages` the uptime, device and fleet pages over a year of
 // history, `portal bench outages` a provider-wide failure's notices and
 // pages, `portal bench signin` a running portal's sign-in under a burst
-// of guesses and of anonymous sign-ins; package bench does the work, this
-// file reads the flags.
+// of guesses and of anonymous sign-ins, `portal bench snmp` the polling
+// of switch ports over SNMP against in-process agents; package bench does
+// the work, this file reads the flags.
 
 const benchUsage = `usage:
   portal bench probe [--targets N] [--service-checks M] [--interval D] [--service-interval D]
@@ -31,17 +33,21 @@ const benchUsage = `usage:
                        [--iterations I] [--timeout D] [--db URL]
   portal bench signin --url URL [--email E --password P] [--guesses N] [--right-delay D]
                       [--anonymous M] [--spread] [--pid PID]
+  portal bench snmp [--switches N] [--ports M] [--rounds R] [--max-oids K] [--only32-every J]
+                    [--interval D] [--workers W] [--db URL]
 --db is empty for a temporary SQLite file, sqlite:PATH for a new SQLite file
 at PATH, or mysql://user:pass@host:port/any for a throw-away database
 portal_bench_<random> on that server; the database is deleted afterwards.
 signin attacks the portal at --url from outside (the password is read from
 standard input when --password is -); --pid names the server's process,
-whose memory is sampled from /proc during each burst.`
+whose memory is sampled from /proc during each burst. snmp starts N SNMP
+agents on 127.0.0.1 with M interfaces each and polls them R times, the
+agents' clock moving --interval between rounds.`
 
-// runBench is `portal bench probe|pages|http|signin …`.
+// runBench is `portal bench probe|pages|http|outages|signin|snmp …`.
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which one, probe, pages, http, outages or signin?\n%s", benchUsage)
+		return fmt.Errorf("bench: which one, probe, pages, http, outages, signin or snmp?\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "probe":
@@ -74,6 +80,12 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 			return err
 		}
 		return bench.SignIn(ctx, o, stdout)
+	case "snmp":
+		o, err := benchSNMPFlags(args[1:])
+		if err != nil {
+			return err
+		}
+		return bench.SNMP(ctx, o, stdout)
 	}
 	return fmt.Errorf("bench: unknown mode %q\n%s", args[0], benchUsage)
 }
@@ -231,6 +243,34 @@ func benchSignInFlags(args []string, stdin io.Reader) (bench.SignInOptions, erro
 		return o, errors.New("bench signin: the guess burst needs --email and --password (or --guesses 0)")
 	case o.RightDelay < 0:
 		return o, errors.New("bench signin: --right-delay must not be negative")
+	}
+	return o, nil
+}
+
+func benchSNMPFlags(args []string) (bench.SNMPOptions, error) {
+	fs := newFlagSet("bench snmp")
+	var o bench.SNMPOptions
+	fs.IntVar(&o.Switches, "switches", 20, "switches, each an SNMP v2c agent on its own 127.0.0.1 port")
+	fs.IntVar(&o.Ports, "ports", 50, "monitored interfaces per switch")
+	fs.IntVar(&o.Rounds, "rounds", 5, "polls of every switch")
+	fs.IntVar(&o.MaxOIDs, "max-oids", 30, "variables per GET, the switches' limit")
+	fs.IntVar(&o.Only32Every, "only32-every", 10, "every Nth port serves 32-bit counters only (0: none)")
+	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "time between rounds as the agents' counters and the samples see it (the rounds run back to back)")
+	fs.IntVar(&o.Workers, "workers", 0, "switches polled at once (0: as many as switches, at most 32)")
+	fs.StringVar(&o.DB, "db", "", "database URL (empty: a temporary SQLite file)")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("bench snmp: %w\n%s", err, benchUsage)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("bench snmp: unexpected %q\n%s", fs.Arg(0), benchUsage)
+	}
+	switch {
+	case o.Switches < 1 || o.Ports < 1 || o.Rounds < 1 || o.MaxOIDs < 1:
+		return o, errors.New("bench snmp: --switches, --ports, --rounds and --max-oids must be at least 1")
+	case o.Only32Every < 0 || o.Workers < 0:
+		return o, errors.New("bench snmp: --only32-every and --workers must not be negative")
+	case o.Interval < models.SwitchIntervalMin*time.Second:
+		return o, errors.New("bench snmp: --interval must be at least 1m, as a switch's")
 	}
 	return o, nil
 }

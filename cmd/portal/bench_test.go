@@ -33,6 +33,11 @@ func TestBenchFlags(t *testing.T) {
 		{"signin", "--guesses", "0"},
 		{"signin", "--email", "a@b.example"},
 		{"signin", "--anonymous", "-1", "--guesses", "0"},
+		{"snmp", "--switches", "0"},
+		{"snmp", "--max-oids", "0"},
+		{"snmp", "--only32-every", "-1"},
+		{"snmp", "--interval", "10s"},
+		{"snmp", "extra"},
 	} {
 		var out bytes.Buffer
 		err := run(t.Context(), append([]string{"bench"}, args...), nil, &out, env(map[string]string{}))
@@ -74,6 +79,16 @@ func TestBenchFlagsToOptions(t *testing.T) {
 	if w := (bench.OutagesOptions{Devices: 500, Orgs: 5, Contacts: 3, Window: time.Minute, Iterations: 4,
 		Timeout: 5 * time.Minute, DB: "sqlite:/tmp/x.db"}); err != nil || u != w {
 		t.Errorf("outages options = %+v, %v; want %+v", u, err, w)
+	}
+	n, err := benchSNMPFlags(nil)
+	if w := (bench.SNMPOptions{Switches: 20, Ports: 50, Rounds: 5, MaxOIDs: 30, Only32Every: 10, Interval: 5 * time.Minute}); err != nil || n != w {
+		t.Errorf("snmp defaults = %+v, %v; want %+v", n, err, w)
+	}
+	n, err = benchSNMPFlags([]string{"--switches", "200", "--ports", "48", "--rounds", "3", "--max-oids", "60", "--only32-every", "0",
+		"--interval", "1m", "--workers", "8", "--db", "sqlite:/tmp/x.db"})
+	if w := (bench.SNMPOptions{Switches: 200, Ports: 48, Rounds: 3, MaxOIDs: 60, Interval: time.Minute, Workers: 8,
+		DB: "sqlite:/tmp/x.db"}); err != nil || n != w {
+		t.Errorf("snmp options = %+v, %v; want %+v", n, err, w)
 	}
 }
 
