@@ -254,6 +254,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"power:ref":       power.Ref,
 			"contracts:ref":   contract.Ref,
 			"maintenance:ref": maintenance.Ref,
+			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.

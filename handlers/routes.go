@@ -212,6 +212,12 @@ func (h *Handler) routes() []Route {
 		// Uptime: customers see their own organization's devices, read-only
 		// (another organization's device is not found); staff see any.
 		{"GET", "/uptime", customer, h.showUptime},
+		// Traffic of the switch ports: customers see their own
+		// organization's ports (another organization's port is not
+		// found), staff every port and the busiest ones.
+		{"GET", "/traffic", everyone, h.showTraffic},
+		{"GET", "/traffic/:ref", everyone, h.showTrafficPort},
+		{"GET", "/traffic/:ref/samples.csv", everyone, h.downloadTrafficSamples},
 		{"GET", "/orgs/:id/uptime", staff, h.showOrgUptime},
 		{"GET", "/fleet", staff, h.showFleet},
 		{"GET", "/devices/:id", everyone, h.showDevice},

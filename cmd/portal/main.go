@@ -353,12 +353,30 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 				break
 			}
 		}
+		for ctx.Err() == nil {
+			const steps = 200
+			done, err := store.BuildTrafficRollups(ctx, steps)
+			warn("build traffic rollups", err)
+			if err != nil || done < steps {
+				break
+			}
+		}
+		months, err := store.BuildTrafficMonths(ctx)
+		warn("build traffic months", err)
+		if months > 0 {
+			log.Info("built traffic months", "months", months)
+		}
 		_, err = store.PurgeSubmissions(ctx)
 		warn("purge old form tokens", err)
 		purged, err := store.PurgeResults(ctx, store.Now().Add(-cfg.Retention), 50)
 		warn("purge old probe results", err)
 		if purged > 0 {
 			log.Info("purged old probe results", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
+		}
+		purged, err = store.PurgeTrafficSamples(ctx, store.Now().Add(-cfg.Retention))
+		warn("purge old traffic samples", err)
+		if purged > 0 {
+			log.Info("purged old traffic samples", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
 		}
 		gone, err := store.PurgeVisitors(ctx, store.Now())
 		warn("purge visitors' personal data", err)
