@@ -279,14 +279,15 @@ func snmpRound(ctx context.Context, store *models.Store, counter *stmtCounter, s
 			if !ok {
 				continue
 			}
-			// Stamped with the slot polled (the agents' time), as the
-			// poller stamps a poll with its slot.
+			// Stamped with the slot polled: the agents' clock is the
+			// bench's, moved on by the interval each round, where the
+			// poller's readings carry the real time of the poll.
 			rd.At = at
 			if rd.SpeedBps == 0 {
 				rd.SpeedBps = sw.speed[p.IfIndex]
 			}
 			id := sw.portID[p.IfIndex]
-			samples = append(samples, models.NewTrafficSample(id, prev[id], rd, 2*o.Interval))
+			samples = append(samples, models.NewTrafficSample(id, prev[id], rd, 3*o.Interval)) // the poller's gap
 			prev[id] = &rd
 		}
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"strconv"
 	"strings"
@@ -271,6 +272,14 @@ func (h *Handler) statementDoc(c *fiber.Ctx, tr *locales.Translator, st *models.
 		doc.Adjustments = append(doc.Adjustments, pdf.StatementAdjustment{Origin: tr.T("statements.statement_title", a.Origin), Contract: a.Contract,
 			WasNow:  tr.T("statements.was_to_now", views.Money(a.Was, a.Currency), views.Money(a.Now, a.Currency)),
 			Changes: strings.Join(changes, "\n"), Amount: views.Money(a.Amount, a.Currency)})
+	}
+	for _, p := range st.Traffic {
+		port := p.Port
+		if p.Alias != "" {
+			port += "\n" + p.Alias
+		}
+		doc.Traffic = append(doc.Traffic, pdf.StatementTraffic{Port: port, Device: p.Switch, Contract: cmp.Or(p.Contract, "—"),
+			In: views.BitRate(p.InP95Bps), Out: views.BitRate(p.OutP95Bps), Billed: views.BitRate(p.BilledP95Bps), Samples: views.Count(p.Samples)})
 	}
 	return doc
 }

@@ -55,7 +55,9 @@ type ShareRound struct {
 // ShareChecks is one lease round of owner, run every Lease/4. It says owner
 // is alive, renews its leases, and moves it towards its fair share of the
 // enabled checks: the live instances (alive beyond the hand-over window)
-// split the checks evenly, within what each takes (Max).
+// split the checks evenly, within what each takes (Max). Port checks
+// (KindPort) are never leased nor counted: the poller of their switch
+// feeds them, under the switch's lease (ShareSwitches).
 //
 // A lease that ends within the hand-over window (half a lease from now)
 // is changing hands: an instance below its share may claim it with LeaseFrom set to the old lease's end, so the old
@@ -147,7 +149,7 @@ func (s *Store) shareRound(ctx context.Context, owner string, o ShareOptions, r 
 		Total      int
 	}
 	if err := db.Model(&Check{}).Select("lease_owner, SUM(CASE WHEN lease_until >= ? THEN 1 ELSE 0 END) AS n, COUNT(*) AS total", window).
-		Where("enabled = ?", true).Group("lease_owner").Scan(&rows).Error; err != nil {
+		Where("enabled = ? AND kind <> ?", true, KindPort).Group("lease_owner").Scan(&rows).Error; err != nil {
 		return false, wrap(err, "share checks: count held")
 	}
 	total := 0
@@ -229,7 +231,7 @@ func (s *Store) claimChecks(ctx context.Context, db *gorm.DB, owner string, o Sh
 		return 0, nil
 	}
 	var ids []int64
-	if err := pick(db.Model(&Check{}).Where("enabled = ?", true)).Limit(n).Pluck("id", &ids).Error; err != nil {
+	if err := pick(db.Model(&Check{}).Where("enabled = ? AND kind <> ?", true, KindPort)).Limit(n).Pluck("id", &ids).Error; err != nil {
 		return 0, wrap(err, "share checks: pick free")
 	}
 	claimed := 0

@@ -63,6 +63,9 @@ type Statement struct {
 	// Adjustments correct the credits of earlier closed months.
 	Adjustments []CreditLine
 	Totals      []CurrencyTotal
+	// Traffic lists the organization's switch ports with the month's
+	// 95th-percentile rates: information only, no credit.
+	Traffic []PortTraffic `json:",omitempty"`
 }
 
 // ContractMonth is one contract's part of a statement.
@@ -444,6 +447,11 @@ func (s *Store) statementCore(db *gorm.DB, orgID int64, month string, frozen *St
 	}
 	if st.Clocks, err = s.statementClocks(db, orgID, from, to); err != nil {
 		return nil, err
+	}
+	if frozen == nil { // information only: a closed month's adjustments need none
+		if st.Traffic, err = s.statementTraffic(db, orgID, month, from, to); err != nil {
+			return nil, err
+		}
 	}
 	st.Totals = totals(st)
 	return st, nil

@@ -24,13 +24,14 @@ type Unprobed struct {
 }
 
 // UnprobedChecks counts the enabled checks whose lease ended, and which
-// were created, more than grace ago. When every check is held that is one
+// were created, more than grace ago; port checks are not leased (their
+// switch is) and never counted. When every check is held that is one
 // COUNT over an empty range of the lease_until index; otherwise a second
 // statement finds since when.
 func (s *Store) UnprobedChecks(ctx context.Context, grace time.Duration) (Unprobed, error) {
 	cut := s.now().Add(-grace)
 	q := func() *gorm.DB {
-		return s.db.WithContext(ctx).Model(&Check{}).Where("lease_until < ? AND enabled = ? AND created_at < ?", cut, true, cut)
+		return s.db.WithContext(ctx).Model(&Check{}).Where("lease_until < ? AND enabled = ? AND created_at < ? AND kind <> ?", cut, true, cut, KindPort)
 	}
 	var n int64
 	if err := q().Count(&n).Error; err != nil {

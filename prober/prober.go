@@ -66,6 +66,12 @@ type Config struct {
 	// SkipICMP leaves ICMP checks to other instances: for a process that
 	// could open no ICMP socket.
 	SkipICMP bool
+	// SNMPPoll reads the counters of a switch's ports (SNMPPoll in
+	// production, a fake in tests). nil: this instance polls no switches
+	// and takes no lease on them.
+	SNMPPoll PollFunc
+	// SNMPWorkers bounds the switches polled at once. Default 16.
+	SNMPWorkers int
 
 	// keepLeases skips ReleaseChecks at stop, as a crash would (tests).
 	keepLeases bool
@@ -96,6 +102,9 @@ func (c *Config) defaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 15 * time.Second
 	}
+	if c.SNMPWorkers <= 0 {
+		c.SNMPWorkers = 16
+	}
 	if c.Clock == nil {
 		c.Clock = models.WallClock
 	}
@@ -118,6 +127,9 @@ type Prober struct {
 
 	w        *writer
 	inflight sync.WaitGroup
+	// sn polls the switches this instance holds (snmp_poller.go); nil
+	// without Config.SNMPPoll.
+	sn *snmpPoller
 }
 
 // New builds a prober; Run starts it.
@@ -132,14 +144,23 @@ func New(cfg Config, store *models.Store, probe ProbeFunc, log *slog.Logger) *Pr
 // Stats are a prober's running totals.
 type Stats struct {
 	Checks   int64 // checks held now
-	Probes   int64 // probes run
-	Failures int64 // probes that failed
+	Probes   int64 // probes run (a port check's result from a switch poll counts as one)
+	Failures int64 // probes that failed (a port found down counts as one)
 	Skipped  int64 // slots missed: the previous probe still running, a pool full, or the scheduler late
 	Written  int64 // results the database took (replays not counted twice)
 	Batches  int64 // RecordResults calls that succeeded (live flushes and replayed chunks)
 	Spooled  int64 // results written to the spool
 	Replayed int64 // results handed from the spool to the database
 	Lost     int64 // results the spool could not keep (a failed append, a torn record skipped on replay)
+
+	// The SNMP poller's (zero without Config.SNMPPoll).
+	Switches        int64 // switches held now
+	Polls           int64 // polls of switches that answered
+	PollErrors      int64 // polls that failed (timeout, refused, bad credentials)
+	Samples         int64 // traffic samples the database took
+	SamplesSpooled  int64 // traffic samples written to their spool
+	SamplesReplayed int64 // traffic samples handed from their spool to the database
+	SamplesLost     int64 // traffic samples their spool could not keep
 }
 
 // Stats returns the totals so far.
@@ -147,13 +168,16 @@ func (p *Prober) Stats() Stats {
 	s := &p.stats
 	return Stats{Checks: s.checks.Load(), Probes: s.probes.Load(), Failures: s.failures.Load(), Skipped: s.skipped.Load(),
 		Written: s.written.Load(), Batches: s.batches.Load(), Spooled: s.spooled.Load(), Replayed: s.replayed.Load(),
-		Lost: s.lost.Load()}
+		Lost: s.lost.Load(), Switches: s.switches.Load(), Polls: s.polls.Load(), PollErrors: s.pollErrors.Load(),
+		Samples: s.samples.Load(), SamplesSpooled: s.samplesSpooled.Load(), SamplesReplayed: s.samplesReplayed.Load(),
+		SamplesLost: s.samplesLost.Load()}
 }
 
 // Run probes until ctx is cancelled, then stops scheduling, lets running
 // probes end, writes the last results (to the spool if the database does
 // not take them) and releases its leases so another instance takes the
-// checks at once.
+// checks at once. With Config.SNMPPoll it polls switches too
+// (snmp_poller.go), under leases taken in the same rounds.
 func (p *Prober) Run(ctx context.Context) error {
 	sp := p.openSpool()
 	defer sp.Close()
@@ -164,10 +188,19 @@ func (p *Prober) Run(ctx context.Context) error {
 		p.w.run(wstop)
 	}()
 	p.log.Info("prober started", "lease", p.cfg.Lease, "workers", p.cfg.Workers, "icmp_workers", p.cfg.ICMPWorkers,
-		"skip_icmp", p.cfg.SkipICMP, "spool", sp.Name())
+		"skip_icmp", p.cfg.SkipICMP, "spool", sp.Name(), "snmp", p.cfg.SNMPPoll != nil)
 
 	claims := make(chan claims, 1)
 	var bg sync.WaitGroup
+	if p.cfg.SNMPPoll != nil {
+		p.sn = newSNMPPoller(p, sp.Name())
+		defer p.sn.close()
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			p.sn.schedule(ctx)
+		}()
+	}
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
@@ -190,11 +223,19 @@ func (p *Prober) Run(ctx context.Context) error {
 	close(proto.queue)
 	bg.Wait()
 	p.inflight.Wait()
+	if p.sn != nil {
+		p.sn.stop() // its last port results reach the writer before it stops
+	}
 	close(wstop)
 	<-wdone
 	if !p.cfg.keepLeases {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if p.sn != nil {
+			if err := p.store.ReleaseSwitches(rctx, p.cfg.InstanceID); err != nil {
+				p.log.Warn("prober: release switch leases (they expire on their own)", "err", err)
+			}
+		}
 		if err := p.store.ReleaseChecks(rctx, p.cfg.InstanceID); err != nil {
 			p.log.Warn("prober: release leases (they expire on their own)", "err", err)
 		}
@@ -258,9 +299,14 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 		// A round may take up to half a lease: renewed every quarter,
 		// a lease still ends after a round that slow (100,000 checks
 		// on a loaded database take more than a quarter).
+		// The switches' part of the round (ShareSwitches) shares the
+		// deadline, and the next round is timed from the end of both.
 		cctx, cancel := context.WithTimeout(ctx, max(p.cfg.Lease/2, time.Second))
 		round, err := p.store.ShareChecks(cctx, p.cfg.InstanceID,
 			models.ShareOptions{Lease: p.cfg.Lease, Max: p.cfg.MaxChecks, SkipICMP: p.cfg.SkipICMP})
+		if p.sn != nil {
+			p.sn.leaseRound(ctx, cctx, err == nil)
+		}
 		cancel()
 		t.Reset(every)
 		if u := round.Unprobed; u.Checks > 0 { // after the round's claims; an alarm every round, failed or not
@@ -287,6 +333,9 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 			p.log.Info("prober: claiming checks again")
 			failing = false
 			p.w.databaseBack()
+			if p.sn != nil {
+				p.sn.tw.databaseBack()
+			}
 		}
 		if round.Offered > 0 || round.Claimed > 0 {
 			p.log.Info("prober: sharing checks", "instances", round.Instances, "share", round.Target,
@@ -561,18 +610,29 @@ func interval(c *models.Check) time.Duration {
 // a check taken over is probed on in step, and two instances that ever run
 // the same slot write the same (check, time), which is stored once.
 func firstSlot(c *models.Check, now time.Time) time.Time {
-	iv := interval(c).Milliseconds()
-	phase := int64(mix(uint64(c.ID)) % uint64(iv))
-	k := floorDiv(now.UnixMilli()-phase, iv) + 1
-	return time.UnixMilli(k*iv + phase).UTC()
+	return gridAfter(c.ID, interval(c), now)
+}
+
+// gridAfter is the first slot after now of the grid of interval iv whose
+// offset a hash of id sets (checks and switches alike).
+func gridAfter(id int64, iv time.Duration, now time.Time) time.Time {
+	ms := iv.Milliseconds()
+	phase := int64(mix(uint64(id)) % uint64(ms))
+	k := floorDiv(now.UnixMilli()-phase, ms) + 1
+	return time.UnixMilli(k*ms + phase).UTC()
 }
 
 // slotFrom is the first slot of c at or after t: the first an instance
 // whose lease starts at t may probe.
 func slotFrom(c *models.Check, t time.Time) time.Time {
-	s := firstSlot(c, t.Add(-time.Millisecond))
+	return gridFrom(c.ID, interval(c), t)
+}
+
+// gridFrom is the first slot at or after t of gridAfter's grid.
+func gridFrom(id int64, iv time.Duration, t time.Time) time.Time {
+	s := gridAfter(id, iv, t.Add(-time.Millisecond))
 	for s.Before(t) { // t has a fraction of a millisecond
-		s = s.Add(interval(c))
+		s = s.Add(iv)
 	}
 	return s
 }

@@ -17,20 +17,32 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
-// spool keeps probe results the database would not take, until it does.
-type spool interface {
-	// Append stores results durably.
-	Append(rs []models.ProbeResult) error
-	// Replay hands the stored results to write in order, chunk by chunk,
+// spoolOf keeps records the database would not take, until it does: probe
+// results (spool) and traffic samples (sampleSpool), each in a spool of
+// its own.
+type spoolOf[T any] interface {
+	// Append stores records durably.
+	Append(rs []T) error
+	// Replay hands the stored records to write in order, chunk by chunk,
 	// and forgets each chunk write accepted. It stops at the first error,
 	// keeping that chunk and the rest.
-	Replay(chunk int, write func([]models.ProbeResult) error) (int, error)
-	// Len is how many bytes (file) or results (memory) wait.
+	Replay(chunk int, write func([]T) error) (int, error)
+	// Len is how many bytes (file) or records (memory) wait.
 	Len() int64
 	// Torn counts the damaged records replays have skipped so far.
 	Torn() int64
 	Name() string
 	Close() error
+}
+
+// spool keeps probe results.
+type spool = spoolOf[models.ProbeResult]
+
+// recordCodec is how a spool writes its records as JSON and reads them
+// back; decode reports false for what is not a whole record.
+type recordCodec[T any] struct {
+	encode func(T) ([]byte, error)
+	decode func([]byte) (T, bool)
 }
 
 // spoolLine is one result as JSON: short keys, the time in Unix
@@ -62,9 +74,28 @@ const (
 
 var spoolCRC = crc32.MakeTable(crc32.Castagnoli)
 
+// resultCodec writes probe results as spoolLines.
+var resultCodec = recordCodec[models.ProbeResult]{
+	encode: func(r models.ProbeResult) ([]byte, error) {
+		return json.Marshal(spoolLine{Check: r.CheckID, At: r.At.UnixMilli(), OK: r.OK, RTTus: r.RTTus, Reason: r.Reason})
+	},
+	decode: func(b []byte) (models.ProbeResult, bool) {
+		var l spoolLine
+		if err := json.Unmarshal(b, &l); err != nil || l.Check == 0 {
+			return models.ProbeResult{}, false
+		}
+		return l.result(), true
+	},
+}
+
 // appendRecord adds r's record to buf.
 func appendRecord(buf []byte, r models.ProbeResult) ([]byte, error) {
-	b, err := json.Marshal(spoolLine{Check: r.CheckID, At: r.At.UnixMilli(), OK: r.OK, RTTus: r.RTTus, Reason: r.Reason})
+	return appendFramed(buf, resultCodec, r)
+}
+
+// appendFramed adds the record of r to buf.
+func appendFramed[T any](buf []byte, codec recordCodec[T], r T) ([]byte, error) {
+	b, err := codec.encode(r)
 	if err != nil {
 		return buf, err
 	}
@@ -111,7 +142,7 @@ func spoolLost(err error, n int) int {
 // directory): path, path.1, … path.7.
 const maxSpoolSiblings = 8
 
-// fileSpool is an append-only file of framed records, fsync'd on every
+// recordFile is an append-only file of framed records, fsync'd on every
 // append and locked (flock) for the life of the process. Replayed records
 // are skipped by offset until the whole file has been replayed, then the
 // file is truncated: the file is only ever appended to or emptied, so a
@@ -119,11 +150,12 @@ const maxSpoolSiblings = 8
 // stores it once. An append that fails part-way (a full disk) cuts the file
 // back to its last whole record; if even that fails, the torn record stays
 // and replay skips it.
-type fileSpool struct {
-	f    *os.File
-	path string
-	size int64 // bytes in the file
-	done int64 // bytes already replayed by this process
+type recordFile[T any] struct {
+	codec recordCodec[T]
+	f     *os.File
+	path  string
+	size  int64 // bytes in the file
+	done  int64 // bytes already replayed by this process
 	// tornLeft counts torn records an append left in the file (the cut
 	// back failed): they were reported lost then, so replay does not
 	// report them again.
@@ -131,8 +163,15 @@ type fileSpool struct {
 	torn     int64 // torn records skipped by replay, reported by Torn
 }
 
-// openFileSpool opens (creating) path or the first free sibling.
-func openFileSpool(path string) (*fileSpool, error) {
+// fileSpool is the file spool of probe results.
+type fileSpool = recordFile[models.ProbeResult]
+
+// openFileSpool opens (creating) path or the first free sibling, as a
+// spool of probe results.
+func openFileSpool(path string) (*fileSpool, error) { return openRecordFile(path, resultCodec) }
+
+// openRecordFile opens (creating) path or the first free sibling.
+func openRecordFile[T any](path string, codec recordCodec[T]) (*recordFile[T], error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, err
 	}
@@ -156,20 +195,20 @@ func openFileSpool(path string) (*fileSpool, error) {
 			f.Close()
 			return nil, err
 		}
-		return &fileSpool{f: f, path: p, size: st.Size()}, nil
+		return &recordFile[T]{codec: codec, f: f, path: p, size: st.Size()}, nil
 	}
 	return nil, lastErr
 }
 
-func (s *fileSpool) Name() string { return s.path }
+func (s *recordFile[T]) Name() string { return s.path }
 
-func (s *fileSpool) Len() int64 { return s.size - s.done }
+func (s *recordFile[T]) Len() int64 { return s.size - s.done }
 
 // Torn is how many torn or damaged records replay has skipped so far, each
 // one result lost (those a failed append already reported are not counted).
-func (s *fileSpool) Torn() int64 { return s.torn }
+func (s *recordFile[T]) Torn() int64 { return s.torn }
 
-func (s *fileSpool) Append(rs []models.ProbeResult) error {
+func (s *recordFile[T]) Append(rs []T) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -177,7 +216,7 @@ func (s *fileSpool) Append(rs []models.ProbeResult) error {
 	ends := make([]int, len(rs)) // where each record ends in buf
 	for i, r := range rs {
 		var err error
-		if buf, err = appendRecord(buf, r); err != nil {
+		if buf, err = appendFramed(buf, s.codec, r); err != nil {
 			return err
 		}
 		ends[i] = len(buf)
@@ -216,7 +255,8 @@ func (s *fileSpool) Append(rs []models.ProbeResult) error {
 
 // spoolReader reads records from a section of the spool file, counting the
 // bytes it has consumed.
-type spoolReader struct {
+type spoolReader[T any] struct {
+	decode    func([]byte) (T, bool)
 	r         *bufio.Reader
 	pos       int64 // offset of the next unread byte
 	lineStart bool  // the previous byte ended a line (or the file began)
@@ -224,11 +264,12 @@ type spoolReader struct {
 }
 
 // next returns the next whole record, skipping torn ones; io.EOF at the end.
-func (sr *spoolReader) next() (models.ProbeResult, error) {
+func (sr *spoolReader[T]) next() (T, error) {
 	for {
 		b, err := sr.r.ReadByte()
 		if err != nil {
-			return models.ProbeResult{}, err
+			var zero T
+			return zero, err
 		}
 		sr.pos++
 		switch {
@@ -253,39 +294,40 @@ func (sr *spoolReader) next() (models.ProbeResult, error) {
 
 // framed reads the record whose mark was just read; it consumes nothing
 // when the record is damaged.
-func (sr *spoolReader) framed() (models.ProbeResult, bool) {
+func (sr *spoolReader[T]) framed() (T, bool) {
+	var zero T
 	h, _ := sr.r.Peek(recordHeader - 1)
 	if len(h) < recordHeader-1 || h[recordHeader-2] != ' ' {
-		return models.ProbeResult{}, false
+		return zero, false
 	}
 	n, err1 := strconv.ParseUint(string(h[:4]), 16, 32)
 	sum, err2 := strconv.ParseUint(string(h[4:12]), 16, 32)
 	if err1 != nil || err2 != nil {
-		return models.ProbeResult{}, false
+		return zero, false
 	}
 	whole := recordHeader - 1 + int(n) + 1
 	rec, _ := sr.r.Peek(whole)
 	if len(rec) < whole || rec[whole-1] != '\n' {
-		return models.ProbeResult{}, false
+		return zero, false
 	}
 	payload := rec[recordHeader-1 : whole-1]
 	if crc32.Checksum(payload, spoolCRC) != uint32(sum) {
-		return models.ProbeResult{}, false
+		return zero, false
 	}
-	var l spoolLine
-	if err := json.Unmarshal(payload, &l); err != nil || l.Check == 0 {
-		return models.ProbeResult{}, false
+	r, ok := sr.decode(payload)
+	if !ok {
+		return zero, false
 	}
 	sr.r.Discard(whole)
 	sr.pos += int64(whole)
 	sr.lineStart = true
-	return l.result(), true
+	return r, true
 }
 
 // legacyLine reads a JSON line of a spool written before records were
 // framed, the '{' already read: up to its newline, or up to the next mark
 // (a torn last line followed by framed records), which stays unread.
-func (sr *spoolReader) legacyLine() (models.ProbeResult, bool) {
+func (sr *spoolReader[T]) legacyLine() (T, bool) {
 	line := []byte{'{'}
 	for {
 		b, err := sr.r.ReadByte()
@@ -304,23 +346,19 @@ func (sr *spoolReader) legacyLine() (models.ProbeResult, bool) {
 		}
 		line = append(line, b)
 	}
-	var l spoolLine
-	if err := json.Unmarshal(line, &l); err != nil || l.Check == 0 {
-		return models.ProbeResult{}, false
-	}
-	return l.result(), true
+	return sr.decode(line)
 }
 
 // Replay reads from the first byte not yet replayed. A torn or damaged
 // record is skipped alone and counted (Torn).
-func (s *fileSpool) Replay(chunk int, write func([]models.ProbeResult) error) (int, error) {
+func (s *recordFile[T]) Replay(chunk int, write func([]T) error) (int, error) {
 	if s.Len() <= 0 {
 		return 0, nil
 	}
-	sr := &spoolReader{r: bufio.NewReaderSize(io.NewSectionReader(s.f, s.done, s.size-s.done), 2*maxRecordLen),
+	sr := &spoolReader[T]{decode: s.codec.decode, r: bufio.NewReaderSize(io.NewSectionReader(s.f, s.done, s.size-s.done), 2*maxRecordLen),
 		pos: s.done, lineStart: s.done == 0 || s.lineStartAt(s.done)}
 	var (
-		batch    []models.ProbeResult
+		batch    []T
 		replayed int
 	)
 	countTorn := func() {
@@ -374,7 +412,7 @@ func (s *fileSpool) Replay(chunk int, write func([]models.ProbeResult) error) (i
 }
 
 // lineStartAt reports whether the byte before off ends a line or a record.
-func (s *fileSpool) lineStartAt(off int64) bool {
+func (s *recordFile[T]) lineStartAt(off int64) bool {
 	b := make([]byte, 1)
 	if _, err := s.f.ReadAt(b, off-1); err != nil {
 		return false
@@ -382,30 +420,33 @@ func (s *fileSpool) lineStartAt(off int64) bool {
 	return b[0] == '\n'
 }
 
-func (s *fileSpool) Close() error { return s.f.Close() } // closing releases the lock
+func (s *recordFile[T]) Close() error { return s.f.Close() } // closing releases the lock
 
-// memSpool holds results in memory when no spool file is configured (or it
-// cannot be opened): they survive a database outage but not a restart.
-type memSpool struct {
-	rs  []models.ProbeResult
+// memRecords holds records in memory when no spool file is configured (or
+// it cannot be opened): they survive a database outage but not a restart.
+type memRecords[T any] struct {
+	rs  []T
 	max int
 }
 
-func (m *memSpool) Name() string { return "memory" }
+// memSpool is the memory spool of probe results.
+type memSpool = memRecords[models.ProbeResult]
 
-func (m *memSpool) Torn() int64 { return 0 }
+func (m *memRecords[T]) Name() string { return "memory" }
 
-func (m *memSpool) Len() int64 { return int64(len(m.rs)) }
+func (m *memRecords[T]) Torn() int64 { return 0 }
 
-func (m *memSpool) Append(rs []models.ProbeResult) error {
+func (m *memRecords[T]) Len() int64 { return int64(len(m.rs)) }
+
+func (m *memRecords[T]) Append(rs []T) error {
 	if len(m.rs)+len(rs) > m.max {
-		return fmt.Errorf("prober: memory spool full (%d results)", m.max)
+		return fmt.Errorf("prober: memory spool full (%d records)", m.max)
 	}
 	m.rs = append(m.rs, rs...)
 	return nil
 }
 
-func (m *memSpool) Replay(chunk int, write func([]models.ProbeResult) error) (int, error) {
+func (m *memRecords[T]) Replay(chunk int, write func([]T) error) (int, error) {
 	n := 0
 	for len(m.rs) > 0 {
 		k := min(chunk, len(m.rs))
@@ -419,4 +460,4 @@ func (m *memSpool) Replay(chunk int, write func([]models.ProbeResult) error) (in
 	return n, nil
 }
 
-func (m *memSpool) Close() error { return nil }
+func (m *memRecords[T]) Close() error { return nil }

@@ -383,4 +383,6 @@ func (w *writer) replay(timeout time.Duration) {
 // counters are the prober's running totals, read by Stats.
 type counters struct {
 	checks, probes, failures, skipped, written, batches, spooled, replayed, lost atomic.Int64
+	// The SNMP poller's.
+	switches, polls, pollErrors, samples, samplesSpooled, samplesReplayed, samplesLost atomic.Int64
 }

@@ -40,7 +40,8 @@ type Config struct {
 	// Prober runs the prober pool in serve (PORTAL_PROBER=off turns it off,
 	// for an instance that only serves pages).
 	Prober bool
-	// Retention is how long raw probe results are kept (PORTAL_RETENTION_DAYS).
+	// Retention is how long raw probe results and traffic samples are kept
+	// (PORTAL_RETENTION_DAYS).
 	Retention     time.Duration
 	ProberWorkers int // protocol checks at once
 	// ProberBatch and ProberBatchAge are when the prober writes a batch of
@@ -212,7 +213,7 @@ func settings() []setting {
 			set: intIn(100, 50_000, "a number", func(c *Config, n int) { c.ProberBatch = n })},
 		{name: "PORTAL_PROBER_BATCH_AGE", def: shortDuration(prober.DefaultBatchAge), help: "the longest a probe result waits before it is written; a result that changes a check's state (an outage opened or closed) is written at once",
 			set: durationIn(100*time.Millisecond, 5*time.Second, "5s", func(c *Config, d time.Duration) { c.ProberBatchAge = d })},
-		{name: "PORTAL_RETENTION_DAYS", def: "90", help: "days raw probe results are kept",
+		{name: "PORTAL_RETENTION_DAYS", def: "90", help: "days raw probe results and traffic samples are kept",
 			set: intIn(7, 3650, "a number of days", func(c *Config, n int) { c.Retention = time.Duration(n) * 24 * time.Hour })},
 		// The request body limit follows it for every route, so it stays modest.
 		{name: "PORTAL_UPLOAD_MAX_MB", def: strconv.FormatInt(models.DefaultUploadLimits.MaxBytes>>20, 10), help: "largest upload in megabytes",

@@ -302,9 +302,13 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 
 // runProber probes the checks this instance holds until ctx ends. Without
 // an ICMP socket it runs the protocol checks and leaves pings to instances
-// that have one, rather than record every ping as failed.
+// that have one, rather than record every ping as failed. It polls the
+// switches it holds over SNMP too: every instance does, as they share the
+// switches' leases (an instance without SNMPPoll would be given a share it
+// never polls).
 func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
 	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
+	pcfg.SNMPPoll = prober.SNMPPoll
 	pinger, err := prober.NewPinger(log)
 	if err != nil {
 		log.Error("prober: ICMP checks skipped on this instance", "err", err)
@@ -349,12 +353,30 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 				break
 			}
 		}
+		for ctx.Err() == nil {
+			const steps = 200
+			done, err := store.BuildTrafficRollups(ctx, steps)
+			warn("build traffic rollups", err)
+			if err != nil || done < steps {
+				break
+			}
+		}
+		months, err := store.BuildTrafficMonths(ctx)
+		warn("build traffic months", err)
+		if months > 0 {
+			log.Info("built traffic months", "months", months)
+		}
 		_, err = store.PurgeSubmissions(ctx)
 		warn("purge old form tokens", err)
 		purged, err := store.PurgeResults(ctx, store.Now().Add(-cfg.Retention), 50)
 		warn("purge old probe results", err)
 		if purged > 0 {
 			log.Info("purged old probe results", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
+		}
+		purged, err = store.PurgeTrafficSamples(ctx, store.Now().Add(-cfg.Retention))
+		warn("purge old traffic samples", err)
+		if purged > 0 {
+			log.Info("purged old traffic samples", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
 		}
 		gone, err := store.PurgeVisitors(ctx, store.Now())
 		warn("purge visitors' personal data", err)

@@ -21,6 +21,9 @@ type StatementDoc struct {
 	Uncovered   []StatementLine
 	Clocks      []StatementClockLine
 	Adjustments []StatementAdjustment
+	// Traffic lists the organization's ports with the month's 95th
+	// percentile: information, not a credit.
+	Traffic []StatementTraffic
 }
 
 // StatementContract is one contract's part of the statement.
@@ -61,6 +64,12 @@ type StatementLine struct {
 type StatementClockLine struct {
 	Kind, What, Started, Deadline, Stopped, Outcome string
 	Met, Missed                                     bool
+}
+
+// StatementTraffic is one port's month: rates already written with
+// their units.
+type StatementTraffic struct {
+	Port, Device, Contract, In, Out, Billed, Samples string
 }
 
 // StatementAdjustment corrects a closed month.
@@ -155,19 +164,43 @@ func statement(d *doc, t T, vm StatementDoc) {
 	d.heading(t("statements.adjustments"))
 	if len(vm.Adjustments) == 0 {
 		d.paragraph(t("statements.no_adjustments"), colorText)
+	} else {
+		d.paragraph(t("statements.adjustments_intro"), colorMuted)
+		rows := make([]row, len(vm.Adjustments))
+		for i, a := range vm.Adjustments {
+			rows[i] = row{cells: []string{a.Origin, a.Contract, a.WasNow, a.Changes, a.Amount}}
+		}
+		d.table([]column{
+			{head: t("statements.origin"), width: 30},
+			{head: t("statements.contract"), width: 30},
+			{head: t("statements.was_now"), width: 38},
+			{head: t("statements.changes"), width: contentW - 128},
+			{head: t("statements.amount"), width: 30},
+		}, rows)
+	}
+	statementTraffic(d, t, vm.Traffic)
+}
+
+// statementTraffic is the ports' 95th percentiles of the month, said to be
+// information only; nothing when the statement has none.
+func statementTraffic(d *doc, t T, ports []StatementTraffic) {
+	if len(ports) == 0 {
 		return
 	}
-	d.paragraph(t("statements.adjustments_intro"), colorMuted)
-	rows := make([]row, len(vm.Adjustments))
-	for i, a := range vm.Adjustments {
-		rows[i] = row{cells: []string{a.Origin, a.Contract, a.WasNow, a.Changes, a.Amount}}
+	d.heading(t("statement.traffic_title"))
+	d.paragraph(t("statement.traffic_intro"), colorMuted)
+	rows := make([]row, len(ports))
+	for i, p := range ports {
+		rows[i] = row{cells: []string{p.Port, p.Device, p.Contract, p.In, p.Out, p.Billed, p.Samples}}
 	}
 	d.table([]column{
-		{head: t("statements.origin"), width: 30},
-		{head: t("statements.contract"), width: 30},
-		{head: t("statements.was_now"), width: 38},
-		{head: t("statements.changes"), width: contentW - 128},
-		{head: t("statements.amount"), width: 30},
+		{head: t("statement.traffic_port"), width: contentW - 150},
+		{head: t("statement.traffic_device"), width: 26},
+		{head: t("statement.traffic_contract"), width: 26},
+		{head: t("statement.traffic_in"), width: 22},
+		{head: t("statement.traffic_out"), width: 22},
+		{head: t("statement.traffic_billed"), width: 30},
+		{head: t("statement.traffic_samples"), width: 24},
 	}, rows)
 }
 

@@ -31,6 +31,8 @@ func testStatementDoc(lang string, provisional bool) StatementDoc {
 		}},
 		Uncovered:   []StatementLine{{Kind: tr("statements.line.notice"), Detail: "2026-11-03", Evidence: "Outage #3", Amount: tr("statements.nothing_credited")}},
 		Adjustments: []StatementAdjustment{{Origin: "2026-10", Contract: "CT-2026-0001", WasNow: "¥30,000.00 → ¥1,000.00", Changes: "Network: ¥30,000.00 → ¥0.00", Amount: "-¥29,000.00"}},
+		Traffic: []StatementTraffic{{Port: "Gi1/0/1", Device: "core-1", Contract: "CT-2026-0001", In: "65.7 Mb/s", Out: "32.8 Mb/s",
+			Billed: "65.7 Mb/s", Samples: "8,640"}},
 	}
 	for i := 0; i < 60; i++ { // enough clocks to run over a page
 		vm.Clocks = append(vm.Clocks, StatementClockLine{Kind: "紧急通知 Emergency notice", What: fmt.Sprintf("web-%02d", i),
@@ -63,7 +65,8 @@ func TestStatementHasEveryFigureAndSaysWhenItIsProvisional(t *testing.T) {
 				want := []string{vm.Title, vm.OrgName, vm.State, "¥30,000.00", "US$120.50", "¥15,000.00", "-¥1,000.00", "-¥29,000.00",
 					"21.60min", "65.00min", "99.699%", "100.000%", "web-01.galaxy.example", "2026-11-20 10:09", "web-59",
 					tr("clock.met"), tr("clock.missed"), tr("statements.cap"), tr("statements.adjustments"), tr("statements.uncovered"),
-					tr("statements.nothing_credited"), tr("statements.clocks"), tr("statements.line.notice")}
+					tr("statements.nothing_credited"), tr("statements.clocks"), tr("statements.line.notice"),
+					tr("statement.traffic_title"), tr("statement.traffic_intro"), tr("statement.traffic_billed"), "Gi1/0/1", "65.7Mb/s", "32.8Mb/s", "8,640"}
 				for _, w := range want {
 					if !strings.Contains(got, string(nonSpace(w))) {
 						t.Errorf("the statement lacks %q", w)
@@ -81,5 +84,24 @@ func TestStatementHasEveryFigureAndSaysWhenItIsProvisional(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A statement without ports (or closed before traffic was measured) has
+// no traffic section.
+func TestStatementWithoutTrafficHasNoTrafficSection(t *testing.T) {
+	tr := translator("en")
+	vm := testStatementDoc("en", false)
+	vm.Traffic = nil
+	doc, err := Statement(tr, testLetterhead(), vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pdftotext(t, doc)
+	if !strings.Contains(text, tr("statements.adjustments")) {
+		t.Fatalf("the statement lacks its last section: %q", text)
+	}
+	if strings.Contains(text, tr("statement.traffic_title")) {
+		t.Error("a statement without ports shows the traffic section")
 	}
 }
