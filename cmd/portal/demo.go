@@ -153,7 +153,14 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	if err != nil {
 		return err
 	}
+	// The network devices and their traffic (demo_traffic.go) come in
+	// the same history, among the ledger's steps.
+	traffic, trafficPast := demoTrafficPast(store, listen, ledger.incidents)
+	ledger.steps = append(ledger.steps, trafficPast.steps...)
 	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, ""), ledger); err != nil {
+		return err
+	}
+	if err := finishDemoTraffic(ctx, store, traffic); err != nil {
 		return err
 	}
 	if err := loadDemoOperations(ctx, store, blobs, orgIDs["aurora"], "ops@aurora.example", "engineer@idc.example"); err != nil {
@@ -176,6 +183,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	}
 	fmt.Fprintln(out, "Demo devices on 127.0.0.x are probed live; the TCP check of 127.0.0.12:9 fails on purpose,")
 	fmt.Fprintln(out, "so an outage opens on db-01 about a minute after start.")
+	fmt.Fprintf(out, "Demo network devices sw-core-1 and sw-agg-2 are SNMP agents in the demo process (UDP %s and %s)\n",
+		demoSwitchAddr(listen, 0), demoSwitchAddr(listen, 1))
+	fmt.Fprintf(out, "polled every 5 minutes, with %d days of traffic behind them: see /traffic.\n", demoTrafficDays)
 	return nil
 }
 

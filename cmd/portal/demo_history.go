@@ -105,8 +105,12 @@ func demoLatencyOf(c models.Check, rng *mrand.Rand) demoLatency {
 }
 
 // rtt is a successful probe's round trip at t: busier in the Beijing
-// evening, some noise, and now and then a spike.
+// evening, some noise, and now and then a spike; none for a check without
+// a model (a port's state has no round trip).
 func (l demoLatency) rtt(t time.Time, rng *mrand.Rand) int {
+	if l == (demoLatency{}) {
+		return 0
+	}
 	local := t.Add(8 * time.Hour)
 	h := float64(local.Hour()) + float64(local.Minute())/60
 	v := l.base + int(float64(l.swing)*math.Sin((h-14)/24*2*math.Pi)) + rng.IntN(l.noise+1)
@@ -122,6 +126,9 @@ type demoWindow struct {
 	demoIncident
 	start, recovery time.Time
 	checks          []models.Check
+	// resolve, when set, finds the checks when the incident's first step
+	// runs: checks made by earlier steps (a port's check).
+	resolve func(ctx context.Context, past *models.Store) ([]models.Check, error)
 }
 
 func (w demoWindow) covers(c models.Check, t time.Time) bool {
@@ -245,7 +252,7 @@ incidents:
 		for _, name := range w.devices {
 			maps.Copy(lat, byName[name].latency)
 		}
-		steps = append(steps, demoIncidentSteps(w, lat, rng)...)
+		steps = append(steps, demoIncidentSteps(&w, lat, rng)...)
 	}
 	for _, st := range more.steps {
 		if st.at.Before(now) {
@@ -346,25 +353,32 @@ type demoStepAt struct {
 // with the mail relay down, tried with backoff until after the deadline
 // (missed, a day's fee deducted); the success closes the outages and the
 // recovery email follows; two hours later the engineer sets the cause.
-func demoIncidentSteps(w demoWindow, lat map[int64]demoLatency, rng *mrand.Rand) []demoStepAt {
+func demoIncidentSteps(w *demoWindow, lat map[int64]demoLatency, rng *mrand.Rand) []demoStepAt {
 	var steps []demoStepAt
 	for t := w.start; !t.After(w.recovery); t = t.Add(demoStep) {
-		var rs []models.ProbeResult
-		for _, c := range w.checks {
-			r := models.ProbeResult{CheckID: c.ID, At: t}
-			if t.Equal(w.recovery) {
-				r.OK, r.RTTus = true, lat[c.ID].rtt(t, rng)
-			} else if c.Kind == models.KindHTTP {
-				r.Reason = models.ReasonRefused
-				if len(w.checks) > 1 {
+		steps = append(steps, demoStepAt{t, func(ctx context.Context, past *models.Store, _ models.Actor) error {
+			if w.resolve != nil && w.checks == nil {
+				cs, err := w.resolve(ctx, past)
+				if err != nil {
+					return err
+				}
+				w.checks = cs
+			}
+			var rs []models.ProbeResult
+			for _, c := range w.checks {
+				r := models.ProbeResult{CheckID: c.ID, At: t}
+				switch {
+				case t.Equal(w.recovery):
+					r.OK, r.RTTus = true, lat[c.ID].rtt(t, rng)
+				case c.Kind == models.KindPort:
+					r.Reason = models.ReasonPortDown
+				case c.Kind == models.KindHTTP && len(w.checks) == 1:
+					r.Reason = models.ReasonRefused
+				default:
 					r.Reason = models.ReasonTimeout
 				}
-			} else {
-				r.Reason = models.ReasonTimeout
+				rs = append(rs, r)
 			}
-			rs = append(rs, r)
-		}
-		steps = append(steps, demoStepAt{t, func(ctx context.Context, past *models.Store, _ models.Actor) error {
 			if _, err := past.RecordResults(ctx, rs); err != nil {
 				return err
 			}
@@ -374,7 +388,7 @@ func demoIncidentSteps(w demoWindow, lat map[int64]demoLatency, rng *mrand.Rand)
 	confirmed := w.start.Add(demoStep)
 	attempt := func(at time.Time, result, errText string) demoStepAt {
 		return demoStepAt{at, func(ctx context.Context, past *models.Store, engineer models.Actor) error {
-			return demoDeliver(ctx, past, engineer, w, result, errText)
+			return demoDeliver(ctx, past, engineer, *w, result, errText)
 		}}
 	}
 	if w.met {
@@ -409,7 +423,7 @@ func demoIncidentSteps(w demoWindow, lat map[int64]demoLatency, rng *mrand.Rand)
 		}})
 	}
 	steps = append(steps, demoStepAt{w.recovery.Add(2 * time.Hour), func(ctx context.Context, past *models.Store, engineer models.Actor) error {
-		for _, o := range demoOutagesOf(ctx, past, w) {
+		for _, o := range demoOutagesOf(ctx, past, *w) {
 			if _, err := past.SetOutageCause(ctx, engineer, o.ID, w.cause, w.note); err != nil {
 				return err
 			}

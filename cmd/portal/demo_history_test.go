@@ -54,6 +54,9 @@ func TestDemoSeedsNinetyDaysOfHistory(t *testing.T) {
 						t.Fatal(err)
 					}
 					for _, c := range cs {
+						if c.Kind == models.KindPort {
+							continue // its past starts with its switch's (TestDemoTraffic)
+						}
 						days, err := store.Rollups(ctx, models.AllOrgs(), org, c.ID, "d", now.Add(-365*24*time.Hour), now)
 						if err != nil {
 							t.Fatal(err)

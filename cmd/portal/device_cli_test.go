@@ -225,8 +225,10 @@ func TestDemoDevices(t *testing.T) {
 					kinds[string(c.Kind)+" "+c.Target] = true
 				}
 			}
-			if devices != 4 || checks != 7 {
-				t.Errorf("after two runs: %d devices, %d checks; want 4 and 7", devices, checks)
+			// 7 checks the prober probes and 3 of switch ports (web-01's,
+			// db-01's and game-01's, fed by the SNMP poller).
+			if devices != 4 || checks != 10 || !kinds["port sw-core-1 Gi1/0/14"] {
+				t.Errorf("after two runs: %d devices, %d checks; want 4 and 10", devices, checks)
 			}
 			for _, want := range []string{"http http://127.0.0.1:9091/web-01", "tcp 127.0.0.12:9", "icmp 127.0.0.11"} {
 				if !kinds[want] {

@@ -164,6 +164,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		svcCtx, stopService := context.WithCancel(ctx)
 		defer stopService()
 		startDemoService(svcCtx, cfg.Listen, log)
+		startDemoSwitches(svcCtx, store, cfg.Listen, log)
 		return serve(ctx, cfg, store, blobs, log, false)
 	}
 	return serve(ctx, cfg, store, nil, log, true)
