@@ -302,8 +302,8 @@ type demoTrafficPlan struct {
 	meters  map[int64]*demoMeter // by port ID, once the port exists
 	written map[int64]*models.CounterReading
 	first   map[int64]time.Time // each port's first sample
-	ports   map[string]int64 // port ID by "switch/ifIndex"
-	ran     bool             // the steps ran: finishDemoTraffic has work
+	ports   map[string]int64    // port ID by "switch/ifIndex"
+	ran     bool                // the steps ran: finishDemoTraffic has work
 }
 
 // demoTrafficPast plans the traffic past, now being the demo's time, as
