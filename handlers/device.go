@@ -60,7 +60,7 @@ func (h *Handler) renderDevice(c *fiber.Ctx, status int, d *models.Device, vm vi
 		rng = views.Range24h
 	}
 	vm.Chart.Range = rng
-	if vm.ChartCheck = chartCheck(up.Checks, c.Query("check")); vm.ChartCheck != nil {
+	if vm.ChartCheck = chartCheck(views.LatencyChecks(up.Checks), c.Query("check")); vm.ChartCheck != nil {
 		if vm.Chart, err = h.chart(ctx, scope(c), d.OrgID, vm.ChartCheck, rng, vm.Now); err != nil {
 			return err
 		}

@@ -286,3 +286,41 @@ func walkedTrafficPort(t *testing.T, s *models.Store, db dbtest.DB, fx *dbtest.F
 	}
 	return p.Ref
 }
+
+// TestDevicePageLeavesPortChecksOutOfTheLatencyChart: a device's port
+// check (the state of the switch port it hangs on) is listed with its
+// checks, but the latency chart neither offers it nor draws it when asked
+// for: it has no round trip; the ping is drawn instead.
+func TestDevicePageLeavesPortChecksOutOfTheLatencyChart(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		eng := models.UserActor(e.fx.Engineer, "10.0.0.1")
+		dev, err := e.store.CreateDevice(ctx, eng, models.DeviceInput{OrgID: e.fx.OrgA.ID, Name: "web-01", Address: "127.0.0.31"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := e.store.CreateSwitch(ctx, eng, models.SwitchInput{Name: "edge-9", Address: "127.0.0.1:1161",
+			Version: models.SNMPv2c, Community: trafficSecret, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.AddSwitchPorts(ctx, eng, sw.ID, []models.Interface{{IfIndex: 7, Name: "Gi0/7", SpeedBps: 1e9, HC: true}}); err != nil {
+			t.Fatal(err)
+		}
+		ports, err := e.store.ListSwitchPorts(ctx, models.AllOrgs(), sw.ID)
+		if err != nil || len(ports) != 1 {
+			t.Fatalf("ports %+v, %v", ports, err)
+		}
+		p, err := e.store.MapSwitchPort(ctx, eng, ports[0].ID, models.PortMapping{OrgID: &e.fx.OrgA.ID, DeviceID: &dev.ID})
+		if err != nil || p.CheckID == nil {
+			t.Fatalf("mapped %+v, %v", p, err)
+		}
+		cust := e.as(t, e.fx.CustA)
+		for _, path := range []string{"/devices/" + ids(dev.ID), "/devices/" + ids(dev.ID) + "?check=" + ids(*p.CheckID)} {
+			r := cust.get(path)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, zh("kind.port"), "edge-9 Gi0/7", `<title id="chart-svg-t">`+html.EscapeString(zh("chart.svg_title", zh("kind.icmp"), "127.0.0.31", zh("chart.range.24h"))))
+			wantNoBody(t, r, `class="tabs checktabs"`, "check="+ids(*p.CheckID)+"&amp;", trafficSecret)
+		}
+	})
+}

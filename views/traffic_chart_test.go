@@ -106,6 +106,19 @@ func TestTrafficChartDrawsRunsWithUnits(t *testing.T) {
 			t.Errorf("the chart lacks %q:\n%s", want, html)
 		}
 	}
+	// On a phone (the stylesheet hides .alt there) every other rate label
+	// is left out, counting down from the top one, and 0 b/s always: the
+	// chart is short there and its labels large.
+	if len(ch.YTicks) < 4 {
+		t.Fatalf("rate labels %+v", ch.YTicks)
+	}
+	for i, tk := range ch.YTicks {
+		hidden := strings.Contains(html, `<text class="ylab alt" x="76.0" y="`+tk.Pos+`"`)
+		shown := strings.Contains(html, `<text class="ylab" x="76.0" y="`+tk.Pos+`"`)
+		if want := i == 0 || (len(ch.YTicks)-1-i)%2 == 1; hidden != want || shown == want {
+			t.Errorf("rate label %s (%d of %d): hidden on a phone %v, want %v", tk.Label, i, len(ch.YTicks), hidden, want)
+		}
+	}
 	if n := strings.Count(html, "<polygon class=\"t-in\""); n != 3 {
 		t.Errorf("%d areas drawn, want 3", n)
 	}
