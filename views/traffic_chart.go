@@ -227,6 +227,14 @@ func trafficTicks(rng string, from, to time.Time, loc *time.Location, pos func(t
 	return timeTicks(Range24h, from, to, loc, pos)
 }
 
+// trafficXAlt tells whether time label i is left out on a phone, where
+// labels are drawn three times larger: every other one, and one so near
+// the right edge that it would be cut off there.
+func trafficXAlt(i int, t ChartTick) bool {
+	x, err := strconv.ParseFloat(t.Pos, 64)
+	return i%2 == 1 || err != nil || x > ChartW-55
+}
+
 // trafficDesc is a chart's figures in words, for screen readers.
 func trafficDesc(ctx context.Context, ch TrafficChart) string {
 	if ch.Empty {

@@ -164,3 +164,17 @@ func TestTrafficTicksOfEachRange(t *testing.T) {
 		}
 	}
 }
+
+// On a phone the time labels are three times larger: every other one is
+// left out, and one whose label would run past the right edge.
+func TestTrafficTimeLabelsLeftOutOnPhones(t *testing.T) {
+	for _, c := range []struct {
+		i    int
+		pos  string
+		want bool
+	}{{0, "120.0", false}, {1, "250.0", true}, {2, "500.0", false}, {4, "940.0", false}, {6, "960.0", true}, {7, "980.0", true}} {
+		if got := trafficXAlt(c.i, ChartTick{Pos: c.pos, Label: "12-07"}); got != c.want {
+			t.Errorf("label %d at %s left out on a phone: %v, want %v", c.i, c.pos, got, c.want)
+		}
+	}
+}

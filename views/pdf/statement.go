@@ -187,6 +187,11 @@ func statementTraffic(d *doc, t T, ports []StatementTraffic) {
 	if len(ports) == 0 {
 		return
 	}
+	// The heading, its note, the table's head and its first row go
+	// together: never the heading and the note alone at the foot of a page.
+	d.font(sizeBody, colorMuted)
+	note := float64(len(wrap(clean(t("statement.traffic_intro")), contentW, d.width)))*leadBody + 1.5
+	d.room(12 + note + 5*leadTable + 4*cellPadY)
 	d.heading(t("statement.traffic_title"))
 	d.paragraph(t("statement.traffic_intro"), colorMuted)
 	rows := make([]row, len(ports))

@@ -105,3 +105,27 @@ func TestStatementWithoutTrafficHasNoTrafficSection(t *testing.T) {
 		t.Error("a statement without ports shows the traffic section")
 	}
 }
+
+// The traffic section's heading and note never stand alone at the foot of
+// a page, its table on the next: whatever comes before, they share a page
+// with the table's first row.
+func TestStatementTrafficHeadingKeepsWithItsTable(t *testing.T) {
+	for _, lang := range locales.Supported {
+		tr := translator(lang)
+		for clocks := 30; clocks <= 64; clocks += 2 {
+			vm := testStatementDoc(lang, true)
+			vm.Clocks = vm.Clocks[:clocks]
+			doc, err := Statement(tr, testLetterhead(), vm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			title := string(nonSpace(tr("statement.traffic_title")))
+			for i, page := range strings.Split(pdftotext(t, doc), "\f") {
+				got := string(nonSpace(page))
+				if strings.Contains(got, title) && !strings.Contains(got, "Gi1/0/1") {
+					t.Errorf("%s, %d clocks: page %d has the traffic heading but not its table", lang, clocks, i+1)
+				}
+			}
+		}
+	}
+}
