@@ -183,11 +183,13 @@ func (TrafficSample) TableName() string { return "traffic_samples" }
 func (s *TrafficSample) InBps() int64  { return bitsPerSecond(s.InOctets, s.Ms, s.Valid) }
 func (s *TrafficSample) OutBps() int64 { return bitsPerSecond(s.OutOctets, s.Ms, s.Valid) }
 
+// bitsPerSecond is octets × 8000 ÷ ms, rounded down, worked out without
+// octets × 8000 overflowing (as trafficRateSQL).
 func bitsPerSecond(octets, ms int64, valid bool) int64 {
 	if !valid || ms <= 0 {
 		return 0
 	}
-	return octets * 8000 / ms
+	return octets/ms*8000 + octets%ms*8000/ms
 }
 
 // Reading gives back the raw counters a stored sample holds, as the base

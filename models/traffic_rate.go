@@ -108,8 +108,13 @@ func mayWrapTwice(elapsed time.Duration, speedBps int64) bool {
 	return elapsed.Seconds()*float64(speedBps)*1.1/8 >= float64(wrap32)
 }
 
+// maxDelta64 is the largest advance of a Counter64 taken as traffic: more
+// is a reset or a misbehaving agent (and would not fit the int64 columns,
+// nor sums of a few of them).
+const maxDelta64 = uint64(1) << 62
+
 func counterDelta64(prev, cur uint64) (uint64, bool) {
-	if cur < prev {
+	if cur < prev || cur-prev > maxDelta64 {
 		return 0, false
 	}
 	return cur - prev, true

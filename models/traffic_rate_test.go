@@ -217,3 +217,20 @@ func TestTrafficSample32BitDoubleWrapIsAGap(t *testing.T) {
 		t.Fatalf("5 minutes at 100 Mb/s: %+v", got[1])
 	}
 }
+
+// A 64-bit counter that jumps by more than 2⁶² on a port of unknown speed
+// is a reset: the delta would not even fit the int64 columns.
+func TestTrafficSampleHugeCounter64JumpIsAReset(t *testing.T) {
+	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	got := sequence([]CounterReading{
+		{At: t0, Uptime: 100000, HC: true, InOctets: 5, OutOctets: 5},
+		{At: t0.Add(5 * time.Minute), Uptime: 130000, HC: true, InOctets: 1<<63 + 10, OutOctets: 10},
+		{At: t0.Add(10 * time.Minute), Uptime: 160000, HC: true, InOctets: 1<<63 + 1<<62 + 10, OutOctets: 1<<62 + 10},
+	}, 15*time.Minute)
+	if got[1].Valid || got[1].Note != SampleReset || got[1].InOctets < 0 {
+		t.Fatalf("a jump of 2⁶³: %+v", got[1])
+	}
+	if !got[2].Valid || got[2].InOctets != 1<<62 || got[2].OutOctets != 1<<62 {
+		t.Fatalf("a jump of 2⁶²: %+v", got[2])
+	}
+}

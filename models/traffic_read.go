@@ -479,12 +479,13 @@ func (s *Store) BusiestPorts(ctx context.Context, sc Scope, since time.Time, lim
 		Ms            int64
 		InOctets      int64
 		OutOctets     int64
-		InMax, OutMax float64 // MySQL divides to a decimal
+		InMax, OutMax int64
 	}
 	err := trafficPorts(db, sc, TrafficFilter{}).
 		Joins("JOIN traffic_samples ts ON ts.port_id = p.id AND ts.at >= ? AND ts.valid = ? AND ts.ms > 0", since, true).
 		Select("p.id AS port_id, COUNT(*) AS samples, SUM(ts.ms) AS ms, SUM(ts.in_octets) AS in_octets, " +
-			"SUM(ts.out_octets) AS out_octets, MAX(ts.in_octets * 8000 / ts.ms) AS in_max, MAX(ts.out_octets * 8000 / ts.ms) AS out_max").
+			"SUM(ts.out_octets) AS out_octets, MAX(" + trafficRateSQL(dialectOf(db), "ts.in_octets", "ts.ms") + ") AS in_max, " +
+			"MAX(" + trafficRateSQL(dialectOf(db), "ts.out_octets", "ts.ms") + ") AS out_max").
 		Group("p.id").Scan(&aggs).Error
 	if err != nil {
 		return nil, wrap(err, "busiest ports")
@@ -492,7 +493,7 @@ func (s *Store) BusiestPorts(ctx context.Context, sc Scope, since time.Time, lim
 	busy := make([]BusyPort, len(aggs))
 	for i, a := range aggs {
 		busy[i] = BusyPort{Samples: a.Samples, InAvgBps: bitsPerSecond(a.InOctets, a.Ms, true),
-			OutAvgBps: bitsPerSecond(a.OutOctets, a.Ms, true), InMaxBps: int64(a.InMax), OutMaxBps: int64(a.OutMax)}
+			OutAvgBps: bitsPerSecond(a.OutOctets, a.Ms, true), InMaxBps: a.InMax, OutMaxBps: a.OutMax}
 		busy[i].ID = a.PortID
 	}
 	slices.SortFunc(busy, func(a, b BusyPort) int {

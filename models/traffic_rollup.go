@@ -171,13 +171,9 @@ func (s *Store) deriveTrafficRollups(tx *gorm.DB, p rollupPeriod, start time.Tim
 // port down (valid or not), and the highest sample rate in each direction
 // (octets × 8000 ÷ ms, as TrafficSample.InBps, in integers).
 func trafficRollupSQL(d Dialect) string {
-	div := "/"
-	if d == MySQL {
-		div = "DIV" // "/" gives a decimal there
-	}
 	sum := func(col string) string { return "SUM(CASE WHEN valid THEN " + col + " ELSE 0 END)" }
 	rate := func(col string) string {
-		return "COALESCE(MAX(CASE WHEN valid AND ms > 0 THEN " + col + " * 8000 " + div + " ms END), 0)"
+		return "COALESCE(MAX(CASE WHEN valid AND ms > 0 THEN " + trafficRateSQL(d, col, "ms") + " END), 0)"
 	}
 	return `INSERT INTO traffic_rollups (port_id, period, start, samples, down_samples, ms, in_octets, out_octets,
 	in_max_bps, out_max_bps, in_errors, out_errors, in_discards, out_discards)
@@ -185,6 +181,16 @@ SELECT port_id, ?, ?, ` + sum("1") + `, SUM(CASE WHEN oper_up THEN 0 ELSE 1 END)
 		sum("in_octets") + `, ` + sum("out_octets") + `, ` + rate("in_octets") + `, ` + rate("out_octets") + `, ` +
 		sum("in_errors") + `, ` + sum("out_errors") + `, ` + sum("in_discards") + `, ` + sum("out_discards") + `
 FROM traffic_samples WHERE port_id IN ? AND at >= ? AND at < ? GROUP BY port_id`
+}
+
+// trafficRateSQL is octets × 8000 ÷ ms in integers, rounded down, as
+// bitsPerSecond: divided first, so that no octets × 8000 overflows.
+func trafficRateSQL(d Dialect, octets, ms string) string {
+	div := "/"
+	if d == MySQL {
+		div = "DIV" // "/" gives a decimal there
+	}
+	return "(" + octets + " " + div + " " + ms + " * 8000 + " + octets + " % " + ms + " * 8000 " + div + " " + ms + ")"
 }
 
 // BuildTrafficMonths stores each port's month (TrafficMonth: the 95th

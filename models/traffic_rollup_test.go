@@ -455,3 +455,34 @@ func TestTrafficPurgeKeepsWhatIsNotBuilt(t *testing.T) {
 		}
 	})
 }
+
+// Huge deltas (a 64-bit counter far beyond any real port, still accepted
+// because the port's speed is unknown) give their true rate in Go, in the
+// rollups' SQL and in the busiest-ports query, without overflowing
+// octets × 8000.
+func TestTrafficRatesOfHugeDeltasDoNotOverflow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		p := trafficPort(t, s, 1, nil, nil)
+		hour := clock.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+		big := models.TrafficSample{PortID: p.ID, At: hour.Add(5 * time.Minute), OperUp: true, Valid: true,
+			Ms: 300_001, InOctets: 1 << 60, OutOctets: 1<<60 + 12345}
+		recordTraffic(t, s, []models.TrafficSample{big, sample(p.ID, hour.Add(10*time.Minute), 1000, 1000)})
+		// (2⁶⁰ × 8000) ÷ 300001, worked out exactly.
+		const wantIn, wantOut = 30_744_470_974_612_670, 30_744_470_974_612_999
+		if big.InBps() != wantIn || big.OutBps() != wantOut {
+			t.Fatalf("Go rates %d/%d, want %d/%d", big.InBps(), big.OutBps(), int64(wantIn), int64(wantOut))
+		}
+		if _, err := s.BuildTrafficRollups(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		hours := storedRollups(t, s, p.ID, "h")
+		if len(hours) != 1 || hours[0].InMaxBps != wantIn || hours[0].OutMaxBps != wantOut {
+			t.Fatalf("rollups %+v, want peaks %d/%d", hours, int64(wantIn), int64(wantOut))
+		}
+		bs, err := s.BusiestPorts(ctx, models.AllOrgs(), hour, 5, models.RankPeak)
+		if err != nil || len(bs) != 1 || bs[0].InMaxBps != wantIn || bs[0].OutMaxBps != wantOut {
+			t.Fatalf("busiest ports %+v, %v; want peaks %d/%d", bs, err, int64(wantIn), int64(wantOut))
+		}
+	})
+}
