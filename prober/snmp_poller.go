@@ -413,10 +413,10 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 		if !ok {
 			continue
 		}
-		if rd.At.IsZero() {
-			rd.At = slot
-		}
-		rd.At = rd.At.UTC().Truncate(time.Millisecond)
+		// The slot, not the time the agent answered: a slot polled twice
+		// (two instances around a hand-over, a replay) has one key
+		// (port_id, at), and the deltas are over whole slots.
+		rd.At = slot
 		if rd.Uptime == 0 {
 			rd.Uptime = res.Uptime
 		}
