@@ -145,7 +145,11 @@ type CounterReading struct {
 	InDiscards  uint32
 	OutDiscards uint32
 	OperUp      bool
-	SpeedBps    int64
+	// AdminUp: ifAdminStatus is up. An administratively down port (not
+	// cabled yet, shut by staff) gives no port check result: its being
+	// down is no outage.
+	AdminUp  bool
+	SpeedBps int64
 }
 
 // TrafficSample is one poll of one port as stored: the raw counters (so

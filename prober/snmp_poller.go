@@ -429,7 +429,9 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 		}
 		samples = append(samples, models.NewTrafficSample(pt.ID, prev, rd, maxGap))
 		st.base[pt.ID] = rd
-		if c := pt.Check; c != nil && c.Enabled {
+		// An administratively down port (shut, or not cabled yet) gives
+		// no result: it is not the customer's port failing.
+		if c := pt.Check; c != nil && c.Enabled && rd.AdminUp {
 			r := models.ProbeResult{CheckID: c.ID, At: slot, OK: rd.OperUp}
 			if !rd.OperUp {
 				r.Reason = models.ReasonPortDown
