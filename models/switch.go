@@ -664,8 +664,16 @@ func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m 
 				checkWas = "created"
 			}
 		}
+		if !sameID(p.OrgID, m.OrgID) {
+			// Another tenant: its customer reads nothing from before.
+			p.MappedSince = nil
+			if m.OrgID != nil {
+				now := s.now().UTC()
+				p.MappedSince = &now
+			}
+		}
 		p.OrgID, p.DeviceID, p.ContractID = m.OrgID, m.DeviceID, m.ContractID
-		if err := tx.Model(&p).Select("org_id", "device_id", "contract_id", "check_id").Updates(&p).Error; err != nil {
+		if err := tx.Model(&p).Select("org_id", "device_id", "contract_id", "check_id", "mapped_since").Updates(&p).Error; err != nil {
 			return err
 		}
 		detail := map[string]any{"switch": sw.Name, "port": p.Label(), "if_index": p.IfIndex, "org": org.Name,
