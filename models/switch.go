@@ -55,7 +55,8 @@ func (sw *Switch) HasAuthKey() bool   { return sw.V3AuthKey != "" }
 func (sw *Switch) HasPrivKey() bool   { return sw.V3PrivKey != "" }
 
 // SwitchInput is what the form supplies for a network device. A secret
-// left empty on an update keeps the stored one; the fields of the other
+// left empty on an update keeps the stored one (unless the address
+// changes: validate); the fields of the other
 // SNMP version, and a key whose protocol is none, are cleared.
 type SwitchInput struct {
 	Name, Address, Site string
@@ -100,8 +101,20 @@ func SNMPHostPort(addr string) (host string, port int, ok bool) {
 	return h, n, true
 }
 
+// sameSNMPAddress tells whether two addresses of a switch name the same
+// host and port.
+func sameSNMPAddress(a, b string) bool {
+	ha, pa, oka := SNMPHostPort(a)
+	hb, pb, okb := SNMPHostPort(b)
+	if !oka || !okb {
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
+	}
+	return strings.EqualFold(ha, hb) && pa == pb
+}
+
 // validate checks and normalizes in, against the switch as stored (nil
-// when creating), whose secrets an empty field keeps.
+// when creating), whose secrets an empty field keeps, unless the address
+// changes: then each secret in use must be typed again.
 func (in *SwitchInput) validate(old *Switch) error {
 	var p problems
 	for _, f := range []*string{&in.Name, &in.Address, &in.Site, &in.Version, &in.V3User, &in.V3AuthProto, &in.V3PrivProto} {
@@ -119,10 +132,16 @@ func (in *SwitchInput) validate(old *Switch) error {
 	} else if _, _, ok := SNMPHostPort(in.Address); !ok {
 		p.add(Invalid("address", "network.error.address"))
 	}
+	// Re-pointed at another host or port, the switch keeps no secret:
+	// they would go to the new address unasked.
+	moved := old != nil && !sameSNMPAddress(old.Address, in.Address)
 	stored := func(sealed func(*Switch) string) bool { return old != nil && sealed(old) != "" }
 	secret := func(field, v string, has bool, required bool, min int) {
 		if v == "" {
-			if required && !has {
+			switch {
+			case required && has && moved:
+				p.add(Invalid(field, "network.error.secret_again"))
+			case required && !has:
 				p.add(Invalid(field, "network.error.secret_required"))
 			}
 			return
@@ -261,7 +280,8 @@ func (s *Store) CreateSwitch(ctx context.Context, actor Actor, in SwitchInput) (
 }
 
 // UpdateSwitch changes network device id: a secret left empty keeps the
-// stored one. Its ports' checks follow its name (their target), interval,
+// stored one, but for a new address (host or port), where every secret in
+// use must be typed again. Its ports' checks follow its name (their target), interval,
 // timeout and, when it is switched on or off, its state; switched off,
 // their open outages end now (endPortOutages). Audited as
 // network.switch_changed with before and after, the names of the secrets
