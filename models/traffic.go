@@ -103,8 +103,12 @@ type SwitchPort struct {
 	DeviceID   *int64
 	ContractID *int64
 	CheckID    *int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MappedSince is when the port went to its organization, nil when
+	// unmapped: a customer reads none of its traffic from before
+	// (another tenant's); staff read it all.
+	MappedSince *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (SwitchPort) TableName() string { return "switch_ports" }

@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -318,18 +319,23 @@ const trafficPurgePorts = 50
 // returns how many it deleted. It never deletes the samples of an hour or
 // a day whose rollups are not built, nor of a month not built: before
 // stops at the earliest of the marks, and nothing is purged before the
-// janitor has built anything. Rollups and months stay.
+// janitor has built anything. Rollups and months stay, but for ports
+// that no longer exist, whose whole history goes (purgeOrphanTraffic).
 func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int64, error) {
 	utc(&before)
 	db := s.db.WithContext(ctx)
+	total, err := purgeOrphanTraffic(ctx, db)
+	if err != nil {
+		return total, wrap(err, "purge traffic samples")
+	}
 	marks, err := readTrafficMarks(db, false)
 	if err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
 	for _, name := range []string{"h", "d", trafficMarkMonths} {
 		mk, ok := marks[name]
 		if !ok {
-			return 0, nil // nothing built yet
+			return total, nil // nothing built yet
 		}
 		if mk.Before(before) {
 			before = mk
@@ -349,13 +355,12 @@ func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int6
 		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&trafficMark{Period: trafficMarkPurged, BuiltUntil: before}).Error
 	})
 	if err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
 	var ids []int64
 	if err := db.Model(&SwitchPort{}).Order("id").Pluck("id", &ids).Error; err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
-	var total int64
 	for len(ids) > 0 {
 		n := min(trafficPurgePorts, len(ids))
 		r := db.Where("port_id IN ? AND at < ?", ids[:n], before).Delete(&TrafficSample{})
@@ -366,6 +371,62 @@ func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int6
 		ids = ids[n:]
 		if err := ctx.Err(); err != nil {
 			return total, wrap(err, "purge traffic samples")
+		}
+	}
+	return total, nil
+}
+
+// trafficOrphanPorts bounds how many vanished ports one purge clears.
+const trafficOrphanPorts = 1000
+
+// purgeOrphanTraffic deletes the samples, rollups and months of ports
+// that no longer exist: a batch of samples in flight when its port was
+// removed is stored after the removal deleted the port's history. Each
+// table's port IDs are walked one index seek a port (its key starts with
+// port_id); at most trafficOrphanPorts vanished ports a table and run,
+// trafficPurgePorts a statement, each statement checking again that the
+// port does not exist (one added meanwhile keeps its samples). It returns
+// how many samples it deleted.
+func purgeOrphanTraffic(ctx context.Context, db *gorm.DB) (int64, error) {
+	var have []int64
+	if err := db.Model(&SwitchPort{}).Pluck("id", &have).Error; err != nil {
+		return 0, err
+	}
+	exists := make(map[int64]bool, len(have))
+	for _, id := range have {
+		exists[id] = true
+	}
+	var total int64
+	for _, t := range []struct {
+		model any
+		table string
+	}{{&TrafficSample{}, "traffic_samples"}, {&TrafficRollup{}, "traffic_rollups"}, {&TrafficMonth{}, "traffic_months"}} {
+		var gone []int64
+		for after := int64(0); len(gone) < trafficOrphanPorts; {
+			var next sql.NullInt64
+			if err := db.Model(t.model).Select("MIN(port_id)").Where("port_id > ?", after).Row().Scan(&next); err != nil {
+				return total, err
+			}
+			if !next.Valid {
+				break
+			}
+			after = next.Int64
+			if !exists[after] {
+				gone = append(gone, after)
+			}
+		}
+		for chunk := range chunksOf(gone, trafficPurgePorts) {
+			r := db.Where("port_id IN ? AND NOT EXISTS (SELECT 1 FROM switch_ports p WHERE p.id = "+t.table+".port_id)", chunk).
+				Delete(t.model)
+			if r.Error != nil {
+				return total, r.Error
+			}
+			if t.table == "traffic_samples" {
+				total += r.RowsAffected
+			}
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
 		}
 	}
 	return total, nil

@@ -2,12 +2,15 @@ package models_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"gorm.io/gorm"
 )
 
 // fiveMinutes is the poller's default interval, in milliseconds.
@@ -483,6 +486,83 @@ func TestTrafficRatesOfHugeDeltasDoNotOverflow(t *testing.T) {
 		bs, err := s.BusiestPorts(ctx, models.AllOrgs(), hour, 5, models.RankPeak)
 		if err != nil || len(bs) != 1 || bs[0].InMaxBps != wantIn || bs[0].OutMaxBps != wantOut {
 			t.Fatalf("busiest ports %+v, %v; want peaks %d/%d", bs, err, int64(wantIn), int64(wantOut))
+		}
+	})
+}
+
+// TestPurgeDeletesTheTrafficOfVanishedPorts: samples of a batch in flight
+// when their port was removed, stored after the removal, and any rollup
+// or month of a port that no longer exists, go at the next purge, even
+// before anything is built; the ports that exist keep everything.
+func TestPurgeDeletesTheTrafficOfVanishedPorts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		p1, err := models.AddTestSwitchPort(ctx, s, "core-1", 1, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := models.AddTestSwitchPort(ctx, s, "core-1", 2, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RemoveSwitchPort(ctx, models.SystemActor("test"), p2.ID); err != nil {
+			t.Fatal(err)
+		}
+		at := clock.Now().Add(-time.Hour)
+		recordTraffic(t, s, []models.TrafficSample{sample(p1.ID, at, 1, 1), sample(p1.ID, at.Add(5*time.Minute), 1, 1),
+			sample(p2.ID, at, 1, 1), sample(p2.ID, at.Add(5*time.Minute), 1, 1), sample(p2.ID, at.Add(10*time.Minute), 1, 1)})
+		count := func() map[string]int64 {
+			t.Helper()
+			n := map[string]int64{}
+			if err := models.RunTx(ctx, s, false, func(tx *gorm.DB) error {
+				for _, p := range []*models.SwitchPort{p1, p2} {
+					for _, m := range []any{&models.TrafficSample{}, &models.TrafficRollup{}, &models.TrafficMonth{}} {
+						var k int64
+						if err := tx.Model(m).Where("port_id = ?", p.ID).Count(&k).Error; err != nil {
+							return err
+						}
+						n[fmt.Sprintf("%s %T", p.Name, m)] = k
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if err := models.RunTx(ctx, s, false, func(tx *gorm.DB) error {
+			for _, id := range []int64{p1.ID, p2.ID} {
+				if err := tx.Create(&models.TrafficRollup{PortID: id, Period: "h", Start: at.Truncate(time.Hour), Samples: 1}).Error; err != nil {
+					return err
+				}
+				if err := tx.Create(&models.TrafficMonth{PortID: id, Month: "2026-10", Samples: 1, BuiltAt: clock.Now()}).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PurgeTrafficSamples(ctx, clock.Now().Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := count()
+		t.Logf("purged %d; left %v", n, got)
+		if n != 3 {
+			t.Errorf("purged %d samples, want the vanished port's 3", n)
+		}
+		for k, v := range got {
+			want := int64(0)
+			if strings.HasPrefix(k, p1.Name+" ") {
+				want = 1
+				if strings.HasSuffix(k, "TrafficSample") {
+					want = 2
+				}
+			}
+			if v != want {
+				t.Errorf("%s: %d rows left, want %d", k, v, want)
+			}
 		}
 	})
 }
