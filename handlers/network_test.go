@@ -182,7 +182,8 @@ func TestNetworkSecretsNeverInAPageOrALog(t *testing.T) {
 		port := "/network/" + v2 + "/ports/" + ports[0].Ref
 		r = keep(eng.get(port))
 		wantStatus(t, r, http.StatusOK)
-		wantBody(t, r, zh("network.unmapped_note"))
+		// Removing the port says an open outage would end.
+		wantBody(t, r, zh("network.unmapped_note"), zh("network.outage_end_hint"))
 		r = keep(eng.get(port + "?org=" + ids(e.fx.OrgA.ID)))
 		wantBody(t, r, "web-01.alpha", `name="org" value="`+ids(e.fx.OrgA.ID)+`"`)
 		wantNoBody(t, r, "game-01.bravo")

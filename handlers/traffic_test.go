@@ -226,6 +226,36 @@ func TestTrafficSamplesCSV(t *testing.T) {
 	})
 }
 
+// TestRemappedPortDownloadHidesThePreviousTenant: a port that served
+// Alpha goes to Bravo; Bravo's download of its samples holds none of
+// Alpha's, nor does its page show Alpha's rate; staff still download
+// them all.
+func TestRemappedPortDownloadHidesThePreviousTenant(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		g := trafficDB(t, e.db)
+		sw := seedTrafficSwitch(t, g, "core-sw-01")
+		a := seedTrafficPort(t, e.store, g, sw, 1, "alpha uplink", &e.fx.OrgA.ID, 80)
+		if _, err := e.store.MapSwitchPort(context.Background(), models.UserActor(e.fx.Engineer, "10.0.0.1"), a.ID,
+			models.PortMapping{OrgID: &e.fx.OrgB.ID}); err != nil {
+			t.Fatal(err)
+		}
+		custB := e.as(t, e.fx.CustB)
+		r := custB.get("/traffic/" + a.Ref + "/samples.csv")
+		wantStatus(t, r, http.StatusOK)
+		if n := strings.Count(r.Body, "\n"); n != 1 {
+			t.Errorf("Bravo downloads %d lines of the port, want the header alone:\n%s", n, r.Body)
+		}
+		r = custB.get("/traffic/" + a.Ref)
+		wantStatus(t, r, http.StatusOK)
+		wantNoBody(t, r, "80 Mb/s")
+		r = e.as(t, e.fx.Engineer).get("/traffic/" + a.Ref + "/samples.csv")
+		wantStatus(t, r, http.StatusOK)
+		if n := strings.Count(r.Body, "\n"); n != 25 {
+			t.Errorf("staff download %d lines, want the header and 24 samples", n)
+		}
+	})
+}
+
 // TestTrafficPagesMakeFewStatements: the traffic list and a port's page
 // make as many statements with twenty ports as with two.
 func TestTrafficPagesMakeFewStatements(t *testing.T) {

@@ -384,12 +384,20 @@ func (s *Store) AddCheck(ctx context.Context, actor Actor, orgID, deviceID int64
 	return c, nil
 }
 
-// SetCheckEnabled pauses or resumes a check of organization orgID.
+// SetCheckEnabled pauses or resumes a check of organization orgID. A
+// switch port's check is refused (Invalid): it follows its switch and
+// the port's mapping.
 func (s *Store) SetCheckEnabled(ctx context.Context, actor Actor, orgID, checkID int64, enabled bool) error {
 	return wrap(s.tx(ctx, func(tx *gorm.DB) error {
 		var c Check
 		if err := tx.Where("org_id = ? AND id = ?", orgID, checkID).First(&c).Error; err != nil {
 			return notFound(err)
+		}
+		if c.Kind == KindPort {
+			// A port check follows its switch and the port's mapping
+			// (MapSwitchPort, UpdateSwitch): paused by hand it would stay
+			// paused, or come back while its port is unmapped.
+			return Invalid("enabled", "error.check_port_managed")
 		}
 		if err := tx.Model(&c).Update("enabled", enabled).Error; err != nil {
 			return err

@@ -49,12 +49,15 @@ type (
 		DeviceID   *int64 `gorm:"index:idx_switch_ports_device"`
 		ContractID *int64
 		CheckID    *int64 `gorm:"uniqueIndex:idx_switch_ports_check"`
-		CreatedAt  time.Time
-		UpdatedAt  time.Time
-		Switch     *switchV26   `gorm:"foreignKey:SwitchID;constraint:OnDelete:CASCADE"`
-		Org        *orgV1       `gorm:"foreignKey:OrgID;constraint:OnDelete:RESTRICT"`
-		Device     *deviceV2    `gorm:"foreignKey:DeviceID;constraint:OnDelete:SET NULL"`
-		Contract   *contractV24 `gorm:"foreignKey:ContractID;constraint:OnDelete:SET NULL"`
+		// MappedSince is when the port went to its organization (nil
+		// when unmapped): its customer reads nothing older.
+		MappedSince *time.Time
+		CreatedAt   time.Time
+		UpdatedAt   time.Time
+		Switch      *switchV26   `gorm:"foreignKey:SwitchID;constraint:OnDelete:CASCADE"`
+		Org         *orgV1       `gorm:"foreignKey:OrgID;constraint:OnDelete:RESTRICT"`
+		Device      *deviceV2    `gorm:"foreignKey:DeviceID;constraint:OnDelete:SET NULL"`
+		Contract    *contractV24 `gorm:"foreignKey:ContractID;constraint:OnDelete:SET NULL"`
 	}
 	trafficSampleV26 struct {
 		PortID      int64     `gorm:"primaryKey;autoIncrement:false"`

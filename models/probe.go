@@ -372,7 +372,7 @@ func (s *Store) checkStates(tx *gorm.DB, ids []int64, failing map[int64]bool) (m
 		}
 		// The IDs are written into the statement (see insertResults), the
 		// rows scanned by hand: gorm's reflection cost as much as the query.
-		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT c.id, c.device_id, c.org_id, c.fail_threshold,
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT c.id, c.device_id, c.org_id, c.fail_threshold, c.kind, c.enabled,
 			c.status, c.consec_fails, c.fail_since, c.open_outage_id, c.last_at,
 			CASE WHEN c.status = '`+StatusUp+`' AND c.consec_fails = 0 AND c.open_outage_id IS NULL`+notFailing+` THEN NULL
 				ELSE (SELECT MAX(at) FROM probe_results WHERE check_id = c.id) END
@@ -385,7 +385,7 @@ func (s *Store) checkStates(tx *gorm.DB, ids []int64, failing map[int64]bool) (m
 			var failSince, lastAt sql.NullTime
 			var latest any
 			var outage sql.NullInt64
-			if err := rows.Scan(&c.ID, &c.DeviceID, &c.OrgID, &c.FailThreshold, &c.Status, &c.ConsecFails, &failSince,
+			if err := rows.Scan(&c.ID, &c.DeviceID, &c.OrgID, &c.FailThreshold, &c.Kind, &c.Enabled, &c.Status, &c.ConsecFails, &failSince,
 				&outage, &lastAt, &latest); err != nil {
 				rows.Close()
 				return nil, nil, err
@@ -612,7 +612,8 @@ func (s *Store) upsertRollups(tx *gorm.DB, rows []Rollup, batch int) error {
 
 // advanceChecks runs each check's state machine over its new results in
 // time order: N consecutive failures open an outage dated from the first,
-// the first success closes it.
+// the first success closes it. A paused port check's failures count for
+// nothing (no poll of it would close what they opened).
 func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []ProbeResult) error {
 	byCheck := map[int64][]ProbeResult{}
 	var ids []int64
@@ -645,6 +646,15 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 					evidence = nil
 				}
 				c.ConsecFails, c.FailSince, c.Status = 0, nil, StatusUp
+				continue
+			}
+			if !c.Enabled && c.Kind == KindPort {
+				// A failure of a paused port check (a poll in flight when
+				// its port was unmapped, its switch disabled) is stored but
+				// counts for nothing: no poll would close the outage it
+				// opened. A success still closes one left open. (Other
+				// paused checks count theirs: results recorded for them
+				// by hand or by import open outages as ever.)
 				continue
 			}
 			c.ConsecFails++

@@ -29,7 +29,10 @@ type PortTraffic struct {
 // statementTraffic lists the ports mapped to orgID that were monitored in
 // the month [from, to), by network device and interface, each with the
 // month's figures: those the janitor stored (BuildTrafficMonths), else
-// counted from the samples (TrafficMonthOf's rule).
+// counted from the samples (TrafficMonthOf's rule). Only the
+// organization's own period counts: a port mapped to it during the month
+// is counted from the samples since (visibleFrom), one mapped after the
+// month is left out.
 func (s *Store) statementTraffic(db *gorm.DB, orgID int64, month string, from, to time.Time) ([]PortTraffic, error) {
 	type portRow struct {
 		SwitchPort
@@ -41,6 +44,7 @@ func (s *Store) statementTraffic(db *gorm.DB, orgID int64, month string, from, t
 		Where("p.org_id = ? AND p.created_at < ?", orgID, to).Find(&ports).Error; err != nil {
 		return nil, err
 	}
+	ports = slices.DeleteFunc(ports, func(p portRow) bool { return p.MappedSince != nil && !p.MappedSince.Before(to) })
 	if len(ports) == 0 {
 		return nil, nil
 	}
@@ -75,9 +79,10 @@ func (s *Store) statementTraffic(db *gorm.DB, orgID int64, month string, from, t
 	out := make([]PortTraffic, len(ports))
 	for i, p := range ports {
 		m, ok := byPort[p.ID]
-		if !ok {
+		lo := visibleFrom(OrgScope(orgID), &p.SwitchPort, from)
+		if !ok || lo.After(from) {
 			var err error
-			if m, err = countTrafficMonth(db, p.ID, month, from, to); err != nil {
+			if m, err = countTrafficMonth(db, p.ID, month, lo, to); err != nil {
 				return nil, err
 			}
 		}

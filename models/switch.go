@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,8 @@ func (sw *Switch) HasAuthKey() bool   { return sw.V3AuthKey != "" }
 func (sw *Switch) HasPrivKey() bool   { return sw.V3PrivKey != "" }
 
 // SwitchInput is what the form supplies for a network device. A secret
-// left empty on an update keeps the stored one; the fields of the other
+// left empty on an update keeps the stored one (unless the address
+// changes: validate); the fields of the other
 // SNMP version, and a key whose protocol is none, are cleared.
 type SwitchInput struct {
 	Name, Address, Site string
@@ -99,8 +101,20 @@ func SNMPHostPort(addr string) (host string, port int, ok bool) {
 	return h, n, true
 }
 
+// sameSNMPAddress tells whether two addresses of a switch name the same
+// host and port.
+func sameSNMPAddress(a, b string) bool {
+	ha, pa, oka := SNMPHostPort(a)
+	hb, pb, okb := SNMPHostPort(b)
+	if !oka || !okb {
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
+	}
+	return strings.EqualFold(ha, hb) && pa == pb
+}
+
 // validate checks and normalizes in, against the switch as stored (nil
-// when creating), whose secrets an empty field keeps.
+// when creating), whose secrets an empty field keeps, unless the address
+// changes: then each secret in use must be typed again.
 func (in *SwitchInput) validate(old *Switch) error {
 	var p problems
 	for _, f := range []*string{&in.Name, &in.Address, &in.Site, &in.Version, &in.V3User, &in.V3AuthProto, &in.V3PrivProto} {
@@ -118,10 +132,16 @@ func (in *SwitchInput) validate(old *Switch) error {
 	} else if _, _, ok := SNMPHostPort(in.Address); !ok {
 		p.add(Invalid("address", "network.error.address"))
 	}
+	// Re-pointed at another host or port, the switch keeps no secret:
+	// they would go to the new address unasked.
+	moved := old != nil && !sameSNMPAddress(old.Address, in.Address)
 	stored := func(sealed func(*Switch) string) bool { return old != nil && sealed(old) != "" }
 	secret := func(field, v string, has bool, required bool, min int) {
 		if v == "" {
-			if required && !has {
+			switch {
+			case required && has && moved:
+				p.add(Invalid(field, "network.error.secret_again"))
+			case required && !has:
 				p.add(Invalid(field, "network.error.secret_required"))
 			}
 			return
@@ -260,10 +280,12 @@ func (s *Store) CreateSwitch(ctx context.Context, actor Actor, in SwitchInput) (
 }
 
 // UpdateSwitch changes network device id: a secret left empty keeps the
-// stored one. Its ports' checks follow its name (their target), interval,
-// timeout and, when it is switched on or off, its state. Audited as
-// network.switch_changed with before and after and the names of the
-// secrets replaced.
+// stored one, but for a new address (host or port), where every secret in
+// use must be typed again. Its ports' checks follow its name (their target), interval,
+// timeout and, when it is switched on or off, its state; switched off,
+// their open outages end now (endPortOutages). Audited as
+// network.switch_changed with before and after, the names of the secrets
+// replaced and the outages ended.
 func (s *Store) UpdateSwitch(ctx context.Context, actor Actor, id int64, in SwitchInput) (*Switch, error) {
 	var sw Switch
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -290,10 +312,24 @@ func (s *Store) UpdateSwitch(ctx context.Context, actor Actor, id int64, in Swit
 			Updates(&sw).Error; err != nil {
 			return conflict(err)
 		}
+		var ended []int64
+		if before.Enabled && !sw.Enabled {
+			// Its ports' checks pause: their open outages end now.
+			var ports []SwitchPort
+			if err := tx.Where("switch_id = ? AND check_id IS NOT NULL", sw.ID).Find(&ports).Error; err != nil {
+				return err
+			}
+			if ended, err = s.endPortOutages(tx, ports); err != nil {
+				return err
+			}
+		}
 		if err := followSwitch(tx, &before, &sw); err != nil {
 			return err
 		}
 		detail := map[string]any{"name": sw.Name, "before": switchDetail(&before), "after": switchDetail(&sw)}
+		if len(ended) > 0 {
+			detail["outages_ended"] = ended
+		}
 		if len(changed) > 0 {
 			detail["secrets_changed"] = changed
 		}
@@ -343,8 +379,8 @@ func followSwitch(tx *gorm.DB, before, sw *Switch) error {
 
 // DeleteSwitch removes network device id with its monitored ports and
 // their traffic history; each port's check leaves its device as
-// RemoveSwitchPort says. Refused while a port's check has an open outage.
-// Audited as network.switch_removed.
+// RemoveSwitchPort says; their open outages end now (endPortOutages).
+// Audited as network.switch_removed, with the outages ended.
 func (s *Store) DeleteSwitch(ctx context.Context, actor Actor, id int64) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var sw Switch
@@ -353,6 +389,10 @@ func (s *Store) DeleteSwitch(ctx context.Context, actor Actor, id int64) error {
 		}
 		var ports []SwitchPort
 		if err := forUpdate(tx).Where("switch_id = ?", sw.ID).Order("check_id").Find(&ports).Error; err != nil {
+			return err
+		}
+		ended, err := s.endPortOutages(tx, ports)
+		if err != nil {
 			return err
 		}
 		for i := range ports {
@@ -369,8 +409,11 @@ func (s *Store) DeleteSwitch(ctx context.Context, actor Actor, id int64) error {
 		if err := tx.Delete(&Switch{}, sw.ID).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, AuditSwitchRemoved, "switch", &sw.ID, nil,
-			map[string]any{"name": sw.Name, "address": sw.Address, "ports": len(ports)})
+		detail := map[string]any{"name": sw.Name, "address": sw.Address, "ports": len(ports)}
+		if len(ended) > 0 {
+			detail["outages_ended"] = ended
+		}
+		return s.audit(tx, actor, AuditSwitchRemoved, "switch", &sw.ID, nil, detail)
 	})
 	return wrap(err, "delete switch")
 }
@@ -588,8 +631,9 @@ type PortMapping struct {
 // kind KindPort follows the device in the same transaction: made on a
 // newly mapped device (target "<switch> <port>", the switch's interval and
 // timeout, two down polls to an outage), taken off a device the port no
-// longer serves (see dropPortCheck), kept when the device stays. Audited
-// as network.port_mapped.
+// longer serves (see dropPortCheck; its open outage ends now,
+// endPortOutages), kept when the device stays. Audited as
+// network.port_mapped, with the outage ended.
 func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m PortMapping) (*SwitchPort, error) {
 	for _, id := range []**int64{&m.OrgID, &m.DeviceID, &m.ContractID} {
 		if *id != nil && **id <= 0 {
@@ -644,7 +688,12 @@ func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m 
 		if p.CheckID != nil {
 			checkWas = "kept"
 		}
+		var ended []int64
 		if p.CheckID != nil && (m.DeviceID == nil || p.DeviceID == nil || *p.DeviceID != *m.DeviceID) {
+			var err error
+			if ended, err = s.endPortOutages(tx, []SwitchPort{p}); err != nil {
+				return err
+			}
 			if err := dropPortCheck(tx, &p); err != nil {
 				return err
 			}
@@ -664,8 +713,16 @@ func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m 
 				checkWas = "created"
 			}
 		}
+		if !sameID(p.OrgID, m.OrgID) {
+			// Another tenant: its customer reads nothing from before.
+			p.MappedSince = nil
+			if m.OrgID != nil {
+				now := s.now().UTC()
+				p.MappedSince = &now
+			}
+		}
 		p.OrgID, p.DeviceID, p.ContractID = m.OrgID, m.DeviceID, m.ContractID
-		if err := tx.Model(&p).Select("org_id", "device_id", "contract_id", "check_id").Updates(&p).Error; err != nil {
+		if err := tx.Model(&p).Select("org_id", "device_id", "contract_id", "check_id", "mapped_since").Updates(&p).Error; err != nil {
 			return err
 		}
 		detail := map[string]any{"switch": sw.Name, "port": p.Label(), "if_index": p.IfIndex, "org": org.Name,
@@ -676,6 +733,9 @@ func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m 
 		if p.CheckID != nil {
 			detail["check_id"] = *p.CheckID
 		}
+		if len(ended) > 0 {
+			detail["outages_ended"] = ended
+		}
 		return s.audit(tx, actor, AuditPortMapped, "switch_port", &p.ID, p.OrgID, detail)
 	})
 	if err != nil {
@@ -684,12 +744,64 @@ func (s *Store) MapSwitchPort(ctx context.Context, actor Actor, portID int64, m 
 	return &p, nil
 }
 
+// endPortOutages ends now the open outages of the checks of ports, whose
+// monitoring stops (the port is unmapped or removed, its switch deleted or
+// disabled): nothing else would end them, the checks being paused or
+// gone. Each ends as a port up again ends it (closeOutage: its recovery
+// is told in a notice), outage rows by ascending ID, then the
+// organizations' notices, then the checks' rows (no outage, no failure
+// counted, state unknown), in the order locks are taken. It returns the
+// IDs of the outages ended, for the audit record.
+func (s *Store) endPortOutages(tx *gorm.DB, ports []SwitchPort) ([]int64, error) {
+	var checkIDs []int64
+	for i := range ports {
+		if ports[i].CheckID != nil {
+			checkIDs = append(checkIDs, *ports[i].CheckID)
+		}
+	}
+	var checks []Check
+	if err := findIn(tx, checkIDs, &checks, func(q *gorm.DB, chunk []int64) *gorm.DB {
+		return q.Select("id", "device_id", "org_id", "consec_fails", "open_outage_id").
+			Where("id IN ? AND open_outage_id IS NOT NULL", chunk)
+	}); err != nil || len(checks) == 0 {
+		return nil, err
+	}
+	slices.SortFunc(checks, func(a, b Check) int { return cmp.Compare(*a.OpenOutageID, *b.OpenOutageID) })
+	now := s.now().UTC()
+	nj := newNoticeJoiner()
+	var ended, ids []int64
+	for i := range checks {
+		c := &checks[i]
+		var o Outage
+		if err := forUpdate(tx).Select("id", "ended_at").First(&o, *c.OpenOutageID).Error; err != nil {
+			return nil, err
+		}
+		if o.EndedAt == nil {
+			if err := s.closeOutage(tx, nj, c, now, 0, nil); err != nil {
+				return nil, err
+			}
+			ended = append(ended, o.ID)
+		}
+		ids = append(ids, c.ID)
+	}
+	if err := s.joinNotices(tx, nj); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	if err := tx.Model(&Check{}).Where("id IN ?", ids).Updates(map[string]any{"open_outage_id": nil,
+		"status": StatusUnknown, "consec_fails": 0, "fail_since": nil}).Error; err != nil {
+		return nil, err
+	}
+	slices.Sort(ended)
+	return ended, nil
+}
+
 // dropPortCheck takes port p's check off its device and clears p.CheckID
 // (the caller saves p or deletes it): deleted when it never recorded a
 // poll nor an outage, else kept disabled as the record of its history
-// (its results, outages and the device's availability read it). A check
-// with an open outage is refused: the outage ends when the port is up
-// again, and deleting or pausing its check would leave it open for ever.
+// (its results, outages and the device's availability read it). The
+// caller ends its open outage first (endPortOutages); one opened since by
+// a poll in flight is refused, as pausing the check would leave it open.
 func dropPortCheck(tx *gorm.DB, p *SwitchPort) error {
 	if p.CheckID == nil {
 		return nil
@@ -725,8 +837,9 @@ func dropPortCheck(tx *gorm.DB, p *SwitchPort) error {
 }
 
 // RemoveSwitchPort stops monitoring port portID: its check leaves its
-// device (dropPortCheck) and its traffic history goes. Audited as
-// network.port_removed.
+// device (dropPortCheck), its open outage ending now (endPortOutages), and
+// its traffic history goes. Audited as network.port_removed, with the
+// outage ended.
 func (s *Store) RemoveSwitchPort(ctx context.Context, actor Actor, portID int64) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var p SwitchPort
@@ -737,6 +850,10 @@ func (s *Store) RemoveSwitchPort(ctx context.Context, actor Actor, portID int64)
 		if err := tx.First(&sw, p.SwitchID).Error; err != nil {
 			return notFound(err)
 		}
+		ended, err := s.endPortOutages(tx, []SwitchPort{p})
+		if err != nil {
+			return err
+		}
 		if err := dropPortCheck(tx, &p); err != nil {
 			return err
 		}
@@ -746,8 +863,11 @@ func (s *Store) RemoveSwitchPort(ctx context.Context, actor Actor, portID int64)
 		if err := tx.Delete(&SwitchPort{}, p.ID).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, AuditPortRemoved, "switch_port", &p.ID, p.OrgID,
-			map[string]any{"switch": sw.Name, "port": p.Label(), "if_index": p.IfIndex})
+		detail := map[string]any{"switch": sw.Name, "port": p.Label(), "if_index": p.IfIndex}
+		if len(ended) > 0 {
+			detail["outages_ended"] = ended
+		}
+		return s.audit(tx, actor, AuditPortRemoved, "switch_port", &p.ID, p.OrgID, detail)
 	})
 	return wrap(err, "remove switch port")
 }

@@ -470,7 +470,7 @@ func TestSwitchPortMapping(t *testing.T) {
 			t.Fatalf("the polled check after unmapping: %+v", kept)
 		}
 
-		// An open outage holds the port's mapping until it closes.
+		// An outage opens on the port.
 		p, err = s.MapSwitchPort(ctx, eng, p1.ID, models.PortMapping{OrgID: &fx.OrgA.ID, DeviceID: &a1.ID})
 		if err != nil {
 			t.Fatal(err)
@@ -486,15 +486,8 @@ func TestSwitchPortMapping(t *testing.T) {
 		if c := portCheck(t, s, &c3.ID); c.OpenOutageID == nil {
 			t.Fatalf("no outage after two down polls: %+v", c)
 		}
-		_, err = s.MapSwitchPort(ctx, eng, p1.ID, models.PortMapping{})
-		wantInvalid(t, err, "port", "network.error.outage_open")
-		err = s.RemoveSwitchPort(ctx, eng, p1.ID)
-		wantInvalid(t, err, "port", "network.error.outage_open")
-		err = s.DeleteSwitch(ctx, eng, sw.ID)
-		wantInvalid(t, err, "port", "network.error.outage_open")
-		if c := portCheck(t, s, &c3.ID); !c.Enabled || c.DeviceID != a1.ID {
-			t.Fatalf("the refused changes touched the check: %+v", c)
-		}
+		// (Ending the port's monitoring ends the outage:
+		// TestStoppingPortMonitoringEndsItsOpenOutage.)
 
 		// The switch's name, interval and state reach its ports' checks.
 		in.Name, in.IntervalSec, in.TimeoutMs, in.Enabled, in.Community = "core-2", 600, 5000, false, ""
@@ -552,6 +545,64 @@ func TestSwitchPortMapping(t *testing.T) {
 		}
 		if r := auditOf(t, s, models.AuditSwitchRemoved); len(r) != 1 || detailOf(t, r[0])["ports"] != float64(1) {
 			t.Fatalf("switch removal records: %+v", r)
+		}
+	})
+}
+
+// TestRepointedSwitchNeedsItsSecretsAgain: an update that changes the
+// switch's host or port keeps no stored secret (it would go to the new
+// address unasked): each one in use must be typed again, a translated
+// error on its field otherwise. The same address, however written,
+// keeps them.
+func TestRepointedSwitchNeedsItsSecretsAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx := dbtest.Seed(t, s)
+		eng := models.UserActor(fx.Engineer, "10.0.0.1")
+		v2, err := s.CreateSwitch(ctx, eng, v2Switch("core-1")) // 127.0.0.1:1161
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := v2Switch("core-1")
+		in.Community = ""
+		for _, addr := range []string{"127.0.0.3:1161", "127.0.0.1", "127.0.0.1:162"} {
+			in.Address = addr
+			_, err := s.UpdateSwitch(ctx, eng, v2.ID, in)
+			wantInvalid(t, err, "community", "network.error.secret_again")
+		}
+		if c, _ := s.SwitchCredentials(ctx, v2.ID); c.Address != "127.0.0.1:1161" || c.Community != testCommunity {
+			t.Fatalf("a refused update changed the switch: %s", c.Address)
+		}
+		in.Address = " 127.0.0.1:1161 "
+		if _, err := s.UpdateSwitch(ctx, eng, v2.ID, in); err != nil {
+			t.Fatalf("the same address: %v", err)
+		}
+		in.Address, in.Community = "127.0.0.3", "new-community"
+		if _, err := s.UpdateSwitch(ctx, eng, v2.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.SwitchCredentials(ctx, v2.ID); c.Address != "127.0.0.3" || c.Community != "new-community" {
+			t.Fatalf("re-pointed switch: %s", c.Address)
+		}
+
+		v3, err := s.CreateSwitch(ctx, eng, v3Switch("core-3")) // 127.0.0.2
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = v3Switch("core-3")
+		in.V3AuthKey, in.V3PrivKey, in.Address = "", "", "127.0.0.4"
+		_, err = s.UpdateSwitch(ctx, eng, v3.ID, in)
+		vs := models.Validations(err)
+		if len(vs) != 2 || vs[0].Field != "v3_auth_key" || vs[1].Field != "v3_priv_key" || vs[0].Key != "network.error.secret_again" || vs[1].Key != "network.error.secret_again" {
+			t.Fatalf("v3 re-pointed without its keys: %v", err)
+		}
+		in.V3AuthKey = testAuthKey
+		_, err = s.UpdateSwitch(ctx, eng, v3.ID, in)
+		wantInvalid(t, err, "v3_priv_key", "network.error.secret_again")
+		in.Address = "127.0.0.2:161"
+		in.V3AuthKey = ""
+		if _, err := s.UpdateSwitch(ctx, eng, v3.ID, in); err != nil {
+			t.Fatalf("the same address with its default port: %v", err)
 		}
 	})
 }

@@ -103,8 +103,12 @@ type SwitchPort struct {
 	DeviceID   *int64
 	ContractID *int64
 	CheckID    *int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MappedSince is when the port went to its organization, nil when
+	// unmapped: a customer reads none of its traffic from before
+	// (another tenant's); staff read it all.
+	MappedSince *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (SwitchPort) TableName() string { return "switch_ports" }
@@ -145,7 +149,11 @@ type CounterReading struct {
 	InDiscards  uint32
 	OutDiscards uint32
 	OperUp      bool
-	SpeedBps    int64
+	// AdminUp: ifAdminStatus is up. An administratively down port (not
+	// cabled yet, shut by staff) gives no port check result: its being
+	// down is no outage.
+	AdminUp  bool
+	SpeedBps int64
 }
 
 // TrafficSample is one poll of one port as stored: the raw counters (so
@@ -183,11 +191,13 @@ func (TrafficSample) TableName() string { return "traffic_samples" }
 func (s *TrafficSample) InBps() int64  { return bitsPerSecond(s.InOctets, s.Ms, s.Valid) }
 func (s *TrafficSample) OutBps() int64 { return bitsPerSecond(s.OutOctets, s.Ms, s.Valid) }
 
+// bitsPerSecond is octets × 8000 ÷ ms, rounded down, worked out without
+// octets × 8000 overflowing (as trafficRateSQL).
 func bitsPerSecond(octets, ms int64, valid bool) int64 {
 	if !valid || ms <= 0 {
 		return 0
 	}
-	return octets * 8000 / ms
+	return octets/ms*8000 + octets%ms*8000/ms
 }
 
 // Reading gives back the raw counters a stored sample holds, as the base

@@ -17,6 +17,29 @@ func portVisible(sc Scope, p *SwitchPort) bool {
 	return p.OrgID != nil && sc.Allows(*p.OrgID)
 }
 
+// visibleFrom is where what scope sc may read of port p's traffic from
+// from on starts: a customer reads nothing from before the port went to
+// its organization (p.MappedSince: the previous tenant's traffic), staff
+// read everything.
+func visibleFrom(sc Scope, p *SwitchPort, from time.Time) time.Time {
+	if sc.All() || p.MappedSince == nil || !p.MappedSince.After(from) {
+		return from
+	}
+	return p.MappedSince.UTC()
+}
+
+// visibleSample is visibleFrom's rule in SQL, on a port p and its sample
+// ts, for a customer's scope ("" for staff).
+func visibleSample(sc Scope) string {
+	if sc.All() {
+		return ""
+	}
+	return " AND (p.mapped_since IS NULL OR ts.at >= p.mapped_since)"
+}
+
+// sameID tells whether two optional IDs are the same (both nil included).
+func sameID(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
 // GetSwitchPort is the port with reference ref, if sc may see it: another
 // organization's port, or an unmapped one for a customer, is ErrNotFound.
 func (s *Store) GetSwitchPort(ctx context.Context, sc Scope, ref string) (*SwitchPort, error) {
@@ -43,6 +66,11 @@ func (s *Store) TrafficMonthOf(ctx context.Context, sc Scope, p *SwitchPort, mon
 		return TrafficMonth{}, err
 	}
 	db := s.db.WithContext(ctx)
+	if lo := visibleFrom(sc, p, from); lo.After(from) {
+		// Mapped during the month: its customer's part only.
+		m, err := countTrafficMonth(db, p.ID, month, lo, to)
+		return m, wrap(err, "traffic month")
+	}
 	var m TrafficMonth
 	err = db.Where("port_id = ? AND month = ?", p.ID, month).First(&m).Error
 	if err == nil {

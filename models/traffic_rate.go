@@ -26,7 +26,8 @@ const wrap32 = uint64(1) << 32
 //     than half that time, the agent restarted in between and its counters
 //     started again from zero, so the sample has no deltas;
 //   - a 64-bit counter that went back was reset; a 32-bit one wrapped
-//     (once: with readings further apart than maxGap a 32-bit counter may
+//     (once: with readings further apart than maxGap, or than the time
+//     2³² octets take at 110 % of the port's speed, a 32-bit counter may
 //     have wrapped more than once, so the sample has no deltas);
 //   - a delta implying more than 110 % of the port's speed is a reset that
 //     looked like a wrap, or a counter that jumped: no deltas either.
@@ -51,7 +52,7 @@ func NewTrafficSample(portID int64, prev *CounterReading, cur CounterReading, ma
 		s.Note = SampleRestart
 		return s
 	}
-	if !cur.HC && elapsed > maxGap {
+	if !cur.HC && (elapsed > maxGap || mayWrapTwice(elapsed, cur.SpeedBps)) {
 		s.Note = SampleGap
 		return s
 	}
@@ -97,8 +98,23 @@ func agentRestarted(prev, cur uint32, elapsed time.Duration) bool {
 	return d > 2*cs+6000 || d < cs/2
 }
 
+// mayWrapTwice tells whether a Counter32 of a port of speedBps (0 when
+// unknown: then only maxGap applies) may have wrapped more than once in
+// elapsed: whether 2³² octets could pass at 110 % of the speed.
+func mayWrapTwice(elapsed time.Duration, speedBps int64) bool {
+	if speedBps <= 0 {
+		return false
+	}
+	return elapsed.Seconds()*float64(speedBps)*1.1/8 >= float64(wrap32)
+}
+
+// maxDelta64 is the largest advance of a Counter64 taken as traffic: more
+// is a reset or a misbehaving agent (and would not fit the int64 columns,
+// nor sums of a few of them).
+const maxDelta64 = uint64(1) << 62
+
 func counterDelta64(prev, cur uint64) (uint64, bool) {
-	if cur < prev {
+	if cur < prev || cur-prev > maxDelta64 {
 		return 0, false
 	}
 	return cur - prev, true

@@ -68,17 +68,19 @@ func TestTrafficSampleCounter64ResetLeavesAGap(t *testing.T) {
 	}
 }
 
+// (100 Mb/s: on a 1 Gb/s port 32-bit counters 5 minutes apart may have
+// wrapped several times, so they never give a sample.)
 func TestTrafficSampleAgentRestartIsNoSpike(t *testing.T) {
 	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
 	rs := []CounterReading{
-		{At: t0, Uptime: 9_000_000, InOctets: 4_000_000_000, OutOctets: 100, SpeedBps: 1_000_000_000},
+		{At: t0, Uptime: 9_000_000, InOctets: 4_000_000_000, OutOctets: 100, SpeedBps: 100_000_000},
 		// Rebooted 40 s before this reading: uptime 4,000 cs, and the
 		// 32-bit counter below its old value would pass for a wrap.
-		{At: t0.Add(5 * time.Minute), Uptime: 4000, InOctets: 50_000_000, OutOctets: 10, SpeedBps: 1_000_000_000},
-		{At: t0.Add(10 * time.Minute), Uptime: 34000, InOctets: 80_000_000, OutOctets: 20, SpeedBps: 1_000_000_000},
+		{At: t0.Add(5 * time.Minute), Uptime: 4000, InOctets: 50_000_000, OutOctets: 10, SpeedBps: 100_000_000},
+		{At: t0.Add(10 * time.Minute), Uptime: 34000, InOctets: 80_000_000, OutOctets: 20, SpeedBps: 100_000_000},
 		// Rebooted again, long enough ago that uptime is above the last
 		// one: it advanced 60 s in 5 minutes.
-		{At: t0.Add(15 * time.Minute), Uptime: 40000, InOctets: 1_000, OutOctets: 1, SpeedBps: 1_000_000_000},
+		{At: t0.Add(15 * time.Minute), Uptime: 40000, InOctets: 1_000, OutOctets: 1, SpeedBps: 100_000_000},
 	}
 	got := sequence(rs, 15*time.Minute)
 	if got[1].Valid || got[1].Note != SampleRestart {
@@ -189,5 +191,46 @@ func TestSlotRatesAverageFasterPollsIntoFiveMinutes(t *testing.T) {
 	in, out := SlotRates(ss)
 	if len(in) != 2 || in[0] != 8_000_000 || in[1] != 16_000_000 || out[1] != 8_000_000 {
 		t.Fatalf("slots in %v out %v", in, out)
+	}
+}
+
+// A 32-bit counter on a 100 Mb/s port read 600 s apart (one poll missed,
+// inside maxGap): at 60 Mb/s 4.5 GB went through and the counter wrapped
+// twice, so the sample must not pass as a single wrap of 205 MB. At 110 %
+// of 100 Mb/s a 32-bit counter can wrap only within 312 s.
+func TestTrafficSample32BitDoubleWrapIsAGap(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sent := uint64(60e6 / 8 * 600) // 4.5e9 octets
+	got := sequence([]CounterReading{
+		{At: t0, Uptime: 100000, SpeedBps: 100e6},
+		{At: t0.Add(600 * time.Second), Uptime: 160000, InOctets: sent % wrap32, SpeedBps: 100e6},
+	}, 15*time.Minute)
+	if got[1].Valid || got[1].Note != SampleGap {
+		t.Fatalf("a double wrap: valid %v note %q in %d", got[1].Valid, got[1].Note, got[1].InOctets)
+	}
+	// 300 s apart a 32-bit counter cannot wrap twice at 100 Mb/s.
+	got = sequence([]CounterReading{
+		{At: t0, Uptime: 100000, SpeedBps: 100e6},
+		{At: t0.Add(300 * time.Second), Uptime: 130000, InOctets: 1000, SpeedBps: 100e6},
+	}, 15*time.Minute)
+	if !got[1].Valid || got[1].InOctets != 1000 {
+		t.Fatalf("5 minutes at 100 Mb/s: %+v", got[1])
+	}
+}
+
+// A 64-bit counter that jumps by more than 2⁶² on a port of unknown speed
+// is a reset: the delta would not even fit the int64 columns.
+func TestTrafficSampleHugeCounter64JumpIsAReset(t *testing.T) {
+	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	got := sequence([]CounterReading{
+		{At: t0, Uptime: 100000, HC: true, InOctets: 5, OutOctets: 5},
+		{At: t0.Add(5 * time.Minute), Uptime: 130000, HC: true, InOctets: 1<<63 + 10, OutOctets: 10},
+		{At: t0.Add(10 * time.Minute), Uptime: 160000, HC: true, InOctets: 1<<63 + 1<<62 + 10, OutOctets: 1<<62 + 10},
+	}, 15*time.Minute)
+	if got[1].Valid || got[1].Note != SampleReset || got[1].InOctets < 0 {
+		t.Fatalf("a jump of 2⁶³: %+v", got[1])
+	}
+	if !got[2].Valid || got[2].InOctets != 1<<62 || got[2].OutOctets != 1<<62 {
+		t.Fatalf("a jump of 2⁶²: %+v", got[2])
 	}
 }

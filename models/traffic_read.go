@@ -131,7 +131,9 @@ func findTrafficPorts(db *gorm.DB, sc Scope, f TrafficFilter, more func(*gorm.DB
 		byPort[last[i].PortID] = &last[i]
 	}
 	for i := range rows {
-		rows[i].Last = byPort[rows[i].ID]
+		if l := byPort[rows[i].ID]; l != nil && !l.At.Before(visibleFrom(sc, &rows[i].SwitchPort, l.At)) {
+			rows[i].Last = l
+		}
 		rows[i].SwitchPollAt = utcPtr(rows[i].SwitchPollAt)
 	}
 	return rows, nil
@@ -162,7 +164,7 @@ func (s *Store) ListTrafficPorts(ctx context.Context, sc Scope, f TrafficFilter)
 		l.Ports = rows[lo:min(lo+f.PageSize, len(rows))]
 	}
 	if f.Month != "" && len(l.Ports) > 0 {
-		if err := s.addTrafficMonths(db, l.Ports, f.Month); err != nil {
+		if err := s.addTrafficMonths(db, sc, l.Ports, f.Month); err != nil {
 			return nil, wrap(err, "list traffic ports")
 		}
 	}
@@ -171,15 +173,20 @@ func (s *Store) ListTrafficPorts(ctx context.Context, sc Scope, f TrafficFilter)
 
 // addTrafficMonths gives each of rows its figures of month: the stored
 // ones, else counted from the month's samples, read for all the rows at
-// once (a chunk of ports a statement).
-func (s *Store) addTrafficMonths(db *gorm.DB, rows []TrafficPortRow, month string) error {
+// once (a chunk of ports a statement). A customer's port mapped during
+// the month is counted from the samples since (visibleFrom).
+func (s *Store) addTrafficMonths(db *gorm.DB, sc Scope, rows []TrafficPortRow, month string) error {
 	from, to, _, err := s.monthBounds(month)
 	if err != nil {
 		return err
 	}
 	ids := make([]int64, len(rows))
+	clip := map[int64]time.Time{}
 	for i := range rows {
 		ids[i] = rows[i].ID
+		if lo := visibleFrom(sc, &rows[i].SwitchPort, from); lo.After(from) {
+			clip[rows[i].ID] = lo
+		}
 	}
 	var stored []TrafficMonth
 	if err := findIn(db, ids, &stored, func(q *gorm.DB, chunk []int64) *gorm.DB {
@@ -189,7 +196,9 @@ func (s *Store) addTrafficMonths(db *gorm.DB, rows []TrafficPortRow, month strin
 	}
 	months := map[int64]*TrafficMonth{}
 	for i := range stored {
-		months[stored[i].PortID] = &stored[i]
+		if _, clipped := clip[stored[i].PortID]; !clipped {
+			months[stored[i].PortID] = &stored[i]
+		}
 	}
 	var missing []int64
 	for _, id := range ids {
@@ -206,7 +215,9 @@ func (s *Store) addTrafficMonths(db *gorm.DB, rows []TrafficPortRow, month strin
 	}
 	byPort := map[int64][]TrafficSample{}
 	for _, smp := range samples {
-		byPort[smp.PortID] = append(byPort[smp.PortID], smp)
+		if lo, clipped := clip[smp.PortID]; !clipped || !smp.At.Before(lo) {
+			byPort[smp.PortID] = append(byPort[smp.PortID], smp)
+		}
 	}
 	for _, id := range missing {
 		m := trafficMonthFrom(id, month, byPort[id])
@@ -302,7 +313,7 @@ func (s *Store) PortNow(ctx context.Context, sc Scope, p *SwitchPort) (*TrafficN
 		Select("COALESCE(SUM(in_errors), 0) AS in_errors, COALESCE(SUM(out_errors), 0) AS out_errors, "+
 			"COALESCE(SUM(in_discards), 0) AS in_discards, COALESCE(SUM(out_discards), 0) AS out_discards, "+
 			"COUNT(*) AS samples, COALESCE(SUM(CASE WHEN oper_up THEN 0 ELSE 1 END), 0) AS down").
-		Where("port_id = ? AND at >= ?", p.ID, n.DayFrom).Scan(&sums).Error; err != nil {
+		Where("port_id = ? AND at >= ?", p.ID, visibleFrom(sc, p, n.DayFrom)).Scan(&sums).Error; err != nil {
 		return nil, wrap(err, "port now")
 	}
 	n.InErrors, n.OutErrors, n.InDiscards, n.OutDiscards = sums.InErrors, sums.OutErrors, sums.InDiscards, sums.OutDiscards
@@ -369,6 +380,15 @@ func (s *Store) TrafficSeries(ctx context.Context, sc Scope, p *SwitchPort, from
 	}
 	utc(&from, &to)
 	cur := from.Truncate(step)
+	// A customer's port mapped since from: the step it was mapped in is
+	// read from the samples since, the rest as usual from the next step.
+	lo := visibleFrom(sc, p, from)
+	if lo.After(from) {
+		cur = lo.Truncate(step)
+		if cur.Before(lo) {
+			cur = cur.Add(step)
+		}
+	}
 	db := s.db.WithContext(ctx)
 	points := map[int64]*TrafficPoint{}
 	point := func(t time.Time) *TrafficPoint {
@@ -421,15 +441,33 @@ func (s *Store) TrafficSeries(ctx context.Context, sc Scope, p *SwitchPort, from
 		}
 		cur = until
 	}
-	if cur.Before(to) {
+	raw := func(a, b time.Time) error {
+		if !a.Before(b) {
+			return nil
+		}
 		var raw []TrafficSample
 		if err := db.Select("at", "oper_up", "valid", "ms", "in_octets", "out_octets").
-			Where("port_id = ? AND at >= ? AND at < ?", p.ID, cur, to).Find(&raw).Error; err != nil {
-			return nil, wrap(err, "traffic series")
+			Where("port_id = ? AND at >= ? AND at < ?", p.ID, a, b).Find(&raw).Error; err != nil {
+			return err
 		}
 		for i := range raw {
 			point(raw[i].At).addSample(&raw[i])
 		}
+		return nil
+	}
+	if lo.After(from) {
+		// cur is the first whole step since lo; the part before it
+		// counts from the samples.
+		end := cur
+		if to.Before(end) {
+			end = to
+		}
+		if err := raw(lo, end); err != nil {
+			return nil, wrap(err, "traffic series")
+		}
+	}
+	if err := raw(cur, to); err != nil {
+		return nil, wrap(err, "traffic series")
 	}
 	out := make([]TrafficPoint, 0, len(points))
 	for _, pt := range points {
@@ -479,12 +517,13 @@ func (s *Store) BusiestPorts(ctx context.Context, sc Scope, since time.Time, lim
 		Ms            int64
 		InOctets      int64
 		OutOctets     int64
-		InMax, OutMax float64 // MySQL divides to a decimal
+		InMax, OutMax int64
 	}
 	err := trafficPorts(db, sc, TrafficFilter{}).
-		Joins("JOIN traffic_samples ts ON ts.port_id = p.id AND ts.at >= ? AND ts.valid = ? AND ts.ms > 0", since, true).
+		Joins("JOIN traffic_samples ts ON ts.port_id = p.id AND ts.at >= ? AND ts.valid = ? AND ts.ms > 0"+visibleSample(sc), since, true).
 		Select("p.id AS port_id, COUNT(*) AS samples, SUM(ts.ms) AS ms, SUM(ts.in_octets) AS in_octets, " +
-			"SUM(ts.out_octets) AS out_octets, MAX(ts.in_octets * 8000 / ts.ms) AS in_max, MAX(ts.out_octets * 8000 / ts.ms) AS out_max").
+			"SUM(ts.out_octets) AS out_octets, MAX(" + trafficRateSQL(dialectOf(db), "ts.in_octets", "ts.ms") + ") AS in_max, " +
+			"MAX(" + trafficRateSQL(dialectOf(db), "ts.out_octets", "ts.ms") + ") AS out_max").
 		Group("p.id").Scan(&aggs).Error
 	if err != nil {
 		return nil, wrap(err, "busiest ports")
@@ -492,7 +531,7 @@ func (s *Store) BusiestPorts(ctx context.Context, sc Scope, since time.Time, lim
 	busy := make([]BusyPort, len(aggs))
 	for i, a := range aggs {
 		busy[i] = BusyPort{Samples: a.Samples, InAvgBps: bitsPerSecond(a.InOctets, a.Ms, true),
-			OutAvgBps: bitsPerSecond(a.OutOctets, a.Ms, true), InMaxBps: int64(a.InMax), OutMaxBps: int64(a.OutMax)}
+			OutAvgBps: bitsPerSecond(a.OutOctets, a.Ms, true), InMaxBps: a.InMax, OutMaxBps: a.OutMax}
 		busy[i].ID = a.PortID
 	}
 	slices.SortFunc(busy, func(a, b BusyPort) int {
@@ -536,6 +575,7 @@ func (s *Store) EachTrafficSample(ctx context.Context, sc Scope, p *SwitchPort, 
 		return wrap(ErrNotFound, "each traffic sample")
 	}
 	utc(&from, &to)
+	from = visibleFrom(sc, p, from)
 	db := s.db.WithContext(ctx)
 	rows, err := db.Model(&TrafficSample{}).Where("port_id = ? AND at >= ? AND at < ?", p.ID, from, to).
 		Order("at").Rows()

@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -171,13 +172,9 @@ func (s *Store) deriveTrafficRollups(tx *gorm.DB, p rollupPeriod, start time.Tim
 // port down (valid or not), and the highest sample rate in each direction
 // (octets × 8000 ÷ ms, as TrafficSample.InBps, in integers).
 func trafficRollupSQL(d Dialect) string {
-	div := "/"
-	if d == MySQL {
-		div = "DIV" // "/" gives a decimal there
-	}
 	sum := func(col string) string { return "SUM(CASE WHEN valid THEN " + col + " ELSE 0 END)" }
 	rate := func(col string) string {
-		return "COALESCE(MAX(CASE WHEN valid AND ms > 0 THEN " + col + " * 8000 " + div + " ms END), 0)"
+		return "COALESCE(MAX(CASE WHEN valid AND ms > 0 THEN " + trafficRateSQL(d, col, "ms") + " END), 0)"
 	}
 	return `INSERT INTO traffic_rollups (port_id, period, start, samples, down_samples, ms, in_octets, out_octets,
 	in_max_bps, out_max_bps, in_errors, out_errors, in_discards, out_discards)
@@ -185,6 +182,16 @@ SELECT port_id, ?, ?, ` + sum("1") + `, SUM(CASE WHEN oper_up THEN 0 ELSE 1 END)
 		sum("in_octets") + `, ` + sum("out_octets") + `, ` + rate("in_octets") + `, ` + rate("out_octets") + `, ` +
 		sum("in_errors") + `, ` + sum("out_errors") + `, ` + sum("in_discards") + `, ` + sum("out_discards") + `
 FROM traffic_samples WHERE port_id IN ? AND at >= ? AND at < ? GROUP BY port_id`
+}
+
+// trafficRateSQL is octets × 8000 ÷ ms in integers, rounded down, as
+// bitsPerSecond: divided first, so that no octets × 8000 overflows.
+func trafficRateSQL(d Dialect, octets, ms string) string {
+	div := "/"
+	if d == MySQL {
+		div = "DIV" // "/" gives a decimal there
+	}
+	return "(" + octets + " " + div + " " + ms + " * 8000 + " + octets + " % " + ms + " * 8000 " + div + " " + ms + ")"
 }
 
 // BuildTrafficMonths stores each port's month (TrafficMonth: the 95th
@@ -245,27 +252,48 @@ func (s *Store) buildTrafficMonth(ctx context.Context) (did, more bool, err erro
 	if to.Add(rollupGrace).After(s.now()) {
 		return false, false, nil
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		did = false
-		r := tx.Model(&trafficMark{}).Where("period = ? AND built_until = ?", trafficMarkMonths, mk).Update("built_until", to)
-		if r.Error != nil || r.RowsAffected == 0 {
-			return r.Error // another instance built this month
+	// The ports' months are counted a chunk of ports at a time outside
+	// any transaction, each chunk then stored in a short one, and the mark
+	// moves only once every port is stored: a month of 8,640 samples a
+	// port takes tens of milliseconds to read, too long for 10,000 ports
+	// under one writer lock. An instance that builds the same month at
+	// the same time stores the same figures, and only one moves the mark;
+	// the purge waits for the mark, so it never takes samples of a month
+	// being built.
+	var ids []int64
+	if err := db.Model(&SwitchPort{}).Where("EXISTS (SELECT 1 FROM traffic_samples t WHERE t.port_id = switch_ports.id AND t.at >= ? AND t.at < ?)",
+		from, to).Order("id").Pluck("id", &ids).Error; err != nil {
+		return false, false, err
+	}
+	for chunk := range slices.Chunk(ids, trafficMonthPorts) {
+		rows := make([]TrafficMonth, 0, len(chunk))
+		for _, id := range chunk { // read outside any transaction
+			m, err := countTrafficMonth(db, id, month, from, to)
+			if err != nil {
+				return false, false, err
+			}
+			m.BuiltAt = s.now()
+			rows = append(rows, m)
 		}
-		var ids []int64
-		if err := tx.Model(&SwitchPort{}).Where("EXISTS (SELECT 1 FROM traffic_samples t WHERE t.port_id = switch_ports.id AND t.at >= ? AND t.at < ?)",
-			from, to).Order("id").Pluck("id", &ids).Error; err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := s.deriveTrafficMonth(tx, id, month, from, to); err != nil {
+		if err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Where("month = ? AND port_id IN ?", month, chunk).Delete(&TrafficMonth{}).Error; err != nil {
 				return err
 			}
+			return createInChunks(tx, rows)
+		}); err != nil {
+			return false, false, err
 		}
-		did = true
-		return nil
-	}, readCommitted)
-	return did && err == nil, err == nil, err
+	}
+	r := db.Model(&trafficMark{}).Where("period = ? AND built_until = ?", trafficMarkMonths, mk).Update("built_until", to)
+	if r.Error != nil {
+		return false, false, r.Error
+	}
+	return r.RowsAffected > 0, true, nil
 }
+
+// trafficMonthPorts is how many ports' months buildTrafficMonth counts
+// and then stores in one short transaction.
+const trafficMonthPorts = 50
 
 // deriveTrafficMonth stores port portID's month counted from its raw
 // samples, in place of the one there.
@@ -291,18 +319,23 @@ const trafficPurgePorts = 50
 // returns how many it deleted. It never deletes the samples of an hour or
 // a day whose rollups are not built, nor of a month not built: before
 // stops at the earliest of the marks, and nothing is purged before the
-// janitor has built anything. Rollups and months stay.
+// janitor has built anything. Rollups and months stay, but for ports
+// that no longer exist, whose whole history goes (purgeOrphanTraffic).
 func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int64, error) {
 	utc(&before)
 	db := s.db.WithContext(ctx)
+	total, err := purgeOrphanTraffic(ctx, db)
+	if err != nil {
+		return total, wrap(err, "purge traffic samples")
+	}
 	marks, err := readTrafficMarks(db, false)
 	if err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
 	for _, name := range []string{"h", "d", trafficMarkMonths} {
 		mk, ok := marks[name]
 		if !ok {
-			return 0, nil // nothing built yet
+			return total, nil // nothing built yet
 		}
 		if mk.Before(before) {
 			before = mk
@@ -322,13 +355,12 @@ func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int6
 		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&trafficMark{Period: trafficMarkPurged, BuiltUntil: before}).Error
 	})
 	if err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
 	var ids []int64
 	if err := db.Model(&SwitchPort{}).Order("id").Pluck("id", &ids).Error; err != nil {
-		return 0, wrap(err, "purge traffic samples")
+		return total, wrap(err, "purge traffic samples")
 	}
-	var total int64
 	for len(ids) > 0 {
 		n := min(trafficPurgePorts, len(ids))
 		r := db.Where("port_id IN ? AND at < ?", ids[:n], before).Delete(&TrafficSample{})
@@ -339,6 +371,62 @@ func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int6
 		ids = ids[n:]
 		if err := ctx.Err(); err != nil {
 			return total, wrap(err, "purge traffic samples")
+		}
+	}
+	return total, nil
+}
+
+// trafficOrphanPorts bounds how many vanished ports one purge clears.
+const trafficOrphanPorts = 1000
+
+// purgeOrphanTraffic deletes the samples, rollups and months of ports
+// that no longer exist: a batch of samples in flight when its port was
+// removed is stored after the removal deleted the port's history. Each
+// table's port IDs are walked one index seek a port (its key starts with
+// port_id); at most trafficOrphanPorts vanished ports a table and run,
+// trafficPurgePorts a statement, each statement checking again that the
+// port does not exist (one added meanwhile keeps its samples). It returns
+// how many samples it deleted.
+func purgeOrphanTraffic(ctx context.Context, db *gorm.DB) (int64, error) {
+	var have []int64
+	if err := db.Model(&SwitchPort{}).Pluck("id", &have).Error; err != nil {
+		return 0, err
+	}
+	exists := make(map[int64]bool, len(have))
+	for _, id := range have {
+		exists[id] = true
+	}
+	var total int64
+	for _, t := range []struct {
+		model any
+		table string
+	}{{&TrafficSample{}, "traffic_samples"}, {&TrafficRollup{}, "traffic_rollups"}, {&TrafficMonth{}, "traffic_months"}} {
+		var gone []int64
+		for after := int64(0); len(gone) < trafficOrphanPorts; {
+			var next sql.NullInt64
+			if err := db.Model(t.model).Select("MIN(port_id)").Where("port_id > ?", after).Row().Scan(&next); err != nil {
+				return total, err
+			}
+			if !next.Valid {
+				break
+			}
+			after = next.Int64
+			if !exists[after] {
+				gone = append(gone, after)
+			}
+		}
+		for chunk := range chunksOf(gone, trafficPurgePorts) {
+			r := db.Where("port_id IN ? AND NOT EXISTS (SELECT 1 FROM switch_ports p WHERE p.id = "+t.table+".port_id)", chunk).
+				Delete(t.model)
+			if r.Error != nil {
+				return total, r.Error
+			}
+			if t.table == "traffic_samples" {
+				total += r.RowsAffected
+			}
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
 		}
 	}
 	return total, nil

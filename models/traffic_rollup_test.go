@@ -2,12 +2,15 @@ package models_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"gorm.io/gorm"
 )
 
 // fiveMinutes is the poller's default interval, in milliseconds.
@@ -452,6 +455,114 @@ func TestTrafficPurgeKeepsWhatIsNotBuilt(t *testing.T) {
 		}
 		if ms, err := models.StoredTrafficMonths(ctx, s, p.ID); err != nil || len(ms) != 1 || ms[0] != oct[0] {
 			t.Errorf("October was counted again: %+v, was %+v", ms, oct)
+		}
+	})
+}
+
+// Huge deltas (a 64-bit counter far beyond any real port, still accepted
+// because the port's speed is unknown) give their true rate in Go, in the
+// rollups' SQL and in the busiest-ports query, without overflowing
+// octets × 8000.
+func TestTrafficRatesOfHugeDeltasDoNotOverflow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		p := trafficPort(t, s, 1, nil, nil)
+		hour := clock.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+		big := models.TrafficSample{PortID: p.ID, At: hour.Add(5 * time.Minute), OperUp: true, Valid: true,
+			Ms: 300_001, InOctets: 1 << 60, OutOctets: 1<<60 + 12345}
+		recordTraffic(t, s, []models.TrafficSample{big, sample(p.ID, hour.Add(10*time.Minute), 1000, 1000)})
+		// (2⁶⁰ × 8000) ÷ 300001, worked out exactly.
+		const wantIn, wantOut = 30_744_470_974_612_670, 30_744_470_974_612_999
+		if big.InBps() != wantIn || big.OutBps() != wantOut {
+			t.Fatalf("Go rates %d/%d, want %d/%d", big.InBps(), big.OutBps(), int64(wantIn), int64(wantOut))
+		}
+		if _, err := s.BuildTrafficRollups(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		hours := storedRollups(t, s, p.ID, "h")
+		if len(hours) != 1 || hours[0].InMaxBps != wantIn || hours[0].OutMaxBps != wantOut {
+			t.Fatalf("rollups %+v, want peaks %d/%d", hours, int64(wantIn), int64(wantOut))
+		}
+		bs, err := s.BusiestPorts(ctx, models.AllOrgs(), hour, 5, models.RankPeak)
+		if err != nil || len(bs) != 1 || bs[0].InMaxBps != wantIn || bs[0].OutMaxBps != wantOut {
+			t.Fatalf("busiest ports %+v, %v; want peaks %d/%d", bs, err, int64(wantIn), int64(wantOut))
+		}
+	})
+}
+
+// TestPurgeDeletesTheTrafficOfVanishedPorts: samples of a batch in flight
+// when their port was removed, stored after the removal, and any rollup
+// or month of a port that no longer exists, go at the next purge, even
+// before anything is built; the ports that exist keep everything.
+func TestPurgeDeletesTheTrafficOfVanishedPorts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		p1, err := models.AddTestSwitchPort(ctx, s, "core-1", 1, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := models.AddTestSwitchPort(ctx, s, "core-1", 2, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RemoveSwitchPort(ctx, models.SystemActor("test"), p2.ID); err != nil {
+			t.Fatal(err)
+		}
+		at := clock.Now().Add(-time.Hour)
+		recordTraffic(t, s, []models.TrafficSample{sample(p1.ID, at, 1, 1), sample(p1.ID, at.Add(5*time.Minute), 1, 1),
+			sample(p2.ID, at, 1, 1), sample(p2.ID, at.Add(5*time.Minute), 1, 1), sample(p2.ID, at.Add(10*time.Minute), 1, 1)})
+		count := func() map[string]int64 {
+			t.Helper()
+			n := map[string]int64{}
+			if err := models.RunTx(ctx, s, false, func(tx *gorm.DB) error {
+				for _, p := range []*models.SwitchPort{p1, p2} {
+					for _, m := range []any{&models.TrafficSample{}, &models.TrafficRollup{}, &models.TrafficMonth{}} {
+						var k int64
+						if err := tx.Model(m).Where("port_id = ?", p.ID).Count(&k).Error; err != nil {
+							return err
+						}
+						n[fmt.Sprintf("%s %T", p.Name, m)] = k
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if err := models.RunTx(ctx, s, false, func(tx *gorm.DB) error {
+			for _, id := range []int64{p1.ID, p2.ID} {
+				if err := tx.Create(&models.TrafficRollup{PortID: id, Period: "h", Start: at.Truncate(time.Hour), Samples: 1}).Error; err != nil {
+					return err
+				}
+				if err := tx.Create(&models.TrafficMonth{PortID: id, Month: "2026-10", Samples: 1, BuiltAt: clock.Now()}).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PurgeTrafficSamples(ctx, clock.Now().Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := count()
+		t.Logf("purged %d; left %v", n, got)
+		if n != 3 {
+			t.Errorf("purged %d samples, want the vanished port's 3", n)
+		}
+		for k, v := range got {
+			want := int64(0)
+			if strings.HasPrefix(k, p1.Name+" ") {
+				want = 1
+				if strings.HasSuffix(k, "TrafficSample") {
+					want = 2
+				}
+			}
+			if v != want {
+				t.Errorf("%s: %d rows left, want %d", k, v, want)
+			}
 		}
 	})
 }

@@ -99,8 +99,8 @@ func (e *SNMPError) Unwrap() []error {
 // SNMPPoll is the PollFunc of the poller: one round of GET requests to
 // the switch reading sysUpTime.0 and, for each port, its octet counters
 // (ifHCInOctets/ifHCOutOctets for an HC port, else ifInOctets/ifOutOctets),
-// ifOperStatus, ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards and
-// its speed (ifHighSpeed for an HC port, else ifSpeed), creds.MaxOIDs
+// ifOperStatus, ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards,
+// its speed (ifHighSpeed for an HC port, else ifSpeed) and ifAdminStatus, creds.MaxOIDs
 // variables a request. An agent that answers tooBig gets the same
 // variables in requests half as large, for the rest of the poll. An HC
 // port whose 64-bit counters the agent does not have is read again with
@@ -140,7 +140,8 @@ func SNMPPoll(ctx context.Context, creds models.SNMPCredentials, ports []PollPor
 		if !ok {
 			continue // no such interface
 		}
-		r := models.CounterReading{At: at, Uptime: res.Uptime, HC: p.HC, OperUp: oper == 1}
+		admin, _ := pduUint(v[8])
+		r := models.CounterReading{At: at, Uptime: res.Uptime, HC: p.HC, OperUp: oper == 1, AdminUp: admin == 1}
 		in, okIn := pduUint(v[0])
 		out, okOut := pduUint(v[1])
 		if !okIn || !okOut {
@@ -184,9 +185,10 @@ func SNMPPoll(ctx context.Context, creds models.SNMPCredentials, ports []PollPor
 			continue
 		}
 		oper, _ := pduUint(first[2])
+		admin, _ := pduUint(first[8])
 		speed, _ := pduUint(v[2])
 		res.Readings[ports[i].IfIndex] = models.CounterReading{At: at, Uptime: res.Uptime,
-			InOctets: in, OutOctets: out, OperUp: oper == 1,
+			InOctets: in, OutOctets: out, OperUp: oper == 1, AdminUp: admin == 1,
 			InErrors: pduUint32(first[3]), OutErrors: pduUint32(first[4]),
 			InDiscards: pduUint32(first[5]), OutDiscards: pduUint32(first[6]),
 			SpeedBps: int64(speed)}
@@ -195,7 +197,7 @@ func SNMPPoll(ctx context.Context, creds models.SNMPCredentials, ports []PollPor
 }
 
 // portVars is how many variables a poll reads of each port.
-const portVars = 8
+const portVars = 9
 
 // portOIDs are the variables a poll reads of port p, in the order
 // SNMPPoll takes them apart.
@@ -207,7 +209,7 @@ func portOIDs(p PollPort) []string {
 	}
 	return []string{in + ix, out + ix, oidIfOperStatus + ix,
 		oidIfInErrors + ix, oidIfOutErrors + ix, oidIfInDiscards + ix, oidIfOutDiscards + ix,
-		speed + ix}
+		speed + ix, oidIfAdminStatus + ix}
 }
 
 // uniquePorts drops repeated ifIndexes (the first one stays).

@@ -413,10 +413,10 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 		if !ok {
 			continue
 		}
-		if rd.At.IsZero() {
-			rd.At = slot
-		}
-		rd.At = rd.At.UTC().Truncate(time.Millisecond)
+		// The slot, not the time the agent answered: a slot polled twice
+		// (two instances around a hand-over, a replay) has one key
+		// (port_id, at), and the deltas are over whole slots.
+		rd.At = slot
 		if rd.Uptime == 0 {
 			rd.Uptime = res.Uptime
 		}
@@ -429,7 +429,9 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 		}
 		samples = append(samples, models.NewTrafficSample(pt.ID, prev, rd, maxGap))
 		st.base[pt.ID] = rd
-		if c := pt.Check; c != nil && c.Enabled {
+		// An administratively down port (shut, or not cabled yet) gives
+		// no result: it is not the customer's port failing.
+		if c := pt.Check; c != nil && c.Enabled && rd.AdminUp {
 			r := models.ProbeResult{CheckID: c.ID, At: slot, OK: rd.OperUp}
 			if !rd.OperUp {
 				r.Reason = models.ReasonPortDown

@@ -137,6 +137,7 @@ type fakePort struct {
 	start     uint64
 	zero      time.Time
 	down      bool
+	adminDown bool
 	errs, dis uint32
 }
 
@@ -219,7 +220,7 @@ func (a *fakeAgents) pollFunc(instance string) PollFunc {
 				in, out = in%(1<<32), out%(1<<32)
 			}
 			res.Readings[pp.IfIndex] = models.CounterReading{At: now, Uptime: up, HC: p.hc, InOctets: in, OutOctets: out,
-				InErrors: p.errs, InDiscards: p.dis, OperUp: !p.down, SpeedBps: 1e9}
+				InErrors: p.errs, InDiscards: p.dis, OperUp: !p.down, AdminUp: !p.adminDown, SpeedBps: 1e9}
 		}
 		return res, nil
 	}
@@ -594,7 +595,8 @@ func TestPortDownOpensAnOutageAndAnUnreachableSwitchNone(t *testing.T) {
 // serves, and a port the agent says is down opens an outage at its second
 // poll. SQLite only: what depends on the database is tested above on
 // both, with a fake agent and the manual clock; this one takes two real
-// polls (up to 20 s).
+// polls (up to 20 s). An administratively down port (ifAdminStatus) gives
+// samples but no result: no outage.
 func TestPollerThroughSNMPPollAgainstAnAgent(t *testing.T) {
 	db := dbtest.Databases(t)[0]
 	ctx := context.Background()
@@ -604,6 +606,8 @@ func TestPollerThroughSNMPPollAgainstAnAgent(t *testing.T) {
 		Interfaces: []snmpagent.Interface{
 			{Index: 1, Name: "Gi0/1", SpeedBps: 1e9, InBps: 80e6, OutBps: 8e6, InStart: 1 << 40},
 			{Index: 2, Name: "Gi0/2", SpeedBps: 1e9, OperDown: true},
+			// Mapped before it is cabled: administratively down.
+			{Index: 3, Name: "Gi0/3", SpeedBps: 1e9, AdminDown: true},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -612,6 +616,7 @@ func TestPollerThroughSNMPPollAgainstAnAgent(t *testing.T) {
 	sw := f.addSwitch(t, "edge-1", agent.Addr())
 	busy := f.addPort(t, sw, 1, true, false)
 	down := f.addPort(t, sw, 2, true, true)
+	shut := f.addPort(t, sw, 3, true, true)
 	r := start(t, Config{InstanceID: "real", BatchAge: 200 * time.Millisecond, SNMPPoll: SNMPPoll}, s, nil)
 
 	var outages []models.Outage
@@ -639,8 +644,14 @@ func TestPollerThroughSNMPPollAgainstAnAgent(t *testing.T) {
 	if in, out := ss[1].InBps(), ss[1].OutBps(); in < 78e6 || in > 82e6 || out < 7.8e6 || out > 8.2e6 {
 		t.Errorf("rates %d in, %d out; want 80 Mb/s and 8 Mb/s within 2.5 %%", in, out)
 	}
-	if o := outages[0]; o.CheckID != *down.CheckID || o.EndedAt != nil {
-		t.Errorf("outage %+v: want the down port's, open", o)
+	if o := outages[0]; len(outages) != 1 || o.CheckID != *down.CheckID || o.EndedAt != nil {
+		t.Errorf("outages %+v: want the down port's only, open (none for the administratively down port)", outages)
+	}
+	if res := (&proberFixture{org: f.org}).results(t, s, *shut.CheckID); len(res) != 0 {
+		t.Errorf("the administratively down port's check has results %+v, want none", res)
+	}
+	if ss := f.samples(t, shut.ID); len(ss) < 2 || ss[0].OperUp {
+		t.Errorf("the administratively down port's samples %+v: want them stored, down", ss)
 	}
 	if row := f.switchRow(t, sw.ID); row.LastPollAt == nil || row.LastError != "" {
 		t.Errorf("switch: last poll %v, error %q", row.LastPollAt, row.LastError)

@@ -116,7 +116,7 @@ func TestSNMPPollBatchesToMaxOIDs(t *testing.T) {
 		ports = append(ports, PollPort{IfIndex: i.IfIndex, HC: i.HC})
 	}
 	ports = append(ports, PollPort{IfIndex: 999_999, HC: true}, PollPort{IfIndex: 999_998})
-	vars := 1 + 8*len(ports)
+	vars := 1 + portVars*len(ports)
 
 	a.WaitCache()
 	var polls []PollResult
@@ -405,7 +405,7 @@ func counterOf(oid string) uint64 {
 }
 
 // TestSNMPPollHalvesItsRequestsOnTooBig: an agent that answers tooBig to
-// more than 5 variables gets a poll of 25 variables (MaxOIDs 10) as one
+// more than 5 variables gets a poll of 28 variables (MaxOIDs 10) as one
 // refused request of 10, then requests of 5; the readings are its values.
 // Port 3's 64-bit counters are missing, so it is read again with the
 // 32-bit ones.
@@ -426,7 +426,7 @@ func TestSNMPPollHalvesItsRequestsOnTooBig(t *testing.T) {
 				vars[i] = gosnmp.SnmpPDU{Name: o, Type: gosnmp.NoSuchInstance}
 			case strings.HasPrefix(o, oidIfHCInOctets+".") || strings.HasPrefix(o, oidIfHCOutOctets+"."):
 				vars[i] = gosnmp.SnmpPDU{Name: o, Type: gosnmp.Counter64, Value: counterOf(o)}
-			case strings.HasPrefix(o, oidIfOperStatus+"."):
+			case strings.HasPrefix(o, oidIfOperStatus+"."), strings.HasPrefix(o, oidIfAdminStatus+"."):
 				vars[i] = gosnmp.SnmpPDU{Name: o, Type: gosnmp.Integer, Value: 1}
 			case strings.HasPrefix(o, oidIfHighSpeed+"."):
 				vars[i] = gosnmp.SnmpPDU{Name: o, Type: gosnmp.Gauge32, Value: uint(10_000)}
@@ -444,8 +444,8 @@ func TestSNMPPollHalvesItsRequestsOnTooBig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 25 variables: 10 refused, then 5 × 5; then the fallback's 3 in one.
-	if got, want := f.requests(), []int{10, 5, 5, 5, 5, 5, 3}; !reflect.DeepEqual(got, want) || res.Requests != len(want) {
+	// 28 variables: 10 refused, then 5 × 5 and 3; then the fallback's 3 in one.
+	if got, want := f.requests(), []int{10, 5, 5, 5, 5, 5, 3, 3}; !reflect.DeepEqual(got, want) || res.Requests != len(want) {
 		t.Errorf("requests of %v (%d counted), want %v", got, res.Requests, want)
 	}
 	if res.Uptime != 123456 || len(res.Readings) != 3 {

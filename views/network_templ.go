@@ -2626,9 +2626,9 @@ func NetworkPage(vm NetworkPageVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var164 string
-				templ_7745c5c3_Var164, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ConfirmText(T(ctx, "network.remove_confirm", sw.Name), []string{T(ctx, "network.remove_hint")})).Resolve(ctx)
+				templ_7745c5c3_Var164, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ConfirmText(T(ctx, "network.remove_confirm", sw.Name), []string{T(ctx, "network.remove_hint"), T(ctx, "network.outage_end_hint")})).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `network.templ`, Line: 341, Col: 115}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `network.templ`, Line: 341, Col: 150}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var164)
 				if templ_7745c5c3_Err != nil {
@@ -4133,9 +4133,9 @@ func NetworkPortPage(vm NetworkPortVM) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var262 string
-			templ_7745c5c3_Var262, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ConfirmText(T(ctx, "network.remove_port_confirm", p.Label()), []string{T(ctx, "network.remove_port_hint")})).Resolve(ctx)
+			templ_7745c5c3_Var262, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ConfirmText(T(ctx, "network.remove_port_confirm", p.Label()), []string{T(ctx, "network.remove_port_hint"), T(ctx, "network.outage_end_hint")})).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `network.templ`, Line: 524, Col: 126}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `network.templ`, Line: 524, Col: 161}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var262)
 			if templ_7745c5c3_Err != nil {
