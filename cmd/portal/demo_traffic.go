@@ -636,9 +636,9 @@ func startDemoSwitches(ctx context.Context, store *models.Store, listen string, 
 			_ = a.Close()
 		}()
 		if a.Addr() != sw.Address {
-			in := models.SwitchInput{Name: sw.Name, Address: a.Addr(), Site: sw.Site, Version: sw.Version, V3User: sw.V3User,
-				V3AuthProto: sw.V3AuthProto, V3PrivProto: sw.V3PrivProto, IntervalSec: sw.IntervalSec, TimeoutMs: sw.TimeoutMs,
-				MaxOIDs: sw.MaxOIDs, Enabled: sw.Enabled}
+			// A switch pointed elsewhere takes its secret again.
+			in := models.SwitchInput{Name: sw.Name, Address: a.Addr(), Site: sw.Site, Version: models.SNMPv2c,
+				Community: demoSNMPCommunity, IntervalSec: sw.IntervalSec, TimeoutMs: sw.TimeoutMs, MaxOIDs: sw.MaxOIDs, Enabled: sw.Enabled}
 			if _, err := store.UpdateSwitch(ctx, sys, sw.ID, in); err != nil {
 				log.Warn("demo switch: its new address not stored", "switch", ds.name, "addr", a.Addr(), "err", err)
 			}
