@@ -290,13 +290,11 @@ func newDemoMeter(sw string, f *demoIface, zone *time.Location, at time.Time) *d
 }
 
 // demoTrafficPlan is the traffic past as the demo writes it on a first
-// start: when each switch is registered, the port's outage, and the
-// meters of the monitored ports as the samples are written.
+// start: the port's outage, and the meters of the monitored ports as the
+// samples are written.
 type demoTrafficPlan struct {
 	listen  string
 	zone    *time.Location
-	start   time.Time // sw-core-1 registered; the past begins
-	bravo   time.Time // sw-agg-2 registered
 	boot    time.Time // both switches started
 	outage  demoWindow
 	meters  map[int64]*demoMeter // by port ID, once the port exists
@@ -326,7 +324,7 @@ func demoTrafficPast(store *models.Store, listen string, avoid []demoIncident) (
 	if bravo.Before(start.Add(time.Hour)) {
 		bravo = start.Add(time.Hour)
 	}
-	pl := &demoTrafficPlan{listen: listen, zone: zone, start: start, bravo: bravo, boot: start.AddDate(0, 0, -23).Add(-4 * time.Hour),
+	pl := &demoTrafficPlan{listen: listen, zone: zone, boot: start.AddDate(0, 0, -23).Add(-4 * time.Hour),
 		meters: map[int64]*demoMeter{}, first: map[int64]time.Time{}, written: map[int64]*models.CounterReading{}, ports: map[string]int64{}}
 
 	// db-01's port down for 47 minutes, 9 days ago in the afternoon, or
@@ -398,11 +396,6 @@ func demoTrafficPast(store *models.Store, listen string, avoid []demoIncident) (
 		}
 		return nil, errors.New("db-01's port check not found")
 	}
-	// Its samples must be there before its results: the day's batch comes
-	// at midnight, so the outage's day is written up to its start first.
-	step(w.start.Add(-time.Second), func(ctx context.Context, past *models.Store, _ models.Actor) error {
-		return pl.writeSamples(ctx, past, w.start.Add(-demoStep))
-	})
 	p.steps = append(p.steps, demoIncidentSteps(w, nil, mrand.New(mrand.NewPCG(2026, 17)))...)
 	return pl, p
 }
