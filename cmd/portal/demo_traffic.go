@@ -36,9 +36,9 @@ import (
 // Each device has interfaces nobody monitors yet (a spare port, game-02's,
 // a VLAN, a loopback), for the discovery page. The switches, their ports
 // and mappings are made through the Store on the history's clock (steps
-// of seedDemoHistory), the samples are written in daily batches
-// (Store.RecordTraffic) before the days they follow, so that the closed
-// statements carry them, and the janitor's builders make the rollups and
+// of seedDemoHistory), the samples are written a day at a time as each
+// day ends (Store.RecordTraffic), so that the statements closed on the
+// 2nd carry them, and the janitor's builders make the rollups and
 // the finished months at the end (finishDemoTraffic). The live agents
 // continue each port's counters from its newest stored sample
 // (startDemoSwitches), so the first live poll carries on smoothly.
