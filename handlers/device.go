@@ -201,6 +201,13 @@ func (h *Handler) resultsPeriod(fromS, toS string) (time.Time, time.Time, error)
 			return from, to, err
 		}
 	}
+	return dayRange(from, to, fromS, toS, models.MaxResultsDays)
+}
+
+// dayRange ends the reading of a download's dates, both included, once
+// each given one is parsed: one date alone is that day, the days must be
+// in order and at most maxDays. It returns from and the end of to's day.
+func dayRange(from, to time.Time, fromS, toS string, maxDays int) (time.Time, time.Time, error) {
 	switch {
 	case fromS == "":
 		from = to
@@ -211,8 +218,8 @@ func (h *Handler) resultsPeriod(fromS, toS string) (time.Time, time.Time, error)
 		return from, to, models.Invalid("to", "error.date_order")
 	}
 	end := to.AddDate(0, 0, 1)
-	if end.After(from.AddDate(0, 0, models.MaxResultsDays)) {
-		return from, to, models.Invalid("to", "error.period_too_long", models.MaxResultsDays)
+	if end.After(from.AddDate(0, 0, maxDays)) {
+		return from, to, models.Invalid("to", "error.period_too_long", maxDays)
 	}
 	return from, end, nil
 }

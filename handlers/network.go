@@ -393,14 +393,7 @@ func (h *Handler) mapSwitchPort(c *fiber.Ctx) error {
 	_, err = h.store.MapSwitchPort(c.UserContext(), actor(c), p.ID, m)
 	if errs := views.FromError(err); errs != nil {
 		vm := views.NetworkPortVM{Switch: sw, Port: p, Errors: errs}
-		for _, x := range []struct {
-			id  *int64
-			dst *int64
-		}{{m.OrgID, &vm.OrgID}, {m.DeviceID, &vm.DeviceID}, {m.ContractID, &vm.ContractID}} {
-			if x.id != nil {
-				*x.dst = *x.id
-			}
-		}
+		vm.Choose(m.OrgID, m.DeviceID, m.ContractID)
 		if err := h.portForm(c, &vm); err != nil {
 			return err
 		}
@@ -429,14 +422,7 @@ func (h *Handler) removeSwitchPort(c *fiber.Ctx) error {
 	err = h.store.RemoveSwitchPort(c.UserContext(), actor(c), p.ID)
 	if key := problemOf(err); key != "" {
 		vm := views.NetworkPortVM{Switch: sw, Port: p, ProblemKey: key}
-		for _, x := range []struct {
-			id  *int64
-			dst *int64
-		}{{p.OrgID, &vm.OrgID}, {p.DeviceID, &vm.DeviceID}, {p.ContractID, &vm.ContractID}} {
-			if x.id != nil {
-				*x.dst = *x.id
-			}
-		}
+		vm.Choose(p.OrgID, p.DeviceID, p.ContractID)
 		if err := h.portForm(c, &vm); err != nil {
 			return err
 		}

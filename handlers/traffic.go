@@ -199,18 +199,5 @@ func (h *Handler) trafficPeriod(fromS, toS string) (time.Time, time.Time, error)
 	if len(problems) > 0 {
 		return from, to, errors.Join(problems...)
 	}
-	switch {
-	case fromS == "":
-		from = to
-	case toS == "":
-		to = from
-	}
-	if to.Before(from) {
-		return from, to, models.Invalid("to", "error.date_order")
-	}
-	end := to.AddDate(0, 0, 1)
-	if end.After(from.AddDate(0, 0, models.TrafficCSVDays)) {
-		return from, to, models.Invalid("to", "error.period_too_long", models.TrafficCSVDays)
-	}
-	return from, end, nil
+	return dayRange(from, to, fromS, toS, models.TrafficCSVDays)
 }

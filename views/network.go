@@ -142,3 +142,13 @@ func networkOrDash(s string) string {
 	}
 	return s
 }
+
+// Choose puts the given organization, device and contract (nil: none)
+// in the port form, as chosen.
+func (vm *NetworkPortVM) Choose(orgID, deviceID, contractID *int64) {
+	for _, x := range []struct{ id, dst *int64 }{{orgID, &vm.OrgID}, {deviceID, &vm.DeviceID}, {contractID, &vm.ContractID}} {
+		if x.id != nil {
+			*x.dst = *x.id
+		}
+	}
+}
