@@ -14,6 +14,9 @@ type Actor struct {
 	UserID *int64
 	Email  string
 	IP     string
+	// TokenID is the API token the user acted through (0: a page); the
+	// audit record's detail names it.
+	TokenID int64
 }
 
 // UserActor is a signed-in user acting from ip.
@@ -130,6 +133,18 @@ const (
 	AuditPortsAdded    = "network.ports_added"
 	AuditPortMapped    = "network.port_mapped"
 	AuditPortRemoved   = "network.port_removed"
+
+	AuditTokenCreated = "auth.token_created"
+	AuditTokenRevoked = "auth.token_revoked"
+	AuditSSORefused   = "auth.sso_refused"
+
+	AuditWebhookCreated = "webhook.created"
+	AuditWebhookUpdated = "webhook.updated"
+	AuditWebhookDeleted = "webhook.deleted"
+	AuditWebhookRotated = "webhook.secret_rotated"
+	AuditWebhookTested  = "webhook.test_sent"
+	// AuditWebhookDisabled: the portal stopped an endpoint after failures.
+	AuditWebhookDisabled = "webhook.disabled"
 )
 
 // AuditActions lists every action, for the filter on the audit page.
@@ -153,7 +168,9 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditCalendarTokenMade, AuditCalendarTokenRevoked,
 	AuditWorkDaysChanged, AuditWorkDaysImported, AuditPowerRecorded, AuditPowerUpdated,
 	AuditMaintenanceAnnounced, AuditMaintenanceAnswered, AuditMaintenanceCancelled,
-	AuditSwitchAdded, AuditSwitchChanged, AuditSwitchRemoved, AuditPortsAdded, AuditPortMapped, AuditPortRemoved}
+	AuditSwitchAdded, AuditSwitchChanged, AuditSwitchRemoved, AuditPortsAdded, AuditPortMapped, AuditPortRemoved,
+	AuditTokenCreated, AuditTokenRevoked, AuditSSORefused,
+	AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted, AuditWebhookRotated, AuditWebhookTested, AuditWebhookDisabled}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).
@@ -181,6 +198,13 @@ func (AuditEvent) TableName() string { return "audit_events" }
 // call is best its last statement.
 func (s *Store) audit(tx *gorm.DB, a Actor, action, targetType string, targetID, orgID *int64, detail map[string]any) error {
 	var d string
+	if a.TokenID != 0 {
+		with := map[string]any{"api_token": a.TokenID}
+		for k, v := range detail {
+			with[k] = v
+		}
+		detail = with
+	}
 	if detail != nil {
 		b, err := json.Marshal(detail)
 		if err != nil {

@@ -61,6 +61,7 @@ var migrations = []migration{
 	{24, "SLA ledger: contracts, installation orders, working days, power incidents, maintenance windows, statements", migrateLedger},
 	{25, "statement corrections: closed months whose records changed after closing", migrateCorrections},
 	{26, "traffic: network devices polled over SNMP, their ports, samples, rollups, monthly percentiles", migrateTraffic},
+	{27, "integrations: personal API tokens, customer webhook endpoints, deliveries and attempts, staff single sign-on", migrateIntegrations},
 }
 
 // Versions lists the versions of the migrations this binary knows, in the

@@ -62,8 +62,11 @@ type User struct {
 	// it before anything else.
 	MustChangePassword bool
 	LastSignInAt       *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// OIDCSubject is the staff member's subject at the single sign-on
+	// issuer, set at their first sign-in through it.
+	OIDCSubject *string `gorm:"column:oidc_subject" json:"-"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (User) TableName() string { return "users" }
