@@ -67,8 +67,13 @@ func (h *Handler) apiRoutes() []APIRoute {
 		{"GET", APIPrefix + "/organizations/:id", apiRead(apiEveryone...), h.apiGetOrganization, APIDoc{ID: "getOrganization",
 			Tag: "organizations", Summary: "One organization.", Response: APIOrganization{}}},
 
-		// Reads (API reads).
+		// Monitoring reads (devices, checks, uptime, results, outages,
+		// notices): api_monitoring*.go.
 
-		// Writes (API writes).
+		// Record reads (operations, visits, complaints, statements):
+		// api_records*.go.
+
+		// Writes (contacts, operation and visit requests, complaints):
+		// api_writes*.go.
 	}
 }
