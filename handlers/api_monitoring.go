@@ -80,17 +80,19 @@ func apiCheck(c models.Check) APICheck {
 	return out
 }
 
-// apiOrgQuery reads the optional ?org_id= filter (0 when absent).
-func apiOrgQuery(c *fiber.Ctx) (int64, error) {
+// apiOrgQuery reads the optional ?org_id= filter (0 when absent). An
+// organization outside the request's scope is no error: its list is
+// empty (seen reports false), as that of one that does not exist.
+func apiOrgQuery(c *fiber.Ctx) (id int64, seen bool, err error) {
 	v := c.Query("org_id")
 	if v == "" {
-		return 0, nil
+		return 0, true, nil
 	}
-	id, err := strconv.ParseInt(v, 10, 64)
+	id, err = strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, apiBadRequest("api.mon.org_id")
+		return 0, false, apiBadRequest("api.mon.org_id")
 	}
-	return id, nil
+	return id, scope(c).Allows(id), nil
 }
 
 // apiListDevices: GET /api/v1/devices, by ID.
@@ -100,9 +102,12 @@ func (h *Handler) apiListDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	orgID, err := apiOrgQuery(c)
+	orgID, seen, err := apiOrgQuery(c)
 	if err != nil {
 		return err
+	}
+	if !seen {
+		return apiList(c, []APIDevice{}, false, nil)
 	}
 	ctx, sc := c.UserContext(), scope(c)
 	ds, more, err := h.store.DevicesPage(ctx, sc, orgID, after, limit)

@@ -117,28 +117,27 @@ type APIOutageDetail struct {
 }
 
 // apiOutageQuery reads the filters of the outage list.
-func (h *Handler) apiOutageQuery(c *fiber.Ctx) (models.OutageFilter, error) {
-	var f models.OutageFilter
-	var err error
-	if f.OrgID, err = apiOrgQuery(c); err != nil {
-		return f, err
+// seen is false for an organization outside the request's scope.
+func (h *Handler) apiOutageQuery(c *fiber.Ctx) (f models.OutageFilter, seen bool, err error) {
+	if f.OrgID, seen, err = apiOrgQuery(c); err != nil {
+		return f, seen, err
 	}
 	switch st := c.Query("state"); st {
 	case "", models.OutageOpen, models.OutageClosed:
 		f.State = st
 	default:
-		return f, apiBadRequest("api.mon.state")
+		return f, seen, apiBadRequest("api.mon.state")
 	}
 	if f.From, err = h.apiQueryTime(c, "from"); err != nil {
-		return f, err
+		return f, seen, err
 	}
 	if f.To, err = h.apiQueryTime(c, "to"); err != nil {
-		return f, err
+		return f, seen, err
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return f, apiBadRequest("api.mon.order")
+		return f, seen, apiBadRequest("api.mon.order")
 	}
-	return f, nil
+	return f, seen, nil
 }
 
 // apiListOutages: GET /api/v1/outages, newest first.
@@ -148,9 +147,12 @@ func (h *Handler) apiListOutages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.apiOutageQuery(c)
+	f, seen, err := h.apiOutageQuery(c)
 	if err != nil {
 		return err
+	}
+	if !seen {
+		return apiList(c, []APIOutage{}, false, nil)
 	}
 	os, more, err := h.store.OutagesPage(c.UserContext(), scope(c), f, after, limit)
 	if err != nil {
@@ -274,9 +276,12 @@ func (h *Handler) apiListNotices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	orgID, err := apiOrgQuery(c)
+	orgID, seen, err := apiOrgQuery(c)
 	if err != nil {
 		return err
+	}
+	if !seen {
+		return apiList(c, []APINotice{}, false, nil)
 	}
 	ns, more, err := h.store.NoticesPage(c.UserContext(), scope(c), orgID, before, limit)
 	if err != nil {

@@ -101,7 +101,7 @@ func (h *Handler) apiRoutes() []APIRoute {
 				{Name: "to", Type: "string", Doc: "Only outages that started before this RFC 3339 time or date."}},
 			Paged: true, Response: List[APIOutage]{}}},
 		{"GET", APIPrefix + "/outages/:id", apiRead(apiEveryone...), h.apiGetOutage, APIDoc{ID: "getOutage", Tag: "monitoring",
-			Summary: "One outage with its cause spans, its split by cause, its emergency-notice clock and outcome, and its notices.",
+			Summary:  "One outage with its cause spans, its split by cause, its emergency-notice clock and outcome, and its notices.",
 			Response: APIOutageDetail{}}},
 		{"GET", APIPrefix + "/notices", apiRead(apiEveryone...), h.apiListNotices, APIDoc{ID: "listNotices", Tag: "monitoring",
 			Summary: "Outage notices, newest first, with each outage's emergency-notice clock and outcome.",
