@@ -78,16 +78,39 @@ func (m *metrics) apiRequest(scope string, status int) {
 
 // measureRequests is the first middleware: it times the whole request,
 // error page included, and labels it with the route template that
-// answered (c.Route after the chain), never the path asked for.
+// answered (c.Route after the chain, once a route's guard has run), never
+// the path asked for. Labels are strings of the route table or constants:
+// fiber's own strings point into buffers reused after the request.
 func (h *Handler) measureRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
-	route := unmatchedRoute
-	if r := c.Route(); r != nil && r.Method != "USE" {
-		route = r.Path
+	route, method := unmatchedRoute, methodLabel(c.Method())
+	if state(c).routed {
+		route = c.Route().Path
 	}
-	h.m.requests.WithLabelValues(c.Method(), route, statusClass(c.Response().StatusCode())).Observe(time.Since(start).Seconds())
+	h.m.requests.WithLabelValues(method, route, statusClass(c.Response().StatusCode())).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// methodLabel is the request's method as a constant string.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "other"
 }
 
 // serveMetrics answers GET /metrics with the registry's series for a

@@ -39,6 +39,10 @@ type reqState struct {
 	mustRenew bool
 	// scope is what the user may read, decided once by decideScope.
 	scope models.Scope
+	// routed is set by the guard of the route that answers: the request
+	// reached a route of the table (else the middleware or the catch-all
+	// answered it).
+	routed bool
 }
 
 const stateKey = "portal.state"
@@ -251,6 +255,7 @@ func bodyField(c *fiber.Ctx, name string) string {
 func (h *Handler) guard(a Access) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		st := state(c)
+		st.routed = true // a route of the table answers: measureRequests labels it by c.Route()
 		switch a.kind {
 		case accessPublic:
 			return c.Next()

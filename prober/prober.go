@@ -250,6 +250,8 @@ func (p *Prober) Run(ctx context.Context) error {
 		if err := p.store.ReleaseChecks(rctx, p.cfg.InstanceID); err != nil {
 			p.log.Warn("prober: release leases (they expire on their own)", "err", err)
 		}
+		p.stats.checks.Store(0) // given up (or ending on their own): held no more
+		p.stats.switches.Store(0)
 	}
 	p.log.Info("prober stopped", "probes", p.stats.probes.Load())
 	return nil
