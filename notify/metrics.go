@@ -32,6 +32,8 @@ type metrics struct {
 	// hooks counts customer webhook deliveries by outcome: the webhook
 	// sender (notify/hooks.go) calls d.m.hookDelivery.
 	hooks *prometheus.CounterVec
+	// backlog reads the database's figures (nil without a Store).
+	backlog *backlogCollector
 
 	collectors []prometheus.Collector
 }
@@ -52,7 +54,8 @@ func newMetrics(d *Dispatcher) *metrics {
 	}
 	m.collectors = []prometheus.Collector{m.deliveries, m.expanded, m.passes, m.lastPass, m.hooks}
 	if d.store != nil {
-		m.collectors = append(m.collectors, &backlogCollector{store: d.store, log: d.log})
+		m.backlog = &backlogCollector{store: d.store, log: d.log}
+		m.collectors = append(m.collectors, m.backlog)
 	}
 	return m
 }
