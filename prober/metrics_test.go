@@ -158,3 +158,21 @@ func TestMetricsWithoutOrWithASharedRegistry(t *testing.T) {
 		t.Errorf("failure reasons %v, want exactly the known ones %v", got, probeReasons)
 	}
 }
+
+// The probe path's cost of the series: counting one probe with its
+// round-trip time, and one failure with its reason (docs/benchmarks.md).
+func BenchmarkProbeMetrics(b *testing.B) {
+	p := New(Config{InstanceID: "bench", Metrics: prometheus.NewRegistry()}, nil, nil, nil)
+	b.Run("ok", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p.m.probed(models.KindICMP, true, 1500*time.Microsecond, "")
+		}
+	})
+	b.Run("failed", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p.m.probed(models.KindHTTPS, false, 0, models.ReasonTimeout)
+		}
+	})
+}
