@@ -17,6 +17,10 @@ import (
 // counts never asks; with a registry they are added to it and GET /metrics
 // serves it behind Deps.MetricsToken.
 
+// metricsPath is the scrape target's path: logged at debug level like the
+// health checks (a scrape every 15 s), and answered while migrating.
+const metricsPath = "/metrics"
+
 // unmatchedRoute labels a request that no route of the table answered:
 // an unknown path, or one the middleware answered before any route
 // matched (a refused CSRF token, 503 while migrating). The raw path is

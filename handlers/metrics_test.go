@@ -75,6 +75,16 @@ func TestMetricsRouteNeedsItsToken(t *testing.T) {
 			t.Errorf("HEAD /metrics with the token: %d", r.StatusCode)
 		}
 	})
+	t.Run("answered while the instance migrates", func(t *testing.T) {
+		ready := &handlers.Readiness{}
+		ready.SetMigrating(true)
+		app := newApp(store, func(d *handlers.Deps) {
+			d.Metrics, d.MetricsToken, d.Readiness = prometheus.NewRegistry(), metricsToken, ready
+		})
+		c := newClient(t, app)
+		wantStatus(t, c.get("/login"), http.StatusServiceUnavailable)
+		scrapeApp(t, c)
+	})
 	t.Run("a session cookie is never looked at", func(t *testing.T) {
 		cust := signIn(t, app, fx.CustA.Email, dbtest.Password)
 		r := cust.do(http.MethodGet, "/metrics", nil, nil)

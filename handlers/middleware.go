@@ -94,7 +94,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 	if u := state(c).user; u != nil {
 		attrs = append(attrs, "user_id", u.ID)
 	}
-	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {
+	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) || c.Path() == metricsPath {
 		h.logger(c).Debug("request", attrs...)
 	} else {
 		h.logger(c).Info("request", attrs...)

@@ -132,7 +132,7 @@ func (h *Handler) routes() []Route {
 		{"GET", "/healthz", bare, h.health},
 		{"GET", "/readyz", bare, h.readiness},
 		// Prometheus's scrape target, behind Deps.MetricsToken (404 without).
-		{"GET", "/metrics", bare, h.serveMetrics},
+		{"GET", metricsPath, bare, h.serveMetrics},
 		{"GET", "/assets/:name", bare, h.serveAsset},
 		{"POST", "/lang", public, h.setLanguage},
 
