@@ -78,6 +78,9 @@ type Deps struct {
 	// "Authorization: Bearer <token>"; without it the route answers 404.
 	Metrics      *prometheus.Registry
 	MetricsToken string
+	// APIRate is how many requests a minute one API token may make
+	// (PORTAL_API_RATE); 0 is DefaultAPIRate.
+	APIRate int
 }
 
 // DiscoverFunc reads a network device's system name and interfaces with
@@ -136,6 +139,8 @@ type Handler struct {
 	m            *metrics
 	metricsToken string
 	metricsServe fiber.Handler
+	// apiLimiter is the per-token rate limit of the JSON API.
+	apiLimiter *apiLimiter
 }
 
 // New builds the fiber app with every route of the route table.
@@ -164,6 +169,7 @@ func New(d Deps) *fiber.App {
 		h.uploads = models.DefaultUploadLimits
 	}
 	h.uploadSlots = make(chan struct{}, 2)
+	h.apiLimiter = newAPILimiter(d.APIRate)
 	if h.followUp <= 0 {
 		h.followUp = models.DefaultFollowUpDeadline
 	}
@@ -288,6 +294,9 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	// role may not see says just that.
 	if fe != nil && status == http.StatusForbidden && fe.Message == "csrf" {
 		key = "error.csrf"
+	}
+	if apiPath(c.Path()) {
+		return h.apiErrorAnswer(c, status, err)
 	}
 	if status >= 500 {
 		h.logger(c).Error("request failed", "method", c.Method(), "path", loggedPath(c), "status", status, "err", err)

@@ -43,8 +43,8 @@ func statusClass(code int) string {
 type metrics struct {
 	requests *prometheus.HistogramVec // {method, route, code}
 	signIns  *prometheus.CounterVec   // {step, outcome}
-	// api counts JSON API requests by token scope and status class: the
-	// API's middleware calls h.m.apiRequest.
+	// api counts JSON API requests by token scope and status class
+	// (measureRequests, for every /api/ path).
 	api *prometheus.CounterVec
 
 	collectors []prometheus.Collector
@@ -92,7 +92,18 @@ func (h *Handler) measureRequests(c *fiber.Ctx) error {
 	if state(c).routed {
 		route = c.Route().Path
 	}
-	h.m.requests.WithLabelValues(method, route, statusClass(c.Response().StatusCode())).Observe(time.Since(start).Seconds())
+	status := c.Response().StatusCode()
+	h.m.requests.WithLabelValues(method, route, statusClass(status)).Observe(time.Since(start).Seconds())
+	if apiPath(c.Path()) {
+		scope := "none" // no token, or one apiGuard refused
+		if t := apiToken(c); t != nil {
+			scope = "read"
+			if t.CanWrite() {
+				scope = "write"
+			}
+		}
+		h.m.apiRequest(scope, status)
+	}
 	return err
 }
 

@@ -164,3 +164,41 @@ func routePaths() []string {
 	}
 	return out
 }
+
+// JSON API requests are counted by the scope of their token and their
+// status class, and timed under their route's template like the pages.
+func TestMetricsCountAPIRequests(t *testing.T) {
+	db := dbtest.Databases(t)[0]
+	store := dbtest.Open(t, db)
+	fx := dbtest.Seed(t, store)
+	reg := prometheus.NewRegistry()
+	app := newApp(store, func(d *handlers.Deps) { d.Metrics, d.MetricsToken = reg, metricsToken })
+	read := newAPIClient(t, app, apiToken(t, store, fx.CustA, false))
+	write := newAPIClient(t, app, apiToken(t, store, fx.Admin, true))
+	for range 2 {
+		if r := read.get("/api/v1/organizations"); r.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/v1/organizations with a read token: %d", r.StatusCode)
+		}
+	}
+	if r := write.get("/api/v1/organizations"); r.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/organizations with a write token: %d", r.StatusCode)
+	}
+	anon := newClient(t, app)
+	wantStatus(t, anon.get("/api/v1/organizations"), http.StatusUnauthorized)
+
+	f := scrapeApp(t, anon)
+	for _, tc := range []struct {
+		scope, code string
+		want        float64
+	}{{"read", "2xx", 2}, {"write", "2xx", 1}, {"none", "4xx", 1}} {
+		if got, _ := f.Value("portal_api_requests_total", "scope", tc.scope, "code", tc.code); got != tc.want {
+			t.Errorf("portal_api_requests_total{scope=%s,code=%s} = %v, want %v", tc.scope, tc.code, got, tc.want)
+		}
+	}
+	if got, _ := f.Value("portal_http_request_duration_seconds", "route", "/api/v1/organizations", "code", "2xx"); got != 3 {
+		t.Errorf("API requests timed under their route: %v, want 3", got)
+	}
+	if got, _ := f.Value("portal_http_request_duration_seconds", "route", "/api/v1/organizations", "code", "4xx"); got != 1 {
+		t.Errorf("the refused API request timed under its route: %v, want 1", got)
+	}
+}
