@@ -198,7 +198,9 @@ func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
 // The live path costs two statements per batch of up to a thousand
 // checks and resultsPerInsert results: read the checks' state (with each
 // one's newest stored result), insert the results. A check is written
-// only when its state changes (a failure, a recovery, an outage).
+// only when its state changes (a failure, a recovery, an outage); only
+// then are webhook events gathered, and written for the organizations
+// whose endpoints want them (flushHooks: one more statement).
 func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, error) {
 	if len(results) == 0 {
 		return 0, nil

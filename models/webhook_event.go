@@ -351,8 +351,8 @@ func hookClockData(tx *gorm.DB, ev OutboxEvent) (map[string]any, error) {
 	}
 	return map[string]any{"object": "notice_clock", "id": c.ID, "outcome": outcome,
 		"started_at": hookTime(c.StartedAt), "deadline_at": hookTime(c.DeadlineAt), "stopped_at": stopped,
-		"outage": map[string]any{"id": o.ID, "api_url": fmt.Sprintf("/api/v1/outages/%d", o.ID)},
-		"device": map[string]any{"id": d.ID, "name": d.Name, "api_url": fmt.Sprintf("/api/v1/devices/%d", d.ID)},
+		"outage":  map[string]any{"id": o.ID, "api_url": fmt.Sprintf("/api/v1/outages/%d", o.ID)},
+		"device":  map[string]any{"id": d.ID, "name": d.Name, "api_url": fmt.Sprintf("/api/v1/devices/%d", d.ID)},
 		"api_url": fmt.Sprintf("/api/v1/outages/%d", o.ID)}, nil
 }
 
@@ -389,7 +389,7 @@ func hookComplaintData(tx *gorm.DB, ev OutboxEvent) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"object": "complaint", "ref": c.Ref, "number": c.Number(), "state": c.State,
-		"answer": map[string]any{"id": l.ID, "kind": l.Kind, "at": hookTime(l.CreatedAt)},
+		"answer":  map[string]any{"id": l.ID, "kind": l.Kind, "at": hookTime(l.CreatedAt)},
 		"api_url": "/api/v1/complaints/" + c.Ref}, nil
 }
 
