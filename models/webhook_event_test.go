@@ -575,3 +575,53 @@ func TestStatementClosedWebhookEvent(t *testing.T) {
 		}
 	})
 }
+
+// The probe path asks for subscriptions only when a batch has events to
+// write, once per batch whatever the organizations and events in it: a
+// steady batch reads nothing more.
+func TestRecordResultsLooksUpSubscriptionsOncePerChangingBatch(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		g := rawDB(t, db)
+		fx := dbtest.Seed(t, s)
+		var ids []int64
+		for _, org := range []int64{fx.OrgA.ID, fx.OrgB.ID} {
+			d, err := s.CreateDevice(ctx, models.SystemActor("test"), models.DeviceInput{OrgID: org, Name: "rack", Address: "127.0.0.2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, bulkChecks(t, g, org, d.ID, 50, 2, clock.Now())...)
+			addHookEndpoint(t, g, org, true, models.HookEvents...)
+		}
+		lookups := models.CountQueriesOn(s, "webhook_endpoints")
+		batch := func(i int, ok bool) {
+			t.Helper()
+			rs := make([]models.ProbeResult, len(ids))
+			for j, id := range ids {
+				rs[j] = models.ProbeResult{CheckID: id, At: clock.Now().Add(time.Duration(i) * time.Minute), OK: ok, RTTus: 100}
+				if !ok {
+					rs[j].RTTus, rs[j].Reason = 0, models.ReasonTimeout
+				}
+			}
+			if _, err := s.RecordResults(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch(0, true) // unknown → up: a change of state, but no event
+		batch(1, true)
+		batch(2, true)
+		if n := lookups.Load(); n != 0 {
+			t.Fatalf("look-ups for batches with no event: %d, want 0", n)
+		}
+		for i, ok := range []bool{false, false, true} {
+			batch(3+i, ok)
+		}
+		if n := lookups.Load(); n != 3 {
+			t.Fatalf("look-ups for three batches with events of two organizations: %d, want 3", n)
+		}
+		if evs := hookRows(t, g); len(evs) != 3*len(ids) {
+			t.Fatalf("events of 100 checks failing, down and back: %d, want %d", len(evs), 3*len(ids))
+		}
+	})
+}
