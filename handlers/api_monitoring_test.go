@@ -399,3 +399,56 @@ func TestAPIMonitoringReads(t *testing.T) {
 		})
 	})
 }
+
+// The document's lists of causes, check kinds, clock outcomes and waiver
+// reasons are the models' own, so that an answer never holds a value the
+// document refuses (or lists one that cannot come).
+func TestAPIMonitoringEnumsFollowTheModels(t *testing.T) {
+	b, err := handlers.OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []any `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	(&apiResponse{Body: b}).JSON(t, &doc)
+	enum := func(schema, prop string) []string {
+		var out []string
+		for _, v := range doc.Components.Schemas[schema].Properties[prop].Enum {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	var causes, kinds []string
+	for _, c := range models.Causes {
+		causes = append(causes, string(c))
+	}
+	for _, k := range append(models.CheckKinds, models.KindPort) {
+		kinds = append(kinds, string(k))
+	}
+	for _, c := range []struct {
+		schema, prop string
+		want         []string
+	}{
+		{"APIOutage", "cause", causes}, {"APICauseSpan", "cause", causes}, {"APISegment", "cause", causes},
+		{"APICheck", "kind", kinds},
+		{"APIClock", "outcome", []string{models.ClockRunning, models.ClockMet, models.ClockMissed}},
+		{"APIDeduction", "waiver_reason", []string{models.WaiverForceMajeure, models.WaiverWrongDetails,
+			models.WaiverNotReconfirmed, models.WaiverNoContacts}},
+		{"APINotice", "kind", []string{models.NoticeOpened, models.NoticeClosed}},
+		{"APIOutage", "state", []string{models.OutageOpen, models.OutageClosed}},
+		{"APIPeriodAvailability", "period", []string{models.Period24h, models.Period30d, models.PeriodMonth, models.Period90d}},
+	} {
+		if got := enum(c.schema, c.prop); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s.%s: the document lists %q, the models %q", c.schema, c.prop, got, c.want)
+		}
+	}
+}
