@@ -17,7 +17,7 @@ import (
 )
 
 // tokenSecretRE finds a new token in the read-only field of its answer page.
-var tokenSecretRE = regexp.MustCompile(`id="f-new-token" type="text" readonly value="(cpt_[A-Za-z0-9_-]{43})"`)
+var tokenSecretRE = regexp.MustCompile(`<textarea[^>]* id="f-new-token"[^>]* readonly[^>]*>(cpt_[A-Za-z0-9_-]{43})</textarea>`)
 
 // makeToken makes a token named name on c's token page, through the form
 // with its CSRF and one-time tokens, and returns the answer and the secret

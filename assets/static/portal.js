@@ -119,7 +119,7 @@
   // A secret shown once (a new API token) sits in a read-only field: a
   // click or focus selects all of it, and its Copy button (hidden without
   // this script) puts it on the clipboard.
-  document.querySelectorAll("input[data-select-all]").forEach(function (el) {
+  document.querySelectorAll("[data-select-all]").forEach(function (el) {
     var all = function () { el.select(); };
     el.addEventListener("focus", all);
     el.addEventListener("click", all);
