@@ -316,3 +316,61 @@ func TestTokenRevocation(t *testing.T) {
 		wantBody(t, admin.get("/admin/audit"), strings.ReplaceAll(zh("audit.say.auth.token_revoked"), "{name}", "second"))
 	})
 }
+
+// A token made on the page works on the API as its user, is noted as used
+// on the page, and is refused (401, WWW-Authenticate: Bearer) once revoked
+// on the page, by its user or by an admin; it never opens a page.
+func TestTokenFromThePageWorksOnTheAPIUntilRevoked(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		orgs := handlers.APIPrefix + "/organizations"
+		cust, admin := e.as(t, e.fx.CustA), e.as(t, e.fx.Admin)
+		for _, by := range []struct {
+			name string
+			c    *client
+			page string
+			path string
+		}{
+			{"its user", cust, "/account/tokens", "/account/tokens/"},
+			{"an admin", admin, "/admin/tokens", "/admin/tokens/"},
+		} {
+			t.Run(by.name, func(t *testing.T) {
+				_, secret := makeToken(t, cust, "api "+by.name, "read", "7")
+				api := newAPIClient(t, e.app, secret)
+				r := api.get(orgs)
+				wantAPIStatus(t, r, http.StatusOK)
+				var list handlers.List[handlers.APIOrganization]
+				r.JSON(t, &list)
+				if len(list.Data) != 1 || list.Data[0].ID != e.fx.OrgA.ID {
+					t.Fatalf("the token's organizations: %+v", list)
+				}
+				// Seen on the page as used; the token opens no page.
+				id := tokenIDOf(t, e, e.fx.CustA, "api "+by.name)
+				ts, err := e.store.ListAPITokens(t.Context(), e.fx.CustA.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var used models.APIToken
+				for _, x := range ts {
+					if x.ID == id {
+						used = x
+					}
+				}
+				if used.LastUsedAt == nil || used.LastUsedIP == "" {
+					t.Fatalf("the API's use was not noted: %+v", used)
+				}
+				wantBody(t, cust.get("/account/tokens"), `<tr id="token-`+ids(id)+`"`, tr("zh-CN", "tokens.from", used.LastUsedIP))
+				page := newClient(t, e.app)
+				page.header.Set("Authorization", "Bearer "+secret)
+				wantRedirect(t, page.get("/account/tokens"), "/login?next=%2Faccount%2Ftokens")
+
+				wantRedirect(t, by.c.submit(by.page, by.path+ids(id)+"/revoke", nil), by.page)
+				r = api.get(orgs)
+				wantAPIStatus(t, r, http.StatusUnauthorized)
+				if h := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
+					t.Fatalf("WWW-Authenticate %q after revocation", h)
+				}
+				r.Problem(t)
+			})
+		}
+	})
+}
