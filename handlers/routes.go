@@ -168,6 +168,15 @@ func (h *Handler) routes() []Route {
 		{"POST", "/account/totp/confirm", everyone.enroll(), h.confirmTOTP},
 		{"POST", "/account/totp/disable", everyone, h.disableTOTP},
 
+		// Personal access tokens of the JSON API: every user makes, lists and
+		// revokes their own (a new token is shown once, on the answer page
+		// of its POST); admins see every live token and revoke any.
+		{"GET", "/account/tokens", everyone, h.showTokens},
+		{"POST", "/account/tokens", everyone, h.createToken},
+		{"POST", "/account/tokens/:id/revoke", everyone, h.revokeToken},
+		{"GET", "/admin/tokens", admin, h.showAdminTokens},
+		{"POST", "/admin/tokens/:id/revoke", admin, h.revokeAdminToken},
+
 		// Authorized contacts: each customer manages their own organization's
 		// (another organization's contact is not found). The fixed paths come
 		// before /contacts/:id so that they are not read as an ID.
