@@ -84,6 +84,8 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// SSO is single sign-on for staff (PORTAL_OIDC_*).
+	SSO SSOConfig
 }
 
 // DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
@@ -233,7 +235,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...)...)
+	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), append(visitSettings(), ssoSettings()...)...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -368,6 +370,7 @@ func (c *Config) crossCheck() []error {
 			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY (or their _FILE)"))
 		}
 	}
+	errs = append(errs, c.SSO.crossCheck(c.BaseURL)...)
 	return append(errs, c.Notify.crossCheck()...)
 }
 
