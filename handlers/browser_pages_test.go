@@ -341,12 +341,17 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 // swap in (no document of their own): walked as part of their page.
 var fragments = map[string]bool{"/oncall/live": true}
 
+// throughTheIssuer are the single sign-on routes: redirects to and from
+// the OpenID Connect issuer, not pages (404 without one configured);
+// TestBrowserStaffSignsInThroughSingleSignOn walks them.
+var throughTheIssuer = map[string]bool{"/login/sso": true, "/login/sso/callback": true}
+
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.
 func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
-		if r.Method != "GET" || fragments[r.Path] {
+		if r.Method != "GET" || fragments[r.Path] || throughTheIssuer[r.Path] {
 			continue
 		}
 		if strings.HasSuffix(r.Path, "/live") {
