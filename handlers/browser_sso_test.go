@@ -32,7 +32,7 @@ func TestBrowserStaffSignsInThroughSingleSignOn(t *testing.T) {
 		Secret: []byte("browser-test-secret-browser-test-secret"), Sessions: models.DefaultSessionPolicy,
 		SignIn: models.DefaultSignInLimits, Provider: testProvider,
 		SSO: &handlers.SSOConfig{Issuer: iss.URL, ClientID: "portal", ClientSecret: "browser-client-secret",
-			Roles: models.SSORoles{"/idc/engineers": models.RoleEngineer, "/idc/reception": models.RoleReception},
+			Roles:      models.SSORoles{"/idc/engineers": models.RoleEngineer, "/idc/reception": models.RoleReception},
 			BreakGlass: []string{fx.Admin.Email}}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

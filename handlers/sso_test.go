@@ -387,3 +387,24 @@ func TestSSOBreakGlassPasswords(t *testing.T) {
 		signIn(t, e.app, e.fx.Engineer.Email, "correct horse battery")
 	})
 }
+
+// An issuer that does not answer stops nobody but staff: the portal
+// serves, the button leads to a 503 page that says so.
+func TestSSOIssuerDownIsA503Page(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		app := newApp(e.store, func(d *handlers.Deps) {
+			d.SSO = &handlers.SSOConfig{Issuer: "http://127.0.0.1:1/never", ClientID: "portal", ClientSecret: "s",
+				RedirectURL: ssoRedirect, Roles: ssoRoles}
+		})
+		c := englishClient(t, app)
+		r := c.get("/login/sso")
+		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" ||
+			!strings.Contains(r.Body, locales.For("en").T("sso.unavailable")) {
+			t.Errorf("GET /login/sso with the issuer down: %d, Retry-After %q\n%.600s", r.StatusCode, r.Header.Get("Retry-After"), r.Body)
+		}
+		if c.cookies["portal_sso"] != "" {
+			t.Error("a state cookie was set for a sign-in that cannot start")
+		}
+		signIn(t, app, e.fx.CustA.Email, "correct horse battery")
+	})
+}
