@@ -320,8 +320,8 @@ func TestSSORefusals(t *testing.T) {
 					t.Error("a refused sign-in left a session cookie")
 				}
 				recs := ssoAudits(t, e, models.AuditSSORefused)
-				if len(recs) <= before || recs[0]["reason"] != tc.reason {
-					t.Errorf("auth.sso_refused records: %v (had %d), want the newest with reason %s", recs, before, tc.reason)
+				if len(recs) <= before || recs[0]["refusal"] != tc.reason {
+					t.Errorf("auth.sso_refused records: %v (had %d), want the newest with refusal %s", recs, before, tc.reason)
 				}
 				if n := len(ssoAudits(t, e, models.AuditSignIn)); n != signIns+tc.signsIn {
 					t.Errorf("a refused sign-in was audited as a sign-in")
@@ -334,6 +334,16 @@ func TestSSORefusals(t *testing.T) {
 		}
 		if _, replays, _, _ := iss.Counts(); replays != 1 {
 			t.Errorf("the issuer saw %d replayed codes, want 1", replays)
+		}
+		// The audit page says each refusal's reason in words.
+		admin := signIn(t, app, e.fx.Admin.Email, "correct horse battery")
+		admin.header.Set("Accept-Language", "en")
+		page := admin.get("/admin/audit?action=" + models.AuditSSORefused)
+		for _, want := range []string{"Single sign-on refused: no mapped group", "Single sign-on refused: wrong nonce",
+			"Single sign-on refused: a customer&#39;s email"} {
+			if !strings.Contains(page.Body, want) {
+				t.Errorf("the audit page lacks %q", want)
+			}
 		}
 		// The Chinese page says it in Chinese.
 		iss.SetUser(with(func(u *oidctest.User) { u.EmailVerified = false }))

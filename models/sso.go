@@ -211,16 +211,15 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		return s.audit(tx, UserActor(&u, ip), AuditSignIn, "user", &u.ID, nil, map[string]any{"method": "sso"})
 	})
 	if refusal != "" {
-		var uid *int64
-		var org *int64
+		target, uid, org := "", (*int64)(nil), (*int64)(nil)
 		if u.ID != 0 {
-			uid, org = &u.ID, u.OrgID
+			target, uid, org = "user", &u.ID, u.OrgID
 		}
-		detail := map[string]any{"reason": refusal, "subject": truncate(id.Subject, 255)}
+		detail := map[string]any{"refusal": refusal, "subject": truncate(id.Subject, 255)}
 		if refusal == SSONoGroup {
 			detail["groups"] = firstGroups(id.Groups)
 		}
-		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, "user", uid, org, detail); aerr != nil {
+		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, target, uid, org, detail); aerr != nil {
 			return nil, "", errors.Join(err, fmt.Errorf("models: audit refused single sign-on: %w", aerr))
 		}
 		return nil, "", err
@@ -247,7 +246,7 @@ func firstGroups(groups []string) []string {
 // one.
 func (s *Store) AuditSSORefusal(ctx context.Context, ip, email, reason string) error {
 	email = truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
-	return s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, "", nil, nil, map[string]any{"reason": reason})
+	return s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, "", nil, nil, map[string]any{"refusal": reason})
 }
 
 // PasswordAllowedWithSSO says whether u may still sign in with a password
