@@ -74,6 +74,9 @@ type Deps struct {
 	// SSO is single sign-on for staff through an OpenID Connect issuer;
 	// nil is off.
 	SSO *SSOConfig
+	// APIRate is how many requests a minute one API token may make
+	// (PORTAL_API_RATE); 0 is DefaultAPIRate.
+	APIRate int
 }
 
 // DiscoverFunc reads a network device's system name and interfaces with
@@ -129,6 +132,8 @@ type Handler struct {
 	// which skip the session lookup.
 	barePaths    map[string]bool
 	barePrefixes []string
+	// apiLimiter is the per-token rate limit of the JSON API.
+	apiLimiter *apiLimiter
 }
 
 // New builds the fiber app with every route of the route table.
@@ -158,6 +163,7 @@ func New(d Deps) *fiber.App {
 		h.uploads = models.DefaultUploadLimits
 	}
 	h.uploadSlots = make(chan struct{}, 2)
+	h.apiLimiter = newAPILimiter(d.APIRate)
 	if h.followUp <= 0 {
 		h.followUp = models.DefaultFollowUpDeadline
 	}
@@ -281,6 +287,9 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	// role may not see says just that.
 	if fe != nil && status == http.StatusForbidden && fe.Message == "csrf" {
 		key = "error.csrf"
+	}
+	if apiPath(c.Path()) {
+		return h.apiErrorAnswer(c, status, err)
 	}
 	if status >= 500 {
 		h.logger(c).Error("request failed", "method", c.Method(), "path", loggedPath(c), "status", status, "err", err)

@@ -122,7 +122,9 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 // A bare route (health checks, assets) is answered without either: it
 // makes no statement about the session, whatever cookie comes with it.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
-	if h.bareRoute(c.Path()) {
+	if h.bareRoute(c.Path()) || apiPath(c.Path()) {
+		// The API's requests are the token's (apiGuard): a session cookie
+		// never authenticates one.
 		return c.Next()
 	}
 	st := state(c)
@@ -229,6 +231,11 @@ func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
+	if apiPath(c.Path()) {
+		// A bearer token is no ambient credential: a page of another site
+		// cannot make the browser send one, so the API needs no CSRF token.
+		return c.Next()
+	}
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
 		got = bodyField(c, "_csrf")
@@ -253,6 +260,9 @@ func bodyField(c *fiber.Ctx, name string) string {
 
 // guard enforces a route's access policy.
 func (h *Handler) guard(a Access) fiber.Handler {
+	if a.kind == accessAPI {
+		return h.apiGuard(a)
+	}
 	return func(c *fiber.Ctx) error {
 		st := state(c)
 		switch a.kind {

@@ -61,6 +61,8 @@ type Config struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization (PORTAL_PHONE_FOLLOWUP).
 	FollowUp time.Duration
+	// APIRate is PORTAL_API_RATE, requests a minute per API token.
+	APIRate int
 	// RequestTimeout ends each request's context, and with it its
 	// database work (PORTAL_REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
@@ -224,6 +226,8 @@ func settings() []setting {
 			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
 		{name: "PORTAL_REQUEST_TIMEOUT", def: shortDuration(handlers.DefaultRequestTimeout), help: "how long one request may take; its database work is cancelled then",
 			set: durationIn(time.Second, 10*time.Minute, "30s", func(c *Config, d time.Duration) { c.RequestTimeout = d })},
+		{name: "PORTAL_API_RATE", def: "600", help: "requests a minute one API token may make on this instance (bursts of up to 60); more answer 429",
+			set: intIn(1, 100_000, "a number", func(c *Config, n int) { c.APIRate = n })},
 		{name: "PORTAL_DB_TIMEOUT", def: shortDuration(models.DefaultDBTimeout), help: "how long one database statement or transaction of a request may wait; then the page answers 503 and /healthz fails",
 			set: durationIn(500*time.Millisecond, 5*time.Minute, "5s", func(c *Config, d time.Duration) { c.DBTimeout = d })},
 		{name: "PORTAL_DRAIN_DELAY", def: "0s", help: "after SIGTERM, keep serving this long with /readyz answering 503 before closing the listener, so a load balancer stops sending first",
