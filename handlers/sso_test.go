@@ -339,8 +339,9 @@ func TestSSORefusals(t *testing.T) {
 		admin := signIn(t, app, e.fx.Admin.Email, "correct horse battery")
 		admin.header.Set("Accept-Language", "en")
 		page := admin.get("/admin/audit?action=" + models.AuditSSORefused)
-		for _, want := range []string{"Single sign-on refused: no mapped group", "Single sign-on refused: wrong nonce",
-			"Single sign-on refused: a customer&#39;s email"} {
+		for _, want := range []string{"Single sign-on of new.hire@idc.test refused: no mapped group",
+			"Single sign-on of new.hire@idc.test refused: wrong nonce", "Single sign-on of a@alpha.test refused: a customer&#39;s email",
+			"Single sign-on of — refused: bad or missing state"} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("the audit page lacks %q", want)
 			}

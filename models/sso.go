@@ -215,7 +215,7 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		if u.ID != 0 {
 			target, uid, org = "user", &u.ID, u.OrgID
 		}
-		detail := map[string]any{"refusal": refusal, "subject": truncate(id.Subject, 255)}
+		detail := map[string]any{"email": email, "refusal": refusal, "subject": truncate(id.Subject, 255)}
 		if refusal == SSONoGroup {
 			detail["groups"] = firstGroups(id.Groups)
 		}
@@ -246,7 +246,7 @@ func firstGroups(groups []string) []string {
 // one.
 func (s *Store) AuditSSORefusal(ctx context.Context, ip, email, reason string) error {
 	email = truncate(strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), ""), 254)
-	return s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, "", nil, nil, map[string]any{"refusal": reason})
+	return s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, "", nil, nil, map[string]any{"email": email, "refusal": reason})
 }
 
 // PasswordAllowedWithSSO says whether u may still sign in with a password
