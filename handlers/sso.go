@@ -262,7 +262,11 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re):
-		h.logger(c).Warn("single sign-on: the issuer refused the code", "error", re.ErrorCode, "status", re.Response.StatusCode, "ip", c.IP())
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		h.logger(c).Warn("single sign-on: the issuer refused the code", "error", re.ErrorCode, "status", status, "ip", c.IP())
 		return h.ssoRefused(c, "", "code")
 	case err != nil:
 		return h.ssoUnavailable(c, err)
