@@ -338,8 +338,9 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 }
 
 // fragments are GET routes that answer a part of a page for its script to
-// swap in (no document of their own): walked as part of their page.
-var fragments = map[string]bool{"/oncall/live": true}
+// swap in (no document of their own): walked as part of their page. The
+// metrics route is no page either: Prometheus's, 404 without its token.
+var fragments = map[string]bool{"/oncall/live": true, "/metrics": true}
 
 // throughTheIssuer are the single sign-on routes: redirects to and from
 // the OpenID Connect issuer, not pages (404 without one configured);
@@ -352,6 +353,11 @@ func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
 		if r.Method != "GET" || fragments[r.Path] || throughTheIssuer[r.Path] {
+			continue
+		}
+		if strings.HasPrefix(r.Path, handlers.APIPrefix+"/") {
+			// The JSON API: no pages (its answers are checked against
+			// the OpenAPI document by the API tests).
 			continue
 		}
 		if strings.HasSuffix(r.Path, "/live") {

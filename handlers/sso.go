@@ -305,6 +305,7 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	h.m.signIn("sso", "ok")
 	if err := h.sessionStarted(c, u, raw, models.StageFull); err != nil {
 		return err
 	}
@@ -328,6 +329,7 @@ func (h *Handler) ssoRefused(c *fiber.Ctx, email, reason string) error {
 }
 
 func (h *Handler) renderSSORefused(c *fiber.Ctx, reason string) error {
+	h.m.signIn("sso", "failed")
 	return h.render(c, fiber.StatusForbidden, views.SSORefusedPage(views.SSORefusedPageVM{Key: "sso.refused." + reason}))
 }
 

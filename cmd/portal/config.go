@@ -86,6 +86,8 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// Metrics is where Prometheus reads the series (PORTAL_METRICS_*).
+	Metrics MetricsConfig
 	// SSO is single sign-on for staff (PORTAL_OIDC_*).
 	SSO SSOConfig
 }
@@ -239,7 +241,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), append(visitSettings(), ssoSettings()...)...)...)
+	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), ssoSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -374,6 +376,7 @@ func (c *Config) crossCheck() []error {
 			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY (or their _FILE)"))
 		}
 	}
+	errs = append(errs, c.Metrics.crossCheck(c.Listen)...)
 	errs = append(errs, c.SSO.crossCheck(c.BaseURL)...)
 	return append(errs, c.Notify.crossCheck()...)
 }
