@@ -351,12 +351,17 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 // metrics route is no page either: Prometheus's, 404 without its token.
 var fragments = map[string]bool{"/oncall/live": true, "/metrics": true}
 
+// throughTheIssuer are the single sign-on routes: redirects to and from
+// the OpenID Connect issuer, not pages (404 without one configured);
+// TestBrowserStaffSignsInThroughSingleSignOn walks them.
+var throughTheIssuer = map[string]bool{"/login/sso": true, "/login/sso/callback": true}
+
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.
 func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
-		if r.Method != "GET" || fragments[r.Path] {
+		if r.Method != "GET" || fragments[r.Path] || throughTheIssuer[r.Path] {
 			continue
 		}
 		if strings.HasPrefix(r.Path, handlers.APIPrefix+"/") {

@@ -155,6 +155,8 @@ func (h *Handler) routes() []Route {
 		{"POST", "/login", public, h.signIn},
 		{"GET", "/login/totp", pending, h.showSecondFactor},
 		{"POST", "/login/totp", pending, h.verifySecondFactor},
+		{"GET", "/login/sso", public, h.startSSO},
+		{"GET", "/login/sso/callback", public, h.finishSSO},
 		{"POST", "/logout", session, h.signOut},
 
 		{"GET", "/", everyone, h.showHome},
