@@ -43,6 +43,8 @@ type Config struct {
 	// Webhook posts SMS, pager and fax notices to a gateway; without a URL,
 	// pager and fax get no delivery and mobiles become phone-call tasks.
 	Webhook WebhookConfig
+	// Hooks sends organizations' own webhooks (notify/hooks.go).
+	Hooks HooksConfig
 	// Clock is the time source; default the system clock.
 	Clock Clock
 	// MaxAttempts is how many tries a delivery gets before it is failed.
@@ -100,6 +102,7 @@ func (c *Config) defaults() {
 	}
 	c.SMTP.defaults()
 	c.Webhook.defaults()
+	c.Hooks.defaults()
 	// A send must end well within its lease, or another instance could
 	// take the delivery and send it again.
 	if budget := c.sendBudget(); c.Lease < 2*budget {
@@ -109,7 +112,7 @@ func (c *Config) defaults() {
 
 // sendBudget is the longest one send may take, with room to record it.
 func (c *Config) sendBudget() time.Duration {
-	return max(c.SMTP.Timeout, c.Webhook.Timeout) + 5*time.Second
+	return max(c.SMTP.Timeout, c.Webhook.Timeout, c.Hooks.Timeout) + 5*time.Second
 }
 
 // Backoff is the wait before the next try of a delivery that has failed
@@ -130,6 +133,7 @@ type Dispatcher struct {
 	log        *slog.Logger
 	mail       *mailer
 	hook       *webhook
+	hooks      *hookSender
 	transports []string
 
 	// afterPass, when set (tests), is called after each pass.
@@ -148,7 +152,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID)}
+	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID), hooks: newHookSender(cfg.Hooks)}
 	if cfg.SMTP.Host != "" {
 		d.mail = newMailer(cfg.SMTP)
 		d.transports = append(d.transports, models.TransportEmail)
@@ -217,6 +221,7 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	if len(d.transports) > 0 {
 		d.sendDue(ctx)
 	}
+	d.sendHooks(ctx)
 	if ctx.Err() != nil {
 		return
 	}
@@ -378,6 +383,8 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 		return composeInvitation(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventIncidentUpdate:
 		return d.incidentNotice(ctx, del)
+	case models.EventWebhookDisabled:
+		return d.hookDisabledNotice(ctx, del)
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
 	case models.EventContactsRequested:
