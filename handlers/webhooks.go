@@ -60,6 +60,9 @@ func (h *Handler) createWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Location names the endpoint, so that a repeat of the form is sent
+	// to its page (oneTimeSubmission) instead of making a second one.
+	c.Set(fiber.HeaderLocation, "/webhooks/"+e.Ref)
 	return h.renderWebhook(c, fiber.StatusCreated, e, secret, "webhooks.created", nil, nil)
 }
 
@@ -126,7 +129,7 @@ func (h *Handler) updateWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "webhooks.flash_updated")
+	h.flash(c, "ok", "flash.webhook_updated")
 	return redirect(c, "/webhooks/"+e.Ref)
 }
 
@@ -138,7 +141,7 @@ func (h *Handler) deleteWebhook(c *fiber.Ctx) error {
 	if err := h.store.DeleteWebhook(c.UserContext(), actor(c), scope(c), e.Ref); err != nil {
 		return err
 	}
-	h.flash(c, "ok", "webhooks.flash_deleted")
+	h.flash(c, "ok", "flash.webhook_deleted")
 	return redirect(c, "/webhooks")
 }
 
@@ -166,9 +169,9 @@ func (h *Handler) setWebhookEnabled(c *fiber.Ctx, on bool) error {
 	if err := h.store.SetWebhookEnabled(c.UserContext(), actor(c), scope(c), e.Ref, on); err != nil {
 		return err
 	}
-	key := "webhooks.flash_disabled"
+	key := "flash.webhook_disabled"
 	if on {
-		key = "webhooks.flash_enabled"
+		key = "flash.webhook_enabled"
 	}
 	h.flash(c, "ok", key)
 	return redirect(c, "/webhooks/"+e.Ref)
@@ -184,7 +187,7 @@ func (h *Handler) testWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "webhooks.flash_test_queued")
+	h.flash(c, "ok", "flash.webhook_test_queued")
 	return redirect(c, "/webhooks/"+e.Ref+"/deliveries/"+itoa(d.ID))
 }
 
@@ -228,12 +231,12 @@ func (h *Handler) redeliverWebhook(c *fiber.Ctx) error {
 	}
 	err = h.store.RedeliverWebhook(c.UserContext(), actor(c), scope(c), e.Ref, id)
 	if _, ok := models.AsValidation(err); ok {
-		h.flash(c, "bad", "webhooks.error.still_pending")
+		h.flash(c, "bad", "flash.webhook_still_pending")
 		return redirect(c, "/webhooks/"+e.Ref+"/deliveries/"+itoa(id))
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(c, "ok", "webhooks.flash_redelivered")
+	h.flash(c, "ok", "flash.webhook_redelivered")
 	return redirect(c, "/webhooks/"+e.Ref+"/deliveries/"+itoa(id))
 }
