@@ -868,7 +868,7 @@ func walkedWebhook(t *testing.T, store *models.Store, fx *dbtest.Fixture) (*mode
 	if _, err := store.ClaimHookDeliveries(ctx, "walk", time.Minute, 10); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.RecordHookAttempt(ctx, "walk", d.ID, models.HookResult{StatusCode: 503, Error: "answered 503 Service Unavailable",
+	if _, err := store.RecordHookAttempt(ctx, "walk", d.ID, models.HookResult{StatusCode: 503, Problem: "answered 503 Service Unavailable",
 		Response: strings.Repeat("upstream busy, try again later; ", 30), Duration: 120 * time.Millisecond}, 15); err != nil {
 		t.Fatal(err)
 	}

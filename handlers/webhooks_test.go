@@ -129,7 +129,7 @@ func TestWebhookPages(t *testing.T) {
 			t.Fatalf("claimed %+v (%v)", jobs, err)
 		}
 		if _, err := e.store.RecordHookAttempt(ctx, "test", jobs[0].Delivery.ID, models.HookResult{StatusCode: 410,
-			Error: "answered 410 Gone", Response: "<gone>"}, 15); err != nil {
+			Problem: "answered 410 Gone", Response: "<gone>"}, 15); err != nil {
 			t.Fatal(err)
 		}
 		r = a.get(dpath)

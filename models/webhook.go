@@ -608,9 +608,11 @@ func (s *Store) ClaimHookDeliveries(ctx context.Context, owner string, lease tim
 type HookResult struct {
 	Delivered  bool
 	StatusCode int // 0: no answer
-	Error      string
-	Response   string
-	Duration   time.Duration
+	// Problem says what went wrong: no connection, a refused address, a
+	// timeout, an answer other than 2xx.
+	Problem  string
+	Response string
+	Duration time.Duration
 	// RetryAt is when a failed delivery is tried again; nil gives up.
 	RetryAt *time.Time
 }
@@ -633,7 +635,7 @@ func (s *Store) RecordHookAttempt(ctx context.Context, owner string, deliveryID 
 			return err
 		}
 		now := s.now()
-		errText := truncate(strings.ToValidUTF8(r.Error, "?"), 255)
+		errText := truncate(strings.ToValidUTF8(r.Problem, "?"), 255)
 		if err := tx.Create(&WebhookAttempt{DeliveryID: d.ID, EndpointID: d.EndpointID, OrgID: d.OrgID, At: now,
 			StatusCode: r.StatusCode, Error: errText, Response: truncateBytes(strings.ToValidUTF8(r.Response, "?"), HookResponseKept),
 			DurationMs: int(r.Duration / time.Millisecond)}).Error; err != nil {

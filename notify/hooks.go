@@ -134,14 +134,14 @@ func (h *hookSender) send(ctx context.Context, job models.HookJob, now time.Time
 
 func (h *hookSender) post(ctx context.Context, job models.HookJob, now time.Time) models.HookResult {
 	if job.Secret == "" {
-		return models.HookResult{Error: "the signing secret cannot be read (PORTAL_SECRET changed): rotate it"}
+		return models.HookResult{Problem: "the signing secret cannot be read (PORTAL_SECRET changed): rotate it"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	body := []byte(job.Delivery.Payload)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.URL, bytes.NewReader(body))
 	if err != nil {
-		return models.HookResult{Error: "bad endpoint URL"}
+		return models.HookResult{Problem: "bad endpoint URL"}
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -156,7 +156,7 @@ func (h *hookSender) post(ctx context.Context, job models.HookJob, now time.Time
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is on the page already
 		}
-		return models.HookResult{Error: err.Error()}
+		return models.HookResult{Problem: err.Error()}
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, models.HookResponseKept))
@@ -165,7 +165,7 @@ func (h *hookSender) post(ctx context.Context, job models.HookJob, now time.Time
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		r.Delivered = true
 	} else {
-		r.Error = "answered " + resp.Status
+		r.Problem = "answered " + resp.Status
 	}
 	return r
 }
@@ -222,7 +222,7 @@ func (d *Dispatcher) deliverHook(ctx context.Context, job models.HookJob) {
 	case r.Delivered:
 		log.Info("webhook delivered", "attempt", failed, "status", r.StatusCode)
 	default:
-		log.Warn("webhook attempt failed", "attempt", failed, "status", r.StatusCode, "err", r.Error, "retry_at", r.RetryAt)
+		log.Warn("webhook attempt failed", "attempt", failed, "status", r.StatusCode, "err", r.Problem, "retry_at", r.RetryAt)
 	}
 	if disabled {
 		log.Warn("webhook endpoint disabled after failed attempts in a row", "failures", d.cfg.Hooks.DisableAfter)

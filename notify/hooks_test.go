@@ -470,7 +470,7 @@ func TestWebhookSenderRefusesInternalAddresses(t *testing.T) {
 	for _, url := range []string{rc.url(), "https://localhost:" + port + "/hooks", "https://[::1]:" + port + "/hooks"} {
 		r := h.send(context.Background(), models.HookJob{Delivery: models.WebhookDelivery{ID: 7, Event: models.HookPing, Payload: "{}"},
 			URL: url, Secret: "whsec_test"}, time.Now())
-		if r.Delivered || r.StatusCode != 0 || !strings.Contains(r.Error, ErrAddressRefused.Error()) {
+		if r.Delivered || r.StatusCode != 0 || !strings.Contains(r.Problem, ErrAddressRefused.Error()) {
 			t.Errorf("%s: %+v, want refused", url, r)
 		}
 	}
