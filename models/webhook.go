@@ -634,6 +634,14 @@ func (s *Store) RecordHookAttempt(ctx context.Context, owner string, deliveryID 
 			}
 			return err
 		}
+		// The endpoint's row first: attempts of one endpoint's deliveries
+		// take their locks in one order (endpoint, then delivery), so that
+		// disabling, which stops every pending delivery of the endpoint,
+		// waits instead of deadlocking with another attempt.
+		var e WebhookEndpoint
+		if err := forUpdate(tx).Where("id = ?", d.EndpointID).Take(&e).Error; err != nil {
+			return notFound(err)
+		}
 		now := s.now()
 		errText := truncate(strings.ToValidUTF8(r.Problem, "?"), 255)
 		if err := tx.Create(&WebhookAttempt{DeliveryID: d.ID, EndpointID: d.EndpointID, OrgID: d.OrgID, At: now,
@@ -655,11 +663,10 @@ func (s *Store) RecordHookAttempt(ctx context.Context, owner string, deliveryID 
 			return err
 		}
 		if r.Delivered {
-			return tx.Model(&WebhookEndpoint{}).Where("id = ? AND failures <> 0", d.EndpointID).Update("failures", 0).Error
-		}
-		var e WebhookEndpoint
-		if err := forUpdate(tx).Where("id = ?", d.EndpointID).Take(&e).Error; err != nil {
-			return notFound(err)
+			if e.Failures == 0 {
+				return nil
+			}
+			return tx.Model(&WebhookEndpoint{}).Where("id = ?", e.ID).Update("failures", 0).Error
 		}
 		e.Failures++
 		if err := tx.Model(&WebhookEndpoint{}).Where("id = ?", e.ID).Update("failures", e.Failures).Error; err != nil {
