@@ -221,7 +221,6 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	if len(d.transports) > 0 {
 		d.sendDue(ctx)
 	}
-	d.sendHooks(ctx)
 	if ctx.Err() != nil {
 		return
 	}
@@ -234,6 +233,9 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	if n > 0 {
 		d.log.Warn("emergency notice deadline missed", "clocks", n)
 	}
+	// Customers' own webhooks last, and a few rounds a pass: a slow
+	// receiver never holds up the notices and their clocks.
+	d.sendHooks(ctx)
 }
 
 // maxRounds bounds the claims of one pass, so a flood of work cannot keep

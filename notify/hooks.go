@@ -170,9 +170,14 @@ func (h *hookSender) post(ctx context.Context, job models.HookJob, now time.Time
 	return r
 }
 
+// hookRounds bounds the claims of webhook deliveries in one pass: with
+// every receiver taking its whole timeout, a pass is held up at most
+// hookRounds × Timeout.
+const hookRounds = 4
+
 // sendHooks sends the due webhook deliveries, Workers at a time.
 func (d *Dispatcher) sendHooks(ctx context.Context) {
-	for range maxRounds {
+	for range hookRounds {
 		if ctx.Err() != nil {
 			return
 		}
