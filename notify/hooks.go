@@ -186,7 +186,8 @@ func (d *Dispatcher) sendHooks(ctx context.Context) {
 			d.dbFailed("claim webhook deliveries", err)
 			return
 		}
-		d.dbAnswered()
+		// The database's return is told by the notices' own work (expand,
+		// sweep), not here: that is what an outage holds up.
 		var wg sync.WaitGroup
 		for _, job := range jobs {
 			wg.Add(1)
