@@ -854,6 +854,10 @@ func walkedVisitRequests(t *testing.T, store *models.Store, clock *dbtest.Clock,
 func walkedWebhook(t *testing.T, store *models.Store, fx *dbtest.Fixture) (*models.WebhookEndpoint, int64) {
 	t.Helper()
 	ctx := context.Background()
+	// Alice administers Alpha, so that the endpoint form is a page too.
+	if err := store.SetOrgAdmin(ctx, models.SystemActor("walk"), fx.CustA.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	a := models.UserActor(fx.CustA, "192.0.2.1")
 	e, _, err := store.CreateWebhook(ctx, a, models.ScopeOf(fx.CustA), fx.OrgA.ID, models.WebhookInput{
 		URL: "https://hooks.alpha.example/portal/incoming-events-from-the-colocation-portal", Description: "工单系统 ticketing bridge",
