@@ -341,8 +341,9 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 }
 
 // fragments are GET routes that answer a part of a page for its script to
-// swap in (no document of their own): walked as part of their page.
-var fragments = map[string]bool{"/oncall/live": true}
+// swap in (no document of their own): walked as part of their page. The
+// metrics route is no page either: Prometheus's, 404 without its token.
+var fragments = map[string]bool{"/oncall/live": true, "/metrics": true}
 
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.

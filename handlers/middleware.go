@@ -39,6 +39,10 @@ type reqState struct {
 	mustRenew bool
 	// scope is what the user may read, decided once by decideScope.
 	scope models.Scope
+	// routed is set by the guard of the route that answers: the request
+	// reached a route of the table (else the middleware or the catch-all
+	// answered it).
+	routed bool
 }
 
 const stateKey = "portal.state"
@@ -90,7 +94,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 	if u := state(c).user; u != nil {
 		attrs = append(attrs, "user_id", u.ID)
 	}
-	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {
+	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) || c.Path() == metricsPath {
 		h.logger(c).Debug("request", attrs...)
 	} else {
 		h.logger(c).Info("request", attrs...)
@@ -122,7 +126,9 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 // A bare route (health checks, assets) is answered without either: it
 // makes no statement about the session, whatever cookie comes with it.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
-	if h.bareRoute(c.Path()) {
+	if h.bareRoute(c.Path()) || apiPath(c.Path()) {
+		// The API's requests are the token's (apiGuard): a session cookie
+		// never authenticates one.
 		return c.Next()
 	}
 	st := state(c)
@@ -225,6 +231,11 @@ func (h *Handler) checkCSRF(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
+	if apiPath(c.Path()) {
+		// A bearer token is no ambient credential: a page of another site
+		// cannot make the browser send one, so the API needs no CSRF token.
+		return c.Next()
+	}
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
 		got = bodyField(c, "_csrf")
@@ -249,8 +260,16 @@ func bodyField(c *fiber.Ctx, name string) string {
 
 // guard enforces a route's access policy.
 func (h *Handler) guard(a Access) fiber.Handler {
+	if a.kind == accessAPI {
+		api := h.apiGuard(a)
+		return func(c *fiber.Ctx) error {
+			state(c).routed = true // as below
+			return api(c)
+		}
+	}
 	return func(c *fiber.Ctx) error {
 		st := state(c)
+		st.routed = true // a route of the table answers: measureRequests labels it by c.Route()
 		switch a.kind {
 		case accessPublic:
 			return c.Next()

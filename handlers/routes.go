@@ -17,6 +17,7 @@ const (
 	accessPending                   // between password and second factor
 	accessSession                   // any session, complete or pending
 	accessRoles                     // a complete session of one of Roles
+	accessAPI                       // an API token of a user of one of Roles (api.go)
 )
 
 // Access is the policy of one route.
@@ -29,6 +30,8 @@ type Access struct {
 	// Renew lets a user who must change a password an admin gave them
 	// reach the route; every other route sends them to change it first.
 	Renew bool
+	// Write: an API route that needs a token with the write scope.
+	Write bool
 	// bare: a public route that never looks at the session (health
 	// checks, assets), so that it costs no session lookup.
 	bare bool
@@ -85,6 +88,11 @@ var (
 
 func roles(rs ...models.Role) Access { return Access{kind: accessRoles, Roles: rs} }
 
+// apiRead is an API route for a token of one of rs (any token scope);
+// apiWrite one that needs the write scope.
+func apiRead(rs ...models.Role) Access  { return Access{kind: accessAPI, Roles: rs} }
+func apiWrite(rs ...models.Role) Access { return Access{kind: accessAPI, Roles: rs, Write: true} }
+
 func (a Access) enroll() Access { a.Enroll = true; return a }
 
 func (a Access) renew() Access { a.Renew = true; return a }
@@ -102,6 +110,13 @@ func (a Access) String() string {
 	names := make([]string, len(a.Roles))
 	for i, r := range a.Roles {
 		names[i] = string(r)
+	}
+	if a.kind == accessAPI {
+		scope := models.ScopeRead
+		if a.Write {
+			scope = models.ScopeWrite
+		}
+		return "token:" + scope + ":" + strings.Join(names, ",")
 	}
 	return strings.Join(names, ",")
 }
@@ -128,9 +143,11 @@ type Route struct {
 // is not here does not exist: New registers exactly this list, and a test
 // fails for any route of the app without an entry.
 func (h *Handler) routes() []Route {
-	return []Route{
+	rs := []Route{
 		{"GET", "/healthz", bare, h.health},
 		{"GET", "/readyz", bare, h.readiness},
+		// Prometheus's scrape target, behind Deps.MetricsToken (404 without).
+		{"GET", metricsPath, bare, h.serveMetrics},
 		{"GET", "/assets/:name", bare, h.serveAsset},
 		{"POST", "/lang", public, h.setLanguage},
 
@@ -416,6 +433,12 @@ func (h *Handler) routes() []Route {
 		{"GET", "/admin/audit", admin, h.showAudit},
 		{"GET", "/admin/audit.csv", admin, h.downloadAudit},
 	}
+	// The JSON API (api_routes.go): its own table, with each route's
+	// OpenAPI description.
+	for _, r := range h.apiRoutes() {
+		rs = append(rs, Route{r.Method, r.Path, r.Access, r.Handler})
+	}
+	return rs
 }
 
 // RouteInfo is one line of `portal routes`.

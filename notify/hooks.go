@@ -220,6 +220,9 @@ func (d *Dispatcher) deliverHook(ctx context.Context, job models.HookJob) {
 		r.RetryAt = &retry
 	}
 	disabled, err := d.recordHook(ctx, del, r)
+	if err == nil {
+		d.m.hookDelivery(hookOutcome(r))
+	}
 	switch {
 	case errors.Is(err, models.ErrLeaseLost):
 		log.Warn("webhook lease lost while sending: another instance holds it now")
@@ -233,6 +236,20 @@ func (d *Dispatcher) deliverHook(ctx context.Context, job models.HookJob) {
 	if disabled {
 		log.Warn("webhook endpoint disabled after failed attempts in a row", "failures", d.cfg.Hooks.DisableAfter)
 	}
+}
+
+// hookOutcome names an attempt for portal_webhook_deliveries_total:
+// delivered, retry, failed (given up) or refused (an internal address).
+func hookOutcome(r models.HookResult) string {
+	switch {
+	case r.Delivered:
+		return "delivered"
+	case strings.Contains(r.Problem, ErrAddressRefused.Error()):
+		return "refused"
+	case r.RetryAt != nil:
+		return "retry"
+	}
+	return "failed"
 }
 
 func (d *Dispatcher) recordHook(ctx context.Context, del models.WebhookDelivery, r models.HookResult) (bool, error) {

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
 )
@@ -200,7 +203,10 @@ func TestWebhookSignedRetriedAndLogged(t *testing.T) {
 			start := clock.Now()
 			d := ping(t, s, fx.CustA, e)
 			sink := startSMTP(t, ModeNone, nil, "", "")
-			r := startDispatchers(t, clock, hookDispatcher(t, s, clock, "portal-a", sink.port(t), HooksConfig{AllowPrivate: true, RootCAs: rc.pool}))
+			disp := hookDispatcher(t, s, clock, "portal-a", sink.port(t), HooksConfig{AllowPrivate: true, RootCAs: rc.pool})
+			reg := prometheus.NewRegistry()
+			disp.register(reg)
+			r := startDispatchers(t, clock, disp)
 			r.until(10*time.Minute, "the ping delivered", hookDone(t, s, fx.CustA, e, d.ID))
 			r.step(2 * time.Hour) // room for anything extra
 
@@ -249,6 +255,12 @@ func TestWebhookSignedRetriedAndLogged(t *testing.T) {
 			}
 			if gap := as[2].At.Sub(as[1].At); gap < HookBackoff(2) {
 				t.Errorf("third attempt %s after the second, want at least %s", gap, HookBackoff(2))
+			}
+			fams := metricstest.Gather(t, reg)
+			for outcome, want := range map[string]float64{"retry": 2, "delivered": 1} {
+				if v, _ := fams.Value("portal_webhook_deliveries_total", "outcome", outcome); v != want {
+					t.Errorf("portal_webhook_deliveries_total{outcome=%q} = %v, want %v", outcome, v, want)
+				}
 			}
 			ep, err := s.GetWebhook(context.Background(), models.ScopeOf(fx.CustA), e.Ref)
 			if err != nil || ep.Failures != 0 || !ep.Enabled {

@@ -558,7 +558,7 @@ func hookFields(f models.WebhookInput, errs FormErrors) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = Field("url", T(ctx, "webhooks.url"), "url", f.URL, errs, templ.Attributes{"required": true, "autocomplete": "off", "aria-describedby": "h-url"}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field("url", T(ctx, "webhooks.url"), "url", f.URL, errs, templ.Attributes{"required": true, "autocomplete": "off"}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -61,6 +61,8 @@ type Config struct {
 	// FollowUp is how long the signed form may take after a phone
 	// authorization (PORTAL_PHONE_FOLLOWUP).
 	FollowUp time.Duration
+	// APIRate is PORTAL_API_RATE, requests a minute per API token.
+	APIRate int
 	// RequestTimeout ends each request's context, and with it its
 	// database work (PORTAL_REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
@@ -84,6 +86,8 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// Metrics is where Prometheus reads the series (PORTAL_METRICS_*).
+	Metrics MetricsConfig
 }
 
 // DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
@@ -222,6 +226,8 @@ func settings() []setting {
 			set: durationIn(time.Hour, 30*24*time.Hour, "24h", func(c *Config, d time.Duration) { c.FollowUp = d })},
 		{name: "PORTAL_REQUEST_TIMEOUT", def: shortDuration(handlers.DefaultRequestTimeout), help: "how long one request may take; its database work is cancelled then",
 			set: durationIn(time.Second, 10*time.Minute, "30s", func(c *Config, d time.Duration) { c.RequestTimeout = d })},
+		{name: "PORTAL_API_RATE", def: "600", help: "requests a minute one API token may make on this instance (bursts of up to 60); more answer 429",
+			set: intIn(1, 100_000, "a number", func(c *Config, n int) { c.APIRate = n })},
 		{name: "PORTAL_DB_TIMEOUT", def: shortDuration(models.DefaultDBTimeout), help: "how long one database statement or transaction of a request may wait; then the page answers 503 and /healthz fails",
 			set: durationIn(500*time.Millisecond, 5*time.Minute, "5s", func(c *Config, d time.Duration) { c.DBTimeout = d })},
 		{name: "PORTAL_DRAIN_DELAY", def: "0s", help: "after SIGTERM, keep serving this long with /readyz answering 503 before closing the listener, so a load balancer stops sending first",
@@ -233,7 +239,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...)...)
+	}, append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -368,6 +374,7 @@ func (c *Config) crossCheck() []error {
 			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY (or their _FILE)"))
 		}
 	}
+	errs = append(errs, c.Metrics.crossCheck(c.Listen)...)
 	return append(errs, c.Notify.crossCheck()...)
 }
 

@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/colo-portal/portal/models"
+)
+
+// APIRoute is one route of the JSON API with its OpenAPI description.
+type APIRoute struct {
+	Method  string
+	Path    string // fiber syntax: /api/v1/devices/:id
+	Access  Access // apiRead / apiWrite (roles and scope), or bare
+	Handler fiber.Handler
+	Doc     APIDoc
+}
+
+// APIDoc describes an API route in the OpenAPI document (api_openapi.go).
+// Schemas come from Go values by reflection: a struct's exported fields
+// with json tags; a `doc:"…"` tag describes a field, `enum:"a,b"` lists
+// its values, `format:"date"` gives a string's format.
+type APIDoc struct {
+	ID      string // operationId, unique
+	Tag     string // the group in the document
+	Summary string
+	// Description is longer prose, optional.
+	Description string
+	// Query lists the query parameters (the path's come from the path).
+	Query []APIParam
+	// Body is a value of the request body's type; nil: no body.
+	Body any
+	// Response is a value of the success answer's type; nil: no body.
+	Response any
+	// Status is the success status; 0 is 200.
+	Status int
+	// Paged: a list with ?limit= and ?cursor=; Response is a List[T].
+	Paged bool
+	// CSV: the route also answers text/csv (?format=csv or Accept).
+	CSV bool
+}
+
+// APIParam is one query parameter.
+type APIParam struct {
+	Name string
+	// Type is string, integer or boolean; Format e.g. date-time.
+	Type, Format string
+	Doc          string
+	Enum         []string
+}
+
+var (
+	// apiEveryone: any signed-in role may use the route (reads are scoped).
+	apiEveryone = models.Roles
+	apiCustomer = []models.Role{models.RoleCustomer}
+)
+
+// apiRoutes is every route of the JSON API. Each area's endpoints are in
+// api_<area>.go; this table is the only place that lists them.
+func (h *Handler) apiRoutes() []APIRoute {
+	return []APIRoute{
+		{"GET", APIPrefix + "/openapi.json", bare, h.serveOpenAPI, APIDoc{ID: "getOpenAPI", Tag: "meta",
+			Summary: "This document (OpenAPI 3.1); needs no token.", Response: map[string]any{}}},
+
+		{"GET", APIPrefix + "/organizations", apiRead(apiEveryone...), h.apiListOrganizations, APIDoc{ID: "listOrganizations",
+			Tag: "organizations", Summary: "The organizations the token sees: its own for a customer, every one for staff.",
+			Paged: true, Response: List[APIOrganization]{}}},
+		{"GET", APIPrefix + "/organizations/:id", apiRead(apiEveryone...), h.apiGetOrganization, APIDoc{ID: "getOrganization",
+			Tag: "organizations", Summary: "One organization.", Response: APIOrganization{}}},
+
+		// Monitoring reads (devices, checks, uptime, results, outages,
+		// notices): api_monitoring*.go.
+
+		// Record reads (operations, visits, complaints, statements):
+		// api_records*.go.
+
+		// Writes (contacts, operation and visit requests, complaints):
+		// api_writes*.go.
+	}
+}
