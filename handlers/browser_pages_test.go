@@ -353,6 +353,11 @@ func pagesOf(role models.Role) []string {
 		if r.Method != "GET" || fragments[r.Path] {
 			continue
 		}
+		if strings.HasPrefix(r.Path, handlers.APIPrefix+"/") {
+			// The JSON API: no pages (its answers are checked against
+			// the OpenAPI document by the API tests).
+			continue
+		}
 		if strings.HasSuffix(r.Path, "/live") {
 			// A fragment a page fetches into itself (the on-call page's
 			// live part), not a page: it is walked inside /oncall.
