@@ -526,3 +526,43 @@ func TestHookBackoffDoublesUpToAnHour(t *testing.T) {
 		}
 	}
 }
+
+// An outage end to end: the prober's results write the outage's webhook
+// events (models/webhook_event.go), ExpandEvent fans them out, and the
+// receiver gets confirmed and closed, each once, in that order, naming
+// the outage; the endpoint did not ask for the first failed probe.
+func TestWebhookOutageEventsReachTheReceiver(t *testing.T) {
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock := newFakeClock()
+			s := hookStore(t, db, clock)
+			fx := dbtest.Seed(t, s)
+			adminOf(t, s, fx.CustA)
+			rc := startReceiver(t)
+			_, secret := endpoint(t, s, fx.CustA, rc.url(), models.HookOutageConfirmed, models.HookOutageClosed)
+			rc.secret = secret
+			w := newWorld(t, s, fx, fx.OrgA, "web-01.alpha", "192.0.2.10")
+			out := w.fail(t, clock.Now())
+			sink := startSMTP(t, ModeNone, nil, "", "")
+			r := startDispatchers(t, clock, hookDispatcher(t, s, clock, "portal-a", sink.port(t), HooksConfig{AllowPrivate: true, RootCAs: rc.pool}))
+			r.until(time.Minute, "outage.confirmed sent", func() bool { return len(rc.requests()) == 1 })
+			clock.Advance(10 * time.Minute)
+			w.recover(t, clock.Now())
+			r.until(time.Minute, "outage.closed sent", func() bool { return len(rc.requests()) == 2 })
+			r.step(time.Hour)
+			reqs := rc.requests()
+			if len(reqs) != 2 || rc.bad != 0 {
+				t.Fatalf("%d requests (%d bad), want confirmed and closed", len(reqs), rc.bad)
+			}
+			for i, want := range []string{models.HookOutageConfirmed, models.HookOutageClosed} {
+				p := reqs[i].Payload
+				if p.Type != want || reqs[i].Header.Get(HeaderEvent) != want || p.Organization.ID != fx.OrgA.ID {
+					t.Errorf("request %d: %s %+v, want %s", i, reqs[i].Header.Get(HeaderEvent), p, want)
+				}
+				if !strings.Contains(string(reqs[i].Body), strconv.FormatInt(out.ID, 10)) {
+					t.Errorf("request %d does not name outage %d: %s", i, out.ID, reqs[i].Body)
+				}
+			}
+		})
+	}
+}
