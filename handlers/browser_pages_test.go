@@ -224,6 +224,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 		t.Fatal(err)
 	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
+	hook, hookDelivery := walkedWebhook(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -267,6 +268,8 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"network:id":      id(sw.ID),
 			"ports:port":      swPort.Ref,
 			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
+			"webhooks:ref":    hook.Ref,
+			"deliveries:id":   id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.
@@ -863,4 +866,35 @@ func walkedVisitRequests(t *testing.T, store *models.Store, clock *dbtest.Clock,
 		t.Fatal(err)
 	}
 	return approved
+}
+
+// walkedWebhook is an endpoint of organization A with a test delivery
+// tried once and refused, so that its log and attempt have something to
+// show.
+func walkedWebhook(t *testing.T, store *models.Store, fx *dbtest.Fixture) (*models.WebhookEndpoint, int64) {
+	t.Helper()
+	ctx := context.Background()
+	// Alice administers Alpha, so that the endpoint form is a page too.
+	if err := store.SetOrgAdmin(ctx, models.SystemActor("walk"), fx.CustA.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	a := models.UserActor(fx.CustA, "192.0.2.1")
+	e, _, err := store.CreateWebhook(ctx, a, models.ScopeOf(fx.CustA), fx.OrgA.ID, models.WebhookInput{
+		URL: "https://hooks.alpha.example/portal/incoming-events-from-the-colocation-portal", Description: "工单系统 ticketing bridge",
+		Events: []string{models.HookOutageConfirmed, models.HookOutageClosed, models.HookVisitApproved}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.SendWebhookTest(ctx, a, models.ScopeOf(fx.CustA), e.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ClaimHookDeliveries(ctx, "walk", time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.RecordHookAttempt(ctx, "walk", d.ID, models.HookResult{StatusCode: 503, Problem: "answered 503 Service Unavailable",
+		Response: strings.Repeat("upstream busy, try again later; ", 30), Duration: 120 * time.Millisecond}, 15); err != nil {
+		t.Fatal(err)
+	}
+	return e, d.ID
 }

@@ -201,6 +201,23 @@ func (h *Handler) routes() []Route {
 		{"GET", "/team/:id", customer, h.showTeamMember},
 		{"POST", "/team/:id/disable", customer, h.disableTeamMember},
 		{"POST", "/team/:id/enable", customer, h.enableTeamMember},
+		// Customer webhooks: every user of an organization reads its
+		// endpoints and delivery logs; its administrator (checked by the
+		// handlers, after the endpoint is found: another organization's is
+		// 404) adds, changes, deletes, rotates the secret of, re-enables and
+		// tests them, and redelivers. /webhooks/new before /webhooks/:ref.
+		{"GET", "/webhooks", customer, h.showWebhooks},
+		{"GET", "/webhooks/new", customer, h.newWebhook},
+		{"POST", "/webhooks", customer, h.createWebhook},
+		{"GET", "/webhooks/:ref", customer, h.showWebhook},
+		{"POST", "/webhooks/:ref", customer, h.updateWebhook},
+		{"POST", "/webhooks/:ref/delete", customer, h.deleteWebhook},
+		{"POST", "/webhooks/:ref/rotate", customer, h.rotateWebhook},
+		{"POST", "/webhooks/:ref/enable", customer, h.enableWebhook},
+		{"POST", "/webhooks/:ref/disable", customer, h.disableWebhook},
+		{"POST", "/webhooks/:ref/test", customer, h.testWebhook},
+		{"GET", "/webhooks/:ref/deliveries/:id", customer, h.showWebhookDelivery},
+		{"POST", "/webhooks/:ref/deliveries/:id/redeliver", customer, h.redeliverWebhook},
 		// An invitation's one-time link: the token is the credential.
 		{"GET", "/invite/:token", public, h.showInvitation},
 		{"POST", "/invite/:token", public, h.acceptInvitation},

@@ -103,7 +103,9 @@ func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token strin
 	err := c.Next()
 	status := c.Response().StatusCode()
 	location := string(c.Response().Header.Peek(fiber.HeaderLocation))
-	if err == nil && status >= 300 && status < 400 && location != "" {
+	// A redirect, or a 201 page naming what it made in Location (a page
+	// that shows a secret once, never through a redirect).
+	if err == nil && (status >= 300 && status < 400 || status == fiber.StatusCreated) && location != "" {
 		done = true
 		if err := h.store.CompleteSubmission(ctx, token, userID, location); err != nil {
 			h.logger(c).Error("record a form's submission", "path", loggedPath(c), "err", err)

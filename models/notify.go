@@ -275,6 +275,10 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		if r.RowsAffected != 1 {
 			return nil
 		}
+		// Customer webhooks first, for every kind (models/webhook.go).
+		if err := s.fanOutHooks(tx, ev, now); err != nil {
+			return err
+		}
 		switch ev.Kind {
 		case EventOutageOpened, EventOutageClosed:
 		case EventRecoveryCodeUsed, EventUserInvited:
@@ -294,6 +298,13 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			return createInChunks(tx, ds)
 		case EventIncidentUpdate:
 			return s.expandIncidentUpdate(tx, ev, now, channelFor, &n)
+		case EventWebhookDisabled:
+			ds, err := s.hookDisabledDeliveries(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return createInChunks(tx, ds)
 		case EventContractExpiry:
 			ds, err := s.contractExpiryDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {

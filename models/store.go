@@ -29,6 +29,10 @@ type Store struct {
 	// snmpKey seals the SNMP communities and v3 keys of network devices
 	// (switch.go).
 	snmpKey seal.Key
+	// hookKey seals the signing secrets of customer webhook endpoints,
+	// and hookRules say which endpoint URLs are accepted (webhook.go).
+	hookKey   seal.Key
+	hookRules HookRules
 	// passKey signs and checks the tokens of visitor passes
 	// (visit_checkin.go).
 	passKey passtoken.Key

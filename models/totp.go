@@ -29,6 +29,7 @@ func WithSecretKey(key []byte) StoreOption {
 		s.totpKey = seal.NewKey(key, "portal totp secret sealing")
 		s.piiKey = seal.NewKey(key, "portal visitor personal data")
 		s.snmpKey = seal.NewKey(key, "portal snmp secrets")
+		s.hookKey = seal.NewKey(key, "portal webhook secrets")
 		s.passKey = passtoken.NewKey(key) // purpose "portal visitor pass"
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte("portal recovery code hashing"))

@@ -45,6 +45,8 @@ type Config struct {
 	// Webhook posts SMS, pager and fax notices to a gateway; without a URL,
 	// pager and fax get no delivery and mobiles become phone-call tasks.
 	Webhook WebhookConfig
+	// Hooks sends organizations' own webhooks (notify/hooks.go).
+	Hooks HooksConfig
 	// Clock is the time source; default the system clock.
 	Clock Clock
 	// MaxAttempts is how many tries a delivery gets before it is failed.
@@ -105,6 +107,7 @@ func (c *Config) defaults() {
 	}
 	c.SMTP.defaults()
 	c.Webhook.defaults()
+	c.Hooks.defaults()
 	// A send must end well within its lease, or another instance could
 	// take the delivery and send it again.
 	if budget := c.sendBudget(); c.Lease < 2*budget {
@@ -114,7 +117,7 @@ func (c *Config) defaults() {
 
 // sendBudget is the longest one send may take, with room to record it.
 func (c *Config) sendBudget() time.Duration {
-	return max(c.SMTP.Timeout, c.Webhook.Timeout) + 5*time.Second
+	return max(c.SMTP.Timeout, c.Webhook.Timeout, c.Hooks.Timeout) + 5*time.Second
 }
 
 // Backoff is the wait before the next try of a delivery that has failed
@@ -135,6 +138,7 @@ type Dispatcher struct {
 	log        *slog.Logger
 	mail       *mailer
 	hook       *webhook
+	hooks      *hookSender
 	transports []string
 	m          *metrics
 
@@ -154,7 +158,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID)}
+	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID), hooks: newHookSender(cfg.Hooks)}
 	d.m = newMetrics(d)
 	d.register(cfg.Metrics)
 	if cfg.SMTP.Host != "" {
@@ -239,6 +243,9 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	if n > 0 {
 		d.log.Warn("emergency notice deadline missed", "clocks", n)
 	}
+	// Customers' own webhooks last, and a few rounds a pass: a slow
+	// receiver never holds up the notices and their clocks.
+	d.sendHooks(ctx)
 }
 
 // maxRounds bounds the claims of one pass, so a flood of work cannot keep
@@ -395,6 +402,8 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 		return composeInvitation(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
 	case models.EventIncidentUpdate:
 		return d.incidentNotice(ctx, del)
+	case models.EventWebhookDisabled:
+		return d.hookDisabledNotice(ctx, del)
 	case models.EventOperationMessage, models.EventPhoneLocked:
 		return d.customerNotice(ctx, del)
 	case models.EventContactsRequested:

@@ -169,7 +169,7 @@ func Nav(u *models.User) []NavItem {
 	switch u.Role {
 	case models.RoleCustomer:
 		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"},
-			NavItem{"/statements", "nav.statements"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"})
+			NavItem{"/statements", "nav.statements"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"}, NavItem{"/webhooks", "webhooks.nav"})
 	case models.RoleAdmin:
 		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/reception/today", "nav.today"}, NavItem{"/oncall", "nav.oncall"},
 			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"},

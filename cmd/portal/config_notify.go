@@ -26,6 +26,12 @@ type NotifyConfig struct {
 	// ClaimDeliveries).
 	NoticeWindow     time.Duration
 	NoticeMaxPerHour int
+	// Hooks sends customers' own webhooks (PORTAL_HOOKS_ALLOW_PRIVATE,
+	// PORTAL_HOOK_ATTEMPTS, PORTAL_HOOK_DISABLE_AFTER); HookRules says
+	// which endpoint URLs customers may register (PORTAL_HOOKS_ALLOW_HTTP,
+	// PORTAL_HOOKS_ALLOW_PRIVATE), for the Store.
+	Hooks     notify.HooksConfig
+	HookRules models.HookRules
 }
 
 // minWebhookSecret is the shortest webhook secret accepted.
@@ -80,6 +86,17 @@ func notifySettings() []setting {
 		}},
 		{name: "PORTAL_WEBHOOK_SECRET", secret: true, help: "signs every webhook request, at least " + strconv.Itoa(minWebhookSecret) + " characters",
 			set: str(func(n *NotifyConfig, v string) { n.Webhook.Secret = v })},
+		{name: "PORTAL_HOOKS_ALLOW_HTTP", def: "off", help: "on lets customers register http:// webhook endpoints; off: https only",
+			set: oneOf(func(c *Config, v string) { c.Notify.HookRules.AllowHTTP = v == "on" }, "on", "off")},
+		{name: "PORTAL_HOOKS_ALLOW_PRIVATE", def: "off", help: "on lets customer webhooks reach loopback, private and link-local addresses; off refuses them when connecting",
+			set: oneOf(func(c *Config, v string) {
+				c.Notify.HookRules.AllowPrivate = v == "on"
+				c.Notify.Hooks.AllowPrivate = v == "on"
+			}, "on", "off")},
+		{name: "PORTAL_HOOK_ATTEMPTS", def: strconv.Itoa(notify.DefaultHookAttempts), help: "tries of one customer webhook delivery (backoff from 30s doubling up to 1h)",
+			set: intIn(1, 30, "a number of attempts", func(c *Config, n int) { c.Notify.Hooks.Attempts = n })},
+		{name: "PORTAL_HOOK_DISABLE_AFTER", def: strconv.Itoa(notify.DefaultHookDisableAfter), help: "failed attempts in a row after which a customer webhook endpoint is disabled and its administrator emailed",
+			set: intIn(1, 1000, "a number of attempts", func(c *Config, n int) { c.Notify.Hooks.DisableAfter = n })},
 		{name: "PORTAL_CONTACT_CONFIRM_DAYS", def: strconv.Itoa(int(models.DefaultConfirmEvery / (24 * time.Hour))), help: "days between contact list confirmations",
 			set: intIn(7, 730, "a number of days", func(c *Config, n int) { c.Notify.ConfirmEvery = time.Duration(n) * 24 * time.Hour })},
 		{name: "PORTAL_NOTICE_WINDOW", def: models.DefaultNoticeWindow.String(), help: "how long an outage notice gathers the organization's other outages before it goes out",

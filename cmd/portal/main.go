@@ -180,7 +180,8 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 	}
 	storeOpts := []models.StoreOption{models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
 		models.WithConfirmEvery(cfg.Notify.ConfirmEvery), models.WithNoticeWindow(cfg.Notify.NoticeWindow),
-		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour), models.WithVisitRules(cfg.Visits)}
+		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour), models.WithVisitRules(cfg.Visits),
+		models.WithHookRules(cfg.Notify.HookRules)}
 	if cfg.HashConcurrency > 0 {
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
 	}

@@ -22,7 +22,7 @@ func runNotify(ctx context.Context, cfg *Config, store *models.Store, reg *prome
 		log.Warn("notify: PORTAL_BASE_URL is not set: notices carry no link to the outage page")
 	}
 	d := notify.New(notify.Config{BaseURL: cfg.BaseURL, Location: cfg.TimeZone, SMTP: cfg.Notify.SMTP,
-		Webhook: cfg.Notify.Webhook, Incident: incidentRules(cfg), Metrics: reg}, store, log)
+		Webhook: cfg.Notify.Webhook, Hooks: cfg.Notify.Hooks, Incident: incidentRules(cfg), Metrics: reg}, store, log)
 	if err := d.Run(ctx); err != nil {
 		log.Error("notification dispatcher stopped", "err", err)
 	}
