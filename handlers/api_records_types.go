@@ -244,7 +244,7 @@ type APIComplaintDetail struct {
 	FiledBy   *string `json:"filed_by" doc:"The name of the customer user who complains."`
 	EnteredBy string  `json:"entered_by" doc:"Who typed the complaint in."`
 	// Assignee is shown to staff only.
-	Assignee      *string               `json:"assignee,omitempty" doc:"Staff only: who handles it; null while unassigned."`
+	Assignee      *string               `json:"assignee,omitempty" doc:"Staff only: the name of who handles it; absent while unassigned and for customers."`
 	OutageID      *int64                `json:"outage_id"`
 	Operation     *APIRecordBrief       `json:"operation"`
 	Visit         *APIRecordBrief       `json:"visit"`
