@@ -355,7 +355,9 @@ func TestAPIComplaintsHideTheNamedAsThePagesDo(t *testing.T) {
 func TestAPIStatementsListAndShowMonths(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ctx, fx := context.Background(), e.fx
-		// November 2026 ends and is closed for A; December runs.
+		// November 2026 with A's contract broken and a notice missed; it
+		// ends and is closed for A; December runs.
+		m := seedLedgerMonth(t, e)
 		e.clock.Advance(32 * 24 * time.Hour)
 		if err := e.store.CloseMonth(ctx, models.UserActor(fx.Service, "10.0.0.2"), fx.OrgA.ID, "2026-11"); err != nil {
 			t.Fatal(err)
@@ -382,6 +384,29 @@ func TestAPIStatementsListAndShowMonths(t *testing.T) {
 		if st.State != models.StatementClosed || !st.Frozen || st.ClosedBy == nil || *st.ClosedBy != fx.Service.Name ||
 			st.ClosedAt == nil || st.Ref == nil || *st.Ref != *l[1].Ref || st.Month != "2026-11" || st.Totals == nil {
 			t.Fatalf("A's November: %+v", st)
+		}
+		// Money in minor units with its currency, the Store's figures.
+		stored, err := e.store.Statement(ctx, models.AllOrgs(), fx.OrgA.ID, "2026-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Totals) != 1 || len(stored.Totals) != 1 || st.Totals[0].Amount != stored.Totals[0].Credit || st.Totals[0].Currency != "CNY" ||
+			st.Totals[0].Amount <= 0 {
+			t.Fatalf("totals %+v, want %+v", st.Totals, stored.Totals)
+		}
+		if len(st.Contracts) != 1 || st.Contracts[0].MonthlyFee != m.contractA.MonthlyFee || st.Contracts[0].Network.Met ||
+			st.Contracts[0].Network.CountedSeconds != 65*60 {
+			t.Fatalf("contract %+v", st.Contracts)
+		}
+		notice := false
+		for _, l := range st.Contracts[0].Lines {
+			notice = notice || (l.Kind == models.LineNotice && l.Amount == 100000 && l.Currency == "CNY" && l.Day != nil && *l.Day == "2026-11-02")
+		}
+		if !notice {
+			t.Fatalf("no notice line of ¥1,000.00 in %+v", st.Contracts[0].Lines)
+		}
+		if l[1].Credits[0] != st.Totals[0] {
+			t.Fatalf("the list's credits %+v, the statement's %+v", l[1].Credits, st.Totals)
 		}
 		r = cust.get(base + "/" + ids(fx.OrgA.ID) + "/2026-12")
 		wantAPIStatus(t, r, http.StatusOK)
