@@ -149,7 +149,9 @@ func TestRecordListsPageByKeyset(t *testing.T) {
 				return rs
 			}
 		}
-		cKey := func(r models.ComplaintRow) models.ComplaintKey { return models.ComplaintKey{ReceivedAt: r.ReceivedAt, ID: r.ID} }
+		cKey := func(r models.ComplaintRow) models.ComplaintKey {
+			return models.ComplaintKey{ReceivedAt: r.ReceivedAt, ID: r.ID}
+		}
 		cRef := func(r models.ComplaintRow) string { return r.Ref }
 		want = []string{cs[3].Ref, named.Ref, cs[4].Ref, cs[2].Ref, cs[1].Ref, cs[0].Ref}
 		if got := pageAll(t, 2, complaints(models.Viewer{Scope: custA, UserID: fx.CustA.ID}), cKey, cRef); !slices.Equal(got, want) {
@@ -178,7 +180,9 @@ func TestRecordListsPageByKeyset(t *testing.T) {
 				return rs
 			}
 		}
-		stKey := func(m models.StatementMonth) models.StatementKey { return models.StatementKey{OrgID: m.OrgID, Month: m.Month} }
+		stKey := func(m models.StatementMonth) models.StatementKey {
+			return models.StatementKey{OrgID: m.OrgID, Month: m.Month}
+		}
 		stID := func(m models.StatementMonth) string { return fmt.Sprint(m.OrgID, "/", m.Month, "/", m.State) }
 		a, b := fmt.Sprint(fx.OrgA.ID, "/"), fmt.Sprint(fx.OrgB.ID, "/")
 		want = []string{a + "2027-01/running", a + "2026-12/open", a + "2026-11/closed", b + "2027-01/running", b + "2026-12/open", b + "2026-11/open"}
