@@ -493,3 +493,62 @@ func apiRaw(t *testing.T, e *env) *gorm.DB {
 	})
 	return db
 }
+
+// The values the document lists for the records' fields are the models'
+// own, in their order.
+func TestAPIRecordEnumsFollowTheModels(t *testing.T) {
+	b, err := handlers.OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []any `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	(&apiResponse{Body: b}).JSON(t, &doc)
+	for _, c := range []struct {
+		schema, prop string
+		want         []string
+	}{
+		{"APIOperation", "urgency", models.Urgencies},
+		{"APIOperation", "channel", models.RequestChannels},
+		{"APIOperation", "state", models.OpStates},
+		{"APIOperation", "result", models.OpResults},
+		{"APIAuthorization", "method", []string{models.AuthWritten, models.AuthPhone}},
+		{"APIAuthorization", "status", []string{models.AuthPending, models.AuthAccepted, models.AuthRejected}},
+		{"APIOperationMessage", "kind", []string{models.MessageText, models.MessageState, models.MessageRejected}},
+		{"APIOperationVisitBrief", "state", models.VisitStates},
+		{"APIRecordClock", "outcome", []string{models.ClockRunning, models.ClockMet, models.ClockMissed}},
+		{"APIVisitRow", "state", models.VisitStates},
+		{"APIVisitRow", "activity", models.VisitActivities},
+		{"APIVisitor", "id_type", models.IDTypes},
+		{"APIVisitNeed", "need", models.VisitNeeds},
+		{"APIComplaint", "category", models.ComplaintCategories},
+		{"APIComplaint", "channel", models.ComplaintChannels},
+		{"APIComplaint", "state", models.ComplaintStates},
+		{"APIComplaintLine", "kind", []string{models.ComplaintMessage, models.ComplaintReport, models.ComplaintStateLine,
+			models.ComplaintResolution}},
+		{"APIMoney", "currency", models.Currencies},
+		{"APIStatementContract", "currency", models.Currencies},
+		{"APIStatementLine", "currency", models.Currencies},
+		{"APIStatementMonth", "state", []string{models.StatementRunning, models.StatementOpen, models.StatementClosed}},
+		{"APIStatement", "state", []string{models.StatementRunning, models.StatementOpen, models.StatementClosed}},
+		{"APIStatementLine", "kind", []string{models.LineNetwork, models.LinePower, models.LineNotice, models.LineInstallation,
+			models.LineAdjustment}},
+	} {
+		var got []string
+		for _, v := range doc.Components.Schemas[c.schema].Properties[c.prop].Enum {
+			if s, ok := v.(string); ok {
+				got = append(got, s)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s.%s: the document lists %q, the models %q", c.schema, c.prop, got, c.want)
+		}
+	}
+}
