@@ -74,6 +74,16 @@ func (h *Handler) apiRoutes() []APIRoute {
 		// api_records*.go.
 
 		// Writes (contacts, operation and visit requests, complaints):
-		// api_writes*.go.
+		// api_writes*.go. A create takes an Idempotency-Key (apiOnce).
+		{"GET", APIPrefix + "/contacts", apiRead(apiCustomer...), h.apiListContacts, APIDoc{ID: "listContacts", Tag: "contacts",
+			Summary: "The authorized contacts of the token's organization, in the order they are tried.",
+			Paged: true, Response: List[APIContact]{}}},
+		{"POST", APIPrefix + "/contacts", apiWrite(apiCustomer...), h.apiOnce(h.apiCreateContact, h.replayContact), APIDoc{
+			ID: "createContact", Tag: "contacts", Summary: "Add an authorized contact.", Description: idempotencyDoc,
+			Body: APIContactInput{}, Response: APIContact{}, Status: fiber.StatusCreated}},
+		{"PATCH", APIPrefix + "/contacts/:id", apiWrite(apiCustomer...), h.apiUpdateContact, APIDoc{ID: "updateContact",
+			Tag: "contacts", Summary: "Change a contact: absent fields keep their values.", Body: APIContactPatch{}, Response: APIContact{}}},
+		{"DELETE", APIPrefix + "/contacts/:id", apiWrite(apiCustomer...), h.apiDeleteContact, APIDoc{ID: "deleteContact",
+			Tag: "contacts", Summary: "Remove a contact.", Status: fiber.StatusNoContent}},
 	}
 }
