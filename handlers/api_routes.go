@@ -72,6 +72,42 @@ func (h *Handler) apiRoutes() []APIRoute {
 
 		// Record reads (operations, visits, complaints, statements):
 		// api_records*.go.
+		{"GET", APIPrefix + "/operations", apiRead(apiEveryone...), h.apiListOperations, APIDoc{ID: "listOperations",
+			Tag: "operations", Summary: "Operation requests, newest first: a customer's organization's, every organization's for staff.",
+			Paged: true, Response: List[APIOperation]{}, Query: []APIParam{
+				{Name: "state", Type: "string", Doc: "Only requests in this state.", Enum: models.OpStates},
+				{Name: "org_id", Type: "integer", Doc: "Only this organization's requests."}}}},
+		{"GET", APIPrefix + "/operations/:ref", apiRead(apiEveryone...), h.apiGetOperation, APIDoc{ID: "getOperation",
+			Tag: "operations", Summary: "One operation request with its authorizations, documents (by name), timeline, clocks and visits.",
+			Response: APIOperationDetail{}}},
+		{"GET", APIPrefix + "/visits", apiRead(apiEveryone...), h.apiListVisits, APIDoc{ID: "listVisits",
+			Tag: "visits", Summary: "Data-center visits, the latest planned entry first.", Paged: true, Response: List[APIVisitRow]{},
+			Query: []APIParam{
+				{Name: "state", Type: "string", Doc: "Only visits in this state.", Enum: models.VisitStates},
+				{Name: "from", Type: "string", Doc: "Planned entry at or after this time (RFC 3339, or a date: its start in the provider's zone)."},
+				{Name: "to", Type: "string", Doc: "Planned entry before this time (RFC 3339, or a date)."},
+				{Name: "org_id", Type: "integer", Doc: "Only this organization's visits."}}}},
+		{"GET", APIPrefix + "/visits/:ref", apiRead(apiEveryone...), h.apiGetVisit, APIDoc{ID: "getVisit",
+			Tag: "visits", Summary: "One visit with its visitors (identity numbers and phones masked), targets and needs.",
+			Response: APIVisitDetail{}}},
+		{"GET", APIPrefix + "/complaints", apiRead(apiEveryone...), h.apiListComplaints, APIDoc{ID: "listComplaints",
+			Tag: "complaints", Summary: "Written complaints, the last received first (one naming the reader is in no list).",
+			Paged: true, Response: List[APIComplaint]{}, Query: []APIParam{
+				{Name: "state", Type: "string", Doc: "Only complaints in this state.", Enum: models.ComplaintStates},
+				{Name: "category", Type: "string", Doc: "Only complaints of this category.", Enum: models.ComplaintCategories},
+				{Name: "org_id", Type: "integer", Doc: "Only this organization's complaints."}}}},
+		{"GET", APIPrefix + "/complaints/:ref", apiRead(apiEveryone...), h.apiGetComplaint, APIDoc{ID: "getComplaint",
+			Tag: "complaints", Summary: "One complaint with its thread and files (by name) as the reader's page shows them.",
+			Response: APIComplaintDetail{}}},
+		{"GET", APIPrefix + "/statements", apiRead(apiEveryone...), h.apiListStatements, APIDoc{ID: "listStatements",
+			Tag: "statements", Summary: "Monthly statements by organization, the newest month first; open months are computed now.",
+			Paged: true, Response: List[APIStatementMonth]{}, Query: []APIParam{
+				{Name: "org_id", Type: "integer", Doc: "Only this organization's statements."},
+				{Name: "from", Type: "string", Doc: "The first month (YYYY-MM); default each organization's first."},
+				{Name: "to", Type: "string", Doc: "The last month (YYYY-MM); default the current month."}}}},
+		{"GET", APIPrefix + "/statements/:org_id/:month", apiRead(apiEveryone...), h.apiGetStatement, APIDoc{ID: "getStatement",
+			Tag: "statements", Summary: "An organization's statement of a month (YYYY-MM): contracts, measures, lines, clocks and totals, money in minor units.",
+			Response: APIStatement{}}},
 
 		// Writes (contacts, operation and visit requests, complaints):
 		// api_writes*.go. A create takes an Idempotency-Key (apiOnce).

@@ -26,6 +26,16 @@ type ComplaintFilter struct {
 	Unassigned bool
 	Limit      int // 0: complaintListMax
 	Offset     int
+	// After resumes ListComplaints (the last received first) after its
+	// last row: a keyset page, the complaints received earlier than
+	// After's, or at the same time with a lower ID. ComplaintQueue ignores it.
+	After *ComplaintKey
+}
+
+// ComplaintKey is where a keyset page of complaints ends.
+type ComplaintKey struct {
+	ReceivedAt time.Time `json:"t"`
+	ID         int64     `json:"id"`
 }
 
 // complaintListMax bounds a list of complaints.
@@ -77,6 +87,10 @@ const responseClockJoin = "JOIN sla_clocks k ON k.kind = '" + ClockComplaintResp
 func (s *Store) ListComplaints(ctx context.Context, v Viewer, f ComplaintFilter) ([]ComplaintRow, error) {
 	var cs []Complaint
 	q := visibleComplaints(s.db.WithContext(ctx).Model(&Complaint{}), v)
+	if k := f.After; k != nil {
+		at := k.ReceivedAt.UTC()
+		q = q.Where("(complaints.received_at < ? OR (complaints.received_at = ? AND complaints.id < ?))", at, at, k.ID)
+	}
 	if err := f.filter(q).Order("complaints.received_at DESC, complaints.id DESC").Find(&cs).Error; err != nil {
 		return nil, wrap(err, "list complaints")
 	}

@@ -364,6 +364,13 @@ func (s *Store) GetRequest(ctx context.Context, sc Scope, id int64) (*OperationR
 type RequestFilter struct {
 	Open  bool // only requests not yet completed or abandoned
 	Limit int
+	// OrgID keeps one organization's requests (0: every one the scope
+	// sees); State one state ("" any).
+	OrgID int64
+	State string
+	// BeforeID resumes a list after its last row (a keyset page: the
+	// requests of lower ID); 0 starts at the newest.
+	BeforeID int64
 }
 
 // ListRequests lists the requests sc sees, newest first.
@@ -374,6 +381,15 @@ func (s *Store) ListRequests(ctx context.Context, sc Scope, f RequestFilter) ([]
 	q := sc.apply(s.db.WithContext(ctx).Model(&OperationRequest{}), "org_id")
 	if f.Open {
 		q = q.Where("state NOT IN ?", []string{OpCompleted, OpAbandoned})
+	}
+	if f.OrgID != 0 {
+		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
 	}
 	var out []OperationRequest
 	if err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error; err != nil {

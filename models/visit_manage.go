@@ -233,6 +233,16 @@ type VisitFilter struct {
 	From, To    time.Time
 	Limit       int // at most 500; 0 is 200
 	Offset      int
+	// After resumes the list of every period ("", latest first) after its
+	// last row: a keyset page, the visits planned earlier than After's,
+	// or at the same time with a lower ID.
+	After *VisitKey
+}
+
+// VisitKey is where a keyset page of visits ends.
+type VisitKey struct {
+	PlannedFrom time.Time `json:"t"`
+	ID          int64     `json:"id"`
 }
 
 // VisitRow is one line of a list of visits: the visit, how many visitors
@@ -268,6 +278,10 @@ func (s *Store) ListVisits(ctx context.Context, sc Scope, f VisitFilter) ([]Visi
 	}
 	if !f.To.IsZero() {
 		q = q.Where("planned_from < ?", f.To.UTC())
+	}
+	if k := f.After; k != nil && f.Period == "" {
+		at := k.PlannedFrom.UTC()
+		q = q.Where("(planned_from < ? OR (planned_from = ? AND id < ?))", at, at, k.ID)
 	}
 	now := s.now().UTC()
 	live := []string{VisitPending, VisitApproved}
