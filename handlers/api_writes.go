@@ -19,6 +19,13 @@ import (
 	"github.com/colo-portal/portal/models"
 )
 
+// apiCorrespondents write on operation requests, apiComplainants file
+// and write on complaints: the pages' correspondents and complainants.
+var (
+	apiCorrespondents = correspondents.Roles
+	apiComplainants   = complainants.Roles
+)
+
 // Idempotency-Key: a client that sends one with a create and sends the
 // same create again (a timeout, a retry) gets the first answer's object
 // instead of a second record.

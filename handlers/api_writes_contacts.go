@@ -20,15 +20,15 @@ import (
 // APIContact is an authorized contact as the API shows it. The passphrase
 // itself is never shown.
 type APIContact struct {
-	ID             int64  `json:"id"`
-	OrganizationID int64  `json:"organization_id"`
-	Name           string `json:"name"`
-	Title          string `json:"title"`
-	OfficePhone    string `json:"office_phone" doc:"E.164, or empty."`
-	Mobile         string `json:"mobile" doc:"E.164, or empty."`
-	Pager          string `json:"pager" doc:"E.164, or empty."`
-	Fax            string `json:"fax" doc:"E.164, or empty."`
-	Email          string `json:"email"`
+	ID             int64    `json:"id"`
+	OrganizationID int64    `json:"organization_id"`
+	Name           string   `json:"name"`
+	Title          string   `json:"title"`
+	OfficePhone    string   `json:"office_phone" doc:"E.164, or empty."`
+	Mobile         string   `json:"mobile" doc:"E.164, or empty."`
+	Pager          string   `json:"pager" doc:"E.164, or empty."`
+	Fax            string   `json:"fax" doc:"E.164, or empty."`
+	Email          string   `json:"email"`
 	Channels       []string `json:"channels" doc:"How to reach the contact in an emergency, in the order to try: office_phone, mobile, pager, fax, email."`
 	Priority       int      `json:"priority" doc:"Contacts are tried in ascending priority (0–99)."`
 	MayAuthorize   bool     `json:"may_authorize" doc:"May authorize operations on the phone with their passphrase."`

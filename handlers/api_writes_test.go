@@ -23,7 +23,7 @@ type writeEnv struct {
 	// custA writes for OrgA, readA only reads; custB writes for OrgB;
 	// staff is a service desk token that may write.
 	custA, readA, custB, staff *apiClient
-	tokA                        int64 // custA's token ID, named by the audit
+	tokA                       int64 // custA's token ID, named by the audit
 }
 
 func newWriteEnv(t *testing.T, e *env) *writeEnv {
