@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -387,4 +388,316 @@ func TestAPICreateIdempotencyKey(t *testing.T) {
 			t.Fatalf("bad keys made %d contacts", got-before-2)
 		}
 	})
+}
+
+// recordsFixture: a device of each organization, a site, and a time
+// tomorrow within the rules of visits.
+type recordsFixture struct {
+	devA, devB *models.Device
+	site       int64
+	from, to   string
+}
+
+func newRecordsFixture(t *testing.T, e *env) recordsFixture {
+	t.Helper()
+	ctx := t.Context()
+	sys := models.SystemActor("test")
+	var rf recordsFixture
+	var err error
+	if rf.devA, err = e.store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: e.fx.OrgA.ID, Name: "web-01", Address: "127.0.0.20", Cabinet: "A-07"}); err != nil {
+		t.Fatal(err)
+	}
+	if rf.devB, err = e.store.CreateDevice(ctx, sys, models.DeviceInput{OrgID: e.fx.OrgB.ID, Name: "bravo-01", Address: "127.0.0.21", Cabinet: "B-01"}); err != nil {
+		t.Fatal(err)
+	}
+	sites, err := e.store.ListSites(ctx)
+	if err != nil || len(sites) == 0 {
+		t.Fatalf("sites %v (%v)", sites, err)
+	}
+	rf.site = sites[0].ID
+	day := e.clock.Now().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	rf.from, rf.to = day.Add(10*time.Hour).Format(time.RFC3339), day.Add(12*time.Hour).Format(time.RFC3339)
+	return rf
+}
+
+// refOf is the reference at the end of a Location.
+func refOf(t *testing.T, r *apiResponse, prefix string) string {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	ref, ok := strings.CutPrefix(loc, prefix+"/")
+	if !ok || len(ref) != 16 {
+		t.Fatalf("Location %q, want %s/{ref}", loc, prefix)
+	}
+	return ref
+}
+
+func TestAPIOperationWrites(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		w := newWriteEnv(t, e)
+		rf := newRecordsFixture(t, e)
+		ctx := t.Context()
+		f := e.fx
+		ops := handlers.APIPrefix + "/operations"
+		count := func() int {
+			rs, err := e.store.ListRequests(ctx, models.AllOrgs(), models.RequestFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rs)
+		}
+		good := map[string]any{"title": "Replace a disk", "work": "Swap disk 2 of web-01", "urgency": "urgent",
+			"device_ids": []int64{rf.devA.ID}, "window_from": rf.from, "window_to": rf.to}
+		r := w.custA.call("POST", ops, good)
+		wantAPIStatus(t, r, http.StatusCreated)
+		ref := refOf(t, r, ops)
+		var op handlers.APIOperation
+		r.JSON(t, &op)
+		if op.Ref != ref || op.OrgID != f.OrgA.ID || op.Urgency != "urgent" || op.Channel != "portal" || op.WindowFrom == nil ||
+			*op.WindowFrom != rf.from || !strings.HasPrefix(op.Number, "OP-") {
+			t.Fatalf("created %s", r.Body)
+		}
+		wantAuditByToken(t, e.store, models.AuditRequestCreated, w.tokA, f.CustA.ID)
+		if got, err := e.store.GetRequestByRef(ctx, models.AllOrgs(), ref); err != nil || got.RequestedBy == nil || *got.RequestedBy != f.CustA.ID {
+			t.Fatalf("stored %+v %v", got, err)
+		}
+		// The read of the new object is the same object.
+		var read handlers.APIOperationDetail
+		rr := w.readA.get(r.Header.Get("Location"))
+		wantAPIStatus(t, rr, http.StatusOK)
+		rr.JSON(t, &read)
+		if a, b := mustJSON(t, read.APIOperation), mustJSON(t, op); a != b {
+			t.Fatalf("read %+v, created %+v", read.APIOperation, op)
+		}
+
+		wantScopeRefused(t, w.readA.call("POST", ops, good))
+		wantRoleRefused(t, w.staff.call("POST", ops, good))
+		wantInvalid(t, w.custA, "POST", ops, map[string]any{"title": "", "work": " ", "urgency": "whenever", "window_from": "tomorrow",
+			"device_ids": []int64{rf.devB.ID}},
+			map[string]string{"title": "error.required", "work": "error.required", "urgency": "operation.error.urgency",
+				"window_from": "api.write.time_invalid"}, count)
+		wantInvalid(t, w.custA, "POST", ops, map[string]any{"title": "B's device", "work": "x", "device_ids": []int64{rf.devB.ID}},
+			map[string]string{"device_ids": "operation.error.device_unknown"}, count)
+		wantMalformed(t, w.custA, "POST", ops, good, count)
+
+		// Messages: the customer and the staff who answer them.
+		msgs := ops + "/" + ref + "/messages"
+		r = w.custA.call("POST", msgs, map[string]any{"body": "Disk is in the box at reception."})
+		wantAPIStatus(t, r, http.StatusCreated)
+		var m handlers.APIOperationMessage
+		r.JSON(t, &m)
+		if !strings.HasPrefix(r.Header.Get("Location"), ops+"/"+ref+"#message-") || m.Staff || m.Body != "Disk is in the box at reception." ||
+			m.AuthorName != f.CustA.Name {
+			t.Fatalf("message %s at %s", r.Body, r.Header.Get("Location"))
+		}
+		wantAuditByToken(t, e.store, models.AuditOperationMessage, w.tokA, f.CustA.ID)
+		eng := newAPIClient(t, w.api, apiToken(t, e.store, f.Engineer, true))
+		r = eng.call("POST", msgs, map[string]any{"body": "Booked for tomorrow."})
+		wantAPIStatus(t, r, http.StatusCreated)
+		if r.JSON(t, &m); !m.Staff {
+			t.Fatalf("engineer's message %s", r.Body)
+		}
+		messages := func() int { return auditCount(t, e.store, models.AuditOperationMessage) }
+		wantRoleRefused(t, newAPIClient(t, w.api, apiToken(t, e.store, f.Reception, true)).call("POST", msgs, map[string]any{"body": "hi"}))
+		wantScopeRefused(t, w.readA.call("POST", msgs, map[string]any{"body": "hi"}))
+		wantAPIStatus(t, w.custB.call("POST", msgs, map[string]any{"body": "hi"}), http.StatusNotFound)
+		wantAPIStatus(t, w.custA.call("POST", ops+"/AAAAAAAAAAAAAAAA/messages", map[string]any{"body": "hi"}), http.StatusNotFound)
+		wantInvalid(t, w.custA, "POST", msgs, map[string]any{"body": "  "}, map[string]string{"body": "error.required"}, messages)
+		wantMalformed(t, w.custA, "POST", msgs, map[string]any{"body": "x"}, messages)
+		if n := messages(); n != 2 {
+			t.Fatalf("%d messages", n)
+		}
+
+		// A repeated message with its key is the first one.
+		k := w.custA.with("Idempotency-Key", "msg-1")
+		first, again := k.call("POST", msgs, map[string]any{"body": "once"}), k.call("POST", msgs, map[string]any{"body": "once"})
+		wantAPIStatus(t, again, http.StatusCreated)
+		if again.Header.Get("Location") != first.Header.Get("Location") || string(again.Body) != string(first.Body) || messages() != 3 {
+			t.Fatalf("repeat %s %s of %s %s", again.Header.Get("Location"), again.Body, first.Header.Get("Location"), first.Body)
+		}
+		// A repeated request with its key is the first one.
+		k = w.custA.with("Idempotency-Key", "op-1")
+		first, again = k.call("POST", ops, good), k.call("POST", ops, good)
+		wantAPIStatus(t, again, http.StatusCreated)
+		if again.Header.Get("Location") != first.Header.Get("Location") || string(again.Body) != string(first.Body) || count() != 2 {
+			t.Fatalf("repeat %s of %s, %d requests", again.Header.Get("Location"), first.Header.Get("Location"), count())
+		}
+	})
+}
+
+func TestAPIVisitWrites(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		w := newWriteEnv(t, e)
+		rf := newRecordsFixture(t, e)
+		ctx := t.Context()
+		f := e.fx
+		visits := handlers.APIPrefix + "/visits"
+		count := func() int {
+			vs, err := e.store.ListVisits(ctx, models.AllOrgs(), models.VisitFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(vs)
+		}
+		good := map[string]any{"site_id": rf.site, "activity": "operation", "reason": "Replace a disk", "planned_from": rf.from,
+			"planned_to": rf.to, "device_ids": []int64{rf.devA.ID}, "needs": map[string]string{"tools": "torque screwdriver"},
+			"visitors": []map[string]any{{"name": "张伟", "company": "Alpha", "id_type": "resident_id", "id_number": residentID,
+				"phone": "13812345678"}}}
+		r := w.custA.call("POST", visits, good)
+		wantAPIStatus(t, r, http.StatusCreated)
+		ref := refOf(t, r, visits)
+		var v handlers.APIVisit
+		r.JSON(t, &v)
+		if v.Ref != ref || v.OrgID != f.OrgA.ID || v.State != models.VisitPending || v.PlannedFrom != rf.from || v.SiteID != rf.site ||
+			strings.Contains(string(r.Body), residentID) {
+			t.Fatalf("created %s", r.Body)
+		}
+		wantAuditByToken(t, e.store, models.AuditVisitRequested, w.tokA, f.CustA.ID)
+
+		wantScopeRefused(t, w.readA.call("POST", visits, good))
+		wantRoleRefused(t, w.staff.call("POST", visits, good))
+		wantInvalid(t, w.custA, "POST", visits, map[string]any{"site_id": rf.site, "activity": "party", "reason": "", "planned_from": "soon",
+			"planned_to": rf.to, "needs": map[string]string{"other": ""},
+			"visitors": []map[string]any{{"name": "", "id_type": "resident_id", "id_number": "123", "phone": ""}}},
+			map[string]string{"activity": "visits.error.activity", "reason": "error.required", "planned_from": "api.write.time_invalid",
+				"visitors[0].name": "error.required", "visitors[0].id_number": "visits.error.resident_length",
+				"visitors[0].phone": "error.required", "device_ids": "visits.error.no_targets", "needs.other": "visits.error.need_other"}, count)
+		wantInvalid(t, w.custA, "POST", visits, map[string]any{"site_id": rf.site, "activity": "operation", "reason": "B's cabinet",
+			"planned_from": rf.from, "planned_to": rf.to, "cabinets": []string{"B-01"}, "operation_ref": "AAAAAAAAAAAAAAAA",
+			"visitors": good["visitors"]},
+			map[string]string{"cabinets": "visits.error.cabinet_unknown", "operation_ref": "visits.error.operation"}, count)
+		wantMalformed(t, w.custA, "POST", visits, good, count)
+
+		// Cancelling: another organization's is 404, a closed one 409.
+		cancel := visits + "/" + ref + "/cancel"
+		wantAPIStatus(t, w.custB.call("POST", cancel, map[string]any{}), http.StatusNotFound)
+		wantScopeRefused(t, w.readA.call("POST", cancel, map[string]any{}))
+		wantRoleRefused(t, newAPIClient(t, w.api, apiToken(t, e.store, f.Reception, true)).call("POST", cancel, map[string]any{}))
+		cancels := func() int { return auditCount(t, e.store, models.AuditVisitCancelled) }
+		wantMalformed(t, w.custA, "POST", cancel, map[string]any{"reason": "x"}, cancels)
+		if got, _ := e.store.GetVisitByRef(ctx, models.AllOrgs(), ref); got.State != models.VisitPending {
+			t.Fatalf("visit %s after refused cancels", got.State)
+		}
+		r = w.custA.call("POST", cancel, map[string]any{"reason": "Disk arrived broken"})
+		wantAPIStatus(t, r, http.StatusOK)
+		if r.JSON(t, &v); v.State != models.VisitCancelled || v.CancelledAt == nil {
+			t.Fatalf("cancelled %s", r.Body)
+		}
+		wantAuditByToken(t, e.store, models.AuditVisitCancelled, w.tokA, f.CustA.ID)
+		r = w.custA.with("Accept-Language", "en").call("POST", cancel, map[string]any{})
+		wantAPIStatus(t, r, http.StatusConflict)
+		if p := r.Problem(t); p.Detail != locales.For("en").T("visits.error.closed") {
+			t.Fatalf("cancel twice: %+v", p)
+		}
+
+		// Parallel repeats of a visit with its key: one visit.
+		before := count()
+		k := w.custA.with("Idempotency-Key", "visit-1")
+		var wg sync.WaitGroup
+		answers := make([]*apiResponse, 2)
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = k.call("POST", visits, good)
+			}()
+		}
+		wg.Wait()
+		if answers[0] == nil || answers[1] == nil || answers[0].StatusCode != http.StatusCreated || answers[1].StatusCode != http.StatusCreated ||
+			answers[0].Header.Get("Location") != answers[1].Header.Get("Location") || count() != before+1 {
+			t.Fatalf("parallel visits: %v, %d made", answers, count()-before)
+		}
+	})
+}
+
+func TestAPIComplaintWrites(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		w := newWriteEnv(t, e)
+		ctx := t.Context()
+		f := e.fx
+		cps := handlers.APIPrefix + "/complaints"
+		count := func() int {
+			cs, err := e.store.ListComplaints(ctx, models.Viewer{Scope: models.AllOrgs()}, models.ComplaintFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(cs)
+		}
+		rf := newRecordsFixture(t, e)
+		opB, err := e.store.CreateRequest(ctx, models.UserActor(f.CustB, ""), f.OrgB.ID, models.RequestInput{Title: "B", Work: "B's work",
+			Urgency: "normal", RequestedBy: &f.CustB.ID, DeviceIDs: []int64{rf.devB.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		good := map[string]any{"category": "service", "subject": "Slow answers", "description": "Nobody called back for two days."}
+		r := w.custA.call("POST", cps, good)
+		wantAPIStatus(t, r, http.StatusCreated)
+		ref := refOf(t, r, cps)
+		var cp handlers.APIComplaint
+		r.JSON(t, &cp)
+		if cp.Ref != ref || cp.OrgID != f.OrgA.ID || cp.Channel != "portal" || cp.State != models.ComplaintOpen || cp.ReceivedAt != apiTimeOf(e.clock.Now()) {
+			t.Fatalf("created %s", r.Body)
+		}
+		wantAuditByToken(t, e.store, models.AuditComplaintFiled, w.tokA, f.CustA.ID)
+
+		wantScopeRefused(t, w.readA.call("POST", cps, good))
+		wantRoleRefused(t, newAPIClient(t, w.api, apiToken(t, e.store, f.Reception, true)).call("POST", cps, good))
+		wantInvalid(t, w.custA, "POST", cps, map[string]any{"category": "employee", "subject": "", "description": "x",
+			"operation_ref": opB.Ref, "channel": "phone", "filed_by_user_id": f.CustA.ID},
+			map[string]string{"named_user_id": "complaints.error.named_user", "subject": "error.required",
+				"channel": "api.write.desk_only", "filed_by_user_id": "api.write.desk_only"}, count)
+		wantInvalid(t, w.custA, "POST", cps, map[string]any{"category": "service", "subject": "B's op", "description": "x",
+			"operation_ref": opB.Ref}, map[string]string{"operation_ref": "complaints.error.operation"}, count)
+		wantMalformed(t, w.custA, "POST", cps, good, count)
+
+		// The service desk records one for a customer user.
+		received := e.clock.Now().Add(-3 * time.Hour).Format(time.RFC3339)
+		r = w.staff.call("POST", cps, map[string]any{"category": "network", "subject": "Called about packet loss", "description": "By phone.",
+			"channel": "phone", "received_at": received, "filed_by_user_id": f.CustB.ID})
+		wantAPIStatus(t, r, http.StatusCreated)
+		if r.JSON(t, &cp); cp.OrgID != f.OrgB.ID || cp.Channel != "phone" || cp.ReceivedAt != received {
+			t.Fatalf("recorded %s", r.Body)
+		}
+		wantInvalid(t, w.staff, "POST", cps, map[string]any{"category": "network", "subject": "", "description": "x",
+			"received_at": "yesterday", "filed_by_user_id": f.Service.ID},
+			map[string]string{"subject": "error.required", "received_at": "api.write.time_invalid", "filed_by_user_id": "complaints.error.filed_by",
+				"channel": "complaints.error.channel"}, count)
+
+		// Messages: the complaining organization and the desk; engineers
+		// read only; another organization does not see it.
+		msgs := cps + "/" + ref + "/messages"
+		r = w.custA.call("POST", msgs, map[string]any{"body": "Still waiting."})
+		wantAPIStatus(t, r, http.StatusCreated)
+		var l handlers.APIComplaintLine
+		if r.JSON(t, &l); l.Staff || l.Body != "Still waiting." || l.Kind != models.ComplaintMessage ||
+			!strings.HasPrefix(r.Header.Get("Location"), cps+"/"+ref+"#message-") {
+			t.Fatalf("message %s at %s", r.Body, r.Header.Get("Location"))
+		}
+		wantAuditByToken(t, e.store, models.AuditComplaintMessage, w.tokA, f.CustA.ID)
+		r = w.staff.call("POST", msgs, map[string]any{"body": "We are on it."})
+		wantAPIStatus(t, r, http.StatusCreated)
+		if r.JSON(t, &l); !l.Staff {
+			t.Fatalf("desk's message %s", r.Body)
+		}
+		messages := func() int { return auditCount(t, e.store, models.AuditComplaintMessage) }
+		wantRoleRefused(t, newAPIClient(t, w.api, apiToken(t, e.store, f.Engineer, true)).call("POST", msgs, map[string]any{"body": "hi"}))
+		wantAPIStatus(t, w.custB.call("POST", msgs, map[string]any{"body": "hi"}), http.StatusNotFound)
+		wantScopeRefused(t, w.readA.call("POST", msgs, map[string]any{"body": "hi"}))
+		wantInvalid(t, w.custA, "POST", msgs, map[string]any{"body": ""}, map[string]string{"body": "error.required"}, messages)
+		wantMalformed(t, w.custA, "POST", msgs, map[string]any{"body": "x"}, messages)
+		if n := messages(); n != 2 {
+			t.Fatalf("%d messages", n)
+		}
+	})
+}
+
+// apiTimeOf is how the API writes t.
+func apiTimeOf(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
