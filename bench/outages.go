@@ -315,7 +315,9 @@ func feedOutageRounds(ctx context.Context, store *models.Store, checks []int64) 
 // hold when grouped notices come as events of a kind of their own.
 var notOpened = []string{models.EventOutageClosed, models.EventContactsRequested, models.EventOperationMessage,
 	models.EventPhoneLocked, models.EventOutageCauseSpan, models.EventRecoveryCodeUsed, models.EventUserInvited,
-	models.EventVisitApproved, models.EventVisitRefused}
+	models.EventVisitApproved, models.EventVisitRefused, models.EventCheckFailing, models.EventCheckCleared,
+	models.EventOutageConfirmed, models.EventOutageEnded, models.EventClockMet, models.EventClockMissed,
+	models.EventOperationState, models.EventStatementClosed}
 
 // noticeWait is how long after the confirming round the notices were
 // queued (every event expanded, every contact holding a notice on each

@@ -13,6 +13,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/colo-portal/portal/locales"
 	"github.com/colo-portal/portal/models"
@@ -71,6 +72,12 @@ type Deps struct {
 	// picking the ports to monitor (prober.SNMPDiscover, adapted in
 	// cmd/portal; tests inject a fake). Nil: discovery is unavailable.
 	DiscoverInterfaces DiscoverFunc
+	// Metrics is the registry the web side's series are added to
+	// (metrics.go); nil keeps them unregistered. MetricsToken, when set
+	// with Metrics, lets a scraper read the registry at GET /metrics with
+	// "Authorization: Bearer <token>"; without it the route answers 404.
+	Metrics      *prometheus.Registry
+	MetricsToken string
 	// APIRate is how many requests a minute one API token may make
 	// (PORTAL_API_RATE); 0 is DefaultAPIRate.
 	APIRate int
@@ -127,6 +134,11 @@ type Handler struct {
 	// which skip the session lookup.
 	barePaths    map[string]bool
 	barePrefixes []string
+	// m are the web side's series; metricsServe serves the registry at
+	// /metrics to a scraper with metricsToken (nil: the route is 404).
+	m            *metrics
+	metricsToken string
+	metricsServe fiber.Handler
 	// apiLimiter is the per-token rate limit of the JSON API.
 	apiLimiter *apiLimiter
 }
@@ -170,6 +182,7 @@ func New(d Deps) *fiber.App {
 	if h.issuer == "" {
 		h.issuer = "Colo Portal"
 	}
+	h.useMetrics(d.Metrics, d.MetricsToken)
 	cfg := fiber.Config{
 		ErrorHandler:          h.handleError,
 		DisableStartupMessage: true,
@@ -197,7 +210,7 @@ func New(d Deps) *fiber.App {
 			h.barePaths[r.Path] = true
 		}
 	}
-	app.Use(h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.untilMigrated, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
+	app.Use(h.measureRequests, h.requestContext, h.logRequests, h.recoverPanics, h.securityHeaders, h.untilMigrated, h.loadSession, h.decideScope, h.pickLocale, h.checkCSRF,
 		h.oneTimeSubmission)
 	for _, r := range h.routes() {
 		if r.Method == fiber.MethodGet {

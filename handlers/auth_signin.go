@@ -32,21 +32,25 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	var limited *models.RateLimitedError
 	h.logSideWrite(c, "sign-in", err)
 	if wait, busy := models.IsHashBusy(err); busy {
+		h.m.signIn("password", "busy")
 		retryBusy(c, wait)
 		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.busy"}))
 	}
 	switch {
 	case errors.As(err, &limited):
+		h.m.signIn("password", "limited")
 		minutes := retryLimited(c, limited)
 		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.rate_limited", Args: []any{minutes}}))
 	case errors.Is(err, models.ErrBadCredentials):
+		h.m.signIn("password", "failed")
 		return h.render(c, fiber.StatusUnauthorized, views.LoginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.bad_credentials"}))
 	case err != nil:
 		return err
 	}
+	h.m.signIn("password", "ok")
 	stage := models.StageFull
 	if u.TOTPEnabled {
 		stage = models.StageMFA
@@ -112,6 +116,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 		if !errors.As(err, &rl) {
 			return err
 		}
+		h.m.signIn("second_factor", "limited")
 		if err := h.store.DeleteSession(c.UserContext(), st.sessionID); err != nil {
 			return err
 		}
@@ -122,6 +127,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	res, err := h.store.VerifySecondFactor(c.UserContext(), st.user.ID, c.FormValue("code"), c.IP(), h.limits)
 	h.logSideWrite(c, "second factor", err)
 	if errors.Is(err, models.ErrBadCode) {
+		h.m.signIn("second_factor", "failed")
 		// The failure that used up the limit ends the pending session now.
 		if lerr := h.store.CheckSignInLimits(c.UserContext(), st.user.Email, c.IP(), h.limits); lerr != nil {
 			return limited(lerr)
@@ -131,6 +137,7 @@ func (h *Handler) verifySecondFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return limited(err)
 	}
+	h.m.signIn("second_factor", "ok")
 	if err := h.startSession(c, st.user, models.StageFull, true); err != nil {
 		return err
 	}

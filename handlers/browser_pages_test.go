@@ -338,8 +338,9 @@ func (w *walkedSite) pagePath(route string) (path string, missing string) {
 }
 
 // fragments are GET routes that answer a part of a page for its script to
-// swap in (no document of their own): walked as part of their page.
-var fragments = map[string]bool{"/oncall/live": true}
+// swap in (no document of their own): walked as part of their page. The
+// metrics route is no page either: Prometheus's, 404 without its token.
+var fragments = map[string]bool{"/oncall/live": true, "/metrics": true}
 
 // pagesOf lists the GET routes a role may open, in the route table's order;
 // public ones are walked signed out.
@@ -347,6 +348,11 @@ func pagesOf(role models.Role) []string {
 	var out []string
 	for _, r := range handlers.Routes() {
 		if r.Method != "GET" || fragments[r.Path] {
+			continue
+		}
+		if strings.HasPrefix(r.Path, handlers.APIPrefix+"/") {
+			// The JSON API: no pages (its answers are checked against
+			// the OpenAPI document by the API tests).
 			continue
 		}
 		if strings.HasSuffix(r.Path, "/live") {

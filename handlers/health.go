@@ -34,10 +34,12 @@ func (r *Readiness) SetDraining() { r.draining.Store(true) }
 // plain text, logged at debug level.
 func probePath(p string) bool { return p == "/healthz" || p == "/readyz" }
 
-// untilMigrated answers every request but /healthz and /readyz with 503
-// while the instance migrates: the tables the pages read may not exist yet.
+// untilMigrated answers every request but /healthz, /readyz and /metrics
+// with 503 while the instance migrates: the tables the pages read may not
+// exist yet (the metrics read none: the dispatcher, whose series read the
+// database, starts after the migrations).
 func (h *Handler) untilMigrated(c *fiber.Ctx) error {
-	if h.ready.migrating.Load() && !probePath(c.Path()) {
+	if h.ready.migrating.Load() && !probePath(c.Path()) && c.Path() != metricsPath {
 		return fiber.ErrServiceUnavailable
 	}
 	return c.Next()

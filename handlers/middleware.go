@@ -39,6 +39,10 @@ type reqState struct {
 	mustRenew bool
 	// scope is what the user may read, decided once by decideScope.
 	scope models.Scope
+	// routed is set by the guard of the route that answers: the request
+	// reached a route of the table (else the middleware or the catch-all
+	// answered it).
+	routed bool
 }
 
 const stateKey = "portal.state"
@@ -90,7 +94,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 	if u := state(c).user; u != nil {
 		attrs = append(attrs, "user_id", u.ID)
 	}
-	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) {
+	if strings.HasPrefix(c.Path(), "/assets/") || probePath(c.Path()) || c.Path() == metricsPath {
 		h.logger(c).Debug("request", attrs...)
 	} else {
 		h.logger(c).Info("request", attrs...)
@@ -257,10 +261,15 @@ func bodyField(c *fiber.Ctx, name string) string {
 // guard enforces a route's access policy.
 func (h *Handler) guard(a Access) fiber.Handler {
 	if a.kind == accessAPI {
-		return h.apiGuard(a)
+		api := h.apiGuard(a)
+		return func(c *fiber.Ctx) error {
+			state(c).routed = true // as below
+			return api(c)
+		}
 	}
 	return func(c *fiber.Ctx) error {
 		st := state(c)
+		st.routed = true // a route of the table answers: measureRequests labels it by c.Route()
 		switch a.kind {
 		case accessPublic:
 			return c.Next()

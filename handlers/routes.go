@@ -146,6 +146,8 @@ func (h *Handler) routes() []Route {
 	rs := []Route{
 		{"GET", "/healthz", bare, h.health},
 		{"GET", "/readyz", bare, h.readiness},
+		// Prometheus's scrape target, behind Deps.MetricsToken (404 without).
+		{"GET", metricsPath, bare, h.serveMetrics},
 		{"GET", "/assets/:name", bare, h.serveAsset},
 		{"POST", "/lang", public, h.setLanguage},
 

@@ -105,6 +105,9 @@ type noticeJoiner struct {
 	notices map[[2]any]int64 // (organization, kind) → notice; (organization, "org") → 1 once locked
 	opened  map[int64]int64  // outage → the opened notice it joined in this transaction
 	rows    []NoticeOutage
+	// hooks are the transaction's webhook events of checks and outages,
+	// written after the notices (flushHooks).
+	hooks hookQueue
 }
 
 // noticeJoin is an outage to tell of: confirmed (NoticeOpened) or ended
@@ -150,7 +153,10 @@ func (s *Store) joinNotices(tx *gorm.DB, nj *noticeJoiner) error {
 		}
 	}
 	nj.pending = nil
-	return nj.flush(tx)
+	if err := nj.flush(tx); err != nil {
+		return err
+	}
+	return s.flushHooks(tx, &nj.hooks)
 }
 
 // flush writes the memberships gathered.
@@ -299,9 +305,34 @@ func (s *Store) stopNoticeClocks(tx *gorm.DB, actor Actor, d *Delivery, now time
 			ClockEmergencyNotice, ClockMissed, outs).Updates(map[string]any{"stopped_at": now, "stop_ref": d.ID}).Error; err != nil {
 			return err
 		}
+		// The clocks it stops, for their webhook events (notice.met,
+		// notice.missed): read under lock, only for an organization with
+		// an endpoint that wants them.
+		var stopping []Clock
+		subs, err := hookSubscriptions(tx, []int64{d.OrgID})
+		if err != nil {
+			return err
+		}
+		if subs[d.OrgID][HookNoticeMet] || subs[d.OrgID][HookNoticeMissed] {
+			if err := forUpdate(tx).Select("id", "org_id", "deadline_at").Where("kind = ? AND outcome = ? AND ref_id IN (?)",
+				ClockEmergencyNotice, ClockRunning, outs).Order("id").Find(&stopping).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Model(&Clock{}).Where("kind = ? AND outcome = ? AND ref_id IN (?)", ClockEmergencyNotice, ClockRunning, outs).
 			Updates(map[string]any{"stopped_at": now, "stop_ref": d.ID,
 				"outcome": gorm.Expr("CASE WHEN deadline_at < ? THEN ? ELSE ? END", now, ClockMissed, ClockMet)}).Error; err != nil {
+			return err
+		}
+		var hooks hookQueue
+		for _, c := range stopping {
+			if c.DeadlineAt.Before(now) {
+				hooks.add(HookNoticeMissed, EventClockMissed, c.OrgID, c.ID, nil)
+			} else {
+				hooks.add(HookNoticeMet, EventClockMet, c.OrgID, c.ID, nil)
+			}
+		}
+		if err := s.flushHooks(tx, &hooks); err != nil {
 			return err
 		}
 	}

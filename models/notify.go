@@ -562,8 +562,15 @@ func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, b
 	}
 	// A fee clock stopped late gets its line from the caller's
 	// re-evaluation (finishAttempt).
-	return tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
-		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome}).Error
+	r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
+		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome})
+	if r.Error != nil || r.RowsAffected != 1 || kind != ClockEmergencyNotice {
+		return r.Error
+	}
+	if outcome == ClockMet {
+		return s.hookOutbox(tx, HookNoticeMet, EventClockMet, c.OrgID, c.ID, nil)
+	}
+	return s.hookOutbox(tx, HookNoticeMissed, EventClockMissed, c.OrgID, c.ID, nil)
 }
 
 // feeClock reports a clock whose miss costs a day's fee (clause 4); the
@@ -626,6 +633,9 @@ func (s *Store) SweepClocks(ctx context.Context) (int, error) {
 			swept = true
 			if !feeClock(c.Kind) {
 				return nil
+			}
+			if err := s.hookOutbox(tx, HookNoticeMissed, EventClockMissed, c.OrgID, c.ID, nil); err != nil {
+				return err
 			}
 			var b auditBatch
 			if err := s.reevaluateOutageNotice(tx, SystemActor("clock sweep"), c.RefID, TriggerMissed, &b); err != nil {

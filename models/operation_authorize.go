@@ -82,6 +82,10 @@ func (s *Store) authorize(tx *gorm.DB, r *OperationRequest, at time.Time) error 
 			return res.Error
 		}
 		r.State = OpAuthorized
+		if err := s.hookOutbox(tx, HookOperationState, EventOperationState, r.OrgID, r.ID,
+			hookStateChange{From: OpAwaiting, To: OpAuthorized, At: at}); err != nil {
+			return err
+		}
 	}
 	var n int64
 	if err := tx.Model(&Clock{}).Where("kind = ? AND ref_id = ?", ClockOperationFeedback, r.ID).Count(&n).Error; err != nil {

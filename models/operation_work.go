@@ -203,6 +203,10 @@ func (s *Store) SetOperationState(ctx context.Context, actor Actor, orgID, reqID
 		if res.RowsAffected != 1 {
 			return Invalid("state", "operation.error.transition")
 		}
+		if err := s.hookOutbox(tx, HookOperationState, EventOperationState, orgID, r.ID,
+			hookStateChange{From: r.State, To: in.State, At: now}); err != nil {
+			return err
+		}
 		var b auditBatch
 		if end, ok := upd["ended_at"].(time.Time); ok {
 			if err := s.clipRequestSpans(tx, actor, r, end, &b); err != nil {
@@ -315,6 +319,10 @@ func (s *Store) WithdrawRequest(ctx context.Context, actor Actor, orgID, reqID i
 		now := s.now()
 		if err := tx.Model(&OperationRequest{}).Where("id = ?", r.ID).Updates(map[string]any{"state": OpAbandoned, "ended_at": now,
 			"result_note": reason, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if err := s.hookOutbox(tx, HookOperationState, EventOperationState, orgID, r.ID,
+			hookStateChange{From: r.State, To: OpAbandoned, At: now}); err != nil {
 			return err
 		}
 		if err := tx.Create(&OperationMessage{OrgID: orgID, RequestID: r.ID, AuthorID: actor.UserID, AuthorName: actorName(tx, actor),

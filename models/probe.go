@@ -198,7 +198,9 @@ func (s *Store) ReleaseChecks(ctx context.Context, owner string) error {
 // The live path costs two statements per batch of up to a thousand
 // checks and resultsPerInsert results: read the checks' state (with each
 // one's newest stored result), insert the results. A check is written
-// only when its state changes (a failure, a recovery, an outage).
+// only when its state changes (a failure, a recovery, an outage); only
+// then are webhook events gathered, and written for the organizations
+// whose endpoints want them (flushHooks: one more statement).
 func (s *Store) RecordResults(ctx context.Context, results []ProbeResult) (int, error) {
 	if len(results) == 0 {
 		return 0, nil
@@ -640,10 +642,14 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			c.LastAt, c.LastOK, c.LastRTTus, c.LastReason = &at, r.OK, r.RTTus, r.Reason
 			if r.OK {
 				if c.OpenOutageID != nil {
-					if err := s.closeOutage(tx, nj, c, at, len(evidence), evidence); err != nil {
+					if err := s.closeOutage(tx, nj, c, at, OutageEndRecovered, evidence); err != nil {
 						return err
 					}
 					evidence = nil
+				} else if c.FailSince != nil {
+					// Failing, and well again before an outage opened.
+					nj.hooks.add(HookOutageClosed, EventCheckCleared, c.OrgID, c.ID,
+						hookFailure{At: *c.FailSince, ClearedAt: &at})
 				}
 				c.ConsecFails, c.FailSince, c.Status = 0, nil, StatusUp
 				continue
@@ -660,6 +666,10 @@ func (s *Store) advanceChecks(tx *gorm.DB, checks map[int64]*Check, results []Pr
 			c.ConsecFails++
 			if c.FailSince == nil {
 				c.FailSince = &at
+				if c.OpenOutageID == nil {
+					// The first failure of a down period (outage.opened).
+					nj.hooks.add(HookOutageOpened, EventCheckFailing, c.OrgID, c.ID, hookFailure{At: at, Reason: r.Reason})
+				}
 			}
 			if c.OpenOutageID != nil {
 				evidence = append(evidence, OutageProbe{OutageID: *c.OpenOutageID, At: at, Reason: r.Reason})
@@ -805,10 +815,13 @@ func (s *Store) openOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, confirmedAt,
 	// Told in the organization's notice that is still gathering, or in
 	// a new one, at the end of the transaction (models/notice.go).
 	nj.open(o, confirmedAt)
+	nj.hooks.add(HookOutageConfirmed, EventOutageConfirmed, o.OrgID, o.ID, nil)
 	return nil
 }
 
-func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Time, more int, evidence []OutageProbe) error {
+// closeOutage ends c's open outage at at, how being OutageEndRecovered
+// or OutageEndStopped, with its last evidence.
+func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Time, how string, evidence []OutageProbe) error {
 	id := *c.OpenOutageID
 	if err := s.addEvidence(tx, id, evidence); err != nil {
 		return err
@@ -824,6 +837,7 @@ func (s *Store) closeOutage(tx *gorm.DB, nj *noticeJoiner, c *Check, at time.Tim
 	}
 	c.OpenOutageID = nil
 	nj.recovered(&o, at)
+	nj.hooks.add(HookOutageClosed, EventOutageEnded, o.OrgID, o.ID, hookEnd{End: how})
 	return nil
 }
 

@@ -127,3 +127,51 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkRecordResultsStateChanges writes batches where every one of
+// 2,000 checks changes its state, in a cycle of three: the first failure,
+// the failure that opens an outage (threshold 2, with its clock and its
+// organization's notice), the recovery that ends it. It measures what the
+// state machine costs per batch, and what the webhook events add to it
+// (docs/benchmarks.md): "none" with no endpoint, "subscribed" with an
+// endpoint of the organization subscribed to the outage events.
+func BenchmarkRecordResultsStateChanges(b *testing.B) {
+	for i, name := range dbtest.Databases(b) {
+		for _, hooks := range []string{"none", "subscribed"} {
+			b.Run(name.Name+"/"+hooks, func(b *testing.B) {
+				db := dbtest.Databases(b)[i] // a new database for each run
+				ctx := context.Background()
+				clock := dbtest.NewClock()
+				s := dbtest.Open(b, db, models.WithClock(clock.Now))
+				g := rawDB(b, db)
+				fx := dbtest.Seed(b, s)
+				d, err := s.CreateDevice(ctx, models.SystemActor("test"), models.DeviceInput{OrgID: fx.OrgA.ID, Name: "rack", Address: "127.0.0.2"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if hooks == "subscribed" {
+					addHookEndpoint(b, g, fx.OrgA.ID, true, models.HookOutageOpened, models.HookOutageConfirmed, models.HookOutageClosed)
+				}
+				ids := bulkChecks(b, g, fx.OrgA.ID, d.ID, 2000, 2, clock.Now())
+				batch := make([]models.ProbeResult, len(ids))
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					at := clock.Now().Add(time.Duration(i) * time.Minute)
+					ok := i%3 == 2
+					for j, id := range ids {
+						batch[j] = models.ProbeResult{CheckID: id, At: at, OK: ok, RTTus: 100 + j%900}
+						if !ok {
+							batch[j].RTTus, batch[j].Reason = 0, models.ReasonTimeout
+						}
+					}
+					if _, err := s.RecordResults(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*len(ids))/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64(b.N*len(ids))/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+			})
+		}
+	}
+}

@@ -1097,7 +1097,11 @@ func (s *Store) freezeStatement(tx *gorm.DB, actor Actor, orgID int64, month str
 	if err != nil {
 		return err
 	}
-	return tx.Create(&StatementRecord{OrgID: orgID, Month: month, Ref: ref, ClosedAt: at, ClosedBy: actor.UserID, Body: string(body)}).Error
+	rec := StatementRecord{OrgID: orgID, Month: month, Ref: ref, ClosedAt: at, ClosedBy: actor.UserID, Body: string(body)}
+	if err := tx.Create(&rec).Error; err != nil {
+		return err
+	}
+	return s.hookOutbox(tx, HookStatementClosed, EventStatementClosed, orgID, rec.ID, nil)
 }
 
 // ProviderRow is one organization's month in the provider's view.

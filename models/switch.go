@@ -777,7 +777,7 @@ func (s *Store) endPortOutages(tx *gorm.DB, ports []SwitchPort) ([]int64, error)
 			return nil, err
 		}
 		if o.EndedAt == nil {
-			if err := s.closeOutage(tx, nj, c, now, 0, nil); err != nil {
+			if err := s.closeOutage(tx, nj, c, now, OutageEndStopped, nil); err != nil {
 				return nil, err
 			}
 			ended = append(ended, o.ID)

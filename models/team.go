@@ -124,7 +124,7 @@ func (s *Store) InviteUser(ctx context.Context, actor Actor, sc Scope, orgID int
 		PasswordHash: hash, PasswordChangedAt: now, Locale: ui.Locale}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		u.ID = 0 // a retried transaction inserts again
-		if err := tx.Create(u).Error; err != nil {
+		if err := tx.Omit("OIDCSubject").Create(u).Error; err != nil {
 			return conflict(err)
 		}
 		inv := Invitation{OrgID: orgID, UserID: u.ID, TokenHash: hashToken(raw), TokenSealed: sealed,

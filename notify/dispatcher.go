@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/colo-portal/portal/models"
 )
 
@@ -56,6 +58,9 @@ type Config struct {
 	// Incident decides when outages of many organizations open a
 	// provider-wide incident (each pass runs the detection).
 	Incident models.IncidentRules
+	// Metrics is the registry the dispatcher's series are added to
+	// (metrics.go); nil keeps them unregistered.
+	Metrics *prometheus.Registry
 }
 
 const (
@@ -131,6 +136,7 @@ type Dispatcher struct {
 	mail       *mailer
 	hook       *webhook
 	transports []string
+	m          *metrics
 
 	// afterPass, when set (tests), is called after each pass.
 	afterPass func()
@@ -149,6 +155,8 @@ func New(cfg Config, store *models.Store, log *slog.Logger) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{cfg: cfg, store: store, log: log.With("instance", cfg.InstanceID)}
+	d.m = newMetrics(d)
+	d.register(cfg.Metrics)
 	if cfg.SMTP.Host != "" {
 		d.mail = newMailer(cfg.SMTP)
 		d.transports = append(d.transports, models.TransportEmail)
@@ -201,6 +209,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-t.C():
 		}
 		d.pass(ctx)
+		d.m.passes.Inc()
+		d.m.lastPass.SetToCurrentTime()
 		t.Reset(d.cfg.Poll)
 		if d.afterPass != nil {
 			d.afterPass()
@@ -256,6 +266,7 @@ func (d *Dispatcher) expandEvents(ctx context.Context) {
 				d.dbFailed("expand outbox event", err, "event_id", ev.ID)
 				continue
 			}
+			d.m.expanded.Inc()
 			d.log.Debug("event expanded", "event_id", ev.ID, "kind", ev.Kind, "org_id", ev.OrgID, "deliveries", n)
 		}
 		if len(evs) < d.cfg.Batch {
@@ -303,6 +314,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 	n, gone, err := d.render(ctx, del)
 	if gone != "" {
 		d.record(ctx, log, del, models.DeliveryFailed, gone, nil)
+		d.m.delivered(del.Transport, "gone")
 		return
 	}
 	if err != nil {
@@ -314,6 +326,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 		// Only outage notices have a webhook payload; nothing else is
 		// expanded to other transports.
 		d.record(ctx, log, del, models.DeliveryFailed, fmt.Sprintf("%s is sent by email only", del.Event), nil)
+		d.m.delivered(del.Transport, "failed")
 		return
 	}
 	switch del.Transport {
@@ -326,23 +339,27 @@ func (d *Dispatcher) deliver(ctx context.Context, del models.Delivery) {
 	}
 	if err == nil {
 		d.record(ctx, log, del, models.DeliveryAccepted, "", nil)
+		d.m.delivered(del.Transport, "accepted")
 		log.Info("notification accepted", "attempt", del.Attempts+1)
 		return
 	}
 	var bounce *BounceError
 	if errors.As(err, &bounce) {
 		d.record(ctx, log, del, models.DeliveryBounced, err.Error(), nil)
+		d.m.delivered(del.Transport, "bounced")
 		log.Warn("notification bounced", "err", err)
 		return
 	}
 	failed := del.Attempts + 1
 	if failed >= d.cfg.MaxAttempts {
 		d.record(ctx, log, del, models.DeliveryFailed, err.Error(), nil)
+		d.m.delivered(del.Transport, "failed")
 		log.Warn("notification failed, giving up", "attempts", failed, "err", err)
 		return
 	}
 	retry := d.store.Now().Add(Backoff(failed))
 	d.record(ctx, log, del, models.DeliveryFailed, err.Error(), &retry)
+	d.m.delivered(del.Transport, "retry")
 	log.Warn("notification failed, will retry", "attempts", failed, "retry_at", retry, "err", err)
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/colo-portal/portal/models"
 )
 
@@ -72,6 +74,9 @@ type Config struct {
 	SNMPPoll PollFunc
 	// SNMPWorkers bounds the switches polled at once. Default 16.
 	SNMPWorkers int
+	// Metrics is the registry the prober's series are added to
+	// (metrics.go); nil keeps them unregistered.
+	Metrics *prometheus.Registry
 
 	// keepLeases skips ReleaseChecks at stop, as a crash would (tests).
 	keepLeases bool
@@ -124,6 +129,7 @@ type Prober struct {
 	probe ProbeFunc
 	log   *slog.Logger
 	stats counters
+	m     *metrics
 
 	w        *writer
 	inflight sync.WaitGroup
@@ -138,7 +144,10 @@ func New(cfg Config, store *models.Store, probe ProbeFunc, log *slog.Logger) *Pr
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Prober{cfg: cfg, store: store, probe: probe, log: log.With("instance", cfg.InstanceID)}
+	p := &Prober{cfg: cfg, store: store, probe: probe, log: log.With("instance", cfg.InstanceID)}
+	p.m = newMetrics(p)
+	p.register(cfg.Metrics)
+	return p
 }
 
 // Stats are a prober's running totals.
@@ -182,6 +191,8 @@ func (p *Prober) Run(ctx context.Context) error {
 	sp := p.openSpool()
 	defer sp.Close()
 	p.w = newWriter(&p.cfg, p.store, sp, &p.stats, p.log)
+	p.w.m = p.m.results
+	p.w.m.spooled(sp.Len(), false)
 	wstop, wdone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(wdone)
@@ -239,6 +250,8 @@ func (p *Prober) Run(ctx context.Context) error {
 		if err := p.store.ReleaseChecks(rctx, p.cfg.InstanceID); err != nil {
 			p.log.Warn("prober: release leases (they expire on their own)", "err", err)
 		}
+		p.stats.checks.Store(0) // given up (or ending on their own): held no more
+		p.stats.switches.Store(0)
 	}
 	p.log.Info("prober stopped", "probes", p.stats.probes.Load())
 	return nil
@@ -309,6 +322,7 @@ func (p *Prober) lease(ctx context.Context, out chan claims) {
 		}
 		cancel()
 		t.Reset(every)
+		p.m.lease[err == nil].Inc()
 		if u := round.Unprobed; u.Checks > 0 { // after the round's claims; an alarm every round, failed or not
 			p.log.Error("prober: enabled checks held by no instance go unprobed", "checks", u.Checks, "since", u.Since)
 		}
@@ -589,6 +603,7 @@ func (p *Prober) probeOne(ctx context.Context, j job) {
 			r.Reason = r.Reason[:40]
 		}
 	}
+	p.m.probed(c.Kind, out.OK, out.RTT, r.Reason)
 	var cert *time.Time
 	if out.CertExpiry != nil {
 		seen := out.CertExpiry.UTC().Truncate(time.Second)

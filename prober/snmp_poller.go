@@ -55,6 +55,8 @@ type snmpPoller struct {
 func newSNMPPoller(p *Prober, resultSpool string) *snmpPoller {
 	sn := &snmpPoller{p: p, poll: p.cfg.SNMPPoll, in: make(chan switchClaims, 1), sem: make(chan struct{}, p.cfg.SNMPWorkers)}
 	sn.tw = newSampleWriter(&p.cfg, p.store, p.openSampleSpool(resultSpool), &p.stats, p.log)
+	sn.tw.m = p.m.traffic
+	sn.tw.m.spooled(sn.tw.spool.Len(), false)
 	done := make(chan struct{})
 	sn.twg.Add(1)
 	go func() {
@@ -397,8 +399,10 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 		req[i] = PollPort{IfIndex: pt.IfIndex, HC: pt.HC}
 	}
 	pctx, cancel := context.WithTimeout(ctx, pollInterval(sw))
+	began := time.Now()
 	res, err := sn.poll(pctx, t.Creds, req)
 	cancel()
+	p.m.pollTime.Observe(time.Since(began).Seconds())
 	if err != nil {
 		if ctx.Err() == nil { // else cut short by shutdown: not the switch's failure
 			sn.failed(ctx, t, st, slot, t.Creds.Scrub(err.Error()))
@@ -440,6 +444,7 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 			if !r.OK {
 				p.stats.failures.Add(1)
 			}
+			p.m.probed(models.KindPort, r.OK, 0, r.Reason)
 			p.w.add(r, nil, c)
 		}
 	}

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
+	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
 	"github.com/colo-portal/portal/models/seal"
@@ -280,9 +282,13 @@ func TestPollerStoresSamplesWithDeltas(t *testing.T) {
 				2: {in: 1000, out: 10, start: 1<<32 - 3_600_000_000 - 25_000_000},
 			})
 			rec := newProbeRecorder(clock)
+			reg := prometheus.NewRegistry()
 			r := start(t, Config{InstanceID: "solo", Clock: clock, Jitter: -1, BatchAge: time.Second,
-				SpoolPath: t.TempDir() + "/prober.spool", SNMPPoll: agents.pollFunc("solo")}, s, rec.probeFunc("solo"))
+				SpoolPath: t.TempDir() + "/prober.spool", SNMPPoll: agents.pollFunc("solo"), Metrics: reg}, s, rec.probeFunc("solo"))
 			eventually(t, "the prober holds the switch", func() bool { return r.p.Stats().Switches == 1 })
+			if v, _ := metricstest.Gather(t, reg).Value("portal_prober_switches_held"); v != 1 {
+				t.Errorf("portal_prober_switches_held = %v, want 1", v)
+			}
 			clock.run(75 * time.Second)
 			r.stop(t)
 
@@ -329,6 +335,28 @@ func TestPollerStoresSamplesWithDeltas(t *testing.T) {
 			}
 			if st := r.p.Stats(); st.Polls != int64(len(polls)) || st.Samples != int64(2*len(polls)) || st.PollErrors != 0 {
 				t.Errorf("stats %+v", st)
+			}
+			// The same figures as series, and the traffic writer's own.
+			fams := metricstest.Gather(t, reg)
+			for _, tc := range []struct {
+				name   string
+				labels []string
+				want   float64
+			}{
+				{"portal_snmp_polls_total", []string{"outcome", "ok"}, float64(len(polls))},
+				{"portal_snmp_poll_seconds", nil, float64(len(polls))},
+				{"portal_traffic_samples_total", []string{"path", "written"}, float64(2 * len(polls))},
+				{"portal_probes_total", []string{"kind", "port", "outcome", "ok"}, float64(len(results))},
+			} {
+				if got, _ := fams.Value(tc.name, tc.labels...); got != tc.want {
+					t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+				}
+			}
+			if v, _ := fams.Value("portal_prober_batch_size", "writer", "traffic"); v < 1 {
+				t.Errorf("traffic batches observed %v, want some", v)
+			}
+			if _, ok := fams.Value("portal_probe_rtt_seconds", "kind", "port"); ok {
+				t.Error("a round-trip time series for port checks, which have none")
 			}
 		})
 	}

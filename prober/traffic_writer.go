@@ -26,6 +26,8 @@ type sampleWriter struct {
 	timeout time.Duration
 	spool   spoolOf[models.TrafficSample]
 	stats   *counters
+	// m are the writer's series; nil in tests that build a writer alone.
+	m *writerMetrics
 	// record is store.RecordTraffic (a fake in tests).
 	record func(context.Context, []models.TrafficSample) (int, error)
 
@@ -186,7 +188,9 @@ func (w *sampleWriter) final() {
 func (w *sampleWriter) writeOne(ss []models.TrafficSample, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	began := time.Now()
 	n, err := w.record(ctx, ss)
+	w.m.wrote(len(ss), time.Since(began), err)
 	if err != nil {
 		return err
 	}
@@ -210,6 +214,7 @@ func (w *sampleWriter) toSpool(ss []models.TrafficSample) {
 		return
 	}
 	err := w.spool.Append(ss)
+	w.m.spooled(w.spool.Len(), w.spooling)
 	lost := spoolLost(err, len(ss))
 	w.stats.samplesSpooled.Add(int64(len(ss) - lost))
 	w.stats.samplesLost.Add(int64(lost))
@@ -227,6 +232,7 @@ func (w *sampleWriter) toSpool(ss []models.TrafficSample) {
 func (w *sampleWriter) replay(timeout time.Duration) {
 	n, err := w.spool.Replay(max(w.max, replayChunk), func(ss []models.TrafficSample) error { return w.writeOne(ss, timeout) })
 	w.stats.samplesReplayed.Add(int64(n))
+	w.m.spooled(w.spool.Len(), err != nil)
 	if d := w.spool.Torn() - w.tornSeen; d > 0 {
 		w.tornSeen += d
 		w.stats.samplesLost.Add(d)

@@ -52,6 +52,8 @@ type writer struct {
 	timeout time.Duration
 	spool   spool
 	stats   *counters
+	// m are the writer's series; nil in tests that build a writer alone.
+	m *writerMetrics
 	// record is store.RecordResults (a fake in tests).
 	record func(context.Context, []models.ProbeResult) (int, error)
 
@@ -301,7 +303,9 @@ func (w *writer) write(batch []models.ProbeResult, chunk int, timeout time.Durat
 func (w *writer) writeOne(rs []models.ProbeResult, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	began := time.Now()
 	n, err := w.record(ctx, rs)
+	w.m.wrote(len(rs), time.Since(began), err)
 	if err != nil {
 		return err
 	}
@@ -339,6 +343,7 @@ func (w *writer) toSpool(rs []models.ProbeResult) {
 		return
 	}
 	err := w.spool.Append(rs)
+	w.m.spooled(w.spool.Len(), w.spooling)
 	if err == nil {
 		w.stats.spooled.Add(int64(len(rs)))
 		return
@@ -369,6 +374,7 @@ func (w *writer) replay(timeout time.Duration) {
 	n, err := w.spool.Replay(max(w.max, replayChunk), func(rs []models.ProbeResult) error { return w.writeOne(rs, timeout) })
 	w.stats.replayed.Add(int64(n))
 	w.noteTorn()
+	w.m.spooled(w.spool.Len(), err != nil)
 	if err != nil {
 		w.backoff = min(2*w.backoff, maxReplayBackoff)
 		w.nextReplay = w.clock.Now().Add(w.backoff)

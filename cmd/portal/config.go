@@ -86,6 +86,8 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// Metrics is where Prometheus reads the series (PORTAL_METRICS_*).
+	Metrics MetricsConfig
 }
 
 // DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
@@ -237,7 +239,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...)...)
+	}, append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -372,6 +374,7 @@ func (c *Config) crossCheck() []error {
 			errs = append(errs, errors.New("PORTAL_DOCUMENTS=s3 needs PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY (or their _FILE)"))
 		}
 	}
+	errs = append(errs, c.Metrics.crossCheck(c.Listen)...)
 	return append(errs, c.Notify.crossCheck()...)
 }
 

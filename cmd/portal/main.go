@@ -19,6 +19,8 @@ import (
 	"time"
 	_ "time/tzdata" // time zones without the host's tz database (scratch images)
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/blobstore"
@@ -226,7 +228,8 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 	defer cancelRequests()
 	ready := &handlers.Readiness{}
 	ready.SetMigrating(migrate)
-	app := handlers.New(handlers.Deps{Store: store, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
+	reg := newRegistry()
+	app := handlers.New(handlers.Deps{Store: store, Metrics: reg, MetricsToken: cfg.Metrics.Token, Logger: log, Secret: cfg.Secret, Secure: cfg.Secure,
 		Sessions: cfg.Sessions, SignIn: models.DefaultSignInLimits, TrustedProxies: cfg.TrustedProxies,
 		Location: cfg.TimeZone, Blobs: blobs, Uploads: cfg.Uploads, FollowUp: cfg.FollowUp,
 		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready,
@@ -243,9 +246,16 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 		wg.Wait()
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- app.Listener(ln) }()
 	log.Info("portal listening", "addr", cfg.Listen, "base_url", cfg.BaseURL, "secure_cookies", cfg.Secure)
+	metricsSrv, err := serveMetrics(cfg.Metrics.Listen, reg, log, errc)
+	if err != nil {
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+		_ = ln.Close()
+		return err
+	}
+	defer metricsSrv.close()
 	if cfg.Provider.Name == "" {
 		log.Warn("PORTAL_PROVIDER_NAME is not set: documents name no provider to return signed forms to")
 	}
@@ -266,13 +276,13 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runProber(ctx, cfg, store, log)
+			runProber(ctx, cfg, store, reg, log)
 		}()
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runNotify(ctx, cfg, store, log)
+		runNotify(ctx, cfg, store, reg, log)
 	}()
 
 	select {
@@ -308,8 +318,9 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 // switches it holds over SNMP too: every instance does, as they share the
 // switches' leases (an instance without SNMPPoll would be given a share it
 // never polls).
-func runProber(ctx context.Context, cfg *Config, store *models.Store, log *slog.Logger) {
-	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge, SpoolPath: filepath.Join(cfg.DataDir, "prober.spool")}
+func runProber(ctx context.Context, cfg *Config, store *models.Store, reg *prometheus.Registry, log *slog.Logger) {
+	pcfg := prober.Config{Workers: cfg.ProberWorkers, BatchMax: cfg.ProberBatch, BatchAge: cfg.ProberBatchAge,
+		SpoolPath: filepath.Join(cfg.DataDir, "prober.spool"), Metrics: reg}
 	pcfg.SNMPPoll = prober.SNMPPoll
 	pinger, err := prober.NewPinger(log)
 	if err != nil {
