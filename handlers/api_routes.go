@@ -69,6 +69,45 @@ func (h *Handler) apiRoutes() []APIRoute {
 
 		// Monitoring reads (devices, checks, uptime, results, outages,
 		// notices): api_monitoring*.go.
+		{"GET", APIPrefix + "/devices", apiRead(apiEveryone...), h.apiListDevices, APIDoc{ID: "listDevices", Tag: "monitoring",
+			Summary: "The devices the token sees, by ID, with their state.", Query: []APIParam{apiOrgParam},
+			Paged: true, Response: List[APIDevice]{}}},
+		{"GET", APIPrefix + "/devices/:id", apiRead(apiEveryone...), h.apiGetDevice, APIDoc{ID: "getDevice", Tag: "monitoring",
+			Summary: "One device.", Response: APIDevice{}}},
+		{"GET", APIPrefix + "/devices/:id/checks", apiRead(apiEveryone...), h.apiListDeviceChecks, APIDoc{ID: "listDeviceChecks",
+			Tag: "monitoring", Summary: "Every check of a device, with its last result (one page).", Response: List[APICheck]{}}},
+		{"GET", APIPrefix + "/devices/:id/uptime", apiRead(apiEveryone...), h.apiDeviceUptime, APIDoc{ID: "getDeviceUptime",
+			Tag: "monitoring", Summary: "A device's availability: the uptime page's periods, and each calendar month.",
+			Description: "Months are calendar months in the provider's time zone, measured as the agreement measures them " +
+				"(from the device's addition, downtime split by cause spans and agreed maintenance).",
+			Query: []APIParam{
+				{Name: "from", Type: "string", Doc: "The first month, YYYY-MM; default eleven months before to."},
+				{Name: "to", Type: "string", Doc: "The last month, YYYY-MM, included; default this month. At most 36 months."}},
+			Response: APIUptime{}}},
+		{"GET", APIPrefix + "/checks/:id", apiRead(apiEveryone...), h.apiGetCheck, APIDoc{ID: "getCheck", Tag: "monitoring",
+			Summary: "One check, with its last result.", Response: APICheck{}}},
+		{"GET", APIPrefix + "/checks/:id/results", apiRead(apiEveryone...), h.apiCheckResults, APIDoc{ID: "listCheckResults",
+			Tag: "monitoring", Summary: "A check's raw probe results, newest first; or the period as CSV.",
+			Description: "Raw results are kept for a limited time (older periods are in the uptime figures). " +
+				"As CSV (?format=csv or Accept: text/csv) the whole period comes at once, in the columns of the device page's download.",
+			Query: []APIParam{
+				{Name: "from", Type: "string", Doc: "RFC 3339 time, or a date (YYYY-MM-DD, the provider's zone); default 24 hours before to."},
+				{Name: "to", Type: "string", Doc: "RFC 3339 time (excluded), or a date (included whole); default now, or the day of a date from. At most 92 days."}},
+			Paged: true, CSV: true, Response: List[APIResult]{}}},
+		{"GET", APIPrefix + "/outages", apiRead(apiEveryone...), h.apiListOutages, APIDoc{ID: "listOutages", Tag: "monitoring",
+			Summary: "Outages, newest first.", Query: []APIParam{apiOrgParam,
+				{Name: "state", Type: "string", Enum: []string{"open", "closed"}, Doc: "Only open, or only closed, outages."},
+				{Name: "from", Type: "string", Doc: "Only outages going on after this RFC 3339 time or date."},
+				{Name: "to", Type: "string", Doc: "Only outages that started before this RFC 3339 time or date."}},
+			Paged: true, Response: List[APIOutage]{}}},
+		{"GET", APIPrefix + "/outages/:id", apiRead(apiEveryone...), h.apiGetOutage, APIDoc{ID: "getOutage", Tag: "monitoring",
+			Summary:  "One outage with its cause spans, its split by cause, its emergency-notice clock and outcome, and its notices.",
+			Response: APIOutageDetail{}}},
+		{"GET", APIPrefix + "/notices", apiRead(apiEveryone...), h.apiListNotices, APIDoc{ID: "listNotices", Tag: "monitoring",
+			Summary: "Outage notices, newest first, with each outage's emergency-notice clock and outcome.",
+			Query:   []APIParam{apiOrgParam}, Paged: true, Response: List[APINotice]{}}},
+		{"GET", APIPrefix + "/notices/:id", apiRead(apiEveryone...), h.apiGetNotice, APIDoc{ID: "getNotice", Tag: "monitoring",
+			Summary: "One notice.", Response: APINotice{}}},
 
 		// Record reads (operations, visits, complaints, statements):
 		// api_records*.go.

@@ -149,10 +149,20 @@ func (h *Handler) downloadResults(c *fiber.Ctx) error {
 	if errs := views.FromError(err); errs != nil {
 		return h.renderDevice(c, fiber.StatusUnprocessableEntity, d, views.DevicePageVM{CSVFrom: fromS, CSVTo: toS, CSVErrors: errs})
 	}
+	return h.sendResultsCSV(c, d.Name, "device-"+itoa(d.ID), from, to, func(fn func(models.ResultRow) error) error {
+		return h.store.EachDeviceResult(c.UserContext(), scope(c), d.OrgID, d.ID, from, to, fn)
+	})
+}
+
+// sendResultsCSV answers the raw results each gives as the results
+// download's CSV, one line a result, in a file named after name (or the
+// plain-ASCII fallback) and the period [from, to). The device page's
+// download and the API's results of a check (?format=csv) both send it.
+func (h *Handler) sendResultsCSV(c *fiber.Ctx, name, fallback string, from, to time.Time, each func(func(models.ResultRow) error) error) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"check_id", "kind", "target", "time", "ok", "rtt_ms", "reason"})
-	err = h.store.EachDeviceResult(c.UserContext(), scope(c), d.OrgID, d.ID, from, to, func(r models.ResultRow) error {
+	err := each(func(r models.ResultRow) error {
 		rtt := ""
 		if r.OK {
 			rtt = strconv.FormatFloat(float64(r.RTTus)/1000, 'f', 3, 64)
@@ -170,9 +180,9 @@ func (h *Handler) downloadResults(c *fiber.Ctx) error {
 	// Named after the device ("web-01-results-…"), in UTF-8 for names in
 	// Chinese, with the device's number as the plain-ASCII fallback.
 	period := "-results-" + from.In(h.loc).Format("20060102-1504") + "-" + to.In(h.loc).Format("20060102-1504") + ".csv"
-	name, ascii := fileNamePart(d.Name, "device-"+itoa(d.ID))+period, "device-"+itoa(d.ID)+period
+	full, ascii := fileNamePart(name, fallback)+period, fallback+period
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+ascii+`"; filename*=UTF-8''`+extValue(name))
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+ascii+`"; filename*=UTF-8''`+extValue(full))
 	return c.Send(buf.Bytes())
 }
 

@@ -186,7 +186,7 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	fmt.Fprintf(out, "Demo network devices sw-core-1 and sw-agg-2 are SNMP agents in the demo process (UDP %s and %s)\n",
 		demoSwitchAddr(listen, 0), demoSwitchAddr(listen, 1))
 	fmt.Fprintf(out, "polled every 5 minutes, with %d days of traffic behind them: see /traffic.\n", demoTrafficDays)
-	return nil
+	return demoAPIToken(ctx, store, out, listen)
 }
 
 // ensureDemoDevice creates a demo device and adds each of its checks it

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"regexp"
 	"testing"
 	"time"
 
@@ -204,13 +206,34 @@ func TestDemoSeedsNinetyDaysOfHistory(t *testing.T) {
 				t.Errorf("the bar of days has %v down, the outages %v", dayDown, down)
 			}
 
-			// A second start adds no history.
+			// The start printed an API token of Aurora's customer that works.
+			tokenRE := regexp.MustCompile(`Bearer (cpt_[A-Za-z0-9_-]{43})' http://127.0.0.1:18392/api/v1/devices`)
+			first := tokenRE.FindStringSubmatch(out.String())
+			if first == nil {
+				t.Fatalf("no API token printed:\n%s", out.String())
+			}
+			if _, u, err := store.AuthenticateToken(ctx, first[1], ""); err != nil || u.Email != "ops@aurora.example" {
+				t.Fatalf("the printed token: %v %v", u, err)
+			}
+
+			// A second start adds no history, and its token replaces the first.
 			n := len(outs)
+			out.Reset()
 			if err := loadDemo(ctx, store, "127.0.0.1:18392", demoBlobs(t), &out); err != nil {
 				t.Fatal(err)
 			}
 			if again, _ := store.ListOutages(ctx, models.AllOrgs(), aurora.ID, web.ID, 20); len(again) != n {
 				t.Errorf("after a second start: %d outages of web-01, want %d", len(again), n)
+			}
+			second := tokenRE.FindStringSubmatch(out.String())
+			if second == nil || second[1] == first[1] {
+				t.Fatalf("second start's token %v, first %s", second, first[1])
+			}
+			if _, _, err := store.AuthenticateToken(ctx, first[1], ""); !errors.Is(err, models.ErrTokenInvalid) {
+				t.Fatalf("the first start's token after the second: %v", err)
+			}
+			if _, _, err := store.AuthenticateToken(ctx, second[1], ""); err != nil {
+				t.Fatalf("the second start's token: %v", err)
 			}
 		})
 	}
