@@ -95,7 +95,7 @@ func (h *Handler) apiGetOperation(c *fiber.Ctx) error {
 	out := APIOperationDetail{APIOperation: apiOperation(r), RequestedBy: apiName(d.UserName, r.RequestedBy),
 		RaisedBy: d.UserName(&r.RaisedBy), Engineer: apiName(d.UserName, r.EngineerID),
 		Devices: []APIRecordDevice{}, Authorizations: []APIAuthorization{}, Documents: []APIDocument{},
-		Messages: []APIOperationMessage{}, Clocks: []APIClock{}, Visits: []APIOperationVisitBrief{}}
+		Messages: []APIOperationMessage{}, Clocks: []APIRecordClock{}, Visits: []APIOperationVisitBrief{}}
 	if currentUser(c).Role.IsStaff() {
 		out.Notes = &r.Notes
 	}
@@ -120,7 +120,7 @@ func (h *Handler) apiGetOperation(c *fiber.Ctx) error {
 			Body: m.Body, CreatedAt: apiTime(m.CreatedAt)})
 	}
 	for i := range d.Clocks {
-		out.Clocks = append(out.Clocks, apiClock(&d.Clocks[i]))
+		out.Clocks = append(out.Clocks, apiRecordClock(&d.Clocks[i]))
 	}
 	for _, v := range visits {
 		out.Visits = append(out.Visits, APIOperationVisitBrief{Ref: v.Ref, Number: v.Number(), State: v.State,
@@ -279,7 +279,7 @@ func (h *Handler) apiGetComplaint(c *fiber.Ctx) error {
 		out.OutageID = nil
 	}
 	if d.Clock != nil {
-		k := apiClock(d.Clock)
+		k := apiRecordClock(d.Clock)
 		out.ResponseClock = &k
 	}
 	for _, l := range d.Lines {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 )
 
 // apiPages follows a list's cursors with limit items a page and returns
@@ -110,6 +112,25 @@ func TestAPIOperationsReadAsTheirPages(t *testing.T) {
 		if _, err := e.store.PostMessage(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), fx.OrgA.ID, a1.ID, true, "We will"); err != nil {
 			t.Fatal(err)
 		}
+		// A signed form (a document) from a contact who may authorize.
+		signer, err := e.store.CreateContact(ctx, sys, fx.OrgA.ID, models.ContactInput{Name: "Sun Li", Email: "sun.li@alpha.test",
+			Channels: []models.Channel{models.ChannelEmail}, MayAuthorize: true, Passphrase: passphrase})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan := pngOf(t, 40, 60)
+		up, err := models.CheckUpload("signed form.png", scan, models.DefaultUploadLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.AddWrittenAuthorization(ctx, models.UserActor(fx.Engineer, "10.0.0.1"), blobs, fx.OrgA.ID, a1.ID, signer.ID,
+			up, scan); err != nil {
+			t.Fatal(err)
+		}
 		raw := apiRaw(t, e)
 		if err := raw.Model(&models.OperationRequest{}).Where("id = ?", a1.ID).Update("notes", "ZZINTERNAL rack is loose").Error; err != nil {
 			t.Fatal(err)
@@ -133,6 +154,15 @@ func TestAPIOperationsReadAsTheirPages(t *testing.T) {
 		}
 		if len(d.Messages) != 2 || d.Messages[0].Body != "Please call first" || d.Messages[0].Staff || !d.Messages[1].Staff {
 			t.Fatalf("timeline %+v", d.Messages)
+		}
+		// The document by name and size, never its contents.
+		if len(d.Documents) != 1 || d.Documents[0].FileName != "signed form.png" || d.Documents[0].Size != int64(len(scan)) ||
+			len(d.Authorizations) != 1 || d.Authorizations[0].ContactName != "Sun Li" || d.Authorizations[0].Status != models.AuthPending ||
+			d.Authorizations[0].DocumentRef == nil || *d.Authorizations[0].DocumentRef != d.Documents[0].Ref {
+			t.Fatalf("documents %+v, authorizations %+v", d.Documents, d.Authorizations)
+		}
+		if strings.Contains(string(r.Body), base64.StdEncoding.EncodeToString(scan[:30])) || strings.Contains(string(r.Body), "PNG") {
+			t.Fatalf("a document's contents in the answer: %s", r.Body)
 		}
 		if strings.Contains(string(r.Body), "ZZINTERNAL") || strings.Contains(string(r.Body), `"notes"`) {
 			t.Fatalf("a customer reads the engineer's notes: %s", r.Body)
@@ -462,4 +492,63 @@ func apiRaw(t *testing.T, e *env) *gorm.DB {
 		}
 	})
 	return db
+}
+
+// The values the document lists for the records' fields are the models'
+// own, in their order.
+func TestAPIRecordEnumsFollowTheModels(t *testing.T) {
+	b, err := handlers.OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []any `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	(&apiResponse{Body: b}).JSON(t, &doc)
+	for _, c := range []struct {
+		schema, prop string
+		want         []string
+	}{
+		{"APIOperation", "urgency", models.Urgencies},
+		{"APIOperation", "channel", models.RequestChannels},
+		{"APIOperation", "state", models.OpStates},
+		{"APIOperation", "result", models.OpResults},
+		{"APIAuthorization", "method", []string{models.AuthWritten, models.AuthPhone}},
+		{"APIAuthorization", "status", []string{models.AuthPending, models.AuthAccepted, models.AuthRejected}},
+		{"APIOperationMessage", "kind", []string{models.MessageText, models.MessageState, models.MessageRejected}},
+		{"APIOperationVisitBrief", "state", models.VisitStates},
+		{"APIRecordClock", "outcome", []string{models.ClockRunning, models.ClockMet, models.ClockMissed}},
+		{"APIVisitRow", "state", models.VisitStates},
+		{"APIVisitRow", "activity", models.VisitActivities},
+		{"APIVisitor", "id_type", models.IDTypes},
+		{"APIVisitNeed", "need", models.VisitNeeds},
+		{"APIComplaint", "category", models.ComplaintCategories},
+		{"APIComplaint", "channel", models.ComplaintChannels},
+		{"APIComplaint", "state", models.ComplaintStates},
+		{"APIComplaintLine", "kind", []string{models.ComplaintMessage, models.ComplaintReport, models.ComplaintStateLine,
+			models.ComplaintResolution}},
+		{"APIMoney", "currency", models.Currencies},
+		{"APIStatementContract", "currency", models.Currencies},
+		{"APIStatementLine", "currency", models.Currencies},
+		{"APIStatementMonth", "state", []string{models.StatementRunning, models.StatementOpen, models.StatementClosed}},
+		{"APIStatement", "state", []string{models.StatementRunning, models.StatementOpen, models.StatementClosed}},
+		{"APIStatementLine", "kind", []string{models.LineNetwork, models.LinePower, models.LineNotice, models.LineInstallation,
+			models.LineAdjustment}},
+	} {
+		var got []string
+		for _, v := range doc.Components.Schemas[c.schema].Properties[c.prop].Enum {
+			if s, ok := v.(string); ok {
+				got = append(got, s)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s.%s: the document lists %q, the models %q", c.schema, c.prop, got, c.want)
+		}
+	}
 }

@@ -55,7 +55,7 @@ type APIOperationDetail struct {
 	Authorizations []APIAuthorization       `json:"authorizations"`
 	Documents      []APIDocument            `json:"documents" doc:"Uploaded files, by name; their contents are on the pages only."`
 	Messages       []APIOperationMessage    `json:"messages" doc:"The request's timeline, oldest first."`
-	Clocks         []APIClock               `json:"clocks" doc:"The first-feedback clock and the follow-up clocks of phone authorizations."`
+	Clocks         []APIRecordClock         `json:"clocks" doc:"The first-feedback clock and the follow-up clocks of phone authorizations."`
 	Visits         []APIOperationVisitBrief `json:"visits" doc:"Data-center visits linked to the request."`
 }
 
@@ -108,17 +108,18 @@ type APIOperationVisitBrief struct {
 	PlannedTo   string `json:"planned_to" format:"date-time"`
 }
 
-// APIClock is a service-level clock of a record.
-type APIClock struct {
+// APIRecordClock is a service-level clock of a record (an operation
+// request's or a complaint's; an outage's is APIClock).
+type APIRecordClock struct {
 	Kind       string  `json:"kind" doc:"operation_feedback, phone_followup, complaint_response, …"`
 	StartedAt  string  `json:"started_at" format:"date-time"`
 	DeadlineAt string  `json:"deadline_at" format:"date-time"`
 	StoppedAt  *string `json:"stopped_at" format:"date-time"`
-	Outcome    string  `json:"outcome" doc:"running, met or missed."`
+	Outcome    string  `json:"outcome" enum:"running,met,missed"`
 }
 
-func apiClock(k *models.Clock) APIClock {
-	return APIClock{Kind: k.Kind, StartedAt: apiTime(k.StartedAt), DeadlineAt: apiTime(k.DeadlineAt),
+func apiRecordClock(k *models.Clock) APIRecordClock {
+	return APIRecordClock{Kind: k.Kind, StartedAt: apiTime(k.StartedAt), DeadlineAt: apiTime(k.DeadlineAt),
 		StoppedAt: apiTimePtr(k.StoppedAt), Outcome: k.Outcome}
 }
 
@@ -248,7 +249,7 @@ type APIComplaintDetail struct {
 	OutageID      *int64                `json:"outage_id"`
 	Operation     *APIRecordBrief       `json:"operation"`
 	Visit         *APIRecordBrief       `json:"visit"`
-	ResponseClock *APIClock             `json:"response_clock" doc:"The 24-hour first-response clock."`
+	ResponseClock *APIRecordClock       `json:"response_clock" doc:"The 24-hour first-response clock."`
 	Thread        []APIComplaintLine    `json:"thread" doc:"Messages, reports and changes of state, oldest first."`
 	Files         []APIComplaintFileRef `json:"files" doc:"Attached files by name; their contents are on the pages only."`
 }

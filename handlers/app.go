@@ -72,6 +72,9 @@ type Deps struct {
 	// picking the ports to monitor (prober.SNMPDiscover, adapted in
 	// cmd/portal; tests inject a fake). Nil: discovery is unavailable.
 	DiscoverInterfaces DiscoverFunc
+	// SSO is single sign-on for staff through an OpenID Connect issuer;
+	// nil is off.
+	SSO *SSOConfig
 	// Metrics is the registry the web side's series are added to
 	// (metrics.go); nil keeps them unregistered. MetricsToken, when set
 	// with Metrics, lets a scraper read the registry at GET /metrics with
@@ -130,6 +133,8 @@ type Handler struct {
 	baseURL       string
 	// discover walks a network device's interfaces (Deps.DiscoverInterfaces).
 	discover DiscoverFunc
+	// sso is the single sign-on issuer (Deps.SSO); nil when off.
+	sso *ssoClient
 	// barePaths and barePrefixes are the paths of the bare routes,
 	// which skip the session lookup.
 	barePaths    map[string]bool
@@ -149,7 +154,8 @@ func New(d Deps) *fiber.App {
 		sessions: d.Sessions, limits: d.SignIn, loc: d.Location, issuer: d.Issuer, blobs: d.Blobs, uploads: d.Uploads,
 		followUp: d.FollowUp, base: d.Context, timeout: d.RequestTimeout, dbTimeout: d.DBTimeout, ready: d.Readiness,
 		trustProxies: len(d.TrustedProxies) > 0, onCallRefresh: d.OnCallRefresh,
-		provider: d.Provider, baseURL: d.BaseURL, means: d.Means, discover: d.DiscoverInterfaces}
+		provider: d.Provider, baseURL: d.BaseURL, means: d.Means, discover: d.DiscoverInterfaces,
+		sso: newSSOClient(d.SSO)}
 	if h.onCallRefresh == 0 {
 		h.onCallRefresh = DefaultOnCallRefresh
 	}

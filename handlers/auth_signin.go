@@ -4,6 +4,7 @@ import (
 	"errors"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/colo-portal/portal/locales"
@@ -15,7 +16,14 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 	if state(c).stage == models.StageFull {
 		return redirect(c, localPath(c.Query("next")))
 	}
-	return h.render(c, fiber.StatusOK, views.LoginPage(views.LoginPageVM{Next: c.Query("next")}))
+	return h.render(c, fiber.StatusOK, h.loginPage(views.LoginPageVM{Next: c.Query("next")}))
+}
+
+// loginPage is the sign-in form, with the single sign-on button when it
+// is configured.
+func (h *Handler) loginPage(vm views.LoginPageVM) templ.Component {
+	vm.SSO = h.sso != nil
+	return views.LoginPage(vm)
 }
 
 // signIn checks the password. With a second factor the session starts in
@@ -25,7 +33,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), c.FormValue("next")
 	// Control characters in the address are a form error, not a guess.
 	if v, ok := models.AsValidation(models.CheckLine("email", email, 0)); ok && utf8.ValidString(email) {
-		return h.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(views.LoginPageVM{
+		return h.render(c, fiber.StatusUnprocessableEntity, h.loginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: v.Key}))
 	}
 	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.limits)
@@ -34,21 +42,31 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if wait, busy := models.IsHashBusy(err); busy {
 		h.m.signIn("password", "busy")
 		retryBusy(c, wait)
-		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
+		return h.render(c, fiber.StatusTooManyRequests, h.loginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.busy"}))
 	}
 	switch {
 	case errors.As(err, &limited):
 		h.m.signIn("password", "limited")
 		minutes := retryLimited(c, limited)
-		return h.render(c, fiber.StatusTooManyRequests, views.LoginPage(views.LoginPageVM{
+		return h.render(c, fiber.StatusTooManyRequests, h.loginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.rate_limited", Args: []any{minutes}}))
 	case errors.Is(err, models.ErrBadCredentials):
 		h.m.signIn("password", "failed")
-		return h.render(c, fiber.StatusUnauthorized, views.LoginPage(views.LoginPageVM{
+		return h.render(c, fiber.StatusUnauthorized, h.loginPage(views.LoginPageVM{
 			Email: email, Next: next, Error: "login.bad_credentials"}))
 	case err != nil:
 		return err
+	}
+	if h.sso != nil && !models.PasswordAllowedWithSSO(u, h.sso.cfg.BreakGlass) {
+		// Staff sign in through the issuer; only the break-glass admins'
+		// passwords still work.
+		if err := h.store.Audit(c.UserContext(), models.Actor{Email: u.Email, IP: c.IP()}, models.AuditSignInFailed, "user", &u.ID, u.OrgID,
+			map[string]any{"reason": "sso_required"}); err != nil {
+			h.logger(c).Error("sign-in: audit write failed", "err", err, "user_id", u.ID)
+		}
+		h.m.signIn("password", "failed")
+		return h.render(c, fiber.StatusForbidden, h.loginPage(views.LoginPageVM{Email: email, Next: next, Error: "sso.password_refused"}))
 	}
 	h.m.signIn("password", "ok")
 	stage := models.StageFull
@@ -83,6 +101,12 @@ func (h *Handler) startSession(c *fiber.Ctx, u *models.User, stage string, mfa b
 	if err != nil {
 		return err
 	}
+	return h.sessionStarted(c, u, raw, stage)
+}
+
+// sessionStarted gives the browser the cookie of the new session raw and
+// settles its language.
+func (h *Handler) sessionStarted(c *fiber.Ctx, u *models.User, raw, stage string) error {
 	life := h.sessions.Absolute
 	if stage == models.StageMFA {
 		life = h.sessions.MFA

@@ -56,7 +56,7 @@ func newMetrics() *metrics {
 			Help:    "Time to answer a request, by method, route template (the route table's path, or \"unmatched\") and status class (2xx, 3xx, 4xx, 5xx).",
 			Buckets: requestBuckets}, []string{"method", "route", "code"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portal_signins_total",
-			Help: "Sign-in attempts by step (password, second_factor) and outcome (ok, failed, limited: refused by the sign-in limits, busy: the password hashing slots were full)."},
+			Help: "Sign-in attempts by step (password, second_factor, sso: through the single sign-on issuer) and outcome (ok, failed, limited: refused by the sign-in limits, busy: the password hashing slots were full)."},
 			[]string{"step", "outcome"}),
 		api: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portal_api_requests_total",
 			Help: "JSON API requests by token scope (read, write, none: no valid token) and status class."},
@@ -67,6 +67,8 @@ func newMetrics() *metrics {
 			m.signIns.WithLabelValues(step, outcome)
 		}
 	}
+	m.signIns.WithLabelValues("sso", "ok")
+	m.signIns.WithLabelValues("sso", "failed")
 	m.collectors = []prometheus.Collector{m.requests, m.signIns, m.api}
 	return m
 }

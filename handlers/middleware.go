@@ -137,8 +137,12 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 		switch {
 		case err == nil:
 			st.sessionID, st.stage, st.user = raw, sess.Stage, u
-			st.mustEnroll = sess.Stage == models.StageFull && u.TOTPRequired && !u.TOTPEnabled
-			st.mustRenew = sess.Stage == models.StageFull && u.MustChangePassword
+			// Staff who sign in only through the issuer neither enroll a
+			// second factor here (the issuer asks for one) nor change a
+			// password they cannot use.
+			ssoOnly := h.ssoOnly(u)
+			st.mustEnroll = sess.Stage == models.StageFull && u.TOTPRequired && !u.TOTPEnabled && !ssoOnly
+			st.mustRenew = sess.Stage == models.StageFull && u.MustChangePassword && !ssoOnly
 			st.sessionLang = sess.Locale
 			st.openIncident, st.recentIncident = sess.OpenIncidentID, sess.RecentIncidentID
 		case errors.Is(err, models.ErrNotFound):

@@ -155,6 +155,8 @@ func (h *Handler) routes() []Route {
 		{"POST", "/login", public, h.signIn},
 		{"GET", "/login/totp", pending, h.showSecondFactor},
 		{"POST", "/login/totp", pending, h.verifySecondFactor},
+		{"GET", "/login/sso", public, h.startSSO},
+		{"GET", "/login/sso/callback", public, h.finishSSO},
 		{"POST", "/logout", session, h.signOut},
 
 		{"GET", "/", everyone, h.showHome},
@@ -167,6 +169,15 @@ func (h *Handler) routes() []Route {
 		{"POST", "/account/totp/begin", everyone.enroll(), h.beginTOTP},
 		{"POST", "/account/totp/confirm", everyone.enroll(), h.confirmTOTP},
 		{"POST", "/account/totp/disable", everyone, h.disableTOTP},
+
+		// Personal access tokens of the JSON API: every user makes, lists and
+		// revokes their own (a new token is shown once, on the answer page
+		// of its POST); admins see every live token and revoke any.
+		{"GET", "/account/tokens", everyone, h.showTokens},
+		{"POST", "/account/tokens", everyone, h.createToken},
+		{"POST", "/account/tokens/:id/revoke", everyone, h.revokeToken},
+		{"GET", "/admin/tokens", admin, h.showAdminTokens},
+		{"POST", "/admin/tokens/:id/revoke", admin, h.revokeAdminToken},
 
 		// Authorized contacts: each customer manages their own organization's
 		// (another organization's contact is not found). The fixed paths come

@@ -113,15 +113,7 @@ func (s *Store) SignInSession(ctx context.Context, u *User, stage string, p Sess
 // runs then (if any) in the same transaction.
 func (s *Store) startSession(ctx context.Context, userID int64, stage string, p SessionPolicy, ip, ua, replace string,
 	then func(tx *gorm.DB) error) (string, error) {
-	raw := NewSessionID()
-	now := s.now()
-	life := p.Absolute
-	if stage == StageMFA {
-		life = p.MFA
-	}
-	ua = truncate(strings.ToValidUTF8(ua, ""), 300)
-	sess := Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
-		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
+	raw, sess := s.newSessionRow(userID, stage, p, ip, ua)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if replace != "" {
 			if err := tx.Where("id_hash = ?", hashSessionID(replace)).Delete(&Session{}).Error; err != nil {
@@ -140,6 +132,19 @@ func (s *Store) startSession(ctx context.Context, userID int64, stage string, p 
 		return "", err
 	}
 	return raw, nil
+}
+
+// newSessionRow is a new session of userID at stage and its raw ID.
+func (s *Store) newSessionRow(userID int64, stage string, p SessionPolicy, ip, ua string) (string, Session) {
+	raw := NewSessionID()
+	now := s.now()
+	life := p.Absolute
+	if stage == StageMFA {
+		life = p.MFA
+	}
+	ua = truncate(strings.ToValidUTF8(ua, ""), 300)
+	return raw, Session{IDHash: hashSessionID(raw), UserID: userID, Stage: stage, CreatedAt: now,
+		LastSeenAt: now, ExpiresAt: now.Add(life), IP: ip, UserAgent: ua}
 }
 
 // sessionUser is a session and its user, read in one statement.

@@ -92,7 +92,7 @@ func auditValue(ctx context.Context, field string, v any) string {
 	case string:
 		prefix := map[string]string{"role": "role.", "from": "operation.state.", "to": "operation.state.",
 			"kind": "kind.", "channel": "channel.", "urgency": "operation.urgency.", "method": "operation.method.", "cause": "cause.",
-			"service_type": "service_type.", "answer": "maintenance.answer."}[field]
+			"service_type": "service_type.", "answer": "maintenance.answer.", "refusal": "sso.reason."}[field]
 		if prefix != "" && Req(ctx).T.Has(prefix+x) {
 			return T(ctx, prefix+x)
 		}

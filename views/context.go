@@ -173,7 +173,7 @@ func Nav(u *models.User) []NavItem {
 	case models.RoleAdmin:
 		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/reception/today", "nav.today"}, NavItem{"/oncall", "nav.oncall"},
 			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"},
-			NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/audit", "nav.audit"})
+			NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/tokens", "tokens.nav"}, NavItem{"/admin/audit", "nav.audit"})
 	case models.RoleReception:
 		// Reception's home is its queue of visit requests.
 		items = append(items, NavItem{"/reception/today", "nav.today"}, NavItem{"/visits", "nav.visits"}, NavItem{"/reception/log", "nav.visit_log"},

@@ -116,6 +116,29 @@
     sel.addEventListener("change", show);
     show();
   });
+  // A secret shown once (a new API token) sits in a read-only field: a
+  // click or focus selects all of it, and its Copy button (hidden without
+  // this script) puts it on the clipboard.
+  document.querySelectorAll("[data-select-all]").forEach(function (el) {
+    var all = function () { el.select(); };
+    el.addEventListener("focus", all);
+    el.addEventListener("click", all);
+  });
+  document.querySelectorAll("button[data-copy]").forEach(function (btn) {
+    var field = document.getElementById(btn.getAttribute("data-copy"));
+    if (!field) { return; }
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var done = function () { btn.textContent = btn.getAttribute("data-copied") || btn.textContent; };
+      field.focus();
+      field.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () { if (document.execCommand("copy")) { done(); } });
+      } else if (document.execCommand("copy")) {
+        done();
+      }
+    });
+  });
   // Count down running SLA clocks. The server renders the seconds left at
   // its own time, so the count does not depend on this computer's clock;
   // each clock counts from when it reached the page (a refreshed part of

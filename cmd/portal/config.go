@@ -88,6 +88,8 @@ type Config struct {
 	Visits models.VisitRules
 	// Metrics is where Prometheus reads the series (PORTAL_METRICS_*).
 	Metrics MetricsConfig
+	// SSO is single sign-on for staff (PORTAL_OIDC_*).
+	SSO SSOConfig
 }
 
 // DocumentsDir is where uploaded documents are kept with PORTAL_DOCUMENTS=folder.
@@ -239,7 +241,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...)...)
+	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), ssoSettings()...)...)
 }
 
 // documentSettings say where uploaded documents are kept.
@@ -375,6 +377,7 @@ func (c *Config) crossCheck() []error {
 		}
 	}
 	errs = append(errs, c.Metrics.crossCheck(c.Listen)...)
+	errs = append(errs, c.SSO.crossCheck(c.BaseURL)...)
 	return append(errs, c.Notify.crossCheck()...)
 }
 

@@ -235,7 +235,8 @@ func serve(ctx context.Context, cfg *Config, store *models.Store, blobs blobstor
 		Context: reqCtx, RequestTimeout: cfg.RequestTimeout, DBTimeout: cfg.DBTimeout, Readiness: ready,
 		Provider: cfg.Provider, BaseURL: cfg.BaseURL, DiscoverInterfaces: discoverInterfaces(snmpDiscover),
 		APIRate: cfg.APIRate,
-		Means:   views.DeliveryMeans{Email: cfg.Notify.SMTP.Host != "", Gateway: cfg.Notify.Webhook.URL != ""}})
+		Means:   views.DeliveryMeans{Email: cfg.Notify.SMTP.Host != "", Gateway: cfg.Notify.Webhook.URL != ""},
+		SSO:     cfg.ssoDeps()})
 
 	var wg sync.WaitGroup
 	// Listen before serving, so a taken port fails here and shutdown always
