@@ -149,6 +149,41 @@ func (h *Handler) apiRoutes() []APIRoute {
 			Response: APIStatement{}}},
 
 		// Writes (contacts, operation and visit requests, complaints):
-		// api_writes*.go.
+		// api_writes*.go. A create takes an Idempotency-Key (apiOnce).
+		{"GET", APIPrefix + "/contacts", apiRead(apiCustomer...), h.apiListContacts, APIDoc{ID: "listContacts", Tag: "contacts",
+			Summary: "The authorized contacts of the token's organization, in the order they are tried.",
+			Paged:   true, Response: List[APIContact]{}}},
+		{"POST", APIPrefix + "/contacts", apiWrite(apiCustomer...), h.apiOnce(h.apiCreateContact, h.replayContact), APIDoc{
+			ID: "createContact", Tag: "contacts", Summary: "Add an authorized contact.", Description: idempotencyDoc,
+			Body: APIContactInput{}, Response: APIContact{}, Status: fiber.StatusCreated}},
+		{"PATCH", APIPrefix + "/contacts/:id", apiWrite(apiCustomer...), h.apiUpdateContact, APIDoc{ID: "updateContact",
+			Tag: "contacts", Summary: "Change a contact: absent fields keep their values.", Body: APIContactPatch{}, Response: APIContact{}}},
+		{"DELETE", APIPrefix + "/contacts/:id", apiWrite(apiCustomer...), h.apiDeleteContact, APIDoc{ID: "deleteContact",
+			Tag: "contacts", Summary: "Remove a contact.", Status: fiber.StatusNoContent}},
+		{"POST", APIPrefix + "/operations", apiWrite(apiCustomer...), h.apiOnce(h.apiCreateOperation, h.replayOperation), APIDoc{
+			ID: "createOperation", Tag: "operations", Summary: "Ask for work on the organization's equipment (an operation request).",
+			Description: idempotencyDoc, Body: APIOperationInput{}, Response: APIOperation{}, Status: fiber.StatusCreated}},
+		{"POST", APIPrefix + "/operations/:ref/messages", apiWrite(apiCorrespondents...),
+			h.apiOnce(h.apiPostOperationMessage, h.replayOperationMessage), APIDoc{ID: "postOperationMessage", Tag: "operations",
+				Summary:     "Write on a request's timeline: the customer, or the staff who answer them (reception only reads).",
+				Description: "Location is the request's URL with #message-{id}. " + idempotencyDoc,
+				Body:        APIMessageInput{}, Response: APIOperationMessage{}, Status: fiber.StatusCreated}},
+		{"POST", APIPrefix + "/visits", apiWrite(apiCustomer...), h.apiOnce(h.apiCreateVisit, h.replayVisit), APIDoc{
+			ID: "createVisit", Tag: "visits", Summary: "Ask for a data-center visit with its visitors.",
+			Description: "Field errors name visitors by position: visitors[0].id_number. " + idempotencyDoc,
+			Body:        APIVisitInput{}, Response: APIVisit{}, Status: fiber.StatusCreated}},
+		{"POST", APIPrefix + "/visits/:ref/cancel", apiWrite(apiCustomer...), h.apiCancelVisit, APIDoc{ID: "cancelVisit",
+			Tag: "visits", Summary: "Call a visit off while it is pending or approved and nobody has come in (else 409).",
+			Body: APIVisitCancel{}, Response: APIVisit{}}},
+		{"POST", APIPrefix + "/complaints", apiWrite(apiComplainants...), h.apiOnce(h.apiCreateComplaint, h.replayComplaint), APIDoc{
+			ID: "createComplaint", Tag: "complaints",
+			Summary:     "File a written complaint (a customer), or record one received by phone, email or letter (the service desk).",
+			Description: "Files are attached on the complaint's page. " + idempotencyDoc,
+			Body:        APIComplaintInput{}, Response: APIComplaint{}, Status: fiber.StatusCreated}},
+		{"POST", APIPrefix + "/complaints/:ref/messages", apiWrite(apiEveryone...),
+			h.apiOnce(h.apiPostComplaintMessage, h.replayComplaintMessage), APIDoc{ID: "postComplaintMessage", Tag: "complaints",
+				Summary:     "Write on a complaint's thread: the complaining organization's users and the service desk (others: 403); closed: 409.",
+				Description: "Location is the complaint's URL with #message-{id}. " + idempotencyDoc,
+				Body:        APIMessageInput{}, Response: APIComplaintLine{}, Status: fiber.StatusCreated}},
 	}
 }

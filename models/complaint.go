@@ -272,6 +272,11 @@ func resolveComplaint(tx *gorm.DB, orgID int64, in *ComplaintInput, c *Complaint
 	return p.err()
 }
 
+// CheckComplaint validates a complaint without the database or saving it,
+// for a handler that cannot call CreateComplaint yet (no organization was
+// found for it), so that the answer still lists every mistake.
+func (s *Store) CheckComplaint(in ComplaintInput) error { return in.validate(s.now(), s.zone) }
+
 // CreateComplaint records a complaint of organization orgID: filed by a
 // customer user through the portal (actor, channel "portal", received
 // now), or recorded by the service desk on a customer's behalf with how
