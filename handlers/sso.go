@@ -295,7 +295,7 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	}
 	id := models.SSOIdentity{Subject: idt.Subject, Email: cl.Email, EmailVerified: cl.verified(), Name: cl.Name,
 		Groups: groupsOf(all[h.sso.cfg.GroupsClaim])}
-	u, raw, err := h.store.SSOSignIn(c.UserContext(), id, h.sso.cfg.Roles, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
+	u, raw, err := h.store.SSOSignIn(c.UserContext(), id, h.sso.cfg.Roles, h.sso.cfg.BreakGlass, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
 		c.Cookies(h.cookieName("portal_session")))
 	var refused *models.SSORefusedError
 	if errors.As(err, &refused) {

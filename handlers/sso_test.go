@@ -419,3 +419,87 @@ func TestSSOIssuerDownIsA503Page(t *testing.T) {
 		signIn(t, app, e.fx.CustA.Email, "correct horse battery")
 	})
 }
+
+// The break-glass admin's address is also at the issuer (the same
+// person, in the engineers' group). Single sign-on refuses it, says why
+// and audits it; the account is neither linked nor re-roled, and its
+// password still works: the break-glass admin is still there.
+func TestSSONeverChangesTheBreakGlassAdmin(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		app, iss := ssoApp(t, e)
+		for _, email := range []string{e.fx.Admin.Email, strings.ToUpper(e.fx.Admin.Email)} {
+			iss.SetUser(&oidctest.User{Subject: "kc-root", Email: email, EmailVerified: true, Name: "Root",
+				Groups: []string{"idc-engineers"}})
+			c := englishClient(t, app)
+			r := ssoSignIn(t, c)
+			if r.StatusCode != http.StatusForbidden || c.session() != "" {
+				t.Errorf("single sign-on as the break-glass admin (%s): status %d, session %q", email, r.StatusCode, c.session())
+			}
+			if want := locales.For("en").T("sso.refused.break_glass"); !strings.Contains(r.Body, want) {
+				t.Errorf("the page does not say %q:\n%.800s", want, r.Body)
+			}
+			if recs := ssoAudits(t, e, models.AuditSSORefused); len(recs) == 0 || recs[0]["refusal"] != models.SSOBreakGlass ||
+				recs[0]["_target"] != float64(e.fx.Admin.ID) {
+				t.Errorf("auth.sso_refused records: %v, want the newest break_glass on the admin", recs)
+			}
+		}
+		u, err := e.store.GetUserByEmail(context.Background(), e.fx.Admin.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Role != models.RoleAdmin || u.OIDCSubject != nil {
+			t.Errorf("the break-glass admin is now %s, linked to %v, after a single sign-on", u.Role, u.OIDCSubject)
+		}
+		if n := len(ssoAudits(t, e, models.AuditUserUpdated)); n != 0 {
+			t.Errorf("%d auth user updates after a refused single sign-on", n)
+		}
+		if r := englishClient(t, app).login(e.fx.Admin.Email, "correct horse battery"); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the break-glass admin's password after a single sign-on: %d", r.StatusCode)
+		}
+		// A subject linked before to a user who is now break-glass (the
+		// address changed at the issuer) is refused too.
+		iss.SetUser(&oidctest.User{Subject: "kc-root", Email: "someone.else@idc.test", EmailVerified: true, Groups: []string{"idc-admins"}})
+		if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first sign-in of someone.else: %d", r.StatusCode)
+		}
+		other, err := e.store.GetUserByEmail(context.Background(), "someone.else@idc.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app2 := newApp(e.store, func(d *handlers.Deps) {
+			d.SSO = &handlers.SSOConfig{Issuer: iss.URL, ClientID: "portal", ClientSecret: "client-secret-for-tests",
+				RedirectURL: ssoRedirect, Roles: ssoRoles, BreakGlass: []string{e.fx.Admin.Email, " SOMEONE.else@idc.test "}}
+		})
+		iss.SetUser(&oidctest.User{Subject: "kc-root", Email: "renamed@idc.test", EmailVerified: true, Groups: []string{"idc-reception"}})
+		if r := ssoSignIn(t, englishClient(t, app2)); r.StatusCode != http.StatusForbidden {
+			t.Errorf("single sign-on of a subject linked to a break-glass account: %d", r.StatusCode)
+		}
+		if u, err := e.store.GetUser(context.Background(), other.ID); err != nil || u.Role != models.RoleAdmin {
+			t.Errorf("the break-glass account linked before: %v, %v", u, err)
+		}
+	})
+}
+
+// GET /login/sso/callback is public: a callback that belongs to no flow
+// this browser started (no state cookie, or one that does not verify)
+// is refused with the page but writes no audit record, so nobody can
+// flood the hash-chained audit trail through it.
+func TestSSOCallbackWithoutAFlowWritesNoAudit(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		app, _ := ssoApp(t, e)
+		before := len(ssoAudits(t, e, models.AuditSSORefused))
+		c := englishClient(t, app)
+		for i := range 20 {
+			if i%2 == 1 {
+				c.cookies["portal_sso"] = "forged.state"
+			}
+			r := c.get("/login/sso/callback?state=x&code=y")
+			if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, locales.For("en").T("sso.refused.state")) {
+				t.Fatalf("anonymous callback: status %d\n%.600s", r.StatusCode, r.Body)
+			}
+		}
+		if n := len(ssoAudits(t, e, models.AuditSSORefused)) - before; n != 0 {
+			t.Errorf("20 anonymous callbacks wrote %d audit records", n)
+		}
+	})
+}

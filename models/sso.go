@@ -83,6 +83,9 @@ const (
 	SSOCustomer        = "customer"
 	SSODisabled        = "disabled"
 	SSOSubjectMismatch = "subject_mismatch"
+	// SSOBreakGlass: the address is a break-glass admin's, whose account
+	// the issuer never links, makes or re-roles (they use their password).
+	SSOBreakGlass = "break_glass"
 )
 
 // SSORefusedError says why a single sign-on was refused.
@@ -102,9 +105,17 @@ func (e *SSORefusedError) Error() string { return "single sign-on refused: " + e
 // Refused (*SSORefusedError, audited as AuditSSORefused in a transaction
 // of its own): no subject, no valid email, an email the issuer has not
 // verified, no mapped group, a customer's email or subject, a disabled
-// user, and a staff user found by email who is linked to another
-// subject.
-func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p SessionPolicy, ip, ua, replace string) (*User, string, error) {
+// user, a staff user found by email who is linked to another subject,
+// and a break-glass account (breakGlass, by address: the identity's or
+// the found user's): the issuer never links, makes or re-roles one, so a
+// break-glass admin whose address is also at the issuer stays an admin
+// whose password works.
+//
+// A user found by their subject (linked before) who is now refused for
+// no mapped group or as disabled is offboarded in the transaction of the
+// refusal's record: their sessions end and their live API tokens are
+// revoked (each audited), since the issuer no longer vouches for them.
+func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, breakGlass []string, p SessionPolicy, ip, ua, replace string) (*User, string, error) {
 	email, emailErr := NormalizeEmail(id.Email)
 	if emailErr != nil {
 		email = truncate(strings.ToValidUTF8(id.Email, ""), 254)
@@ -143,6 +154,8 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		switch {
 		case found && !u.Role.IsStaff():
 			return refuse(SSOCustomer)
+		case isBreakGlass(email, breakGlass) || (found && isBreakGlass(u.Email, breakGlass)):
+			return refuse(SSOBreakGlass)
 		case found && u.Disabled():
 			return refuse(SSODisabled)
 		case link && u.OIDCSubject != nil && *u.OIDCSubject != id.Subject:
@@ -256,7 +269,13 @@ func PasswordAllowedWithSSO(u *User, breakGlass []string) bool {
 	if !u.Role.IsStaff() {
 		return true
 	}
-	return u.Role == RoleAdmin && slices.ContainsFunc(breakGlass, func(e string) bool {
-		return strings.EqualFold(strings.TrimSpace(e), u.Email)
+	return u.Role == RoleAdmin && isBreakGlass(u.Email, breakGlass)
+}
+
+// isBreakGlass reports whether email is one of the break-glass addresses
+// (any case).
+func isBreakGlass(email string, breakGlass []string) bool {
+	return slices.ContainsFunc(breakGlass, func(e string) bool {
+		return strings.EqualFold(strings.TrimSpace(e), email)
 	})
 }
