@@ -244,7 +244,16 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	cookie := c.Cookies(h.cookieName("portal_sso"))
 	h.setCookie(c, "portal_sso", "", -1, true) // one use
 	st, ok := h.openSSOState(cookie)
-	if !ok || subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
+	if !ok {
+		// The callback is public: one that belongs to no sign-in this
+		// browser started (no state cookie, or one that does not verify
+		// or has expired) is logged, not audited, so that nobody can
+		// flood the audit trail through it.
+		h.logger(c).Info("single sign-on: callback without a state of this browser's", "cookie", cookie != "", "ip", c.IP())
+		return h.renderSSORefused(c, "state")
+	}
+	if subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
+		// A sign-in this browser started, answered with another's state.
 		return h.ssoRefused(c, "", "state")
 	}
 	if e := c.Query("error"); e != "" {
