@@ -510,3 +510,94 @@ func TestSSOCallbackWithoutAFlowWritesNoAudit(t *testing.T) {
 		}
 	})
 }
+
+// A linked staff member taken out of every mapped group at the issuer
+// (or disabled here) is offboarded by their next single sign-on: the
+// refusal ends their sessions and revokes their live API tokens, each
+// audited, in the refusal's transaction. A user the issuer never linked
+// keeps theirs.
+func TestSSORefusalOfALinkedUserEndsSessionsAndRevokesTokens(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		app, iss := ssoApp(t, e)
+		token := func(u *models.User) string {
+			t.Helper()
+			_, secret, err := e.store.CreateAPIToken(ctx, models.UserActor(u, "192.0.2.1"), models.APITokenInput{Name: "monitoring", Days: 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return secret
+		}
+		for _, tc := range []struct {
+			name    string
+			user    *models.User
+			refusal string
+			prepare func()
+		}{
+			{name: "no mapped group", user: e.fx.Engineer, refusal: models.SSONoGroup},
+			{name: "disabled", user: e.fx.Service, refusal: models.SSODisabled, prepare: func() {
+				if err := e.store.SetUserDisabled(ctx, models.SystemActor("test"), e.fx.Service.ID, true); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				sub := "sub-" + string(tc.user.Role)
+				iss.SetUser(&oidctest.User{Subject: sub, Email: tc.user.Email, EmailVerified: true, Groups: []string{"idc-engineers"}})
+				browser := newClient(t, app)
+				if r := ssoSignIn(t, browser); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("linking %s: %d", tc.user.Email, r.StatusCode)
+				}
+				secret := token(tc.user)
+				token(tc.user)
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err != nil {
+					t.Fatalf("the token before: %v", err)
+				}
+				revokedBefore := len(ssoAudits(t, e, models.AuditTokenRevoked))
+				if tc.prepare != nil {
+					tc.prepare()
+				} else {
+					// Taken out of the groups at the issuer; the session
+					// of the earlier sign-in is still live.
+					if r := browser.get("/account"); r.StatusCode != http.StatusOK {
+						t.Fatalf("the session before the refusal: %d", r.StatusCode)
+					}
+				}
+				iss.SetUser(&oidctest.User{Subject: sub, Email: tc.user.Email, EmailVerified: true, Groups: []string{"everyone"}})
+				if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusForbidden {
+					t.Fatalf("the refused sign-in: %d", r.StatusCode)
+				}
+				if r := browser.get("/account"); r.StatusCode == http.StatusOK {
+					t.Error("the earlier session still works after the refusal")
+				}
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err == nil {
+					t.Error("the API token still works after the refusal")
+				}
+				if err := e.store.SetUserDisabled(ctx, models.SystemActor("test"), tc.user.ID, false); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err == nil {
+					t.Error("the API token works again once the user is enabled: it was not revoked")
+				}
+				recs := ssoAudits(t, e, models.AuditSSORefused)
+				if len(recs) == 0 || recs[0]["refusal"] != tc.refusal || recs[0]["tokens_revoked"] != float64(2) {
+					t.Errorf("the refusal's record: %v, want %s with tokens_revoked 2", recs[0], tc.refusal)
+				}
+				revoked := ssoAudits(t, e, models.AuditTokenRevoked)
+				if len(revoked)-revokedBefore != 2 || revoked[0]["reason"] != "sso_refused" || revoked[0]["owner_id"] != float64(tc.user.ID) {
+					t.Errorf("auth.token_revoked records: %v (had %d), want 2 more with reason sso_refused", revoked, revokedBefore)
+				}
+			})
+		}
+		// The reception user was never linked: a refusal by address leaves
+		// their token alone (the issuer never vouched for them).
+		secret := token(e.fx.Reception)
+		iss.SetUser(&oidctest.User{Subject: "sub-unlinked", Email: e.fx.Reception.Email, EmailVerified: true, Groups: []string{"everyone"}})
+		if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("the refused sign-in of an unlinked user: %d", r.StatusCode)
+		}
+		if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err != nil {
+			t.Errorf("an unlinked user's token after a refused single sign-on: %v", err)
+		}
+	})
+}

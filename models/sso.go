@@ -124,9 +124,12 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, b
 		u       User
 		raw     string
 		refusal string
+		// linked: u was found by the subject, so the issuer vouched for
+		// them before.
+		linked bool
 	)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		u, raw, refusal = User{}, "", ""
+		u, raw, refusal, linked = User{}, "", "", false
 		refuse := func(reason string) error { refusal = reason; return &SSORefusedError{Reason: reason} }
 		switch {
 		case id.Subject == "" || len(id.Subject) > 255:
@@ -150,6 +153,8 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, b
 			}
 		} else if err != nil {
 			return err
+		} else {
+			linked = true
 		}
 		switch {
 		case found && !u.Role.IsStaff():
@@ -232,7 +237,23 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, b
 		if refusal == SSONoGroup {
 			detail["groups"] = firstGroups(id.Groups)
 		}
-		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, target, uid, org, detail); aerr != nil {
+		actor := Actor{Email: email, IP: ip}
+		var aerr error
+		if linked && u.Role.IsStaff() && (refusal == SSONoGroup || refusal == SSODisabled) {
+			// Offboarded at the issuer (or disabled here): what the
+			// issuer's sign-ins gave them ends with the refusal's record.
+			aerr = s.tx(ctx, func(tx *gorm.DB) error {
+				ended, revoked, err := s.offboardSSO(tx, actor, &u)
+				if err != nil {
+					return err
+				}
+				detail["sessions_ended"], detail["tokens_revoked"] = ended, revoked
+				return s.audit(tx, actor, AuditSSORefused, target, uid, org, detail)
+			})
+		} else {
+			aerr = s.Audit(ctx, actor, AuditSSORefused, target, uid, org, detail)
+		}
+		if aerr != nil {
 			return nil, "", errors.Join(err, fmt.Errorf("models: audit refused single sign-on: %w", aerr))
 		}
 		return nil, "", err
@@ -241,6 +262,33 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, b
 		return nil, "", fmt.Errorf("models: single sign-on of %s: %w", email, err)
 	}
 	return &u, raw, nil
+}
+
+// offboardSSO ends the sessions of u, a linked staff user whose single
+// sign-on was just refused for no mapped group or as disabled, and
+// revokes their live API tokens (each audited, with the reason
+// sso_refused), in tx. It returns how many of each.
+func (s *Store) offboardSSO(tx *gorm.DB, a Actor, u *User) (int64, int, error) {
+	res := tx.Where("user_id = ?", u.ID).Delete(&Session{})
+	if res.Error != nil {
+		return 0, 0, res.Error
+	}
+	now := s.now()
+	var live []APIToken
+	if err := forUpdate(tx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", u.ID, now).
+		Order("id").Find(&live).Error; err != nil {
+		return 0, 0, err
+	}
+	for _, t := range live {
+		if err := tx.Model(&APIToken{}).Where("id = ?", t.ID).Update("revoked_at", now).Error; err != nil {
+			return 0, 0, err
+		}
+		if err := s.audit(tx, a, AuditTokenRevoked, "api_token", &t.ID, u.OrgID,
+			map[string]any{"name": t.Name, "owner_id": t.UserID, "reason": "sso_refused"}); err != nil {
+			return 0, 0, err
+		}
+	}
+	return res.RowsAffected, len(live), nil
 }
 
 // firstGroups is what an audit record keeps of a groups claim: at most
