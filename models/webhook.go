@@ -563,25 +563,42 @@ type HookJob struct {
 	Secret   string
 }
 
+// HookClaimPerEndpoint bounds the deliveries of one endpoint in one claim,
+// so that one organization's backlog (or a test button held down) shares
+// the senders with the others instead of taking every one.
+const HookClaimPerEndpoint = 2
+
 // ClaimHookDeliveries leases up to limit due webhook deliveries to owner,
+// at most HookClaimPerEndpoint of each endpoint, the longest due first,
 // with their endpoints' URLs and opened secrets.
 func (s *Store) ClaimHookDeliveries(ctx context.Context, owner string, lease time.Duration, limit int) ([]HookJob, error) {
 	now := s.now()
-	var ds []WebhookDelivery
-	err := claimRows(ctx, s, func(q *gorm.DB) *gorm.DB {
+	pending := func(q *gorm.DB) *gorm.DB {
 		return q.Where("status = ? AND next_attempt_at <= ?", HookPending, now)
-	}, owner, lease, limit, &ds)
+	}
+	// Each endpoint's due deliveries numbered in order; the first few of
+	// every endpoint, by due time, fill the claim.
+	ranked := pending(s.db.WithContext(ctx).Model(&WebhookDelivery{})).Where("lease_until < ?", now).
+		Select("id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS n")
+	var ids []int64
+	if err := s.db.WithContext(ctx).Table("(?) AS r", ranked).Where("r.n <= ?", HookClaimPerEndpoint).
+		Order("r.next_attempt_at, r.id").Limit(limit).Pluck("r.id", &ids).Error; err != nil {
+		return nil, wrap(err, "claim webhook deliveries")
+	}
+	slices.Sort(ids)
+	var ds []WebhookDelivery
+	err := claimIDs(ctx, s, pending, ids, owner, lease, now, &ds)
 	if err != nil || len(ds) == 0 {
 		return nil, wrap(err, "claim webhook deliveries")
 	}
-	ids := make([]int64, 0, len(ds))
+	epIDs := make([]int64, 0, len(ds))
 	for _, d := range ds {
-		if !slices.Contains(ids, d.EndpointID) {
-			ids = append(ids, d.EndpointID)
+		if !slices.Contains(epIDs, d.EndpointID) {
+			epIDs = append(epIDs, d.EndpointID)
 		}
 	}
 	var eps []WebhookEndpoint
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("id IN ?", epIDs).Find(&eps).Error; err != nil {
 		return nil, wrap(err, "claim webhook deliveries")
 	}
 	byID := map[int64]*WebhookEndpoint{}
