@@ -462,8 +462,9 @@ func (s *Store) disableWebhook(tx *gorm.DB, e *WebhookEndpoint, reason string, n
 		Updates(map[string]any{"status": HookStopped, "done_at": now, "lease_owner": "", "lease_until": neverLeased}).Error
 }
 
-// SendWebhookTest queues a ping to the endpoint, due at once (the next
-// pass of a dispatcher sends it). Audited.
+// SendWebhookTest queues a ping to the endpoint, due at once (the
+// dispatcher's webhook loop sends it), unless one is still pending
+// (webhooks.error.test_pending). Audited.
 func (s *Store) SendWebhookTest(ctx context.Context, a Actor, sc Scope, ref string) (*WebhookDelivery, error) {
 	var d WebhookDelivery
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -471,6 +472,16 @@ func (s *Store) SendWebhookTest(ctx context.Context, a Actor, sc Scope, ref stri
 		e, err := lockWebhook(tx, sc, ref)
 		if err != nil {
 			return err
+		}
+		// One test at a time (the endpoint's row is locked): a button held
+		// down queues one ping, not hundreds.
+		var waiting int64
+		if err := tx.Model(&WebhookDelivery{}).Where("endpoint_id = ? AND event = ? AND status = ?", e.ID, HookPing, HookPending).
+			Count(&waiting).Error; err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return Invalid("delivery", "webhooks.error.test_pending")
 		}
 		now := s.now()
 		he := HookEvent{Name: HookPing, At: now, Data: map[string]any{"object": "webhook", "ref": e.Ref,
