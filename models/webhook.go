@@ -860,3 +860,44 @@ func (s *Store) hookDisabledDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Tim
 	}
 	return ds, nil
 }
+
+// Bounds of PurgeHookLog: deliveries a statement, statements a call.
+const (
+	hookPurgeChunk  = 500
+	hookPurgeChunks = 20
+)
+
+// PurgeHookLog deletes the webhook deliveries done (delivered, failed or
+// stopped) before before, with their attempts, in bounded chunks (at most
+// hookPurgeChunks of hookPurgeChunk a call; the janitor comes back), and
+// says how many deliveries went. A pending delivery is never purged.
+func (s *Store) PurgeHookLog(ctx context.Context, before time.Time) (int64, error) {
+	utc(&before)
+	db := s.db.WithContext(ctx)
+	var total int64
+	for range hookPurgeChunks {
+		var ids []int64
+		if err := db.Model(&WebhookDelivery{}).Where("status <> ? AND done_at < ?", HookPending, before).
+			Order("id").Limit(hookPurgeChunk).Pluck("id", &ids).Error; err != nil {
+			return total, wrap(err, "purge webhook log")
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Where("delivery_id IN ?", ids).Delete(&WebhookAttempt{}).Error; err != nil {
+				return err
+			}
+			r := tx.Where("id IN ? AND status <> ?", ids, HookPending).Delete(&WebhookDelivery{})
+			total += r.RowsAffected
+			return r.Error
+		})
+		if err != nil {
+			return total, wrap(err, "purge webhook log")
+		}
+		if len(ids) < hookPurgeChunk {
+			return total, nil
+		}
+	}
+	return total, nil
+}

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -98,6 +99,67 @@ func TestSendWebhookTestOneAtATime(t *testing.T) {
 		}
 		if _, err := s.SendWebhookTest(ctx, a, sc, e.Ref); err != nil {
 			t.Fatalf("a test after the first was sent: %v", err)
+		}
+	})
+}
+
+// The janitor's purge removes finished deliveries older than the log's
+// days with their attempts; a recent one and a pending one, however old,
+// stay.
+func TestPurgeHookLogKeepsRecentAndPending(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		f := dbtest.Seed(t, s)
+		a, sc := models.UserActor(f.CustA, "192.0.2.1"), models.ScopeOf(f.CustA)
+		e, _, err := s.CreateWebhook(ctx, a, sc, f.OrgA.ID, models.WebhookInput{URL: "https://hooks.example.com/a",
+			Events: []string{models.HookVisitApproved}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := func() int64 {
+			t.Helper()
+			ids, err := models.QueueHookPings(s, e, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The claim may take the old pending one too: it stays pending.
+			if _, err := s.ClaimHookDeliveries(ctx, "p", time.Minute, 5); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RecordHookAttempt(ctx, "p", ids[0], models.HookResult{Delivered: true, StatusCode: 200}, 15); err != nil {
+				t.Fatal(err)
+			}
+			return ids[0]
+		}
+		old := sent()
+		clock.Advance(time.Hour)
+		pending, err := models.QueueHookPings(s, e, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(40 * 24 * time.Hour)
+		recent := sent()
+		n, err := s.PurgeHookLog(ctx, clock.Now().Add(-30*24*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d (%v), want the old delivery only", n, err)
+		}
+		if _, _, err := s.GetWebhookDelivery(ctx, sc, e, old); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("the old delivery: %v, want gone", err)
+		}
+		for _, id := range []int64{recent, pending[0]} {
+			d, as, err := s.GetWebhookDelivery(ctx, sc, e, id)
+			if err != nil {
+				t.Fatalf("delivery %d: %v, want kept", id, err)
+			}
+			if id == recent && len(as) != 1 {
+				t.Errorf("the recent delivery kept %d attempts, want 1", len(as))
+			}
+			if id == pending[0] && d.Status != models.HookPending {
+				t.Errorf("the old pending delivery is %s", d.Status)
+			}
+		}
+		if n, err := s.PurgeHookLog(ctx, clock.Now().Add(-30*24*time.Hour)); err != nil || n != 0 {
+			t.Errorf("a second purge removed %d (%v)", n, err)
 		}
 	})
 }
