@@ -342,9 +342,8 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, reg *prome
 // results older than the retention period go once rolled up (rollups and
 // outages stay for years), visitors' ID numbers and phones go
 // PORTAL_VISIT_PURGE_DAYS after their visit, finished customer webhook
-// deliveries PORTAL_HOOK_LOG_DAYS after they ended,
-// and contracts ending in 60
-// and 30 days are reminded to their organization's service representative
+// deliveries PORTAL_HOOK_LOG_DAYS after they ended, and contracts ending
+// in 60 and 30 days are reminded to their organization's service representative
 // (SweepContracts). Every instance may run it: each step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
