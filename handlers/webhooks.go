@@ -184,6 +184,10 @@ func (h *Handler) testWebhook(c *fiber.Ctx) error {
 		return err
 	}
 	d, err := h.store.SendWebhookTest(c.UserContext(), actor(c), scope(c), e.Ref)
+	if _, ok := models.AsValidation(err); ok {
+		h.flash(c, "bad", "flash.webhook_test_pending")
+		return redirect(c, "/webhooks/"+e.Ref)
+	}
 	if err != nil {
 		return err
 	}

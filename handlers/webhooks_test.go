@@ -120,6 +120,9 @@ func TestWebhookPages(t *testing.T) {
 		wantNoBody(t, r, zh("webhooks.redeliver"))
 		wantAudit(t, staff, models.AuditWebhookTested, fx.CustA.Email, ids(ep.ID))
 		wantBody(t, a.get(path), "ping", "#"+m[1])
+		// A second test while the first is pending is refused, translated.
+		wantRedirect(t, a.submit(path, path+"/test", nil), path)
+		wantBody(t, a.get(path), zh("flash.webhook_test_pending"))
 		// Still pending: not redelivered.
 		wantRedirect(t, a.submit(dpath, dpath+"/redeliver", nil), dpath)
 		wantBody(t, a.get(dpath), zh("flash.webhook_still_pending"))

@@ -462,8 +462,9 @@ func (s *Store) disableWebhook(tx *gorm.DB, e *WebhookEndpoint, reason string, n
 		Updates(map[string]any{"status": HookStopped, "done_at": now, "lease_owner": "", "lease_until": neverLeased}).Error
 }
 
-// SendWebhookTest queues a ping to the endpoint, due at once (the next
-// pass of a dispatcher sends it). Audited.
+// SendWebhookTest queues a ping to the endpoint, due at once (the
+// dispatcher's webhook loop sends it), unless one is still pending
+// (webhooks.error.test_pending). Audited.
 func (s *Store) SendWebhookTest(ctx context.Context, a Actor, sc Scope, ref string) (*WebhookDelivery, error) {
 	var d WebhookDelivery
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -471,6 +472,16 @@ func (s *Store) SendWebhookTest(ctx context.Context, a Actor, sc Scope, ref stri
 		e, err := lockWebhook(tx, sc, ref)
 		if err != nil {
 			return err
+		}
+		// One test at a time (the endpoint's row is locked): a button held
+		// down queues one ping, not hundreds.
+		var waiting int64
+		if err := tx.Model(&WebhookDelivery{}).Where("endpoint_id = ? AND event = ? AND status = ?", e.ID, HookPing, HookPending).
+			Count(&waiting).Error; err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return Invalid("delivery", "webhooks.error.test_pending")
 		}
 		now := s.now()
 		he := HookEvent{Name: HookPing, At: now, Data: map[string]any{"object": "webhook", "ref": e.Ref,
@@ -563,25 +574,42 @@ type HookJob struct {
 	Secret   string
 }
 
+// HookClaimPerEndpoint bounds the deliveries of one endpoint in one claim,
+// so that one organization's backlog (or a test button held down) shares
+// the senders with the others instead of taking every one.
+const HookClaimPerEndpoint = 2
+
 // ClaimHookDeliveries leases up to limit due webhook deliveries to owner,
+// at most HookClaimPerEndpoint of each endpoint, the longest due first,
 // with their endpoints' URLs and opened secrets.
 func (s *Store) ClaimHookDeliveries(ctx context.Context, owner string, lease time.Duration, limit int) ([]HookJob, error) {
 	now := s.now()
-	var ds []WebhookDelivery
-	err := claimRows(ctx, s, func(q *gorm.DB) *gorm.DB {
+	pending := func(q *gorm.DB) *gorm.DB {
 		return q.Where("status = ? AND next_attempt_at <= ?", HookPending, now)
-	}, owner, lease, limit, &ds)
+	}
+	// Each endpoint's due deliveries numbered in order; the first few of
+	// every endpoint, by due time, fill the claim.
+	ranked := pending(s.db.WithContext(ctx).Model(&WebhookDelivery{})).Where("lease_until < ?", now).
+		Select("id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS n")
+	var ids []int64
+	if err := s.db.WithContext(ctx).Table("(?) AS r", ranked).Where("r.n <= ?", HookClaimPerEndpoint).
+		Order("r.next_attempt_at, r.id").Limit(limit).Pluck("r.id", &ids).Error; err != nil {
+		return nil, wrap(err, "claim webhook deliveries")
+	}
+	slices.Sort(ids)
+	var ds []WebhookDelivery
+	err := claimIDs(ctx, s, pending, ids, owner, lease, now, &ds)
 	if err != nil || len(ds) == 0 {
 		return nil, wrap(err, "claim webhook deliveries")
 	}
-	ids := make([]int64, 0, len(ds))
+	epIDs := make([]int64, 0, len(ds))
 	for _, d := range ds {
-		if !slices.Contains(ids, d.EndpointID) {
-			ids = append(ids, d.EndpointID)
+		if !slices.Contains(epIDs, d.EndpointID) {
+			epIDs = append(epIDs, d.EndpointID)
 		}
 	}
 	var eps []WebhookEndpoint
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("id IN ?", epIDs).Find(&eps).Error; err != nil {
 		return nil, wrap(err, "claim webhook deliveries")
 	}
 	byID := map[int64]*WebhookEndpoint{}
@@ -831,4 +859,45 @@ func (s *Store) hookDisabledDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Tim
 			Address: addr, Locale: locale, Status: DeliveryPending, NextAttemptAt: now, LeaseUntil: neverLeased, CreatedAt: now})
 	}
 	return ds, nil
+}
+
+// Bounds of PurgeHookLog: deliveries a statement, statements a call.
+const (
+	hookPurgeChunk  = 500
+	hookPurgeChunks = 20
+)
+
+// PurgeHookLog deletes the webhook deliveries done (delivered, failed or
+// stopped) before before, with their attempts, in bounded chunks (at most
+// hookPurgeChunks of hookPurgeChunk a call; the janitor comes back), and
+// says how many deliveries went. A pending delivery is never purged.
+func (s *Store) PurgeHookLog(ctx context.Context, before time.Time) (int64, error) {
+	utc(&before)
+	db := s.db.WithContext(ctx)
+	var total int64
+	for range hookPurgeChunks {
+		var ids []int64
+		if err := db.Model(&WebhookDelivery{}).Where("status <> ? AND done_at < ?", HookPending, before).
+			Order("id").Limit(hookPurgeChunk).Pluck("id", &ids).Error; err != nil {
+			return total, wrap(err, "purge webhook log")
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Where("delivery_id IN ?", ids).Delete(&WebhookAttempt{}).Error; err != nil {
+				return err
+			}
+			r := tx.Where("id IN ? AND status <> ?", ids, HookPending).Delete(&WebhookDelivery{})
+			total += r.RowsAffected
+			return r.Error
+		})
+		if err != nil {
+			return total, wrap(err, "purge webhook log")
+		}
+		if len(ids) < hookPurgeChunk {
+			return total, nil
+		}
+	}
+	return total, nil
 }

@@ -144,6 +144,9 @@ type Dispatcher struct {
 
 	// afterPass, when set (tests), is called after each pass.
 	afterPass func()
+	// afterHookPass, when set (tests), is called after each round of the
+	// webhook loop.
+	afterHookPass func()
 
 	// dbMu guards dbDown and dbDownSince: whether the database failed the
 	// last time it was used, so an outage is logged once and its end once.
@@ -203,11 +206,21 @@ func (d *Dispatcher) TransportFor(ch models.Channel) string {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.log.Info("notification dispatcher started", "email", d.mail != nil, "webhook", d.hook != nil,
 		"poll", d.cfg.Poll, "lease", d.cfg.Lease)
+	// Customers' webhooks in a loop of their own: the notices never wait
+	// for a customer's receiver. Run returns after that loop has finished
+	// and recorded its sends.
+	var hooks sync.WaitGroup
+	hooks.Add(1)
+	go func() {
+		defer hooks.Done()
+		d.runHooks(ctx)
+	}()
 	t := d.cfg.Clock.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			hooks.Wait()
 			d.log.Info("notification dispatcher stopped")
 			return nil
 		case <-t.C():
@@ -243,9 +256,6 @@ func (d *Dispatcher) pass(ctx context.Context) {
 	if n > 0 {
 		d.log.Warn("emergency notice deadline missed", "clocks", n)
 	}
-	// Customers' own webhooks last, and a few rounds a pass: a slow
-	// receiver never holds up the notices and their clocks.
-	d.sendHooks(ctx)
 }
 
 // maxRounds bounds the claims of one pass, so a flood of work cannot keep

@@ -411,9 +411,10 @@ func startDispatchers(t *testing.T, clock *fakeClock, ds ...*Dispatcher) *runnin
 	r := &running{t: t, clock: clock, poll: ds[0].cfg.Poll}
 	var wg sync.WaitGroup
 	for _, d := range ds {
-		ch := make(chan struct{}, 1)
+		ch, hc := make(chan struct{}, 1), make(chan struct{}, 1)
 		d.afterPass = func() { ch <- struct{}{} }
-		r.passes = append(r.passes, ch)
+		d.afterHookPass = func() { hc <- struct{}{} }
+		r.passes = append(r.passes, ch, hc)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -22,8 +22,8 @@ import (
 )
 
 // Customer webhooks (docs/architecture.md, "Webhooks"): the deliveries
-// ExpandEvent made for organizations' endpoints, sent in each pass of the
-// dispatcher under the same leases as the notices.
+// ExpandEvent made for organizations' endpoints, sent by the dispatcher's
+// own webhook loop (runHooks) under the same leases as the notices.
 
 // HooksConfig tunes the sending of customer webhooks.
 type HooksConfig struct {
@@ -170,12 +170,34 @@ func (h *hookSender) post(ctx context.Context, job models.HookJob, now time.Time
 	return r
 }
 
-// hookRounds bounds the claims of webhook deliveries in one pass: with
-// every receiver taking its whole timeout, a pass is held up at most
-// hookRounds × Timeout.
+// hookRounds bounds the claims of one round of the webhook loop, so that
+// the loop pauses (and sees a shutdown) between rounds of work.
 const hookRounds = 4
 
-// sendHooks sends the due webhook deliveries, Workers at a time.
+// runHooks is the loop of customer webhooks, apart from the passes of the
+// notices (Run starts it): one customer's slow or silent receiver holds up
+// only webhooks, never an outage notice or the clock sweep. It returns
+// when ctx is cancelled, after the sends under way are finished and
+// recorded.
+func (d *Dispatcher) runHooks(ctx context.Context) {
+	t := d.cfg.Clock.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		d.sendHooks(ctx)
+		t.Reset(d.cfg.Poll)
+		if d.afterHookPass != nil {
+			d.afterHookPass()
+		}
+	}
+}
+
+// sendHooks sends the due webhook deliveries, Workers at a time, each
+// claim sharing them among the endpoints (HookClaimPerEndpoint).
 func (d *Dispatcher) sendHooks(ctx context.Context) {
 	for range hookRounds {
 		if ctx.Err() != nil {
@@ -193,6 +215,7 @@ func (d *Dispatcher) sendHooks(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// A shutdown lets the send finish and be recorded.
 				d.deliverHook(context.WithoutCancel(ctx), job)
 			}()
 		}

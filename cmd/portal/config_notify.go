@@ -32,6 +32,9 @@ type NotifyConfig struct {
 	// PORTAL_HOOKS_ALLOW_PRIVATE), for the Store.
 	Hooks     notify.HooksConfig
 	HookRules models.HookRules
+	// HookLog is how long finished webhook deliveries and their attempts
+	// are kept (PORTAL_HOOK_LOG_DAYS); the janitor purges older ones.
+	HookLog time.Duration
 }
 
 // minWebhookSecret is the shortest webhook secret accepted.
@@ -97,6 +100,8 @@ func notifySettings() []setting {
 			set: intIn(1, 30, "a number of attempts", func(c *Config, n int) { c.Notify.Hooks.Attempts = n })},
 		{name: "PORTAL_HOOK_DISABLE_AFTER", def: strconv.Itoa(notify.DefaultHookDisableAfter), help: "failed attempts in a row after which a customer webhook endpoint is disabled and its administrator emailed",
 			set: intIn(1, 1000, "a number of attempts", func(c *Config, n int) { c.Notify.Hooks.DisableAfter = n })},
+		{name: "PORTAL_HOOK_LOG_DAYS", def: "30", help: "days finished customer webhook deliveries and their attempts are kept",
+			set: intIn(1, 365, "a number of days", func(c *Config, n int) { c.Notify.HookLog = time.Duration(n) * 24 * time.Hour })},
 		{name: "PORTAL_CONTACT_CONFIRM_DAYS", def: strconv.Itoa(int(models.DefaultConfirmEvery / (24 * time.Hour))), help: "days between contact list confirmations",
 			set: intIn(7, 730, "a number of days", func(c *Config, n int) { c.Notify.ConfirmEvery = time.Duration(n) * 24 * time.Hour })},
 		{name: "PORTAL_NOTICE_WINDOW", def: models.DefaultNoticeWindow.String(), help: "how long an outage notice gathers the organization's other outages before it goes out",

@@ -341,8 +341,9 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, reg *prome
 // finished hours and days are built from the raw results, raw probe
 // results older than the retention period go once rolled up (rollups and
 // outages stay for years), visitors' ID numbers and phones go
-// PORTAL_VISIT_PURGE_DAYS after their visit, and contracts ending in 60
-// and 30 days are reminded to their organization's service representative
+// PORTAL_VISIT_PURGE_DAYS after their visit, finished customer webhook
+// deliveries PORTAL_HOOK_LOG_DAYS after they ended, and contracts ending
+// in 60 and 30 days are reminded to their organization's service representative
 // (SweepContracts). Every instance may run it: each step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
@@ -392,6 +393,11 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		warn("purge old traffic samples", err)
 		if purged > 0 {
 			log.Info("purged old traffic samples", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
+		}
+		purged, err = store.PurgeHookLog(ctx, store.Now().Add(-cfg.Notify.HookLog))
+		warn("purge old webhook deliveries", err)
+		if purged > 0 {
+			log.Info("purged old webhook deliveries", "deliveries", purged, "log_days", int(cfg.Notify.HookLog.Hours()/24))
 		}
 		gone, err := store.PurgeVisitors(ctx, store.Now())
 		warn("purge visitors' personal data", err)
