@@ -162,24 +162,20 @@ func (h *Handler) apiGuard(a Access) fiber.Handler {
 		if a.kind == accessPublic {
 			return c.Next()
 		}
-		auth := c.Get(fiber.HeaderAuthorization)
-		raw, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
-			return fiber.ErrUnauthorized
+		// The scheme is case-insensitive (RFC 6750 after RFC 9110).
+		scheme, raw, _ := strings.Cut(strings.TrimSpace(c.Get(fiber.HeaderAuthorization)), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+			return h.apiRefuse(c)
 		}
 		tok, u, err := h.store.AuthenticateToken(c.UserContext(), strings.TrimSpace(raw), c.IP())
 		if errors.Is(err, models.ErrTokenInvalid) {
-			return fiber.ErrUnauthorized
+			return h.apiRefuse(c)
 		}
 		if err != nil {
 			return err
 		}
-		if wait, ok := h.apiLimiter.take(tok.ID, time.Now()); !ok {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			return apiProblem(fiber.StatusTooManyRequests, problemRateLimit, "api.problem.rate_limited")
-		} else {
-			c.Set("RateLimit-Limit", strconv.Itoa(h.apiLimiter.perMinute))
-			c.Set("RateLimit-Remaining", strconv.Itoa(h.apiLimiter.remaining(tok.ID)))
+		if err := h.apiSpend(c, "t:"+strconv.FormatInt(tok.ID, 10)); err != nil {
+			return err
 		}
 		st := state(c)
 		st.user, st.stage, st.scope = u, models.StageFull, models.ScopeOf(u)
@@ -194,13 +190,37 @@ func (h *Handler) apiGuard(a Access) fiber.Handler {
 	}
 }
 
-// apiLimiter is a token bucket per API token, in this instance's memory:
+// apiSpend takes one request of key's allowance, setting the RateLimit
+// headers; none left is a 429 problem with Retry-After.
+func (h *Handler) apiSpend(c *fiber.Ctx, key string) error {
+	wait, ok := h.apiLimiter.take(key, time.Now())
+	c.Set("RateLimit-Limit", strconv.Itoa(h.apiLimiter.perMinute))
+	c.Set("RateLimit-Remaining", strconv.Itoa(h.apiLimiter.remaining(key)))
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return apiProblem(fiber.StatusTooManyRequests, problemRateLimit, "api.problem.rate_limited")
+	}
+	return nil
+}
+
+// apiRefuse answers a request without a usable token 401, after taking
+// one request of its address's allowance: guessing tokens from one
+// address is limited like using one.
+func (h *Handler) apiRefuse(c *fiber.Ctx) error {
+	if err := h.apiSpend(c, "ip:"+c.IP()); err != nil {
+		return err
+	}
+	return fiber.ErrUnauthorized
+}
+
+// apiLimiter is a token bucket per API token (and per address for
+// requests without a usable token), in this instance's memory:
 // perMinute requests a minute on average, at most burst at once.
 type apiLimiter struct {
 	mu        sync.Mutex
 	perMinute int
 	burst     float64
-	buckets   map[int64]*apiBucket
+	buckets   map[string]*apiBucket
 	swept     time.Time
 }
 
@@ -216,12 +236,12 @@ func newAPILimiter(perMinute int) *apiLimiter {
 	if perMinute <= 0 {
 		perMinute = DefaultAPIRate
 	}
-	return &apiLimiter{perMinute: perMinute, burst: float64(max(1, min(60, perMinute))), buckets: map[int64]*apiBucket{}}
+	return &apiLimiter{perMinute: perMinute, burst: float64(max(1, min(60, perMinute))), buckets: map[string]*apiBucket{}}
 }
 
-// take spends one request of token id at now; when none is left it says
-// how long until one is.
-func (l *apiLimiter) take(id int64, now time.Time) (time.Duration, bool) {
+// take spends one request of key at now; when none is left it says how
+// long until one is.
+func (l *apiLimiter) take(id string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	rate := float64(l.perMinute) / 60 // a second
@@ -247,7 +267,7 @@ func (l *apiLimiter) take(id int64, now time.Time) (time.Duration, bool) {
 	return 0, true
 }
 
-func (l *apiLimiter) remaining(id int64) int {
+func (l *apiLimiter) remaining(id string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b := l.buckets[id]; b != nil {

@@ -304,12 +304,18 @@ func apiQueryMonth(c *fiber.Ctx, name string) (string, error) {
 
 // apiListStatements: GET /api/v1/statements, by organization, the newest
 // month first.
+// maxStatementsPage bounds a page of statements, whatever ?limit= says.
+const maxStatementsPage = 50
+
 func (h *Handler) apiListStatements(c *fiber.Ctx) error {
 	var after models.StatementKey
 	limit, err := apiPage(c, &after)
 	if err != nil {
 		return err
 	}
+	// A running month's statement is computed, not read: a page holds at
+	// most maxStatementsPage of them (the cursor goes on from there).
+	limit = min(limit, maxStatementsPage)
 	f := models.StatementFilter{Limit: limit + 1}
 	if after.OrgID != 0 {
 		if !validMonth(after.Month) {

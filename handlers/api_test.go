@@ -189,12 +189,20 @@ func TestAPIRateLimitIsPerToken(t *testing.T) {
 		}
 		r := a.get(orgs)
 		wantAPIStatus(t, r, http.StatusTooManyRequests)
-		if r.Problem(t); r.Header.Get("Retry-After") == "" {
-			t.Fatal("429 without Retry-After")
+		if r.Problem(t); r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Remaining") != "0" {
+			t.Fatalf("429 with Retry-After %q, RateLimit-Remaining %q", r.Header.Get("Retry-After"), r.Header.Get("RateLimit-Remaining"))
 		}
-		// Another token has its own allowance.
-		b := newAPIClient(t, app, apiToken(t, e.store, e.fx.CustB, false))
+		// Another token has its own allowance, and the scheme's case does
+		// not matter (RFC 6750).
+		b := newAPIClient(t, app, "")
+		b.header.Set("Authorization", "bearer "+apiToken(t, e.store, e.fx.CustB, false))
 		wantAPIStatus(t, b.get(orgs), http.StatusOK)
+		// Guessing tokens is limited per address like using one.
+		guess := newAPIClient(t, app, "cpt_"+strings.Repeat("x", 43))
+		for range 3 {
+			wantAPIStatus(t, guess.get(orgs), http.StatusUnauthorized)
+		}
+		wantAPIStatus(t, guess.get(orgs), http.StatusTooManyRequests)
 	})
 }
 
