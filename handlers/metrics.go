@@ -158,9 +158,11 @@ func (h *Handler) useMetrics(reg *prometheus.Registry, token string) {
 	if reg == nil {
 		return
 	}
+	// At start-up, outside any request: the app's own logger.
+	startLog := h.log
 	for _, c := range h.m.collectors {
 		if err := reg.Register(c); err != nil {
-			h.log.Warn("metric not registered", "err", err)
+			startLog.Warn("metric not registered", "err", err)
 		}
 	}
 	if token != "" {

@@ -244,7 +244,16 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	cookie := c.Cookies(h.cookieName("portal_sso"))
 	h.setCookie(c, "portal_sso", "", -1, true) // one use
 	st, ok := h.openSSOState(cookie)
-	if !ok || subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
+	if !ok {
+		// The callback is public: one that belongs to no sign-in this
+		// browser started (no state cookie, or one that does not verify
+		// or has expired) is logged, not audited, so that nobody can
+		// flood the audit trail through it.
+		h.logger(c).Info("single sign-on: callback without a state of this browser's", "cookie", cookie != "", "ip", c.IP())
+		return h.renderSSORefused(c, "state")
+	}
+	if subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
+		// A sign-in this browser started, answered with another's state.
 		return h.ssoRefused(c, "", "state")
 	}
 	if e := c.Query("error"); e != "" {
@@ -295,7 +304,7 @@ func (h *Handler) finishSSO(c *fiber.Ctx) error {
 	}
 	id := models.SSOIdentity{Subject: idt.Subject, Email: cl.Email, EmailVerified: cl.verified(), Name: cl.Name,
 		Groups: groupsOf(all[h.sso.cfg.GroupsClaim])}
-	u, raw, err := h.store.SSOSignIn(c.UserContext(), id, h.sso.cfg.Roles, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
+	u, raw, err := h.store.SSOSignIn(c.UserContext(), id, h.sso.cfg.Roles, h.sso.cfg.BreakGlass, h.sessions, c.IP(), c.Get(fiber.HeaderUserAgent),
 		c.Cookies(h.cookieName("portal_session")))
 	var refused *models.SSORefusedError
 	if errors.As(err, &refused) {

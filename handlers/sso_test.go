@@ -253,6 +253,9 @@ func TestSSORefusals(t *testing.T) {
 			reason string
 			// signsIn: sign-ins the walk makes before its refusal.
 			signsIn int
+			// unaudited: the callback belongs to no sign-in this browser
+			// started, so there is no auth.sso_refused record.
+			unaudited bool
 		}{
 			{name: "no mapped group", user: with(func(u *oidctest.User) { u.Groups = []string{"everyone", "idc-visitors"} }), reason: "no_group"},
 			{name: "no groups", user: with(func(u *oidctest.User) { u.Groups = nil }), reason: "no_group"},
@@ -270,11 +273,11 @@ func TestSSORefusals(t *testing.T) {
 				back := ssoCallback(t, c)
 				return c.get(strings.Replace(back, "state=", "state=x", 1))
 			}},
-			{name: "no state cookie", user: &good, reason: "state", walk: func(c *client) *response {
+			{name: "no state cookie", user: &good, reason: "state", unaudited: true, walk: func(c *client) *response {
 				back := ssoCallback(t, c)
 				return englishClient(t, app).get(back)
 			}},
-			{name: "callback replayed", user: engUser, reason: "state", signsIn: 1, walk: func(c *client) *response {
+			{name: "callback replayed", user: engUser, reason: "state", signsIn: 1, unaudited: true, walk: func(c *client) *response {
 				back := ssoCallback(t, c)
 				if r := c.get(back); r.StatusCode != http.StatusSeeOther {
 					t.Fatalf("first callback: %d", r.StatusCode)
@@ -320,7 +323,11 @@ func TestSSORefusals(t *testing.T) {
 					t.Error("a refused sign-in left a session cookie")
 				}
 				recs := ssoAudits(t, e, models.AuditSSORefused)
-				if len(recs) <= before || recs[0]["refusal"] != tc.reason {
+				if tc.unaudited {
+					if len(recs) != before {
+						t.Errorf("a callback of no sign-in of this browser's was audited: %v", recs[0])
+					}
+				} else if len(recs) <= before || recs[0]["refusal"] != tc.reason {
 					t.Errorf("auth.sso_refused records: %v (had %d), want the newest with refusal %s", recs, before, tc.reason)
 				}
 				if n := len(ssoAudits(t, e, models.AuditSignIn)); n != signIns+tc.signsIn {
@@ -417,5 +424,180 @@ func TestSSOIssuerDownIsA503Page(t *testing.T) {
 			t.Error("a state cookie was set for a sign-in that cannot start")
 		}
 		signIn(t, app, e.fx.CustA.Email, "correct horse battery")
+	})
+}
+
+// The break-glass admin's address is also at the issuer (the same
+// person, in the engineers' group). Single sign-on refuses it, says why
+// and audits it; the account is neither linked nor re-roled, and its
+// password still works: the break-glass admin is still there.
+func TestSSONeverChangesTheBreakGlassAdmin(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		app, iss := ssoApp(t, e)
+		for _, email := range []string{e.fx.Admin.Email, strings.ToUpper(e.fx.Admin.Email)} {
+			iss.SetUser(&oidctest.User{Subject: "kc-root", Email: email, EmailVerified: true, Name: "Root",
+				Groups: []string{"idc-engineers"}})
+			c := englishClient(t, app)
+			r := ssoSignIn(t, c)
+			if r.StatusCode != http.StatusForbidden || c.session() != "" {
+				t.Errorf("single sign-on as the break-glass admin (%s): status %d, session %q", email, r.StatusCode, c.session())
+			}
+			if want := locales.For("en").T("sso.refused.break_glass"); !strings.Contains(r.Body, want) {
+				t.Errorf("the page does not say %q:\n%.800s", want, r.Body)
+			}
+			if recs := ssoAudits(t, e, models.AuditSSORefused); len(recs) == 0 || recs[0]["refusal"] != models.SSOBreakGlass ||
+				recs[0]["_target"] != float64(e.fx.Admin.ID) {
+				t.Errorf("auth.sso_refused records: %v, want the newest break_glass on the admin", recs)
+			}
+		}
+		u, err := e.store.GetUserByEmail(context.Background(), e.fx.Admin.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Role != models.RoleAdmin || u.OIDCSubject != nil {
+			t.Errorf("the break-glass admin is now %s, linked to %v, after a single sign-on", u.Role, u.OIDCSubject)
+		}
+		if n := len(ssoAudits(t, e, models.AuditUserUpdated)); n != 0 {
+			t.Errorf("%d auth user updates after a refused single sign-on", n)
+		}
+		if r := englishClient(t, app).login(e.fx.Admin.Email, "correct horse battery"); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the break-glass admin's password after a single sign-on: %d", r.StatusCode)
+		}
+		// A subject linked before to a user who is now break-glass (the
+		// address changed at the issuer) is refused too.
+		iss.SetUser(&oidctest.User{Subject: "kc-root", Email: "someone.else@idc.test", EmailVerified: true, Groups: []string{"idc-admins"}})
+		if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first sign-in of someone.else: %d", r.StatusCode)
+		}
+		other, err := e.store.GetUserByEmail(context.Background(), "someone.else@idc.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app2 := newApp(e.store, func(d *handlers.Deps) {
+			d.SSO = &handlers.SSOConfig{Issuer: iss.URL, ClientID: "portal", ClientSecret: "client-secret-for-tests",
+				RedirectURL: ssoRedirect, Roles: ssoRoles, BreakGlass: []string{e.fx.Admin.Email, " SOMEONE.else@idc.test "}}
+		})
+		iss.SetUser(&oidctest.User{Subject: "kc-root", Email: "renamed@idc.test", EmailVerified: true, Groups: []string{"idc-reception"}})
+		if r := ssoSignIn(t, englishClient(t, app2)); r.StatusCode != http.StatusForbidden {
+			t.Errorf("single sign-on of a subject linked to a break-glass account: %d", r.StatusCode)
+		}
+		if u, err := e.store.GetUser(context.Background(), other.ID); err != nil || u.Role != models.RoleAdmin {
+			t.Errorf("the break-glass account linked before: %v, %v", u, err)
+		}
+	})
+}
+
+// GET /login/sso/callback is public: a callback that belongs to no flow
+// this browser started (no state cookie, or one that does not verify)
+// is refused with the page but writes no audit record, so nobody can
+// flood the hash-chained audit trail through it.
+func TestSSOCallbackWithoutAFlowWritesNoAudit(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		app, _ := ssoApp(t, e)
+		before := len(ssoAudits(t, e, models.AuditSSORefused))
+		c := englishClient(t, app)
+		for i := range 20 {
+			if i%2 == 1 {
+				c.cookies["portal_sso"] = "forged.state"
+			}
+			r := c.get("/login/sso/callback?state=x&code=y")
+			if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, locales.For("en").T("sso.refused.state")) {
+				t.Fatalf("anonymous callback: status %d\n%.600s", r.StatusCode, r.Body)
+			}
+		}
+		if n := len(ssoAudits(t, e, models.AuditSSORefused)) - before; n != 0 {
+			t.Errorf("20 anonymous callbacks wrote %d audit records", n)
+		}
+	})
+}
+
+// A linked staff member taken out of every mapped group at the issuer
+// (or disabled here) is offboarded by their next single sign-on: the
+// refusal ends their sessions and revokes their live API tokens, each
+// audited, in the refusal's transaction. A user the issuer never linked
+// keeps theirs.
+func TestSSORefusalOfALinkedUserEndsSessionsAndRevokesTokens(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		app, iss := ssoApp(t, e)
+		token := func(u *models.User) string {
+			t.Helper()
+			_, secret, err := e.store.CreateAPIToken(ctx, models.UserActor(u, "192.0.2.1"), models.APITokenInput{Name: "monitoring", Days: 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return secret
+		}
+		for _, tc := range []struct {
+			name    string
+			user    *models.User
+			refusal string
+			prepare func()
+		}{
+			{name: "no mapped group", user: e.fx.Engineer, refusal: models.SSONoGroup},
+			{name: "disabled", user: e.fx.Service, refusal: models.SSODisabled, prepare: func() {
+				if err := e.store.SetUserDisabled(ctx, models.SystemActor("test"), e.fx.Service.ID, true); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				sub := "sub-" + string(tc.user.Role)
+				iss.SetUser(&oidctest.User{Subject: sub, Email: tc.user.Email, EmailVerified: true, Groups: []string{"idc-engineers"}})
+				browser := newClient(t, app)
+				if r := ssoSignIn(t, browser); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("linking %s: %d", tc.user.Email, r.StatusCode)
+				}
+				secret := token(tc.user)
+				token(tc.user)
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err != nil {
+					t.Fatalf("the token before: %v", err)
+				}
+				revokedBefore := len(ssoAudits(t, e, models.AuditTokenRevoked))
+				if tc.prepare != nil {
+					tc.prepare()
+				} else {
+					// Taken out of the groups at the issuer; the session
+					// of the earlier sign-in is still live.
+					if r := browser.get("/account"); r.StatusCode != http.StatusOK {
+						t.Fatalf("the session before the refusal: %d", r.StatusCode)
+					}
+				}
+				iss.SetUser(&oidctest.User{Subject: sub, Email: tc.user.Email, EmailVerified: true, Groups: []string{"everyone"}})
+				if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusForbidden {
+					t.Fatalf("the refused sign-in: %d", r.StatusCode)
+				}
+				if r := browser.get("/account"); r.StatusCode == http.StatusOK {
+					t.Error("the earlier session still works after the refusal")
+				}
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err == nil {
+					t.Error("the API token still works after the refusal")
+				}
+				if err := e.store.SetUserDisabled(ctx, models.SystemActor("test"), tc.user.ID, false); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err == nil {
+					t.Error("the API token works again once the user is enabled: it was not revoked")
+				}
+				recs := ssoAudits(t, e, models.AuditSSORefused)
+				if len(recs) == 0 || recs[0]["refusal"] != tc.refusal || recs[0]["tokens_revoked"] != float64(2) {
+					t.Errorf("the refusal's record: %v, want %s with tokens_revoked 2", recs[0], tc.refusal)
+				}
+				revoked := ssoAudits(t, e, models.AuditTokenRevoked)
+				if len(revoked)-revokedBefore != 2 || revoked[0]["reason"] != "sso_refused" || revoked[0]["owner_id"] != float64(tc.user.ID) {
+					t.Errorf("auth.token_revoked records: %v (had %d), want 2 more with reason sso_refused", revoked, revokedBefore)
+				}
+			})
+		}
+		// The reception user was never linked: a refusal by address leaves
+		// their token alone (the issuer never vouched for them).
+		secret := token(e.fx.Reception)
+		iss.SetUser(&oidctest.User{Subject: "sub-unlinked", Email: e.fx.Reception.Email, EmailVerified: true, Groups: []string{"everyone"}})
+		if r := ssoSignIn(t, englishClient(t, app)); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("the refused sign-in of an unlinked user: %d", r.StatusCode)
+		}
+		if _, _, err := e.store.AuthenticateToken(ctx, secret, "192.0.2.1"); err != nil {
+			t.Errorf("an unlinked user's token after a refused single sign-on: %v", err)
+		}
 	})
 }

@@ -83,6 +83,9 @@ const (
 	SSOCustomer        = "customer"
 	SSODisabled        = "disabled"
 	SSOSubjectMismatch = "subject_mismatch"
+	// SSOBreakGlass: the address is a break-glass admin's, whose account
+	// the issuer never links, makes or re-roles (they use their password).
+	SSOBreakGlass = "break_glass"
 )
 
 // SSORefusedError says why a single sign-on was refused.
@@ -102,9 +105,17 @@ func (e *SSORefusedError) Error() string { return "single sign-on refused: " + e
 // Refused (*SSORefusedError, audited as AuditSSORefused in a transaction
 // of its own): no subject, no valid email, an email the issuer has not
 // verified, no mapped group, a customer's email or subject, a disabled
-// user, and a staff user found by email who is linked to another
-// subject.
-func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p SessionPolicy, ip, ua, replace string) (*User, string, error) {
+// user, a staff user found by email who is linked to another subject,
+// and a break-glass account (breakGlass, by address: the identity's or
+// the found user's): the issuer never links, makes or re-roles one, so a
+// break-glass admin whose address is also at the issuer stays an admin
+// whose password works.
+//
+// A user found by their subject (linked before) who is now refused for
+// no mapped group or as disabled is offboarded in the transaction of the
+// refusal's record: their sessions end and their live API tokens are
+// revoked (each audited), since the issuer no longer vouches for them.
+func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, breakGlass []string, p SessionPolicy, ip, ua, replace string) (*User, string, error) {
 	email, emailErr := NormalizeEmail(id.Email)
 	if emailErr != nil {
 		email = truncate(strings.ToValidUTF8(id.Email, ""), 254)
@@ -113,9 +124,12 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		u       User
 		raw     string
 		refusal string
+		// linked: u was found by the subject, so the issuer vouched for
+		// them before.
+		linked bool
 	)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		u, raw, refusal = User{}, "", ""
+		u, raw, refusal, linked = User{}, "", "", false
 		refuse := func(reason string) error { refusal = reason; return &SSORefusedError{Reason: reason} }
 		switch {
 		case id.Subject == "" || len(id.Subject) > 255:
@@ -139,10 +153,14 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 			}
 		} else if err != nil {
 			return err
+		} else {
+			linked = true
 		}
 		switch {
 		case found && !u.Role.IsStaff():
 			return refuse(SSOCustomer)
+		case isBreakGlass(email, breakGlass) || (found && isBreakGlass(u.Email, breakGlass)):
+			return refuse(SSOBreakGlass)
 		case found && u.Disabled():
 			return refuse(SSODisabled)
 		case link && u.OIDCSubject != nil && *u.OIDCSubject != id.Subject:
@@ -219,7 +237,23 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		if refusal == SSONoGroup {
 			detail["groups"] = firstGroups(id.Groups)
 		}
-		if aerr := s.Audit(ctx, Actor{Email: email, IP: ip}, AuditSSORefused, target, uid, org, detail); aerr != nil {
+		actor := Actor{Email: email, IP: ip}
+		var aerr error
+		if linked && u.Role.IsStaff() && (refusal == SSONoGroup || refusal == SSODisabled) {
+			// Offboarded at the issuer (or disabled here): what the
+			// issuer's sign-ins gave them ends with the refusal's record.
+			aerr = s.tx(ctx, func(tx *gorm.DB) error {
+				ended, revoked, err := s.offboardSSO(tx, actor, &u)
+				if err != nil {
+					return err
+				}
+				detail["sessions_ended"], detail["tokens_revoked"] = ended, revoked
+				return s.audit(tx, actor, AuditSSORefused, target, uid, org, detail)
+			})
+		} else {
+			aerr = s.Audit(ctx, actor, AuditSSORefused, target, uid, org, detail)
+		}
+		if aerr != nil {
 			return nil, "", errors.Join(err, fmt.Errorf("models: audit refused single sign-on: %w", aerr))
 		}
 		return nil, "", err
@@ -228,6 +262,33 @@ func (s *Store) SSOSignIn(ctx context.Context, id SSOIdentity, roles SSORoles, p
 		return nil, "", fmt.Errorf("models: single sign-on of %s: %w", email, err)
 	}
 	return &u, raw, nil
+}
+
+// offboardSSO ends the sessions of u, a linked staff user whose single
+// sign-on was just refused for no mapped group or as disabled, and
+// revokes their live API tokens (each audited, with the reason
+// sso_refused), in tx. It returns how many of each.
+func (s *Store) offboardSSO(tx *gorm.DB, a Actor, u *User) (int64, int, error) {
+	res := tx.Where("user_id = ?", u.ID).Delete(&Session{})
+	if res.Error != nil {
+		return 0, 0, res.Error
+	}
+	now := s.now()
+	var live []APIToken
+	if err := forUpdate(tx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", u.ID, now).
+		Order("id").Find(&live).Error; err != nil {
+		return 0, 0, err
+	}
+	for _, t := range live {
+		if err := tx.Model(&APIToken{}).Where("id = ?", t.ID).Update("revoked_at", now).Error; err != nil {
+			return 0, 0, err
+		}
+		if err := s.audit(tx, a, AuditTokenRevoked, "api_token", &t.ID, u.OrgID,
+			map[string]any{"name": t.Name, "owner_id": t.UserID, "reason": "sso_refused"}); err != nil {
+			return 0, 0, err
+		}
+	}
+	return res.RowsAffected, len(live), nil
 }
 
 // firstGroups is what an audit record keeps of a groups claim: at most
@@ -256,7 +317,13 @@ func PasswordAllowedWithSSO(u *User, breakGlass []string) bool {
 	if !u.Role.IsStaff() {
 		return true
 	}
-	return u.Role == RoleAdmin && slices.ContainsFunc(breakGlass, func(e string) bool {
-		return strings.EqualFold(strings.TrimSpace(e), u.Email)
+	return u.Role == RoleAdmin && isBreakGlass(u.Email, breakGlass)
+}
+
+// isBreakGlass reports whether email is one of the break-glass addresses
+// (any case).
+func isBreakGlass(email string, breakGlass []string) bool {
+	return slices.ContainsFunc(breakGlass, func(e string) bool {
+		return strings.EqualFold(strings.TrimSpace(e), email)
 	})
 }
