@@ -124,6 +124,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
+	if cmd == "demo" {
+		demoHookRules(cfg, getenv)
+	}
 	secretInEnv := cfg.Secret != nil
 	if err := cfg.loadOrCreateSecret(); err != nil {
 		return fmt.Errorf("secret: %w", err)
@@ -167,6 +170,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		defer stopService()
 		startDemoService(svcCtx, cfg.Listen, log)
 		startDemoSwitches(svcCtx, store, cfg.Listen, log)
+		hookURL, err := startDemoReceiver(svcCtx, store, cfg.Listen, log)
+		if err != nil {
+			return err
+		}
+		if err := demoWebhook(ctx, store, hookURL, stdout); err != nil {
+			return err
+		}
 		return serve(ctx, cfg, store, blobs, log, false)
 	}
 	return serve(ctx, cfg, store, nil, log, true)
