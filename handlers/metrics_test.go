@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/colo-portal/portal/handlers"
-	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/models/metricstest"
 )
 
 const metricsToken = "scrape-token-0123456789"

@@ -19,9 +19,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/models/metricstest"
 )
 
 // receiver is a customer's TLS webhook receiver: it checks each request's

@@ -7,9 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/models/metricstest"
 )
 
 // The dispatcher's series: what waits in the database (the outbox, the

@@ -6,9 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/models/metricstest"
 )
 
 // A probe round moves the prober's series on its registry: probes by kind

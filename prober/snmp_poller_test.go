@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
-	"github.com/colo-portal/portal/internal/metricstest"
 	"github.com/colo-portal/portal/models"
 	"github.com/colo-portal/portal/models/dbtest"
+	"github.com/colo-portal/portal/models/metricstest"
 	"github.com/colo-portal/portal/models/seal"
 	"github.com/colo-portal/portal/prober/snmpagent"
 )

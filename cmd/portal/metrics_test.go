@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/colo-portal/portal/internal/metricstest"
+	"github.com/colo-portal/portal/models/metricstest"
 )
 
 // portal serve exposes one registry two ways: GET /metrics on the main
