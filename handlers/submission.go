@@ -103,9 +103,13 @@ func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token strin
 	err := c.Next()
 	status := c.Response().StatusCode()
 	location := string(c.Response().Header.Peek(fiber.HeaderLocation))
-	// A redirect, or a 201 page naming what it made in Location (a page
-	// that shows a secret once, never through a redirect).
-	if err == nil && (status >= 300 && status < 400 || status == fiber.StatusCreated) && location != "" {
+	if to, ok := c.Locals(submittedToKey).(string); ok && to != "" {
+		location = to
+	}
+	// A redirect, or a page that names where it led (Location, or
+	// submittedTo): a page that shows a secret once, never through a
+	// redirect (a new token, a new webhook endpoint).
+	if err == nil && status >= 200 && status < 400 && location != "" {
 		done = true
 		if err := h.store.CompleteSubmission(ctx, token, userID, location); err != nil {
 			h.logger(c).Error("record a form's submission", "path", loggedPath(c), "err", err)
@@ -113,3 +117,10 @@ func (h *Handler) firstSubmission(ctx context.Context, c *fiber.Ctx, token strin
 	}
 	return err
 }
+
+const submittedToKey = "portal.submitted_to"
+
+// submittedTo names where a create that answers with a page (not a
+// redirect) led, for its one-time submission: a repeat of the form is
+// sent there.
+func submittedTo(c *fiber.Ctx, location string) { c.Locals(submittedToKey, location) }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"strconv"
 	"strings"
 
@@ -47,24 +46,9 @@ func (h *Handler) createToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.completeOnce(c, "/account/tokens")
+	// A repeat of the form goes to the list, without the secret.
+	submittedTo(c, "/account/tokens")
 	return h.renderTokens(c, fiber.StatusOK, views.TokensPageVM{New: t, NewSecret: secret})
-}
-
-// completeOnce records that the form's one-time token (views.Once) led to
-// location, for a create that answers with a page rather than a redirect
-// (a secret shown once): a repeat of the post is sent to location, and the
-// token is not given back (oneTimeSubmission gives back only tokens that
-// led nowhere).
-func (h *Handler) completeOnce(c *fiber.Ctx, location string) {
-	token := bodyField(c, "_once")
-	u := currentUser(c)
-	if !onceRE.MatchString(token) || u == nil {
-		return
-	}
-	if err := h.store.CompleteSubmission(context.WithoutCancel(c.UserContext()), token, u.ID, location); err != nil {
-		h.logger(c).Error("record a form's submission", "path", loggedPath(c), "err", err)
-	}
 }
 
 // revokeToken revokes one of the user's own tokens (an admin's, any
