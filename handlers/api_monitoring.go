@@ -6,7 +6,6 @@ package handlers
 // lists that may be long are keyset-paged in models/monitoring_read.go.
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,15 +83,10 @@ func apiCheck(c models.Check) APICheck {
 // organization outside the request's scope is no error: its list is
 // empty (seen reports false), as that of one that does not exist.
 func apiOrgQuery(c *fiber.Ctx) (id int64, seen bool, err error) {
-	v := c.Query("org_id")
-	if v == "" {
-		return 0, true, nil
+	if id, err = apiQueryOrg(c); err != nil {
+		return 0, false, err
 	}
-	id, err = strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, false, apiBadRequest("api.mon.org_id")
-	}
-	return id, scope(c).Allows(id), nil
+	return id, id == 0 || scope(c).Allows(id), nil
 }
 
 // apiListDevices: GET /api/v1/devices, by ID.
@@ -257,15 +251,11 @@ const MaxAPIUptimeMonths = 36
 // apiMonthQuery reads an optional month (YYYY-MM) of the query: its first
 // instant in the provider's zone.
 func (h *Handler) apiMonthQuery(c *fiber.Ctx, name string) (time.Time, error) {
-	v := c.Query(name)
-	if v == "" {
-		return time.Time{}, nil
+	v, err := apiQueryMonth(c, name)
+	if err != nil || v == "" {
+		return time.Time{}, err
 	}
-	m, err := time.ParseInLocation("2006-01", v, h.loc)
-	if err != nil {
-		return time.Time{}, apiBadRequest("api.mon.month", name)
-	}
-	return m, nil
+	return time.ParseInLocation("2006-01", v, h.loc)
 }
 
 // apiDeviceUptime: GET /api/v1/devices/:id/uptime?from=YYYY-MM&to=YYYY-MM,

@@ -25,7 +25,7 @@ func apiQueryOrg(c *fiber.Ctx) (int64, error) {
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, apiBadRequest("api.rec.org_id")
+		return 0, apiBadRequest("api.problem.org_id")
 	}
 	return id, nil
 }
@@ -297,7 +297,7 @@ func (h *Handler) apiGetComplaint(c *fiber.Ctx) error {
 func apiQueryMonth(c *fiber.Ctx, name string) (string, error) {
 	v := c.Query(name)
 	if v != "" && !validMonth(v) {
-		return "", apiBadRequest("api.rec.month", name)
+		return "", apiBadRequest("api.problem.month", name)
 	}
 	return v, nil
 }
