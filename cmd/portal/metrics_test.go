@@ -63,15 +63,25 @@ func TestServeMetricsBothWays(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The dispatcher's first pass comes at once; give the series a moment.
+	names := []string{"go_goroutines", "process_cpu_seconds_total", "portal_http_request_duration_seconds",
+		"portal_signins_total", "portal_notify_passes_total", "portal_notify_outbox_pending", "portal_sla_clocks_running",
+		"portal_prober_checks_held", "portal_prober_results_total", "portal_prober_spool_depth", "portal_probes_total"}
+	// The prober and the dispatcher start in their own goroutines once the
+	// listener serves, and register their series as they start: wait until
+	// the dispatcher has passed once and every series is there (a scrape
+	// before that is not wrong, only early).
 	var main, separate metricstest.Families
-	for range 100 {
+	for range 150 {
 		code, body := get("http://"+addr+"/metrics", "Bearer "+token)
 		if code != http.StatusOK {
 			t.Fatalf("GET /metrics with the token: %d %s", code, body)
 		}
 		main = metricstest.Parse(t, strings.NewReader(body))
-		if v, _ := main.Value("portal_notify_passes_total"); v > 0 {
+		all := true
+		for _, name := range names {
+			all = all && main[name] != nil
+		}
+		if v, _ := main.Value("portal_notify_passes_total"); v > 0 && all {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -90,9 +100,7 @@ func TestServeMetricsBothWays(t *testing.T) {
 	if code, _ := get("http://"+metricsAddr+"/", ""); code != http.StatusNotFound {
 		t.Errorf("GET / on the metrics listener: %d, want 404", code)
 	}
-	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "portal_http_request_duration_seconds",
-		"portal_signins_total", "portal_notify_passes_total", "portal_notify_outbox_pending", "portal_sla_clocks_running",
-		"portal_prober_checks_held", "portal_prober_results_total", "portal_prober_spool_depth", "portal_probes_total"} {
+	for _, name := range names {
 		for way, f := range map[string]metricstest.Families{"main listener": main, "metrics listener": separate} {
 			if f[name] == nil {
 				t.Errorf("%s: no %s", way, name)
