@@ -215,7 +215,7 @@ func checkTracking(field, t string, required bool) error {
 	case len(t) > 64 || strings.IndexFunc(t, func(r rune) bool {
 		return !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.'))
 	}) >= 0:
-		return Invalid(field, "shipment.error.tracking")
+		return Invalid(field, "shipments.error.tracking")
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func parseCount(field, s string, most int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > most {
-		return 0, Invalid(field, "shipment.error.parcels", Number(most))
+		return 0, Invalid(field, "shipments.error.parcels", Number(most))
 	}
 	return n, nil
 }
@@ -278,7 +278,7 @@ func parseCount(field, s string, most int) (int, error) {
 func (in *ShipmentInput) validate(now time.Time, zone *time.Location, kept map[int]bool) (parcels int, day *time.Time, err error) {
 	var p problems
 	if in.Method != "" && !slices.Contains(ShipmentMethods, in.Method) {
-		p.add(Invalid("method", "shipment.error.method"))
+		p.add(Invalid("method", "shipments.error.method"))
 	}
 	in.Carrier = strings.TrimSpace(in.Carrier)
 	if in.Carrier == "" && in.Method != ShipCollect {
@@ -296,11 +296,11 @@ func (in *ShipmentInput) validate(now time.Time, zone *time.Location, kept map[i
 		today := shipDayStart(now, zone)
 		switch {
 		case day.Before(today.AddDate(0, 0, -shipmentPast)):
-			p.add(Invalid("date", "shipment.error.date_past", Number(shipmentPast)))
+			p.add(Invalid("date", "shipments.error.date_past", Number(shipmentPast)))
 		case day.After(today.AddDate(0, 0, shipmentFuture)):
-			p.add(Invalid("date", "shipment.error.date_future"))
+			p.add(Invalid("date", "shipments.error.date_future"))
 		case in.Method != "" && day.Before(today):
-			p.add(Invalid("date", "shipment.error.wanted_past"))
+			p.add(Invalid("date", "shipments.error.wanted_past"))
 		}
 	}
 	in.Contents = strings.TrimSpace(in.Contents)
@@ -311,13 +311,13 @@ func (in *ShipmentInput) validate(now time.Time, zone *time.Location, kept map[i
 	in.Cabinet = strings.TrimSpace(in.Cabinet)
 	p.add(CheckLine("cabinet", in.Cabinet, 40))
 	if in.Method != "" && in.Cabinet == "" {
-		p.add(Invalid("cabinet", "shipment.error.cabinet_required"))
+		p.add(Invalid("cabinet", "shipments.error.cabinet_required"))
 	}
 	switch {
 	case len(in.Collectors) > MaxCollectors:
-		p.add(Invalid("collectors", "shipment.error.too_many_collectors", Number(MaxCollectors)))
+		p.add(Invalid("collectors", "shipments.error.too_many_collectors", Number(MaxCollectors)))
 	case in.Method == ShipCollect && len(in.Collectors) == 0:
-		p.add(Invalid("collectors", "shipment.error.no_collectors"))
+		p.add(Invalid("collectors", "shipments.error.no_collectors"))
 	}
 	for i := range in.Collectors {
 		p.add(validateCollector(&in.Collectors[i], i, kept[i]))
@@ -365,7 +365,7 @@ func checkCabinet(tx *gorm.DB, orgID int64, cabinet string) error {
 		return err
 	}
 	if len(cabs) > 0 && cabinet != "" && !slices.Contains(cabs, cabinet) {
-		return Invalid("cabinet", "shipment.error.cabinet")
+		return Invalid("cabinet", "shipments.error.cabinet")
 	}
 	return nil
 }
@@ -523,7 +523,7 @@ func (s *Store) UpdateShipment(ctx context.Context, actor Actor, orgID, id int64
 			return notFound(err)
 		}
 		if !sh.Changeable() {
-			return Invalid("state", "shipment.error.not_changeable")
+			return Invalid("state", "shipments.error.not_changeable")
 		}
 		if err := checkCabinet(tx, orgID, in.Cabinet); err != nil {
 			return err
@@ -567,7 +567,7 @@ func (s *Store) CancelShipment(ctx context.Context, actor Actor, orgID, id int64
 			return notFound(err)
 		}
 		if !sh.Changeable() {
-			return Invalid("state", "shipment.error.not_changeable")
+			return Invalid("state", "shipments.error.not_changeable")
 		}
 		if err := tx.Model(&Shipment{}).Where("id = ?", sh.ID).Updates(map[string]any{"state": ShipmentCancelled,
 			"cancelled_at": now, "ended_at": now, "updated_at": now}).Error; err != nil {
@@ -597,7 +597,7 @@ func (in *ArrivalInput) validate(unannounced bool) (int, error) {
 	var p problems
 	if unannounced {
 		if in.OrgID <= 0 {
-			p.add(Invalid("org", "shipment.error.org"))
+			p.add(Invalid("org", "shipments.error.org"))
 		}
 		in.Carrier = strings.TrimSpace(in.Carrier)
 		if in.Carrier == "" {
@@ -617,16 +617,16 @@ func (in *ArrivalInput) validate(unannounced bool) (int, error) {
 	}
 	p.add(CheckLine("storage_place", in.StoragePlace, 100))
 	if !slices.Contains(ShipmentConditions, in.Condition) {
-		p.add(Invalid("condition", "shipment.error.condition"))
+		p.add(Invalid("condition", "shipments.error.condition"))
 	}
 	in.ConditionNote = strings.TrimSpace(in.ConditionNote)
 	if in.Condition != "good" && in.Condition != "" && in.ConditionNote == "" {
-		p.add(Invalid("condition_note", "shipment.error.condition_note"))
+		p.add(Invalid("condition_note", "shipments.error.condition_note"))
 	}
 	p.add(CheckText("condition_note", in.ConditionNote, 2000))
 	if in.Photo != nil {
 		if !strings.HasPrefix(in.Photo.ContentType, "image/") || int64(len(in.PhotoData)) != in.Photo.Size {
-			p.add(Invalid("photo", "shipment.error.photo"))
+			p.add(Invalid("photo", "shipments.error.photo"))
 		}
 	}
 	return n, p.err()
@@ -650,7 +650,7 @@ func (s *Store) RecordArrival(ctx context.Context, actor Actor, blobs blobstore.
 		var org Organization
 		if err := s.db.WithContext(ctx).Select("id").First(&org, orgID).Error; err != nil {
 			if err = notFound(err); err == ErrNotFound {
-				return nil, wrap(Invalid("org", "shipment.error.org"), "record arrival")
+				return nil, wrap(Invalid("org", "shipments.error.org"), "record arrival")
 			}
 			return nil, wrap(err, "record arrival")
 		}
@@ -663,7 +663,7 @@ func (s *Store) RecordArrival(ctx context.Context, actor Actor, blobs blobstore.
 			return nil, wrap(notFound(err), "record arrival")
 		}
 		if sh.State != ShipmentAnnounced {
-			return nil, wrap(Invalid("state", "shipment.error.not_announced"), "record arrival")
+			return nil, wrap(Invalid("state", "shipments.error.not_announced"), "record arrival")
 		}
 	}
 	var key string
@@ -697,7 +697,7 @@ func (s *Store) RecordArrival(ctx context.Context, actor Actor, blobs blobstore.
 			return notFound(err)
 		}
 		if sh.State != ShipmentAnnounced {
-			return Invalid("state", "shipment.error.not_announced")
+			return Invalid("state", "shipments.error.not_announced")
 		}
 		if err := tx.Model(&Shipment{}).Where("id = ?", sh.ID).Updates(arrival).Error; err != nil {
 			return err
@@ -738,11 +738,11 @@ func (s *Store) CollectShipment(ctx context.Context, actor Actor, orgID, id int6
 	var p problems
 	switch {
 	case in.CollectorID == 0 && in.StaffID == 0:
-		p.add(Invalid("collector", "shipment.error.collector"))
+		p.add(Invalid("collector", "shipments.error.collector"))
 	case in.CollectorID != 0 && in.StaffID != 0:
-		p.add(Invalid("collector", "shipment.error.collector_or_staff"))
+		p.add(Invalid("collector", "shipments.error.collector_or_staff"))
 	case in.CollectorID != 0 && !in.IDChecked:
-		p.add(Invalid("id_checked", "shipment.error.id_checked"))
+		p.add(Invalid("id_checked", "shipments.error.id_checked"))
 	}
 	if err := p.err(); err != nil {
 		return nil, wrap(err, "collect shipment")
@@ -755,7 +755,7 @@ func (s *Store) CollectShipment(ctx context.Context, actor Actor, orgID, id int6
 			return notFound(err)
 		}
 		if sh.State != ShipmentArrived {
-			return Invalid("state", "shipment.error.not_arrived")
+			return Invalid("state", "shipments.error.not_arrived")
 		}
 		changes := map[string]any{"state": ShipmentCollected, "collected_at": now, "ended_at": now, "handed_by": actor.UserID, "updated_at": now}
 		detail := map[string]any{"shipment": sh.Number()}
@@ -763,7 +763,7 @@ func (s *Store) CollectShipment(ctx context.Context, actor Actor, orgID, id int6
 			var person ShipmentPerson
 			if err := tx.Where("shipment_id = ? AND id = ?", sh.ID, in.CollectorID).First(&person).Error; err != nil {
 				if err = notFound(err); err == ErrNotFound {
-					return Invalid("collector", "shipment.error.collector")
+					return Invalid("collector", "shipments.error.collector")
 				}
 				return err
 			}
@@ -774,7 +774,7 @@ func (s *Store) CollectShipment(ctx context.Context, actor Actor, orgID, id int6
 			if err := tx.Select("id", "name").Where("id = ? AND role IN ? AND disabled_at IS NULL", in.StaffID, EscortRoles).
 				First(&staff).Error; err != nil {
 				if err = notFound(err); err == ErrNotFound {
-					return Invalid("staff", "shipment.error.staff")
+					return Invalid("staff", "shipments.error.staff")
 				}
 				return err
 			}
@@ -827,7 +827,7 @@ func (s *Store) HandOverShipment(ctx context.Context, actor Actor, orgID, id int
 		}
 	}
 	if !in.IDChecked {
-		p.add(Invalid("id_checked", "shipment.error.id_checked"))
+		p.add(Invalid("id_checked", "shipments.error.id_checked"))
 	}
 	in.Tracking = NormalizeTracking(in.Tracking)
 	p.add(checkTracking("tracking", in.Tracking, false))
@@ -846,10 +846,10 @@ func (s *Store) HandOverShipment(ctx context.Context, actor Actor, orgID, id int
 			return notFound(err)
 		}
 		if sh.State != ShipmentRequested {
-			return Invalid("state", "shipment.error.not_requested")
+			return Invalid("state", "shipments.error.not_requested")
 		}
 		if sh.Method == ShipByCarrier && in.Tracking == "" {
-			return Invalid("tracking", "shipment.error.tracking_required")
+			return Invalid("tracking", "shipments.error.tracking_required")
 		}
 		if err := tx.Model(&Shipment{}).Where("id = ?", sh.ID).Updates(map[string]any{"state": ShipmentHandedOver,
 			"collected_at": now, "ended_at": now, "handed_by": actor.UserID, "handed_to_name": in.Name, "handed_to_company": in.Company,

@@ -30,7 +30,7 @@ type ShipmentFilter struct {
 
 // shipmentRows selects shipments sc sees as ShipmentRows.
 func shipmentRows(db *gorm.DB, sc Scope) *gorm.DB {
-	return sc.apply(db.Table("shipments"), "shipments.org_id").Select("shipments.*, organizations.name AS org_name").
+	return sc.apply(db.Table("shipments"), "org_id").Select("shipments.*, organizations.name AS org_name").
 		Joins("JOIN organizations ON organizations.id = shipments.org_id")
 }
 

@@ -65,7 +65,7 @@ func composeShipment(del models.Delivery, f *models.ShipmentFacts, to, baseURL s
 	}
 	line(tr.T("email.shipment_parcels", sh.ParcelsReceived, sh.Parcels))
 	line(tr.T("email.shipment_place", sh.StoragePlace))
-	line(tr.T("email.shipment_condition", tr.T("shipment.condition."+sh.Condition)))
+	line(tr.T("email.shipment_condition", tr.T("shipments.condition."+sh.Condition)))
 	if sh.ConditionNote != "" {
 		quoteLines(line, sh.ConditionNote)
 	}
