@@ -225,6 +225,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
 	hook, hookDelivery := walkedWebhook(t, store, fx)
+	shipment := walkedShipment(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -269,7 +270,10 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"ports:port":      swPort.Ref,
 			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			"webhooks:ref":    hook.Ref,
-			"deliveries:id":   id(hookDelivery),
+			"shipments:ref":   shipment.Ref,
+			// A shipment's photo is a download, not a page.
+			"photo:name":    "",
+			"deliveries:id": id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.

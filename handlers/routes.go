@@ -376,7 +376,7 @@ func (h *Handler) routes() []Route {
 		{"GET", "/shipments/outbound/new", customer, h.newOutbound},
 		{"POST", "/shipments/outbound/new", customer, h.createOutbound},
 		{"GET", "/shipments/:ref", everyone, h.showShipment},
-		{"GET", "/shipments/:ref/photo", everyone, h.downloadShipmentPhoto},
+		{"GET", "/shipments/:ref/photo/:name", everyone, h.downloadShipmentPhoto},
 		{"GET", "/shipments/:ref/edit", customer, h.editShipment},
 		{"POST", "/shipments/:ref/edit", customer, h.updateShipment},
 		{"POST", "/shipments/:ref/cancel", customer, h.cancelShipment},

@@ -180,6 +180,9 @@ func methodName(ctx context.Context, m string) string { return T(ctx, "shipments
 
 func directionName(ctx context.Context, d string) string { return T(ctx, "shipments.direction."+d) }
 
+// urlPath escapes a path segment.
+func urlPath(s string) string { return url.PathEscape(s) }
+
 // urlQuery escapes a query value.
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
