@@ -15,7 +15,9 @@ func ShipmentURL(ref string) string { return "/shipments/" + ref }
 func ReceptionShipmentURL(ref string) string { return "/reception/shipments/" + ref }
 
 // ShipmentStateName names a shipment state.
-func ShipmentStateName(ctx context.Context, state string) string { return T(ctx, "shipments.state."+state) }
+func ShipmentStateName(ctx context.Context, state string) string {
+	return T(ctx, "shipments.state."+state)
+}
 
 // ShipmentStateClass is the badge class of a shipment state.
 func ShipmentStateClass(state string) string {

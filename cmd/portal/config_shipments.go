@@ -14,6 +14,6 @@ func shipmentSettings() []setting {
 	return []setting{
 		{name: "PORTAL_SHIPMENT_HOLD_DAYS", def: strconv.Itoa(int(models.DefaultShipmentHold / (24 * time.Hour))),
 			help: "days reception holds an arrived parcel before it is flagged and the customer reminded once",
-			set: intIn(1, 365, "a number of days", func(c *Config, n int) { c.ShipmentHold = time.Duration(n) * 24 * time.Hour })},
+			set:  intIn(1, 365, "a number of days", func(c *Config, n int) { c.ShipmentHold = time.Duration(n) * 24 * time.Hour })},
 	}
 }

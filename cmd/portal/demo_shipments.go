@@ -34,7 +34,9 @@ func loadDemoShipments(ctx context.Context, store *models.Store, orgIDs map[stri
 		t := now.Add(-time.Duration(days)*24*time.Hour - time.Duration(hours)*time.Hour)
 		return store.Clocked(func() time.Time { return t })
 	}
-	day := func(s *models.Store, add int) string { return s.Now().In(store.Zone()).AddDate(0, 0, add).Format(time.DateOnly) }
+	day := func(s *models.Store, add int) string {
+		return s.Now().In(store.Zone()).AddDate(0, 0, add).Format(time.DateOnly)
+	}
 	liWei := models.VisitorInput{Name: "李伟 Li Wei", Company: "极光科技 Aurora Tech", IDType: models.IDResident,
 		IDNumber: "440304198511206618", Phone: "138 1234 5678"}
 	wrap := func(err error) error { return fmt.Errorf("demo shipments: %w", err) }
