@@ -123,11 +123,12 @@ type ShipmentCounts struct {
 	HeldLong int // of them, held longer than the limit
 	Expected int // announced
 	Outbound int // outbound requested
+	HoldDays int // the hold limit
 }
 
 // CountShipments counts organization orgID's open shipments at now.
 func (s *Store) CountShipments(ctx context.Context, sc Scope, orgID int64, now time.Time) (ShipmentCounts, error) {
-	var c ShipmentCounts
+	c := ShipmentCounts{HoldDays: int(s.ShipmentHold() / (24 * time.Hour))}
 	if !sc.Allows(orgID) {
 		return c, wrap(ErrNotFound, "count shipments")
 	}
