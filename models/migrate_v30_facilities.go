@@ -129,10 +129,10 @@ func migrateFacilities(tx *gorm.DB) error {
 		model any
 		field string
 		what  string
-	}{{&switchV30{}, "Kind", "switches.kind"}, {&contractV30{}, "PowerWatts", "contracts.power_watts"}} {
+	}{{&switchV30{}, "Kind", "add switches.kind"}, {&contractV30{}, "PowerWatts", "add contracts.power_watts"}} {
 		if !m.HasColumn(c.model, c.field) {
 			if err := m.AddColumn(c.model, c.field); err != nil {
-				return fmt.Errorf("add %s: %w", c.what, err)
+				return fmt.Errorf("%s: %w", c.what, err)
 			}
 		}
 	}
