@@ -15,7 +15,7 @@ func facilitySettings() []setting {
 	return []setting{
 		{name: "PORTAL_FACILITY_READING_DAYS", def: strconv.Itoa(models.FacilityReadingDays),
 			help: "days the PDUs' and sensors' raw readings are kept; their hourly and daily rollups stay",
-			set: intIn(2, 3650, "a number of days", func(c *Config, n int) { c.FacilityReadings = time.Duration(n) * 24 * time.Hour })},
+			set:  intIn(2, 3650, "a number of days", func(c *Config, n int) { c.FacilityReadings = time.Duration(n) * 24 * time.Hour })},
 	}
 }
 
