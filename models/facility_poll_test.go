@@ -254,6 +254,16 @@ func TestFacilityRollupsAndPurge(t *testing.T) {
 			t.Errorf("built %d periods again", again)
 		}
 
+		// A past loaded in bulk: new slots only, no state.
+		if n, err := s.ImportFacilityReadings(ctx, []models.FacilityReading{{MeterID: m.ID, At: day.Add(-time.Hour), Milli: 50_000},
+			{MeterID: m.ID, At: day, Milli: 1}}); err != nil || n != 1 {
+			t.Errorf("imported %d, %v; want the one new slot", n, err)
+		}
+		if row := meterRow(t, db, m.ID); row.AlertState != "" || row.LastMilli == nil || *row.LastMilli != 22_300 {
+			t.Errorf("an import moved the meter's state: %+v", row)
+		}
+		rawDB(t, db).Where("meter_id = ? AND at = ?", m.ID, day.Add(-time.Hour)).Delete(&models.FacilityReading{})
+
 		// A late poll (a retry after the database came back) in the first hour.
 		recordPoll(t, s, m, day.Add(2*time.Minute), map[int64]int64{m.ID: 35_000})
 		hours, _ = models.StoredFacilityRollups(ctx, s, m.ID, "h")
