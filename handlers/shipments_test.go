@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/colo-portal/portal/handlers"
 	"github.com/colo-portal/portal/models"
+	"github.com/colo-portal/portal/models/blobstore"
 	"github.com/colo-portal/portal/models/dbtest"
 )
 
@@ -204,4 +206,36 @@ func (e *env) detail(t *testing.T, ref string) *models.ShipmentDetail {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// A photo taken at the arrival: only an image is taken, whatever the
+// client says; the customer downloads the same bytes; another
+// organization gets 404.
+func TestShipmentArrivalPhoto(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		blobs, err := blobstore.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.app = newApp(e.store, func(d *handlers.Deps) { d.Blobs = blobs })
+		sh := walkedShipment(t, e.store, e.fx)
+		desk, cust, other := e.as(t, e.fx.Reception), e.as(t, e.fx.CustA), e.as(t, e.fx.CustB)
+		page := "/reception/shipments/" + sh.Ref
+		fields := url.Values{"parcels": {"3"}, "storage_place": {"R2"}, "condition": {"opened"}, "condition_note": {"tape cut"}}
+		r := desk.upload(page, page+"/arrive", fields, "scan.pdf", []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"))
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, zh("shipments.error.photo"), "tape cut</textarea>")
+		photo := pngOf(t, 40, 30)
+		r = desk.upload(page, page+"/arrive", fields, "箱子.png", photo)
+		wantStatus(t, r, http.StatusSeeOther)
+		d := e.detail(t, sh.Ref)
+		link := "/shipments/" + sh.Ref + "/photo/" + url.PathEscape(d.Shipment.PhotoName)
+		wantBody(t, cust.get("/shipments/"+sh.Ref), `id="photo-link"`)
+		r = cust.get(link)
+		wantStatus(t, r, http.StatusOK)
+		if r.Body != string(photo) || r.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("photo download: %q, %d bytes", r.Header.Get("Content-Type"), len(r.Body))
+		}
+		wantStatus(t, other.get(link), http.StatusNotFound)
+	})
 }
