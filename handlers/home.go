@@ -183,6 +183,13 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		}
 		vm.Visits = &rv
 	}
+	if shipmentDesk.Allows(role) {
+		counts, err := h.store.CountDesk(ctx, scope(c), now)
+		if err != nil {
+			return err
+		}
+		vm.Shipments = &counts
+	}
 	if slices.Contains(models.EscortRoles, role) {
 		if vm.Escorting, err = h.store.EscortOverlaps(ctx, u.ID, now, now.Add(views.EscortingAhead), 0); err != nil {
 			return err

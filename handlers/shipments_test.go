@@ -121,12 +121,14 @@ func TestShipmentAnnouncedArrivesAndIsCollectedThroughThePages(t *testing.T) {
 		wantBody(t, home, `id="home-shipments"`, zh("shipments.home_held", "1"))
 		wantNoBody(t, home, zh("shipments.held_long_alert", "1", "14"))
 		wantNoBody(t, other.get("/"), `id="home-shipments"`)
+		wantBody(t, desk.get("/"), zh("shipments.count_in_store", "1"), zh("shipments.count_expected", "0"))
 		// Past the hold limit the customer's list and page flag it.
 		e.clock.Advance(15 * 24 * time.Hour)
 		cust, desk = e.as(t, e.fx.CustA), e.as(t, e.fx.Reception) // the sessions timed out meanwhile
 		wantBody(t, cust.get("/shipments"), `id="held-long"`)
 		wantBody(t, cust.get(page), `id="held-flag"`)
 		wantBody(t, cust.get("/"), zh("shipments.held_long_alert", "1", "14"))
+		wantBody(t, desk.get("/"), zh("shipments.count_held_long", "1", "14"))
 
 		d := e.detail(t, ref)
 		r = desk.submit(deskPage, deskPage+"/collect", url.Values{"collector": {ids(d.People[0].ShipmentPerson.ID)}})

@@ -156,6 +156,45 @@ func (s *Store) CountShipments(ctx context.Context, sc Scope, orgID int64, now t
 	return c, nil
 }
 
+// DeskCounts are the figures of the desk's card on the staff home.
+type DeskCounts struct {
+	ExpectedToday int // announced for today or earlier
+	InStore       int
+	HeldLong      int // of them, held longer than the limit
+	Outbound      int // outbound requested
+	HoldDays      int
+}
+
+// CountDesk counts the open shipments sc sees at now, in one statement.
+func (s *Store) CountDesk(ctx context.Context, sc Scope, now time.Time) (DeskCounts, error) {
+	c := DeskCounts{HoldDays: int(s.ShipmentHold() / (24 * time.Hour))}
+	var rows []struct {
+		State    string
+		N        int
+		Due      int
+		HeldLong int
+	}
+	err := sc.apply(s.db.WithContext(ctx).Model(&Shipment{}), "org_id").
+		Select("state, COUNT(*) AS n, SUM(CASE WHEN expected_on < ? THEN 1 ELSE 0 END) AS due, "+
+			"SUM(CASE WHEN arrived_at < ? THEN 1 ELSE 0 END) AS held_long",
+			shipDayStart(now, s.zone).AddDate(0, 0, 1), now.UTC().Add(-s.ShipmentHold())).
+		Where("state IN ?", openShipmentStates).Group("state").Scan(&rows).Error
+	if err != nil {
+		return c, wrap(err, "count desk")
+	}
+	for _, r := range rows {
+		switch r.State {
+		case ShipmentAnnounced:
+			c.ExpectedToday = r.Due
+		case ShipmentArrived:
+			c.InStore, c.HeldLong = r.N, r.HeldLong
+		case ShipmentRequested:
+			c.Outbound = r.N
+		}
+	}
+	return c, nil
+}
+
 // ShipmentExportRow is one shipment of the CSV export with its people's
 // names and masked identity numbers.
 type ShipmentExportRow struct {
