@@ -75,7 +75,7 @@ func (h *Handler) shipmentForm(c *fiber.Ctx, vm views.ShipmentFormVM) (views.Shi
 
 // newShipment shows the announcement form.
 func (h *Handler) newShipment(c *fiber.Ctx) error {
-	vm, err := h.shipmentForm(c, views.ShipmentFormVM{In: models.ShipmentInput{Parcels: "1"}})
+	vm, err := h.shipmentForm(c, views.ShipmentFormVM{In: models.ShipmentInput{Parcels: "1", Collectors: []models.VisitorInput{views.BlankCollector()}}})
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,8 @@ func (h *Handler) newShipment(c *fiber.Ctx) error {
 
 // newOutbound shows the outbound request form.
 func (h *Handler) newOutbound(c *fiber.Ctx) error {
-	vm, err := h.shipmentForm(c, views.ShipmentFormVM{Outbound: true, In: models.ShipmentInput{Parcels: "1"}})
+	vm, err := h.shipmentForm(c, views.ShipmentFormVM{Outbound: true, In: models.ShipmentInput{Parcels: "1",
+		Collectors: []models.VisitorInput{views.BlankCollector()}}})
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,8 @@ func TestBrowserShipmentAnnouncedArrivesAndTheCustomerIsEmailed(t *testing.T) {
 	); err != nil {
 		t.Fatalf("fill the announcement: %v", err)
 	}
-	click(cust, "#add-collector", "#f-collector1_name")
+	// The form starts with one collector row; "add a person" keeps what
+	// was typed and adds a second, which left blank is dropped.
 	if err := chromedp.Do(cust,
 		chromedp.SendKeys(chromedp.CSS("#f-collector1_name"), "张伟"),
 		chromedp.SetValue(chromedp.CSS("#f-collector1_id_type"), models.IDResident),
@@ -161,6 +162,10 @@ func TestBrowserShipmentAnnouncedArrivesAndTheCustomerIsEmailed(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-collector1_phone"), "13812345678"),
 	); err != nil {
 		t.Fatalf("fill the collector: %v", err)
+	}
+	click(cust, "#add-collector", "#f-collector2_name")
+	if got, _ := chromedp.Run(cust, chromedp.Evaluate[string](`document.querySelector('#f-collector1_id_number').value + '|' + document.querySelector('#f-tracking').value`)); got != "110101199003071233|SF1402938475612" {
+		t.Errorf("after adding a person the form holds %q", got)
 	}
 	click(cust, "#send-shipment", "#shipment-state")
 	page, err := chromedp.Run(cust, chromedp.Location())
