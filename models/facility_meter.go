@@ -111,7 +111,7 @@ func ParseMilli(s string) (int64, bool) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
 	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" && (!dot || frac == "") || len(frac) > 3 || strings.Trim(whole+frac, "0123456789") != "" || len(whole) > 9 {
+	if whole == "" && !dot || dot && frac == "" || len(frac) > 3 || strings.Trim(whole+frac, "0123456789") != "" || len(whole) > 9 {
 		return 0, false
 	}
 	w := int64(0)
