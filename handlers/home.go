@@ -58,6 +58,9 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Maintenance, err = h.store.MaintenanceToAnswer(ctx, sc, orgID, homeMaintenanceShown); err != nil {
 		return err
 	}
+	if vm.Cabinets, err = h.store.AlertingCabinets(ctx, sc, orgID); err != nil {
+		return err
+	}
 	from := monthStart(vm.Now, h.loc)
 	if vm.Missed, vm.MissedTotal, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0), homeShown); err != nil {
 		return err

@@ -290,6 +290,24 @@ func (h *Handler) routes() []Route {
 		{"GET", "/network/:id/ports/:port", engineers, h.showSwitchPort},
 		{"POST", "/network/:id/ports/:port", engineers, h.mapSwitchPort},
 		{"POST", "/network/:id/ports/:port/delete", engineers, h.removeSwitchPort},
+		// Cabinet power and environment (issue 19): a PDU's or sensor's
+		// meters on its /network page, added, mapped to an
+		// organization's cabinet and contract with thresholds, and removed
+		// by engineers; the cabinets' power draw, temperature, humidity,
+		// charts and readings, a customer its own organization's (another
+		// organization's cabinet is not found), staff every one; the
+		// power incidents the meters propose, confirmed or dismissed by
+		// engineers.
+		{"POST", "/network/:id/meters", engineers, h.addFacilityMeter},
+		{"GET", "/network/:id/meters/:meter", engineers, h.showFacilityMeter},
+		{"POST", "/network/:id/meters/:meter", engineers, h.updateFacilityMeter},
+		{"POST", "/network/:id/meters/:meter/delete", engineers, h.removeFacilityMeter},
+		{"GET", "/cabinets", everyone, h.showCabinets},
+		{"GET", "/cabinets/:key", everyone, h.showCabinet},
+		{"GET", "/cabinets/:key/readings.csv", everyone, h.downloadCabinetReadings},
+		{"GET", "/power/proposals/:ref", engineers, h.showProposal},
+		{"POST", "/power/proposals/:ref/confirm", engineers, h.confirmProposal},
+		{"POST", "/power/proposals/:ref/dismiss", engineers, h.dismissProposal},
 		{"GET", "/outages/:id", everyone, h.showOutage},
 		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},

@@ -592,3 +592,31 @@ func (s *Store) CabinetChoices(ctx context.Context, sc Scope) ([]TrafficChoice, 
 		Order("o.name, o.id").Scan(&out).Error
 	return out, wrap(err, "cabinet choices")
 }
+
+// AlertingCabinets lists organization orgID's cabinets with a threshold
+// crossed now (for its home): one statement when there is none.
+func (s *Store) AlertingCabinets(ctx context.Context, sc Scope, orgID int64) ([]CabinetNow, error) {
+	if !sc.Allows(orgID) {
+		return nil, wrap(ErrNotFound, "alerting cabinets")
+	}
+	q := s.db.WithContext(ctx).Table("facility_alerts a").Joins("JOIN facility_meters m ON m.id = a.meter_id").
+		Where("a.org_id = ? AND a.ended_at IS NULL AND m.org_id = a.org_id", orgID)
+	if !sc.All() {
+		q = q.Where("m.mapped_since IS NOT NULL AND a.started_at >= m.mapped_since")
+	}
+	var n []int64
+	if err := q.Limit(1).Pluck("a.id", &n).Error; err != nil || len(n) == 0 {
+		return nil, wrap(err, "alerting cabinets")
+	}
+	cabs, err := s.cabinets(ctx, sc, orgID, "")
+	if err != nil {
+		return nil, wrap(err, "alerting cabinets")
+	}
+	out := cabs[:0]
+	for _, c := range cabs {
+		if c.Alerting() {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
