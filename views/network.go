@@ -16,8 +16,8 @@ type NetworkListVM struct {
 // NetworkFormVM is the form that adds or changes a network device, as
 // typed. Secrets are never in it: only whether each is stored.
 type NetworkFormVM struct {
-	ID                               int64 // 0 for a new device
-	Title                            string
+	ID    int64 // 0 for a new device
+	Title string
 	// Kind is the device's kind (models.SwitchKinds): chosen when it is
 	// added, shown after.
 	Kind                             string
@@ -53,8 +53,8 @@ func (vm NetworkFormVM) Action() string {
 
 // NetworkPageVM is one network device's page.
 type NetworkPageVM struct {
-	Switch    *models.Switch
-	Ports     []models.SwitchPortRow
+	Switch *models.Switch
+	Ports  []models.SwitchPortRow
 	// Meters are a PDU's or sensor's (facility.templ), MeterAdd the form
 	// adding one as typed.
 	Meters    []models.FacilityMeterRow
