@@ -217,6 +217,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	walkedComplaints(t, store, clock, fx)
 	sw, swPort := walkedNetworkDevice(t, store, fx, eng, dev.ID, contract.ID)
 	power := walkedPowerIncident(t, store, clock, fx, eng)
+	cabinets := seedCabinets(t, store, trafficDB(t, db), fx, clock.Now())
 	// A contract over the device's cabinet, so that its statement settles
 	// the outage above.
 	if err := store.SeedContract(ctx, &models.Contract{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 1280000,
@@ -269,7 +270,12 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"ports:port":      swPort.Ref,
 			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			"webhooks:ref":    hook.Ref,
-			"deliveries:id":   id(hookDelivery),
+			"cabinets:key":    cabinets.keyA,
+			"proposals:ref":   cabinets.proposal,
+			// A meter's page is under its PDU, not the network device
+			// walked: TestMeterFormsBadInputAndCSRF reads it.
+			"meters:meter":  "",
+			"deliveries:id": id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
 			// Statements: organization A's of the current month.

@@ -77,7 +77,7 @@ func seedCabinets(t *testing.T, s *models.Store, g *gorm.DB, fx *dbtest.Fixture,
 	}
 	start := now.Add(-24 * time.Hour).Truncate(5 * time.Minute)
 	var rs []models.FacilityReading
-	for i := 0; start.Add(time.Duration(i)*5*time.Minute).Before(now); i++ {
+	for i := 0; start.Add(time.Duration(i) * 5 * time.Minute).Before(now); i++ {
 		at := start.Add(time.Duration(i) * 5 * time.Minute)
 		wave := int64((i % 48) * 20_000)
 		rs = append(rs,

@@ -171,18 +171,6 @@ func sharePct(c *models.CabinetNow) (width int64, text string, ok bool) {
 	return min(pct, 100), strconv.FormatInt(pct, 10) + "%", true
 }
 
-// shareClass colours the bar: past 90 % bad, past 75 % warn.
-func shareClass(c *models.CabinetNow) string {
-	pct, _ := c.SharePct()
-	switch {
-	case pct > 90:
-		return "usebar bad"
-	case pct > 75:
-		return "usebar warn"
-	}
-	return "usebar"
-}
-
 // rangeURL is the cabinet's page with range rng.
 func rangeURL(key, rng string) string {
 	if rng == TrafficDay {
