@@ -501,3 +501,32 @@ func TestCabinetProposalConfirmAndDismiss(t *testing.T) {
 		}
 	})
 }
+
+// A contract's power is kept, changed and audited with the contract.
+func TestContractPowerWatts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		r := newCabinetRig(t, s)
+		admin := models.UserActor(r.fx.Admin, "10.0.0.2")
+		today := s.Today()
+		_, err := s.CreateContract(ctx, admin, models.ContractInput{OrgID: r.fx.OrgA.ID, ServiceType: models.ServiceFullCabinet,
+			MonthlyFee: 1, SignedOn: today, StartsOn: today, PowerWatts: models.MaxContractPowerWatts + 1})
+		wantInvalid(t, err, "power_watts", "contracts.error.power_watts")
+		c, err := s.UpdateContract(ctx, admin, r.contractA.Ref, models.ContractInput{MonthlyFee: 800000, StartsOn: r.contractA.StartsOn,
+			EndsOn: r.contractA.EndsOn, Renewal: r.contractA.Renewal, PowerWatts: 7200})
+		if err != nil || c.PowerWatts != 7200 {
+			t.Fatalf("updated: %+v, %v", c, err)
+		}
+		d := detailOf(t, auditOf(t, s, models.AuditContractUpdated)[0])
+		if after := d["after"].(map[string]any); after["power_watts"] != float64(7200) {
+			t.Errorf("audit detail %v", d)
+		}
+		cabs, err := s.ListCabinets(ctx, models.AllOrgs(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cabs) != 0 {
+			t.Errorf("cabinets without meters: %v", cabs)
+		}
+	})
+}
