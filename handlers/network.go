@@ -186,7 +186,7 @@ func (h *Handler) deleteSwitch(c *fiber.Ctx) error {
 	if !confirmed(c) {
 		return h.confirmStep(c, views.ConfirmVM{Button: locales.For(state(c).lang).T("network.remove"), Back: views.NetworkURL(sw.ID),
 			Text: func(ctx context.Context) (string, []string) {
-				return views.T(ctx, "network.remove_confirm", sw.Name), []string{views.T(ctx, "network.remove_hint")}
+				return views.T(ctx, "network.remove_confirm", sw.Name), []string{views.T(ctx, views.RemoveHintKey(sw))}
 			}})
 	}
 	err = h.store.DeleteSwitch(c.UserContext(), actor(c), sw.ID)

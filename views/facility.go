@@ -366,3 +366,20 @@ func ContractPower(ctx context.Context, w int64) string {
 	}
 	return MilliText(w*1000, "W")
 }
+
+// RemoveHintKey says what removing device sw deletes: a network
+// device's ports and traffic, a PDU's or sensor's meters and readings.
+func RemoveHintKey(sw *models.Switch) string {
+	if sw.IsFacility() {
+		return "facility.remove_device_hint"
+	}
+	return "network.remove_hint"
+}
+
+// removeHints are the confirmation's lines of removing device sw.
+func removeHints(ctx context.Context, sw *models.Switch) []string {
+	if sw.IsFacility() {
+		return []string{T(ctx, "facility.remove_device_hint")}
+	}
+	return []string{T(ctx, "network.remove_hint"), T(ctx, "network.outage_end_hint")}
+}
