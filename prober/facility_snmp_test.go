@@ -60,11 +60,11 @@ type facilityRig struct {
 	states map[int64]*swState
 }
 
-func newFacilityRig(t *testing.T, s *models.Store, db dbtest.DB, a *snmptest.Agent) *facilityRig {
-	p := New(Config{InstanceID: "solo", Clock: newManualClock(), SNMPPoll: SNMPPoll}, s, nil, testLogger(t))
+func newFacilityRig(t *testing.T, s *models.Store, db dbtest.DB, creds models.SNMPCredentials, read MeterReadFunc) *facilityRig {
+	p := New(Config{InstanceID: "solo", Clock: newManualClock(), SNMPPoll: SNMPPoll, SNMPMeters: read}, s, nil, testLogger(t))
 	sn := newSNMPPoller(p, "memory")
 	t.Cleanup(sn.close)
-	return &facilityRig{t: t, sn: sn, raw: &switchFixture{raw: rawDB(t, db)}, creds: a.V2c(), states: map[int64]*swState{}}
+	return &facilityRig{t: t, sn: sn, raw: &switchFixture{raw: rawDB(t, db)}, creds: creds, states: map[int64]*swState{}}
 }
 
 // device stores a PDU or sensor polled every minute at the agent.
@@ -138,7 +138,7 @@ func TestFacilityPollerAgainstSnmpd(t *testing.T) {
 			clock := dbtest.NewClock()
 			s := dbtest.Open(t, db, models.WithClock(clock.Now))
 			fx := dbtest.Seed(t, s)
-			r := newFacilityRig(t, s, db, a)
+			r := newFacilityRig(t, s, db, a.V2c(), nil)
 			org := &fx.OrgA.ID
 			pduA, pduB := r.device("pdu-a", models.SwitchPDU), r.device("pdu-b", models.SwitchPDU)
 			env := r.device("env-1", models.SwitchSensor)
@@ -218,6 +218,72 @@ func TestFacilityPollerAgainstSnmpd(t *testing.T) {
 			}
 			if rs := r.readings(hum.ID); len(rs) != 0 {
 				t.Errorf("humidity readings %+v, want none", rs)
+			}
+		})
+	}
+}
+
+// While the database refuses a poll (its readings table gone for a
+// while), the poller keeps the device's polls in memory and stores them,
+// oldest first, with the next poll the database takes: no reading is
+// lost, and the threshold crossed during the outage is notified once,
+// dated when it happened.
+func TestFacilityPollerKeepsPollsWhileTheDatabaseRefuses(t *testing.T) {
+	for _, db := range dbtest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock := dbtest.NewClock()
+			s := dbtest.Open(t, db, models.WithClock(clock.Now))
+			fx := dbtest.Seed(t, s)
+			var temp int64 = 250
+			read := func(_ context.Context, _ models.SNMPCredentials, oids []string) (map[string]int64, error) {
+				return map[string]int64{oids[0]: temp}, nil
+			}
+			r := newFacilityRig(t, s, db, models.SNMPCredentials{Address: "127.0.0.1:1"}, read)
+			env := r.device("env-1", models.SwitchSensor)
+			high := int64(30_000)
+			m := r.meter(env, models.FacilityMeter{OID: passOID(1), Quantity: models.QuantityTemperature, Divisor: 10,
+				Label: "inlet", OrgID: &fx.OrgA.ID, Cabinet: "A-01", HighMilli: &high})
+			slot0 := clock.Now().Truncate(time.Minute)
+			slot := func(i int) time.Time { return slot0.Add(time.Duration(i) * time.Minute) }
+			r.poll(slot(0), env)
+			if err := r.raw.raw.Migrator().RenameTable("facility_readings", "facility_readings_away"); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range []int64{315, 320} {
+				temp = v
+				clock.Advance(time.Minute)
+				r.poll(slot(1+i), env)
+			}
+			if n := len(r.states[env.ID].fac.pending); n != 2 {
+				t.Errorf("%d polls kept while the database refuses them, want 2", n)
+			}
+			if n := r.count(&models.FacilityAlert{}, "meter_id = ?", m.ID); n != 0 {
+				t.Errorf("%d alerts while the database refused the polls", n)
+			}
+			if err := r.raw.raw.Migrator().RenameTable("facility_readings_away", "facility_readings"); err != nil {
+				t.Fatal(err)
+			}
+			temp = 325
+			clock.Advance(time.Minute)
+			r.poll(slot(3), env)
+			rs := r.readings(m.ID)
+			want := []int64{25_000, 31_500, 32_000, 32_500}
+			if len(rs) != len(want) {
+				t.Fatalf("readings %+v, want %v", rs, want)
+			}
+			for i, rd := range rs {
+				if rd.Milli != want[i] || !rd.At.Equal(slot(i)) {
+					t.Errorf("reading %d: %+v, want %d at %v", i, rd, want[i], slot(i))
+				}
+			}
+			if n := r.count(&models.FacilityAlert{}, "meter_id = ? AND started_at = ? AND peak_milli = ?", m.ID, slot(1), 32_500); n != 1 {
+				t.Errorf("%d alerts from slot 1 peaking at 32.5 °C, want 1", n)
+			}
+			if n := r.count(&models.OutboxEvent{}, "kind = ?", models.EventFacilityThreshold); n != 1 {
+				t.Errorf("%d threshold events, want 1", n)
+			}
+			if n := len(r.states[env.ID].fac.pending); n != 0 {
+				t.Errorf("%d polls still kept", n)
 			}
 		})
 	}
