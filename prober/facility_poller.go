@@ -70,13 +70,20 @@ func (sn *snmpPoller) pollMeters(ctx context.Context, t *models.PollTarget, st *
 		}
 		return
 	}
-	p.stats.polls.Add(1)
 	poll := &models.FacilityPoll{SwitchID: sw.ID, At: slot}
 	for _, m := range fs.meters {
 		if v, ok := vals[m.OID]; ok {
 			poll.Values = append(poll.Values, models.FacilityValue{MeterID: m.ID, Milli: models.MeterMilli(v, m.Divisor)})
 		}
 	}
+	if len(poll.Values) == 0 {
+		// Some OIDs missing is a meter's matter (no reading); all of them,
+		// the device's: wrong OIDs, or not the device staff think.
+		sn.failed(ctx, t, st, slot, "the agent has none of the meters' OIDs (noSuchObject or not an integer)")
+		sn.storeFacility(ctx, sw, fs, nil)
+		return
+	}
+	p.stats.polls.Add(1)
 	sn.storeFacility(ctx, sw, fs, poll)
 	if st.lastErr != "" {
 		p.log.Info("prober: switch answers again", "switch_id", sw.ID, "switch", sw.Name)

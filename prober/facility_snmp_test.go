@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,7 +154,10 @@ func TestFacilityPollerAgainstSnmpd(t *testing.T) {
 				Label: "inlet", OrgID: org, Cabinet: "A-01", HighMilli: &high})
 			hum := r.meter(env, models.FacilityMeter{OID: passOID(5), Quantity: models.QuantityHumidity, Divisor: 1,
 				Label: "humidity", OrgID: org, Cabinet: "A-01"})
-			all := []models.Switch{pduA, pduB, env}
+			// A sensor whose only OID the agent lacks: the device's error.
+			lost := r.device("env-lost", models.SwitchSensor)
+			r.meter(lost, models.FacilityMeter{OID: passOID(9), Quantity: models.QuantityTemperature, Divisor: 1, Label: "nowhere"})
+			all := []models.Switch{pduA, pduB, env, lost}
 
 			slot0 := clock.Now().Truncate(time.Minute)
 			slot := func(i int) time.Time { return slot0.Add(time.Duration(i) * time.Minute) }
@@ -181,6 +185,9 @@ func TestFacilityPollerAgainstSnmpd(t *testing.T) {
 			}
 			if sw := r.raw.switchRow(t, env.ID); sw.LastPollAt == nil || sw.LastError != "" {
 				t.Errorf("sensor after a poll with a missing OID: last poll %v, error %q; want a poll without error", sw.LastPollAt, sw.LastError)
+			}
+			if sw := r.raw.switchRow(t, lost.ID); sw.LastPollAt == nil || !strings.Contains(sw.LastError, "none of the meters' OIDs") {
+				t.Errorf("sensor answering none of its OIDs: last poll %v, error %q", sw.LastPollAt, sw.LastError)
 			}
 
 			// 31.2 °C, 33.0 °C, 31.0 °C: one crossing, one event; 29.0 °C ends it.
