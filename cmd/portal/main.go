@@ -170,6 +170,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		defer stopService()
 		startDemoService(svcCtx, cfg.Listen, log)
 		startDemoSwitches(svcCtx, store, cfg.Listen, log)
+		startDemoFacilities(svcCtx, store, cfg.Listen, log)
 		hookURL, err := startDemoReceiver(svcCtx, store, cfg.Listen, log)
 		if err != nil {
 			return err
