@@ -302,7 +302,7 @@ type StandingHistoryRow struct {
 // that began in [from, to), newest first.
 func standingHistory(db *gorm.DB, sc Scope, accessID int64, from, to time.Time) *gorm.DB {
 	q := sc.apply(db.Table("standing_entries e"), "e.org_id").
-		Select("a.ref, g.name AS org_name, a.name, a.company, a.id_masked, e.in_at, e.out_at, e.method, e.badge_number, " +
+		Select("a.ref, g.name AS org_name, a.name, a.company, a.id_masked, e.in_at, e.out_at, e.method, e.badge_number, "+
 			"COALESCE(p.name, '') AS escort_name, COALESCE(ui.name, '') AS in_by_name, COALESCE(uo.name, '') AS out_by_name").
 		Joins("JOIN standing_access a ON a.id = e.access_id").
 		Joins("JOIN organizations g ON g.id = e.org_id").
