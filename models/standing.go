@@ -21,15 +21,15 @@ import (
 
 // Audit actions of standing access.
 const (
-	AuditStandingAdded      = "standing.added"
-	AuditStandingUpdated    = "standing.updated"
-	AuditStandingRevoked    = "standing.revoked"
-	AuditStandingReissued   = "standing.pass_reissued"
-	AuditStandingPass       = "standing.pass_downloaded"
-	AuditStandingCheckedIn  = "standing.checked_in"
-	AuditStandingCheckedOut = "standing.checked_out"
-	AuditStandingExported   = "standing.history_exported"
-	AuditStandingPurged     = "standing.purged"
+	AuditStandingAdded      = "access.added"
+	AuditStandingUpdated    = "access.updated"
+	AuditStandingRevoked    = "access.revoked"
+	AuditStandingReissued   = "access.pass_reissued"
+	AuditStandingPass       = "access.pass_downloaded"
+	AuditStandingCheckedIn  = "access.checked_in"
+	AuditStandingCheckedOut = "access.checked_out"
+	AuditStandingExported   = "access.history_exported"
+	AuditStandingPurged     = "access.purged"
 )
 
 // MaxStandingDays bounds an entry's validity: a year, both days included.

@@ -110,6 +110,21 @@ func (s *Store) standingTokenOutside(ctx context.Context, c passtoken.StandingCl
 	return Invalid("token", "standing.error.old_pass", a.Name)
 }
 
+// StandingRefOfToken is the reference of the entry a genuine standing
+// pass names, "" for any other token.
+func (s *Store) StandingRefOfToken(ctx context.Context, token string) string {
+	c, err := s.passKey.VerifyStanding(token, s.now())
+	if err != nil && !errors.Is(err, passtoken.ErrExpired) && !errors.Is(err, passtoken.ErrNotYet) {
+		return ""
+	}
+	var refs []string
+	s.db.WithContext(ctx).Model(&StandingAccess{}).Where("id = ?", c.EntryID).Limit(1).Pluck("ref", &refs)
+	if len(refs) == 0 {
+		return ""
+	}
+	return refs[0]
+}
+
 // StandingCheckIn checks in the person of entry ref, picked by hand (the
 // pass forgotten; reception checks the ID document).
 func (s *Store) StandingCheckIn(ctx context.Context, actor Actor, sc Scope, ref, badge string, escort int64) (*StandingCheckInResult, error) {
@@ -293,9 +308,11 @@ type StandingHistoryRow struct {
 	OutAt       *time.Time
 	Method      string
 	BadgeNumber string
-	EscortName  string
-	InByName    string
-	OutByName   string
+	// BadgeReturned: the badge came back at check-out.
+	BadgeReturned bool
+	EscortName    string
+	InByName      string
+	OutByName     string
 }
 
 // standingHistory selects the entries of sc (of entry accessID if not 0)
@@ -303,6 +320,7 @@ type StandingHistoryRow struct {
 func standingHistory(db *gorm.DB, sc Scope, accessID int64, from, to time.Time) *gorm.DB {
 	q := sc.apply(db.Table("standing_entries e"), "e.org_id").
 		Select("a.ref, g.name AS org_name, a.name, a.company, a.id_masked, e.in_at, e.out_at, e.method, e.badge_number, "+
+			"e.badge_returned_at IS NOT NULL AS badge_returned, "+
 			"COALESCE(p.name, '') AS escort_name, COALESCE(ui.name, '') AS in_by_name, COALESCE(uo.name, '') AS out_by_name").
 		Joins("JOIN standing_access a ON a.id = e.access_id").
 		Joins("JOIN organizations g ON g.id = e.org_id").
