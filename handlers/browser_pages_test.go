@@ -225,6 +225,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
 	hook, hookDelivery := walkedWebhook(t, store, fx)
+	standingRef := walkedStanding(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -269,6 +270,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"ports:port":      swPort.Ref,
 			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			"webhooks:ref":    hook.Ref,
+			"access:ref":      standingRef,
 			"deliveries:id":   id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",
