@@ -35,7 +35,7 @@ func isStaff(c *fiber.Ctx) bool { return currentUser(c).Role.IsStaff() }
 // organization's, or every organization's for staff (searchable by name).
 func (h *Handler) showStanding(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	vm := views.StandingListPageVM{Staff: isStaff(c), Query: strings.TrimSpace(c.Query("q")), Today: h.store.Now().In(h.loc).Format("2006-01-02")}
+	vm := views.StandingListPageVM{Staff: isStaff(c), Query: strings.TrimSpace(c.Query("q"))}
 	var org int64
 	if !vm.Staff {
 		org = ownOrg(c)
@@ -71,7 +71,6 @@ func (h *Handler) renderStandingForm(c *fiber.Ctx, status int, vm views.Standing
 		return err
 	}
 	vm.Cabinets = cabs
-	vm.Today = h.store.Now().In(h.loc).Format("2006-01-02")
 	return h.render(c, status, views.StandingFormPage(vm))
 }
 

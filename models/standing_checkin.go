@@ -66,15 +66,6 @@ type StandingCheckInResult struct {
 	Escort   string
 }
 
-// StandingRefusal is a refused scan of a genuine standing pass whose
-// holder needs an escort picked, or is inside already: reception's page
-// offers the form that goes on (check in with an escort, check out).
-type StandingRefusal struct {
-	Ref    string
-	Name   string
-	Inside bool
-}
-
 // StandingCheckInByToken checks in the standing-list person a scanned pass
 // names. Refusals are validation errors on "token" (standing.error.*),
 // naming the person when the pass is genuine; an entry that needs an

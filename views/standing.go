@@ -22,7 +22,6 @@ type StandingListPageVM struct {
 	Admin bool // the viewer administers the organization: may add
 	Staff bool // the viewer is staff: organizations shown
 	Query string
-	Today string
 }
 
 // StandingFormPageVM is the form of a new entry or of a change.
@@ -33,11 +32,12 @@ type StandingFormPageVM struct {
 	Phone    string // the phone on file, masked
 	Cabinets []string
 	Errors   FormErrors
-	Today    string
 }
 
 // cabinetChecked reports whether cabinet c is ticked on the form.
-func (vm StandingFormPageVM) cabinetChecked(c string) bool { return slices.Contains(vm.Form.Cabinets, c) }
+func (vm StandingFormPageVM) cabinetChecked(c string) bool {
+	return slices.Contains(vm.Form.Cabinets, c)
+}
 
 // StandingPageVM is one entry with its recent entries and exits.
 type StandingPageVM struct {
@@ -136,8 +136,8 @@ func (vm TodayPageVM) insideGroups() []InsideGroup {
 // insideCount is everyone inside now.
 func (vm TodayPageVM) insideCount() int { return len(vm.Board.Inside) + len(vm.Standing) }
 
-// standingFailed reports whether the last standing check-in was refused
-// on the form of entry ref.
+// standingErrors are the errors of the last standing check-in if it
+// was about entry ref.
 func (vm TodayPageVM) standingErrors(ref string) FormErrors {
 	if vm.StandingFor != ref {
 		return nil
