@@ -351,12 +351,8 @@ func (h *Handler) standingAfter(c *fiber.Ctx, err error, done, ref string) error
 	if errs := views.FromError(err); errs != nil {
 		vm := views.TodayPageVM{Errors: errs, StandingFor: ref}
 		if ref != "" && (errs.Has("escort") || errs.Has("badge")) {
-			if rows, err := h.store.ListStanding(c.UserContext(), scope(c), 0, ""); err == nil {
-				for _, r := range rows {
-					if r.Ref == ref {
-						vm.StandingFound = append(vm.StandingFound, r)
-					}
-				}
+			if row, err := h.standingRow(c, ref); err == nil {
+				vm.StandingFound = []models.StandingRow{*row}
 			}
 		}
 		return h.renderToday(c, http.StatusUnprocessableEntity, vm)
@@ -365,6 +361,21 @@ func (h *Handler) standingAfter(c *fiber.Ctx, err error, done, ref string) error
 		return err
 	}
 	return redirect(c, "/reception/today?done="+done+"&s="+ref)
+}
+
+// standingRow is entry ref as the desk's search lists it.
+func (h *Handler) standingRow(c *fiber.Ctx, ref string) (*models.StandingRow, error) {
+	ctx := c.UserContext()
+	a, err := h.store.GetStanding(ctx, scope(c), ref)
+	if err != nil {
+		return nil, err
+	}
+	v, err := h.store.StandingViewOf(ctx, scope(c), a, false)
+	if err != nil {
+		return nil, err
+	}
+	return &models.StandingRow{StandingAccess: *a, OrgName: v.OrgName, Cabinets: strings.Join(v.Cabinets, ", "),
+		Status: v.Status, Inside: v.Inside != nil}, nil
 }
 
 // scanStanding checks in the standing-list person whose pass was scanned.
