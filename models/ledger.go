@@ -51,6 +51,7 @@ type Contract struct {
 	MonthlyFee      int64 // minor units
 	InstallationFee int64 // minor units
 	Currency        string
+	PowerWatts      int64  // the contracted power; 0 when the contract states none
 	SignedOn        string // 2006-01-02
 	StartsOn        string
 	EndsOn          string // inclusive

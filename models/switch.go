@@ -59,6 +59,9 @@ func (sw *Switch) HasPrivKey() bool   { return sw.V3PrivKey != "" }
 // changes: validate); the fields of the other
 // SNMP version, and a key whose protocol is none, are cleared.
 type SwitchInput struct {
+	// Kind is SwitchNetwork (also when empty), SwitchPDU or SwitchSensor;
+	// it is set when the device is created and an update leaves it.
+	Kind                string
 	Name, Address, Site string
 	Version             string // SNMPv2c or SNMPv3
 	Community           string
@@ -122,6 +125,14 @@ func (in *SwitchInput) validate(old *Switch) error {
 	}
 	if in.Name == "" {
 		p.add(Invalid("name", "error.required"))
+	}
+	switch {
+	case old != nil:
+		in.Kind = old.Kind
+	case in.Kind == "":
+		in.Kind = SwitchNetwork
+	case !slices.Contains(SwitchKinds, in.Kind):
+		p.add(Invalid("kind", "network.error.kind"))
 	}
 	p.add(CheckLine("name", in.Name, 100))
 	p.add(CheckLine("site", in.Site, 100))
@@ -259,7 +270,7 @@ func (s *Store) CreateSwitch(ctx context.Context, actor Actor, in SwitchInput) (
 	}
 	sw := &Switch{}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		*sw = Switch{Name: in.Name, Address: in.Address, Site: in.Site, Version: in.Version, V3User: in.V3User,
+		*sw = Switch{Kind: in.Kind, Name: in.Name, Address: in.Address, Site: in.Site, Version: in.Version, V3User: in.V3User,
 			V3AuthProto: in.V3AuthProto, V3PrivProto: in.V3PrivProto, IntervalSec: in.IntervalSec, TimeoutMs: in.TimeoutMs,
 			MaxOIDs: in.MaxOIDs, Enabled: in.Enabled, LeaseUntil: neverLeased}
 		if _, err := s.sealSecrets(sw, &in); err != nil {

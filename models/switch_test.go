@@ -83,6 +83,8 @@ func TestSwitchRules(t *testing.T) {
 					"max_oids": "network.error.range"}},
 			{"bounds above", with(v2Switch("a"), func(in *models.SwitchInput) { in.IntervalSec, in.TimeoutMs, in.MaxOIDs = 3601, 30001, -1 }),
 				map[string]string{"interval_sec": "network.error.range", "timeout_ms": "network.error.range", "max_oids": "network.error.range"}},
+			{"an unknown kind", with(v2Switch("a"), func(in *models.SwitchInput) { in.Kind = "ups" }),
+				map[string]string{"kind": "network.error.kind"}},
 			{"no address", with(v2Switch("a"), func(in *models.SwitchInput) { in.Address = "" }),
 				map[string]string{"address": "error.required"}},
 			{"a port out of range", with(v2Switch("a"), func(in *models.SwitchInput) { in.Address = "10.0.0.1:70000" }),
@@ -603,6 +605,35 @@ func TestRepointedSwitchNeedsItsSecretsAgain(t *testing.T) {
 		in.V3AuthKey = ""
 		if _, err := s.UpdateSwitch(ctx, eng, v3.ID, in); err != nil {
 			t.Fatalf("the same address with its default port: %v", err)
+		}
+	})
+}
+
+// A device's kind is chosen when it is created (network when none is
+// given) and an update never changes it: a PDU's meters do not turn into
+// interfaces.
+func TestSwitchKindIsSetOnceAndKept(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		ctx := context.Background()
+		fx := dbtest.Seed(t, s)
+		eng := models.UserActor(fx.Engineer, "10.0.0.1")
+		net, err := s.CreateSwitch(ctx, eng, v2Switch("core-1"))
+		if err != nil || net.Kind != models.SwitchNetwork || net.IsFacility() {
+			t.Fatalf("a device without a kind: %+v, %v; want a network device", net, err)
+		}
+		in := v2Switch("pdu-a1")
+		in.Kind = models.SwitchPDU
+		pdu, err := s.CreateSwitch(ctx, eng, in)
+		if err != nil || pdu.Kind != models.SwitchPDU || !pdu.IsFacility() {
+			t.Fatalf("a PDU: %+v, %v", pdu, err)
+		}
+		in.Kind, in.Site = models.SwitchNetwork, "Hall 2"
+		if _, err := s.UpdateSwitch(ctx, eng, pdu.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetSwitch(ctx, models.AllOrgs(), pdu.ID)
+		if err != nil || got.Kind != models.SwitchPDU || got.Site != "Hall 2" {
+			t.Fatalf("after an update asking for another kind: %+v, %v; want the PDU kept, its site changed", got, err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 // pages only learn whether each is set.
 type Switch struct {
 	ID          int64
+	Kind        string // SwitchNetwork, SwitchPDU or SwitchSensor; fixed once created
 	Name        string
 	Address     string // host or host:port; the port defaults to 161
 	Site        string
