@@ -367,6 +367,7 @@ func (h *Handler) routes() []Route {
 		{"GET", "/access/:ref/pass.pdf", standingReaders, h.downloadStandingPass},
 		{"POST", "/reception/access/:ref/checkin", desk, h.checkInStanding},
 		{"POST", "/reception/access/:ref/checkout", desk, h.checkOutStanding},
+		{"POST", "/reception/access/:ref/badge", desk, h.returnStandingBadge},
 		// Visits' log and calendar feeds. The feed's URL holds its token: no
 		// session, and the request log cuts the token out.
 		{"GET", "/reception/log", visitLogReaders, h.showVisitLog},

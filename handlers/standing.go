@@ -418,6 +418,16 @@ func (h *Handler) checkOutStanding(c *fiber.Ctx) error {
 	return h.standingAfter(c, err, "sout", a.Ref)
 }
 
+// returnStandingBadge records a badge brought back after its holder
+// left.
+func (h *Handler) returnStandingBadge(c *fiber.Ctx) error {
+	a, err := h.standingParam(c)
+	if err != nil {
+		return err
+	}
+	return h.standingAfter(c, h.store.ReturnStandingBadge(c.UserContext(), actor(c), scope(c), a.Ref), "sbadge", a.Ref)
+}
+
 // standingToday fills the today page's standing parts: who is inside,
 // what reception searched for, and the message of the last action
 // (?done=sin|sout&s=REF).
@@ -425,6 +435,9 @@ func (h *Handler) standingToday(c *fiber.Ctx, vm *views.TodayPageVM) error {
 	ctx := c.UserContext()
 	var err error
 	if vm.Standing, err = h.store.StandingInside(ctx, scope(c)); err != nil {
+		return err
+	}
+	if vm.StandingBadges, err = h.store.StandingBadges(ctx, scope(c)); err != nil {
 		return err
 	}
 	if q := strings.TrimSpace(c.Query("sq")); q != "" && c.Method() == fiber.MethodGet {
@@ -440,7 +453,7 @@ func (h *Handler) standingToday(c *fiber.Ctx, vm *views.TodayPageVM) error {
 		}
 	}
 	done := c.Query("done")
-	if c.Method() != fiber.MethodGet || (done != "sin" && done != "sout") {
+	if c.Method() != fiber.MethodGet || (done != "sin" && done != "sout" && done != "sbadge") {
 		return nil
 	}
 	a, err := h.store.GetStanding(ctx, scope(c), c.Query("s"))
@@ -452,7 +465,9 @@ func (h *Handler) standingToday(c *fiber.Ctx, vm *views.TodayPageVM) error {
 		return err
 	}
 	d := &views.StandingDone{Action: "in", Ref: a.Ref, Name: a.Name, OrgName: v.OrgName}
-	if done == "sout" {
+	if done == "sbadge" {
+		d.Action = "badge"
+	} else if done == "sout" {
 		d.Action = "out"
 		last, _, err := h.store.StandingHistory(ctx, scope(c), a.ID, h.store.Now().AddDate(0, 0, -2), h.store.Now().Add(time.Minute), 1)
 		if err != nil {

@@ -195,7 +195,17 @@ func TestStandingAtTheDesk(t *testing.T) {
 		wantRedirect(t, r, "/reception/today?done=sin&s="+ref)
 		r = desk.get("/reception/today?done=sin&s=" + ref)
 		wantBody(t, r, "S-3", html.EscapeString(zh("checkin.done_escort", e.fx.Engineer.Name)))
-		wantStatus(t, desk.submit("/reception/today", "/reception/access/"+ref+"/checkout", url.Values{"badge_returned": {"yes"}}), http.StatusSeeOther)
+		// Out without the badge: it is listed until it comes back.
+		wantRedirect(t, desk.submit("/reception/today", "/reception/access/"+ref+"/checkout", nil), "/reception/today?done=sout&s="+ref)
+		r = desk.get("/reception/today?done=sout&s=" + ref)
+		wantBody(t, r, html.EscapeString(zh("checkin.done_badge_missing", "S-3")), `id="standing-badge-`+ref+`"`)
+		wantRedirect(t, desk.submit("/reception/today", "/reception/access/"+ref+"/badge", nil), "/reception/today?done=sbadge&s="+ref)
+		r = desk.get("/reception/today?done=sbadge&s=" + ref)
+		wantBody(t, r, html.EscapeString(zh("standing.done_badge", "王芳")))
+		wantNoBody(t, r, `id="standing-badge-`+ref+`"`)
+		r = desk.submit("/reception/today", "/reception/access/"+ref+"/badge", nil)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, html.EscapeString(zh("checkin.error.no_badge_out", "王芳")))
 
 		// Found by name when the pass is forgotten.
 		r = desk.get("/reception/today?sq=王")

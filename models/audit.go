@@ -172,7 +172,7 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditTokenCreated, AuditTokenRevoked, AuditSSORefused,
 	AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted, AuditWebhookRotated, AuditWebhookTested, AuditWebhookDisabled,
 	AuditStandingAdded, AuditStandingUpdated, AuditStandingRevoked, AuditStandingReissued, AuditStandingPass,
-	AuditStandingCheckedIn, AuditStandingCheckedOut, AuditStandingExported, AuditStandingPurged}
+	AuditStandingCheckedIn, AuditStandingCheckedOut, AuditStandingExported, AuditStandingPurged, AuditStandingBadge}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

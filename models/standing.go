@@ -30,6 +30,7 @@ const (
 	AuditStandingCheckedOut = "access.checked_out"
 	AuditStandingExported   = "access.history_exported"
 	AuditStandingPurged     = "access.purged"
+	AuditStandingBadge      = "access.badge_returned"
 )
 
 // MaxStandingDays bounds an entry's validity: a year, both days included.

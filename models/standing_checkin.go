@@ -430,3 +430,54 @@ func (s *Store) PurgeStanding(ctx context.Context, now time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// StandingBadgeRow is a badge a standing-list person left with.
+type StandingBadgeRow struct {
+	Ref         string
+	OrgName     string
+	Name        string
+	Company     string
+	BadgeNumber string
+	OutAt       time.Time
+}
+
+// StandingBadges lists the badges standing-list people of sc left with
+// and have not brought back, by when they left.
+func (s *Store) StandingBadges(ctx context.Context, sc Scope) ([]StandingBadgeRow, error) {
+	var rows []StandingBadgeRow
+	err := sc.apply(s.db.WithContext(ctx).Table("standing_entries e"), "e.org_id").
+		Select("a.ref, g.name AS org_name, a.name, a.company, e.badge_number, e.out_at").
+		Joins("JOIN standing_access a ON a.id = e.access_id").
+		Joins("JOIN organizations g ON g.id = e.org_id").
+		Where("e.out_at IS NOT NULL AND e.badge_number <> '' AND e.badge_returned_at IS NULL").
+		Order("e.out_at, e.id").Limit(BoardLimit).Scan(&rows).Error
+	for i := range rows {
+		rows[i].OutAt = rows[i].OutAt.UTC()
+	}
+	return rows, wrap(err, "standing badges")
+}
+
+// ReturnStandingBadge records that the person of entry ref brought back
+// the badge they left with.
+func (s *Store) ReturnStandingBadge(ctx context.Context, actor Actor, sc Scope, ref string) error {
+	now := s.now()
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		a, err := lockStanding(tx, sc, ref)
+		if err != nil {
+			return err
+		}
+		var out []StandingEntry
+		if err := tx.Where("access_id = ? AND out_at IS NOT NULL AND badge_number <> '' AND badge_returned_at IS NULL", a.ID).
+			Order("out_at DESC").Limit(1).Find(&out).Error; err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return Invalid("standing", "checkin.error.no_badge_out", a.Name)
+		}
+		if err := tx.Model(&StandingEntry{}).Where("id = ?", out[0].ID).Update("badge_returned_at", now).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, AuditStandingBadge, "standing", &a.ID, &a.OrgID, map[string]any{"person": a.Name, "badge": out[0].BadgeNumber})
+	})
+	return wrap(err, "return standing badge")
+}

@@ -28,6 +28,8 @@ type TodayPageVM struct {
 	StandingQuery string
 	StandingFor   string
 	StandingDone  *StandingDone
+	// StandingBadges are badges standing-list people left with.
+	StandingBadges []models.StandingBadgeRow
 }
 
 // VisitPassURL is where a visit's visitor pass is downloaded.
