@@ -305,6 +305,13 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			}
 			n = len(ds)
 			return createInChunks(tx, ds)
+		case EventFacilityThreshold, EventPowerProposed:
+			ds, err := s.facilityDeliveries(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return createInChunks(tx, ds)
 		case EventContractExpiry:
 			ds, err := s.contractExpiryDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {

@@ -72,6 +72,9 @@ type Config struct {
 	// production, a fake in tests). nil: this instance polls no switches
 	// and takes no lease on them.
 	SNMPPoll PollFunc
+	// SNMPMeters reads the meters of PDUs and environment sensors
+	// (facility_poller.go); nil: SNMPReadMeters.
+	SNMPMeters MeterReadFunc
 	// SNMPWorkers bounds the switches polled at once. Default 16.
 	SNMPWorkers int
 	// Metrics is the registry the prober's series are added to

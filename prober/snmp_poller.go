@@ -169,6 +169,8 @@ type swState struct {
 
 	mu     sync.Mutex
 	checks []int64 // the port checks of the last ports read
+
+	fac facilityState // a PDU's or sensor's (facility_poller.go)
 }
 
 func (st *swState) checkIDs() []int64 {
@@ -353,6 +355,10 @@ func (sn *snmpPoller) pollOne(ctx context.Context, t *models.PollTarget, st *swS
 	slot = slot.UTC().Truncate(time.Millisecond)
 	if t.CredsErr != "" {
 		sn.failed(ctx, t, st, slot, t.CredsErr)
+		return
+	}
+	if sw.IsFacility() {
+		sn.pollMeters(ctx, t, st, slot)
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)

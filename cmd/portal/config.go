@@ -86,6 +86,9 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// FacilityReadings is how long the meters' raw readings are kept
+	// (PORTAL_FACILITY_READING_DAYS).
+	FacilityReadings time.Duration
 	// Metrics is where Prometheus reads the series (PORTAL_METRICS_*).
 	Metrics MetricsConfig
 	// SSO is single sign-on for staff (PORTAL_OIDC_*).
@@ -241,7 +244,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), ssoSettings()...)...)
+	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), append(ssoSettings(), facilitySettings()...)...)...)
 }
 
 // documentSettings say where uploaded documents are kept.

@@ -352,7 +352,9 @@ func runProber(ctx context.Context, cfg *Config, store *models.Store, reg *prome
 // results older than the retention period go once rolled up (rollups and
 // outages stay for years), visitors' ID numbers and phones go
 // PORTAL_VISIT_PURGE_DAYS after their visit, finished customer webhook
-// deliveries PORTAL_HOOK_LOG_DAYS after they ended, and contracts ending
+// deliveries PORTAL_HOOK_LOG_DAYS after they ended, the meters' rollups
+// are built and their readings purged after PORTAL_FACILITY_READING_DAYS
+// (facilityJanitor), and contracts ending
 // in 60 and 30 days are reminded to their organization's service representative
 // (SweepContracts). Every instance may run it: each step is idempotent.
 func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Logger) {
@@ -404,6 +406,7 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		if purged > 0 {
 			log.Info("purged old traffic samples", "rows", purged, "retention_days", int(cfg.Retention.Hours()/24))
 		}
+		facilityJanitor(ctx, store, cfg, log, warn)
 		purged, err = store.PurgeHookLog(ctx, store.Now().Add(-cfg.Notify.HookLog))
 		warn("purge old webhook deliveries", err)
 		if purged > 0 {

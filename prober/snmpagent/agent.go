@@ -2,7 +2,7 @@
 // tests, the benchmark and the demo: it serves the system group and
 // IF-MIB's ifTable and ifXTable of a configured set of interfaces whose
 // counters are a function of time (a constant rate per interface, or any
-// function), answers GET, GETNEXT and GETBULK with gosnmp's own packet
+// function) and any extra INTEGER objects (Config.Extra), answers GET, GETNEXT and GETBULK with gosnmp's own packet
 // encoding, refuses requests over a variables-per-request limit with
 // tooBig as a switch does, and counts requests and bytes. Agent restarts,
 // counter resets, 32-bit-only interfaces and ports going down are there
@@ -45,6 +45,11 @@ type Config struct {
 	Uptime0 uint32
 	// Interfaces are the rows of ifTable and ifXTable; their set is fixed.
 	Interfaces []Interface
+	// Extra are more objects the agent serves, by OID (".1.3.6.1.4.1…",
+	// the leading dot optional), each an INTEGER its function gives at the
+	// agent's time: a PDU's power, a sensor's temperature. ok false
+	// answers noSuchInstance (a sensor unplugged).
+	Extra map[string]func(now time.Time) (v int64, ok bool)
 	// Now is the agent's clock (time.Now when nil): counters and
 	// sysUpTime follow it, so a test or a benchmark can move time on.
 	Now func() time.Time
@@ -371,6 +376,15 @@ func (a *Agent) buildMIB(cfg Config) {
 		}},
 		{oidIfXEntry, 18, false, func(s *ifState, _ time.Time) (gosnmp.Asn1BER, any) { return gosnmp.OctetString, s.Alias }},
 	}
+	for name, f := range cfg.Extra {
+		add(canonical(name), func(now time.Time) (gosnmp.Asn1BER, any) {
+			v, ok := f(now)
+			if !ok {
+				return gosnmp.NoSuchInstance, nil
+			}
+			return gosnmp.Integer, int(v)
+		})
+	}
 	for _, c := range cols {
 		for _, ifcfg := range cfg.Interfaces {
 			s := a.ifs[ifcfg.Index]
@@ -535,10 +549,13 @@ func (a *Agent) getBulk(vars []gosnmp.SnmpPDU, nonRep, maxRep int, now time.Time
 func (a *Agent) next(name string, now time.Time) gosnmp.SnmpPDU {
 	oid := parseOID(name)
 	k := sort.Search(len(a.mib), func(i int) bool { return compareOIDs(a.mib[i].oid, oid) > 0 })
-	if k == len(a.mib) {
-		return gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView}
+	for ; k < len(a.mib); k++ {
+		// An extra object without a value now is passed over.
+		if v := a.value(k, now); v.Type != gosnmp.NoSuchInstance {
+			return v
+		}
 	}
-	return a.value(k, now)
+	return gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView}
 }
 
 func (a *Agent) value(k int, now time.Time) gosnmp.SnmpPDU {

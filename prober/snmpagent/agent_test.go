@@ -124,6 +124,41 @@ func TestGetServesTheSystemGroupAndCounters(t *testing.T) {
 	}
 }
 
+// Extra objects answer their function's integer at the agent's time (a
+// negative one too), noSuchInstance when it says there is none, and a
+// walk of their subtree finds those with a value, in order.
+func TestExtraObjectsAnswerTheirFunction(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		power int64 = 1500
+	)
+	a, clk := startTest(t, Config{Extra: map[string]func(time.Time) (int64, bool){
+		".1.3.6.1.4.1.99999.1.1": func(time.Time) (int64, bool) { mu.Lock(); defer mu.Unlock(); return power, true },
+		"1.3.6.1.4.1.99999.1.2":  func(now time.Time) (int64, bool) { return int64(now.Minute()) - 30, true },
+		".1.3.6.1.4.1.99999.1.3": func(time.Time) (int64, bool) { return 0, false },
+	}})
+	g := client(t, a, "public")
+	vs := get(t, g, ".1.3.6.1.4.1.99999.1.1", ".1.3.6.1.4.1.99999.1.2", ".1.3.6.1.4.1.99999.1.3")
+	if vs[0].Type != gosnmp.Integer || vs[0].Value.(int) != 1500 || vs[1].Value.(int) != -30 || vs[2].Type != gosnmp.NoSuchInstance {
+		t.Errorf("extra objects %+v, want 1500, -30 and noSuchInstance", vs)
+	}
+	mu.Lock()
+	power = 0
+	mu.Unlock()
+	clk.add(5 * time.Minute)
+	vs = get(t, g, ".1.3.6.1.4.1.99999.1.1", ".1.3.6.1.4.1.99999.1.2")
+	if vs[0].Value.(int) != 0 || vs[1].Value.(int) != -25 {
+		t.Errorf("after a change: %+v, want 0 and -25", vs)
+	}
+	var walked []string
+	if err := g.BulkWalk(".1.3.6.1.4.1.99999", func(p gosnmp.SnmpPDU) error { walked = append(walked, p.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(walked, " ") != ".1.3.6.1.4.1.99999.1.1 .1.3.6.1.4.1.99999.1.2" {
+		t.Errorf("walk %v", walked)
+	}
+}
+
 func TestCountersAdvanceAtTheirRate(t *testing.T) {
 	a, clk := startTest(t, Config{})
 	g := client(t, a, "public")

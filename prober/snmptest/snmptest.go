@@ -49,12 +49,56 @@ type Agent struct {
 	CacheTimeout time.Duration
 
 	log *syncBuffer
+	// values is the file the pass script serves (StartPass).
+	values string
 }
 
 // Start runs snmpd for the test and stops it when the test ends. without
 // names agent modules not to load: "ifXTable" makes an agent without
 // 64-bit counters (ifHCInOctets answers noSuchObject).
 func Start(t testing.TB, without ...string) *Agent {
+	t.Helper()
+	return startAgent(t, "", without)
+}
+
+// StartPass runs snmpd as Start does, serving besides the subtree root
+// (".1.3.6.1.4.1.…") through a `pass` script that answers GET requests
+// with the integers of values (OID → value, served as INTEGER); an OID of
+// the subtree without a value answers noSuchObject. SetValues changes
+// them between requests (the script reads a file each time).
+func StartPass(t testing.TB, root string, values map[string]int64) *Agent {
+	t.Helper()
+	return startAgent(t, root, nil, values)
+}
+
+// SetValues replaces what the pass script of StartPass serves.
+func (a *Agent) SetValues(t testing.TB, values map[string]int64) {
+	t.Helper()
+	if a.values == "" {
+		t.Fatal("snmptest: SetValues on an agent without StartPass")
+	}
+	var b strings.Builder
+	for oid, v := range values {
+		fmt.Fprintf(&b, ".%s %d\n", strings.TrimPrefix(oid, "."), v)
+	}
+	tmp := a.values + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, a.values); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// passScript answers snmpd's pass protocol: "-g OID" prints the OID, its
+// type and value when the values file has it; nothing else is served
+// (GETNEXT and SET answer nothing).
+const passScript = `#!/bin/sh
+[ "$1" = "-g" ] || exit 0
+exec awk -v oid="$2" '$1 == oid { print $1; print "integer"; print $2; exit }' "%s"
+`
+
+func startAgent(t testing.TB, root string, without []string, values ...map[string]int64) *Agent {
 	t.Helper()
 	if _, err := os.Stat(Path); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -65,8 +109,11 @@ func Start(t testing.TB, without ...string) *Agent {
 	host := loopbackHost()
 	var lastErr error
 	for range 3 { // another process may take the free port first
-		a, err := start(t, host, without)
+		a, err := start(t, host, without, root)
 		if err == nil {
+			if len(values) > 0 {
+				a.SetValues(t, values[0])
+			}
 			return a
 		}
 		lastErr = err
@@ -86,7 +133,7 @@ func loopbackHost() string {
 	return "127.0.0.2"
 }
 
-func start(t testing.TB, host string, without []string) (*Agent, error) {
+func start(t testing.TB, host string, without []string, root string) (*Agent, error) {
 	t.Helper()
 	c, err := net.ListenPacket("udp4", host+":0")
 	if err != nil {
@@ -107,6 +154,17 @@ createUser %s SHA "%s" AES "%s"
 rouser %s priv
 dontLogTCPWrappersConnects yes
 `, a.Address, a.Community, a.V3User, a.V3AuthKey, a.V3PrivKey, a.V3User)
+	if root != "" {
+		a.values = filepath.Join(dir, "values")
+		if err := os.WriteFile(a.values, nil, 0o600); err != nil {
+			return nil, err
+		}
+		script := filepath.Join(dir, "pass.sh")
+		if err := os.WriteFile(script, []byte(fmt.Sprintf(passScript, a.values)), 0o700); err != nil {
+			return nil, err
+		}
+		text += fmt.Sprintf("pass .%s /bin/sh %s\n", strings.TrimPrefix(root, "."), script)
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
