@@ -226,6 +226,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
 	hook, hookDelivery := walkedWebhook(t, store, fx)
+	standingRef := walkedStanding(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -275,6 +276,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			// A meter's page is under its PDU, not the network device
 			// walked: TestMeterFormsBadInputAndCSRF reads it.
 			"meters:meter":  "",
+			"access:ref":    standingRef,
 			"deliveries:id": id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",

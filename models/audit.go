@@ -171,7 +171,9 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditSwitchAdded, AuditSwitchChanged, AuditSwitchRemoved, AuditPortsAdded, AuditPortMapped, AuditPortRemoved,
 	AuditTokenCreated, AuditTokenRevoked, AuditSSORefused,
 	AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted, AuditWebhookRotated, AuditWebhookTested, AuditWebhookDisabled,
-	AuditMeterAdded, AuditMeterChanged, AuditMeterRemoved, AuditProposalConfirmed, AuditProposalDismissed}
+	AuditMeterAdded, AuditMeterChanged, AuditMeterRemoved, AuditProposalConfirmed, AuditProposalDismissed,
+	AuditStandingAdded, AuditStandingUpdated, AuditStandingRevoked, AuditStandingReissued, AuditStandingPass,
+	AuditStandingCheckedIn, AuditStandingCheckedOut, AuditStandingExported, AuditStandingPurged, AuditStandingBadge}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

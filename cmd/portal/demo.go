@@ -175,6 +175,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	if err := loadDemoVisits(ctx, store, orgIDs); err != nil {
 		return err
 	}
+	if err := loadDemoStanding(ctx, store, orgIDs); err != nil {
+		return err
+	}
 	if err := loadDemoComplaints(ctx, store, orgIDs); err != nil {
 		return err
 	}

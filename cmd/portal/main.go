@@ -419,6 +419,12 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 			log.Info("removed visitors' ID numbers and phones", "visitors", gone.Visitors, "visits", gone.Visits,
 				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
 		}
+		people, err := store.PurgeStanding(ctx, store.Now())
+		warn("purge standing access lists' personal data", err)
+		if people > 0 {
+			log.Info("removed standing-list people's ID numbers and phones", "people", people,
+				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
+		}
 		swept, err := store.SweepContracts(ctx)
 		warn("sweep contracts", err)
 		if swept.Reminders > 0 || swept.ServiceTypes > 0 {
