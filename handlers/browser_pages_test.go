@@ -217,6 +217,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	walkedComplaints(t, store, clock, fx)
 	sw, swPort := walkedNetworkDevice(t, store, fx, eng, dev.ID, contract.ID)
 	power := walkedPowerIncident(t, store, clock, fx, eng)
+	cabinets := seedCabinets(t, store, trafficDB(t, db), fx, clock.Now())
 	// A contract over the device's cabinet, so that its statement settles
 	// the outage above.
 	if err := store.SeedContract(ctx, &models.Contract{OrgID: fx.OrgA.ID, ServiceType: models.ServiceColocation, MonthlyFee: 1280000,
@@ -226,6 +227,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	maintenance := walkedMaintenance(t, store, clock, fx)
 	hook, hookDelivery := walkedWebhook(t, store, fx)
 	shipment := walkedShipment(t, store, fx)
+	standingRef := walkedStanding(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
 	if err != nil {
@@ -273,6 +275,12 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"shipments:ref":   shipment.Ref,
 			// A shipment's photo is a download, not a page.
 			"photo:name":    "",
+			"cabinets:key":  cabinets.keyA,
+			"proposals:ref": cabinets.proposal,
+			// A meter's page is under its PDU, not the network device
+			// walked: TestMeterFormsBadInputAndCSRF reads it.
+			"meters:meter":  "",
+			"access:ref":    standingRef,
 			"deliveries:id": id(hookDelivery),
 			// A complaint's file is a download, not a page.
 			"files:file": "",

@@ -111,6 +111,15 @@ func (h *Handler) readContractForm(c *fiber.Ctx) (views.ContractFormVM, models.C
 	monthly, err1 := readMoney("monthly_fee", vm.MonthlyFee)
 	install, err2 := readMoney("installation_fee", vm.InstallationFee)
 	in.MonthlyFee, in.InstallationFee = monthly, install
+	vm.PowerWatts = c.FormValue("power_watts")
+	var err4 error
+	if s := strings.TrimSpace(vm.PowerWatts); s != "" {
+		w, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || w < 0 || w > models.MaxContractPowerWatts {
+			err4 = models.Invalid("power_watts", "contracts.error.power_watts", models.Number(models.MaxContractPowerWatts))
+		}
+		in.PowerWatts = w
+	}
 	args := c.Context().PostArgs()
 	for _, b := range args.PeekMulti("devices") {
 		if id, err := strconv.ParseInt(string(b), 10, 64); err == nil && id > 0 {
@@ -134,7 +143,7 @@ func (h *Handler) readContractForm(c *fiber.Ctx) (views.ContractFormVM, models.C
 			in.InstalledAt = at
 		}
 	}
-	return vm, in, errors.Join(err1, err2, err3)
+	return vm, in, errors.Join(err1, err2, err3, err4)
 }
 
 // contractFormAgain shows the form again, input kept, when the posted

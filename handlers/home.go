@@ -61,6 +61,9 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Shipments, err = h.store.CountShipments(ctx, sc, orgID, vm.Now); err != nil {
 		return err
 	}
+	if vm.Cabinets, err = h.store.AlertingCabinets(ctx, sc, orgID); err != nil {
+		return err
+	}
 	from := monthStart(vm.Now, h.loc)
 	if vm.Missed, vm.MissedTotal, err = h.store.MissedClocks(ctx, sc, orgID, from, from.AddDate(0, 1, 0), homeShown); err != nil {
 		return err

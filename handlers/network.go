@@ -86,7 +86,10 @@ func readSwitchForm(c *fiber.Ctx, vm *views.NetworkFormVM) models.SwitchInput {
 	vm.V3AuthProto, vm.V3PrivProto = c.FormValue("v3_auth_proto"), c.FormValue("v3_priv_proto")
 	vm.IntervalSec, vm.TimeoutMs, vm.MaxOIDs = c.FormValue("interval_sec"), c.FormValue("timeout_ms"), c.FormValue("max_oids")
 	vm.Enabled = c.FormValue("enabled") == "1"
-	return models.SwitchInput{Name: vm.Name, Address: vm.Address, Site: vm.Site, Version: vm.Version,
+	if vm.ID == 0 {
+		vm.Kind = c.FormValue("kind") // a device's kind is chosen once
+	}
+	return models.SwitchInput{Kind: vm.Kind, Name: vm.Name, Address: vm.Address, Site: vm.Site, Version: vm.Version,
 		Community: c.FormValue("community"), V3User: vm.V3User, V3AuthProto: vm.V3AuthProto,
 		V3AuthKey: c.FormValue("v3_auth_key"), V3PrivProto: vm.V3PrivProto, V3PrivKey: c.FormValue("v3_priv_key"),
 		IntervalSec: formCount(vm.IntervalSec), TimeoutMs: formCount(vm.TimeoutMs), MaxOIDs: formCount(vm.MaxOIDs),
@@ -128,6 +131,9 @@ func (h *Handler) showSwitch(c *fiber.Ctx) error {
 // renderSwitch renders a network device's page, with the message of
 // problemKey above it ("" for none).
 func (h *Handler) renderSwitch(c *fiber.Ctx, status int, sw *models.Switch, problemKey string) error {
+	if sw.IsFacility() {
+		return h.renderFacility(c, status, sw, views.MeterAddVM{})
+	}
 	ports, err := h.store.ListSwitchPorts(c.UserContext(), scope(c), sw.ID)
 	if err != nil {
 		return err
@@ -180,7 +186,7 @@ func (h *Handler) deleteSwitch(c *fiber.Ctx) error {
 	if !confirmed(c) {
 		return h.confirmStep(c, views.ConfirmVM{Button: locales.For(state(c).lang).T("network.remove"), Back: views.NetworkURL(sw.ID),
 			Text: func(ctx context.Context) (string, []string) {
-				return views.T(ctx, "network.remove_confirm", sw.Name), []string{views.T(ctx, "network.remove_hint")}
+				return views.T(ctx, "network.remove_confirm", sw.Name), []string{views.T(ctx, views.RemoveHintKey(sw))}
 			}})
 	}
 	err = h.store.DeleteSwitch(c.UserContext(), actor(c), sw.ID)
@@ -269,6 +275,9 @@ func (h *Handler) discoverSwitch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if sw.IsFacility() {
+		return fiber.ErrNotFound // a PDU or sensor has meters, not interfaces
+	}
 	sysName, ifs, problem, err := h.walkInterfaces(c, sw)
 	if err != nil {
 		return err
@@ -286,6 +295,9 @@ func (h *Handler) addSwitchPorts(c *fiber.Ctx) error {
 	sw, err := h.switchParam(c)
 	if err != nil {
 		return err
+	}
+	if sw.IsFacility() {
+		return fiber.ErrNotFound
 	}
 	picked := map[int]bool{}
 	for _, b := range c.Context().PostArgs().PeekMulti("if") {

@@ -29,6 +29,9 @@ func (h *Handler) showPowerIncidents(c *fiber.Ctx) error {
 		if vm.Orgs, err = h.store.ListOrgs(c.UserContext(), scope(c)); err != nil {
 			return err
 		}
+		if vm.Proposals, err = h.store.OpenPowerProposals(c.UserContext(), scope(c)); err != nil {
+			return err
+		}
 	}
 	var err error
 	if vm.Rows, err = h.store.PowerIncidents(c.UserContext(), scope(c), vm.Filter); err != nil {

@@ -70,6 +70,9 @@ var (
 	// numbers and phones: reception alone (clause 9's personal data are
 	// shown masked to everyone else, admins included).
 	visitLogReaders = roles(models.RoleReception)
+	// standingReaders read standing access lists and access histories:
+	// customers (their organization's) and the desk (everyone's).
+	standingReaders = roles(models.RoleCustomer, models.RoleReception, models.RoleAdmin)
 	// calendarUsers may subscribe to a calendar feed of visits: customers
 	// (their organization's) and reception (everyone's).
 	calendarUsers = roles(models.RoleCustomer, models.RoleReception)
@@ -290,6 +293,24 @@ func (h *Handler) routes() []Route {
 		{"GET", "/network/:id/ports/:port", engineers, h.showSwitchPort},
 		{"POST", "/network/:id/ports/:port", engineers, h.mapSwitchPort},
 		{"POST", "/network/:id/ports/:port/delete", engineers, h.removeSwitchPort},
+		// Cabinet power and environment (issue 19): a PDU's or sensor's
+		// meters on its /network page, added, mapped to an
+		// organization's cabinet and contract with thresholds, and removed
+		// by engineers; the cabinets' power draw, temperature, humidity,
+		// charts and readings, a customer its own organization's (another
+		// organization's cabinet is not found), staff every one; the
+		// power incidents the meters propose, confirmed or dismissed by
+		// engineers.
+		{"POST", "/network/:id/meters", engineers, h.addFacilityMeter},
+		{"GET", "/network/:id/meters/:meter", engineers, h.showFacilityMeter},
+		{"POST", "/network/:id/meters/:meter", engineers, h.updateFacilityMeter},
+		{"POST", "/network/:id/meters/:meter/delete", engineers, h.removeFacilityMeter},
+		{"GET", "/cabinets", everyone, h.showCabinets},
+		{"GET", "/cabinets/:key", everyone, h.showCabinet},
+		{"GET", "/cabinets/:key/readings.csv", everyone, h.downloadCabinetReadings},
+		{"GET", "/power/proposals/:ref", engineers, h.showProposal},
+		{"POST", "/power/proposals/:ref/confirm", engineers, h.confirmProposal},
+		{"POST", "/power/proposals/:ref/dismiss", engineers, h.dismissProposal},
 		{"GET", "/outages/:id", everyone, h.showOutage},
 		{"GET", "/outages/:id/dossier.pdf", everyone, h.downloadDossier},
 		{"POST", "/outages/:id/cause", engineers, h.setOutageCause},
@@ -344,6 +365,27 @@ func (h *Handler) routes() []Route {
 		{"GET", "/reception/visits/:ref", desk, h.showReceptionVisit},
 		{"POST", "/reception/visits/:ref/approve", desk, h.approveVisit},
 		{"POST", "/reception/visits/:ref/refuse", desk, h.refuseVisit},
+		// Standing access lists (issue 19): a customer organization's users
+		// read its list and access history, its administrator (checked by
+		// the handlers) adds, changes, revokes and reissues passes; the desk
+		// reads every organization's, revokes and reissues, and checks the
+		// people in (by the pass at /reception/checkin, or by hand) and out.
+		// Another organization's entry is not found. Fixed paths before
+		// /access/:ref.
+		{"GET", "/access", standingReaders, h.showStanding},
+		{"GET", "/access/new", customer, h.newStanding},
+		{"POST", "/access", customer, h.createStanding},
+		{"GET", "/access/history", standingReaders, h.showStandingHistory},
+		{"GET", "/access/history.csv", standingReaders, h.downloadStandingHistory},
+		{"GET", "/access/:ref", standingReaders, h.showStandingEntry},
+		{"GET", "/access/:ref/edit", customer, h.editStanding},
+		{"POST", "/access/:ref", customer, h.updateStanding},
+		{"POST", "/access/:ref/revoke", standingReaders, h.revokeStanding},   // the org's admin, the desk
+		{"POST", "/access/:ref/reissue", standingReaders, h.reissueStanding}, // the org's admin, the desk
+		{"GET", "/access/:ref/pass.pdf", standingReaders, h.downloadStandingPass},
+		{"POST", "/reception/access/:ref/checkin", desk, h.checkInStanding},
+		{"POST", "/reception/access/:ref/checkout", desk, h.checkOutStanding},
+		{"POST", "/reception/access/:ref/badge", desk, h.returnStandingBadge},
 		// Visits' log and calendar feeds. The feed's URL holds its token: no
 		// session, and the request log cuts the token out.
 		{"GET", "/reception/log", visitLogReaders, h.showVisitLog},

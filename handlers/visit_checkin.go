@@ -86,6 +86,9 @@ func (h *Handler) renderToday(c *fiber.Ctx, status int, vm views.TodayPageVM) er
 		return err
 	}
 	vm.Board = b
+	if err := h.standingToday(c, &vm); err != nil {
+		return err
+	}
 	for _, r := range []models.Role{models.RoleEngineer, models.RoleService, models.RoleReception, models.RoleAdmin} {
 		us, err := h.store.ListStaff(ctx, r)
 		if err != nil {
@@ -109,11 +112,15 @@ func (h *Handler) todayAfter(c *fiber.Ctx, err error, done string, visitorID int
 }
 
 // scanCheckIn checks in the visitor whose pass token a scanner typed (or
-// reception pasted) into the today page's field.
+// reception pasted) into the today page's field, or the standing-list
+// person whose personal pass it is (handlers/standing.go).
 func (h *Handler) scanCheckIn(c *fiber.Ctx) error {
 	token := c.FormValue("token")
 	if strings.TrimSpace(token) == "" {
 		return h.todayAfter(c, models.Invalid("token", "checkin.error.empty"), "in", 0)
+	}
+	if models.IsStandingToken(token) {
+		return h.scanStanding(c, token)
 	}
 	res, err := h.store.CheckInByToken(c.UserContext(), actor(c), token, "", 0)
 	var id int64

@@ -172,7 +172,10 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditTokenCreated, AuditTokenRevoked, AuditSSORefused,
 	AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted, AuditWebhookRotated, AuditWebhookTested, AuditWebhookDisabled,
 	AuditShipmentAnnounced, AuditShipmentUpdated, AuditShipmentCancelled, AuditShipmentArrived, AuditShipmentCollected,
-	AuditShipmentOutbound, AuditShipmentHandedOver, AuditShipmentHeld, AuditShipmentsExported, AuditShipmentsPurged}
+	AuditShipmentOutbound, AuditShipmentHandedOver, AuditShipmentHeld, AuditShipmentsExported, AuditShipmentsPurged,
+	AuditMeterAdded, AuditMeterChanged, AuditMeterRemoved, AuditProposalConfirmed, AuditProposalDismissed,
+	AuditStandingAdded, AuditStandingUpdated, AuditStandingRevoked, AuditStandingReissued, AuditStandingPass,
+	AuditStandingCheckedIn, AuditStandingCheckedOut, AuditStandingExported, AuditStandingPurged, AuditStandingBadge}
 
 // AuditEvent is one line of the audit trail, and one link of its hash
 // chain (audit_chain.go).

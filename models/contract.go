@@ -24,6 +24,8 @@ const (
 	MaxContractYears = 5
 	// MaxFee bounds a fee in minor units (what ParseMoney reads).
 	MaxFee = int64(1e13)
+	// MaxContractPowerWatts bounds the contracted power (10 MW).
+	MaxContractPowerWatts = int64(10_000_000)
 )
 
 // Expiry reminders: days before the end date on which the organization's
@@ -120,13 +122,16 @@ type ContractInput struct {
 	MonthlyFee      int64 // minor units
 	InstallationFee int64 // minor units
 	Currency        string
-	SignedOn        string // 2006-01-02
-	StartsOn        string
-	EndsOn          string // "" is one year: StartsOn + 1 year − 1 day
-	Renewal         string
-	Notes           string
-	Cabinets        []string // any short text: every device of the organization in it
-	DeviceIDs       []int64  // the organization's own devices
+	// PowerWatts is the contracted power in watts, 0 when the contract
+	// states none (the cabinet pages draw the draw against it).
+	PowerWatts int64
+	SignedOn   string // 2006-01-02
+	StartsOn   string
+	EndsOn     string // "" is one year: StartsOn + 1 year − 1 day
+	Renewal    string
+	Notes      string
+	Cabinets   []string // any short text: every device of the organization in it
+	DeviceIDs  []int64  // the organization's own devices
 	// InstalledAt, on a new contract only, records an installation done
 	// before the contract was entered in the portal (a contract signed
 	// months ago): the order is completed at that time with the contract,
@@ -171,6 +176,9 @@ func (in *ContractInput) validate(today string) error {
 		p.add(Invalid("installation_fee", "contracts.error.installation_fee"))
 	case in.InstallationFee > MaxFee:
 		p.add(Invalid("installation_fee", "contracts.error.money"))
+	}
+	if in.PowerWatts < 0 || in.PowerWatts > MaxContractPowerWatts {
+		p.add(Invalid("power_watts", "contracts.error.power_watts", Number(MaxContractPowerWatts)))
 	}
 	if in.Currency == "" {
 		in.Currency = DefaultCurrency
@@ -355,7 +363,7 @@ func (s *Store) CreateContract(ctx context.Context, actor Actor, in ContractInpu
 			return err
 		}
 		c = &Contract{OrgID: o.ID, NumberYear: year, NumberSeq: seq, Ref: newRef(), ServiceType: in.ServiceType,
-			MonthlyFee: in.MonthlyFee, InstallationFee: in.InstallationFee, Currency: in.Currency, SignedOn: in.SignedOn,
+			MonthlyFee: in.MonthlyFee, InstallationFee: in.InstallationFee, Currency: in.Currency, PowerWatts: in.PowerWatts, SignedOn: in.SignedOn,
 			StartsOn: in.StartsOn, EndsOn: in.EndsOn, Renewal: in.Renewal, Notes: in.Notes, CreatedBy: actor.UserID,
 			CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(c).Error; err != nil {
@@ -391,7 +399,7 @@ func (s *Store) CreateContract(ctx context.Context, actor Actor, in ContractInpu
 		}
 		detail := map[string]any{"contract": c.Number(), "service_type": c.ServiceType,
 			"monthly_fee": FormatMoney(c.MonthlyFee, c.Currency), "installation_fee": FormatMoney(c.InstallationFee, c.Currency),
-			"signed_on": c.SignedOn, "starts_on": c.StartsOn, "ends_on": c.EndsOn, "renewal": c.Renewal,
+			"signed_on": c.SignedOn, "starts_on": c.StartsOn, "ends_on": c.EndsOn, "renewal": c.Renewal, "power_watts": c.PowerWatts,
 			"devices": len(in.DeviceIDs), "cabinets": in.Cabinets, "installation_due": order.DueAt}
 		if prev != st {
 			detail["org_service_type"], detail["org_service_type_was"] = st, prev
@@ -447,6 +455,7 @@ func (s *Store) UpdateContract(ctx context.Context, actor Actor, ref string, in 
 		}
 		change("monthly_fee", FormatMoney(c.MonthlyFee, c.Currency), FormatMoney(in.MonthlyFee, c.Currency))
 		change("installation_fee", FormatMoney(c.InstallationFee, c.Currency), FormatMoney(in.InstallationFee, c.Currency))
+		change("power_watts", c.PowerWatts, in.PowerWatts)
 		change("starts_on", c.StartsOn, in.StartsOn)
 		change("ends_on", c.EndsOn, in.EndsOn)
 		change("renewal", c.Renewal, in.Renewal)
@@ -468,7 +477,7 @@ func (s *Store) UpdateContract(ctx context.Context, actor Actor, ref string, in 
 		if !slices.Equal(oldCabs, in.Cabinets) {
 			before["cabinets"], after["cabinets"] = oldCabs, in.Cabinets
 		}
-		updates := map[string]any{"monthly_fee": in.MonthlyFee, "installation_fee": in.InstallationFee,
+		updates := map[string]any{"monthly_fee": in.MonthlyFee, "installation_fee": in.InstallationFee, "power_watts": in.PowerWatts,
 			"starts_on": in.StartsOn, "ends_on": in.EndsOn, "renewal": in.Renewal, "notes": in.Notes, "updated_at": s.now()}
 		if in.EndsOn > c.EndsOn {
 			// A later end is a new date to be reminded of.
@@ -479,6 +488,7 @@ func (s *Store) UpdateContract(ctx context.Context, actor Actor, ref string, in 
 			return err
 		}
 		c.MonthlyFee, c.InstallationFee, c.StartsOn, c.EndsOn = in.MonthlyFee, in.InstallationFee, in.StartsOn, in.EndsOn
+		c.PowerWatts = in.PowerWatts
 		c.Renewal, c.Notes, c.UpdatedAt = in.Renewal, in.Notes, s.now()
 		if err := tx.Where("contract_id = ?", c.ID).Delete(&ContractTarget{}).Error; err != nil {
 			return err

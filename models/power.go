@@ -237,6 +237,13 @@ func powerTargetRows(incidentID int64, ts []PowerTargetInput) []PowerTarget {
 // the provider's series (organization 0), with its targets, audited once
 // as power.recorded naming the organizations touched.
 func (s *Store) RecordPowerIncident(ctx context.Context, actor Actor, in PowerInput) (*PowerIncident, error) {
+	return s.recordPower(ctx, actor, in, nil)
+}
+
+// recordPower records an incident as RecordPowerIncident says; then, in
+// the same transaction, after its record, also (when not nil) writes
+// what comes of it (a proposal confirmed) with its own record.
+func (s *Store) recordPower(ctx context.Context, actor Actor, in PowerInput, also func(tx *gorm.DB, p *PowerIncident) error) (*PowerIncident, error) {
 	now := s.now()
 	if err := in.validate(now, s.zone); err != nil {
 		return nil, wrap(err, "record power incident")
@@ -268,10 +275,16 @@ func (s *Store) RecordPowerIncident(ctx context.Context, actor Actor, in PowerIn
 			return err
 		}
 		orgs := orgList(in.Targets, slugs)
-		return s.audit(tx, actor, AuditPowerRecorded, "power_incident", &p.ID, nil, map[string]any{
+		if err := s.audit(tx, actor, AuditPowerRecorded, "power_incident", &p.ID, nil, map[string]any{
 			"incident": p.Number(), "started": p.StartedAt, "ended": p.EndedAt, "both_down": p.BothDown,
 			"force_majeure": p.ForceMajeure, "organizations": orgs, "org_count": len(orgs),
-			"targets": targetsDetail(in.Targets, slugs)})
+			"targets": targetsDetail(in.Targets, slugs)}); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, p)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, wrap(err, "record power incident")

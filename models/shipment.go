@@ -346,28 +346,27 @@ func shipDayStart(t time.Time, zone *time.Location) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, zone).UTC()
 }
 
-// OrgCabinets lists the cabinets of organization orgID's devices.
-func (s *Store) OrgCabinets(ctx context.Context, sc Scope, orgID int64) ([]string, error) {
-	if !sc.Allows(orgID) {
-		return nil, wrap(ErrNotFound, "organization cabinets")
+// checkCabinet requires one of the cabinets the organization uses
+// (orgCabinets: its devices' and contracts') when it has any, matched
+// whatever its case and returned as the organization spells it; one
+// without cabinets names it in free text.
+func checkCabinet(tx *gorm.DB, orgID int64, cabinet string) (string, error) {
+	if cabinet == "" {
+		return "", nil
 	}
-	var out []string
-	err := s.db.WithContext(ctx).Model(&Device{}).Where("org_id = ? AND cabinet <> ''", orgID).
-		Distinct().Order("cabinet").Limit(1000).Pluck("cabinet", &out).Error
-	return out, wrap(err, "organization cabinets")
-}
-
-// checkCabinet requires one of the organization's cabinets when it has
-// any; one without cabinets names it in free text.
-func checkCabinet(tx *gorm.DB, orgID int64, cabinet string) error {
-	var cabs []string
-	if err := tx.Model(&Device{}).Where("org_id = ? AND cabinet <> ''", orgID).Distinct().Limit(1000).Pluck("cabinet", &cabs).Error; err != nil {
-		return err
+	cabs, err := orgCabinets(tx, orgID)
+	if err != nil {
+		return "", err
 	}
-	if len(cabs) > 0 && cabinet != "" && !slices.Contains(cabs, cabinet) {
-		return Invalid("cabinet", "shipments.error.cabinet")
+	if len(cabs) == 0 {
+		return cabinet, nil
 	}
-	return nil
+	for _, c := range cabs {
+		if strings.EqualFold(c, cabinet) {
+			return c, nil
+		}
+	}
+	return "", Invalid("cabinet", "shipments.error.cabinet")
 }
 
 // sealPeople turns the form's collectors into rows, sealing identity
@@ -427,7 +426,8 @@ func (s *Store) CreateShipment(ctx context.Context, actor Actor, orgID int64, in
 	var sh *Shipment
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		sh = nil
-		if err := checkCabinet(tx, orgID, in.Cabinet); err != nil {
+		cabinet, err := checkCabinet(tx, orgID, in.Cabinet)
+		if err != nil {
 			return err
 		}
 		seq, err := nextNumber(tx, kind, orgID, year)
@@ -436,7 +436,7 @@ func (s *Store) CreateShipment(ctx context.Context, actor Actor, orgID int64, in
 		}
 		sh = &Shipment{OrgID: orgID, Direction: dir, NumberYear: year, NumberSeq: seq, Ref: newRef(), State: state,
 			Carrier: in.Carrier, Tracking: in.Tracking, Parcels: parcels, ExpectedOn: day, Contents: in.Contents,
-			Cabinet: in.Cabinet, Method: in.Method, RequestedBy: actor.UserID, CreatedAt: now, UpdatedAt: now}
+			Cabinet: cabinet, Method: in.Method, RequestedBy: actor.UserID, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(sh).Error; err != nil {
 			return err
 		}
@@ -525,9 +525,11 @@ func (s *Store) UpdateShipment(ctx context.Context, actor Actor, orgID, id int64
 		if !sh.Changeable() {
 			return Invalid("state", "shipments.error.not_changeable")
 		}
-		if err := checkCabinet(tx, orgID, in.Cabinet); err != nil {
+		cabinet, err := checkCabinet(tx, orgID, in.Cabinet)
+		if err != nil {
 			return err
 		}
+		in.Cabinet = cabinet
 		changes := map[string]any{"carrier": in.Carrier, "tracking": in.Tracking, "parcels": parcels, "expected_on": day,
 			"contents": in.Contents, "cabinet": in.Cabinet, "method": in.Method, "updated_at": now}
 		if err := tx.Model(&Shipment{}).Where("id = ?", sh.ID).Updates(changes).Error; err != nil {

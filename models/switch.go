@@ -417,6 +417,13 @@ func (s *Store) DeleteSwitch(ctx context.Context, actor Actor, id int64) error {
 		if err := tx.Where("switch_id = ?", sw.ID).Delete(&SwitchPort{}).Error; err != nil {
 			return err
 		}
+		// A PDU's or sensor's meters go with it (facility_meter.go).
+		if err := dropFacilityData(tx, "meter_id IN (SELECT id FROM facility_meters WHERE switch_id = ?)", sw.ID); err != nil {
+			return err
+		}
+		if err := tx.Where("switch_id = ?", sw.ID).Delete(&FacilityMeter{}).Error; err != nil {
+			return err
+		}
 		if err := tx.Delete(&Switch{}, sw.ID).Error; err != nil {
 			return err
 		}
@@ -445,6 +452,8 @@ type SwitchRow struct {
 	Switch
 	Ports  int // monitored interfaces
 	Mapped int // of which mapped to an organization
+	// Meters counts a PDU's or sensor's meters.
+	Meters int
 }
 
 // ListSwitches lists the network devices by name with their monitored
@@ -456,7 +465,8 @@ func (s *Store) ListSwitches(ctx context.Context, sc Scope) ([]SwitchRow, error)
 	var out []SwitchRow
 	err := s.db.WithContext(ctx).Model(&Switch{}).
 		Select("switches.*, (SELECT COUNT(*) FROM switch_ports p WHERE p.switch_id = switches.id) AS ports, " +
-			"(SELECT COUNT(*) FROM switch_ports p WHERE p.switch_id = switches.id AND p.org_id IS NOT NULL) AS mapped").
+			"(SELECT COUNT(*) FROM switch_ports p WHERE p.switch_id = switches.id AND p.org_id IS NOT NULL) AS mapped, " +
+			"(SELECT COUNT(*) FROM facility_meters m WHERE m.switch_id = switches.id) AS meters").
 		Order("name, id").Scan(&out).Error
 	return out, wrap(err, "list switches")
 }

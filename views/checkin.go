@@ -20,6 +20,16 @@ type TodayPageVM struct {
 	// else on the field of the form of visitor ErrorFor.
 	Errors   FormErrors
 	ErrorFor int64
+	// Standing-list people: those inside now, those found by reception's
+	// search (or the one a scan needs an escort for), the entry the
+	// last refusal was about, and what the last action did.
+	Standing      []models.StandingInsideRow
+	StandingFound []models.StandingRow
+	StandingQuery string
+	StandingFor   string
+	StandingDone  *StandingDone
+	// StandingBadges are badges standing-list people left with.
+	StandingBadges []models.StandingBadgeRow
 }
 
 // VisitPassURL is where a visit's visitor pass is downloaded.

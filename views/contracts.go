@@ -51,17 +51,19 @@ type ContractFormVM struct {
 	ServiceType     string
 	MonthlyFee      string
 	InstallationFee string
-	Currency        string
-	SignedOn        string
-	InstalledAt     string // a new contract's installation done before it was entered (datetime-local)
-	StartsOn        string
-	EndsOn          string
-	Renewal         string
-	Notes           string
-	Devs            map[int64]bool
-	Cabs            map[string]bool
-	OtherCabinets   string // cabinets named that no device of the organization stands in
-	Errors          FormErrors
+	// PowerWatts is the contracted power in watts ("" or 0: none stated).
+	PowerWatts    string
+	Currency      string
+	SignedOn      string
+	InstalledAt   string // a new contract's installation done before it was entered (datetime-local)
+	StartsOn      string
+	EndsOn        string
+	Renewal       string
+	Notes         string
+	Devs          map[int64]bool
+	Cabs          map[string]bool
+	OtherCabinets string // cabinets named that no device of the organization stands in
+	Errors        FormErrors
 }
 
 // Action is where the form posts.
@@ -84,7 +86,8 @@ func EditContractForm(d *models.ContractDetail) ContractFormVM {
 	c := d.Contract
 	vm := ContractFormVM{Ref: c.Ref, Number: c.Number(), OrgID: c.OrgID, OrgName: d.OrgName, ServiceType: c.ServiceType,
 		MonthlyFee: MoneyInput(c.MonthlyFee), InstallationFee: MoneyInput(c.InstallationFee), Currency: c.Currency,
-		SignedOn: c.SignedOn, StartsOn: c.StartsOn, EndsOn: c.EndsOn, Renewal: c.Renewal, Notes: c.Notes,
+		PowerWatts: contractPowerInput(c.PowerWatts),
+		SignedOn:   c.SignedOn, StartsOn: c.StartsOn, EndsOn: c.EndsOn, Renewal: c.Renewal, Notes: c.Notes,
 		Devs: map[int64]bool{}, Cabs: map[string]bool{}}
 	for _, t := range d.Targets {
 		if t.DeviceID != nil {

@@ -16,8 +16,11 @@ type NetworkListVM struct {
 // NetworkFormVM is the form that adds or changes a network device, as
 // typed. Secrets are never in it: only whether each is stored.
 type NetworkFormVM struct {
-	ID                               int64 // 0 for a new device
-	Title                            string
+	ID    int64 // 0 for a new device
+	Title string
+	// Kind is the device's kind (models.SwitchKinds): chosen when it is
+	// added, shown after.
+	Kind                             string
 	Name, Address, Site, Version     string
 	V3User, V3AuthProto, V3PrivProto string
 	IntervalSec, TimeoutMs, MaxOIDs  string
@@ -31,10 +34,10 @@ type NetworkFormVM struct {
 // the defaults).
 func NetworkFormOf(sw *models.Switch) NetworkFormVM {
 	if sw == nil {
-		return NetworkFormVM{Version: models.SNMPv3, V3AuthProto: "SHA256", V3PrivProto: "AES", Enabled: true, IntervalSec: strconv.Itoa(models.SwitchIntervalDefault),
+		return NetworkFormVM{Kind: models.SwitchNetwork, Version: models.SNMPv3, V3AuthProto: "SHA256", V3PrivProto: "AES", Enabled: true, IntervalSec: strconv.Itoa(models.SwitchIntervalDefault),
 			TimeoutMs: strconv.Itoa(models.SwitchTimeoutDefault), MaxOIDs: strconv.Itoa(models.SwitchMaxOIDsDefault)}
 	}
-	return NetworkFormVM{ID: sw.ID, Title: sw.Name, Name: sw.Name, Address: sw.Address, Site: sw.Site, Version: sw.Version,
+	return NetworkFormVM{ID: sw.ID, Kind: sw.Kind, Title: sw.Name, Name: sw.Name, Address: sw.Address, Site: sw.Site, Version: sw.Version,
 		V3User: sw.V3User, V3AuthProto: sw.V3AuthProto, V3PrivProto: sw.V3PrivProto,
 		IntervalSec: strconv.Itoa(sw.IntervalSec), TimeoutMs: strconv.Itoa(sw.TimeoutMs), MaxOIDs: strconv.Itoa(sw.MaxOIDs),
 		Enabled: sw.Enabled, HasCommunity: sw.HasCommunity(), HasAuthKey: sw.HasAuthKey(), HasPrivKey: sw.HasPrivKey()}
@@ -50,8 +53,12 @@ func (vm NetworkFormVM) Action() string {
 
 // NetworkPageVM is one network device's page.
 type NetworkPageVM struct {
-	Switch    *models.Switch
-	Ports     []models.SwitchPortRow
+	Switch *models.Switch
+	Ports  []models.SwitchPortRow
+	// Meters are a PDU's or sensor's (facility.templ), MeterAdd the form
+	// adding one as typed.
+	Meters    []models.FacilityMeterRow
+	MeterAdd  MeterAddVM
 	CanManage bool
 	// ProblemKey is the locale key of a message above the page (a
 	// discovery that failed, a removal refused), "" for none.

@@ -17,6 +17,8 @@ type PowerListVM struct {
 	Filter    models.PowerFilter
 	Limit     int
 	Now       time.Time
+	// Proposals are the power incidents the meters propose (staff).
+	Proposals []models.PowerProposalRow
 }
 
 // PowerFormVM is the form that records or changes a power incident, as

@@ -157,6 +157,12 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	// the same history, among the ledger's steps.
 	traffic, trafficPast := demoTrafficPast(store, listen, ledger.incidents)
 	ledger.steps = append(ledger.steps, trafficPast.steps...)
+	// Aurora's cabinet power and environment (demo_facilities.go), too.
+	facilityPast, err := demoFacilitiesPast(ctx, store, listen, orgIDs["aurora"])
+	if err != nil {
+		return err
+	}
+	ledger.steps = append(ledger.steps, facilityPast...)
 	if err := seedDemoHistory(ctx, store, orgIDs, created, models.UserActor(eng, ""), ledger); err != nil {
 		return err
 	}
@@ -167,6 +173,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 		return err
 	}
 	if err := loadDemoVisits(ctx, store, orgIDs); err != nil {
+		return err
+	}
+	if err := loadDemoStanding(ctx, store, orgIDs); err != nil {
 		return err
 	}
 	if err := loadDemoComplaints(ctx, store, orgIDs); err != nil {

@@ -24,6 +24,8 @@ func demoPorts(t *testing.T, store *models.Store) (map[string]models.SwitchPortR
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The network devices only (the PDU and sensor: demo_facilities_test.go).
+	sws = slices.DeleteFunc(sws, func(r models.SwitchRow) bool { return r.IsFacility() })
 	out := map[string]models.SwitchPortRow{}
 	for _, sw := range sws {
 		ps, err := store.ListSwitchPorts(ctx, models.AllOrgs(), sw.ID)

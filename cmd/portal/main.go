@@ -170,6 +170,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		defer stopService()
 		startDemoService(svcCtx, cfg.Listen, log)
 		startDemoSwitches(svcCtx, store, cfg.Listen, log)
+		startDemoFacilities(svcCtx, store, cfg.Listen, log)
 		hookURL, err := startDemoReceiver(svcCtx, store, cfg.Listen, log)
 		if err != nil {
 			return err
@@ -424,6 +425,12 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		warn("sweep held shipments", err2)
 		if shipped > 0 || held > 0 {
 			log.Info("shipments swept", "people_purged_of", shipped, "held_reminders", held)
+		}
+		people, err := store.PurgeStanding(ctx, store.Now())
+		warn("purge standing access lists' personal data", err)
+		if people > 0 {
+			log.Info("removed standing-list people's ID numbers and phones", "people", people,
+				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
 		}
 		swept, err := store.SweepContracts(ctx)
 		warn("sweep contracts", err)

@@ -1,6 +1,8 @@
 // Package passtoken signs and verifies the token a visitor pass carries in
 // its QR code: which visitor of which visit, and from when until when the
-// pass is good. A token is "V1." and the base32 of the claims and their
+// pass is good; and the token of a standing-access pass (StandingClaims,
+// "S1."): which entry of an organization's standing access list, at which
+// pass version. A token is "V1." (or "S1.") and the base32 of the claims and their
 // HMAC-SHA256, so it is plain ASCII a handheld scanner types as keystrokes
 // (uppercase letters, digits 2-7 and one dot, which also keeps the QR code
 // in its compact alphanumeric mode), and it reads the same with caps lock on.
@@ -22,6 +24,10 @@ const purpose = "portal visitor pass"
 
 // prefix names the token format; it is covered by the signature.
 const prefix = "V1."
+
+// standingPrefix names the format of standing-access passes; it is
+// covered by the signature too, so no visitor token reads as one.
+const standingPrefix = "S1."
 
 // MaxLen is the longest token Sign can make (the largest IDs and times);
 // Verify refuses anything longer without decoding it.
@@ -64,7 +70,9 @@ func NewKey(secret []byte) Key {
 }
 
 // sum is the HMAC of the prefix and the encoded claims.
-func (k Key) sum(payload []byte) []byte {
+func (k Key) sum(payload []byte) []byte { return k.sumOf(prefix, payload) }
+
+func (k Key) sumOf(prefix string, payload []byte) []byte {
 	m := hmac.New(sha256.New, k.mac)
 	m.Write([]byte(prefix))
 	m.Write(payload)
@@ -89,38 +97,90 @@ func (k Key) Sign(c Claims) string {
 // only ever describe a genuine token, and they come with its claims, so the
 // caller can still say whose pass it is.
 func (k Key) Verify(token string, now time.Time) (Claims, error) {
+	v, err := k.verify(prefix, token)
+	if err != nil {
+		return Claims{}, err
+	}
+	c := Claims{VisitID: v[0], VisitorID: v[1], NotBefore: time.Unix(v[2], 0).UTC(), Expires: time.Unix(v[2]+v[3], 0).UTC()}
+	return c, window(c.NotBefore, c.Expires, now)
+}
+
+// window is ErrNotYet before from, ErrExpired from to on.
+func window(from, to, now time.Time) error {
+	switch {
+	case now.Before(from):
+		return ErrNotYet
+	case !now.Before(to):
+		return ErrExpired
+	}
+	return nil
+}
+
+// verify decodes a token of format prefix and checks its signature,
+// returning its four numbers.
+func (k Key) verify(prefix, token string) ([4]int64, error) {
+	var v [4]int64
 	token = strings.TrimSpace(token)
 	if len(token) > MaxLen || len(token) <= len(prefix) || !strings.EqualFold(token[:len(prefix)], prefix) {
-		return Claims{}, ErrMalformed
+		return v, ErrMalformed
 	}
 	body := strings.ToUpper(token[len(prefix):])
 	raw, err := enc.DecodeString(body)
 	// Only the canonical encoding is a token: base32's spare low bits
 	// would otherwise let one token be written several ways.
 	if err != nil || len(raw) <= sha256.Size || enc.EncodeToString(raw) != body {
-		return Claims{}, ErrMalformed
+		return v, ErrMalformed
 	}
 	payload, sig := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
-	if !hmac.Equal(sig, k.sum(payload)) {
-		return Claims{}, ErrSignature
+	if !hmac.Equal(sig, k.sumOf(prefix, payload)) {
+		return v, ErrSignature
 	}
-	var v [4]int64
 	for i := range v {
 		n, read := binary.Uvarint(payload)
 		if read <= 0 {
-			return Claims{}, ErrMalformed
+			return v, ErrMalformed
 		}
 		v[i], payload = int64(n), payload[read:]
 	}
 	if len(payload) != 0 {
-		return Claims{}, ErrMalformed
+		return v, ErrMalformed
 	}
-	c := Claims{VisitID: v[0], VisitorID: v[1], NotBefore: time.Unix(v[2], 0).UTC(), Expires: time.Unix(v[2]+v[3], 0).UTC()}
-	switch {
-	case now.Before(c.NotBefore):
-		return c, ErrNotYet
-	case !now.Before(c.Expires):
-		return c, ErrExpired
+	return v, nil
+}
+
+// StandingClaims is what a standing-access pass says: entry EntryID of a
+// standing access list at pass version Version, good from NotBefore
+// (inclusive) until Expires (exclusive). Reissuing a pass bumps the
+// version, so that the old one no longer matches the entry.
+type StandingClaims struct {
+	EntryID, Version   int64
+	NotBefore, Expires time.Time
+}
+
+// IsStanding reports whether token is of the standing-access format (a
+// guess from its prefix; only VerifyStanding says it is genuine).
+func IsStanding(token string) bool {
+	token = strings.TrimSpace(token)
+	return len(token) > len(standingPrefix) && strings.EqualFold(token[:len(standingPrefix)], standingPrefix)
+}
+
+// SignStanding returns the token of a standing-access pass.
+func (k Key) SignStanding(c StandingClaims) string {
+	nb := c.NotBefore.Unix()
+	var payload []byte
+	for _, v := range []int64{c.EntryID, c.Version, nb, c.Expires.Unix() - nb} {
+		payload = binary.AppendUvarint(payload, uint64(v))
 	}
-	return c, nil
+	return standingPrefix + enc.EncodeToString(append(payload, k.sumOf(standingPrefix, payload)...))
+}
+
+// VerifyStanding is Verify for standing-access passes: the same refusals,
+// in the same order, the claims given with ErrExpired and ErrNotYet.
+func (k Key) VerifyStanding(token string, now time.Time) (StandingClaims, error) {
+	v, err := k.verify(standingPrefix, token)
+	if err != nil {
+		return StandingClaims{}, err
+	}
+	c := StandingClaims{EntryID: v[0], Version: v[1], NotBefore: time.Unix(v[2], 0).UTC(), Expires: time.Unix(v[2]+v[3], 0).UTC()}
+	return c, window(c.NotBefore, c.Expires, now)
 }
