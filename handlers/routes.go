@@ -73,6 +73,9 @@ var (
 	// standingReaders read standing access lists and access histories:
 	// customers (their organization's) and the desk (everyone's).
 	standingReaders = roles(models.RoleCustomer, models.RoleReception, models.RoleAdmin)
+	// shipmentDesk keeps the parcels: reception, engineers (who take
+	// equipment to cabinets and hand it over) and admins.
+	shipmentDesk = roles(models.RoleReception, models.RoleEngineer, models.RoleAdmin)
 	// calendarUsers may subscribe to a calendar feed of visits: customers
 	// (their organization's) and reception (everyone's).
 	calendarUsers = roles(models.RoleCustomer, models.RoleReception)

@@ -26,10 +26,6 @@ import (
 // outbound one, a shipment's page, changing and cancelling it, its photo
 // and the CSV. The desk's pages are in shipment_desk.go.
 
-// shipmentDesk keeps the parcels: reception, engineers (who take
-// equipment to cabinets and hand it over) and admins.
-var shipmentDesk = roles(models.RoleReception, models.RoleEngineer, models.RoleAdmin)
-
 // shipmentParam finds the shipment of the path within the request's
 // scope: another organization's is not found.
 func (h *Handler) shipmentParam(c *fiber.Ctx) (*models.Shipment, error) {
