@@ -629,6 +629,9 @@ func (in *ArrivalInput) validate(unannounced bool) (int, error) {
 	if in.Photo != nil {
 		if !strings.HasPrefix(in.Photo.ContentType, "image/") || int64(len(in.PhotoData)) != in.Photo.Size {
 			p.add(Invalid("photo", "shipments.error.photo"))
+		} else if len(p.errs) > 0 {
+			// A refused form cannot give the file back: say so.
+			p.add(Invalid("photo", "shipments.error.photo_again"))
 		}
 	}
 	return n, p.err()
@@ -685,6 +688,20 @@ func (s *Store) RecordArrival(ctx context.Context, actor Actor, blobs blobstore.
 			arrival["photo_size"], arrival["photo_sha256"] = in.Photo.Size, in.Photo.SHA256
 		}
 		if unannounced {
+			// A parcel announced under this tracking number (by any
+			// organization) is recorded as that shipment's arrival, not
+			// logged a second time beside it.
+			if in.Tracking != "" {
+				var dup Shipment
+				err := tx.Select("id", "direction", "number_year", "number_seq").Where("direction = ? AND tracking = ? AND state = ?",
+					ShipIn, in.Tracking, ShipmentAnnounced).Order("id").Take(&dup).Error
+				if err == nil {
+					return Invalid("tracking", "shipments.error.tracking_announced", dup.Number())
+				}
+				if err = optionalRow(err); err != nil {
+					return err
+				}
+			}
 			seq, err := nextNumber(tx, NumberShipment, orgID, year)
 			if err != nil {
 				return err

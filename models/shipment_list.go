@@ -103,17 +103,19 @@ func (s *Store) ShipmentDeskOf(ctx context.Context, sc Scope, now time.Time) (*S
 	return d, nil
 }
 
-// MatchTracking finds the announced inbound shipments sc sees whose
-// tracking number is the normalized tracking: what a scanner typed at the
-// desk. Staff see every organization's.
+// MatchTracking finds the announced or arrived (in store) inbound
+// shipments sc sees whose tracking number is the normalized tracking:
+// what a scanner typed at the desk; a parcel already in store is shown as
+// itself rather than offered to be logged again. Staff see every
+// organization's.
 func (s *Store) MatchTracking(ctx context.Context, sc Scope, tracking string) ([]ShipmentRow, error) {
 	t := NormalizeTracking(tracking)
 	if t == "" {
 		return nil, nil
 	}
 	var out []ShipmentRow
-	err := shipmentRows(s.db.WithContext(ctx), sc).Where("shipments.direction = ? AND shipments.tracking = ? AND shipments.state = ?",
-		ShipIn, t, ShipmentAnnounced).Order("shipments.expected_on, shipments.id").Limit(50).Scan(&out).Error
+	err := shipmentRows(s.db.WithContext(ctx), sc).Where("shipments.direction = ? AND shipments.tracking = ? AND shipments.state IN ?",
+		ShipIn, t, []string{ShipmentAnnounced, ShipmentArrived}).Order("shipments.expected_on, shipments.id").Limit(50).Scan(&out).Error
 	return out, wrap(err, "match tracking")
 }
 
