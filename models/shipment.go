@@ -467,8 +467,8 @@ func (s *Store) GetShipmentByRef(ctx context.Context, sc Scope, ref string) (*Sh
 }
 
 // keptPeople maps the rows of in whose identity number and phone still
-// hold the masked values of a stored person of the same name (an edit
-// form never carries the real ones) to that person.
+// hold the masked values of a stored person of the same name and ID type
+// (an edit form never carries the real ones) to that person.
 func keptPeople(tx *gorm.DB, shipmentID int64, in []VisitorInput) (map[int]*ShipmentPerson, error) {
 	var old []ShipmentPerson
 	if err := tx.Where("shipment_id = ?", shipmentID).Order("seq").Find(&old).Error; err != nil {
@@ -478,7 +478,8 @@ func keptPeople(tx *gorm.DB, shipmentID int64, in []VisitorInput) (map[int]*Ship
 	for i, v := range in {
 		for j := range old {
 			o := &old[j]
-			if o.PurgedAt == nil && o.Name == strings.TrimSpace(v.Name) && o.IDMasked == strings.TrimSpace(v.IDNumber) &&
+			if o.PurgedAt == nil && o.Name == strings.TrimSpace(v.Name) && o.IDType == strings.TrimSpace(v.IDType) &&
+				o.IDMasked == strings.TrimSpace(v.IDNumber) &&
 				o.PhoneMasked == strings.TrimSpace(v.Phone) && strings.Contains(o.IDMasked, "*") {
 				kept[i] = o
 				break

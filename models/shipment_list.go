@@ -296,15 +296,16 @@ const shipmentPurgeGrace = 30 * 24 * time.Hour
 // PurgeShipmentPeople clears the identity numbers and phones of the people
 // of shipments that ended (collected, handed over, cancelled) more than
 // the visitors' purge period before now, and of announcements that never
-// arrived, and the hand-over's identity number; names stay.
+// arrived or outbound requests never handed over (counted from their day
+// plus a grace), and the hand-over's identity number; names stay.
 func (s *Store) PurgeShipmentPeople(ctx context.Context, now time.Time) (int, error) {
 	cutoff := now.UTC().Add(-s.visitRules.PurgeAfter)
 	got := 0
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		got = 0
 		var ids []int64
-		if err := tx.Model(&Shipment{}).Where("purged_at IS NULL AND ((ended_at IS NOT NULL AND ended_at < ?) OR (state = ? AND expected_on < ?))",
-			cutoff, ShipmentAnnounced, cutoff.Add(-shipmentPurgeGrace)).Order("id").Limit(visitPurgeBatch).Pluck("id", &ids).Error; err != nil {
+		if err := tx.Model(&Shipment{}).Where("purged_at IS NULL AND ((ended_at IS NOT NULL AND ended_at < ?) OR (state IN ? AND expected_on < ?))",
+			cutoff, []string{ShipmentAnnounced, ShipmentRequested}, cutoff.Add(-shipmentPurgeGrace)).Order("id").Limit(visitPurgeBatch).Pluck("id", &ids).Error; err != nil {
 			return err
 		}
 		if len(ids) == 0 {
