@@ -60,3 +60,39 @@ func TestShipmentPurgeOfAForgottenOutboundRequest(t *testing.T) {
 		}
 	})
 }
+
+// Two desks recording the same parcel's arrival at once: one arrival,
+// one email event, the other told it is no longer announced.
+func TestShipmentArrivalByTwoDesksAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s *models.Store, clock *dbtest.Clock) {
+		f := newShipFixture(t, s)
+		ctx := context.Background()
+		sh, err := s.CreateShipment(ctx, f.customer, f.fx.OrgA.ID, shipInput())
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				_, err := s.RecordArrival(ctx, f.desk, f.blobs, sh.OrgID, sh.ID, models.ArrivalInput{Parcels: "2", StoragePlace: "R1", Condition: "good"})
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 4 {
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case !hasField(err, "state"):
+				t.Errorf("concurrent arrival: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d arrivals recorded, want 1", ok)
+		}
+		if evs := auditOf(t, s, models.AuditShipmentArrived); len(evs) != 1 {
+			t.Fatalf("%d arrival audit records", len(evs))
+		}
+	})
+}
