@@ -226,6 +226,7 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 	}
 	maintenance := walkedMaintenance(t, store, clock, fx)
 	hook, hookDelivery := walkedWebhook(t, store, fx)
+	shipment := walkedShipment(t, store, fx)
 	standingRef := walkedStanding(t, store, fx)
 
 	blobs, err := blobstore.New(filepath.Join(t.TempDir(), "documents"))
@@ -271,8 +272,11 @@ func seedWalkedSite(t *testing.T) *walkedSite {
 			"ports:port":      swPort.Ref,
 			"traffic:ref":     walkedTrafficPort(t, store, db, fx, dev.ID),
 			"webhooks:ref":    hook.Ref,
-			"cabinets:key":    cabinets.keyA,
-			"proposals:ref":   cabinets.proposal,
+			"shipments:ref":   shipment.Ref,
+			// A shipment's photo is a download, not a page.
+			"photo:name":    "",
+			"cabinets:key":  cabinets.keyA,
+			"proposals:ref": cabinets.proposal,
 			// A meter's page is under its PDU, not the network device
 			// walked: TestMeterFormsBadInputAndCSRF reads it.
 			"meters:meter":  "",

@@ -58,6 +58,9 @@ func (h *Handler) showCustomerHome(c *fiber.Ctx, orgID int64) error {
 	if vm.Maintenance, err = h.store.MaintenanceToAnswer(ctx, sc, orgID, homeMaintenanceShown); err != nil {
 		return err
 	}
+	if vm.Shipments, err = h.store.CountShipments(ctx, sc, orgID, vm.Now); err != nil {
+		return err
+	}
 	if vm.Cabinets, err = h.store.AlertingCabinets(ctx, sc, orgID); err != nil {
 		return err
 	}
@@ -182,6 +185,13 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 			return err
 		}
 		vm.Visits = &rv
+	}
+	if shipmentDesk.Allows(role) {
+		counts, err := h.store.CountDesk(ctx, scope(c), now)
+		if err != nil {
+			return err
+		}
+		vm.Shipments = &counts
 	}
 	if slices.Contains(models.EscortRoles, role) {
 		if vm.Escorting, err = h.store.EscortOverlaps(ctx, u.ID, now, now.Add(views.EscortingAhead), 0); err != nil {

@@ -104,7 +104,7 @@ func TestPagesMakeFewStatements(t *testing.T) {
 				{cust, "/readyz", 2},
 				// the page's data in four, its filters' cabinets and tags in one
 				{cust, "/uptime", 7},
-				{cust, "/", 16}, // 14, the maintenance windows waiting for an answer, the cabinets past a threshold
+				{cust, "/", 17}, // 14, the maintenance windows waiting for an answer, the cabinets past a threshold, the parcels waiting at reception
 				{cust, fmt.Sprintf("/devices/%d", dev), 7},
 				{eng, "/fleet", 5},
 				{eng, "/fleet?q=web&state=up", 5},

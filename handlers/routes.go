@@ -73,6 +73,9 @@ var (
 	// standingReaders read standing access lists and access histories:
 	// customers (their organization's) and the desk (everyone's).
 	standingReaders = roles(models.RoleCustomer, models.RoleReception, models.RoleAdmin)
+	// shipmentDesk keeps the parcels: reception, engineers (who take
+	// equipment to cabinets and hand it over) and admins.
+	shipmentDesk = roles(models.RoleReception, models.RoleEngineer, models.RoleAdmin)
 	// calendarUsers may subscribe to a calendar feed of visits: customers
 	// (their organization's) and reception (everyone's).
 	calendarUsers = roles(models.RoleCustomer, models.RoleReception)
@@ -405,6 +408,31 @@ func (h *Handler) routes() []Route {
 		{"GET", "/visits/:ref/edit", customer, h.editVisit},
 		{"POST", "/visits/:ref/edit", customer, h.updateVisit},
 		{"POST", "/visits/:ref/cancel", customer, h.cancelVisit},
+
+		// Shipments (issue 19): customers announce inbound shipments and
+		// ask for outbound ones of their own organization (another's is not
+		// found); every staff role reads them, collectors' IDs masked; the
+		// desk (reception, engineers, admins) records arrivals, collections
+		// and hand-overs, IDs opened for reception only.
+		{"GET", "/shipments", everyone, h.showShipments},
+		{"GET", "/shipments.csv", customer, h.downloadShipments},
+		{"GET", "/shipments/new", customer, h.newShipment},
+		{"POST", "/shipments/new", customer, h.createShipment},
+		{"GET", "/shipments/outbound/new", customer, h.newOutbound},
+		{"POST", "/shipments/outbound/new", customer, h.createOutbound},
+		{"GET", "/shipments/:ref", everyone, h.showShipment},
+		{"GET", "/shipments/:ref/photo/:name", everyone, h.downloadShipmentPhoto},
+		{"GET", "/shipments/:ref/edit", customer, h.editShipment},
+		{"POST", "/shipments/:ref/edit", customer, h.updateShipment},
+		{"POST", "/shipments/:ref/cancel", customer, h.cancelShipment},
+		{"GET", "/reception/shipments", shipmentDesk, h.showShipmentDesk},
+		{"GET", "/reception/shipments.csv", shipmentDesk, h.downloadShipments},
+		{"GET", "/reception/shipments/arrival", shipmentDesk, h.newUnannounced},
+		{"POST", "/reception/shipments/arrival", shipmentDesk, h.createUnannounced},
+		{"GET", "/reception/shipments/:ref", shipmentDesk, h.showDeskShipment},
+		{"POST", "/reception/shipments/:ref/arrive", shipmentDesk, h.arriveShipment},
+		{"POST", "/reception/shipments/:ref/collect", shipmentDesk, h.collectShipment},
+		{"POST", "/reception/shipments/:ref/handover", shipmentDesk, h.handOverShipment},
 
 		// Complaints (clause 8): customers see their organization's; staff
 		// the queue and the monthly figures, never a complaint naming them.

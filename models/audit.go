@@ -171,6 +171,8 @@ var AuditActions = []string{AuditSignIn, AuditSignInFailed, AuditSignInLimited, 
 	AuditSwitchAdded, AuditSwitchChanged, AuditSwitchRemoved, AuditPortsAdded, AuditPortMapped, AuditPortRemoved,
 	AuditTokenCreated, AuditTokenRevoked, AuditSSORefused,
 	AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted, AuditWebhookRotated, AuditWebhookTested, AuditWebhookDisabled,
+	AuditShipmentAnnounced, AuditShipmentUpdated, AuditShipmentCancelled, AuditShipmentArrived, AuditShipmentCollected,
+	AuditShipmentOutbound, AuditShipmentHandedOver, AuditShipmentHeld, AuditShipmentsExported, AuditShipmentsPurged,
 	AuditMeterAdded, AuditMeterChanged, AuditMeterRemoved, AuditProposalConfirmed, AuditProposalDismissed,
 	AuditStandingAdded, AuditStandingUpdated, AuditStandingRevoked, AuditStandingReissued, AuditStandingPass,
 	AuditStandingCheckedIn, AuditStandingCheckedOut, AuditStandingExported, AuditStandingPurged, AuditStandingBadge}

@@ -62,6 +62,7 @@ var migrations = []migration{
 	{25, "statement corrections: closed months whose records changed after closing", migrateCorrections},
 	{26, "traffic: network devices polled over SNMP, their ports, samples, rollups, monthly percentiles", migrateTraffic},
 	{27, "integrations: personal API tokens, customer webhook endpoints, deliveries and attempts, staff single sign-on", migrateIntegrations},
+	{28, "shipments: inbound parcels held by reception, outbound hand-overs, collectors with sealed ID numbers", migrateShipments},
 	{29, "standing access: people a customer lets in without a visit request, their cabinets, entries and exits", migrateStandingAccess},
 	{30, "facilities: PDUs and sensors, their meters, readings, rollups, alerts, proposed power incidents, contracted power", migrateFacilities},
 }

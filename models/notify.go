@@ -289,7 +289,7 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 			n = len(ds)
 			return createInChunks(tx, ds)
 		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested, EventVisitApproved, EventVisitRefused,
-			EventComplaintReply, EventMaintenanceAnnounced, EventMaintenanceCancelled:
+			EventComplaintReply, EventMaintenanceAnnounced, EventMaintenanceCancelled, EventShipmentArrived, EventShipmentHeld:
 			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
 			if err != nil || len(ds) == 0 {
 				return err

@@ -53,6 +53,8 @@ func (s *Store) customerEmailDeliveries(tx *gorm.DB, ev OutboxEvent, now time.Ti
 		rs, err = complaintRecipients(tx, ev.OrgID, ev.RefID)
 	case EventMaintenanceAnnounced, EventMaintenanceCancelled:
 		rs, err = maintenanceRecipients(tx, ev.OrgID)
+	case EventShipmentArrived, EventShipmentHeld:
+		rs, err = shipmentRecipients(tx, ev.OrgID, ev.RefID)
 	}
 	if err != nil {
 		return nil, err

@@ -19,7 +19,8 @@ const (
 
 // numberPrefixes are how each kind's numbers start.
 var numberPrefixes = map[string]string{NumberOperation: "OP", NumberVisit: "VR", NumberComplaint: "CP",
-	NumberContract: "CT", NumberPowerIncident: "PI", NumberMaintenance: "MW"}
+	NumberContract: "CT", NumberPowerIncident: "PI", NumberMaintenance: "MW",
+	NumberShipment: "SH", NumberShipmentOut: "SO"}
 
 // FormatNumber is how people quote record seq of kind in year.
 func FormatNumber(kind string, year, seq int) string {

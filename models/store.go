@@ -38,6 +38,9 @@ type Store struct {
 	passKey passtoken.Key
 	// visitRules bound visit requests (visit.go).
 	visitRules VisitRules
+	// shipmentHold is how long a parcel is held before it is flagged
+	// (shipment.go).
+	shipmentHold time.Duration
 	// codeKey keys the hashes of recovery codes (recovery.go).
 	codeKey []byte
 	// hashGate bounds how many password hashes run at once.

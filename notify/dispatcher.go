@@ -455,6 +455,8 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeComplaintReply(del, f, to, d.cfg.BaseURL), "", nil
+	case models.EventShipmentArrived, models.EventShipmentHeld:
+		return d.shipmentNotice(ctx, del)
 	case models.EventMaintenanceAnnounced, models.EventMaintenanceCancelled:
 		f, err := d.store.MaintenanceFactsOf(ctx, models.AllOrgs(), del.OrgID, del.EventID)
 		if errors.Is(err, models.ErrNotFound) {

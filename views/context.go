@@ -168,25 +168,25 @@ func Nav(u *models.User) []NavItem {
 	items := []NavItem{{"/", "nav.home"}}
 	switch u.Role {
 	case models.RoleCustomer:
-		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/access", "nav.access"}, NavItem{"/complaints", "nav.complaints"},
+		items = append(items, NavItem{"/uptime", "nav.uptime"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/access", "nav.access"}, NavItem{"/shipments", "nav.shipments"}, NavItem{"/complaints", "nav.complaints"},
 			NavItem{"/statements", "nav.statements"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/contacts", "nav.contacts"}, NavItem{"/team", "nav.team"}, NavItem{"/webhooks", "webhooks.nav"})
 	case models.RoleAdmin:
 		items = append(items, NavItem{"/reception", "nav.reception"}, NavItem{"/reception/today", "nav.today"}, NavItem{"/oncall", "nav.oncall"},
-			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/access", "nav.access"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"},
+			NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"}, NavItem{"/access", "nav.access"}, NavItem{"/reception/shipments", "nav.shipment_desk"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"},
 			NavItem{"/statements", "nav.ledger"}, NavItem{"/fleet", "nav.fleet"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/incidents", "nav.incidents"}, NavItem{"/admin/users", "nav.users"}, NavItem{"/admin/tokens", "tokens.nav"}, NavItem{"/admin/audit", "nav.audit"})
 	case models.RoleReception:
 		// Reception's home is its queue of visit requests.
-		items = append(items, NavItem{"/reception/today", "nav.today"}, NavItem{"/visits", "nav.visits"}, NavItem{"/reception/log", "nav.visit_log"}, NavItem{"/access", "nav.access"},
+		items = append(items, NavItem{"/reception/today", "nav.today"}, NavItem{"/visits", "nav.visits"}, NavItem{"/reception/log", "nav.visit_log"}, NavItem{"/access", "nav.access"}, NavItem{"/reception/shipments", "nav.shipment_desk"},
 			NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"},
 			NavItem{"/contracts", "nav.contracts"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/incidents", "nav.incidents"})
 	case models.RoleService:
 		// The complaint queue is the service desk's main job.
 		items = append(items, NavItem{"/complaints", "nav.complaints"}, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"},
-			NavItem{"/visits", "nav.visits"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
+			NavItem{"/visits", "nav.visits"}, NavItem{"/shipments", "nav.shipments"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
 			NavItem{"/fleet", "nav.fleet"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/incidents", "nav.incidents"})
 	default:
 		items = append(items, NavItem{"/oncall", "nav.oncall"}, NavItem{"/operations", "nav.operations"}, NavItem{"/visits", "nav.visits"},
-			NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
+			NavItem{"/reception/shipments", "nav.shipment_desk"}, NavItem{"/complaints", "nav.complaints"}, NavItem{"/orgs", "nav.orgs"}, NavItem{"/contracts", "nav.contracts"}, NavItem{"/statements", "nav.ledger"},
 			NavItem{"/fleet", "nav.fleet"}, NavItem{"/traffic", "nav.traffic"}, NavItem{"/cabinets", "nav.cabinets"}, NavItem{"/incidents", "nav.incidents"})
 	}
 	return items

@@ -86,6 +86,9 @@ type Config struct {
 	// Visits bound visit requests and the purge of visitors' personal
 	// data (PORTAL_VISIT_*).
 	Visits models.VisitRules
+	// ShipmentHold is how long a parcel is held before it is flagged
+	// (PORTAL_SHIPMENT_HOLD_DAYS).
+	ShipmentHold time.Duration
 	// FacilityReadings is how long the meters' raw readings are kept
 	// (PORTAL_FACILITY_READING_DAYS).
 	FacilityReadings time.Duration
@@ -244,7 +247,7 @@ func settings() []setting {
 				}
 				return intIn(1, 256, "a number", func(c *Config, n int) { c.HashConcurrency = n })(c, v)
 			}},
-	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), append(ssoSettings(), facilitySettings()...)...)...)
+	}, append(append(append(append(append(append(documentSettings(), notifySettings()...), incidentSettings()...), providerSettings()...), visitSettings()...), metricsSettings()...), append(append(ssoSettings(), facilitySettings()...), shipmentSettings()...)...)...)
 }
 
 // documentSettings say where uploaded documents are kept.

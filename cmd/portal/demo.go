@@ -181,6 +181,9 @@ func loadDemo(ctx context.Context, store *models.Store, listen string, blobs blo
 	if err := loadDemoComplaints(ctx, store, orgIDs); err != nil {
 		return err
 	}
+	if err := loadDemoShipments(ctx, store, orgIDs); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Demo data loaded. Sign in with:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tPASSWORD\tORGANIZATION")

@@ -191,7 +191,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 	}
 	storeOpts := []models.StoreOption{models.WithSecretKey(cfg.Secret), models.WithZone(cfg.TimeZone),
 		models.WithConfirmEvery(cfg.Notify.ConfirmEvery), models.WithNoticeWindow(cfg.Notify.NoticeWindow),
-		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour), models.WithVisitRules(cfg.Visits),
+		models.WithNoticeMaxPerHour(cfg.Notify.NoticeMaxPerHour), models.WithVisitRules(cfg.Visits), models.WithShipmentHold(cfg.ShipmentHold),
 		models.WithHookRules(cfg.Notify.HookRules)}
 	if cfg.HashConcurrency > 0 {
 		storeOpts = append(storeOpts, models.WithHashGate(models.NewHashGate(cfg.HashConcurrency, models.DefaultHashWait)))
@@ -418,6 +418,13 @@ func janitor(ctx context.Context, store *models.Store, cfg *Config, log *slog.Lo
 		if gone.Visitors > 0 {
 			log.Info("removed visitors' ID numbers and phones", "visitors", gone.Visitors, "visits", gone.Visits,
 				"purge_days", int(store.VisitRules().PurgeAfter.Hours()/24))
+		}
+		shipped, err := store.PurgeShipmentPeople(ctx, store.Now())
+		warn("purge shipment collectors' personal data", err)
+		held, err2 := store.SweepHeldShipments(ctx, store.Now())
+		warn("sweep held shipments", err2)
+		if shipped > 0 || held > 0 {
+			log.Info("shipments swept", "people_purged_of", shipped, "held_reminders", held)
 		}
 		people, err := store.PurgeStanding(ctx, store.Now())
 		warn("purge standing access lists' personal data", err)
