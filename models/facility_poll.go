@@ -323,8 +323,11 @@ func (s *Store) cabinetFeeds(tx *gorm.DB, orgID int64, name string, at time.Time
 			anyPower = true
 		}
 	}
+	// The outage going on is a proposal not ended, whether staff decided
+	// it already or not: a confirmed or dismissed one while the feeds
+	// still read zero is the same outage, not a new one to propose.
 	var open []PowerProposal
-	if err := tx.Where("org_id = ? AND cabinet = ? AND state = ? AND ended_at IS NULL", orgID, name, ProposalOpen).
+	if err := tx.Where("org_id = ? AND cabinet = ? AND ended_at IS NULL", orgID, name).
 		Order("id").Find(&open).Error; err != nil {
 		return err
 	}

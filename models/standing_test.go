@@ -330,3 +330,40 @@ func mustStanding(t *testing.T, s *models.Store, ref string) *models.StandingAcc
 	}
 	return a
 }
+
+// A genuine standing pass whose entry is gone (its organization deleted)
+// is refused with the standing list's message, not the visitors' ("no
+// longer on any visit"), both inside its days and after them.
+func TestStandingPassOfAnEntryGone(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		f := newVisitFixture(t, s, clock)
+		ctx := context.Background()
+		scA := models.ScopeOf(f.fx.CustA)
+		desk := models.UserActor(f.fx.Reception, "10.0.0.9")
+		a, err := s.CreateStanding(ctx, f.customer, scA, f.fx.OrgA.ID, standingInput())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := s.StandingPassToken(ctx, scA, a)
+		g := rawDB(t, db)
+		for _, table := range []string{"standing_access_cabinets", "standing_access"} {
+			col := "access_id"
+			if table == "standing_access" {
+				col = "id"
+			}
+			if err := g.Exec("DELETE FROM "+table+" WHERE "+col+" = ?", a.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = s.StandingCheckInByToken(ctx, desk, tok, "", 0)
+		if k := key(err, "token"); k != "standing.error.unknown" {
+			t.Fatalf("entry gone: %v, want standing.error.unknown", err)
+		}
+		clock.Advance(60 * 24 * time.Hour) // after the pass's last day
+		_, err = s.StandingCheckInByToken(ctx, desk, tok, "", 0)
+		if k := key(err, "token"); k != "standing.error.unknown" {
+			t.Fatalf("entry gone, pass ended: %v, want standing.error.unknown", err)
+		}
+	})
+}
