@@ -129,6 +129,12 @@ func (s *Store) RecordFacilityPoll(ctx context.Context, poll FacilityPoll) (Faci
 		for _, v := range poll.Values {
 			ids = append(ids, v.MeterID)
 		}
+		// The device first: two polls of one device (a lease running out
+		// during a slow poll) take turns, so that one crossing starts one
+		// alert. Polls of two devices lock different rows here.
+		if err := forUpdate(tx).Select("id").Where("id = ?", poll.SwitchID).Find(&[]Switch{}).Error; err != nil {
+			return err
+		}
 		var meters []FacilityMeter
 		if err := tx.Where("switch_id = ? AND id IN ?", poll.SwitchID, ids).Order("id").Find(&meters).Error; err != nil {
 			return err

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -367,3 +368,41 @@ func TestStandingPassOfAnEntryGone(t *testing.T) {
 		}
 	})
 }
+
+// The list's bound never cuts an entry still to use for ended ones: a
+// thousand revoked entries named before it alphabetically leave a current
+// one on the list (fails when the bound was applied by name alone).
+func TestListStandingKeepsCurrentEntriesPastTheBound(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		f := newVisitFixture(t, s, clock)
+		ctx := context.Background()
+		scA := models.ScopeOf(f.fx.CustA)
+		in := standingInput()
+		in.Name = "Zhou Yu"
+		cur, err := s.CreateStanding(ctx, f.customer, scA, f.fx.OrgA.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := clock.Now()
+		rows := make([]map[string]any, models.StandingListLimit)
+		for i := range rows {
+			rows[i] = map[string]any{"org_id": f.fx.OrgA.ID, "ref": "old" + strings.Repeat("0", 13-len(itoa(i))) + itoa(i),
+				"name": "Ann " + itoa(i), "company": "", "id_type": models.IDResident, "id_sealed": "", "id_masked": "",
+				"phone_sealed": "", "phone_masked": "", "locale": "en", "valid_from": "2026-01-01", "valid_to": "2026-06-30",
+				"escort_required": false, "note": "", "pass_version": 1, "revoked_at": now, "created_at": now, "updated_at": now}
+		}
+		if err := rawDB(t, db).Table("standing_access").CreateInBatches(rows, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ListStanding(ctx, scA, f.fx.OrgA.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != models.StandingListLimit || list[0].ID != cur.ID {
+			t.Fatalf("the list has %d rows, first %q; want %d with %q first", len(list), list[0].Name, models.StandingListLimit, cur.Name)
+		}
+	})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
