@@ -203,8 +203,19 @@ func (ShipmentPerson) TableName() string { return "shipment_people" }
 func CollectorField(n int, field string) string { return fmt.Sprintf("collector%d_%s", n+1, field) }
 
 // NormalizeTracking is a tracking number as stored and matched: trimmed,
-// upper case, without inner spaces (a scanner or a person may add them).
+// upper case, without inner spaces (a scanner or a person may add them),
+// and full-width letters and digits as their ASCII selves (a scanner
+// typing into a Chinese input method in full-width mode).
 func NormalizeTracking(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= '\uFF01' && r <= '\uFF5E' { // full-width ASCII
+			return r - 0xFEE0
+		}
+		if r == '\u3000' { // the ideographic space
+			return ' '
+		}
+		return r
+	}, s)
 	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
 }
 
