@@ -168,6 +168,18 @@ func demoFacilitiesPast(ctx context.Context, store *models.Store, listen string,
 		return err
 	}
 	steps := []demoStepAt{{start.Add(-24 * time.Hour), func(ctx context.Context, past *models.Store, eng models.Actor) error {
+		// The PDU's meters draw the power of Aurora's colocation contract
+		// (4 kW for cabinet A03, demo_ledger.go).
+		var contract *int64
+		cs, err := past.ListContracts(ctx, models.AllOrgs(), models.ContractFilter{OrgID: aurora})
+		if err != nil {
+			return fmt.Errorf("demo facility contract: %w", err)
+		}
+		for _, c := range cs {
+			if c.ServiceType == models.ServiceColocation {
+				contract = &c.ID
+			}
+		}
 		for i, d := range demoFacilities {
 			sw, err := past.CreateSwitch(ctx, eng, models.SwitchInput{Kind: d.kind, Name: d.name, Address: demoFacilityAddr(listen, i),
 				Site: "Hall A", Version: models.SNMPv2c, Community: demoSNMPCommunity, IntervalSec: int(demoStep / time.Second),
@@ -182,8 +194,11 @@ func demoFacilitiesPast(ctx context.Context, store *models.Store, listen string,
 					return fmt.Errorf("demo meter %s: %w", m.in.Label, err)
 				}
 				org := aurora
-				if _, err := past.UpdateFacilityMeter(ctx, eng, fm.ID, models.MeterChange{Label: m.in.Label, OrgID: &org,
-					Cabinet: demoCabinet, High: m.high, Low: m.low}); err != nil {
+				change := models.MeterChange{Label: m.in.Label, OrgID: &org, Cabinet: demoCabinet, High: m.high, Low: m.low}
+				if m.in.Quantity == models.QuantityPower || m.in.Quantity == models.QuantityCurrent {
+					change.ContractID = contract
+				}
+				if _, err := past.UpdateFacilityMeter(ctx, eng, fm.ID, change); err != nil {
 					return fmt.Errorf("demo meter %s: %w", m.in.Label, err)
 				}
 				ids[fm.OID] = fm.ID

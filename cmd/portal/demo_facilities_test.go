@@ -73,6 +73,12 @@ func TestDemoFacilities(t *testing.T) {
 					}
 				}
 			}
+			// The PDU draws the power of Aurora's colocation contract: the
+			// cabinet's page shows its share of the 4 kW.
+			cab, err := store.GetCabinet(ctx, models.OrgScope(aurora.ID), models.CabinetKey(aurora.Slug, demoCabinet))
+			if err != nil || cab.ContractedW != 4000 || len(cab.Contracts) != 1 {
+				t.Errorf("cabinet %s: %+v, %v; want the colocation contract's 4000 W", demoCabinet, cab, err)
+			}
 			var alerts []models.FacilityAlert
 			raw.Find(&alerts)
 			if len(alerts) != 1 || alerts[0].Kind != models.AlertHigh || alerts[0].EndedAt == nil || alerts[0].PeakMilli != 30_300 {

@@ -83,7 +83,7 @@ func demoLedgerPast(ctx context.Context, store *models.Store, orgIDs map[string]
 	// 2nd of the next, but last month.
 	startsOn, endsOn := demoAuroraTerm(now)
 	signedOn := startsOn
-	colo := models.ContractInput{OrgID: aurora, ServiceType: models.ServiceColocation, MonthlyFee: 2500000, InstallationFee: 500000,
+	colo := models.ContractInput{OrgID: aurora, ServiceType: models.ServiceColocation, MonthlyFee: 2500000, InstallationFee: 500000, PowerWatts: 4000,
 		SignedOn: date(signedOn), StartsOn: date(startsOn), EndsOn: date(endsOn), Renewal: models.RenewalAuto, Cabinets: []string{"A03"},
 		Notes: "客户自有服务器托管于 A03 机柜，含 20 Mbps BGP 带宽、两路供电。\nAurora's own servers in cabinet A03, with 20 Mbps of BGP bandwidth and two power feeds."}
 	var coloRef string
