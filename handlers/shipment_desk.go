@@ -116,6 +116,11 @@ func (h *Handler) renderDeskShipment(c *fiber.Ctx, status int, sh *models.Shipme
 	if vm.HandOver.IDType == "" {
 		vm.HandOver.IDType = models.IDResident
 	}
+	if sh.Cabinet != "" {
+		if vm.CabinetURLs, err = h.cabinetLinks(c, sh.OrgID); err != nil {
+			return err
+		}
+	}
 	return h.render(c, status, views.DeskShipmentPage(vm))
 }
 

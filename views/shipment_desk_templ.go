@@ -1733,7 +1733,7 @@ func DeskShipmentPage(vm DeskShipmentVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ShipmentFacts(vm.D, vm.Now, vm.Hold).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ShipmentFacts(vm.D, vm.Now, vm.Hold, vm.CabinetURLs).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -108,6 +108,8 @@ type ShipmentPageVM struct {
 	Now       time.Time
 	Hold      time.Duration
 	Errors    FormErrors
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // ShipmentDeskVM is reception's desk of shipments: the tracking number
@@ -158,6 +160,8 @@ type DeskShipmentVM struct {
 	CollectorID int64
 	StaffID     int64
 	HandOver    models.HandOverInput
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // ErrorsFor returns the errors of the given form, nil for another.

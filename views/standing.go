@@ -46,6 +46,8 @@ type StandingPageVM struct {
 	Desk    bool // reception or an admin: revoke, reissue, pass
 	History []models.StandingHistoryRow
 	Errors  FormErrors
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // CanManage reports whether the viewer may revoke, reissue and download
