@@ -34,6 +34,11 @@ func (h *Handler) showShipmentDesk(c *fiber.Ctx) error {
 		if len(vm.Matches) == 1 {
 			return redirect(c, views.ReceptionShipmentURL(vm.Matches[0].Ref))
 		}
+		if len(vm.Matches) == 0 {
+			if vm.Recorded, err = h.store.RecordedTracking(ctx, sc, t); err != nil {
+				return err
+			}
+		}
 	}
 	return h.render(c, fiber.StatusOK, views.ShipmentDeskPage(vm))
 }

@@ -171,6 +171,12 @@ func TestUnannouncedParcelAndOutboundThroughThePages(t *testing.T) {
 			t.Fatalf("unannounced %+v (%v)", rows, err)
 		}
 		wantBody(t, cust.get("/shipments"), rows[0].Number(), zh("shipments.unannounced"))
+		// Scanned again, the number is already recorded: the desk shows
+		// that shipment instead of inviting a second unannounced record.
+		r = desk.get("/reception/shipments?tracking=jd999")
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, `id="already-recorded"`, rows[0].Number(), "/reception/shipments/"+rows[0].Ref)
+		wantNoBody(t, r, `id="no-match"`)
 
 		// Outbound: collected by a named person.
 		f := url.Values{"method": {models.ShipCollect}, "parcels": {"1"}, "date": {e.clock.Now().AddDate(0, 0, 2).Format(time.DateOnly)},

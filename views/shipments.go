@@ -121,6 +121,7 @@ type ShipmentDeskVM struct {
 	Tracking string
 	Searched bool
 	Matches  []models.ShipmentRow
+	Recorded []models.ShipmentRow // no announced match: the same number already recorded
 	Reveal   bool // reception: the CSV link
 }
 
