@@ -122,7 +122,7 @@ type ShipmentDeskVM struct {
 	Searched bool
 	Matches  []models.ShipmentRow
 	Recorded []models.ShipmentRow // no announced match: the same number already recorded
-	Reveal   bool // reception: the CSV link
+	Reveal   bool                 // reception: the CSV link
 }
 
 // HoldDays is the hold limit in days.
