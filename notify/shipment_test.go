@@ -52,7 +52,7 @@ func TestShipmentArrivalEmailsContactsAndTheAnnouncer(t *testing.T) {
 				t.Errorf("subject %q, want %q", m.Subject, want)
 			}
 			for _, want := range []string{sh.Number(), "Parcels received: 2 (announced: 3)", "Stored at: Shelf R2", "Condition: Damaged",
-				"one box crushed", "SF Express SF100200", "https://portal.example/shipments/" + sh.Ref, fx.OrgA.Name} {
+				"one box crushed", "SF Express SF100200", "Contents: two servers", "https://portal.example/shipments/" + sh.Ref, fx.OrgA.Name} {
 				if !strings.Contains(m.Body, want) {
 					t.Errorf("arrival lacks %q:\n%s", want, m.Body)
 				}
