@@ -113,7 +113,7 @@ func (h *Handler) renderCabinet(c *fiber.Ctx, status int, cab *models.CabinetNow
 			if m.Quantity != q {
 				continue
 			}
-			lines = append(lines, views.FacilitySeriesIn{Name: m.Name(), Points: ms.Points})
+			lines = append(lines, views.FacilitySeriesIn{Name: views.MeterName(vctx, &m.FacilityMeter), Points: ms.Points})
 			for _, l := range []struct {
 				kind string
 				v    *int64

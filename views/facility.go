@@ -120,6 +120,17 @@ func meterName(ctx context.Context, m *models.FacilityMeter) string {
 	return quantityName(ctx, m.Quantity)
 }
 
+// MeterName is meterName for the handlers (chart legends): a meter
+// without a label is named by its translated quantity and feed.
+func MeterName(ctx context.Context, m *models.FacilityMeter) string { return meterName(ctx, m) }
+
+// kindAddsNothing reports whether a meter's name already says its
+// quantity ("Humidity", "Feed A current"), so the kind beside it would
+// repeat it.
+func kindAddsNothing(ctx context.Context, m *models.FacilityMeter) bool {
+	return strings.Contains(strings.ToLower(meterName(ctx, m)), strings.ToLower(quantityName(ctx, m.Quantity)))
+}
+
 // lastValue is a meter's last value with its unit, "—" before the first.
 func lastValue(m *models.FacilityMeter) string {
 	if m.LastMilli == nil {
