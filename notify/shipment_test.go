@@ -48,7 +48,7 @@ func TestShipmentArrivalEmailsContactsAndTheAnnouncer(t *testing.T) {
 				t.Fatalf("arrivals to Alice = %d, want 1", len(ms))
 			}
 			m := ms[0]
-			if want := "[" + sh.Number() + "] Shipment arrived: 2 parcel(s)"; m.Subject != want {
+			if want := "[" + sh.Number() + "] Shipment arrived, parcels received: 2"; m.Subject != want {
 				t.Errorf("subject %q, want %q", m.Subject, want)
 			}
 			for _, want := range []string{sh.Number(), "Parcels received: 2 (announced: 3)", "Stored at: Shelf R2", "Condition: Damaged",
