@@ -75,6 +75,21 @@ func MilliPtr(v *int64, unit string) string {
 	return MilliText(*v, unit)
 }
 
+// thresholdRange writes a meter's thresholds as the range it keeps to:
+// "18 °C – 27 °C", "≤ 16 A" with only a high one, "≥ 18 °C" with only a
+// low one, "—" with none (not "— – 16 A").
+func thresholdRange(low, high *int64, unit string) string {
+	switch {
+	case low != nil && high != nil:
+		return MilliText(*low, unit) + " – " + MilliText(*high, unit)
+	case high != nil:
+		return "≤ " + MilliText(*high, unit)
+	case low != nil:
+		return "≥ " + MilliText(*low, unit)
+	}
+	return "—"
+}
+
 func trimDecimals(v float64, prec int) string {
 	s := strconv.FormatFloat(v, 'f', prec, 64)
 	if strings.Contains(s, ".") {
