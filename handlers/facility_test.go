@@ -250,6 +250,11 @@ func TestProposalPages(t *testing.T) {
 		rc := e.as(t, e.fx.Reception).get("/power")
 		wantBody(t, rc, zh("facility.proposals"))
 		wantNoBody(t, rc, "/power/proposals/"+cs.proposal)
+		// The engineer's home lists it as work waiting on them; the
+		// other roles' homes do not.
+		wantBody(t, eng.get("/"), `id="proposals"`, "/power/proposals/"+cs.proposal)
+		wantNoBody(t, e.as(t, e.fx.Reception).get("/"), `id="proposals"`)
+		wantNoBody(t, e.as(t, e.fx.CustA).get("/"), `id="proposals"`)
 		page := "/power/proposals/" + cs.proposal
 		r = eng.get(page)
 		wantStatus(t, r, http.StatusOK)

@@ -193,6 +193,11 @@ func (h *Handler) showStaffHome(c *fiber.Ctx) error {
 		}
 		vm.Shipments = &counts
 	}
+	if engineers.Allows(role) {
+		if vm.Proposals, err = h.store.OpenPowerProposals(ctx, scope(c)); err != nil {
+			return err
+		}
+	}
 	if slices.Contains(models.EscortRoles, role) {
 		if vm.Escorting, err = h.store.EscortOverlaps(ctx, u.ID, now, now.Add(views.EscortingAhead), 0); err != nil {
 			return err

@@ -249,6 +249,9 @@ func orgCabinets(tx *gorm.DB, orgID int64) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sorted before the spellings of one cabinet are merged, so the same
+	// one ("A07" before "a07") is kept whatever order the union came in.
+	slices.Sort(cabs)
 	var out []string
 	for _, c := range cabs {
 		if !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, c) }) {

@@ -129,6 +129,12 @@ func (s *Store) RecordFacilityPoll(ctx context.Context, poll FacilityPoll) (Faci
 		for _, v := range poll.Values {
 			ids = append(ids, v.MeterID)
 		}
+		// The device first: two polls of one device (a lease running out
+		// during a slow poll) take turns, so that one crossing starts one
+		// alert. Polls of two devices lock different rows here.
+		if err := forUpdate(tx).Select("id").Where("id = ?", poll.SwitchID).Find(&[]Switch{}).Error; err != nil {
+			return err
+		}
 		var meters []FacilityMeter
 		if err := tx.Where("switch_id = ? AND id IN ?", poll.SwitchID, ids).Order("id").Find(&meters).Error; err != nil {
 			return err
@@ -323,8 +329,11 @@ func (s *Store) cabinetFeeds(tx *gorm.DB, orgID int64, name string, at time.Time
 			anyPower = true
 		}
 	}
+	// The outage going on is a proposal not ended, whether staff decided
+	// it already or not: a confirmed or dismissed one while the feeds
+	// still read zero is the same outage, not a new one to propose.
 	var open []PowerProposal
-	if err := tx.Where("org_id = ? AND cabinet = ? AND state = ? AND ended_at IS NULL", orgID, name, ProposalOpen).
+	if err := tx.Where("org_id = ? AND cabinet = ? AND ended_at IS NULL", orgID, name).
 		Order("id").Find(&open).Error; err != nil {
 		return err
 	}

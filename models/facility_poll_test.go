@@ -298,3 +298,52 @@ func TestFacilityRollupsAndPurge(t *testing.T) {
 		}
 	})
 }
+
+// A proposal staff decided while both feeds still read zero is the
+// outage going on: the next zero polls propose nothing more (no second
+// email, no second incident to confirm for the same outage). Power back
+// and zero again is a new outage, proposed afresh.
+func TestRecordFacilityPollDecidedProposalGoingOn(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		ctx := context.Background()
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		fx := dbtest.Seed(t, s)
+		eng := models.UserActor(fx.Engineer, "10.0.0.1")
+		org := &fx.OrgA.ID
+		a := addMeter(t, s, "pdu-a", models.SwitchPDU, models.FacilityMeter{Quantity: models.QuantityPower, OID: "1.3.6.1.4.1.99.1",
+			Feed: models.FeedA, Label: "A", OrgID: org, Cabinet: "A-01"})
+		b := addMeter(t, s, "pdu-a", models.SwitchPDU, models.FacilityMeter{Quantity: models.QuantityPower, OID: "1.3.6.1.4.1.99.2",
+			Feed: models.FeedB, Label: "B", OrgID: org, Cabinet: "A-01"})
+		at := clock.Now().Truncate(5 * time.Minute)
+		slot := func(i int) time.Time { return at.Add(time.Duration(i) * 5 * time.Minute) }
+		poll := func(i int, v int64) models.FacilityPollResult {
+			clock.Advance(slot(i).Add(time.Second).Sub(clock.Now()))
+			return recordPoll(t, s, a, slot(i), map[int64]int64{a.ID: v, b.ID: v})
+		}
+		poll(0, 1_000_000)
+		if r := poll(1, 0); r.Proposed != 1 {
+			t.Fatalf("both feeds at zero: %+v, want a proposal", r)
+		}
+		open, err := s.OpenPowerProposals(ctx, models.AllOrgs())
+		if err != nil || len(open) != 1 {
+			t.Fatalf("open %v, %v", open, err)
+		}
+		if err := s.DismissPowerProposal(ctx, eng, open[0].Ref, "the customer powered the cabinet down to move it"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 2; i < 5; i++ {
+			if r := poll(i, 0); r.Proposed != 0 {
+				t.Errorf("slot %d, the dismissed outage still going on: proposed again %+v", i, r)
+			}
+		}
+		if r := poll(5, 800_000); r.Proposed != 0 {
+			t.Errorf("power back: %+v", r)
+		}
+		if r := poll(6, 0); r.Proposed != 1 {
+			t.Errorf("zero again after power came back: %+v, want a new proposal", r)
+		}
+		if evs := outboxOf(t, db, models.EventPowerProposed); len(evs) != 2 {
+			t.Errorf("%d power.proposed events, want 2 (one per outage)", len(evs))
+		}
+	})
+}

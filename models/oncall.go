@@ -45,8 +45,8 @@ func (s *Store) OnCallOutages(ctx context.Context, sc Scope, limit int) ([]OnCal
 	// limit are the most urgent: a running clock's deadline is its
 	// confirmation and the 15 minutes.
 	var os []Outage
-	if err := s.onCallOutageRows(ctx, sc).Order(clause.Expr{SQL: "CASE WHEN id IN (?) THEN 0 ELSE 1 END, confirmed_at, id",
-		Vars: []any{s.runningNotices(ctx)}}).Limit(limit).Find(&os).Error; err != nil {
+	if err := s.onCallOutageRows(ctx, sc).Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN id IN (?) THEN 0 ELSE 1 END, confirmed_at, id",
+		Vars: []any{s.runningNotices(ctx)}}}).Limit(limit).Find(&os).Error; err != nil {
 		return nil, 0, wrap(err, "on call outages")
 	}
 	total := int64(len(os))

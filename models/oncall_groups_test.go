@@ -260,3 +260,37 @@ func TestCallGroupsOfCallsFromBeforeNotices(t *testing.T) {
 		}
 	})
 }
+
+// The on-call list's first lines are the most urgent: outages whose
+// notice clock still runs come before those already notified, in SQL, so
+// that a bound never cuts a running clock for a notified outage. (gorm
+// ignores an Order given a bare clause.Expr: the list came in table order
+// and this test failed.)
+func TestOnCallOutagesPutRunningClocksFirstWithinTheBound(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		ctx := context.Background()
+		fx := dbtest.Seed(t, s)
+		t0 := clock.Now()
+		failAll(t, s, fx.OrgA.ID, fx.OrgA.Slug, "a", 3, t0)
+		failAll(t, s, fx.OrgB.ID, fx.OrgB.Slug, "b", 2, t0.Add(time.Minute))
+		clock.Advance(6 * time.Minute)
+		// Organization A's notices went out: its outages go on, their
+		// clocks are met.
+		r := rawDB(t, db).Exec("UPDATE sla_clocks SET outcome = ? WHERE kind = ? AND org_id = ?", models.ClockMet, models.ClockEmergencyNotice, fx.OrgA.ID)
+		if r.Error != nil || r.RowsAffected != 3 {
+			t.Fatalf("clocks met: %d, %v", r.RowsAffected, r.Error)
+		}
+		got, total, err := s.OnCallOutages(ctx, models.AllOrgs(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 5 || len(got) != 2 || got[0].Org != fx.OrgB.Name || got[1].Org != fx.OrgB.Name {
+			orgs := []string{}
+			for _, o := range got {
+				orgs = append(orgs, o.Org)
+			}
+			t.Fatalf("the first 2 of %d: %v; want organization B's two running clocks", total, orgs)
+		}
+	})
+}

@@ -203,8 +203,19 @@ func (ShipmentPerson) TableName() string { return "shipment_people" }
 func CollectorField(n int, field string) string { return fmt.Sprintf("collector%d_%s", n+1, field) }
 
 // NormalizeTracking is a tracking number as stored and matched: trimmed,
-// upper case, without inner spaces (a scanner or a person may add them).
+// upper case, without inner spaces (a scanner or a person may add them),
+// and full-width letters and digits as their ASCII selves (a scanner
+// typing into a Chinese input method in full-width mode).
 func NormalizeTracking(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= '\uFF01' && r <= '\uFF5E' { // full-width ASCII
+			return r - 0xFEE0
+		}
+		if r == '\u3000' { // the ideographic space
+			return ' '
+		}
+		return r
+	}, s)
 	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
 }
 
@@ -467,8 +478,8 @@ func (s *Store) GetShipmentByRef(ctx context.Context, sc Scope, ref string) (*Sh
 }
 
 // keptPeople maps the rows of in whose identity number and phone still
-// hold the masked values of a stored person of the same name (an edit
-// form never carries the real ones) to that person.
+// hold the masked values of a stored person of the same name and ID type
+// (an edit form never carries the real ones) to that person.
 func keptPeople(tx *gorm.DB, shipmentID int64, in []VisitorInput) (map[int]*ShipmentPerson, error) {
 	var old []ShipmentPerson
 	if err := tx.Where("shipment_id = ?", shipmentID).Order("seq").Find(&old).Error; err != nil {
@@ -478,7 +489,8 @@ func keptPeople(tx *gorm.DB, shipmentID int64, in []VisitorInput) (map[int]*Ship
 	for i, v := range in {
 		for j := range old {
 			o := &old[j]
-			if o.PurgedAt == nil && o.Name == strings.TrimSpace(v.Name) && o.IDMasked == strings.TrimSpace(v.IDNumber) &&
+			if o.PurgedAt == nil && o.Name == strings.TrimSpace(v.Name) && o.IDType == strings.TrimSpace(v.IDType) &&
+				o.IDMasked == strings.TrimSpace(v.IDNumber) &&
 				o.PhoneMasked == strings.TrimSpace(v.Phone) && strings.Contains(o.IDMasked, "*") {
 				kept[i] = o
 				break
@@ -629,6 +641,9 @@ func (in *ArrivalInput) validate(unannounced bool) (int, error) {
 	if in.Photo != nil {
 		if !strings.HasPrefix(in.Photo.ContentType, "image/") || int64(len(in.PhotoData)) != in.Photo.Size {
 			p.add(Invalid("photo", "shipments.error.photo"))
+		} else if len(p.errs) > 0 {
+			// A refused form cannot give the file back: say so.
+			p.add(Invalid("photo", "shipments.error.photo_again"))
 		}
 	}
 	return n, p.err()
@@ -685,6 +700,20 @@ func (s *Store) RecordArrival(ctx context.Context, actor Actor, blobs blobstore.
 			arrival["photo_size"], arrival["photo_sha256"] = in.Photo.Size, in.Photo.SHA256
 		}
 		if unannounced {
+			// A parcel announced under this tracking number (by any
+			// organization) is recorded as that shipment's arrival, not
+			// logged a second time beside it.
+			if in.Tracking != "" {
+				var dup Shipment
+				err := tx.Select("id", "direction", "number_year", "number_seq").Where("direction = ? AND tracking = ? AND state = ?",
+					ShipIn, in.Tracking, ShipmentAnnounced).Order("id").Take(&dup).Error
+				if err == nil {
+					return Invalid("tracking", "shipments.error.tracking_announced", dup.Number())
+				}
+				if err = optionalRow(err); err != nil {
+					return err
+				}
+			}
 			seq, err := nextNumber(tx, NumberShipment, orgID, year)
 			if err != nil {
 				return err

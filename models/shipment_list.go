@@ -103,24 +103,27 @@ func (s *Store) ShipmentDeskOf(ctx context.Context, sc Scope, now time.Time) (*S
 	return d, nil
 }
 
-// MatchTracking finds the announced inbound shipments sc sees whose
-// tracking number is the normalized tracking: what a scanner typed at the
-// desk. Staff see every organization's.
+// MatchTracking finds the announced or arrived (in store) inbound
+// shipments sc sees whose tracking number is the normalized tracking:
+// what a scanner typed at the desk; a parcel already in store is shown as
+// itself rather than offered to be logged again. Staff see every
+// organization's.
 func (s *Store) MatchTracking(ctx context.Context, sc Scope, tracking string) ([]ShipmentRow, error) {
 	t := NormalizeTracking(tracking)
 	if t == "" {
 		return nil, nil
 	}
 	var out []ShipmentRow
-	err := shipmentRows(s.db.WithContext(ctx), sc).Where("shipments.direction = ? AND shipments.tracking = ? AND shipments.state = ?",
-		ShipIn, t, ShipmentAnnounced).Order("shipments.expected_on, shipments.id").Limit(50).Scan(&out).Error
+	err := shipmentRows(s.db.WithContext(ctx), sc).Where("shipments.direction = ? AND shipments.tracking = ? AND shipments.state IN ?",
+		ShipIn, t, []string{ShipmentAnnounced, ShipmentArrived}).Order("shipments.expected_on, shipments.id").Limit(50).Scan(&out).Error
 	return out, wrap(err, "match tracking")
 }
 
 // RecordedTracking finds the inbound shipments sc sees whose tracking
 // number is the normalized tracking and that are no longer announced
-// (arrived, collected, cancelled): the desk says the parcel is already
-// recorded rather than invite a second, unannounced record of it.
+// nor in store (MatchTracking finds those): collected or cancelled. The
+// desk says the parcel is already recorded rather than invite a second,
+// unannounced record of it.
 func (s *Store) RecordedTracking(ctx context.Context, sc Scope, tracking string) ([]ShipmentRow, error) {
 	t := NormalizeTracking(tracking)
 	if t == "" {
@@ -309,15 +312,16 @@ const shipmentPurgeGrace = 30 * 24 * time.Hour
 // PurgeShipmentPeople clears the identity numbers and phones of the people
 // of shipments that ended (collected, handed over, cancelled) more than
 // the visitors' purge period before now, and of announcements that never
-// arrived, and the hand-over's identity number; names stay.
+// arrived or outbound requests never handed over (counted from their day
+// plus a grace), and the hand-over's identity number; names stay.
 func (s *Store) PurgeShipmentPeople(ctx context.Context, now time.Time) (int, error) {
 	cutoff := now.UTC().Add(-s.visitRules.PurgeAfter)
 	got := 0
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		got = 0
 		var ids []int64
-		if err := tx.Model(&Shipment{}).Where("purged_at IS NULL AND ((ended_at IS NOT NULL AND ended_at < ?) OR (state = ? AND expected_on < ?))",
-			cutoff, ShipmentAnnounced, cutoff.Add(-shipmentPurgeGrace)).Order("id").Limit(visitPurgeBatch).Pluck("id", &ids).Error; err != nil {
+		if err := tx.Model(&Shipment{}).Where("purged_at IS NULL AND ((ended_at IS NOT NULL AND ended_at < ?) OR (state IN ? AND expected_on < ?))",
+			cutoff, []string{ShipmentAnnounced, ShipmentRequested}, cutoff.Add(-shipmentPurgeGrace)).Order("id").Limit(visitPurgeBatch).Pluck("id", &ids).Error; err != nil {
 			return err
 		}
 		if len(ids) == 0 {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Standing access lists (issue 19): a customer organization's
@@ -557,11 +558,14 @@ func (s *Store) ListStanding(ctx context.Context, sc Scope, orgID int64, q strin
 	if q = strings.TrimSpace(q); q != "" {
 		qry = qry.Where("LOWER(standing_access.name) LIKE ? ESCAPE '!'", "%"+likeEscape(strings.ToLower(q))+"%")
 	}
+	// Entries still to use (neither revoked nor ended) come first in the
+	// query too, so that the bound never cuts one of them for an old one.
+	today := s.today(s.now())
 	var as []StandingAccess
-	if err := qry.Order("standing_access.name, standing_access.id").Limit(StandingListLimit).Find(&as).Error; err != nil {
+	if err := qry.Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN standing_access.revoked_at IS NULL AND standing_access.valid_to >= ? THEN 0 ELSE 1 END, standing_access.name, standing_access.id",
+		Vars: []any{today}}}).Limit(StandingListLimit).Find(&as).Error; err != nil {
 		return nil, wrap(err, "list standing access")
 	}
-	today := s.today(s.now())
 	out := make([]StandingRow, 0, len(as))
 	ids := make([]int64, 0, len(as))
 	orgs := map[int64]string{}

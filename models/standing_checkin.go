@@ -92,7 +92,7 @@ func (s *Store) StandingCheckInByToken(ctx context.Context, actor Actor, token, 
 func (s *Store) standingTokenOutside(ctx context.Context, c passtoken.StandingClaims) error {
 	var a StandingAccess
 	if err := s.db.WithContext(ctx).Where("id = ?", c.EntryID).First(&a).Error; err != nil {
-		return Invalid("token", "checkin.error.unknown")
+		return Invalid("token", "standing.error.unknown")
 	}
 	if err := s.mayEnterStanding(&a, s.today(s.now()), "token"); err != nil {
 		return err
@@ -158,7 +158,7 @@ func (s *Store) standingCheckIn(ctx context.Context, actor Actor, sc Scope, id, 
 		var a StandingAccess
 		if err := sc.apply(forUpdate(tx), "org_id").Where("id = ?", id).First(&a).Error; err != nil {
 			if err = notFound(err); errors.Is(err, ErrNotFound) && field == "token" {
-				return Invalid(field, "checkin.error.unknown")
+				return Invalid(field, "standing.error.unknown")
 			}
 			return notFound(err)
 		}

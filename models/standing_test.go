@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -330,3 +331,78 @@ func mustStanding(t *testing.T, s *models.Store, ref string) *models.StandingAcc
 	}
 	return a
 }
+
+// A genuine standing pass whose entry is gone (its organization deleted)
+// is refused with the standing list's message, not the visitors' ("no
+// longer on any visit"), both inside its days and after them.
+func TestStandingPassOfAnEntryGone(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		f := newVisitFixture(t, s, clock)
+		ctx := context.Background()
+		scA := models.ScopeOf(f.fx.CustA)
+		desk := models.UserActor(f.fx.Reception, "10.0.0.9")
+		a, err := s.CreateStanding(ctx, f.customer, scA, f.fx.OrgA.ID, standingInput())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := s.StandingPassToken(ctx, scA, a)
+		g := rawDB(t, db)
+		for _, table := range []string{"standing_access_cabinets", "standing_access"} {
+			col := "access_id"
+			if table == "standing_access" {
+				col = "id"
+			}
+			if err := g.Exec("DELETE FROM "+table+" WHERE "+col+" = ?", a.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = s.StandingCheckInByToken(ctx, desk, tok, "", 0)
+		if k := key(err, "token"); k != "standing.error.unknown" {
+			t.Fatalf("entry gone: %v, want standing.error.unknown", err)
+		}
+		clock.Advance(60 * 24 * time.Hour) // after the pass's last day
+		_, err = s.StandingCheckInByToken(ctx, desk, tok, "", 0)
+		if k := key(err, "token"); k != "standing.error.unknown" {
+			t.Fatalf("entry gone, pass ended: %v, want standing.error.unknown", err)
+		}
+	})
+}
+
+// The list's bound never cuts an entry still to use for ended ones: a
+// thousand revoked entries named before it alphabetically leave a current
+// one on the list (fails when the bound was applied by name alone).
+func TestListStandingKeepsCurrentEntriesPastTheBound(t *testing.T) {
+	eachDB(t, func(t *testing.T, db dbtest.DB, clock *dbtest.Clock) {
+		s := dbtest.Open(t, db, models.WithClock(clock.Now))
+		f := newVisitFixture(t, s, clock)
+		ctx := context.Background()
+		scA := models.ScopeOf(f.fx.CustA)
+		in := standingInput()
+		in.Name = "Zhou Yu"
+		cur, err := s.CreateStanding(ctx, f.customer, scA, f.fx.OrgA.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := clock.Now()
+		rows := make([]map[string]any, models.StandingListLimit)
+		for i := range rows {
+			rows[i] = map[string]any{"org_id": f.fx.OrgA.ID, "ref": "old" + strings.Repeat("0", 13-len(itoa(i))) + itoa(i),
+				"name": "Ann " + itoa(i), "company": "", "id_type": models.IDResident, "id_sealed": "", "id_masked": "",
+				"phone_sealed": "", "phone_masked": "", "locale": "en", "valid_from": "2026-01-01", "valid_to": "2026-06-30",
+				"escort_required": false, "note": "", "pass_version": 1, "revoked_at": now, "created_at": now, "updated_at": now}
+		}
+		if err := rawDB(t, db).Table("standing_access").CreateInBatches(rows, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ListStanding(ctx, scA, f.fx.OrgA.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != models.StandingListLimit || list[0].ID != cur.ID {
+			t.Fatalf("the list has %d rows, first %q; want %d with %q first", len(list), list[0].Name, models.StandingListLimit, cur.Name)
+		}
+	})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -282,25 +282,32 @@ func BuildFacilityChart(id, rng, title, unit string, series []FacilitySeriesIn, 
 		v := trafficLeft + float64(t.Sub(from))/float64(span)*(trafficRight-trafficLeft)
 		return math.Max(trafficLeft, math.Min(trafficRight, v))
 	}
-	top := int64(0)
+	// The axis runs from zero, or from below the lowest value or limit
+	// when one is below zero (a cold room, a low threshold of -5 °C).
+	top, bot := int64(0), int64(0)
 	for _, s := range series {
 		for _, p := range s.Points {
 			if p.N > 0 && !p.Start.Before(from) && p.Start.Before(to) {
-				top = max(top, p.Avg())
+				top, bot = max(top, p.Avg()), min(bot, p.Avg())
 				ch.Empty = false
 			}
 		}
 	}
 	for _, l := range limits {
-		top = max(top, l.Milli)
+		top, bot = max(top, l.Milli), min(bot, l.Milli)
 	}
-	scale, tick := niceScale(math.Max(float64(top)/1000, 1))
+	scale, tick := niceScale(math.Max(float64(top-bot)/1000, 1))
+	lo := 0.0
+	if bot < 0 {
+		lo = -math.Ceil(float64(-bot)/1000/tick) * tick
+		scale = math.Max(scale, math.Ceil((float64(top)/1000-lo)/tick)*tick)
+	}
 	y := func(milli int64) float64 {
-		v := trafficBot - float64(milli)/1000/scale*(trafficBot-trafficTop)
+		v := trafficBot - (float64(milli)/1000-lo)/scale*(trafficBot-trafficTop)
 		return math.Max(trafficTop, math.Min(trafficBot, v))
 	}
 	for v := 0.0; v <= scale+tick/2; v += tick {
-		ch.YTicks = append(ch.YTicks, ChartTick{Pos: f1(trafficBot - v/scale*(trafficBot-trafficTop)), Label: MilliText(int64(math.Round(v*1000)), unit)})
+		ch.YTicks = append(ch.YTicks, ChartTick{Pos: f1(trafficBot - v/scale*(trafficBot-trafficTop)), Label: MilliText(int64(math.Round((lo+v)*1000)), unit)})
 	}
 	ch.XTicks = trafficTicks(rng, from, to, loc, func(t time.Time) string { return f1(x(t)) })
 	for _, l := range limits {
