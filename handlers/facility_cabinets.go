@@ -36,6 +36,21 @@ func (h *Handler) showCabinets(c *fiber.Ctx) error {
 	return h.render(c, fiber.StatusOK, views.CabinetsPage(vm))
 }
 
+// cabinetLinks maps each metered cabinet of organization orgID to its
+// page, so that the pages naming a cabinet (a shipment, a standing entry)
+// link only to a cabinet that has one.
+func (h *Handler) cabinetLinks(c *fiber.Ctx, orgID int64) (map[string]string, error) {
+	cabs, err := h.store.ListCabinets(c.UserContext(), scope(c), orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(cabs))
+	for _, cab := range cabs {
+		out[cab.Cabinet] = views.CabinetURL(cab.Key)
+	}
+	return out, nil
+}
+
 // cabinetParam is the cabinet of the path's :key, if the request's scope
 // may see it.
 func (h *Handler) cabinetParam(c *fiber.Ctx) (*models.CabinetNow, error) {
@@ -75,7 +90,10 @@ func (h *Handler) renderCabinet(c *fiber.Ctx, status int, cab *models.CabinetNow
 		interval = max(interval, time.Duration(m.SwitchIntervalSec)*time.Second)
 	}
 	maxGap := max(step, 2*interval)
-	t := func(key string, args ...any) string { return views.T(ctx, key, args...) }
+	// The request's language lives in the view context, not in
+	// c.UserContext(): titles built here must use it.
+	vctx := h.viewContext(c)
+	t := func(key string, args ...any) string { return views.T(vctx, key, args...) }
 	rangeName := t("traffic.range." + vm.Range)
 	if series.DrawQuantity != "" {
 		var limits []views.FacilityLimitIn
@@ -95,7 +113,7 @@ func (h *Handler) renderCabinet(c *fiber.Ctx, status int, cab *models.CabinetNow
 			if m.Quantity != q {
 				continue
 			}
-			lines = append(lines, views.FacilitySeriesIn{Name: m.Name(), Points: ms.Points})
+			lines = append(lines, views.FacilitySeriesIn{Name: views.MeterName(vctx, &m.FacilityMeter), Points: ms.Points})
 			for _, l := range []struct {
 				kind string
 				v    *int64

@@ -132,6 +132,19 @@ func TestCabinetPagesTenancyAndRoles(t *testing.T) {
 		wantBody(t, r, "<svg", "f-contract", "f-high", "进风 inlet", "readings.csv")
 		r = a.get("/cabinets/" + cs.keyA + "?range=year")
 		wantStatus(t, r, http.StatusOK)
+		// The charts' titles and legends speak the reader's language, not
+		// the default one (they were Chinese on English pages).
+		if err := e.store.SetLocale(context.Background(), e.fx.CustA.ID, "en"); err != nil {
+			t.Fatal(err)
+		}
+		en := e.as(t, e.fx.CustA)
+		en.cookies["portal_lang"] = "en"
+		r = en.get("/cabinets/" + cs.keyA)
+		wantBody(t, r, tr("en", "facility.chart_draw", tr("en", "facility.quantity.power"), tr("en", "traffic.range.day")), tr("en", "facility.total"))
+		wantNoBody(t, r, zh("traffic.range.day"))
+		if err := e.store.SetLocale(context.Background(), e.fx.CustA.ID, "zh-CN"); err != nil {
+			t.Fatal(err)
+		}
 		csv := a.get("/cabinets/" + cs.keyA + "/readings.csv?meter=" + cs.temp.Ref)
 		wantStatus(t, csv, http.StatusOK)
 		if lines := strings.Count(csv.Body, "\n"); lines < 200 || !strings.Contains(csv.Body, "temperature") || strings.Contains(csv.Body, "power") {
@@ -247,6 +260,7 @@ func TestProposalPages(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		started := e.clock.Now().Add(-4 * time.Hour).In(e.store.Zone()).Format("2006-01-02T15:04")
 		wantBody(t, r, `value="`+started+`"`, zh("facility.confirm_target", e.fx.OrgA.Name, "A-07"))
+		wantBody(t, r, `href="/cabinets/`+cs.keyA+`?range=week" id="proposal-cabinet"`)
 		form := url.Values{"started_at": {started}, "ended_at": {e.clock.Now().Add(-3 * time.Hour).In(e.store.Zone()).Format("2006-01-02T15:04")},
 			"both_down": {"yes"}, "cause": {""}, "note": {"夜班确认 night shift"}}
 		r = eng.submit(page, page+"/confirm", form)

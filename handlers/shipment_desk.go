@@ -34,6 +34,11 @@ func (h *Handler) showShipmentDesk(c *fiber.Ctx) error {
 		if len(vm.Matches) == 1 {
 			return redirect(c, views.ReceptionShipmentURL(vm.Matches[0].Ref))
 		}
+		if len(vm.Matches) == 0 {
+			if vm.Recorded, err = h.store.RecordedTracking(ctx, sc, t); err != nil {
+				return err
+			}
+		}
 	}
 	return h.render(c, fiber.StatusOK, views.ShipmentDeskPage(vm))
 }
@@ -115,6 +120,11 @@ func (h *Handler) renderDeskShipment(c *fiber.Ctx, status int, sh *models.Shipme
 	}
 	if vm.HandOver.IDType == "" {
 		vm.HandOver.IDType = models.IDResident
+	}
+	if sh.Cabinet != "" {
+		if vm.CabinetURLs, err = h.cabinetLinks(c, sh.OrgID); err != nil {
+			return err
+		}
 	}
 	return h.render(c, status, views.DeskShipmentPage(vm))
 }

@@ -186,6 +186,11 @@ func (h *Handler) renderShipment(c *fiber.Ctx, status int, sh *models.Shipment, 
 	}
 	vm := views.ShipmentPageVM{D: d, Staff: u.Role.IsStaff(), Desk: shipmentDesk.Allows(u.Role),
 		CanChange: u.Role == models.RoleCustomer && sh.Changeable(), Now: h.store.Now(), Hold: h.store.ShipmentHold(), Errors: errs}
+	if sh.Cabinet != "" {
+		if vm.CabinetURLs, err = h.cabinetLinks(c, sh.OrgID); err != nil {
+			return err
+		}
+	}
 	return h.render(c, status, views.ShipmentPage(vm))
 }
 

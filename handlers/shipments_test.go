@@ -137,6 +137,13 @@ func TestShipmentAnnouncedArrivesAndIsCollectedThroughThePages(t *testing.T) {
 		r = desk.submit(deskPage, deskPage+"/collect", url.Values{"collector": {ids(d.People[0].ShipmentPerson.ID)}, "id_checked": {"1"}})
 		wantStatus(t, r, http.StatusSeeOther)
 		wantBody(t, cust.get(page), zh("shipments.state.collected"), `id="handed-to"`)
+		// Scanned once collected, the number is already recorded: the desk
+		// shows that shipment instead of 'no announced shipment' and an
+		// invitation to log the parcel again.
+		r = desk.get("/reception/shipments?tracking=sf100200")
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, `id="already-recorded"`, "SH-2026-0001", "/reception/shipments/"+ref)
+		wantNoBody(t, r, `id="no-match"`)
 		wantStatus(t, cust.submit(page, page+"/cancel", nil), http.StatusUnprocessableEntity)
 
 		// The customer's CSV: its shipment, the ID masked, formula-safe.

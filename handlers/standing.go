@@ -151,6 +151,11 @@ func (h *Handler) renderStandingEntry(c *fiber.Ctx, status int, a *models.Standi
 	if vm.History, _, err = h.store.StandingHistory(ctx, scope(c), a.ID, now.AddDate(0, 0, -standingHistoryDays), now.Add(time.Minute), 50); err != nil {
 		return err
 	}
+	if len(v.Cabinets) > 0 {
+		if vm.CabinetURLs, err = h.cabinetLinks(c, a.OrgID); err != nil {
+			return err
+		}
+	}
 	if vm.Desk && v.Revealed {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 	}

@@ -119,6 +119,22 @@ func (s *Store) MatchTracking(ctx context.Context, sc Scope, tracking string) ([
 	return out, wrap(err, "match tracking")
 }
 
+// RecordedTracking finds the inbound shipments sc sees whose tracking
+// number is the normalized tracking and that are no longer announced
+// nor in store (MatchTracking finds those): collected or cancelled. The
+// desk says the parcel is already recorded rather than invite a second,
+// unannounced record of it.
+func (s *Store) RecordedTracking(ctx context.Context, sc Scope, tracking string) ([]ShipmentRow, error) {
+	t := NormalizeTracking(tracking)
+	if t == "" {
+		return nil, nil
+	}
+	var out []ShipmentRow
+	err := shipmentRows(s.db.WithContext(ctx), sc).Where("shipments.direction = ? AND shipments.tracking = ? AND shipments.state <> ?",
+		ShipIn, t, ShipmentAnnounced).Order("shipments.id DESC").Limit(10).Scan(&out).Error
+	return out, wrap(err, "recorded tracking")
+}
+
 // ShipmentCounts are the figures of an organization's home card.
 type ShipmentCounts struct {
 	Held     int // arrived and waiting

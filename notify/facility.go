@@ -14,6 +14,11 @@ import (
 // CabinetsURL is the customer's page of cabinets, or "" without a base URL.
 func CabinetsURL(baseURL string) string { return pageURL(baseURL, "/cabinets") }
 
+// CabinetURL is one cabinet's page (its charts), or "".
+func CabinetURL(baseURL, key string) string {
+	return pageURL(baseURL, "/cabinets/"+key) // the key is URL-safe
+}
+
 // PowerURL is staff's power page (proposals to confirm), or "".
 func PowerURL(baseURL string) string { return pageURL(baseURL, "/power") }
 
@@ -63,7 +68,11 @@ func meterValue(milli int64, quantity string) string {
 func composeFacilityThreshold(del models.Delivery, f *models.FacilityThresholdFacts, baseURL string, loc *time.Location) *notice {
 	tr := locales.For(del.Locale)
 	m, th := f.Meter, f.Threshold
+	// The cabinet's own page, with its charts; the list if it has none.
 	n := &notice{Lang: tr.Lang(), To: f.To, URL: CabinetsURL(baseURL)}
+	if f.Org.Slug != "" && m.Cabinet != "" {
+		n.URL = CabinetURL(baseURL, models.CabinetKey(f.Org.Slug, m.Cabinet))
+	}
 	what := m.Label
 	if what == "" {
 		what = tr.T("facility.quantity." + m.Quantity)

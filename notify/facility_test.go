@@ -109,7 +109,8 @@ func TestFacilityEmails(t *testing.T) {
 			}
 			when := slot.In(shanghai(t)).Format("2006-01-02 15:04")
 			for _, want := range []string{"Dear Ann Ops,", "The Inlet meter of cabinet A-01 read 31.25 °C at " + when,
-				"threshold of 30 °C", "temperature, by env-1", "https://portal.example/cabinets", "a contact of " + fx.OrgA.Name} {
+				"threshold of 30 °C", "temperature, by env-1", "https://portal.example/cabinets/" + models.CabinetKey(fx.OrgA.Slug, "A-01"),
+				"a contact of " + fx.OrgA.Name} {
 				if !strings.Contains(m.Body, want) {
 					t.Errorf("Ann's email lacks %q:\n%s", want, m.Body)
 				}

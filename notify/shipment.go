@@ -63,7 +63,15 @@ func composeShipment(del models.Delivery, f *models.ShipmentFacts, to, baseURL s
 	if sh.Carrier != "" || sh.Tracking != "" {
 		line(tr.T("email.shipment_carrier", strings.TrimSpace(sh.Carrier+" "+sh.Tracking)))
 	}
-	line(tr.T("email.shipment_parcels", sh.ParcelsReceived, sh.Parcels))
+	if sh.Contents != "" {
+		line(tr.T("email.shipment_contents", sh.Contents))
+	}
+	if sh.Unannounced {
+		// Nothing was announced: "(announced: n)" would be untrue.
+		line(tr.T("email.shipment_parcels_received", sh.ParcelsReceived))
+	} else {
+		line(tr.T("email.shipment_parcels", sh.ParcelsReceived, sh.Parcels))
+	}
 	line(tr.T("email.shipment_place", sh.StoragePlace))
 	line(tr.T("email.shipment_condition", tr.T("shipments.condition."+sh.Condition)))
 	if sh.ConditionNote != "" {

@@ -48,11 +48,11 @@ func TestShipmentArrivalEmailsContactsAndTheAnnouncer(t *testing.T) {
 				t.Fatalf("arrivals to Alice = %d, want 1", len(ms))
 			}
 			m := ms[0]
-			if want := "[" + sh.Number() + "] Shipment arrived: 2 parcel(s)"; m.Subject != want {
+			if want := "[" + sh.Number() + "] Shipment arrived, parcels received: 2"; m.Subject != want {
 				t.Errorf("subject %q, want %q", m.Subject, want)
 			}
 			for _, want := range []string{sh.Number(), "Parcels received: 2 (announced: 3)", "Stored at: Shelf R2", "Condition: Damaged",
-				"one box crushed", "SF Express SF100200", "https://portal.example/shipments/" + sh.Ref, fx.OrgA.Name} {
+				"one box crushed", "SF Express SF100200", "Contents: two servers", "https://portal.example/shipments/" + sh.Ref, fx.OrgA.Name} {
 				if !strings.Contains(m.Body, want) {
 					t.Errorf("arrival lacks %q:\n%s", want, m.Body)
 				}

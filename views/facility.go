@@ -75,6 +75,21 @@ func MilliPtr(v *int64, unit string) string {
 	return MilliText(*v, unit)
 }
 
+// thresholdRange writes a meter's thresholds as the range it keeps to:
+// "18 °C – 27 °C", "≤ 16 A" with only a high one, "≥ 18 °C" with only a
+// low one, "—" with none (not "— – 16 A").
+func thresholdRange(low, high *int64, unit string) string {
+	switch {
+	case low != nil && high != nil:
+		return MilliText(*low, unit) + " – " + MilliText(*high, unit)
+	case high != nil:
+		return "≤ " + MilliText(*high, unit)
+	case low != nil:
+		return "≥ " + MilliText(*low, unit)
+	}
+	return "—"
+}
+
 func trimDecimals(v float64, prec int) string {
 	s := strconv.FormatFloat(v, 'f', prec, 64)
 	if strings.Contains(s, ".") {
@@ -118,6 +133,17 @@ func meterName(ctx context.Context, m *models.FacilityMeter) string {
 		return T(ctx, "facility.meter_feed", quantityName(ctx, m.Quantity), m.Feed)
 	}
 	return quantityName(ctx, m.Quantity)
+}
+
+// MeterName is meterName for the handlers (chart legends): a meter
+// without a label is named by its translated quantity and feed.
+func MeterName(ctx context.Context, m *models.FacilityMeter) string { return meterName(ctx, m) }
+
+// kindAddsNothing reports whether a meter's name already says its
+// quantity ("Humidity", "Feed A current"), so the kind beside it would
+// repeat it.
+func kindAddsNothing(ctx context.Context, m *models.FacilityMeter) bool {
+	return strings.Contains(strings.ToLower(meterName(ctx, m)), strings.ToLower(quantityName(ctx, m.Quantity)))
 }
 
 // lastValue is a meter's last value with its unit, "—" before the first.

@@ -108,6 +108,8 @@ type ShipmentPageVM struct {
 	Now       time.Time
 	Hold      time.Duration
 	Errors    FormErrors
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // ShipmentDeskVM is reception's desk of shipments: the tracking number
@@ -119,7 +121,8 @@ type ShipmentDeskVM struct {
 	Tracking string
 	Searched bool
 	Matches  []models.ShipmentRow
-	Reveal   bool // reception: the CSV link
+	Recorded []models.ShipmentRow // no announced match: the same number already recorded
+	Reveal   bool                 // reception: the CSV link
 }
 
 // HoldDays is the hold limit in days.
@@ -158,6 +161,8 @@ type DeskShipmentVM struct {
 	CollectorID int64
 	StaffID     int64
 	HandOver    models.HandOverInput
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // ErrorsFor returns the errors of the given form, nil for another.

@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/colo-portal/portal/models"
@@ -46,6 +45,8 @@ type StandingPageVM struct {
 	Desk    bool // reception or an admin: revoke, reissue, pass
 	History []models.StandingHistoryRow
 	Errors  FormErrors
+	// CabinetURLs maps the organization's metered cabinets to their pages.
+	CabinetURLs map[string]string
 }
 
 // CanManage reports whether the viewer may revoke, reissue and download
@@ -180,9 +181,4 @@ func orNone(ctx context.Context, s string) string {
 		return T(ctx, "standing.none_value")
 	}
 	return s
-}
-
-// joinList joins items with the language's list separator.
-func joinList(ctx context.Context, items []string) string {
-	return strings.Join(items, T(ctx, "pass.list_sep"))
 }
