@@ -56,15 +56,6 @@ type CabinetMeter struct {
 	Fresh bool `gorm:"-"`
 }
 
-// Value is the meter's last value in its unit, as text ("—" without a
-// fresh one).
-func (m *CabinetMeter) Value() string {
-	if !m.Fresh || m.LastMilli == nil {
-		return "—"
-	}
-	return FormatMilli(*m.LastMilli) + " " + m.Unit()
-}
-
 // CabinetAlert is a threshold crossing of one of a cabinet's meters.
 type CabinetAlert struct {
 	FacilityAlert

@@ -61,10 +61,22 @@ func MilliText(v int64, unit string) string {
 	if unit == "W" && (v >= 1_000_000 || v <= -1_000_000) {
 		return trimDecimals(float64(v)/1e6, 2) + " kW"
 	}
-	if unit == "W" {
+	switch unit {
+	case "W":
 		return trimDecimals(float64(v)/1000, 0) + " W"
+	case "A": // a server draws fractions of an ampere: 0.25 A, not 0.3
+		return trimDecimals(float64(v)/1000, 2) + " A"
 	}
 	return trimDecimals(float64(v)/1000, 1) + " " + unit
+}
+
+// meterNow is a cabinet meter's last value as the rest of the page writes
+// values (kW past a kilowatt), "—" without a fresh one.
+func meterNow(m *models.CabinetMeter) string {
+	if !m.Fresh || m.LastMilli == nil {
+		return "—"
+	}
+	return MilliText(*m.LastMilli, m.Unit())
 }
 
 // MilliPtr is MilliText, "—" for nil.
