@@ -44,7 +44,10 @@ func (h *Handler) receptionVM(c *fiber.Ctx, limit int) (views.ReceptionVM, error
 	}
 	local := vm.Now.In(h.loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, h.loc)
-	vm.Expected, err = h.store.VisitorsExpected(ctx, sc, day, day.AddDate(0, 0, 1))
+	if vm.Expected, err = h.store.VisitorsExpected(ctx, sc, day, day.AddDate(0, 0, 1)); err != nil {
+		return vm, err
+	}
+	vm.Inside, err = h.store.InsideNow(ctx, sc)
 	return vm, err
 }
 

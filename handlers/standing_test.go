@@ -158,6 +158,8 @@ func TestStandingAtTheDesk(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		wantBody(t, r, html.EscapeString(zh("standing.done_in", "王芳", e.fx.OrgA.Name)), `id="standing-`+ref+`"`,
 			`id="inside-org-`+ids(e.fx.OrgA.ID)+`"`)
+		// Reception's queue counts them among those inside now.
+		wantBody(t, desk.get("/reception"), html.EscapeString(zh("reception.inside_now", "1")))
 		// Scanned again: already inside.
 		r = desk.submit("/reception/today", "/reception/checkin", url.Values{"token": {token}})
 		wantStatus(t, r, http.StatusUnprocessableEntity)
@@ -169,6 +171,7 @@ func TestStandingAtTheDesk(t *testing.T) {
 		wantRedirect(t, r, "/reception/today?done=sout&s="+ref)
 		r = desk.get("/reception/today")
 		wantBody(t, r, html.EscapeString(zh("checkin.inside_none")))
+		wantBody(t, desk.get("/reception"), html.EscapeString(zh("reception.inside_now", "0")))
 
 		// The customer's access history and its CSV.
 		r = admin.get("/access/history")

@@ -272,6 +272,18 @@ type StandingInsideRow struct {
 
 // StandingInside lists the standing-list people sc sees who are in and
 // not out, by organization and entry time.
+// InsideNow counts the people inside now that sc sees: visitors checked
+// in and not out, and standing-list people in, for the figure on
+// reception's queue (the names are on the Today board).
+func (s *Store) InsideNow(ctx context.Context, sc Scope) (int, error) {
+	db := s.db.WithContext(ctx)
+	visitors := sc.apply(db.Model(&Visitor{}), "org_id").Select("COUNT(*)").Where("checked_in_at IS NOT NULL AND checked_out_at IS NULL")
+	standing := sc.apply(db.Model(&StandingEntry{}), "org_id").Select("COUNT(*)").Where("out_at IS NULL")
+	var n int
+	err := db.Raw("SELECT (?) + (?)", visitors, standing).Scan(&n).Error
+	return n, wrap(err, "inside now")
+}
+
 func (s *Store) StandingInside(ctx context.Context, sc Scope) ([]StandingInsideRow, error) {
 	var rows []StandingInsideRow
 	err := sc.apply(s.db.WithContext(ctx).Table("standing_entries e"), "e.org_id").

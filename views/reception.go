@@ -15,6 +15,7 @@ type ReceptionVM struct {
 	Queue    []models.QueueItem
 	Pending  int // pending in all; Queue may hold fewer
 	Expected int // visitors of approved visits expected today
+	Inside   int // visitors and standing-list people inside now
 	Upcoming []models.QueueItem
 }
 
