@@ -275,7 +275,8 @@ func TestProposalPages(t *testing.T) {
 		}
 		r = e.as(t, e.fx.CustA).get(inc)
 		wantStatus(t, r, http.StatusOK)
-		wantBody(t, r, "A-07")
+		// The incident's cabinet links to its readings.
+		wantBody(t, r, "A-07", `href="/cabinets/`+url.PathEscape(cs.keyA)+`"`)
 		wantStatus(t, e.as(t, e.fx.CustB).get(inc), http.StatusNotFound)
 		r = eng.submit(page, page+"/dismiss", url.Values{"reason": {"again"}})
 		wantStatus(t, r, http.StatusUnprocessableEntity)

@@ -467,6 +467,9 @@ type PowerTargetView struct {
 	Slug    string
 	Name    string
 	Cabinet string // "" for the whole organization
+	// Metered is whether meters read the cabinet: it has a page of its
+	// power and environment (CabinetKey).
+	Metered bool
 }
 
 // PowerDetail is an incident as its page shows it. A customer's has only
@@ -490,7 +493,9 @@ func (s *Store) PowerIncidentOf(ctx context.Context, sc Scope, ref string) (*Pow
 	if err := db.Where("ref = ?", ref).First(&d.Incident).Error; err != nil {
 		return nil, wrap(notFound(err), "get power incident")
 	}
-	q := db.Table("power_targets").Select("power_targets.org_id, organizations.slug, organizations.name, power_targets.cabinet").
+	q := db.Table("power_targets").Select("power_targets.org_id, organizations.slug, organizations.name, power_targets.cabinet, "+
+		"EXISTS (SELECT 1 FROM facility_meters fm WHERE fm.org_id = power_targets.org_id AND fm.cabinet = power_targets.cabinet "+
+		"AND power_targets.cabinet <> '') AS metered").
 		Joins("JOIN organizations ON organizations.id = power_targets.org_id").
 		Where("power_targets.incident_id = ?", d.Incident.ID)
 	if err := sc.apply(q, "power_targets.org_id").Order("organizations.name, organizations.id, power_targets.cabinet").

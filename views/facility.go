@@ -428,3 +428,6 @@ func removeHints(ctx context.Context, sw *models.Switch) []string {
 	}
 	return []string{T(ctx, "network.remove_hint"), T(ctx, "network.outage_end_hint")}
 }
+
+// cabinetKey is models.CabinetKey, for templates that import no models.
+func cabinetKey(slug, cabinet string) string { return models.CabinetKey(slug, cabinet) }
