@@ -279,48 +279,33 @@ func (s *Store) ExpandEvent(ctx context.Context, ev OutboxEvent, owner string, c
 		if err := s.fanOutHooks(tx, ev, now); err != nil {
 			return err
 		}
+		// Every kind but an outage's has its own recipients.
+		var build func(*gorm.DB, OutboxEvent, time.Time, func(Channel) string) ([]Delivery, error)
 		switch ev.Kind {
 		case EventOutageOpened, EventOutageClosed:
 		case EventRecoveryCodeUsed, EventUserInvited:
-			ds, err := s.accountEmailDeliveries(tx, ev, now, channelFor)
-			if err != nil || len(ds) == 0 {
-				return err
-			}
-			n = len(ds)
-			return createInChunks(tx, ds)
+			build = s.accountEmailDeliveries
 		case EventOperationMessage, EventPhoneLocked, EventOutageCauseSpan, EventContactsRequested, EventVisitApproved, EventVisitRefused,
 			EventComplaintReply, EventMaintenanceAnnounced, EventMaintenanceCancelled, EventShipmentArrived, EventShipmentHeld:
-			ds, err := s.customerEmailDeliveries(tx, ev, now, channelFor)
-			if err != nil || len(ds) == 0 {
-				return err
-			}
-			n = len(ds)
-			return createInChunks(tx, ds)
+			build = s.customerEmailDeliveries
 		case EventIncidentUpdate:
 			return s.expandIncidentUpdate(tx, ev, now, channelFor, &n)
 		case EventWebhookDisabled:
-			ds, err := s.hookDisabledDeliveries(tx, ev, now, channelFor)
-			if err != nil || len(ds) == 0 {
-				return err
-			}
-			n = len(ds)
-			return createInChunks(tx, ds)
+			build = s.hookDisabledDeliveries
 		case EventFacilityThreshold, EventPowerProposed:
-			ds, err := s.facilityDeliveries(tx, ev, now, channelFor)
-			if err != nil || len(ds) == 0 {
-				return err
-			}
-			n = len(ds)
-			return createInChunks(tx, ds)
+			build = s.facilityDeliveries
 		case EventContractExpiry:
-			ds, err := s.contractExpiryDeliveries(tx, ev, now, channelFor)
-			if err != nil || len(ds) == 0 {
-				return err
-			}
-			n = len(ds)
-			return createInChunks(tx, ds)
+			build = s.contractExpiryDeliveries
 		default:
 			return nil // later issues' events: nothing to send yet
+		}
+		if build != nil {
+			ds, err := build(tx, ev, now, channelFor)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			n = len(ds)
+			return createInChunks(tx, ds)
 		}
 		// A notice's deliveries wait for its window to gather the
 		// organization's other outages (models/notice.go); an event of one

@@ -470,8 +470,10 @@ func (d *Dispatcher) render(ctx context.Context, del models.Delivery) (n *notice
 			return nil, "", err
 		}
 		return composeMaintenance(del, f, to, d.cfg.BaseURL, d.cfg.Location), "", nil
-	case models.EventFacilityThreshold, models.EventPowerProposed:
-		return d.facilityNotice(ctx, del)
+	case models.EventFacilityThreshold:
+		return d.thresholdNotice(ctx, del)
+	case models.EventPowerProposed:
+		return d.powerProposedNotice(ctx, del)
 	case models.EventContractExpiry:
 		f, err := d.store.ContractExpiryFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.Address)
 		if errors.Is(err, models.ErrNotFound) {

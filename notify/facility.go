@@ -22,19 +22,20 @@ func CabinetURL(baseURL, key string) string {
 // PowerURL is staff's power page (proposals to confirm), or "".
 func PowerURL(baseURL string) string { return pageURL(baseURL, "/power") }
 
-// facilityNotice renders a meter's email: a threshold crossed, or a
-// power incident proposed.
-func (d *Dispatcher) facilityNotice(ctx context.Context, del models.Delivery) (*notice, string, error) {
-	if del.Event == models.EventPowerProposed {
-		f, err := d.store.PowerProposalFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.Address)
-		if errors.Is(err, models.ErrNotFound) {
-			return nil, "the proposal no longer exists", nil
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		return composePowerProposed(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
+// powerProposedNotice renders the email about a power incident proposed.
+func (d *Dispatcher) powerProposedNotice(ctx context.Context, del models.Delivery) (*notice, string, error) {
+	f, err := d.store.PowerProposalFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.Address)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, "the proposal no longer exists", nil
 	}
+	if err != nil {
+		return nil, "", err
+	}
+	return composePowerProposed(del, f, d.cfg.BaseURL, d.cfg.Location), "", nil
+}
+
+// thresholdNotice renders the email about a meter's threshold crossed.
+func (d *Dispatcher) thresholdNotice(ctx context.Context, del models.Delivery) (*notice, string, error) {
 	f, err := d.store.FacilityThresholdFacts(ctx, models.AllOrgs(), del.OrgID, del.EventID, del.ContactID, del.Address)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "the meter no longer exists", nil
