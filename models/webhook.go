@@ -673,7 +673,7 @@ func (s *Store) RecordHookAttempt(ctx context.Context, owner string, deliveryID 
 		now := s.now()
 		errText := truncate(strings.ToValidUTF8(r.Problem, "?"), 255)
 		if err := tx.Create(&WebhookAttempt{DeliveryID: d.ID, EndpointID: d.EndpointID, OrgID: d.OrgID, At: now,
-			StatusCode: r.StatusCode, Error: errText, Response: truncateBytes(strings.ToValidUTF8(r.Response, "?"), HookResponseKept),
+			StatusCode: r.StatusCode, Error: errText, Response: truncate(strings.ToValidUTF8(r.Response, "?"), HookResponseKept),
 			DurationMs: int(r.Duration / time.Millisecond)}).Error; err != nil {
 			return err
 		}
@@ -715,19 +715,6 @@ func (s *Store) RecordHookAttempt(ctx context.Context, owner string, deliveryID 
 	})
 	return disabled, wrap(err, "record webhook attempt")
 }
-
-// truncateBytes cuts s to at most n bytes on a character boundary.
-func truncateBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // ListWebhookDeliveries lists an endpoint's deliveries newest first, limit
 // at a time, before the delivery ID before (0: from the newest).
