@@ -567,7 +567,7 @@ func (s *Store) stopClock(tx *gorm.DB, kind string, refID int64, at time.Time, b
 	// re-evaluation (finishAttempt).
 	r := tx.Model(&Clock{}).Where("id = ? AND outcome = ?", c.ID, ClockRunning).
 		Updates(map[string]any{"stopped_at": at, "stop_ref": by, "outcome": outcome})
-	if r.Error != nil || r.RowsAffected != 1 || kind != ClockEmergencyNotice {
+	if r.Error != nil || r.RowsAffected != 1 || !feeClock(kind) {
 		return r.Error
 	}
 	if outcome == ClockMet {
