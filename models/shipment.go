@@ -467,14 +467,7 @@ func (s *Store) CreateShipment(ctx context.Context, actor Actor, orgID int64, in
 // GetShipmentByRef returns the shipment of reference ref if sc sees its
 // organization; else ErrNotFound.
 func (s *Store) GetShipmentByRef(ctx context.Context, sc Scope, ref string) (*Shipment, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get shipment")
-	}
-	var sh Shipment
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&sh).Error; err != nil {
-		return nil, wrap(notFound(err), "get shipment")
-	}
-	return &sh, nil
+	return getByRef[Shipment](ctx, s.db, sc, ref, "get shipment")
 }
 
 // keptPeople maps the rows of in whose identity number and phone still
