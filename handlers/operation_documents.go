@@ -31,6 +31,25 @@ func attachment(c *fiber.Ctx, contentType, name string) {
 	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 }
 
+// readStored reads file key from the document store and checks it
+// against its recorded SHA-256; a file missing from the store is
+// blobstore.ErrNotFound.
+func (h *Handler) readStored(ctx context.Context, key, want string) ([]byte, error) {
+	f, err := h.blobs.Open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
+		return nil, fmt.Errorf("stored file's SHA-256 %x differs from the recorded %s", sum, want)
+	}
+	return data, nil
+}
+
 // extValue encodes a file name for filename* (RFC 8187): every byte but
 // the attribute characters percent-encoded.
 func extValue(name string) string {
@@ -69,7 +88,7 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.blobs.Open(ctx, doc.StorageKey)
+	data, err := h.readStored(ctx, doc.StorageKey, doc.SHA256)
 	if errors.Is(err, blobstore.ErrNotFound) {
 		// The row is there but its file is not: documents lost or not
 		// restored with the database. Say so, and tell the operator.
@@ -78,15 +97,7 @@ func (h *Handler) downloadDocument(c *fiber.Ctx) error {
 		return h.render(c, http.StatusInternalServerError, views.ErrorPage(http.StatusInternalServerError, "error.document_missing"))
 	}
 	if err != nil {
-		return fmt.Errorf("open document %d: %w", doc.ID, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != doc.SHA256 {
-		return fmt.Errorf("document %d: stored file's SHA-256 %x differs from the recorded %s", doc.ID, sum, doc.SHA256)
+		return fmt.Errorf("document %d: %w", doc.ID, err)
 	}
 	if err := h.store.Audit(ctx, actor(c), models.AuditDocumentDownloaded, "document", &doc.ID, &r.OrgID,
 		map[string]any{"request": r.Number(), "file_name": doc.FileName, "sha256": doc.SHA256}); err != nil {

@@ -327,14 +327,7 @@ func (s *Store) CreateRequest(ctx context.Context, actor Actor, orgID int64, in 
 // GetRequestByRef returns the request of reference ref (from a URL) if sc
 // sees its organization; else ErrNotFound.
 func (s *Store) GetRequestByRef(ctx context.Context, sc Scope, ref string) (*OperationRequest, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get request")
-	}
-	var r OperationRequest
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&r).Error; err != nil {
-		return nil, wrap(notFound(err), "get request")
-	}
-	return &r, nil
+	return getByRef[OperationRequest](ctx, s.db, sc, ref, "get request")
 }
 
 // GetDocumentByRef returns the document of reference ref (from a URL) of

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -352,10 +353,7 @@ func validateCollector(v *VisitorInput, n int, kept bool) error {
 }
 
 // shipDayStart is midnight of t's day in zone, in UTC.
-func shipDayStart(t time.Time, zone *time.Location) time.Time {
-	l := t.In(zone)
-	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, zone).UTC()
-}
+func shipDayStart(t time.Time, zone *time.Location) time.Time { return startOfDay(t, zone).UTC() }
 
 // checkCabinet requires one of the cabinets the organization uses
 // (orgCabinets: its devices' and contracts') when it has any, matched
@@ -467,14 +465,7 @@ func (s *Store) CreateShipment(ctx context.Context, actor Actor, orgID int64, in
 // GetShipmentByRef returns the shipment of reference ref if sc sees its
 // organization; else ErrNotFound.
 func (s *Store) GetShipmentByRef(ctx context.Context, sc Scope, ref string) (*Shipment, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get shipment")
-	}
-	var sh Shipment
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&sh).Error; err != nil {
-		return nil, wrap(notFound(err), "get shipment")
-	}
-	return &sh, nil
+	return getByRef[Shipment](ctx, s.db, sc, ref, "get shipment")
 }
 
 // keptPeople maps the rows of in whose identity number and phone still
@@ -509,7 +500,7 @@ func (s *Store) UpdateShipment(ctx context.Context, actor Actor, orgID, id int64
 		return nil, wrap(notFound(err), "update shipment")
 	}
 	if !sh.Inbound() {
-		in.Method = cmpOr(in.Method, sh.Method)
+		in.Method = cmp.Or(in.Method, sh.Method)
 	} else {
 		in.Method = ""
 	}
@@ -563,13 +554,6 @@ func (s *Store) UpdateShipment(ctx context.Context, actor Actor, orgID, id int64
 		return nil, wrap(err, "update shipment")
 	}
 	return &sh, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // CancelShipment calls off a shipment the customer may still change.
@@ -848,7 +832,7 @@ func (s *Store) HandOverShipment(ctx context.Context, actor Actor, orgID, id int
 	}
 	p.add(CheckLine("name", in.Name, 100))
 	p.add(CheckLine("company", in.Company, 100))
-	v := VisitorInput{Name: cmpOr(in.Name, "x"), IDType: in.IDType, IDNumber: in.IDNumber, Phone: "00000"}
+	v := VisitorInput{Name: cmp.Or(in.Name, "x"), IDType: in.IDType, IDNumber: in.IDNumber, Phone: "00000"}
 	for _, ve := range Validations(v.validate(0, defaultLocale)) {
 		switch ve.Field {
 		case VisitorField(0, "id_type"):

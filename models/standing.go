@@ -456,15 +456,12 @@ func lockStanding(tx *gorm.DB, sc Scope, ref string) (*StandingAccess, error) {
 // GetStanding returns entry ref (masked) if sc sees its organization;
 // else ErrNotFound.
 func (s *Store) GetStanding(ctx context.Context, sc Scope, ref string) (*StandingAccess, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get standing access")
-	}
-	var a StandingAccess
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&a).Error; err != nil {
-		return nil, wrap(notFound(err), "get standing access")
+	a, err := getByRef[StandingAccess](ctx, s.db, sc, ref, "get standing access")
+	if err != nil {
+		return nil, err
 	}
 	a.IDSealed, a.PhoneSealed = "", ""
-	return &a, nil
+	return a, nil
 }
 
 // StandingView is an entry as a page shows it: ID and Phone opened for

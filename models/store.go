@@ -177,6 +177,19 @@ func notFound(err error) error {
 	return err
 }
 
+// getByRef reads the row of type T with reference ref (from a URL) in an
+// organization sc sees; else ErrNotFound. op names the read in errors.
+func getByRef[T any](ctx context.Context, db *gorm.DB, sc Scope, ref, op string) (*T, error) {
+	if !ValidRequestRef(ref) {
+		return nil, wrap(ErrNotFound, op)
+	}
+	var row T
+	if err := sc.apply(db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&row).Error; err != nil {
+		return nil, wrap(notFound(err), op)
+	}
+	return &row, nil
+}
+
 // conflict maps a unique-key violation to ErrConflict.
 func conflict(err error) error {
 	if errors.Is(err, gorm.ErrDuplicatedKey) {

@@ -543,14 +543,7 @@ func (s *Store) CreateVisit(ctx context.Context, actor Actor, orgID int64, in Vi
 // GetVisitByRef returns the visit of reference ref (from a URL) if sc sees
 // its organization; else ErrNotFound.
 func (s *Store) GetVisitByRef(ctx context.Context, sc Scope, ref string) (*Visit, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get visit")
-	}
-	var v Visit
-	if err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).First(&v).Error; err != nil {
-		return nil, wrap(notFound(err), "get visit")
-	}
-	return &v, nil
+	return getByRef[Visit](ctx, s.db, sc, ref, "get visit")
 }
 
 // VisitorView is a visitor as a page shows them: ID and Phone are the

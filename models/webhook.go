@@ -321,15 +321,7 @@ func (s *Store) ListWebhooks(ctx context.Context, sc Scope, orgID int64) ([]Webh
 
 // GetWebhook finds an endpoint by its reference if sc sees it.
 func (s *Store) GetWebhook(ctx context.Context, sc Scope, ref string) (*WebhookEndpoint, error) {
-	if !ValidRequestRef(ref) {
-		return nil, wrap(ErrNotFound, "get webhook")
-	}
-	var e WebhookEndpoint
-	err := sc.apply(s.db.WithContext(ctx), "org_id").Where("ref = ?", ref).Take(&e).Error
-	if err != nil {
-		return nil, wrap(notFound(err), "get webhook")
-	}
-	return &e, nil
+	return getByRef[WebhookEndpoint](ctx, s.db, sc, ref, "get webhook")
 }
 
 // lockWebhook reads an endpoint of the scope for change.
