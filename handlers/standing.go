@@ -268,10 +268,7 @@ func (h *Handler) downloadStandingPass(c *fiber.Ctx) error {
 	}
 	site := ""
 	if len(sites) == 1 {
-		site = sites[0].Name
-		if addr := strings.TrimSpace(sites[0].Address); addr != "" {
-			site += " · " + addr
-		}
+		site = passSite(sites[0].Name, sites[0].Address)
 	}
 	b, err := pdf.StandingPass(h.letterhead(), pdf.PassPage{T: tr.T, Lang: tr.Lang(), VisitNumber: number, VisitorName: a.Name,
 		Company: a.Company, OrgName: v.OrgName, IDType: tr.T("visits.id_type." + a.IDType), MaskedID: a.IDMasked,
@@ -315,17 +312,11 @@ func (h *Handler) downloadStandingHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return h.standingHistoryError(c, fromS, toS, err)
 	}
-	at := func(p *time.Time) string {
-		if p == nil {
-			return ""
-		}
-		return p.In(h.loc).Format(time.RFC3339)
-	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"person", "company", "organization", "id_number", "checked_in", "checked_out", "method", "badge", "escort_present"})
 	_, err = h.store.ExportStandingHistory(c.UserContext(), scope(c), actor(c), from, to, func(r *models.StandingHistoryRow) error {
-		return w.Write(csvCells(r.Name, r.Company, r.OrgName, r.IDMasked, at(&r.InAt), at(r.OutAt), r.Method, r.BadgeNumber, r.EscortName))
+		return w.Write(csvCells(r.Name, r.Company, r.OrgName, r.IDMasked, h.csvTime(&r.InAt), h.csvTime(r.OutAt), r.Method, r.BadgeNumber, r.EscortName))
 	})
 	if err != nil {
 		return h.standingHistoryError(c, fromS, toS, err)
@@ -334,7 +325,7 @@ func (h *Handler) downloadStandingHistory(c *fiber.Ctx) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	attachment(c, "text/csv; charset=utf-8", "access-history-"+from.In(h.loc).Format("20060102")+"-"+to.Add(-time.Hour).In(h.loc).Format("20060102")+".csv")
+	attachment(c, "text/csv; charset=utf-8", "access-history"+h.logPeriodFile(from, to))
 	return c.Send(buf.Bytes())
 }
 

@@ -42,10 +42,7 @@ func (h *Handler) downloadPass(c *fiber.Ctx) error {
 		if !locales.Valid(x.Locale) {
 			tr = locales.For(state(c).lang)
 		}
-		site := d.Site.Name
-		if a := strings.TrimSpace(d.Site.Address); a != "" {
-			site += " · " + a
-		}
+		site := passSite(d.Site.Name, d.Site.Address)
 		pages = append(pages, pdf.PassPage{T: tr.T, Lang: tr.Lang(), VisitNumber: v.Number(), VisitorName: x.Name,
 			Company: x.Company, OrgName: d.OrgName, IDType: tr.T("visits.id_type." + x.IDType), MaskedID: x.IDMasked,
 			Window: h.docTime(v.PlannedFrom) + " – " + h.docTime(v.PlannedTo), Escort: d.Escort, Areas: d.Areas(),
@@ -61,6 +58,15 @@ func (h *Handler) downloadPass(c *fiber.Ctx) error {
 	}
 	attachment(c, "application/pdf", fmt.Sprintf("%s-pass.pdf", v.Number()))
 	return c.Send(b)
+}
+
+// passSite is how a pass names the site: its name, and its address if
+// it has one.
+func passSite(name, address string) string {
+	if a := strings.TrimSpace(address); a != "" {
+		return name + " · " + a
+	}
+	return name
 }
 
 // showToday is reception's today page. After an action the page names

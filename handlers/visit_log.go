@@ -95,12 +95,6 @@ func (h *Handler) sendVisitLog(c *fiber.Ctx, reveal bool, name string) error {
 	}
 	t := locales.For(state(c).lang)
 	purged := t.T("visitlog.purged", h.purgeDays())
-	at := func(p *time.Time) string {
-		if p == nil {
-			return ""
-		}
-		return p.In(h.loc).Format(time.RFC3339)
-	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"visit", "organization", "site", "activity", "planned_entry", "planned_exit", "checked_in", "checked_out",
@@ -111,8 +105,8 @@ func (h *Handler) sendVisitLog(c *fiber.Ctx, reveal bool, name string) error {
 			id, phone = purged, purged
 		}
 		v, x := &r.Visit, &r.Visitor
-		return w.Write(csvCells(v.Number(), r.OrgName, r.SiteName, v.Activity, at(&v.PlannedFrom), at(&v.PlannedTo),
-			at(x.CheckedInAt), at(x.CheckedOutAt), x.BadgeNumber, at(x.BadgeReturnedAt), r.Escort, r.EscortPresent,
+		return w.Write(csvCells(v.Number(), r.OrgName, r.SiteName, v.Activity, h.csvTime(&v.PlannedFrom), h.csvTime(&v.PlannedTo),
+			h.csvTime(x.CheckedInAt), h.csvTime(x.CheckedOutAt), x.BadgeNumber, h.csvTime(x.BadgeReturnedAt), r.Escort, r.EscortPresent,
 			x.Name, x.Company, x.IDType, id, phone))
 	})
 	if err != nil {
@@ -122,9 +116,23 @@ func (h *Handler) sendVisitLog(c *fiber.Ctx, reveal bool, name string) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	period := "-" + from.In(h.loc).Format("20060102") + "-" + to.Add(-time.Hour).In(h.loc).Format("20060102") + ".csv"
-	attachment(c, "text/csv; charset=utf-8", name+period)
+	attachment(c, "text/csv; charset=utf-8", name+h.logPeriodFile(from, to))
 	return c.Send(buf.Bytes())
+}
+
+// csvTime writes an instant in a log's CSV: RFC 3339 in the portal's
+// zone, none as "".
+func (h *Handler) csvTime(p *time.Time) string {
+	if p == nil {
+		return ""
+	}
+	return p.In(h.loc).Format(time.RFC3339)
+}
+
+// logPeriodFile ends the file name of a log of [from, to) (as
+// visitLogPeriod reads it): "-YYYYMMDD-YYYYMMDD.csv", both days included.
+func (h *Handler) logPeriodFile(from, to time.Time) string {
+	return "-" + from.In(h.loc).Format("20060102") + "-" + to.Add(-time.Hour).In(h.loc).Format("20060102") + ".csv"
 }
 
 // visitLogError shows a period's mistakes on reception's log page; a

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -41,7 +40,7 @@ const MaxStandingDays = 366
 const MaxStandingCabinets = 100
 
 // dayLayout is how a standing entry's days are written and stored.
-const dayLayout = "2006-01-02"
+const dayLayout = time.DateOnly
 
 // StandingAccess is one person of an organization's standing access list.
 // The identity number and phone are sealed; the masked copies are what
@@ -126,46 +125,6 @@ type StandingInput struct {
 
 // today is the portal's calendar day at now.
 func (s *Store) today(now time.Time) string { return now.In(s.zone).Format(dayLayout) }
-
-// checkIDNumber normalizes and checks an identity number of type idType,
-// as a visitor's (visit.go).
-func checkIDNumber(field, idType string, n *string) error {
-	*n = strings.ToUpper(strings.Join(strings.Fields(*n), ""))
-	v := *n
-	switch {
-	case v == "":
-		return Invalid(field, "error.required")
-	case idType == IDResident && len(v) != 18:
-		return Invalid(field, "visits.error.resident_length")
-	case idType == IDResident && !CheckResidentID(v):
-		return Invalid(field, "visits.error.resident_check")
-	case len(v) > 30 || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) >= 0:
-		return Invalid(field, "visits.error.id_number")
-	}
-	return nil
-}
-
-// checkPhone normalizes and checks a phone number (optional here).
-func checkPhone(field string, p *string) error {
-	*p = strings.TrimSpace(*p)
-	if *p == "" {
-		return nil
-	}
-	digits := 0
-	for _, r := range *p {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' || r == '-' || r == ' ' || r == '(' || r == ')':
-		default:
-			return Invalid(field, "visits.error.phone")
-		}
-	}
-	if digits < 5 || digits > 20 || len(*p) > 30 {
-		return Invalid(field, "visits.error.phone")
-	}
-	return nil
-}
 
 // validate checks the fields that need no database, normalizing them.
 // keepID says an empty identity number keeps the one on file; oldFrom is
@@ -335,12 +294,9 @@ func (s *Store) CreateStanding(ctx context.Context, actor Actor, sc Scope, orgID
 func (s *Store) UpdateStanding(ctx context.Context, actor Actor, sc Scope, ref string, in StandingInput) error {
 	now := s.now()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var a StandingAccess
-		if !ValidRequestRef(ref) {
-			return ErrNotFound
-		}
-		if err := sc.apply(forUpdate(tx), "org_id").Where("ref = ?", ref).First(&a).Error; err != nil {
-			return notFound(err)
+		a, err := lockStanding(tx, sc, ref)
+		if err != nil {
+			return err
 		}
 		if a.RevokedAt != nil || a.PurgedAt != nil {
 			return Invalid("name", "standing.error.closed", a.Name)
@@ -348,7 +304,6 @@ func (s *Store) UpdateStanding(ctx context.Context, actor Actor, sc Scope, ref s
 		if err := in.validate(s.today(now), a.ValidFrom, true, s.zone); err != nil {
 			return err
 		}
-		var err error
 		if in.Cabinets, err = standingCabinets(tx, a.OrgID, in.Cabinets); err != nil {
 			return err
 		}
@@ -379,15 +334,15 @@ func (s *Store) UpdateStanding(ctx context.Context, actor Actor, sc Scope, ref s
 		if err := tx.Model(&standingCabinet{}).Where("access_id = ?", a.ID).Order("cabinet").Pluck("cabinet", &before).Error; err != nil {
 			return err
 		}
-		old := standingDetail(&a, before)
+		old := standingDetail(a, before)
 		if err := tx.Model(&StandingAccess{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
 			return err
 		}
-		if err := writeStandingCabinets(tx, &a, in.Cabinets); err != nil {
+		if err := writeStandingCabinets(tx, a, in.Cabinets); err != nil {
 			return err
 		}
 		a.Name, a.Company, a.ValidFrom, a.ValidTo, a.EscortRequired = in.Name, in.Company, in.ValidFrom, in.ValidTo, in.EscortRequired
-		detail := map[string]any{"before": old, "after": standingDetail(&a, in.Cabinets), "person": a.Name,
+		detail := map[string]any{"before": old, "after": standingDetail(a, in.Cabinets), "person": a.Name,
 			"id_changed": in.IDNumber != "", "phone_changed": in.Phone != "" || in.ClearPhone}
 		return s.audit(tx, actor, AuditStandingUpdated, "standing", &a.ID, &a.OrgID, detail)
 	})
@@ -486,7 +441,7 @@ func (s *Store) StandingViewOf(ctx context.Context, sc Scope, a *StandingAccess,
 		return nil, wrap(ErrNotFound, "standing view")
 	}
 	db := s.db.WithContext(ctx)
-	v := &StandingView{StandingAccess: *a, ID: a.IDMasked, Phone: a.PhoneMasked, Status: a.StatusOn(s.today(s.now()))}
+	v := &StandingView{StandingAccess: *a, ID: a.IDMasked, Phone: a.PhoneMasked, Status: a.StatusOn(s.Today())}
 	if reveal && a.PurgedAt == nil {
 		var full StandingAccess
 		if err := db.Select("id_sealed", "phone_sealed").First(&full, a.ID).Error; err != nil {
@@ -557,7 +512,7 @@ func (s *Store) ListStanding(ctx context.Context, sc Scope, orgID int64, q strin
 	}
 	// Entries still to use (neither revoked nor ended) come first in the
 	// query too, so that the bound never cuts one of them for an old one.
-	today := s.today(s.now())
+	today := s.Today()
 	var as []StandingAccess
 	if err := qry.Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN standing_access.revoked_at IS NULL AND standing_access.valid_to >= ? THEN 0 ELSE 1 END, standing_access.name, standing_access.id",
 		Vars: []any{today}}}).Limit(StandingListLimit).Find(&as).Error; err != nil {

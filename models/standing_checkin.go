@@ -49,7 +49,7 @@ func (s *Store) standingWindow(a *StandingAccess) (time.Time, time.Time) {
 // got through a scoped read. A revoked, purged or ended entry has no
 // pass (ErrNotFound).
 func (s *Store) StandingPassToken(ctx context.Context, sc Scope, a *StandingAccess) (string, error) {
-	if !sc.Allows(a.OrgID) || a.RevokedAt != nil || a.PurgedAt != nil || a.StatusOn(s.today(s.now())) == StandingExpired {
+	if !sc.Allows(a.OrgID) || a.RevokedAt != nil || a.PurgedAt != nil || a.StatusOn(s.Today()) == StandingExpired {
 		return "", wrap(ErrNotFound, "standing pass")
 	}
 	from, to := s.standingWindow(a)
@@ -94,7 +94,7 @@ func (s *Store) standingTokenOutside(ctx context.Context, c passtoken.StandingCl
 	if err := s.db.WithContext(ctx).Where("id = ?", c.EntryID).First(&a).Error; err != nil {
 		return Invalid("token", "standing.error.unknown")
 	}
-	if err := s.mayEnterStanding(&a, s.today(s.now()), "token"); err != nil {
+	if err := s.mayEnterStanding(&a, s.Today(), "token"); err != nil {
 		return err
 	}
 	// The entry is valid today, the pass was printed for other days.
@@ -270,8 +270,6 @@ type StandingInsideRow struct {
 	EscortName     string
 }
 
-// StandingInside lists the standing-list people sc sees who are in and
-// not out, by organization and entry time.
 // InsideNow counts the people inside now that sc sees: visitors checked
 // in and not out, and standing-list people in, for the figure on
 // reception's queue (the names are on the Today board).
@@ -284,6 +282,8 @@ func (s *Store) InsideNow(ctx context.Context, sc Scope) (int, error) {
 	return n, wrap(err, "inside now")
 }
 
+// StandingInside lists the standing-list people sc sees who are in and
+// not out, by organization and entry time.
 func (s *Store) StandingInside(ctx context.Context, sc Scope) ([]StandingInsideRow, error) {
 	var rows []StandingInsideRow
 	err := sc.apply(s.db.WithContext(ctx).Table("standing_entries e"), "e.org_id").

@@ -294,6 +294,48 @@ func trimAll(ss []string) []string {
 	return out
 }
 
+// checkIDNumber normalizes (upper case, no spaces) and checks an identity
+// number of type idType: a visitor's, a collector's, a standing-list
+// person's.
+func checkIDNumber(field, idType string, n *string) error {
+	*n = strings.ToUpper(strings.Join(strings.Fields(*n), ""))
+	v := *n
+	switch {
+	case v == "":
+		return Invalid(field, "error.required")
+	case idType == IDResident && len(v) != 18:
+		return Invalid(field, "visits.error.resident_length")
+	case idType == IDResident && !CheckResidentID(v):
+		return Invalid(field, "visits.error.resident_check")
+	case len(v) > 30 || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) >= 0:
+		return Invalid(field, "visits.error.id_number")
+	}
+	return nil
+}
+
+// checkPhone normalizes and checks a phone number; "" passes (the caller
+// decides whether one is required).
+func checkPhone(field string, p *string) error {
+	*p = strings.TrimSpace(*p)
+	if *p == "" {
+		return nil
+	}
+	digits := 0
+	for _, r := range *p {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' || r == '-' || r == ' ' || r == '(' || r == ')':
+		default:
+			return Invalid(field, "visits.error.phone")
+		}
+	}
+	if digits < 5 || digits > 20 || len(*p) > 30 {
+		return Invalid(field, "visits.error.phone")
+	}
+	return nil
+}
+
 // validate checks visitor n (from 0), normalizing the identity number
 // (upper case, no spaces) and the phone.
 func (v *VisitorInput) validate(n int, locale string) error {
@@ -311,33 +353,10 @@ func (v *VisitorInput) validate(n int, locale string) error {
 	if !slices.Contains(IDTypes, v.IDType) {
 		p.add(Invalid(f("id_type"), "visits.error.id_type"))
 	}
-	v.IDNumber = strings.ToUpper(strings.Join(strings.Fields(v.IDNumber), ""))
-	switch {
-	case v.IDNumber == "":
-		p.add(Invalid(f("id_number"), "error.required"))
-	case v.IDType == IDResident && len(v.IDNumber) != 18:
-		p.add(Invalid(f("id_number"), "visits.error.resident_length"))
-	case v.IDType == IDResident && !CheckResidentID(v.IDNumber):
-		p.add(Invalid(f("id_number"), "visits.error.resident_check"))
-	case len(v.IDNumber) > 30 || strings.IndexFunc(v.IDNumber, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) >= 0:
-		p.add(Invalid(f("id_number"), "visits.error.id_number"))
-	}
-	v.Phone = strings.TrimSpace(v.Phone)
-	digits := 0
-	for _, r := range v.Phone {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' || r == '-' || r == ' ' || r == '(' || r == ')':
-		default:
-			digits = -100
-		}
-	}
-	switch {
-	case v.Phone == "":
+	p.add(checkIDNumber(f("id_number"), v.IDType, &v.IDNumber))
+	p.add(checkPhone(f("phone"), &v.Phone))
+	if v.Phone == "" {
 		p.add(Invalid(f("phone"), "error.required"))
-	case digits < 5 || digits > 20 || len(v.Phone) > 30:
-		p.add(Invalid(f("phone"), "visits.error.phone"))
 	}
 	if v.Locale == "" {
 		v.Locale = locale
