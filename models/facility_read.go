@@ -398,9 +398,10 @@ func (s *Store) CabinetSeriesOf(ctx context.Context, sc Scope, c *CabinetNow, fr
 	}
 	utc(&from, &to)
 	db := s.db.WithContext(ctx)
-	var marks []facilityMark
+	var marks trafficMarks
 	if step%time.Hour == 0 {
-		if err := db.Find(&marks).Error; err != nil {
+		var err error
+		if marks, err = readFacilityMarks(db, false); err != nil {
 			return nil, wrap(err, "cabinet series")
 		}
 	}
@@ -437,7 +438,7 @@ func (s *Store) CabinetSeriesOf(ctx context.Context, sc Scope, c *CabinetNow, fr
 }
 
 // meterSeries is meter m's points over [from, to) in steps of step.
-func meterSeries(db *gorm.DB, sc Scope, m *FacilityMeter, marks []facilityMark, from, to time.Time, step time.Duration) ([]FacilityPoint, error) {
+func meterSeries(db *gorm.DB, sc Scope, m *FacilityMeter, marks trafficMarks, from, to time.Time, step time.Duration) ([]FacilityPoint, error) {
 	cur := from.Truncate(step)
 	lo := meterVisibleFrom(sc, m, from)
 	if lo.After(from) {
@@ -456,14 +457,6 @@ func meterSeries(db *gorm.DB, sc Scope, m *FacilityMeter, marks []facilityMark, 
 		}
 		return p
 	}
-	builtUntil := func(period string) time.Time {
-		for _, mk := range marks {
-			if mk.Period == period {
-				return mk.BuiltUntil.UTC()
-			}
-		}
-		return time.Time{}
-	}
 	for _, period := range []string{facilityDay, facilityHour} {
 		length := time.Hour
 		if period == facilityDay {
@@ -472,7 +465,7 @@ func meterSeries(db *gorm.DB, sc Scope, m *FacilityMeter, marks []facilityMark, 
 		if step%length != 0 {
 			continue
 		}
-		until := builtUntil(period)
+		until := marks[period] // zero when not built
 		if until.After(to) {
 			until = to
 		}

@@ -23,25 +23,10 @@ import (
 // FacilityReadingDays is how long raw readings are kept by default.
 const FacilityReadingDays = 35
 
-// facilityMarkPurged is the name trafficMarks.intact reads.
-const facilityMarkPurged = trafficMarkPurged
-
 // readFacilityMarks reads the marks, share-locked on MySQL when share is
 // set (a late reading re-derives built periods; see readTrafficMarks).
 func readFacilityMarks(db *gorm.DB, share bool) (trafficMarks, error) {
-	q := db.Model(&facilityMark{})
-	if share && dialectOf(db) == MySQL {
-		q = q.Clauses(clause.Locking{Strength: "SHARE"})
-	}
-	var rows []facilityMark
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("facility marks: %w", err)
-	}
-	m := trafficMarks{}
-	for _, r := range rows {
-		m[r.Period] = r.BuiltUntil.UTC()
-	}
-	return m, nil
+	return readMarks[facilityMark](db, "facility", share)
 }
 
 // BuildFacilityRollups builds the hourly and daily rollups of finished
@@ -200,13 +185,7 @@ func (s *Store) PurgeFacilityReadings(ctx context.Context, before time.Time) (in
 	if !marks.intact(before) {
 		before = marks[trafficMarkPurged]
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		r := tx.Model(&facilityMark{}).Where("period = ? AND built_until < ?", facilityMarkPurged, before).Update("built_until", before)
-		if r.Error != nil || r.RowsAffected > 0 {
-			return r.Error
-		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&facilityMark{Period: facilityMarkPurged, BuiltUntil: before}).Error
-	})
+	err = s.tx(ctx, func(tx *gorm.DB) error { return movePurgedMark[facilityMark](tx, before) })
 	if err != nil {
 		return total, wrap(err, "purge facility readings")
 	}

@@ -46,19 +46,40 @@ func (m trafficMarks) intact(t time.Time) bool {
 // period is not built while the transaction adds samples to it (SQLite
 // serializes writers).
 func readTrafficMarks(db *gorm.DB, share bool) (trafficMarks, error) {
-	q := db.Model(&trafficMark{})
+	return readMarks[trafficMark](db, "traffic", share)
+}
+
+// markRow is a row of traffic_marks or facility_marks: the same columns.
+type markRow interface{ trafficMark | facilityMark }
+
+// readMarks reads the marks of R's table, share-locked on MySQL when share
+// is set; what names the table in an error.
+func readMarks[R markRow](db *gorm.DB, what string, share bool) (trafficMarks, error) {
+	q := db.Model(new(R))
 	if share && dialectOf(db) == MySQL {
 		q = q.Clauses(clause.Locking{Strength: "SHARE"})
 	}
-	var rows []trafficMark
+	var rows []R
 	if err := q.Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("traffic marks: %w", err)
+		return nil, fmt.Errorf("%s marks: %w", what, err)
 	}
 	m := trafficMarks{}
 	for _, r := range rows {
-		m[r.Period] = r.BuiltUntil.UTC()
+		mk := trafficMark(r)
+		m[mk.Period] = mk.BuiltUntil.UTC()
 	}
 	return m, nil
+}
+
+// movePurgedMark moves R's purge mark up to before (never back), making
+// it when there is none (another instance may make it first).
+func movePurgedMark[R markRow](tx *gorm.DB, before time.Time) error {
+	r := tx.Model(new(R)).Where("period = ? AND built_until < ?", trafficMarkPurged, before).Update("built_until", before)
+	if r.Error != nil || r.RowsAffected > 0 {
+		return r.Error
+	}
+	mk := R(trafficMark{Period: trafficMarkPurged, BuiltUntil: before})
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&mk).Error
 }
 
 // startTrafficMark gives mark name its first value, start(the oldest
@@ -347,13 +368,7 @@ func (s *Store) PurgeTrafficSamples(ctx context.Context, before time.Time) (int6
 	// Say first how far samples go: from then on a late sample never
 	// counts a period again from what the purge leaves of it. A writer
 	// holding the marks (RecordTraffic) finishes first.
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		r := tx.Model(&trafficMark{}).Where("period = ? AND built_until < ?", trafficMarkPurged, before).Update("built_until", before)
-		if r.Error != nil || r.RowsAffected > 0 {
-			return r.Error
-		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&trafficMark{Period: trafficMarkPurged, BuiltUntil: before}).Error
-	})
+	err = s.tx(ctx, func(tx *gorm.DB) error { return movePurgedMark[trafficMark](tx, before) })
 	if err != nil {
 		return total, wrap(err, "purge traffic samples")
 	}

@@ -290,10 +290,7 @@ func BuildFacilityChart(id, rng, title, unit string, series []FacilitySeriesIn, 
 	if span <= 0 || step <= 0 {
 		return ch
 	}
-	x := func(t time.Time) float64 {
-		v := trafficLeft + float64(t.Sub(from))/float64(span)*(trafficRight-trafficLeft)
-		return math.Max(trafficLeft, math.Min(trafficRight, v))
-	}
+	x := trafficX(from, span)
 	// The axis runs from zero, or from below the lowest value or limit
 	// when one is below zero (a cold room, a low threshold of -5 °C).
 	top, bot := int64(0), int64(0)

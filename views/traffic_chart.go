@@ -120,10 +120,7 @@ func BuildTrafficChart(rng string, points []models.TrafficPoint, from, to time.T
 	if span <= 0 || step <= 0 {
 		return ch
 	}
-	x := func(t time.Time) float64 {
-		v := trafficLeft + float64(t.Sub(from))/float64(span)*(trafficRight-trafficLeft)
-		return math.Max(trafficLeft, math.Min(trafficRight, v))
-	}
+	x := trafficX(from, span)
 	var top int64
 	var ms, inOct, outOct int64
 	var last *models.TrafficPoint
@@ -194,6 +191,15 @@ func BuildTrafficChart(rng string, points []models.TrafficPoint, from, to time.T
 	}
 	flush()
 	return ch
+}
+
+// trafficX places time t of a chart over [from, from+span) on the x axis
+// of a traffic-sized chart, clamped to the plot.
+func trafficX(from time.Time, span time.Duration) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		v := trafficLeft + float64(t.Sub(from))/float64(span)*(trafficRight-trafficLeft)
+		return math.Max(trafficLeft, math.Min(trafficRight, v))
+	}
 }
 
 // trafficTicks are the time axis labels of a traffic chart in loc: every
